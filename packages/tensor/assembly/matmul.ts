@@ -1,0 +1,186 @@
+// WebAssembly SIMD matrix multiply for @engram/tensor's cpu backend (AssemblyScript).
+//
+// C[m×n] = A[m×k] · B[k×n], row-major C; A and B are read through element strides, so transposed
+// operands need no copy. Large products pack B into panels of PANEL_WIDTH columns (zero-padded,
+// k rows each, contiguous) and run a 4×8 register-blocked micro-kernel over blocks of
+// ROW_BLOCK rows of A, so a block of A stays in L2 while the panels stream past. Products with
+// fewer than 4 rows (the NTM's batch-1 shapes) skip packing and stream B's rows directly.
+//
+// Built twice by scripts/build-wasm.mjs: plain SIMD, and relaxed SIMD where multiply-add is fused.
+
+const PANEL_WIDTH: i32 = 8;
+const ROW_BLOCK: i32 = 64;
+const FLOAT_BYTES: usize = 4;
+const SCRATCH: usize = memory.data(16 * 4 * 2);
+
+@inline function multiplyAdd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(f32x4.mul(a, b), acc);
+}
+
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index) * FLOAT_BYTES;
+}
+
+/** Copies B (element (p, j) at b[p*sBk + j*sBj]) into zero-padded panels of PANEL_WIDTH columns. */
+function packB(b: usize, pack: usize, k: i32, n: i32, sBk: i32, sBj: i32): void {
+  const panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
+  let out = pack;
+  for (let panel = 0; panel < panels; panel++) {
+    const j0 = panel * PANEL_WIDTH;
+    const width = min(PANEL_WIDTH, n - j0);
+    if (width == PANEL_WIDTH && sBj == 1) {
+      for (let p = 0; p < k; p++) {
+        const src = at(b, p * sBk + j0);
+        v128.store(out, v128.load(src));
+        v128.store(out, v128.load(src, 16), 16);
+        out += 32;
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        for (let c = 0; c < PANEL_WIDTH; c++) {
+          const value: f32 = c < width ? load<f32>(at(b, p * sBk + (j0 + c) * sBj)) : 0;
+          store<f32>(out + (<usize>c) * FLOAT_BYTES, value);
+        }
+        out += 32;
+      }
+    }
+  }
+}
+
+@inline function storeRow(c: usize, lo: v128, hi: v128, width: i32): void {
+  if (width == PANEL_WIDTH) {
+    v128.store(c, lo);
+    v128.store(c, hi, 16);
+  } else {
+    v128.store(SCRATCH, lo);
+    v128.store(SCRATCH, hi, 16);
+    memory.copy(c, SCRATCH, (<usize>width) * FLOAT_BYTES);
+  }
+}
+
+/** Four rows of A times one packed panel: 8 accumulators of 4 lanes. */
+function kernel4x8(a: usize, panel: usize, c: usize, i: i32, j0: i32, width: i32, k: i32, n: i32, sAi: i32, sAk: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const rowStride = (<usize>sAi) * FLOAT_BYTES;
+  const step = (<usize>sAk) * FLOAT_BYTES;
+  let pa = at(a, i * sAi);
+  let pb = panel;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const a0 = v128.load32_splat(pa);
+    const a1 = v128.load32_splat(pa + rowStride);
+    const a2 = v128.load32_splat(pa + 2 * rowStride);
+    const a3 = v128.load32_splat(pa + 3 * rowStride);
+    c00 = multiplyAdd(a0, b0, c00);
+    c01 = multiplyAdd(a0, b1, c01);
+    c10 = multiplyAdd(a1, b0, c10);
+    c11 = multiplyAdd(a1, b1, c11);
+    c20 = multiplyAdd(a2, b0, c20);
+    c21 = multiplyAdd(a2, b1, c21);
+    c30 = multiplyAdd(a3, b0, c30);
+    c31 = multiplyAdd(a3, b1, c31);
+    pa += step;
+    pb += 32;
+  }
+  const rowC = (<usize>n) * FLOAT_BYTES;
+  const pc = at(c, i * n + j0);
+  storeRow(pc, c00, c01, width);
+  storeRow(pc + rowC, c10, c11, width);
+  storeRow(pc + 2 * rowC, c20, c21, width);
+  storeRow(pc + 3 * rowC, c30, c31, width);
+}
+
+/** One row of A times one packed panel. */
+function kernel1x8(a: usize, panel: usize, c: usize, i: i32, j0: i32, width: i32, k: i32, n: i32, sAi: i32, sAk: i32): void {
+  let lo = f32x4.splat(0), hi = f32x4.splat(0);
+  const step = (<usize>sAk) * FLOAT_BYTES;
+  let pa = at(a, i * sAi);
+  let pb = panel;
+  for (let p = 0; p < k; p++) {
+    const av = v128.load32_splat(pa);
+    lo = multiplyAdd(av, v128.load(pb), lo);
+    hi = multiplyAdd(av, v128.load(pb, 16), hi);
+    pa += step;
+    pb += 32;
+  }
+  storeRow(at(c, i * n + j0), lo, hi, width);
+}
+
+/** Few rows, B with contiguous rows: stream B directly, 16 columns at a time. */
+function rowsDirect(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, sAi: i32, sAk: i32, sBk: i32): void {
+  for (let i = 0; i < m; i++) {
+    const rowA = at(a, i * sAi);
+    const step = (<usize>sAk) * FLOAT_BYTES;
+    let j = 0;
+    for (; j + 16 <= n; j += 16) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let pa = rowA;
+      for (let p = 0; p < k; p++) {
+        const av = v128.load32_splat(pa);
+        const pb = at(b, p * sBk + j);
+        s0 = multiplyAdd(av, v128.load(pb), s0);
+        s1 = multiplyAdd(av, v128.load(pb, 16), s1);
+        s2 = multiplyAdd(av, v128.load(pb, 32), s2);
+        s3 = multiplyAdd(av, v128.load(pb, 48), s3);
+        pa += step;
+      }
+      const pc = at(c, i * n + j);
+      v128.store(pc, s0);
+      v128.store(pc, s1, 16);
+      v128.store(pc, s2, 32);
+      v128.store(pc, s3, 48);
+    }
+    for (; j + 4 <= n; j += 4) {
+      let s = f32x4.splat(0);
+      let pa = rowA;
+      for (let p = 0; p < k; p++) {
+        s = multiplyAdd(v128.load32_splat(pa), v128.load(at(b, p * sBk + j)), s);
+        pa += step;
+      }
+      v128.store(at(c, i * n + j), s);
+    }
+    for (; j < n; j++) {
+      let s: f32 = 0;
+      for (let p = 0; p < k; p++) s += load<f32>(at(a, i * sAi + p * sAk)) * load<f32>(at(b, p * sBk + j));
+      store<f32>(at(c, i * n + j), s);
+    }
+  }
+}
+
+/** Bytes of packing scratch `matmul` needs for an n-column B with k rows. */
+export function packBytes(k: i32, n: i32): i32 {
+  return ((n + PANEL_WIDTH - 1) / PANEL_WIDTH) * PANEL_WIDTH * k * 4;
+}
+
+/**
+ * C = A · B. A's element (i, p) is at a[i*sAi + p*sAk]; B's element (p, j) at b[p*sBk + j*sBj];
+ * C is written row-major, m × n. `pack` must have packBytes(k, n) bytes of scratch.
+ */
+export function matmul(a: usize, b: usize, c: usize, pack: usize, m: i32, k: i32, n: i32, sAi: i32, sAk: i32, sBk: i32, sBj: i32): void {
+  if (m < 4 && sBj == 1) {
+    rowsDirect(a, b, c, m, k, n, sAi, sAk, sBk);
+    return;
+  }
+  packB(b, pack, k, n, sBk, sBj);
+  const panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
+  const panelBytes = (<usize>k) * PANEL_WIDTH * FLOAT_BYTES;
+  for (let i0 = 0; i0 < m; i0 += ROW_BLOCK) {
+    const i1 = min(m, i0 + ROW_BLOCK);
+    for (let panel = 0; panel < panels; panel++) {
+      const bp = pack + (<usize>panel) * panelBytes;
+      const j0 = panel * PANEL_WIDTH;
+      const width = min(PANEL_WIDTH, n - j0);
+      let i = i0;
+      for (; i + 4 <= i1; i += 4) kernel4x8(a, bp, c, i, j0, width, k, n, sAi, sAk);
+      for (; i < i1; i++) kernel1x8(a, bp, c, i, j0, width, k, n, sAi, sAk);
+    }
+  }
+}
+
+/** First byte after the module's static data: JavaScript places operands from here on. */
+export function heapBase(): usize {
+  return __heap_base;
+}

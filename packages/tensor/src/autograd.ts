@@ -1,0 +1,120 @@
+import { EngramError } from './errors.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * How a tensor was computed: the primitive's name, its inputs, and the closure that maps the
+ * gradient of the output to the gradients of the inputs (null for inputs that need none).
+ * `backward` becomes null once a backward pass has consumed and freed the graph.
+ */
+export interface GradNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  backward: ((outputGrad: Tensor) => readonly (Tensor | null)[]) | null;
+}
+
+let gradEnabled = true;
+
+/** True unless inside {@link noGrad}. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording a tape (inference, optimizer updates). Nested calls are fine; the
+ * previous mode is restored even if `fn` throws.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Every tensor reachable from `root` through recorded nodes, inputs before outputs. Iterative
+ * depth-first search with an explicit stack, so a graph unrolled over thousands of time steps
+ * neither overflows the call stack nor revisits shared subgraphs.
+ */
+export function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: { tensor: Tensor; next: number }[] = [{ tensor: root, next: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as { tensor: Tensor; next: number };
+    const inputs = frame.tensor.node?.inputs ?? [];
+    if (frame.next < inputs.length) {
+      const input = inputs[frame.next++] as Tensor;
+      if (input.requiresGrad && !visited.has(input)) {
+        visited.add(input);
+        stack.push({ tensor: input, next: 0 });
+      }
+    } else {
+      order.push(frame.tensor);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+/** Options for {@link backward}. */
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again (default false: free it). */
+  retainGraph?: boolean;
+}
+
+/**
+ * Reverse-mode differentiation: accumulates d root / d leaf into `leaf.grad` for every leaf
+ * tensor with `requiresGrad` that `root` depends on. Gradients add up across calls (as in
+ * PyTorch); optimizers zero them.
+ *
+ * @param seed the gradient of the final objective w.r.t. `root` (default: ones, so a scalar
+ *   loss needs no seed).
+ * @param sumToShape reduces a broadcast gradient back to an input's shape — the one place where
+ *   broadcasting is undone.
+ * @param accumulate adds two gradients.
+ */
+export function backward(
+  root: Tensor,
+  seed: Tensor,
+  sumToShape: (grad: Tensor, shape: readonly number[]) => Tensor,
+  accumulate: (a: Tensor, b: Tensor) => Tensor,
+  options: BackwardOptions = {},
+): void {
+  if (!root.requiresGrad) {
+    throw new EngramError('backward: the tensor does not require gradients (no input had requiresGrad, or it was computed inside noGrad)');
+  }
+  const order = topologicalOrder(root);
+  for (const tensor of order) {
+    if (tensor.node && tensor.node.backward === null) {
+      throw new EngramError(
+        `backward: the graph through '${tensor.node.op}' was already freed by an earlier backward(); pass { retainGraph: true } to the first call to run backward twice`,
+      );
+    }
+  }
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const tensor = order[i] as Tensor;
+      const grad = grads.get(tensor);
+      grads.delete(tensor);
+      if (grad === undefined) continue;
+      const node = tensor.node;
+      if (node === null) {
+        tensor.grad = tensor.grad === null ? grad : accumulate(tensor.grad, grad);
+        continue;
+      }
+      const inputGrads = (node.backward as NonNullable<GradNode['backward']>)(grad);
+      if (!options.retainGraph) node.backward = null;
+      node.inputs.forEach((input, j) => {
+        const inputGrad = inputGrads[j];
+        if (!input.requiresGrad || inputGrad === null || inputGrad === undefined) return;
+        const shaped = sumToShape(inputGrad, input.shape);
+        const previous = grads.get(input);
+        grads.set(input, previous === undefined ? shaped : accumulate(previous, shaped));
+      });
+    }
+  });
+}

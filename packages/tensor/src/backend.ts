@@ -1,0 +1,121 @@
+import type { Shape } from './shape.js';
+
+/**
+ * The primitive kernels a backend implements. Everything else in Engram (softmax, losses, cosine
+ * similarity, circular convolution, LSTM cells...) is composed from these, and their gradients are
+ * defined once, in `primitives.ts`, in terms of these same kernels — never per backend.
+ *
+ * `S` is the backend's storage type (a `Float32Array` on the CPU, a texture handle on the GPU).
+ * A backend is one object literal `satisfies Kernels<S>`, so a missing kernel is a compile error.
+ */
+export interface Kernels<S> {
+  // Elementwise unary: out[i] = f(x[i]).
+  /** −x */
+  neg: UnaryKernel<S>;
+  /** eˣ */
+  exp: UnaryKernel<S>;
+  /** natural logarithm */
+  log: UnaryKernel<S>;
+  /** √x */
+  sqrt: UnaryKernel<S>;
+  /** |x| */
+  abs: UnaryKernel<S>;
+  /** sign(x) ∈ {−1, 0, 1} */
+  sign: UnaryKernel<S>;
+  /** tanh x */
+  tanh: UnaryKernel<S>;
+  /** 1 / (1 + e⁻ˣ), computed without overflow */
+  sigmoid: UnaryKernel<S>;
+  /** max(x, 0) */
+  relu: UnaryKernel<S>;
+  /** 1 where x > 0, else 0 */
+  step: UnaryKernel<S>;
+
+  // Elementwise binary with NumPy broadcasting.
+  /** a + b */
+  add: BinaryKernel<S>;
+  /** a − b */
+  sub: BinaryKernel<S>;
+  /** a · b */
+  mul: BinaryKernel<S>;
+  /** a / b */
+  div: BinaryKernel<S>;
+  /** aᵇ */
+  pow: BinaryKernel<S>;
+  /** max(a, b) */
+  maximum: BinaryKernel<S>;
+  /** min(a, b) */
+  minimum: BinaryKernel<S>;
+  /** 1 where a > b, else 0 */
+  greater: BinaryKernel<S>;
+  /** 1 where a = b, else 0 */
+  equal: BinaryKernel<S>;
+
+  // Reductions over the middle axis of x viewed as [outer, n, inner]; result [outer, inner].
+  /** Σ over the axis */
+  sum: ReduceKernel<S>;
+  /** max over the axis */
+  max: ReduceKernel<S>;
+
+  /** Batched matrix product; see {@link MatmulArgs}. */
+  matmul: (a: S, b: S, args: MatmulArgs) => S;
+  /** Reorders axes: out dimension i is input dimension perm[i]. */
+  permute: (x: S, shape: Shape, perm: readonly number[]) => S;
+  /** Copies the box starting at `begin` with extent `outShape`. */
+  slice: (x: S, shape: Shape, begin: readonly number[], outShape: Shape) => S;
+  /** Places x at `begin` inside zeros of `outShape` (the adjoint of slice). */
+  pad: (x: S, shape: Shape, begin: readonly number[], outShape: Shape) => S;
+  /** Repeats x along its size-1 (or missing leading) dimensions to `outShape`. */
+  broadcastTo: (x: S, shape: Shape, outShape: Shape) => S;
+  /** Joins tensors along `axis`. */
+  concat: (xs: readonly S[], shapes: readonly Shape[], axis: number, outShape: Shape) => S;
+  /** out[i] = cond[i] ≠ 0 ? a[i] : b[i]; all three have `size` elements. */
+  where: (cond: S, a: S, b: S, size: number) => S;
+  /** Row lookup: out[i, :] = table[indices[i], :]; table is [rows, cols]. */
+  gather: (table: S, rows: number, cols: number, indices: Int32Array) => S;
+  /** Adjoint of gather: out[rows, cols] = 0, then out[indices[i], :] += src[i, :]. */
+  scatterAdd: (src: S, indices: Int32Array, rows: number, cols: number) => S;
+}
+
+/** out[i] = f(x[i]) over `size` elements. */
+export type UnaryKernel<S> = (x: S, size: number) => S;
+/** out = f(a, b) with broadcasting to `outShape`. */
+export type BinaryKernel<S> = (a: S, aShape: Shape, b: S, bShape: Shape, outShape: Shape) => S;
+/** Reduces x viewed as [outer, n, inner] over n. */
+export type ReduceKernel<S> = (x: S, outer: number, n: number, inner: number) => S;
+
+/** Arguments of the matmul kernel: C[batch, m, n] = op(A) · op(B). */
+export interface MatmulArgs {
+  /** Number of matrices in the output batch. */
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** A is stored as [k, m] (use its transpose). */
+  transA: boolean;
+  /** B is stored as [n, k] (use its transpose). */
+  transB: boolean;
+  /** A holds `batch` matrices (false: one matrix shared by the batch). */
+  batchedA: boolean;
+  /** B holds `batch` matrices (false: one matrix shared by the batch). */
+  batchedB: boolean;
+}
+
+/** The names of the primitive kernels. */
+export type KernelName = keyof Kernels<unknown>;
+
+/**
+ * A compute backend: the kernels plus moving data in and out. Tensors remember their backend;
+ * ops require all operands to live on the same one.
+ */
+export interface Backend<S = unknown> {
+  /** `cpu` or `gpu`. */
+  readonly name: string;
+  /** A human-readable description of what actually runs (e.g. `cpu (wasm-simd matmul)`). */
+  readonly description: string;
+  readonly kernels: Kernels<S>;
+  /** Takes ownership of `data` (the caller must not mutate it afterwards). */
+  fromArray(data: Float32Array): S;
+  /** Reads a storage back as a fresh or shared array of `size` floats; callers must not mutate it. */
+  toArray(storage: S, size: number): Float32Array;
+}

@@ -1,0 +1,5 @@
+import { createCpuBackend } from './index.js';
+import { conformanceSuite } from './test-support/conformance.js';
+
+conformanceSuite('cpu (WebAssembly SIMD matmul)', () => createCpuBackend());
+conformanceSuite('cpu (TypeScript reference)', () => createCpuBackend({ simd: false }));

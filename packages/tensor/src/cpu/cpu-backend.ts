@@ -1,0 +1,35 @@
+import type { Backend, Kernels, MatmulArgs } from '../backend.js';
+import { referenceKernels, referenceMatmul } from './reference-kernels.js';
+import { loadWasmMatmul } from './wasm-matmul.js';
+
+/**
+ * Products smaller than this many multiply-adds run in TypeScript: below it the wasm call and
+ * the copies in and out cost more than the loop.
+ */
+export const WASM_MATMUL_MIN_MACS = 512;
+
+/** Options for {@link createCpuBackend}. */
+export interface CpuBackendOptions {
+  /** Use the WebAssembly SIMD matmul when the runtime supports it (default true). */
+  simd?: boolean;
+}
+
+/**
+ * The CPU backend: the TypeScript reference kernels, with matmul on WebAssembly SIMD where the
+ * runtime has it.
+ */
+export function createCpuBackend(options: CpuBackendOptions = {}): Backend<Float32Array> {
+  const wasm = options.simd === false ? null : loadWasmMatmul();
+  const matmul = wasm
+    ? (a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array =>
+        args.m * args.k * args.n < WASM_MATMUL_MIN_MACS ? referenceMatmul(a, b, args) : wasm.matmul(a, b, args)
+    : referenceMatmul;
+  const kernels = { ...referenceKernels, matmul } satisfies Kernels<Float32Array>;
+  return {
+    name: 'cpu',
+    description: wasm ? `cpu (TypeScript kernels, WebAssembly ${wasm.flavor} matmul)` : 'cpu (TypeScript kernels)',
+    kernels,
+    fromArray: (data) => data,
+    toArray: (storage) => storage,
+  };
+}

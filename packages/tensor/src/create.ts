@@ -1,0 +1,122 @@
+import type { Backend } from './backend.js';
+import { getDefaultBackend } from './default-backend.js';
+import { EngramError, formatShape } from './errors.js';
+import { full } from './primitives.js';
+import type { Random } from './random.js';
+import { type Shape, checkShape, shapeSize } from './shape.js';
+import { type NestedArray, Tensor } from './tensor.js';
+
+/** Where and how a new tensor is created. */
+export interface CreateOptions {
+  /** Backend to hold the data (default: {@link getDefaultBackend}). */
+  backend?: Backend;
+  /** Make it a trainable leaf. */
+  requiresGrad?: boolean;
+}
+
+function make(data: Float32Array, shape: Shape, options: CreateOptions): Tensor {
+  const backend = options.backend ?? getDefaultBackend();
+  return new Tensor(backend.fromArray(data), [...shape], backend, options.requiresGrad ?? false);
+}
+
+function inferShape(value: NestedArray): number[] {
+  const shape: number[] = [];
+  let level: NestedArray = value;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0] as NestedArray;
+    if (level === undefined) break;
+  }
+  return shape;
+}
+
+function flatten(value: NestedArray, shape: Shape, out: Float32Array): void {
+  let index = 0;
+  const visit = (node: NestedArray, axis: number, path: number[]): void => {
+    if (axis === shape.length) {
+      if (typeof node !== 'number')
+        throw new EngramError(`tensor: expected a number at [${path.join(', ')}], got ${Array.isArray(node) ? 'an array' : typeof node}`);
+      out[index++] = node;
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[axis]) {
+      throw new EngramError(`tensor: ragged nested array at [${path.join(', ')}]: expected ${shape[axis]} entries for shape ${formatShape(shape)}`);
+    }
+    node.forEach((child, i) => visit(child, axis + 1, [...path, i]));
+  };
+  visit(value, 0, []);
+}
+
+/**
+ * A tensor from nested arrays (`tensor([[1, 2], [3, 4]])`) or from flat data with a shape
+ * (`tensor(new Float32Array(6), [2, 3])`). The data is copied.
+ */
+export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
+  if (typeof values === 'number' || (Array.isArray(values) && shape === undefined)) {
+    const inferred = inferShape(values as NestedArray);
+    const data = new Float32Array(shapeSize(inferred));
+    flatten(values as NestedArray, inferred, data);
+    return make(data, inferred, options);
+  }
+  const flat = values as ArrayLike<number>;
+  const resolved = shape ?? [flat.length];
+  checkShape('tensor', resolved);
+  if (shapeSize(resolved) !== flat.length) {
+    throw new EngramError(`tensor: ${flat.length} values do not fill shape ${formatShape(resolved)} (${shapeSize(resolved)} elements)`);
+  }
+  return make(Float32Array.from(flat), resolved, options);
+}
+
+/** A one-element tensor of rank 0. */
+export function scalar(value: number, options: CreateOptions = {}): Tensor {
+  return make(Float32Array.of(value), [], options);
+}
+
+/** All zeros. */
+export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
+  return fill(shape, 0, options);
+}
+
+/** All ones. */
+export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
+  return fill(shape, 1, options);
+}
+
+/** Every element equal to `value`. */
+export function fill(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  const t = full(shape, value, options.backend ?? getDefaultBackend());
+  t.requiresGrad = options.requiresGrad ?? false;
+  return t;
+}
+
+/** The n × n identity matrix. */
+export function eye(n: number, options: CreateOptions = {}): Tensor {
+  const data = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return make(data, [n, n], options);
+}
+
+/** 0, 1, …, n − 1. */
+export function arange(n: number, options: CreateOptions = {}): Tensor {
+  return make(
+    Float32Array.from({ length: n }, (_, i) => i),
+    [n],
+    options,
+  );
+}
+
+/** Normal deviates with the given mean and standard deviation, drawn from `rng`. */
+export function randomNormal(shape: Shape, rng: Random, mean = 0, std = 1, options: CreateOptions = {}): Tensor {
+  checkShape('randomNormal', shape);
+  const data = new Float32Array(shapeSize(shape));
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal(mean, std);
+  return make(data, shape, options);
+}
+
+/** Uniform deviates in [low, high), drawn from `rng`. */
+export function randomUniform(shape: Shape, rng: Random, low = 0, high = 1, options: CreateOptions = {}): Tensor {
+  checkShape('randomUniform', shape);
+  const data = new Float32Array(shapeSize(shape));
+  for (let i = 0; i < data.length; i++) data[i] = rng.uniform(low, high);
+  return make(data, shape, options);
+}

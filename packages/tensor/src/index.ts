@@ -1,0 +1,115 @@
+/**
+ * @engram/tensor: float32 tensors with reverse-mode autodiff, optimizers and safetensors I/O.
+ *
+ * ```ts
+ * import { Random, glorotUniform, tensor, Adam } from '@engram/tensor';
+ * const rng = new Random(1);
+ * const w = glorotUniform([2, 1], rng);
+ * const loss = tensor([[1, 2]]).matmul(w).sub(3).pow(2).mean();
+ * loss.backward();
+ * new Adam([w]).step();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { type BackwardOptions, type GradNode, isGradEnabled, noGrad, topologicalOrder } from './autograd.js';
+export type { Backend, BinaryKernel, KernelName, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from './backend.js';
+export { type CpuBackendOptions, WASM_MATMUL_MIN_MACS, createCpuBackend } from './cpu/cpu-backend.js';
+export { referenceKernels } from './cpu/reference-kernels.js';
+export { type CreateOptions, arange, eye, fill, ones, randomNormal, randomUniform, scalar, tensor, zeros } from './create.js';
+export { getDefaultBackend, setDefaultBackend } from './default-backend.js';
+export { EngramError, ShapeError, formatShape } from './errors.js';
+export { glorotUniform, orthogonal } from './init.js';
+export {
+  COSINE_EPSILON,
+  type Reduction,
+  binaryCrossEntropyWithLogits,
+  circularConvolution,
+  clamp,
+  cosineSimilarity,
+  crossEntropy,
+  expandDims,
+  logSoftmax,
+  masked,
+  matmul,
+  max,
+  mean,
+  min,
+  outer,
+  roll,
+  softmax,
+  softplus,
+  split,
+  squeeze,
+  stack,
+  stopGradient,
+  sum,
+  sumToShape,
+  transpose,
+} from './ops.js';
+export {
+  Adam,
+  type AdamOptions,
+  OPTIMIZER_EPSILON,
+  Optimizer,
+  type OptimizerState,
+  RMSProp,
+  type RmsPropOptions,
+  SGD,
+  type SgdOptions,
+  clipGradientsByNorm,
+  clipGradientsByValue,
+  stepDecay,
+} from './optim.js';
+export {
+  type BinaryOp,
+  type PrimitiveOp,
+  type UnaryOp,
+  abs,
+  add,
+  broadcastTo,
+  concat,
+  div,
+  equal,
+  exp,
+  full,
+  gather,
+  gradients,
+  greater,
+  greaterEqual,
+  log,
+  matmulRaw,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  pad,
+  permute,
+  pow,
+  reduce,
+  relu,
+  reshape,
+  scatterAdd,
+  sigmoid,
+  sign,
+  slice,
+  sqrt,
+  step,
+  sub,
+  tanh,
+  where,
+} from './primitives.js';
+export { Random } from './random.js';
+export {
+  type LoadSafetensorsOptions,
+  MAX_HEADER_BYTES,
+  SafetensorsError,
+  type SafetensorsContents,
+  loadSafetensors,
+  loadSafetensorsFile,
+  saveSafetensors,
+  saveSafetensorsFile,
+  writeFileAtomic,
+} from './safetensors.js';
+export { type Shape, broadcastShapes, shapeSize } from './shape.js';
+export { type NestedArray, Tensor } from './tensor.js';

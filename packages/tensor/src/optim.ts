@@ -1,0 +1,235 @@
+/**
+ * Optimizers and training helpers. Parameters are leaf tensors with `requiresGrad`; an optimizer
+ * reads their `.grad`, updates their data in place with {@link Tensor.assign}, and keeps its own
+ * state (moments) in plain Float32Arrays that {@link Optimizer.state} exports for checkpoints.
+ */
+import { noGrad } from './autograd.js';
+import { EngramError, formatShape } from './errors.js';
+import type { Tensor } from './tensor.js';
+
+/** Guards the denominators of RMSProp and Adam (added to the root mean square). */
+export const OPTIMIZER_EPSILON = 1e-8;
+
+/** Serializable optimizer state: step count and one array per parameter per slot. */
+export interface OptimizerState {
+  step: number;
+  slots: Record<string, Float32Array[]>;
+}
+
+/** The update rule of one optimizer, applied per parameter on flat arrays. */
+export abstract class Optimizer {
+  /** Number of {@link Optimizer.step} calls so far. */
+  stepCount = 0;
+  /** Learning rate; schedules change it between steps. */
+  learningRate: number;
+  protected readonly slots: Record<string, Float32Array[]> = {};
+
+  constructor(
+    readonly params: readonly Tensor[],
+    learningRate: number,
+    slotNames: readonly string[],
+  ) {
+    if (!(learningRate > 0)) throw new EngramError(`optimizer: learning rate must be positive, got ${learningRate}`);
+    params.forEach((p, i) => {
+      if (!p.requiresGrad || p.node !== null) throw new EngramError(`optimizer: parameter ${i} ${formatShape(p.shape)} is not a trainable leaf tensor`);
+    });
+    this.learningRate = learningRate;
+    for (const name of slotNames) this.slots[name] = params.map((p) => new Float32Array(p.size));
+  }
+
+  /** Sets every parameter's gradient to null. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+
+  /** Applies one update from the current gradients (parameters without a gradient are skipped). */
+  step(): void {
+    this.stepCount++;
+    noGrad(() => {
+      this.params.forEach((param, i) => {
+        if (param.grad === null) return;
+        const value = param.toArray();
+        this.update(value, param.grad.dataSync(), i);
+        param.assign(value);
+      });
+    });
+  }
+
+  /** Updates `value` in place given `grad`, for parameter `index`. */
+  protected abstract update(value: Float32Array, grad: Float32Array, index: number): void;
+
+  protected slot(name: string, index: number): Float32Array {
+    return (this.slots[name] as Float32Array[])[index] as Float32Array;
+  }
+
+  /** A copy of the optimizer's state, to save with a checkpoint. */
+  state(): OptimizerState {
+    const slots: Record<string, Float32Array[]> = {};
+    for (const [name, arrays] of Object.entries(this.slots)) slots[name] = arrays.map((a) => a.slice());
+    return { step: this.stepCount, slots };
+  }
+
+  /** Restores state saved with {@link Optimizer.state}; shapes must match the parameters. */
+  loadState(state: OptimizerState): void {
+    for (const [name, arrays] of Object.entries(this.slots)) {
+      const saved = state.slots[name];
+      if (saved === undefined || saved.length !== arrays.length)
+        throw new EngramError(`optimizer: saved state lacks slot '${name}' for ${arrays.length} parameters`);
+      saved.forEach((a, i) => {
+        if (a.length !== (arrays[i] as Float32Array).length)
+          throw new EngramError(`optimizer: slot '${name}' of parameter ${i} has ${a.length} values, expected ${(arrays[i] as Float32Array).length}`);
+        (arrays[i] as Float32Array).set(a);
+      });
+    }
+    this.stepCount = state.step;
+  }
+}
+
+/** Options for {@link SGD}. */
+export interface SgdOptions {
+  /** Momentum μ (default 0): v ← μ·v + g; θ ← θ − η·v. */
+  momentum?: number;
+}
+
+/** Stochastic gradient descent, optionally with (heavy-ball) momentum. */
+export class SGD extends Optimizer {
+  readonly momentum: number;
+  constructor(params: readonly Tensor[], learningRate: number, options: SgdOptions = {}) {
+    super(params, learningRate, ['velocity']);
+    this.momentum = options.momentum ?? 0;
+  }
+  protected update(value: Float32Array, grad: Float32Array, index: number): void {
+    const v = this.slot('velocity', index);
+    const { momentum, learningRate } = this;
+    for (let i = 0; i < value.length; i++) {
+      const vi = momentum * (v[i] as number) + (grad[i] as number);
+      v[i] = vi;
+      value[i] = (value[i] as number) - learningRate * vi;
+    }
+  }
+}
+
+/** Options for {@link RMSProp}. */
+export interface RmsPropOptions {
+  /** Decay ρ of the squared-gradient average (default 0.95, as in Graves 2013). */
+  decay?: number;
+  /** Momentum μ (default 0.9; the NTM paper's setting). */
+  momentum?: number;
+  /**
+   * Subtract the squared mean gradient (the "centered" variant of Graves 2013, eq. 38–41, used by
+   * the NTM paper). Default true.
+   */
+  centered?: boolean;
+  /** ε added inside the square root (default 1e-4, Graves 2013). */
+  epsilon?: number;
+}
+
+/**
+ * RMSProp. With the defaults it is Graves' variant (arXiv:1308.0850 eq. 38–41) the NTM paper uses:
+ * n ← ρn + (1−ρ)g², ḡ ← ρḡ + (1−ρ)g, Δ ← μΔ − η·g / √(n − ḡ² + ε), θ ← θ + Δ.
+ */
+export class RMSProp extends Optimizer {
+  readonly decay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+  readonly epsilon: number;
+  constructor(params: readonly Tensor[], learningRate: number, options: RmsPropOptions = {}) {
+    super(params, learningRate, ['square', 'mean', 'delta']);
+    this.decay = options.decay ?? 0.95;
+    this.momentum = options.momentum ?? 0.9;
+    this.centered = options.centered ?? true;
+    this.epsilon = options.epsilon ?? 1e-4;
+  }
+  protected update(value: Float32Array, grad: Float32Array, index: number): void {
+    const n = this.slot('square', index);
+    const g = this.slot('mean', index);
+    const delta = this.slot('delta', index);
+    const { decay, momentum, learningRate, centered, epsilon } = this;
+    for (let i = 0; i < value.length; i++) {
+      const gi = grad[i] as number;
+      const ni = decay * (n[i] as number) + (1 - decay) * gi * gi;
+      const meanI = centered ? decay * (g[i] as number) + (1 - decay) * gi : 0;
+      n[i] = ni;
+      g[i] = meanI;
+      const d = momentum * (delta[i] as number) - (learningRate * gi) / Math.sqrt(ni - meanI * meanI + epsilon);
+      delta[i] = d;
+      value[i] = (value[i] as number) + d;
+    }
+  }
+}
+
+/** Options for {@link Adam}. */
+export interface AdamOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** Adam (Kingma & Ba 2015) with bias correction. */
+export class Adam extends Optimizer {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  constructor(params: readonly Tensor[], learningRate = 1e-3, options: AdamOptions = {}) {
+    super(params, learningRate, ['m', 'v']);
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? OPTIMIZER_EPSILON;
+  }
+  protected update(value: Float32Array, grad: Float32Array, index: number): void {
+    const m = this.slot('m', index);
+    const v = this.slot('v', index);
+    const { beta1, beta2, epsilon, learningRate, stepCount } = this;
+    const correction1 = 1 - beta1 ** stepCount;
+    const correction2 = 1 - beta2 ** stepCount;
+    for (let i = 0; i < value.length; i++) {
+      const gi = grad[i] as number;
+      const mi = beta1 * (m[i] as number) + (1 - beta1) * gi;
+      const vi = beta2 * (v[i] as number) + (1 - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      value[i] = (value[i] as number) - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
+    }
+  }
+}
+
+/** Clips every gradient element into [−limit, limit] (the NTM paper clips to ±10). */
+export function clipGradientsByValue(params: readonly Tensor[], limit: number): void {
+  for (const p of params) {
+    if (p.grad === null) continue;
+    const g = p.grad.toArray();
+    for (let i = 0; i < g.length; i++) g[i] = Math.min(limit, Math.max(-limit, g[i] as number));
+    p.grad = p.grad.detach();
+    p.grad.assign(g);
+  }
+}
+
+/**
+ * Scales all gradients together so their global L2 norm is at most `maxNorm`. Returns the norm
+ * before clipping (useful for logging, and NaN/Inf detection).
+ */
+export function clipGradientsByNorm(params: readonly Tensor[], maxNorm: number): number {
+  let squares = 0;
+  for (const p of params) {
+    if (p.grad === null) continue;
+    for (const g of p.grad.dataSync()) squares += g * g;
+  }
+  const norm = Math.sqrt(squares);
+  if (norm > maxNorm) {
+    const scale = maxNorm / norm;
+    for (const p of params) {
+      if (p.grad === null) continue;
+      const g = p.grad.toArray();
+      for (let i = 0; i < g.length; i++) g[i] = (g[i] as number) * scale;
+      p.grad = p.grad.detach();
+      p.grad.assign(g);
+    }
+  }
+  return norm;
+}
+
+/** Step decay: lr = initial · factor^⌊step / every⌋ (MemN2N halves every 25 epochs). */
+export function stepDecay(initial: number, factor: number, every: number): (step: number) => number {
+  if (!(every > 0)) throw new EngramError(`stepDecay: 'every' must be positive, got ${every}`);
+  return (step) => initial * factor ** Math.floor(step / every);
+}

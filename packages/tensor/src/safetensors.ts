@@ -1,0 +1,173 @@
+/**
+ * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
+ * length N, N bytes of JSON describing each tensor (`dtype`, `shape`, `data_offsets` into the data
+ * section) plus optional string `__metadata__`, then the raw little-endian data.
+ *
+ * The reader trusts nothing: every length and offset is checked against the bytes actually present
+ * before anything is allocated, and every problem is a {@link SafetensorsError} naming the source
+ * and the tensor.
+ */
+import type { Backend } from './backend.js';
+import { tensor } from './create.js';
+import { EngramError } from './errors.js';
+import { shapeSize } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+/** Bytes of the little-endian u64 header length that opens a file. */
+const LENGTH_PREFIX_BYTES = 8;
+/** Largest header we accept (the reference implementation's limit). */
+export const MAX_HEADER_BYTES = 100_000_000;
+/** Header JSON is padded with spaces so the data section starts 8-byte aligned. */
+const HEADER_ALIGNMENT = 8;
+const F32_BYTES = 4;
+const METADATA_KEY = '__metadata__';
+/** Dtypes defined by the format; Engram stores and loads F32 only. */
+const KNOWN_DTYPES = new Set(['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64']);
+
+/** A malformed or unsupported safetensors file. */
+export class SafetensorsError extends EngramError {
+  override name = 'SafetensorsError';
+}
+
+/** What {@link loadSafetensors} returns. */
+export interface SafetensorsContents {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/** Serializes named tensors (F32) and string metadata. Names are written in sorted order. */
+export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
+  let offset = 0;
+  for (const name of names) {
+    if (name === METADATA_KEY) throw new SafetensorsError(`saveSafetensors: '${METADATA_KEY}' is reserved and cannot name a tensor`);
+    const t = tensors[name] as Tensor;
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.size * F32_BYTES] };
+    offset += t.size * F32_BYTES;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
+  if (padded !== json.length) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(padded - json.length));
+  const out = new Uint8Array(LENGTH_PREFIX_BYTES + json.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(json.length), true);
+  out.set(json, LENGTH_PREFIX_BYTES);
+  let position = LENGTH_PREFIX_BYTES + json.length;
+  for (const name of names) {
+    const data = (tensors[name] as Tensor).dataSync();
+    for (let i = 0; i < data.length; i++) view.setFloat32(position + i * F32_BYTES, data[i] as number, true);
+    position += data.length * F32_BYTES;
+  }
+  return out;
+}
+
+/** Options for {@link loadSafetensors}. */
+export interface LoadSafetensorsOptions {
+  /** Names the input in error messages (a file path, say). */
+  source?: string;
+  /** Backend for the loaded tensors. */
+  backend?: Backend;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Parses a safetensors file; see the module comment for what is checked. */
+export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): SafetensorsContents {
+  const source = options.source ?? 'safetensors data';
+  const fail = (message: string): never => {
+    throw new SafetensorsError(`${source}: ${message}`);
+  };
+  if (bytes.length < LENGTH_PREFIX_BYTES) fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLength > BigInt(bytes.length - LENGTH_PREFIX_BYTES)) {
+    fail(`header length ${headerLength} runs past the end of the file (${bytes.length - LENGTH_PREFIX_BYTES} bytes after the length)`);
+  }
+  const dataStart = LENGTH_PREFIX_BYTES + Number(headerLength);
+  let header: unknown;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(LENGTH_PREFIX_BYTES, dataStart));
+    header = JSON.parse(text);
+  } catch (error) {
+    fail(`header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(header)) return fail('header must be a JSON object');
+  const dataLength = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const rawMetadata = header[METADATA_KEY];
+  if (rawMetadata !== undefined) {
+    if (!isRecord(rawMetadata)) fail(`'${METADATA_KEY}' must be an object of strings`);
+    for (const [key, value] of Object.entries(rawMetadata as Record<string, unknown>)) {
+      if (typeof value !== 'string') fail(`metadata '${key}' must be a string, got ${typeof value}`);
+      metadata[key] = value as string;
+    }
+  }
+  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === METADATA_KEY) continue;
+    if (!isRecord(entry)) return fail(`tensor '${name}': entry must be an object`);
+    const { dtype, shape, data_offsets: offsets } = entry;
+    if (typeof dtype !== 'string' || !KNOWN_DTYPES.has(dtype)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
+    if (dtype !== 'F32') fail(`tensor '${name}': dtype ${dtype} is not supported (Engram reads F32)`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`tensor '${name}': shape must be an array of non-negative integers`);
+    const size = shapeSize(shape as number[]);
+    if (!Number.isSafeInteger(size * F32_BYTES)) fail(`tensor '${name}': shape [${shape.join(', ')}] is absurdly large`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+      return fail(`tensor '${name}': data_offsets must be two non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end) fail(`tensor '${name}': data_offsets [${begin}, ${end}] are reversed`);
+    if (end > dataLength) fail(`tensor '${name}': data_offsets [${begin}, ${end}] run past the ${dataLength} bytes of data`);
+    if (end - begin !== size * F32_BYTES) {
+      fail(`tensor '${name}': data_offsets span ${end - begin} bytes but shape [${shape.join(', ')}] of F32 needs ${size * F32_BYTES}`);
+    }
+    entries.push({ name, shape: shape as number[], begin, end });
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1] as (typeof sorted)[number];
+    const current = sorted[i] as (typeof sorted)[number];
+    if (current.begin < previous.end) fail(`tensors '${previous.name}' and '${current.name}' have overlapping data_offsets`);
+  }
+  const tensors: Record<string, Tensor> = {};
+  for (const { name, shape, begin } of entries) {
+    const size = shapeSize(shape);
+    const data = new Float32Array(size);
+    const base = dataStart + begin;
+    for (let i = 0; i < size; i++) data[i] = view.getFloat32(base + i * F32_BYTES, true);
+    tensors[name] = tensor(data, shape, options.backend ? { backend: options.backend } : {});
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Writes a file atomically: to a temporary file beside it, then renamed over the target, so a
+ * crash never leaves a half-written checkpoint. Node only.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const { writeFile, rename, open } = await import('node:fs/promises');
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(temporary, bytes);
+  const handle = await open(temporary, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+}
+
+/** Saves tensors to a safetensors file, atomically. Node only. */
+export async function saveSafetensorsFile(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, saveSafetensors(tensors, metadata));
+}
+
+/** Loads a safetensors file; errors name the path. Node only. */
+export async function loadSafetensorsFile(path: string, options: Omit<LoadSafetensorsOptions, 'source'> = {}): Promise<SafetensorsContents> {
+  const { readFile } = await import('node:fs/promises');
+  return loadSafetensors(new Uint8Array(await readFile(path)), { ...options, source: path });
+}

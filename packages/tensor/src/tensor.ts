@@ -1,0 +1,212 @@
+import { type BackwardOptions, type GradNode, backward as runBackward } from './autograd.js';
+import type { Backend } from './backend.js';
+import { EngramError, formatShape } from './errors.js';
+import * as ops from './ops.js';
+import * as prim from './primitives.js';
+import { type Shape, shapeSize } from './shape.js';
+
+/** A nested array of numbers, as accepted by {@link tensor} and returned by {@link Tensor.toNested}. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An immutable float32 array of any rank that records how it was computed, so gradients can flow
+ * back through it.
+ *
+ * Tensors are created by the functions in `create.ts` ({@link tensor}, {@link zeros},
+ * {@link randomNormal}...) and combined with the ops, also available as methods:
+ * `x.matmul(w).add(b).tanh()`.
+ */
+export class Tensor {
+  /** Dimensions, outermost first. */
+  readonly shape: Shape;
+  /** Number of elements. */
+  readonly size: number;
+  /** The backend that holds the data and runs the kernels. */
+  readonly backend: Backend;
+  /** Backend-specific data. Replaced (never mutated) by {@link Tensor.assign}. */
+  storage: unknown;
+  /** Whether gradients flow to (or through) this tensor. */
+  requiresGrad: boolean;
+  /** For a leaf with `requiresGrad`: the accumulated gradient after {@link Tensor.backward}. */
+  grad: Tensor | null = null;
+  /** How this tensor was computed; null for leaves and for tensors computed without a tape. */
+  node: GradNode | null;
+
+  constructor(storage: unknown, shape: Shape, backend: Backend, requiresGrad = false, node: GradNode | null = null) {
+    this.storage = storage;
+    this.shape = shape;
+    this.size = shapeSize(shape);
+    this.backend = backend;
+    this.requiresGrad = requiresGrad;
+    this.node = node;
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The data, read back from the backend. Shared with the tensor on the cpu backend: do not mutate. */
+  dataSync(): Float32Array {
+    return this.backend.toArray(this.storage, this.size);
+  }
+
+  /** A copy of the data in row-major order. */
+  toArray(): Float32Array {
+    return this.dataSync().slice();
+  }
+
+  /** The data as nested arrays of numbers (a number for a scalar). */
+  toNested(): NestedArray {
+    const data = this.dataSync();
+    const build = (axis: number, offset: number): NestedArray => {
+      if (axis === this.shape.length) return data[offset] as number;
+      const inner = shapeSize(this.shape.slice(axis + 1));
+      return Array.from({ length: this.shape[axis] as number }, (_, i) => build(axis + 1, offset + i * inner));
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new EngramError(`item: expected a tensor with one element, got shape ${formatShape(this.shape)}`);
+    return this.dataSync()[0] as number;
+  }
+
+  /**
+   * Replaces this tensor's data in place (optimizers update parameters this way). The data must
+   * have the same number of elements; the tape is unaffected.
+   */
+  assign(data: Float32Array | Tensor): void {
+    const size = data instanceof Tensor ? data.size : data.length;
+    if (size !== this.size) {
+      throw new EngramError(`assign: expected ${this.size} values for shape ${formatShape(this.shape)}, got ${size}`);
+    }
+    if (data instanceof Tensor) {
+      if (data.backend !== this.backend) throw new EngramError(`assign: tensor lives on backend '${data.backend.name}', expected '${this.backend.name}'`);
+      this.storage = data.storage;
+    } else {
+      this.storage = this.backend.fromArray(data);
+    }
+  }
+
+  /**
+   * Backpropagates from this tensor. A scalar needs no `seed`; otherwise `seed` is the gradient of
+   * the final objective with respect to this tensor.
+   */
+  backward(seed?: Tensor, options?: BackwardOptions): void {
+    let start = seed;
+    if (start === undefined) {
+      if (this.size !== 1) {
+        throw new EngramError(
+          `backward: called on a tensor of shape ${formatShape(this.shape)} without a seed; reduce it to a scalar first or pass the seed gradient`,
+        );
+      }
+      start = prim.full(this.shape, 1, this.backend);
+    } else if (start.size !== this.size) {
+      throw new EngramError(`backward: seed shape ${formatShape(start.shape)} does not match tensor shape ${formatShape(this.shape)}`);
+    }
+    runBackward(this, start, ops.sumToShape, prim.add, options);
+  }
+
+  /** A tensor with the same data that is cut from the tape (gradients stop here). */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.backend);
+  }
+
+  /** The same data on another backend. */
+  to(backend: Backend): Tensor {
+    if (backend === this.backend) return this;
+    return new Tensor(backend.fromArray(this.toArray()), this.shape, backend);
+  }
+
+  /** Marks this leaf as a trainable parameter and returns it. */
+  trainable(): this {
+    if (this.node !== null) throw new EngramError('trainable: only leaf tensors (not computed ones) can be parameters');
+    this.requiresGrad = true;
+    return this;
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.backend.name})`;
+  }
+
+  add(other: Tensor | number): Tensor {
+    return prim.add(this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return prim.sub(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return prim.mul(this, other);
+  }
+  div(other: Tensor | number): Tensor {
+    return prim.div(this, other);
+  }
+  pow(exponent: Tensor | number): Tensor {
+    return prim.pow(this, exponent);
+  }
+  neg(): Tensor {
+    return prim.neg(this);
+  }
+  exp(): Tensor {
+    return prim.exp(this);
+  }
+  log(): Tensor {
+    return prim.log(this);
+  }
+  sqrt(): Tensor {
+    return prim.sqrt(this);
+  }
+  abs(): Tensor {
+    return prim.abs(this);
+  }
+  tanh(): Tensor {
+    return prim.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return prim.sigmoid(this);
+  }
+  relu(): Tensor {
+    return prim.relu(this);
+  }
+  softplus(): Tensor {
+    return ops.softplus(this);
+  }
+  sum(axes?: number | readonly number[], keepDims = false): Tensor {
+    return ops.sum(this, axes, keepDims);
+  }
+  mean(axes?: number | readonly number[], keepDims = false): Tensor {
+    return ops.mean(this, axes, keepDims);
+  }
+  max(axes?: number | readonly number[], keepDims = false): Tensor {
+    return ops.max(this, axes, keepDims);
+  }
+  min(axes?: number | readonly number[], keepDims = false): Tensor {
+    return ops.min(this, axes, keepDims);
+  }
+  matmul(other: Tensor): Tensor {
+    return ops.matmul(this, other);
+  }
+  reshape(shape: readonly number[]): Tensor {
+    return prim.reshape(this, shape);
+  }
+  permute(perm: readonly number[]): Tensor {
+    return prim.permute(this, perm);
+  }
+  transpose(): Tensor {
+    return ops.transpose(this);
+  }
+  slice(begin: readonly number[], size?: readonly number[]): Tensor {
+    return prim.slice(this, begin, size);
+  }
+  softmax(axis = -1): Tensor {
+    return ops.softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return ops.logSoftmax(this, axis);
+  }
+  clamp(low: number, high: number): Tensor {
+    return ops.clamp(this, low, high);
+  }
+}
