@@ -42,7 +42,9 @@ function flatten(value: NestedArray, shape: Shape, out: Float32Array): void {
     if (!Array.isArray(node) || node.length !== shape[axis]) {
       throw new EngramError(`tensor: ragged nested array at [${path.join(', ')}]: expected ${shape[axis]} entries for shape ${formatShape(shape)}`);
     }
-    node.forEach((child, i) => visit(child, axis + 1, [...path, i]));
+    node.forEach((child, i) => {
+      visit(child, axis + 1, [...path, i]);
+    });
   };
   visit(value, 0, []);
 }

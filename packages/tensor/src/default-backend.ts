@@ -8,7 +8,7 @@ let current: Backend | null = null;
  * {@link setDefaultBackend} chose another. Created on first use.
  */
 export function getDefaultBackend(): Backend {
-  if (current === null) current = createCpuBackend() as Backend;
+  if (current === null) current = createCpuBackend();
   return current;
 }
 

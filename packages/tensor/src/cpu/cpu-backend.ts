@@ -18,18 +18,19 @@ export interface CpuBackendOptions {
  * The CPU backend: the TypeScript reference kernels, with matmul on WebAssembly SIMD where the
  * runtime has it.
  */
-export function createCpuBackend(options: CpuBackendOptions = {}): Backend<Float32Array> {
+export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const wasm = options.simd === false ? null : loadWasmMatmul();
   const matmul = wasm
     ? (a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array =>
         args.m * args.k * args.n < WASM_MATMUL_MIN_MACS ? referenceMatmul(a, b, args) : wasm.matmul(a, b, args)
     : referenceMatmul;
   const kernels = { ...referenceKernels, matmul } satisfies Kernels<Float32Array>;
-  return {
+  const backend: Backend<Float32Array> = {
     name: 'cpu',
     description: wasm ? `cpu (TypeScript kernels, WebAssembly ${wasm.flavor} matmul)` : 'cpu (TypeScript kernels)',
     kernels,
     fromArray: (data) => data,
     toArray: (storage) => storage,
   };
+  return backend as Backend;
 }

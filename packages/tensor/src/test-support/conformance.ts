@@ -44,7 +44,8 @@ function runCase(c: OpCase, backend: Backend, data: Float32Array[], requiresGrad
 }
 
 /** Registers the suite for one backend. */
-export function conformanceSuite(label: string, makeBackend: () => Backend): void {
+export function conformanceSuite(label: string, makeBackend: () => Backend, tolerances: { valueTolerance?: number } = {}): void {
+  const valueTolerance = tolerances.valueTolerance ?? VALUE_TOLERANCE;
   describe(`conformance: ${label}`, () => {
     const backend = makeBackend();
     for (const c of opCases) {
@@ -54,7 +55,7 @@ export function conformanceSuite(label: string, makeBackend: () => Backend): voi
         const expected = runCase(c, reference, data, false).out;
         const actual = runCase(c, backend, data, false).out;
         expect(actual.shape).toEqual(expected.shape);
-        expect(close(actual.toArray(), expected.toArray(), VALUE_TOLERANCE)).toBeNull();
+        expect(close(actual.toArray(), expected.toArray(), valueTolerance)).toBeNull();
       });
 
       it(`${c.name}: gradient matches finite differences`, () => {

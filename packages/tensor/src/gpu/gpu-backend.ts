@@ -1,0 +1,274 @@
+/**
+ * The gpu backend: the primitive kernels as gpu.js kernels, running on WebGL2 in browsers and on
+ * headless-gl in Node. gpu.js is an optional peer dependency, imported only when
+ * {@link createGpuBackend} is called; nothing here leaks gpu.js types.
+ *
+ * Data stays on the GPU between ops as textures; it is read back only when a tensor is read.
+ */
+import type { Backend, BinaryKernel, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from '../backend.js';
+import { broadcastStrides } from '../cpu/reference-kernels.js';
+import { createCpuBackend } from '../cpu/cpu-backend.js';
+import { EngramError, formatShape } from '../errors.js';
+import { type Shape, shapeSize, stridesOf } from '../shape.js';
+import {
+  MAX_RANK,
+  binaryBroadcastSource,
+  binaryExpressions,
+  binarySameShapeSource,
+  concatPairSource,
+  gatherIndexSource,
+  gatherRowsSource,
+  matmulSource,
+  padSource,
+  reduceSource,
+  scatterAddSource,
+  unaryExpressions,
+  unarySource,
+  uploadSource,
+  whereSource,
+} from './kernel-sources.js';
+
+/** The minimal slice of gpu.js's API this backend uses (kept local so gpu.js types never leak). */
+interface GpuTexture {
+  toArray(): Float32Array | number[];
+  delete(): void;
+}
+type KernelArgument = GpuTexture | Float32Array | number[] | number;
+interface GpuKernel {
+  (...args: KernelArgument[]): GpuTexture;
+  setOutput(output: number[]): GpuKernel;
+}
+interface GpuInstance {
+  mode: string;
+  createKernel(source: string, settings: Record<string, unknown>): GpuKernel;
+  destroy(): void;
+}
+interface GpuModule {
+  GPU: new (settings: { mode?: string }) => GpuInstance;
+}
+
+/**
+ * A tensor's data on the gpu backend: a texture (null for empty tensors), plus the array it was
+ * read back into, cached so repeated reads do not download again.
+ */
+export interface GpuStorage {
+  readonly texture: GpuTexture | null;
+  readonly size: number;
+  cached: Float32Array | null;
+}
+
+/** Options for {@link createGpuBackend}. */
+export interface GpuBackendOptions {
+  /** gpu.js mode; default `webgl2` in browsers and `headlessgl` in Node. */
+  mode?: 'webgl2' | 'webgl' | 'headlessgl';
+  /** Called with the reason when the GPU is unavailable (default: `console.warn`). */
+  onFallback?: (reason: string) => void;
+}
+
+/** What {@link createGpuBackend} returns: the backend in use, and why it is not the GPU if so. */
+export interface GpuBackendResult {
+  /** The gpu backend, or the cpu backend when no GPU context could be had. */
+  backend: Backend;
+  /** True when `backend` really runs on the GPU. */
+  usingGpu: boolean;
+  /** Why the cpu backend is used instead (absent when `usingGpu`). */
+  fallbackReason?: string;
+}
+
+/** Loop bound gpu.js puts on loops with a non-constant bound (its default, 1000, would truncate). */
+const LOOP_MAX_ITERATIONS = 1 << 20;
+
+function padRank(values: readonly number[], fill: number): number[] {
+  if (values.length > MAX_RANK) throw new EngramError(`gpu backend: tensors of rank ${values.length} exceed the supported rank ${MAX_RANK}`);
+  return [...new Array<number>(MAX_RANK - values.length).fill(fill), ...values];
+}
+
+const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+/** Builds the kernels over a live gpu.js instance. */
+function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray: (data: Float32Array) => GpuStorage } {
+  const compiled = new Map<string, GpuKernel>();
+  const kernel = (source: string): GpuKernel => {
+    let k = compiled.get(source);
+    if (k === undefined) {
+      k = gpu.createKernel(source, {
+        dynamicOutput: true,
+        dynamicArguments: true,
+        pipeline: true,
+        immutable: true,
+        precision: 'single',
+        tactic: 'precision',
+        loopMaxIterations: LOOP_MAX_ITERATIONS,
+        output: [1],
+      });
+      compiled.set(source, k);
+    }
+    return k;
+  };
+  // Textures are GPU memory: free them when their storage is garbage-collected.
+  const registry = new FinalizationRegistry<GpuTexture>((texture) => texture.delete());
+  const wrap = (texture: GpuTexture | null, size: number): GpuStorage => {
+    const storage: GpuStorage = { texture, size, cached: null };
+    if (texture !== null) registry.register(storage, texture);
+    return storage;
+  };
+  const run = (source: string, size: number, ...args: KernelArgument[]): GpuStorage => {
+    if (size === 0) return wrap(null, 0);
+    return wrap(kernel(source).setOutput([size])(...args), size);
+  };
+  const tex = (s: GpuStorage): GpuTexture => {
+    if (s.texture === null) throw new EngramError('gpu backend: an empty tensor cannot be an operand here');
+    return s.texture;
+  };
+
+  const unary = (expression: string): UnaryKernel<GpuStorage> => {
+    const source = unarySource(expression);
+    return (x, size) => run(source, size, tex(x));
+  };
+  const binary = (expression: string): BinaryKernel<GpuStorage> => {
+    const same = binarySameShapeSource(expression);
+    const broadcast = binaryBroadcastSource(expression);
+    return (a, aShape, b, bShape, outShape) => {
+      const size = shapeSize(outShape);
+      if (a.size === size && b.size === size) return run(same, size, tex(a), tex(b));
+      return run(
+        broadcast,
+        size,
+        tex(a),
+        tex(b),
+        padRank(outShape, 1),
+        padRank(broadcastStrides(aShape, outShape), 0),
+        padRank(broadcastStrides(bShape, outShape), 0),
+      );
+    };
+  };
+  const reduce = (kind: 'sum' | 'max'): ReduceKernel<GpuStorage> => {
+    const source = reduceSource(kind);
+    return (x, outer, n, inner) => run(source, outer * inner, tex(x), n, inner);
+  };
+  const indexMap = (x: GpuStorage, outShape: Shape, strides: readonly number[], base: number): GpuStorage =>
+    run(gatherIndexSource, shapeSize(outShape), tex(x), padRank(outShape, 1), padRank(strides, 0), base);
+
+  const kernels = {
+    neg: unary(unaryExpressions.neg),
+    exp: unary(unaryExpressions.exp),
+    log: unary(unaryExpressions.log),
+    sqrt: unary(unaryExpressions.sqrt),
+    abs: unary(unaryExpressions.abs),
+    sign: unary(unaryExpressions.sign),
+    tanh: unary(unaryExpressions.tanh),
+    sigmoid: unary(unaryExpressions.sigmoid),
+    relu: unary(unaryExpressions.relu),
+    step: unary(unaryExpressions.step),
+    add: binary(binaryExpressions.add),
+    sub: binary(binaryExpressions.sub),
+    mul: binary(binaryExpressions.mul),
+    div: binary(binaryExpressions.div),
+    pow: binary(binaryExpressions.pow),
+    maximum: binary(binaryExpressions.maximum),
+    minimum: binary(binaryExpressions.minimum),
+    greater: binary(binaryExpressions.greater),
+    equal: binary(binaryExpressions.equal),
+    sum: reduce('sum'),
+    max: reduce('max'),
+    matmul: (a: GpuStorage, b: GpuStorage, args: MatmulArgs) => {
+      const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
+      const [sAi, sAk] = transA ? [1, m] : [k, 1];
+      const [sBk, sBj] = transB ? [1, k] : [n, 1];
+      const dims = [m, k, n, sAi, sAk, sBk, sBj, batchedA ? m * k : 0, batchedB ? k * n : 0];
+      if (k === 0) return run(uploadSource, batch * m * n, new Float32Array(batch * m * n));
+      return run(matmulSource, batch * m * n, tex(a), tex(b), dims);
+    },
+    permute: (x: GpuStorage, shape: Shape, perm: readonly number[]) => {
+      const strides = stridesOf(shape);
+      return indexMap(
+        x,
+        perm.map((p) => shape[p] as number),
+        perm.map((p) => strides[p] as number),
+        0,
+      );
+    },
+    slice: (x: GpuStorage, shape: Shape, begin: readonly number[], outShape: Shape) => {
+      const strides = stridesOf(shape);
+      const base = begin.reduce((acc, b, i) => acc + b * (strides[i] as number), 0);
+      return indexMap(x, outShape, strides, base);
+    },
+    pad: (x: GpuStorage, shape: Shape, begin: readonly number[], outShape: Shape) =>
+      run(padSource, shapeSize(outShape), tex(x), padRank(outShape, 1), padRank(begin, 0), padRank(shape, 1), padRank(stridesOf(shape), 0)),
+    broadcastTo: (x: GpuStorage, shape: Shape, outShape: Shape) => indexMap(x, outShape, broadcastStrides(shape, outShape), 0),
+    concat: (xs: readonly GpuStorage[], shapes: readonly Shape[], axis: number, outShape: Shape) => {
+      const outer = shapeSize(outShape.slice(0, axis));
+      const inner = shapeSize(outShape.slice(axis + 1));
+      let acc = xs[0] as GpuStorage;
+      let width = ((shapes[0] as Shape)[axis] as number) * inner;
+      for (let i = 1; i < xs.length; i++) {
+        const next = xs[i] as GpuStorage;
+        const nextWidth = ((shapes[i] as Shape)[axis] as number) * inner;
+        if (nextWidth > 0) acc = width === 0 ? next : run(concatPairSource, outer * (width + nextWidth), tex(acc), tex(next), width, nextWidth);
+        width += nextWidth;
+      }
+      return acc;
+    },
+    where: (cond: GpuStorage, a: GpuStorage, b: GpuStorage, size: number) => run(whereSource, size, tex(cond), tex(a), tex(b)),
+    gather: (table: GpuStorage, _rows: number, cols: number, indices: Int32Array) =>
+      run(gatherRowsSource, indices.length * cols, tex(table), Array.from(indices), cols),
+    scatterAdd: (src: GpuStorage, indices: Int32Array, rows: number, cols: number) =>
+      indices.length === 0
+        ? run(uploadSource, rows * cols, new Float32Array(rows * cols))
+        : run(scatterAddSource, rows * cols, tex(src), Array.from(indices), indices.length, cols),
+  } satisfies Kernels<GpuStorage>;
+
+  const fromArray = (data: Float32Array): GpuStorage => {
+    const storage = run(uploadSource, data.length, data);
+    storage.cached = data;
+    return storage;
+  };
+  return { kernels, fromArray };
+}
+
+/**
+ * Creates the gpu backend. When gpu.js is not installed, or it cannot get a WebGL2 / headless-gl
+ * context, this warns once (or calls `onFallback`) and returns the cpu backend instead, with
+ * `usingGpu: false` and the reason, so callers can report the backend they actually use.
+ */
+export async function createGpuBackend(options: GpuBackendOptions = {}): Promise<GpuBackendResult> {
+  const fallback = (reason: string): GpuBackendResult => {
+    const message = `@engram/tensor: GPU unavailable, using the cpu backend instead: ${reason}`;
+    (options.onFallback ?? ((m: string) => console.warn(m)))(message);
+    return { backend: createCpuBackend(), usingGpu: false, fallbackReason: reason };
+  };
+  let module: GpuModule;
+  try {
+    const name = 'gpu.js';
+    module = (await import(/* @vite-ignore */ name)) as GpuModule;
+  } catch (error) {
+    return fallback(`the optional peer dependency gpu.js could not be loaded (${(error as Error).message}); install it with 'npm install gpu.js'`);
+  }
+  const mode = options.mode ?? (isNode() ? 'headlessgl' : 'webgl2');
+  let gpu: GpuInstance;
+  try {
+    gpu = new module.GPU({ mode });
+    if (gpu.mode !== mode) return fallback(`gpu.js chose mode '${gpu.mode}' instead of '${mode}'`);
+    const probe = gpu.createKernel(uploadSource, { output: [2], precision: 'single' });
+    const result = Array.from(probe(new Float32Array([1.5, -2])) as unknown as ArrayLike<number>);
+    if (result[0] !== 1.5 || result[1] !== -2) return fallback(`a probe kernel returned ${JSON.stringify(result)}`);
+  } catch (error) {
+    const hint = mode === 'headlessgl' ? " (Node needs the native 'gl' package and a display: run under xvfb-run)" : '';
+    return fallback(`gpu.js could not create a ${mode} context: ${(error as Error).message}${hint}`);
+  }
+  const { kernels, fromArray } = gpuKernels(gpu);
+  const backend: Backend<GpuStorage> = {
+    name: 'gpu',
+    description: `gpu (gpu.js ${mode})`,
+    kernels,
+    fromArray,
+    toArray: (storage, size) => {
+      if (storage.size !== size) throw new EngramError(`gpu backend: storage holds ${storage.size} values, expected ${formatShape([size])}`);
+      if (storage.cached === null) {
+        storage.cached = storage.texture === null ? new Float32Array(0) : Float32Array.from(storage.texture.toArray());
+      }
+      return storage.cached;
+    },
+  };
+  return { backend: backend as Backend, usingGpu: true };
+}

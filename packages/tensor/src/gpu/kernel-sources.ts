@@ -1,0 +1,182 @@
+/**
+ * gpu.js kernel sources for the primitives, as strings (gpu.js compiles a function's source to
+ * GLSL). Every kernel writes a flat 1-D output indexed by `this.thread.x`; tensors of any rank are
+ * handled by decomposing the flat index with per-axis shape and stride arrays padded to
+ * {@link MAX_RANK}.
+ *
+ * GLSL computes indices in float: `Math.floor((i + 0.5) / d)` keeps integer division exact where
+ * a plain `Math.floor(i / d)` could round 5.9999 down to 5.
+ */
+
+/** Highest tensor rank the gpu backend supports. */
+export const MAX_RANK = 6;
+
+/** GLSL-safe scalar expressions of `v` (unary) or `x`, `y` (binary), per primitive. */
+export const unaryExpressions = {
+  neg: '-v',
+  exp: 'Math.exp(v)',
+  log: 'Math.log(v)',
+  sqrt: 'Math.sqrt(v)',
+  abs: 'Math.abs(v)',
+  sign: 'v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0)',
+  // tanh(v) = 1 − 2/(e^{2v}+1), with the input clamped so e^{2v} stays finite in float32.
+  tanh: '1.0 - 2.0 / (Math.exp(2.0 * Math.min(Math.max(v, -20.0), 20.0)) + 1.0)',
+  sigmoid: 'v >= 0.0 ? 1.0 / (1.0 + Math.exp(-v)) : Math.exp(v) / (1.0 + Math.exp(v))',
+  relu: 'v > 0.0 ? v : 0.0',
+  step: 'v > 0.0 ? 1.0 : 0.0',
+} as const;
+
+export const binaryExpressions = {
+  add: 'x + y',
+  sub: 'x - y',
+  mul: 'x * y',
+  div: 'x / y',
+  pow: 'Math.pow(x, y)',
+  maximum: 'x >= y ? x : y',
+  minimum: 'x <= y ? x : y',
+  greater: 'x > y ? 1.0 : 0.0',
+  equal: 'x == y ? 1.0 : 0.0',
+} as const;
+
+export function unarySource(expression: string): string {
+  return `function (x) { const v = x[this.thread.x]; return ${expression}; }`;
+}
+
+/** Same-shape binary op: no index arithmetic. */
+export function binarySameShapeSource(expression: string): string {
+  return `function (a, b) { const x = a[this.thread.x]; const y = b[this.thread.x]; return ${expression}; }`;
+}
+
+/** Broadcasting binary op: decompose the output index and recompose both operand offsets. */
+export function binaryBroadcastSource(expression: string): string {
+  return `function (a, b, outShape, aStrides, bStrides) {
+    let rest = this.thread.x;
+    let ia = 0;
+    let ib = 0;
+    for (let j = 0; j < ${MAX_RANK}; j++) {
+      const d = ${MAX_RANK - 1} - j;
+      const size = outShape[d];
+      const q = Math.floor((rest + 0.5) / size);
+      const coord = rest - q * size;
+      ia = ia + coord * aStrides[d];
+      ib = ib + coord * bStrides[d];
+      rest = q;
+    }
+    const x = a[ia];
+    const y = b[ib];
+    return ${expression};
+  }`;
+}
+
+/** out[i] = x[base + Σ coord_d · strides_d]: permute, slice and broadcastTo. */
+export const gatherIndexSource = `function (x, outShape, strides, base) {
+  let rest = this.thread.x;
+  let ix = base;
+  for (let j = 0; j < ${MAX_RANK}; j++) {
+    const d = ${MAX_RANK - 1} - j;
+    const size = outShape[d];
+    const q = Math.floor((rest + 0.5) / size);
+    const coord = rest - q * size;
+    ix = ix + coord * strides[d];
+    rest = q;
+  }
+  return x[ix];
+}`;
+
+/** pad: out coordinates inside [begin, begin + inShape) read x, the rest are 0. */
+export const padSource = `function (x, outShape, begin, inShape, inStrides) {
+  let rest = this.thread.x;
+  let ix = 0;
+  let inside = 1.0;
+  for (let j = 0; j < ${MAX_RANK}; j++) {
+    const d = ${MAX_RANK - 1} - j;
+    const size = outShape[d];
+    const q = Math.floor((rest + 0.5) / size);
+    const coord = rest - q * size - begin[d];
+    if (coord < 0.0 || coord >= inShape[d]) {
+      inside = 0.0;
+    }
+    ix = ix + coord * inStrides[d];
+    rest = q;
+  }
+  if (inside > 0.5) {
+    return x[ix];
+  }
+  return 0.0;
+}`;
+
+/** Two-input concat along an axis, with the tensors viewed as [outer, width] rows. */
+export const concatPairSource = `function (a, b, widthA, widthB) {
+  const width = widthA + widthB;
+  const row = Math.floor((this.thread.x + 0.5) / width);
+  const col = this.thread.x - row * width;
+  if (col < widthA) {
+    return a[row * widthA + col];
+  }
+  return b[row * widthB + col - widthA];
+}`;
+
+/** Reduction over the middle of [outer, n, inner]. */
+export function reduceSource(kind: 'sum' | 'max'): string {
+  const init = kind === 'sum' ? '0.0' : 'x[base]';
+  const combine = kind === 'sum' ? 'acc = acc + v;' : 'if (v > acc) { acc = v; }';
+  return `function (x, n, inner) {
+    const o = Math.floor((this.thread.x + 0.5) / inner);
+    const i = this.thread.x - o * inner;
+    const base = o * n * inner + i;
+    let acc = ${init};
+    for (let j = 0; j < n; j++) {
+      const v = x[base + j * inner];
+      ${combine}
+    }
+    return acc;
+  }`;
+}
+
+/** Batched matmul: dims = [m, k, n, sAi, sAk, sBk, sBj, batchStrideA, batchStrideB]. */
+export const matmulSource = `function (a, b, dims) {
+  const m = dims[0];
+  const k = dims[1];
+  const n = dims[2];
+  const t = Math.floor((this.thread.x + 0.5) / (m * n));
+  const within = this.thread.x - t * m * n;
+  const i = Math.floor((within + 0.5) / n);
+  const col = within - i * n;
+  const baseA = t * dims[7] + i * dims[3];
+  const baseB = t * dims[8] + col * dims[6];
+  let acc = 0.0;
+  for (let p = 0; p < k; p++) {
+    acc = acc + a[baseA + p * dims[4]] * b[baseB + p * dims[5]];
+  }
+  return acc;
+}`;
+
+export const whereSource = `function (cond, a, b) {
+  if (cond[this.thread.x] != 0.0) {
+    return a[this.thread.x];
+  }
+  return b[this.thread.x];
+}`;
+
+/** out[i, c] = table[indices[i], c]. */
+export const gatherRowsSource = `function (table, indices, cols) {
+  const i = Math.floor((this.thread.x + 0.5) / cols);
+  const c = this.thread.x - i * cols;
+  return table[indices[i] * cols + c];
+}`;
+
+/** out[r, c] = Σ_{i : indices[i] = r} src[i, c]. */
+export const scatterAddSource = `function (src, indices, count, cols) {
+  const r = Math.floor((this.thread.x + 0.5) / cols);
+  const c = this.thread.x - r * cols;
+  let acc = 0.0;
+  for (let i = 0; i < count; i++) {
+    if (indices[i] == r) {
+      acc = acc + src[i * cols + c];
+    }
+  }
+  return acc;
+}`;
+
+/** Copies an uploaded array into a texture. */
+export const uploadSource = 'function (x) { return x[this.thread.x]; }';
