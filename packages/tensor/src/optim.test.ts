@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Adam,
+  type Optimizer,
+  RMSProp,
+  Random,
+  SGD,
+  binaryCrossEntropyWithLogits,
+  clipGradientsByNorm,
+  clipGradientsByValue,
+  glorotUniform,
+  matmul,
+  orthogonal,
+  stepDecay,
+  tanh,
+  tensor,
+  transpose,
+  zeros,
+} from './index.js';
+
+/** XOR with a 2-8-1 tanh network: a small seeded task every optimizer must learn. */
+function trainXor(makeOptimizer: (params: ReturnType<typeof glorotUniform>[]) => Optimizer, steps: number): number {
+  const rng = new Random(5);
+  const w1 = glorotUniform([2, 8], rng);
+  const b1 = zeros([8], { requiresGrad: true });
+  const w2 = glorotUniform([8, 1], rng);
+  const b2 = zeros([1], { requiresGrad: true });
+  const x = tensor([
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ]);
+  const y = tensor([[0], [1], [1], [0]]);
+  const optimizer = makeOptimizer([w1, b1, w2, b2]);
+  let loss = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < steps; i++) {
+    optimizer.zeroGrad();
+    const logits = matmul(tanh(matmul(x, w1).add(b1)), w2).add(b2);
+    const l = binaryCrossEntropyWithLogits(logits, y);
+    l.backward();
+    optimizer.step();
+    loss = l.item();
+  }
+  return loss;
+}
+
+describe('optimizers learn XOR', () => {
+  it('SGD with momentum', () => expect(trainXor((p) => new SGD(p, 0.1, { momentum: 0.9 }), 400)).toBeLessThan(0.05));
+  it('RMSProp (Graves, centered, momentum 0.9)', () => expect(trainXor((p) => new RMSProp(p, 0.01), 400)).toBeLessThan(0.05));
+  it('Adam', () => expect(trainXor((p) => new Adam(p, 0.05), 400)).toBeLessThan(0.05));
+});
+
+describe('optimizer state', () => {
+  it('round-trips so a resumed run continues exactly', () => {
+    const run = (resumeAt: number | null): Float32Array => {
+      const w = tensor([1, -2, 3], undefined, { requiresGrad: true });
+      let opt = new Adam([w], 0.1);
+      for (let i = 0; i < 6; i++) {
+        if (i === resumeAt) {
+          const saved = opt.state();
+          const restored = new Adam([w], 0.1);
+          restored.loadState(saved);
+          opt = restored;
+        }
+        opt.zeroGrad();
+        w.mul(w).sum().backward();
+        opt.step();
+      }
+      return w.toArray();
+    };
+    expect(run(3)).toEqual(run(null));
+  });
+
+  it('rejects state of the wrong size', () => {
+    const opt = new SGD([tensor([1, 2], undefined, { requiresGrad: true })], 0.1);
+    expect(() => opt.loadState({ step: 0, slots: { velocity: [new Float32Array(3)] } })).toThrow(/3 values, expected 2/);
+  });
+});
+
+describe('RMSProp matches Graves (2013) eq. 38–41 by hand', () => {
+  it('one step', () => {
+    const w = tensor([1], undefined, { requiresGrad: true });
+    const opt = new RMSProp([w], 0.1, { decay: 0.95, momentum: 0.9, epsilon: 1e-4 });
+    w.mul(3).sum().backward(); // g = 3
+    opt.step();
+    const n = 0.05 * 9;
+    const g = 0.05 * 3;
+    expect(w.item()).toBeCloseTo(1 - (0.1 * 3) / Math.sqrt(n - g * g + 1e-4), 5);
+  });
+});
+
+describe('gradient clipping', () => {
+  it('by value clamps each element', () => {
+    const w = tensor([1, 1, 1], undefined, { requiresGrad: true });
+    w.mul(tensor([20, -0.5, -30]))
+      .sum()
+      .backward();
+    clipGradientsByValue([w], 10);
+    expect(Array.from(w.grad?.toArray() ?? [])).toEqual([10, -0.5, -10]);
+  });
+  it('by global norm scales all gradients together and returns the norm', () => {
+    const a = tensor([1], undefined, { requiresGrad: true });
+    const b = tensor([1], undefined, { requiresGrad: true });
+    a.mul(3).add(b.mul(4)).sum().backward();
+    expect(clipGradientsByNorm([a, b], 1)).toBeCloseTo(5);
+    expect(a.grad?.item()).toBeCloseTo(0.6);
+    expect(b.grad?.item()).toBeCloseTo(0.8);
+  });
+});
+
+describe('schedules and initialisers', () => {
+  it('step decay halves every 25 steps', () => {
+    const lr = stepDecay(0.01, 0.5, 25);
+    expect([lr(0), lr(24), lr(25), lr(60)]).toEqual([0.01, 0.01, 0.005, 0.0025]);
+  });
+  it('orthogonal matrices have orthonormal columns', () => {
+    const q = orthogonal([6, 4], new Random(2));
+    const gram = matmul(transpose(q), q).toArray();
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) expect(gram[i * 4 + j]).toBeCloseTo(i === j ? 1 : 0, 5);
+  });
+  it('glorot uniform stays within its limit and is seeded', () => {
+    const a = glorotUniform([10, 30], new Random(1)).toArray();
+    const limit = Math.sqrt(6 / 40);
+    expect(a.every((v) => Math.abs(v) <= limit)).toBe(true);
+    expect(glorotUniform([10, 30], new Random(1)).toArray()).toEqual(a);
+  });
+});
