@@ -150,27 +150,27 @@ function rowsDirect(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, sAi: i
   }
 }
 
-/** Bytes of packing scratch `matmul` needs for an n-column B with k rows. */
+/** Bytes that `pack` writes for a B with k rows and n columns. */
 export function packBytes(k: i32, n: i32): i32 {
   return ((n + PANEL_WIDTH - 1) / PANEL_WIDTH) * PANEL_WIDTH * k * 4;
 }
 
+/** Packs B (element (p, j) at b[p*sBk + j*sBj]) into `dst` (packBytes(k, n) bytes). */
+export function pack(b: usize, dst: usize, k: i32, n: i32, sBk: i32, sBj: i32): void {
+  packB(b, dst, k, n, sBk, sBj);
+}
+
 /**
- * C = A · B. A's element (i, p) is at a[i*sAi + p*sAk]; B's element (p, j) at b[p*sBk + j*sBj];
- * C is written row-major, m × n. `pack` must have packBytes(k, n) bytes of scratch.
+ * C = A · B with B already packed by `pack`. A's element (i, p) is at a[i*sAi + p*sAk]; C is
+ * written row-major, m × n.
  */
-export function matmul(a: usize, b: usize, c: usize, pack: usize, m: i32, k: i32, n: i32, sAi: i32, sAk: i32, sBk: i32, sBj: i32): void {
-  if (m < 4 && sBj == 1) {
-    rowsDirect(a, b, c, m, k, n, sAi, sAk, sBk);
-    return;
-  }
-  packB(b, pack, k, n, sBk, sBj);
+export function multiplyPacked(a: usize, packed: usize, c: usize, m: i32, k: i32, n: i32, sAi: i32, sAk: i32): void {
   const panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
   const panelBytes = (<usize>k) * PANEL_WIDTH * FLOAT_BYTES;
   for (let i0 = 0; i0 < m; i0 += ROW_BLOCK) {
     const i1 = min(m, i0 + ROW_BLOCK);
     for (let panel = 0; panel < panels; panel++) {
-      const bp = pack + (<usize>panel) * panelBytes;
+      const bp = packed + (<usize>panel) * panelBytes;
       const j0 = panel * PANEL_WIDTH;
       const width = min(PANEL_WIDTH, n - j0);
       let i = i0;
@@ -178,6 +178,11 @@ export function matmul(a: usize, b: usize, c: usize, pack: usize, m: i32, k: i32
       for (; i < i1; i++) kernel1x8(a, bp, c, i, j0, width, k, n, sAi, sAk);
     }
   }
+}
+
+/** C = A · B for B with contiguous rows (sBj = 1), without packing: best for a few rows of A. */
+export function multiplyDirect(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, sAi: i32, sAk: i32, sBk: i32): void {
+  rowsDirect(a, b, c, m, k, n, sAi, sAk, sBk);
 }
 
 /** First byte after the module's static data: JavaScript places operands from here on. */

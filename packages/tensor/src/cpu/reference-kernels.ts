@@ -1,5 +1,6 @@
 import type { BinaryKernel, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from '../backend.js';
 import { type Shape, shapeSize, stridesOf } from '../shape.js';
+import { allocateFloats } from './allocate.js';
 
 /**
  * The CPU kernels in plain TypeScript over `Float32Array`s: the readable definition of every
@@ -9,7 +10,7 @@ type F32 = Float32Array;
 
 function unary(f: (x: number) => number): UnaryKernel<F32> {
   return (x, size) => {
-    const out = new Float32Array(size);
+    const out = allocateFloats(size);
     for (let i = 0; i < size; i++) out[i] = f(x[i] as number);
     return out;
   };
@@ -74,7 +75,7 @@ function forEachBroadcast(
 function binary(f: (a: number, b: number) => number): BinaryKernel<F32> {
   return (a, aShape, b, bShape, outShape) => {
     const size = shapeSize(outShape);
-    const out = new Float32Array(size);
+    const out = allocateFloats(size);
     if (a.length === size && b.length === size) {
       for (let i = 0; i < size; i++) out[i] = f(a[i] as number, b[i] as number);
     } else if (b.length === 1 && a.length === size) {
@@ -99,7 +100,7 @@ function binary(f: (a: number, b: number) => number): BinaryKernel<F32> {
 }
 
 const sumReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
-  const out = new Float32Array(outer * inner);
+  const out = allocateFloats(outer * inner);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
     for (let j = 0; j < n; j++) {
@@ -111,7 +112,7 @@ const sumReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
 };
 
 const maxReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
-  const out = new Float32Array(outer * inner).fill(Number.NEGATIVE_INFINITY);
+  const out = allocateFloats(outer * inner).fill(Number.NEGATIVE_INFINITY);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
     for (let j = 0; j < n; j++) {
@@ -129,7 +130,7 @@ const maxReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
 /** Plain i-k-j triple loop; handles transposed and shared operands through strides. */
 export function referenceMatmul(a: F32, b: F32, args: MatmulArgs): F32 {
   const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
-  const out = new Float32Array(batch * m * n);
+  const out = allocateFloats(batch * m * n);
   const [sAi, sAk] = transA ? [1, m] : [k, 1];
   const [sBk, sBj] = transB ? [1, k] : [n, 1];
   for (let t = 0; t < batch; t++) {
@@ -153,7 +154,7 @@ function permute(x: F32, shape: Shape, perm: readonly number[]): F32 {
   const outShape = perm.map((p) => shape[p] as number);
   const inStrides = stridesOf(shape);
   const strides = perm.map((p) => inStrides[p] as number);
-  const out = new Float32Array(x.length);
+  const out = allocateFloats(x.length);
   forEachBroadcast(outShape, strides, strides, (i, ix) => {
     out[i] = x[ix] as number;
   });
@@ -169,7 +170,7 @@ function offsetOf(begin: readonly number[], strides: readonly number[]): number 
 function slice(x: F32, shape: Shape, begin: readonly number[], outShape: Shape): F32 {
   const strides = stridesOf(shape);
   const base = offsetOf(begin, strides);
-  const out = new Float32Array(shapeSize(outShape));
+  const out = allocateFloats(shapeSize(outShape));
   forEachBroadcast(outShape, strides, strides, (i, ix) => {
     out[i] = x[base + ix] as number;
   });
@@ -179,7 +180,7 @@ function slice(x: F32, shape: Shape, begin: readonly number[], outShape: Shape):
 function pad(x: F32, shape: Shape, begin: readonly number[], outShape: Shape): F32 {
   const strides = stridesOf(outShape);
   const base = offsetOf(begin, strides);
-  const out = new Float32Array(shapeSize(outShape));
+  const out = allocateFloats(shapeSize(outShape));
   forEachBroadcast(shape, strides, strides, (i, io) => {
     out[base + io] = x[i] as number;
   });
@@ -188,7 +189,7 @@ function pad(x: F32, shape: Shape, begin: readonly number[], outShape: Shape): F
 
 function broadcastTo(x: F32, shape: Shape, outShape: Shape): F32 {
   const strides = broadcastStrides(shape, outShape);
-  const out = new Float32Array(shapeSize(outShape));
+  const out = allocateFloats(shapeSize(outShape));
   forEachBroadcast(outShape, strides, strides, (i, ix) => {
     out[i] = x[ix] as number;
   });
@@ -196,7 +197,7 @@ function broadcastTo(x: F32, shape: Shape, outShape: Shape): F32 {
 }
 
 function concat(xs: readonly F32[], shapes: readonly Shape[], axis: number, outShape: Shape): F32 {
-  const out = new Float32Array(shapeSize(outShape));
+  const out = allocateFloats(shapeSize(outShape));
   const outer = shapeSize(outShape.slice(0, axis));
   const inner = shapeSize(outShape.slice(axis + 1));
   const outRow = (outShape[axis] as number) * inner;
@@ -210,13 +211,13 @@ function concat(xs: readonly F32[], shapes: readonly Shape[], axis: number, outS
 }
 
 function where(cond: F32, a: F32, b: F32, size: number): F32 {
-  const out = new Float32Array(size);
+  const out = allocateFloats(size);
   for (let i = 0; i < size; i++) out[i] = cond[i] !== 0 ? (a[i] as number) : (b[i] as number);
   return out;
 }
 
 function gather(table: F32, _rows: number, cols: number, indices: Int32Array): F32 {
-  const out = new Float32Array(indices.length * cols);
+  const out = allocateFloats(indices.length * cols);
   for (let i = 0; i < indices.length; i++) {
     const row = indices[i] as number;
     out.set(table.subarray(row * cols, (row + 1) * cols), i * cols);
@@ -225,7 +226,7 @@ function gather(table: F32, _rows: number, cols: number, indices: Int32Array): F
 }
 
 function scatterAdd(src: F32, indices: Int32Array, rows: number, cols: number): F32 {
-  const out = new Float32Array(rows * cols);
+  const out = allocateFloats(rows * cols);
   for (let i = 0; i < indices.length; i++) {
     const target = (indices[i] as number) * cols;
     const from = i * cols;

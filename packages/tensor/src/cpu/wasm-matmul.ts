@@ -1,22 +1,37 @@
 import type { MatmulArgs } from '../backend.js';
+import { SLAB_MAX_FLOATS, allocateFloats } from './allocate.js';
 import { MATMUL_RELAXED_SIMD_WASM, MATMUL_SIMD_WASM } from './matmul-wasm.generated.js';
 
 /**
- * Tensor data lives in JavaScript `Float32Array`s; the matmul kernel lives in WebAssembly linear
- * memory. Each call copies A and B in and C out. We measured (see the package README) that the
- * copies are cheaper than the arithmetic from about 1×129·129×400 upward, and keeping all data in
- * JS arrays means every other kernel, the optimizers and user code need no wasm memory management
- * (no pointers, no views invalidated by `memory.grow`).
+ * Where the data lives: tensor data stays in JavaScript `Float32Array`s (every other kernel, the
+ * optimizers and user code work on them without pointers or views invalidated by
+ * `memory.grow`); the matmul kernel runs in WebAssembly linear memory.
+ *
+ * At the NTM's shapes, copying operands in costs more than the arithmetic (1×129·129×400: the
+ * kernel needs ~4 µs, copying B in ~5 µs), and the same weight matrix is multiplied at every time
+ * step, forward and backward. So large operands seen a second time are kept in an
+ * {@link OPERAND_CACHE_BYTES} arena inside wasm memory, raw and packed, keyed by the array itself.
+ * That is safe because storage arrays are immutable: kernels always return fresh arrays, and
+ * parameter updates swap in a new array. When the arena fills, it is emptied at once.
  */
 interface MatmulExports {
   memory: WebAssembly.Memory;
-  matmul(a: number, b: number, c: number, pack: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number, sBj: number): void;
+  pack(b: number, dst: number, k: number, n: number, sBk: number, sBj: number): void;
+  multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
+  multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
   packBytes(k: number, n: number): number;
   heapBase(): number;
 }
 
 const WASM_PAGE_BYTES = 65536;
 const ALIGNMENT = 16;
+const FLOAT_BYTES = 4;
+/** Capacity of the arena that keeps reused operands (weights) inside wasm memory. */
+export const OPERAND_CACHE_BYTES = 32 * 1024 * 1024;
+/** Operands smaller than this are copied every time: the copy is cheaper than the bookkeeping. */
+const CACHE_MIN_FLOATS = 4096;
+/** Products with fewer rows than this stream B directly instead of packing it. */
+const DIRECT_MAX_ROWS = 4;
 
 /** Which matmul kernel is in use. */
 export type WasmMatmulFlavor = 'relaxed-simd' | 'simd';
@@ -36,6 +51,42 @@ function decodeBase64(text: string): Uint8Array {
 
 const alignUp = (bytes: number): number => Math.ceil(bytes / ALIGNMENT) * ALIGNMENT;
 
+/** A bump arena of cached operands, emptied as a whole when full. */
+class OperandCache {
+  private readonly entries = new WeakMap<Float32Array, Map<string, { pointer: number; generation: number }>>();
+  private readonly seen = new WeakSet<Float32Array>();
+  private generation = 0;
+  private used = 0;
+
+  constructor(
+    private readonly base: number,
+    private readonly capacity: number,
+  ) {}
+
+  /** The cached pointer for (array, form), placing it with `write` on its second sighting. */
+  lookup(array: Float32Array, form: string, bytes: number, write: (pointer: number) => void): number | null {
+    if (array.length < CACHE_MIN_FLOATS || bytes > this.capacity / 4) return null;
+    const forms = this.entries.get(array);
+    const hit = forms?.get(form);
+    if (hit !== undefined && hit.generation === this.generation) return hit.pointer;
+    if (!this.seen.has(array)) {
+      this.seen.add(array);
+      return null;
+    }
+    if (this.used + bytes > this.capacity) {
+      this.generation++;
+      this.used = 0;
+    }
+    const pointer = this.base + this.used;
+    this.used += alignUp(bytes);
+    write(pointer);
+    const map = forms ?? new Map();
+    map.set(form, { pointer, generation: this.generation });
+    this.entries.set(array, map);
+    return pointer;
+  }
+}
+
 function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: {
@@ -44,15 +95,17 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
       },
     },
   });
-  const exports = instance.exports as unknown as MatmulExports;
-  const heapBase = alignUp(exports.heapBase());
-  let heap = new Float32Array(exports.memory.buffer);
+  const wasm = instance.exports as unknown as MatmulExports;
+  const cacheBase = alignUp(wasm.heapBase());
+  const scratchBase = cacheBase + OPERAND_CACHE_BYTES;
+  const cache = new OperandCache(cacheBase, OPERAND_CACHE_BYTES);
+  let heap = new Float32Array(wasm.memory.buffer);
 
-  const ensureBytes = (bytes: number): void => {
-    const missing = heapBase + bytes - exports.memory.buffer.byteLength;
+  const ensureScratch = (bytes: number): void => {
+    const missing = scratchBase + bytes - wasm.memory.buffer.byteLength;
     if (missing > 0) {
-      exports.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
-      heap = new Float32Array(exports.memory.buffer);
+      wasm.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
+      heap = new Float32Array(wasm.memory.buffer);
     }
   };
 
@@ -60,28 +113,54 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
     flavor,
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
-      const out = new Float32Array(batch * m * n);
-      if (m === 0 || n === 0 || k === 0) return out;
-      const aBytes = alignUp(a.length * 4);
-      const bBytes = alignUp(b.length * 4);
-      const cBytes = alignUp(m * n * 4);
-      const packBytes = alignUp(exports.packBytes(k, n));
-      ensureBytes(aBytes + bBytes + cBytes + packBytes);
-      const aPtr = heapBase;
-      const bPtr = aPtr + aBytes;
-      const cPtr = bPtr + bBytes;
-      const packPtr = cPtr + cBytes;
-      heap.set(a, aPtr / 4);
-      heap.set(b, bPtr / 4);
+      if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);
       const [sAi, sAk] = transA ? [1, m] : [k, 1];
       const [sBk, sBj] = transB ? [1, k] : [n, 1];
-      for (let t = 0; t < batch; t++) {
-        const offA = batchedA ? t * m * k * 4 : 0;
-        const offB = batchedB ? t * k * n * 4 : 0;
-        exports.matmul(aPtr + offA, bPtr + offB, cPtr, packPtr, m, k, n, sAi, sAk, sBk, sBj);
-        out.set(heap.subarray(cPtr / 4, cPtr / 4 + m * n), t * m * n);
+      const direct = m < DIRECT_MAX_ROWS && sBj === 1;
+      const packBytes = alignUp(wasm.packBytes(k, n));
+      // Scratch layout: [A][B raw][B packed][C]; cached operands live in the arena instead.
+      const aBytes = alignUp(a.length * FLOAT_BYTES);
+      const bBytes = alignUp(b.length * FLOAT_BYTES);
+      const cBytes = alignUp(m * n * FLOAT_BYTES);
+      ensureScratch(aBytes + bBytes + packBytes + cBytes);
+      const aScratch = scratchBase;
+      const bScratch = aScratch + aBytes;
+      const packScratch = bScratch + bBytes;
+      const cPointer = packScratch + packBytes;
+
+      const aPointer = cache.lookup(a, 'raw', a.length * FLOAT_BYTES, (p) => heap.set(a, p / FLOAT_BYTES)) ?? (heap.set(a, aScratch / FLOAT_BYTES), aScratch);
+      let bRaw: number | null = null;
+      const rawB = (): number => {
+        if (bRaw === null)
+          bRaw = cache.lookup(b, 'raw', b.length * FLOAT_BYTES, (p) => heap.set(b, p / FLOAT_BYTES)) ?? (heap.set(b, bScratch / FLOAT_BYTES), bScratch);
+        return bRaw;
+      };
+      let packedShared: number | null = null;
+      if (!direct && !batchedB) {
+        const form = transB ? 'packed-transposed' : 'packed';
+        packedShared =
+          cache.lookup(b, form, packBytes, (p) => wasm.pack(rawB(), p, k, n, sBk, sBj)) ?? (wasm.pack(rawB(), packScratch, k, n, sBk, sBj), packScratch);
       }
-      return out;
+      // One large product: slice C straight out of wasm memory (no zero-filled array to copy into).
+      const out = batch === 1 && m * n > SLAB_MAX_FLOATS ? null : allocateFloats(batch * m * n);
+      for (let t = 0; t < batch; t++) {
+        const offA = batchedA ? t * m * k * FLOAT_BYTES : 0;
+        const offB = batchedB ? t * k * n * FLOAT_BYTES : 0;
+        if (direct) {
+          wasm.multiplyDirect(aPointer + offA, rawB() + offB, cPointer, m, k, n, sAi, sAk, sBk);
+        } else {
+          let packed = packedShared;
+          if (packed === null) {
+            wasm.pack(rawB() + offB, packScratch, k, n, sBk, sBj);
+            packed = packScratch;
+          }
+          wasm.multiplyPacked(aPointer + offA, packed, cPointer, m, k, n, sAi, sAk);
+        }
+        const c = heap.subarray(cPointer / FLOAT_BYTES, cPointer / FLOAT_BYTES + m * n);
+        if (out === null) return c.slice();
+        out.set(c, t * m * n);
+      }
+      return out as Float32Array;
     },
   };
 }
