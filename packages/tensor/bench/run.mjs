@@ -102,10 +102,10 @@ for (const [m, k, n] of shapes) {
       dispose: () => tf.dispose([a, b]),
     };
   };
-  const big = m >= 512;
+  const big = m >= 1024;
   const cpu = big ? null : await versus('cpu', engramFn(engramCpu), tfFn);
   const wasm = await versus('wasm', engramFn(engramCpu), tfFn);
-  const reference = big ? null : time(engramFn(engramTs));
+  const reference = m >= 512 ? null : time(engramFn(engramTs));
   const cpuCols = cpu ? `${gflops(cpu.engram)} | ${gflops(cpu.tfjs)} | ${cpu.ratio.toFixed(1)}×` : '– | – (too slow) | –';
   console.log(
     `| ${m}×${k}·${k}×${n} | ${cpuCols} | ${gflops(wasm.engram)} (${wasm.engram.toFixed(1)} µs) | ${gflops(wasm.tfjs)} (${wasm.tfjs.toFixed(1)} µs) | ${wasm.ratio.toFixed(2)}× | ${reference ? gflops(reference) : '–'} |`,

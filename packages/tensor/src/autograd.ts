@@ -7,8 +7,11 @@ import type { Tensor } from './tensor.js';
  * `backward` becomes null once a backward pass has consumed and freed the graph.
  */
 export interface GradNode {
+  /** The primitive's name. */
   readonly op: string;
+  /** The tensors the primitive read. */
   readonly inputs: readonly Tensor[];
+  /** Output gradient → input gradients; null once freed. */
   backward: ((outputGrad: Tensor) => readonly (Tensor | null)[]) | null;
 }
 
@@ -59,7 +62,7 @@ export function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Options for {@link backward}. */
+/** Options for {@link Tensor.backward}. */
 export interface BackwardOptions {
   /** Keep the graph so backward can run through it again (default false: free it). */
   retainGraph?: boolean;

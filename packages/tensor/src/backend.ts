@@ -88,8 +88,11 @@ export type ReduceKernel<S> = (x: S, outer: number, n: number, inner: number) =>
 export interface MatmulArgs {
   /** Number of matrices in the output batch. */
   batch: number;
+  /** Rows of op(A) and C. */
   m: number;
+  /** Columns of op(A), rows of op(B). */
   k: number;
+  /** Columns of op(B) and C. */
   n: number;
   /** A is stored as [k, m] (use its transpose). */
   transA: boolean;
@@ -113,6 +116,7 @@ export interface Backend<S = unknown> {
   readonly name: string;
   /** A human-readable description of what actually runs (e.g. `cpu (wasm-simd matmul)`). */
   readonly description: string;
+  /** The primitive kernels. */
   readonly kernels: Kernels<S>;
   /** Takes ownership of `data` (the caller must not mutate it afterwards). */
   fromArray(data: Float32Array): S;

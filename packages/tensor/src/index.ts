@@ -63,6 +63,14 @@ export {
 } from './optim.js';
 export {
   type BinaryOp,
+  type BoxParams,
+  type ConcatParams,
+  type GatherParams,
+  type GradContext,
+  type GradientRule,
+  type MatmulParams,
+  type PermuteParams,
+  type ReduceParams,
   type PrimitiveOp,
   type UnaryOp,
   abs,

@@ -12,7 +12,9 @@ export const OPTIMIZER_EPSILON = 1e-8;
 
 /** Serializable optimizer state: step count and one array per parameter per slot. */
 export interface OptimizerState {
+  /** Steps taken. */
   step: number;
+  /** Per slot name (e.g. `m`, `v`), one array per parameter. */
   slots: Record<string, Float32Array[]>;
 }
 
@@ -22,9 +24,16 @@ export abstract class Optimizer {
   stepCount = 0;
   /** Learning rate; schedules change it between steps. */
   learningRate: number;
+  /** Per-parameter state arrays by slot name. */
   protected readonly slots: Record<string, Float32Array[]> = {};
 
+  /**
+   * @param params the trainable leaf tensors to update
+   * @param learningRate η
+   * @param slotNames names of the per-parameter state arrays the rule keeps
+   */
   constructor(
+    /** The parameters this optimizer updates. */
     readonly params: readonly Tensor[],
     learningRate: number,
     slotNames: readonly string[],
@@ -58,6 +67,7 @@ export abstract class Optimizer {
   /** Updates `value` in place given `grad`, for parameter `index`. */
   protected abstract update(value: Float32Array, grad: Float32Array, index: number): void;
 
+  /** The state array `name` of parameter `index`. */
   protected slot(name: string, index: number): Float32Array {
     return (this.slots[name] as Float32Array[])[index] as Float32Array;
   }
@@ -93,6 +103,7 @@ export interface SgdOptions {
 
 /** Stochastic gradient descent, optionally with (heavy-ball) momentum. */
 export class SGD extends Optimizer {
+  /** μ */
   readonly momentum: number;
   constructor(params: readonly Tensor[], learningRate: number, options: SgdOptions = {}) {
     super(params, learningRate, ['velocity']);
@@ -129,9 +140,13 @@ export interface RmsPropOptions {
  * n ← ρn + (1−ρ)g², ḡ ← ρḡ + (1−ρ)g, Δ ← μΔ − η·g / √(n − ḡ² + ε), θ ← θ + Δ.
  */
 export class RMSProp extends Optimizer {
+  /** ρ */
   readonly decay: number;
+  /** μ */
   readonly momentum: number;
+  /** Whether the squared mean gradient is subtracted. */
   readonly centered: boolean;
+  /** ε inside the square root. */
   readonly epsilon: number;
   constructor(params: readonly Tensor[], learningRate: number, options: RmsPropOptions = {}) {
     super(params, learningRate, ['square', 'mean', 'delta']);
@@ -160,15 +175,21 @@ export class RMSProp extends Optimizer {
 
 /** Options for {@link Adam}. */
 export interface AdamOptions {
+  /** β₁ (default 0.9). */
   beta1?: number;
+  /** β₂ (default 0.999). */
   beta2?: number;
+  /** ε (default {@link OPTIMIZER_EPSILON}). */
   epsilon?: number;
 }
 
 /** Adam (Kingma & Ba 2015) with bias correction. */
 export class Adam extends Optimizer {
+  /** β₁, decay of the first moment. */
   readonly beta1: number;
+  /** β₂, decay of the second moment. */
   readonly beta2: number;
+  /** ε added to the denominator. */
   readonly epsilon: number;
   constructor(params: readonly Tensor[], learningRate = 1e-3, options: AdamOptions = {}) {
     super(params, learningRate, ['m', 'v']);

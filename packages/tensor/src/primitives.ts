@@ -4,7 +4,7 @@
  * Every other op in Engram is composed from these in `ops.ts`.
  */
 import { isGradEnabled } from './autograd.js';
-import type { Backend, Kernels, MatmulArgs } from './backend.js';
+import type { Backend, KernelName, Kernels, MatmulArgs } from './backend.js';
 import { getDefaultBackend } from './default-backend.js';
 import { EngramError, ShapeError, formatShape } from './errors.js';
 import { type Shape, broadcastShapes, checkShape, normalizeAxis, sameShape, shapeSize } from './shape.js';
@@ -19,34 +19,53 @@ export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' |
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'greater' | 'equal';
 
 /** What a gradient rule sees: the output's gradient, the inputs, the output and the op's parameters. */
-interface GradContext<P> {
+export interface GradContext<P> {
+  /** Gradient of the objective with respect to the op's output. */
   grad: Tensor;
+  /** The op's inputs, in order. */
   inputs: readonly Tensor[];
+  /** The op's output. */
   out: Tensor;
+  /** The op's non-tensor parameters (axis, permutation, ...). */
   params: P;
 }
 /** Maps the output gradient to one gradient per input (null: none). Broadcast is undone by the caller. */
-type GradientRule<P = undefined> = (c: GradContext<P>) => (Tensor | null)[];
+export type GradientRule<P = undefined> = (c: GradContext<P>) => (Tensor | null)[];
 
-interface ReduceParams {
+/** Parameters of the `sum` and `max` reductions. */
+export interface ReduceParams {
+  /** The reduced axis. */
   axis: number;
+  /** The input's shape. */
   shape: Shape;
 }
-interface MatmulParams {
+/** Parameters of the `matmul` primitive. */
+export interface MatmulParams {
+  /** A was used transposed. */
   transA: boolean;
+  /** B was used transposed. */
   transB: boolean;
 }
-interface PermuteParams {
+/** Parameters of `permute`. */
+export interface PermuteParams {
+  /** Output axis i is input axis perm[i]. */
   perm: readonly number[];
 }
-interface BoxParams {
+/** Parameters of `slice` and `pad`. */
+export interface BoxParams {
+  /** Start of the box in the larger tensor. */
   begin: readonly number[];
 }
-interface ConcatParams {
+/** Parameters of `concat`. */
+export interface ConcatParams {
+  /** The joined axis. */
   axis: number;
 }
-interface GatherParams {
+/** Parameters of `gather` and `scatterAdd`. */
+export interface GatherParams {
+  /** Row indices. */
   indices: Int32Array;
+  /** Rows of the table. */
   rows: number;
 }
 
@@ -58,11 +77,14 @@ const inv = (perm: readonly number[]): number[] => {
   return inverse;
 };
 
+/** The name of a primitive op: the backend kernels plus `reshape`, which needs none. */
+export type PrimitiveOp = KernelName | 'reshape';
+
 /**
  * The gradient of every primitive, one line each. Inputs are `[a, b]` for binary ops and `[x]`
  * for unary ones; `out` is the primitive's result.
  */
-export const gradients = {
+export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   neg: ({ grad }) => [neg(grad)],
   exp: ({ grad, out }) => [mul(grad, out)],
   log: ({ grad, inputs: [x] }) => [div(grad, x as Tensor)],
@@ -119,10 +141,7 @@ export const gradients = {
   where: ({ grad, inputs: [cond] }) => [null, where(cond as Tensor, grad, 0), where(cond as Tensor, 0, grad)],
   gather: ({ grad, params }: GradContext<GatherParams>) => [scatterAdd(grad, params.indices, params.rows)],
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
-} satisfies Record<string, GradientRule<never>>;
-
-/** The name of a primitive op. */
-export type PrimitiveOp = keyof typeof gradients;
+};
 
 function keptShape(shape: Shape, axis: number): number[] {
   return shape.map((d, i) => (i === axis ? 1 : d));
@@ -134,7 +153,7 @@ function record<P>(op: PrimitiveOp, storage: Storage, shape: Shape, inputs: read
   if (isGradEnabled()) for (const input of inputs) needsGrad ||= input.requiresGrad;
   const out = new Tensor(storage, shape, backend, needsGrad);
   if (needsGrad) {
-    const rule = gradients[op] as GradientRule<P>;
+    const rule = gradients[op] as unknown as GradientRule<P>;
     out.node = { op, inputs, backward: (grad) => rule({ grad, inputs, out, params }) };
   }
   return out;

@@ -26,12 +26,15 @@ const KNOWN_DTYPES = new Set(['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', '
 
 /** A malformed or unsupported safetensors file. */
 export class SafetensorsError extends EngramError {
+  /** Always `SafetensorsError`. */
   override name = 'SafetensorsError';
 }
 
 /** What {@link loadSafetensors} returns. */
 export interface SafetensorsContents {
+  /** The tensors by name. */
   tensors: Record<string, Tensor>;
+  /** The `__metadata__` string map (empty when absent). */
   metadata: Record<string, string>;
 }
 

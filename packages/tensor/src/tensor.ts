@@ -127,85 +127,112 @@ export class Tensor {
     return this;
   }
 
+  /** A short description: shape and backend. */
   toString(): string {
     return `Tensor(${formatShape(this.shape)}, ${this.backend.name})`;
   }
 
+  /** Elementwise a + b with broadcasting; see {@link add}. */
   add(other: Tensor | number): Tensor {
     return prim.add(this, other);
   }
+  /** Elementwise a − b with broadcasting; see {@link sub}. */
   sub(other: Tensor | number): Tensor {
     return prim.sub(this, other);
   }
+  /** Elementwise a · b with broadcasting; see {@link mul}. */
   mul(other: Tensor | number): Tensor {
     return prim.mul(this, other);
   }
+  /** Elementwise a / b with broadcasting; see {@link div}. */
   div(other: Tensor | number): Tensor {
     return prim.div(this, other);
   }
+  /** Elementwise aᵇ; see {@link pow}. */
   pow(exponent: Tensor | number): Tensor {
     return prim.pow(this, exponent);
   }
+  /** −x; see {@link neg}. */
   neg(): Tensor {
     return prim.neg(this);
   }
+  /** eˣ; see {@link exp}. */
   exp(): Tensor {
     return prim.exp(this);
   }
+  /** ln x; see {@link log}. */
   log(): Tensor {
     return prim.log(this);
   }
+  /** √x; see {@link sqrt}. */
   sqrt(): Tensor {
     return prim.sqrt(this);
   }
+  /** |x|; see {@link abs}. */
   abs(): Tensor {
     return prim.abs(this);
   }
+  /** tanh x; see {@link tanh}. */
   tanh(): Tensor {
     return prim.tanh(this);
   }
+  /** σ(x); see {@link sigmoid}. */
   sigmoid(): Tensor {
     return prim.sigmoid(this);
   }
+  /** max(x, 0); see {@link relu}. */
   relu(): Tensor {
     return prim.relu(this);
   }
+  /** ln(1 + eˣ); see {@link softplus}. */
   softplus(): Tensor {
     return ops.softplus(this);
   }
+  /** Σ over axes (default all); see {@link sum}. */
   sum(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.sum(this, axes, keepDims);
   }
+  /** Mean over axes (default all); see {@link mean}. */
   mean(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.mean(this, axes, keepDims);
   }
+  /** Maximum over axes (default all); see {@link max}. */
   max(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.max(this, axes, keepDims);
   }
+  /** Minimum over axes (default all); see {@link min}. */
   min(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.min(this, axes, keepDims);
   }
+  /** Matrix product over the last two axes; see {@link matmul}. */
   matmul(other: Tensor): Tensor {
     return ops.matmul(this, other);
   }
+  /** Same data, new shape (one dimension may be -1); see {@link reshape}. */
   reshape(shape: readonly number[]): Tensor {
     return prim.reshape(this, shape);
   }
+  /** Reorders axes; see {@link permute}. */
   permute(perm: readonly number[]): Tensor {
     return prim.permute(this, perm);
   }
+  /** Swaps the last two axes; see {@link transpose}. */
   transpose(): Tensor {
     return ops.transpose(this);
   }
+  /** A box of the tensor; see {@link slice}. */
   slice(begin: readonly number[], size?: readonly number[]): Tensor {
     return prim.slice(this, begin, size);
   }
+  /** Softmax over an axis; see {@link softmax}. */
   softmax(axis = -1): Tensor {
     return ops.softmax(this, axis);
   }
+  /** Log-softmax over an axis; see {@link logSoftmax}. */
   logSoftmax(axis = -1): Tensor {
     return ops.logSoftmax(this, axis);
   }
+  /** Clamps into [low, high]; see {@link clamp}. */
   clamp(low: number, high: number): Tensor {
     return ops.clamp(this, low, high);
   }

@@ -6,9 +6,8 @@ import { allocateFloats } from './allocate.js';
  * The CPU kernels in plain TypeScript over `Float32Array`s: the readable definition of every
  * primitive, and the reference the conformance suite checks every other backend against.
  */
-type F32 = Float32Array;
 
-function unary(f: (x: number) => number): UnaryKernel<F32> {
+function unary(f: (x: number) => number): UnaryKernel<Float32Array> {
   return (x, size) => {
     const out = allocateFloats(size);
     for (let i = 0; i < size; i++) out[i] = f(x[i] as number);
@@ -72,7 +71,7 @@ function forEachBroadcast(
   }
 }
 
-function binary(f: (a: number, b: number) => number): BinaryKernel<F32> {
+function binary(f: (a: number, b: number) => number): BinaryKernel<Float32Array> {
   return (a, aShape, b, bShape, outShape) => {
     const size = shapeSize(outShape);
     const out = allocateFloats(size);
@@ -99,7 +98,7 @@ function binary(f: (a: number, b: number) => number): BinaryKernel<F32> {
   };
 }
 
-const sumReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
+const sumReduce: ReduceKernel<Float32Array> = (x, outer, n, inner) => {
   const out = allocateFloats(outer * inner);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
@@ -111,7 +110,7 @@ const sumReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
   return out;
 };
 
-const maxReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
+const maxReduce: ReduceKernel<Float32Array> = (x, outer, n, inner) => {
   const out = allocateFloats(outer * inner).fill(Number.NEGATIVE_INFINITY);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
@@ -128,7 +127,7 @@ const maxReduce: ReduceKernel<F32> = (x, outer, n, inner) => {
 };
 
 /** Plain i-k-j triple loop; handles transposed and shared operands through strides. */
-export function referenceMatmul(a: F32, b: F32, args: MatmulArgs): F32 {
+export function referenceMatmul(a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array {
   const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
   const out = allocateFloats(batch * m * n);
   const [sAi, sAk] = transA ? [1, m] : [k, 1];
@@ -150,7 +149,7 @@ export function referenceMatmul(a: F32, b: F32, args: MatmulArgs): F32 {
   return out;
 }
 
-function permute(x: F32, shape: Shape, perm: readonly number[]): F32 {
+function permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array {
   const outShape = perm.map((p) => shape[p] as number);
   const inStrides = stridesOf(shape);
   const strides = perm.map((p) => inStrides[p] as number);
@@ -167,7 +166,7 @@ function offsetOf(begin: readonly number[], strides: readonly number[]): number 
   return offset;
 }
 
-function slice(x: F32, shape: Shape, begin: readonly number[], outShape: Shape): F32 {
+function slice(x: Float32Array, shape: Shape, begin: readonly number[], outShape: Shape): Float32Array {
   const strides = stridesOf(shape);
   const base = offsetOf(begin, strides);
   const out = allocateFloats(shapeSize(outShape));
@@ -177,7 +176,7 @@ function slice(x: F32, shape: Shape, begin: readonly number[], outShape: Shape):
   return out;
 }
 
-function pad(x: F32, shape: Shape, begin: readonly number[], outShape: Shape): F32 {
+function pad(x: Float32Array, shape: Shape, begin: readonly number[], outShape: Shape): Float32Array {
   const strides = stridesOf(outShape);
   const base = offsetOf(begin, strides);
   const out = allocateFloats(shapeSize(outShape));
@@ -187,7 +186,7 @@ function pad(x: F32, shape: Shape, begin: readonly number[], outShape: Shape): F
   return out;
 }
 
-function broadcastTo(x: F32, shape: Shape, outShape: Shape): F32 {
+function broadcastTo(x: Float32Array, shape: Shape, outShape: Shape): Float32Array {
   const strides = broadcastStrides(shape, outShape);
   const out = allocateFloats(shapeSize(outShape));
   forEachBroadcast(outShape, strides, strides, (i, ix) => {
@@ -196,7 +195,7 @@ function broadcastTo(x: F32, shape: Shape, outShape: Shape): F32 {
   return out;
 }
 
-function concat(xs: readonly F32[], shapes: readonly Shape[], axis: number, outShape: Shape): F32 {
+function concat(xs: readonly Float32Array[], shapes: readonly Shape[], axis: number, outShape: Shape): Float32Array {
   const out = allocateFloats(shapeSize(outShape));
   const outer = shapeSize(outShape.slice(0, axis));
   const inner = shapeSize(outShape.slice(axis + 1));
@@ -210,13 +209,13 @@ function concat(xs: readonly F32[], shapes: readonly Shape[], axis: number, outS
   return out;
 }
 
-function where(cond: F32, a: F32, b: F32, size: number): F32 {
+function where(cond: Float32Array, a: Float32Array, b: Float32Array, size: number): Float32Array {
   const out = allocateFloats(size);
   for (let i = 0; i < size; i++) out[i] = cond[i] !== 0 ? (a[i] as number) : (b[i] as number);
   return out;
 }
 
-function gather(table: F32, _rows: number, cols: number, indices: Int32Array): F32 {
+function gather(table: Float32Array, _rows: number, cols: number, indices: Int32Array): Float32Array {
   const out = allocateFloats(indices.length * cols);
   for (let i = 0; i < indices.length; i++) {
     const row = indices[i] as number;
@@ -225,7 +224,7 @@ function gather(table: F32, _rows: number, cols: number, indices: Int32Array): F
   return out;
 }
 
-function scatterAdd(src: F32, indices: Int32Array, rows: number, cols: number): F32 {
+function scatterAdd(src: Float32Array, indices: Int32Array, rows: number, cols: number): Float32Array {
   const out = allocateFloats(rows * cols);
   for (let i = 0; i < indices.length; i++) {
     const target = (indices[i] as number) * cols;
@@ -243,7 +242,7 @@ export function stableSigmoid(x: number): number {
 }
 
 /** The TypeScript reference kernels (matmul here is the plain loop; the cpu backend swaps in SIMD). */
-export const referenceKernels = {
+export const referenceKernels: Kernels<Float32Array> = {
   neg: unary((x) => -x),
   exp: unary(Math.exp),
   log: unary(Math.log),
@@ -275,4 +274,4 @@ export const referenceKernels = {
   where,
   gather,
   scatterAdd,
-} satisfies Kernels<F32>;
+};

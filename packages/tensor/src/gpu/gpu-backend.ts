@@ -29,8 +29,11 @@ import {
 } from './kernel-sources.js';
 
 /** The minimal slice of gpu.js's API this backend uses (kept local so gpu.js types never leak). */
-interface GpuTexture {
+/** A gpu.js texture, as far as Engram uses it (gpu.js's own type stays private). */
+export interface GpuTexture {
+  /** Downloads the texture's values. */
   toArray(): Float32Array | number[];
+  /** Frees the GPU memory. */
   delete(): void;
 }
 type KernelArgument = GpuTexture | Float32Array | number[] | number;
@@ -52,8 +55,11 @@ interface GpuModule {
  * read back into, cached so repeated reads do not download again.
  */
 export interface GpuStorage {
+  /** The data on the GPU (null for an empty tensor). */
   readonly texture: GpuTexture | null;
+  /** Number of floats. */
   readonly size: number;
+  /** The data read back (or uploaded), if any. */
   cached: Float32Array | null;
 }
 

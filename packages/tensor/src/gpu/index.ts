@@ -12,5 +12,5 @@
  *
  * @packageDocumentation
  */
-export { type GpuBackendOptions, type GpuBackendResult, type GpuStorage, createGpuBackend } from './gpu-backend.js';
+export { type GpuBackendOptions, type GpuBackendResult, type GpuStorage, type GpuTexture, createGpuBackend } from './gpu-backend.js';
 export { MAX_RANK } from './kernel-sources.js';

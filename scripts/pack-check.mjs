@@ -1,0 +1,71 @@
+// Proves every publishable package installs and works outside the workspace: `pnpm pack` each
+// one, `npm install` the tarballs into a scratch project in the system temp folder, then import
+// each package there and run a small check with it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'engram-pack-'));
+const tarballs = join(scratch, 'tarballs');
+const project = join(scratch, 'project');
+
+/** Per-package checks run in the scratch project; each must print "ok". */
+const checks = {
+  '@engram/tensor': `
+    import { tensor, matmul, Random, randomNormal, saveSafetensors, loadSafetensors, getDefaultBackend } from '@engram/tensor';
+    const y = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
+    if (y.item() !== 11) throw new Error('matmul gave ' + y.item());
+    const w = randomNormal([3, 2], new Random(1));
+    const back = loadSafetensors(saveSafetensors({ w })).tensors.w;
+    if (back.toArray().join() !== w.toArray().join()) throw new Error('safetensors round trip failed');
+    if (!getDefaultBackend().description.includes('WebAssembly')) throw new Error('wasm matmul did not load: ' + getDefaultBackend().description);
+    const { createGpuBackend } = await import('@engram/tensor/gpu');
+    const gpu = await createGpuBackend({ onFallback: () => {} });
+    if (gpu.usingGpu || !/gpu\\.js/.test(gpu.fallbackReason)) throw new Error('expected a clean fallback without gpu.js: ' + gpu.fallbackReason);
+    console.log('ok');
+  `,
+};
+
+const packages = ['packages', 'apps']
+  .filter((dir) => existsSync(join(root, dir)))
+  .flatMap((dir) =>
+    readdirSync(join(root, dir), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(root, dir, d.name)),
+  )
+  .filter((dir) => {
+    try {
+      return !JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).private;
+    } catch {
+      return false;
+    }
+  });
+
+try {
+  for (const dir of packages) execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const files = readdirSync(tarballs).map((f) => join(tarballs, f));
+  execFileSync('mkdir', ['-p', project]);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], { cwd: project, stdio: 'inherit' });
+  let failed = 0;
+  for (const dir of packages) {
+    const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const code = checks[name] ?? `const m = await import('${name}'); if (Object.keys(m).length === 0) throw new Error('no exports'); console.log('ok');`;
+    const file = join(project, `check-${name.replace(/\W/g, '-')}.mjs`);
+    writeFileSync(file, code);
+    try {
+      const out = execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
+      if (!out.includes('ok')) throw new Error(out);
+      console.log(`pack-check: ${name} installs from its tarball and works`);
+    } catch (error) {
+      failed++;
+      console.error(`pack-check: ${name} FAILED outside the workspace:\n${error.stderr ?? error.message}`);
+    }
+  }
+  console.log(`pack-check: ${packages.length - failed} of ${packages.length} packages install and work outside the workspace`);
+  process.exitCode = failed === 0 ? 0 : 1;
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
