@@ -31,9 +31,10 @@ for (let step = 1; step <= steps; step++) {
 }
 process.stdout.write('\n');
 const predictions = noGrad(() => sigmoid(forward(inputs)).toArray());
-[
+const pairs = [
   [0, 0],
   [0, 1],
   [1, 0],
   [1, 1],
-].forEach(([a, b], i) => console.log(`${a} xor ${b} → ${predictions[i].toFixed(3)}`));
+];
+for (const [i, [a, b]] of pairs.entries()) console.log(`${a} xor ${b} → ${predictions[i].toFixed(3)}`);

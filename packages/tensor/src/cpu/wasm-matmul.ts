@@ -128,18 +128,27 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
       const packScratch = bScratch + bBytes;
       const cPointer = packScratch + packBytes;
 
-      const aPointer = cache.lookup(a, 'raw', a.length * FLOAT_BYTES, (p) => heap.set(a, p / FLOAT_BYTES)) ?? (heap.set(a, aScratch / FLOAT_BYTES), aScratch);
+      /** Copies `array` into wasm memory: into the cache arena when it is reused, else to `scratch`. */
+      const placeRaw = (array: Float32Array, scratch: number): number => {
+        const cached = cache.lookup(array, 'raw', array.length * FLOAT_BYTES, (p) => heap.set(array, p / FLOAT_BYTES));
+        if (cached !== null) return cached;
+        heap.set(array, scratch / FLOAT_BYTES);
+        return scratch;
+      };
+      const aPointer = placeRaw(a, aScratch);
       let bRaw: number | null = null;
       const rawB = (): number => {
-        if (bRaw === null)
-          bRaw = cache.lookup(b, 'raw', b.length * FLOAT_BYTES, (p) => heap.set(b, p / FLOAT_BYTES)) ?? (heap.set(b, bScratch / FLOAT_BYTES), bScratch);
+        bRaw ??= placeRaw(b, bScratch);
         return bRaw;
       };
       let packedShared: number | null = null;
       if (!direct && !batchedB) {
         const form = transB ? 'packed-transposed' : 'packed';
-        packedShared =
-          cache.lookup(b, form, packBytes, (p) => wasm.pack(rawB(), p, k, n, sBk, sBj)) ?? (wasm.pack(rawB(), packScratch, k, n, sBk, sBj), packScratch);
+        packedShared = cache.lookup(b, form, packBytes, (p) => wasm.pack(rawB(), p, k, n, sBk, sBj));
+        if (packedShared === null) {
+          wasm.pack(rawB(), packScratch, k, n, sBk, sBj);
+          packedShared = packScratch;
+        }
       }
       // One large product: slice C straight out of wasm memory (no zero-filled array to copy into).
       const out = batch === 1 && m * n > SLAB_MAX_FLOATS ? null : allocateFloats(batch * m * n);
