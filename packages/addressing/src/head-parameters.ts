@@ -1,0 +1,109 @@
+import { EngramError, type Tensor, add, sigmoid, softmax, softplus, split } from '@engram/tensor';
+import { contentAddressing } from './content.js';
+import { convolutionalShift, interpolate, sharpen } from './location.js';
+
+/** The parameters one head emits, in the order they are laid out in the controller's output. */
+export const HEAD_PARAMETERS = ['key', 'strength', 'gate', 'shift', 'sharpening', 'erase', 'add'] as const;
+/** One head parameter's name. */
+export type HeadParameter = (typeof HEAD_PARAMETERS)[number];
+
+/** The paper's allowed shifts −1, 0, +1. */
+export const DEFAULT_SHIFT_WIDTH = 3;
+
+/** What a head looks like: the memory width it addresses, its shift range, read or write. */
+export interface HeadLayout {
+  /** Memory width M (the key, erase and add vectors' length). */
+  memoryWidth: number;
+  /** Number of allowed shifts S (odd; default {@link DEFAULT_SHIFT_WIDTH}). */
+  shiftWidth?: number;
+  /** Write heads also emit erase and add vectors. */
+  kind: 'read' | 'write';
+}
+
+/**
+ * The one table of parameter lengths: key M, strength 1, gate 1, shift S, sharpening 1, and for
+ * write heads erase M and add M (0 for read heads).
+ */
+export function headParameterLengths(layout: HeadLayout): Record<HeadParameter, number> {
+  const shiftWidth = layout.shiftWidth ?? DEFAULT_SHIFT_WIDTH;
+  if (!Number.isInteger(shiftWidth) || shiftWidth < 1 || shiftWidth % 2 !== 1) {
+    throw new EngramError(`headParameterLengths: shiftWidth must be a positive odd integer, got ${shiftWidth}`);
+  }
+  const writes = layout.kind === 'write' ? layout.memoryWidth : 0;
+  return { key: layout.memoryWidth, strength: 1, gate: 1, shift: shiftWidth, sharpening: 1, erase: writes, add: writes };
+}
+
+/** Total length of a head's slice of the controller output. */
+export function headParameterSize(layout: HeadLayout): number {
+  return Object.values(headParameterLengths(layout)).reduce((a, b) => a + b, 0);
+}
+
+/** A head's parameters after their constraining activations: valid by construction. */
+export interface HeadParameters {
+  /** k, `[batch, M]` (unconstrained). */
+  key: Tensor;
+  /** β = softplus(β̂) ≥ 0, `[batch, 1]`. */
+  strength: Tensor;
+  /** g = σ(ĝ) ∈ [0, 1], `[batch, 1]`. */
+  gate: Tensor;
+  /** s = softmax(ŝ), `[batch, S]`: a distribution over shifts. */
+  shift: Tensor;
+  /** γ = 1 + softplus(γ̂) ≥ 1, `[batch, 1]`. */
+  sharpening: Tensor;
+  /** e = σ(ê) ∈ [0, 1], `[batch, M]` (write heads only). */
+  erase?: Tensor;
+  /** a, `[batch, M]` (write heads only; unconstrained). */
+  add?: Tensor;
+}
+
+/** The constraining activation of each parameter, all in one place. */
+const ACTIVATIONS: Record<HeadParameter, (raw: Tensor) => Tensor> = {
+  key: (raw) => raw,
+  strength: (raw) => softplus(raw),
+  gate: (raw) => sigmoid(raw),
+  shift: (raw) => softmax(raw, -1),
+  sharpening: (raw) => add(softplus(raw), 1),
+  erase: (raw) => sigmoid(raw),
+  add: (raw) => raw,
+};
+
+/**
+ * Splits a head's raw slice of the controller output (`[batch, headParameterSize(layout)]`) by the
+ * table of lengths and applies every constraining activation, so the memory only ever sees valid
+ * parameters.
+ */
+export function constrainHeadParameters(raw: Tensor, layout: HeadLayout): HeadParameters {
+  const lengths = headParameterLengths(layout);
+  const size = headParameterSize(layout);
+  if (raw.rank !== 2 || raw.shape[1] !== size) {
+    throw new EngramError(
+      `constrainHeadParameters: a ${layout.kind} head with M = ${layout.memoryWidth} needs [batch, ${size}] raw parameters, got [${raw.shape.join(', ')}]`,
+    );
+  }
+  const names = HEAD_PARAMETERS.filter((name) => lengths[name] > 0);
+  const pieces = split(
+    raw,
+    names.map((name) => lengths[name]),
+    1,
+  );
+  const out: Partial<Record<HeadParameter, Tensor>> = {};
+  names.forEach((name, i) => {
+    out[name] = ACTIVATIONS[name](pieces[i] as Tensor);
+  });
+  return out as HeadParameters;
+}
+
+/**
+ * The full NTM addressing of one head (Fig. 2), in the paper's order: content addressing →
+ * interpolation with the previous weighting → convolutional shift → sharpening.
+ *
+ * @param memory M_t, `[batch, N, M]`
+ * @param previous w_{t−1}, `[batch, N]`
+ * @returns w_t, `[batch, N]`
+ */
+export function address(memory: Tensor, previous: Tensor, params: HeadParameters, options: { validate?: boolean } = {}): Tensor {
+  const content = contentAddressing(memory, params.key, params.strength, options);
+  const gated = interpolate(content, previous, params.gate, options);
+  const shifted = convolutionalShift(gated, params.shift, options);
+  return sharpen(shifted, params.sharpening, options);
+}

@@ -1,0 +1,38 @@
+import { ShapeError, type Tensor, expandDims, matmul, softmax, squeeze, where } from '@engram/tensor';
+import { expectShape } from './validate.js';
+
+/** Score given to masked (empty) memory slots before the softmax: their weight becomes 0. */
+export const MASKED_SCORE = -1e9;
+
+/** What {@link memoryAttention} returns. */
+export interface MemoryAttention {
+  /** p, `[batch, n]`: attention over the memory slots. */
+  weights: Tensor;
+  /** o, `[batch, d]`: the attended output memory. */
+  output: Tensor;
+}
+
+/**
+ * Memory-network attention (End-to-End Memory Networks, Sukhbaatar et al. 2015, eq. 1–2):
+ * p_i = softmax(uᵀ m_i), o = Σ_i p_i c_i, with optional masking of empty slots.
+ *
+ * @param query u, `[batch, d]`
+ * @param inputMemory m, `[batch, n, d]` (the A-embedded sentences)
+ * @param outputMemory c, `[batch, n, d]` (the C-embedded sentences)
+ * @param mask `[batch, n]`, 1 for real sentences and 0 for padding; masked slots get weight 0
+ */
+export function memoryAttention(query: Tensor, inputMemory: Tensor, outputMemory: Tensor, mask?: Tensor): MemoryAttention {
+  const op = 'memoryAttention';
+  if (inputMemory.rank !== 3) throw new ShapeError(op, 'input memory m must have shape [batch, n, d]', [inputMemory.shape]);
+  const [batch, slots, dim] = inputMemory.shape as [number, number, number];
+  expectShape(op, 'query u', query, [batch, dim]);
+  expectShape(op, 'output memory c', outputMemory, [batch, slots, dim]);
+  let scores = squeeze(matmul(inputMemory, expandDims(query, -1)), -1);
+  if (mask !== undefined) {
+    expectShape(op, 'mask', mask, [batch, slots]);
+    scores = where(mask, scores, MASKED_SCORE);
+  }
+  const weights = softmax(scores, -1);
+  const output = squeeze(matmul(expandDims(weights, 1), outputMemory), 1);
+  return { weights, output };
+}

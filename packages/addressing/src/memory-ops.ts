@@ -1,0 +1,46 @@
+import { type Tensor, add, expandDims, matmul, mul, outer, squeeze, sub } from '@engram/tensor';
+import { expectShape, memoryShape } from './validate.js';
+
+/**
+ * Reading (NTM eq. 2): the read vector is the weighted sum of memory rows, r = Σ_i w(i) · M(i).
+ *
+ * @param memory M, `[batch, N, M]`
+ * @param weighting w, `[batch, N]`
+ * @returns r, `[batch, M]`
+ */
+export function read(memory: Tensor, weighting: Tensor): Tensor {
+  const [batch, slots] = memoryShape('read', memory);
+  expectShape('read', 'read weighting w', weighting, [batch, slots]);
+  return squeeze(matmul(expandDims(weighting, 1), memory), 1);
+}
+
+/** One write head's parameters for {@link write}. */
+export interface WriteHead {
+  /** w, `[batch, N]`. */
+  weighting: Tensor;
+  /** e ∈ [0, 1], `[batch, M]`. */
+  erase: Tensor;
+  /** a, `[batch, M]`. */
+  add: Tensor;
+}
+
+/**
+ * Writing (NTM eq. 3–4), for any number of write heads, in the paper's order: every head erases
+ * first, M̃(i) = M(i) ∘ Π_h (1 − w_h(i) e_h), then every head adds, M(i) = M̃(i) + Σ_h w_h(i) a_h.
+ * Erasures multiply and additions sum, so the heads' order does not matter.
+ *
+ * @param memory M_{t−1}, `[batch, N, M]`
+ * @returns M_t, `[batch, N, M]`
+ */
+export function write(memory: Tensor, heads: readonly WriteHead[]): Tensor {
+  const [batch, slots, width] = memoryShape('write', memory);
+  let result = memory;
+  for (const [h, head] of heads.entries()) {
+    expectShape('write', `write head ${h} weighting w`, head.weighting, [batch, slots]);
+    expectShape('write', `write head ${h} erase vector e`, head.erase, [batch, width]);
+    expectShape('write', `write head ${h} add vector a`, head.add, [batch, width]);
+    result = mul(result, sub(1, outer(head.weighting, head.erase)));
+  }
+  for (const head of heads) result = add(result, outer(head.weighting, head.add));
+  return result;
+}
