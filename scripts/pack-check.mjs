@@ -26,6 +26,24 @@ const checks = {
     if (gpu.usingGpu || !/gpu\\.js/.test(gpu.fallbackReason)) throw new Error('expected a clean fallback without gpu.js: ' + gpu.fallbackReason);
     console.log('ok');
   `,
+  '@engram/addressing': `
+    import { tensor } from '@engram/tensor';
+    import { convolutionalShift, read } from '@engram/addressing';
+    const w = convolutionalShift(tensor([[1, 0, 0, 0]]), tensor([[0, 0, 1]]));
+    if (w.toArray().join() !== '0,1,0,0') throw new Error('shift gave ' + w.toArray().join());
+    const r = read(tensor([[[1, 2], [3, 4]]]), tensor([[0, 1]]));
+    if (r.toArray().join() !== '3,4') throw new Error('read gave ' + r.toArray().join());
+    console.log('ok');
+  `,
+  '@engram/controllers': `
+    import { Random, randomNormal, sum } from '@engram/tensor';
+    import { createLstm, initialLstmState, lstmStep } from '@engram/controllers';
+    const lstm = createLstm(3, 4, new Random(1));
+    const { output } = lstmStep(lstm, initialLstmState(lstm, 2), randomNormal([2, 3], new Random(2)));
+    sum(output).backward();
+    if (output.shape.join() !== '2,4' || lstm.layers[0].weight.grad === null) throw new Error('lstm step failed');
+    console.log('ok');
+  `,
 };
 
 const packages = ['packages', 'apps']

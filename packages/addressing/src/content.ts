@@ -10,7 +10,8 @@ import { type ValidateOptions, expectShape, expectValues, memoryShape } from './
  * @param memory M, `[batch, N, M]`
  * @param key k, `[batch, M]`
  * @param strength β ≥ 0, `[batch, 1]`
- * @param epsilon ε guarding zero-norm rows (a memory initialised to zeros, say)
+ * @param options `epsilon`: ε guarding zero-norm rows (a memory initialised to zeros, say);
+ *   `validate`: check β ≥ 0 (default true)
  * @returns w_c, `[batch, N]`
  */
 export function contentAddressing(memory: Tensor, key: Tensor, strength: Tensor, options: ValidateOptions & { epsilon?: number } = {}): Tensor {

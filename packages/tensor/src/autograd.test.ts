@@ -103,3 +103,44 @@ describe('autograd', () => {
     expect(Array.from(x.grad?.toArray() ?? [])).toEqual([2, 20]);
   });
 });
+
+describe('fused LSTM cell', () => {
+  it('equals the cell composed from primitives, value and gradient', async () => {
+    const { lstmCell, split, sigmoid, concat, randomUniform } = await import('./index.js');
+    const rng = new Random(12);
+    const zData = randomUniform([3, 20], rng, -3, 3);
+    const cData = randomUniform([3, 5], rng, -1, 1);
+    const projection = randomUniform([3, 10], rng, -1, 1);
+    const run = (fused: boolean) => {
+      const z = zData.detach().trainable();
+      const c = cData.detach().trainable();
+      let out: Tensor;
+      if (fused) out = lstmCell(z, c);
+      else {
+        const [i, f, g, o] = split(z, 4, 1) as [Tensor, Tensor, Tensor, Tensor];
+        const cNext = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
+        out = concat([mul(sigmoid(o), tanh(cNext)), cNext], 1);
+      }
+      sum(mul(out, projection)).backward();
+      return [out.toArray(), z.grad?.toArray(), c.grad?.toArray()] as Float32Array[];
+    };
+    const fused = run(true);
+    const composed = run(false);
+    for (const [k, array] of fused.entries()) {
+      for (const [i, v] of array.entries()) expect(v).toBeCloseTo((composed[k] as Float32Array)[i] as number, 5);
+    }
+  });
+});
+
+describe('in-place gradient accumulation', () => {
+  it('never leaks into a gradient shared with another input', () => {
+    // y = a + b shares one gradient tensor between a and b; a then gets two more contributions.
+    const a = tensor([1, 2], undefined, { requiresGrad: true });
+    const b = tensor([3, 4], undefined, { requiresGrad: true });
+    const s = add(a, b);
+    const loss = sum(add(add(mul(s, 2), mul(a, 3)), mul(a, 5)));
+    loss.backward();
+    expect(Array.from(a.grad?.toArray() ?? [])).toEqual([10, 10]);
+    expect(Array.from(b.grad?.toArray() ?? [])).toEqual([2, 2]);
+  });
+});

@@ -77,13 +77,14 @@ export interface BackwardOptions {
  *   loss needs no seed).
  * @param sumToShape reduces a broadcast gradient back to an input's shape — the one place where
  *   broadcasting is undone.
- * @param accumulate adds two gradients.
+ * @param accumulate adds two gradients; `ownsA` says `a` is a sum this pass created (shared with
+ *   no other tensor), so it may be updated in place.
  */
 export function backward(
   root: Tensor,
   seed: Tensor,
   sumToShape: (grad: Tensor, shape: readonly number[]) => Tensor,
-  accumulate: (a: Tensor, b: Tensor) => Tensor,
+  accumulate: (a: Tensor, b: Tensor, ownsA: boolean) => Tensor,
   options: BackwardOptions = {},
 ): void {
   if (!root.requiresGrad) {
@@ -98,6 +99,15 @@ export function backward(
     }
   }
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  // Tensors whose accumulated gradient is a sum this pass created for them alone. Such a sum is
+  // handed on only when its tensor is processed, after its last contribution, so until then it
+  // can grow in place.
+  const ownsSum = new Set<Tensor>();
+  const sumInto = (slot: Tensor, previous: Tensor, next: Tensor): Tensor => {
+    const total = accumulate(previous, next, ownsSum.has(slot));
+    ownsSum.add(slot);
+    return total;
+  };
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const tensor = order[i] as Tensor;
@@ -106,7 +116,7 @@ export function backward(
       if (grad === undefined) continue;
       const node = tensor.node;
       if (node === null) {
-        tensor.grad = tensor.grad === null ? grad : accumulate(tensor.grad, grad);
+        tensor.grad = tensor.grad === null ? grad : accumulate(tensor.grad, grad, false);
         continue;
       }
       const inputGrads = (node.backward as NonNullable<GradNode['backward']>)(grad);
@@ -116,7 +126,7 @@ export function backward(
         if (!input.requiresGrad || inputGrad === null || inputGrad === undefined) return;
         const shaped = sumToShape(inputGrad, input.shape);
         const previous = grads.get(input);
-        grads.set(input, previous === undefined ? shaped : accumulate(previous, shaped));
+        grads.set(input, previous === undefined ? shaped : sumInto(input, previous, shaped));
       });
     }
   });

@@ -75,6 +75,18 @@ export interface Kernels<S> {
   gather: (table: S, rows: number, cols: number, indices: Int32Array) => S;
   /** Adjoint of gather: out[rows, cols] = 0, then out[indices[i], :] += src[i, :]. */
   scatterAdd: (src: S, indices: Int32Array, rows: number, cols: number) => S;
+
+  // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
+  /**
+   * z `[batch, 4H]` (pre-activations), c `[batch, H]` → `[batch, 2H]` holding h then c':
+   * i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h = o·tanh(c').
+   */
+  lstmCell: (z: S, c: S, batch: number, hidden: number) => S;
+  /**
+   * The LSTM cell's backward: given z, c, the forward output `[batch, 2H]` and its gradient
+   * `[batch, 2H]`, returns `[batch, 5H]` holding dz (4H) then dc (H).
+   */
+  lstmCellBackward: (z: S, c: S, out: S, grad: S, batch: number, hidden: number) => S;
 }
 
 /** out[i] = f(x[i]) over `size` elements. */
@@ -122,4 +134,10 @@ export interface Backend<S = unknown> {
   fromArray(data: Float32Array): S;
   /** Reads a storage back as a fresh or shared array of `size` floats; callers must not mutate it. */
   toArray(storage: S, size: number): Float32Array;
+  /**
+   * Optional: target += source, in place, for `size` floats. Autodiff uses it to accumulate a
+   * gradient into a buffer it owns (one that no other tensor shares), which saves an allocation
+   * and a pass per contribution; without it, gradients are summed with the `add` kernel.
+   */
+  addInPlace?(target: S, source: S, size: number): void;
 }

@@ -86,6 +86,8 @@ export {
   greater,
   greaterEqual,
   log,
+  lstmCell,
+  lstmCellBackward,
   matmulRaw,
   maximum,
   minimum,
@@ -121,3 +123,4 @@ export {
 } from './safetensors.js';
 export { type Shape, broadcastShapes, shapeSize } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
+export { type ParameterTree, countParameters, flattenParameters, loadParameters, parameterList } from './parameters.js';

@@ -126,3 +126,26 @@ describe('schedules and initialisers', () => {
     expect(glorotUniform([10, 30], new Random(1)).toArray()).toEqual(a);
   });
 });
+
+describe('parameter trees', () => {
+  it('flattens by dotted path, ignores non-tensor leaves, and loads values back', async () => {
+    const { flattenParameters, loadParameters, countParameters, parameterList } = await import('./index.js');
+    const tree = { layers: [{ weight: zeros([2, 2]), bias: zeros([2]) }], hiddenSize: 2, head: { weight: zeros([2, 1]) } };
+    expect(Object.keys(flattenParameters(tree))).toEqual(['layers.0.weight', 'layers.0.bias', 'head.weight']);
+    expect(countParameters(tree)).toBe(8);
+    expect(parameterList(tree)).toHaveLength(3);
+    loadParameters(tree, {
+      'layers.0.weight': tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      'layers.0.bias': tensor([5, 6]),
+      'head.weight': tensor([[7], [8]]),
+    });
+    expect(Array.from(tree.layers[0]?.weight.toArray() ?? [])).toEqual([1, 2, 3, 4]);
+    expect(() => loadParameters(tree, { 'layers.0.weight': tensor([1]) }, 'model.safetensors')).toThrow(
+      /model\.safetensors: parameter 'layers\.0\.weight' has shape \[1\], the model expects \[2, 2\]/,
+    );
+    expect(() => loadParameters(tree, {}, 'ckpt')).toThrow(/ckpt: missing parameter 'layers\.0\.weight'/);
+  });
+});

@@ -106,7 +106,7 @@ export class Tensor {
     } else if (start.size !== this.size) {
       throw new EngramError(`backward: seed shape ${formatShape(start.shape)} does not match tensor shape ${formatShape(this.shape)}`);
     }
-    runBackward(this, start, ops.sumToShape, prim.add, options);
+    runBackward(this, start, ops.sumToShape, accumulateGradient, options);
   }
 
   /** A tensor with the same data that is cut from the tape (gradients stop here). */
@@ -236,4 +236,14 @@ export class Tensor {
   clamp(low: number, high: number): Tensor {
     return ops.clamp(this, low, high);
   }
+}
+
+/** Sums two gradients, in place into `a` when autodiff owns it and the backend can. */
+function accumulateGradient(a: Tensor, b: Tensor, ownsA: boolean): Tensor {
+  const backend = a.backend;
+  if (ownsA && backend.addInPlace && b.backend === backend && a.size === b.size && a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i])) {
+    backend.addInPlace(a.storage, b.storage, a.size);
+    return a;
+  }
+  return prim.add(a, b);
 }

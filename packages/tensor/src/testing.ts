@@ -23,8 +23,20 @@ export const FINITE_DIFFERENCE_STEP = 1e-2;
 export interface GradientReport {
   /** Largest |analytic − numeric| / (1 + |numeric|) over every checked element. */
   maxError: number;
-  /** Where it occurred: input index and element index. */
-  worst: { input: number; element: number; analytic: number; numeric: number } | null;
+  /** Where it occurred (null when every gradient matched exactly). */
+  worst: GradientMismatch | null;
+}
+
+/** The worst element {@link gradientCheck} found. */
+export interface GradientMismatch {
+  /** Index of the input. */
+  input: number;
+  /** Index of the element within that input. */
+  element: number;
+  /** The gradient autodiff computed. */
+  analytic: number;
+  /** The central finite difference. */
+  numeric: number;
 }
 
 /** Options for {@link gradientCheck}. */

@@ -31,6 +31,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     kernels,
     fromArray: (data) => data,
     toArray: (storage) => storage,
+    addInPlace: (target, source, size) => {
+      for (let i = 0; i < size; i++) target[i] = (target[i] as number) + (source[i] as number);
+    },
   };
   return backend as Backend;
 }

@@ -234,6 +234,47 @@ function scatterAdd(src: Float32Array, indices: Int32Array, rows: number, cols: 
   return out;
 }
 
+function lstmCell(z: Float32Array, c: Float32Array, batch: number, hidden: number): Float32Array {
+  const out = allocateFloats(batch * 2 * hidden);
+  for (let b = 0; b < batch; b++) {
+    const zb = b * 4 * hidden;
+    for (let j = 0; j < hidden; j++) {
+      const i = stableSigmoid(z[zb + j] as number);
+      const f = stableSigmoid(z[zb + hidden + j] as number);
+      const g = Math.tanh(z[zb + 2 * hidden + j] as number);
+      const o = stableSigmoid(z[zb + 3 * hidden + j] as number);
+      const cNext = f * (c[b * hidden + j] as number) + i * g;
+      out[b * 2 * hidden + j] = o * Math.tanh(cNext);
+      out[b * 2 * hidden + hidden + j] = cNext;
+    }
+  }
+  return out;
+}
+
+function lstmCellBackward(z: Float32Array, c: Float32Array, out: Float32Array, grad: Float32Array, batch: number, hidden: number): Float32Array {
+  const result = allocateFloats(batch * 5 * hidden);
+  for (let b = 0; b < batch; b++) {
+    const zb = b * 4 * hidden;
+    const ob = b * 2 * hidden;
+    const rb = b * 5 * hidden;
+    for (let j = 0; j < hidden; j++) {
+      const i = stableSigmoid(z[zb + j] as number);
+      const f = stableSigmoid(z[zb + hidden + j] as number);
+      const g = Math.tanh(z[zb + 2 * hidden + j] as number);
+      const o = stableSigmoid(z[zb + 3 * hidden + j] as number);
+      const tanhC = Math.tanh(out[ob + hidden + j] as number);
+      const dh = grad[ob + j] as number;
+      const dc = (grad[ob + hidden + j] as number) + dh * o * (1 - tanhC * tanhC);
+      result[rb + j] = dc * g * i * (1 - i);
+      result[rb + hidden + j] = dc * (c[b * hidden + j] as number) * f * (1 - f);
+      result[rb + 2 * hidden + j] = dc * i * (1 - g * g);
+      result[rb + 3 * hidden + j] = dh * tanhC * o * (1 - o);
+      result[rb + 4 * hidden + j] = dc * f;
+    }
+  }
+  return result;
+}
+
 /** Overflow-free logistic function. */
 export function stableSigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
@@ -274,4 +315,6 @@ export const referenceKernels: Kernels<Float32Array> = {
   where,
   gather,
   scatterAdd,
+  lstmCell,
+  lstmCellBackward,
 };

@@ -13,6 +13,8 @@ import { type Shape, shapeSize, stridesOf } from '../shape.js';
 import {
   MAX_RANK,
   binaryBroadcastSource,
+  lstmCellBackwardSource,
+  lstmCellSource,
   binaryExpressions,
   binarySameShapeSource,
   concatPairSource,
@@ -222,6 +224,9 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       indices.length === 0
         ? run(uploadSource, rows * cols, new Float32Array(rows * cols))
         : run(scatterAddSource, rows * cols, tex(src), Array.from(indices), indices.length, cols),
+    lstmCell: (z: GpuStorage, c: GpuStorage, batch: number, hidden: number) => run(lstmCellSource, batch * 2 * hidden, tex(z), tex(c), hidden),
+    lstmCellBackward: (z: GpuStorage, c: GpuStorage, out: GpuStorage, grad: GpuStorage, batch: number, hidden: number) =>
+      run(lstmCellBackwardSource, batch * 5 * hidden, tex(z), tex(c), tex(out), tex(grad), hidden),
   } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {

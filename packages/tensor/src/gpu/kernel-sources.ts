@@ -178,5 +178,64 @@ export const scatterAddSource = `function (src, indices, count, cols) {
   return acc;
 }`;
 
+const sigmoidOf = (x: string): string => `(${x} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${x})) : Math.exp(${x}) / (1.0 + Math.exp(${x})))`;
+const tanhOf = (x: string): string => `(1.0 - 2.0 / (Math.exp(2.0 * Math.min(Math.max(${x}, -20.0), 20.0)) + 1.0))`;
+
+/** Fused LSTM cell forward: out [batch, 2H] = h then c'. */
+export const lstmCellSource = `function (z, c, hidden) {
+  const b = Math.floor((this.thread.x + 0.5) / (2.0 * hidden));
+  const col = this.thread.x - b * 2.0 * hidden;
+  const j = col < hidden ? col : col - hidden;
+  const zb = b * 4.0 * hidden;
+  const zi = z[zb + j];
+  const zf = z[zb + hidden + j];
+  const zg = z[zb + 2.0 * hidden + j];
+  const zo = z[zb + 3.0 * hidden + j];
+  const i = ${sigmoidOf('zi')};
+  const f = ${sigmoidOf('zf')};
+  const g = ${tanhOf('zg')};
+  const o = ${sigmoidOf('zo')};
+  const cNext = f * c[b * hidden + j] + i * g;
+  if (col < hidden) {
+    return o * ${tanhOf('cNext')};
+  }
+  return cNext;
+}`;
+
+/** Fused LSTM cell backward: result [batch, 5H] = dz (i, f, g, o) then dc. */
+export const lstmCellBackwardSource = `function (z, c, out, grad, hidden) {
+  const b = Math.floor((this.thread.x + 0.5) / (5.0 * hidden));
+  const col = this.thread.x - b * 5.0 * hidden;
+  const part = Math.floor((col + 0.5) / hidden);
+  const j = col - part * hidden;
+  const zb = b * 4.0 * hidden;
+  const ob = b * 2.0 * hidden;
+  const zi = z[zb + j];
+  const zf = z[zb + hidden + j];
+  const zg = z[zb + 2.0 * hidden + j];
+  const zo = z[zb + 3.0 * hidden + j];
+  const i = ${sigmoidOf('zi')};
+  const f = ${sigmoidOf('zf')};
+  const g = ${tanhOf('zg')};
+  const o = ${sigmoidOf('zo')};
+  const cNext = out[ob + hidden + j];
+  const tanhC = ${tanhOf('cNext')};
+  const dh = grad[ob + j];
+  const dc = grad[ob + hidden + j] + dh * o * (1.0 - tanhC * tanhC);
+  if (part < 0.5) {
+    return dc * g * i * (1.0 - i);
+  }
+  if (part < 1.5) {
+    return dc * c[b * hidden + j] * f * (1.0 - f);
+  }
+  if (part < 2.5) {
+    return dc * i * (1.0 - g * g);
+  }
+  if (part < 3.5) {
+    return dh * tanhC * o * (1.0 - o);
+  }
+  return dc * f;
+}`;
+
 /** Copies an uploaded array into a texture. */
 export const uploadSource = 'function (x) { return x[this.thread.x]; }';

@@ -92,5 +92,6 @@ export const opCases: OpCase[] = [
     ],
     run: (x, z) => t.binaryCrossEntropyWithLogits(x, z),
   },
+  { name: 'lstmCell (fused)', inputs: [{ shape: [3, 8], low: -3, high: 3 }, any([3, 2])], run: (z, c) => t.lstmCell(z, c) },
   { name: 'crossEntropy', inputs: [any([4, 5])], run: (x) => t.crossEntropy(x, [0, 4, 2, 2]) },
 ];
