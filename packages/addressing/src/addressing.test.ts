@@ -108,6 +108,46 @@ describe('read and write (eq. 2–4), by hand', () => {
   });
 });
 
+describe('fused kernels equal the composed definitions', () => {
+  it('content addressing and write, value and gradient', () => {
+    const rng = new Random(21);
+    const memory = randomNormal([3, 7, 4], rng);
+    const key = randomNormal([3, 4], rng);
+    const strength = randomUniform([3, 1], rng, 0.5, 3);
+    const w = softmax(randomNormal([3, 7], rng), -1);
+    const e = randomUniform([3, 4], rng, 0, 1);
+    const a = randomNormal([3, 4], rng);
+    for (const [fused, composed] of [
+      [(m: Tensor, k: Tensor) => contentAddressing(m, k, strength), (m: Tensor, k: Tensor) => contentAddressing(m, k, strength, { fused: false })],
+      [
+        (m: Tensor, k: Tensor) => write(m, [{ weighting: w, erase: e, add: k }]),
+        (m: Tensor, k: Tensor) => write(m, [{ weighting: w, erase: e, add: k }], { fused: false }),
+      ],
+    ] as [(m: Tensor, k: Tensor) => Tensor, (m: Tensor, k: Tensor) => Tensor][]) {
+      const inputs = [memory, key === undefined ? a : key];
+      const f = fused(memory, inputs[1] as Tensor).toArray();
+      const c = composed(memory, inputs[1] as Tensor).toArray();
+      for (const [i, v] of f.entries()) expect(v).toBeCloseTo(c[i] as number, 5);
+      expect(gradientCheck(fused, [memory, a]).maxError).toBeLessThan(2e-2);
+    }
+  });
+});
+
+describe('fused addressing equals the composed steps', () => {
+  it('value and gradient of address()', () => {
+    const rng = new Random(22);
+    const memory = randomNormal([2, 9, 4], rng);
+    const previous = softmax(randomNormal([2, 9], rng), -1);
+    const raw = randomNormal([2, headParameterSize({ kind: 'read', memoryWidth: 4, shiftWidth: 5 })], rng, 0, 2);
+    const layout = { kind: 'read', memoryWidth: 4, shiftWidth: 5 } as const;
+    const fused = address(memory, previous, constrainHeadParameters(raw, layout)).toArray();
+    const composed = address(memory, previous, constrainHeadParameters(raw, layout), { fused: false }).toArray();
+    for (const [i, v] of fused.entries()) expect(v).toBeCloseTo(composed[i] as number, 5);
+    const report = gradientCheck((m, p, r) => address(m, p, constrainHeadParameters(r, layout)), [memory, previous, raw]);
+    expect(report.maxError).toBeLessThan(2e-2);
+  });
+});
+
 describe('memory-network attention', () => {
   it('attends by inner product and masks empty slots', () => {
     const m = tensor([

@@ -1,4 +1,4 @@
-import { COSINE_EPSILON, type Tensor, cosineSimilarity, expandDims, mul, softmax } from '@engram/tensor';
+import { COSINE_EPSILON, type Tensor, cosineSimilarity, expandDims, mul, rowCosine, softmax } from '@engram/tensor';
 import { type ValidateOptions, expectShape, expectValues, memoryShape } from './validate.js';
 
 /**
@@ -11,15 +11,23 @@ import { type ValidateOptions, expectShape, expectValues, memoryShape } from './
  * @param key k, `[batch, M]`
  * @param strength β ≥ 0, `[batch, 1]`
  * @param options `epsilon`: ε guarding zero-norm rows (a memory initialised to zeros, say);
- *   `validate`: check β ≥ 0 (default true)
+ *   `validate`: check β ≥ 0 (default true); `fused`: use the one-pass `rowCosine` kernel
+ *   (default true; false composes the same from primitives)
  * @returns w_c, `[batch, N]`
  */
-export function contentAddressing(memory: Tensor, key: Tensor, strength: Tensor, options: ValidateOptions & { epsilon?: number } = {}): Tensor {
+export function contentAddressing(
+  memory: Tensor,
+  key: Tensor,
+  strength: Tensor,
+  options: ValidateOptions & { epsilon?: number; fused?: boolean } = {},
+): Tensor {
   const op = 'contentAddressing';
   const [batch, , width] = memoryShape(op, memory);
   expectShape(op, 'key k', key, [batch, width]);
   expectShape(op, 'key strength β', strength, [batch, 1]);
   if (options.validate !== false) expectValues(op, 'key strength β', strength, (v) => v >= 0, '≥ 0');
-  const similarity = cosineSimilarity(expandDims(key, 1), memory, -1, options.epsilon ?? COSINE_EPSILON);
+  const epsilon = options.epsilon ?? COSINE_EPSILON;
+  // One fused pass over the memory (rowCosine); `fused: false` composes it from primitives.
+  const similarity = options.fused === false ? cosineSimilarity(expandDims(key, 1), memory, -1, epsilon) : rowCosine(memory, key, epsilon);
   return softmax(mul(similarity, strength), -1);
 }

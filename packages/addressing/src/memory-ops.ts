@@ -1,4 +1,4 @@
-import { type Tensor, add, expandDims, matmul, mul, outer, squeeze, sub } from '@engram/tensor';
+import { type Tensor, add, expandDims, matmul, memoryWrite, mul, outer, squeeze, sub } from '@engram/tensor';
 import { expectShape, memoryShape } from './validate.js';
 
 /**
@@ -30,10 +30,19 @@ export interface WriteHead {
  * Erasures multiply and additions sum, so the heads' order does not matter.
  *
  * @param memory M_{t−1}, `[batch, N, M]`
+ * @param options `fused`: with one head, use the one-pass `memoryWrite` kernel (default true)
  * @returns M_t, `[batch, N, M]`
  */
-export function write(memory: Tensor, heads: readonly WriteHead[]): Tensor {
+export function write(memory: Tensor, heads: readonly WriteHead[], options: { fused?: boolean } = {}): Tensor {
   const [batch, slots, width] = memoryShape('write', memory);
+  // One head: a single fused pass (memoryWrite), forward and backward.
+  const only = heads[0];
+  if (heads.length === 1 && only !== undefined && options.fused !== false) {
+    expectShape('write', 'write head 0 weighting w', only.weighting, [batch, slots]);
+    expectShape('write', 'write head 0 erase vector e', only.erase, [batch, width]);
+    expectShape('write', 'write head 0 add vector a', only.add, [batch, width]);
+    return memoryWrite(memory, only.weighting, only.erase, only.add);
+  }
   let result = memory;
   for (const [h, head] of heads.entries()) {
     expectShape('write', `write head ${h} weighting w`, head.weighting, [batch, slots]);

@@ -87,6 +87,33 @@ export interface Kernels<S> {
    * `[batch, 2H]`, returns `[batch, 5H]` holding dz (4H) then dc (H).
    */
   lstmCellBackward: (z: S, c: S, out: S, grad: S, batch: number, hidden: number) => S;
+
+  // Fused external-memory kernels (NTM eq. 3–4 and 6): one pass over the memory instead of five.
+  /**
+   * One write head's erase-then-add: memory `[batch, rows, width]`, w `[batch, rows]`, e and a
+   * `[batch, width]` → M'(i, j) = M(i, j)·(1 − w(i)·e(j)) + w(i)·a(j).
+   */
+  memoryWrite: (memory: S, w: S, e: S, a: S, batch: number, rows: number, width: number) => S;
+  /**
+   * Backward of {@link Kernels.memoryWrite}: a flat array holding dM (batch·rows·width), dw
+   * (batch·rows), de (batch·width) and da (batch·width), in that order.
+   */
+  memoryWriteBackward: (memory: S, w: S, e: S, a: S, grad: S, batch: number, rows: number, width: number) => S;
+  /**
+   * Cosine similarity of a key `[batch, width]` with every memory row `[batch, rows, width]`:
+   * s(i) = M(i)·k / (‖M(i)‖·‖k‖ + ε) → `[batch, rows]`.
+   */
+  rowCosine: (memory: S, key: S, batch: number, rows: number, width: number, epsilon: number) => S;
+  /** Backward of {@link Kernels.rowCosine}: flat dM (batch·rows·width) then dk (batch·width). */
+  rowCosineBackward: (memory: S, key: S, grad: S, batch: number, rows: number, width: number, epsilon: number) => S;
+  /**
+   * NTM location addressing (eq. 7–9) in one pass: content weighting wc and previous weighting
+   * wp `[batch, N]`, gate g `[batch, 1]`, shift weighting s `[batch, S]` (shifts −(S−1)/2 …
+   * (S−1)/2), sharpening γ `[batch, 1]` → w `[batch, N]`.
+   */
+  locationAddress: (wc: S, wp: S, g: S, s: S, gamma: S, batch: number, slots: number, shifts: number, epsilon: number) => S;
+  /** Backward of {@link Kernels.locationAddress}: flat dwc, dwp (batch·N each), dg (batch), ds (batch·S), dγ (batch). */
+  locationAddressBackward: (wc: S, wp: S, g: S, s: S, gamma: S, grad: S, batch: number, slots: number, shifts: number, epsilon: number) => S;
 }
 
 /** out[i] = f(x[i]) over `size` elements. */

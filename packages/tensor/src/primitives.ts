@@ -61,6 +61,12 @@ export interface ConcatParams {
   /** The joined axis. */
   axis: number;
 }
+/** Parameters of `rowCosine`. */
+export interface CosineParams {
+  /** ε in the denominator. */
+  epsilon: number;
+}
+
 /** Parameters of `gather` and `scatterAdd`. */
 export interface GatherParams {
   /** Row indices. */
@@ -149,7 +155,50 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   },
   // The backward kernel is not differentiated again (no second-order gradients through the cell).
   lstmCellBackward: ({ inputs }) => inputs.map(() => null),
+  memoryWrite: ({ grad, inputs: [memory, w, e, a] }) => {
+    const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
+    const flat = memoryWriteBackward(memory as Tensor, w as Tensor, e as Tensor, a as Tensor, grad);
+    return splitFlat(flat, [
+      [batch, rows, width],
+      [batch, rows],
+      [batch, width],
+      [batch, width],
+    ]);
+  },
+  memoryWriteBackward: ({ inputs }) => inputs.map(() => null),
+  rowCosine: ({ grad, inputs: [memory, key], params }: GradContext<CosineParams>) => {
+    const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
+    return splitFlat(rowCosineBackward(memory as Tensor, key as Tensor, grad, params.epsilon), [
+      [batch, rows, width],
+      [batch, width],
+    ]);
+  },
+  rowCosineBackward: ({ inputs }) => inputs.map(() => null),
+  locationAddress: ({ grad, inputs: [wc, wp, g, s, gamma], params }: GradContext<CosineParams>) => {
+    const [batch, slots] = (wc as Tensor).shape as [number, number];
+    const shifts = (s as Tensor).shape[1] as number;
+    const flat = locationAddressBackward(wc as Tensor, wp as Tensor, g as Tensor, s as Tensor, gamma as Tensor, grad, params.epsilon);
+    return splitFlat(flat, [
+      [batch, slots],
+      [batch, slots],
+      [batch, 1],
+      [batch, shifts],
+      [batch, 1],
+    ]);
+  },
+  locationAddressBackward: ({ inputs }) => inputs.map(() => null),
 };
+
+/** Cuts a flat tensor into consecutive pieces of the given shapes. */
+function splitFlat(flat: Tensor, shapes: readonly (readonly number[])[]): Tensor[] {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const size = shapeSize(shape);
+    const piece = reshape(slice(flat, [offset], [size]), shape);
+    offset += size;
+    return piece;
+  });
+}
 
 function keptShape(shape: Shape, axis: number): number[] {
   return shape.map((d, i) => (i === axis ? 1 : d));
@@ -441,6 +490,112 @@ export function lstmCellBackward(z: Tensor, c: Tensor, out: Tensor, grad: Tensor
   const [batch, hidden] = c.shape as [number, number];
   const storage = kernels(backend).lstmCellBackward(z.storage, c.storage, out.storage, grad.storage, batch, hidden);
   return record('lstmCellBackward', storage, [batch, 5 * hidden], [z, c, out, grad], undefined, backend);
+}
+
+function memoryShapeOf(op: string, memory: Tensor, vectors: readonly [string, Tensor, 'row' | 'column'][]): [number, number, number] {
+  if (memory.rank !== 3) throw new ShapeError(op, 'memory must be [batch, rows, width]', [memory.shape]);
+  const [batch, rows, width] = memory.shape as [number, number, number];
+  for (const [name, t, kind] of vectors) {
+    const expected = kind === 'row' ? [batch, rows] : [batch, width];
+    if (t.rank !== 2 || t.shape[0] !== expected[0] || t.shape[1] !== expected[1]) {
+      throw new ShapeError(op, `${name} must be [${expected.join(', ')}]`, [memory.shape, t.shape]);
+    }
+  }
+  return [batch, rows, width];
+}
+
+/**
+ * One write head's erase-then-add in a single pass (NTM eq. 3–4):
+ * M'(i, j) = M(i, j)·(1 − w(i)·e(j)) + w(i)·a(j), for memory `[batch, N, M]`, weighting w
+ * `[batch, N]`, erase e and add a `[batch, M]`. Its gradient is one fused kernel too.
+ */
+export function memoryWrite(memory: Tensor, w: Tensor, e: Tensor, a: Tensor): Tensor {
+  const backend = backendOf('memoryWrite', [memory, w, e, a]);
+  const [batch, rows, width] = memoryShapeOf('memoryWrite', memory, [
+    ['weighting w', w, 'row'],
+    ['erase e', e, 'column'],
+    ['add a', a, 'column'],
+  ]);
+  const storage = kernels(backend).memoryWrite(memory.storage, w.storage, e.storage, a.storage, batch, rows, width);
+  return record('memoryWrite', storage, memory.shape, [memory, w, e, a], undefined, backend);
+}
+
+/** The fused write's backward (flat dM, dw, de, da); used by {@link memoryWrite}'s gradient. */
+export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Tensor, grad: Tensor): Tensor {
+  const backend = backendOf('memoryWriteBackward', [memory, w, e, a, grad]);
+  const [batch, rows, width] = memory.shape as [number, number, number];
+  const storage = kernels(backend).memoryWriteBackward(memory.storage, w.storage, e.storage, a.storage, grad.storage, batch, rows, width);
+  return record('memoryWriteBackward', storage, [batch * rows * width + batch * rows + 2 * batch * width], [memory, w, e, a, grad], undefined, backend);
+}
+
+/**
+ * Cosine similarity of a key `[batch, M]` with every row of a memory `[batch, N, M]` in one pass
+ * (NTM eq. 6): K(k, M(i)) = k·M(i) / (‖k‖·‖M(i)‖ + ε) → `[batch, N]`. A zero row or key gives 0
+ * with a finite gradient.
+ */
+export function rowCosine(memory: Tensor, key: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('rowCosine', [memory, key]);
+  const [batch, rows, width] = memoryShapeOf('rowCosine', memory, [['key', key, 'column']]);
+  const storage = kernels(backend).rowCosine(memory.storage, key.storage, batch, rows, width, epsilon);
+  return record('rowCosine', storage, [batch, rows], [memory, key], { epsilon }, backend);
+}
+
+/** The fused cosine's backward (flat dM then dk); used by {@link rowCosine}'s gradient. */
+export function rowCosineBackward(memory: Tensor, key: Tensor, grad: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('rowCosineBackward', [memory, key, grad]);
+  const [batch, rows, width] = memory.shape as [number, number, number];
+  const storage = kernels(backend).rowCosineBackward(memory.storage, key.storage, grad.storage, batch, rows, width, epsilon);
+  return record('rowCosineBackward', storage, [batch * rows * width + batch * width], [memory, key, grad], { epsilon }, backend);
+}
+
+/**
+ * NTM location addressing in one pass (eq. 7–9): interpolation w_g = g·w_c + (1 − g)·w_{t−1},
+ * circular shift w̃(i) = Σ_k s(k)·w_g(i − k + (S−1)/2), sharpening w(i) = (w̃(i) + ε)^γ / Σ_j (w̃(j) + ε)^γ.
+ * Shapes: wc, wp `[batch, N]`; g, γ `[batch, 1]`; s `[batch, S]`, S odd ≤ N.
+ */
+export function locationAddress(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('locationAddress', [wc, wp, g, s, gamma]);
+  const [batch, slots] = wc.shape as [number, number];
+  const shifts = s.shape[1] as number;
+  const ok =
+    wc.rank === 2 &&
+    sameShape(wp.shape, wc.shape) &&
+    sameShape(g.shape, [batch, 1]) &&
+    sameShape(gamma.shape, [batch, 1]) &&
+    s.rank === 2 &&
+    s.shape[0] === batch &&
+    shifts % 2 === 1 &&
+    shifts <= slots;
+  if (!ok)
+    throw new ShapeError('locationAddress', 'expected wc, wp [batch, N], g, γ [batch, 1], s [batch, S] with S odd ≤ N', [
+      wc.shape,
+      wp.shape,
+      g.shape,
+      s.shape,
+      gamma.shape,
+    ]);
+  const storage = kernels(backend).locationAddress(wc.storage, wp.storage, g.storage, s.storage, gamma.storage, batch, slots, shifts, epsilon);
+  return record('locationAddress', storage, [batch, slots], [wc, wp, g, s, gamma], { epsilon }, backend);
+}
+
+/** The fused location addressing's backward (flat dwc, dwp, dg, ds, dγ). */
+export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, grad: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('locationAddressBackward', [wc, wp, g, s, gamma, grad]);
+  const [batch, slots] = wc.shape as [number, number];
+  const shifts = s.shape[1] as number;
+  const storage = kernels(backend).locationAddressBackward(
+    wc.storage,
+    wp.storage,
+    g.storage,
+    s.storage,
+    gamma.storage,
+    grad.storage,
+    batch,
+    slots,
+    shifts,
+    epsilon,
+  );
+  return record('locationAddressBackward', storage, [2 * batch * slots + 2 * batch + batch * shifts], [wc, wp, g, s, gamma, grad], { epsilon }, backend);
 }
 
 /** Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`. */

@@ -7,12 +7,118 @@ import { allocateFloats } from './allocate.js';
  * primitive, and the reference the conformance suite checks every other backend against.
  */
 
-function unary(f: (x: number) => number): UnaryKernel<Float32Array> {
+/**
+ * Elementwise loops, one per op, behind a switch outside the loop. V8 shares call-site feedback
+ * between closures made by one factory, so a generic `out[i] = f(x[i])` loop becomes megamorphic
+ * and ~10× slower once several ops use it; a switch keeps every loop monomorphic.
+ */
+type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'step';
+
+function unaryLoop(op: UnaryName, x: Float32Array, out: Float32Array, n: number): void {
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -(x[i] as number);
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i] as number);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(x[i] as number);
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i] as number);
+      return;
+    case 'abs':
+      for (let i = 0; i < n; i++) out[i] = Math.abs(x[i] as number);
+      return;
+    case 'sign':
+      for (let i = 0; i < n; i++) {
+        const v = x[i] as number;
+        out[i] = v > 0 ? 1 : v < 0 ? -1 : 0;
+      }
+      return;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i] as number);
+      return;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) out[i] = stableSigmoid(x[i] as number);
+      return;
+    case 'relu':
+      for (let i = 0; i < n; i++) {
+        const v = x[i] as number;
+        // NaN and −0 map to 0, as in the GPU kernel.
+        out[i] = v > 0 ? v : 0;
+      }
+      return;
+    case 'step':
+      for (let i = 0; i < n; i++) out[i] = (x[i] as number) > 0 ? 1 : 0;
+      return;
+  }
+}
+
+function unary(op: UnaryName): UnaryKernel<Float32Array> {
   return (x, size) => {
     const out = allocateFloats(size);
-    for (let i = 0; i < size; i++) out[i] = f(x[i] as number);
+    unaryLoop(op, x, out, size);
     return out;
   };
+}
+
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'greater' | 'equal';
+
+/**
+ * out[o + j] = a[ia + j·sa] ∘ b[ib + j·sb] for j < n, where the steps sa and sb are 0
+ * (broadcast) or 1.
+ */
+function binaryLoop(
+  op: BinaryName,
+  out: Float32Array,
+  o: number,
+  a: Float32Array,
+  ia: number,
+  sa: number,
+  b: Float32Array,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
+  switch (op) {
+    case 'add':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) + (b[ib + j * sb] as number);
+      return;
+    case 'sub':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) - (b[ib + j * sb] as number);
+      return;
+    case 'mul':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) * (b[ib + j * sb] as number);
+      return;
+    case 'div':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) / (b[ib + j * sb] as number);
+      return;
+    case 'pow':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) ** (b[ib + j * sb] as number);
+      return;
+    case 'maximum':
+      for (let j = 0; j < n; j++) {
+        const x = a[ia + j * sa] as number;
+        const y = b[ib + j * sb] as number;
+        out[o + j] = x >= y || Number.isNaN(x) ? x : y;
+      }
+      return;
+    case 'minimum':
+      for (let j = 0; j < n; j++) {
+        const x = a[ia + j * sa] as number;
+        const y = b[ib + j * sb] as number;
+        out[o + j] = x <= y || Number.isNaN(x) ? x : y;
+      }
+      return;
+    case 'greater':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) > (b[ib + j * sb] as number) ? 1 : 0;
+      return;
+    case 'equal':
+      for (let j = 0; j < n; j++) out[o + j] = (a[ia + j * sa] as number) === (b[ib + j * sb] as number) ? 1 : 0;
+      return;
+  }
 }
 
 /** Strides of `shape` aligned to an output of rank `rank`, with 0 on broadcast dimensions. */
@@ -71,27 +177,28 @@ function forEachBroadcast(
   }
 }
 
-function binary(f: (a: number, b: number) => number): BinaryKernel<Float32Array> {
+function binary(op: BinaryName): BinaryKernel<Float32Array> {
   return (a, aShape, b, bShape, outShape) => {
     const size = shapeSize(outShape);
     const out = allocateFloats(size);
-    if (a.length === size && b.length === size) {
-      for (let i = 0; i < size; i++) out[i] = f(a[i] as number, b[i] as number);
-    } else if (b.length === 1 && a.length === size) {
-      const y = b[0] as number;
-      for (let i = 0; i < size; i++) out[i] = f(a[i] as number, y);
-    } else if (a.length === 1 && b.length === size) {
-      const x = a[0] as number;
-      for (let i = 0; i < size; i++) out[i] = f(x, b[i] as number);
-    } else if (a.length === size && isTrailingOf(bShape, outShape)) {
-      const n = b.length;
-      for (let i = 0; i < size; i++) out[i] = f(a[i] as number, b[i % n] as number);
+    if (a.length === size && b.length === size) binaryLoop(op, out, 0, a, 0, 1, b, 0, 1, size);
+    else if (b.length === 1 && a.length === size) binaryLoop(op, out, 0, a, 0, 1, b, 0, 0, size);
+    else if (a.length === 1 && b.length === size) binaryLoop(op, out, 0, a, 0, 0, b, 0, 1, size);
+    else if (a.length === size && isTrailingOf(bShape, outShape)) {
+      for (let o = 0; o < size; o += b.length) binaryLoop(op, out, o, a, o, 1, b, 0, 1, b.length);
     } else if (b.length === size && isTrailingOf(aShape, outShape)) {
-      const n = a.length;
-      for (let i = 0; i < size; i++) out[i] = f(a[i % n] as number, b[i] as number);
+      for (let o = 0; o < size; o += a.length) binaryLoop(op, out, o, a, 0, 1, b, o, 1, a.length);
     } else {
-      forEachBroadcast(outShape, broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape), (i, ia, ib) => {
-        out[i] = f(a[ia] as number, b[ib] as number);
+      // General broadcasting, row by row: an odometer over the leading axes finds each row's two
+      // offsets; the last axis is one loop with step 0 or 1 for each operand.
+      const rank = outShape.length;
+      const inner = outShape[rank - 1] as number;
+      const stridesA = broadcastStrides(aShape, outShape);
+      const stridesB = broadcastStrides(bShape, outShape);
+      const stepA = stridesA[rank - 1] as number;
+      const stepB = stridesB[rank - 1] as number;
+      forEachBroadcast(outShape.slice(0, -1), stridesA.slice(0, -1), stridesB.slice(0, -1), (row, rowA, rowB) => {
+        binaryLoop(op, out, row * inner, a, rowA, stepA, b, rowB, stepB, inner);
       });
     }
     return out;
@@ -166,9 +273,22 @@ function offsetOf(begin: readonly number[], strides: readonly number[]): number 
   return offset;
 }
 
+/**
+ * True when the box is one contiguous run of x: every axis before the first partial one has
+ * extent 1, and every axis after it is whole.
+ */
+function isContiguousBox(shape: Shape, outShape: Shape): boolean {
+  let first = 0;
+  while (first < shape.length && outShape[first] === 1) first++;
+  for (let i = first + 1; i < shape.length; i++) if (outShape[i] !== shape[i]) return false;
+  return true;
+}
+
 function slice(x: Float32Array, shape: Shape, begin: readonly number[], outShape: Shape): Float32Array {
   const strides = stridesOf(shape);
   const base = offsetOf(begin, strides);
+  // A contiguous box is returned as a view: storage is immutable, so sharing it is safe.
+  if (isContiguousBox(shape, outShape)) return x.subarray(base, base + shapeSize(outShape));
   const out = allocateFloats(shapeSize(outShape));
   forEachBroadcast(outShape, strides, strides, (i, ix) => {
     out[i] = x[base + ix] as number;
@@ -275,6 +395,214 @@ function lstmCellBackward(z: Float32Array, c: Float32Array, out: Float32Array, g
   return result;
 }
 
+function memoryWrite(memory: Float32Array, w: Float32Array, e: Float32Array, a: Float32Array, batch: number, rows: number, width: number): Float32Array {
+  const out = allocateFloats(batch * rows * width);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < rows; i++) {
+      const wi = w[b * rows + i] as number;
+      const base = (b * rows + i) * width;
+      for (let j = 0; j < width; j++) {
+        out[base + j] = (memory[base + j] as number) * (1 - wi * (e[b * width + j] as number)) + wi * (a[b * width + j] as number);
+      }
+    }
+  }
+  return out;
+}
+
+function memoryWriteBackward(
+  memory: Float32Array,
+  w: Float32Array,
+  e: Float32Array,
+  a: Float32Array,
+  grad: Float32Array,
+  batch: number,
+  rows: number,
+  width: number,
+): Float32Array {
+  const cells = batch * rows * width;
+  const out = allocateFloats(cells + batch * rows + 2 * batch * width);
+  const dwBase = cells;
+  const deBase = cells + batch * rows;
+  const daBase = deBase + batch * width;
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < rows; i++) {
+      const wi = w[b * rows + i] as number;
+      const base = (b * rows + i) * width;
+      let dw = 0;
+      for (let j = 0; j < width; j++) {
+        const g = grad[base + j] as number;
+        const m = memory[base + j] as number;
+        const ej = e[b * width + j] as number;
+        out[base + j] = g * (1 - wi * ej);
+        dw += g * ((a[b * width + j] as number) - m * ej);
+        out[deBase + b * width + j] = (out[deBase + b * width + j] as number) - g * m * wi;
+        out[daBase + b * width + j] = (out[daBase + b * width + j] as number) + g * wi;
+      }
+      out[dwBase + b * rows + i] = dw;
+    }
+  }
+  return out;
+}
+
+function rowCosine(memory: Float32Array, key: Float32Array, batch: number, rows: number, width: number, epsilon: number): Float32Array {
+  const out = allocateFloats(batch * rows);
+  for (let b = 0; b < batch; b++) {
+    let keySquares = 0;
+    for (let j = 0; j < width; j++) keySquares += (key[b * width + j] as number) ** 2;
+    const keyNorm = Math.sqrt(keySquares);
+    for (let i = 0; i < rows; i++) {
+      const base = (b * rows + i) * width;
+      let dot = 0;
+      let squares = 0;
+      for (let j = 0; j < width; j++) {
+        const m = memory[base + j] as number;
+        dot += m * (key[b * width + j] as number);
+        squares += m * m;
+      }
+      out[b * rows + i] = dot / (Math.sqrt(squares) * keyNorm + epsilon);
+    }
+  }
+  return out;
+}
+
+function rowCosineBackward(
+  memory: Float32Array,
+  key: Float32Array,
+  grad: Float32Array,
+  batch: number,
+  rows: number,
+  width: number,
+  epsilon: number,
+): Float32Array {
+  const cells = batch * rows * width;
+  const out = allocateFloats(cells + batch * width);
+  for (let b = 0; b < batch; b++) {
+    let keySquares = 0;
+    for (let j = 0; j < width; j++) keySquares += (key[b * width + j] as number) ** 2;
+    const keyNorm = Math.sqrt(keySquares);
+    for (let i = 0; i < rows; i++) {
+      const base = (b * rows + i) * width;
+      let dot = 0;
+      let squares = 0;
+      for (let j = 0; j < width; j++) {
+        const m = memory[base + j] as number;
+        dot += m * (key[b * width + j] as number);
+        squares += m * m;
+      }
+      const norm = Math.sqrt(squares);
+      const denominator = norm * keyNorm + epsilon;
+      const g = grad[b * rows + i] as number;
+      // ∂s/∂M(i) = k/D − s·‖k‖·M(i)/(‖M(i)‖·D); ∂s/∂k = M(i)/D − s·‖M(i)‖·k/(‖k‖·D)
+      const s = dot / denominator;
+      const memoryTerm = norm > 0 ? (s * keyNorm) / (norm * denominator) : 0;
+      const keyTerm = keyNorm > 0 ? (s * norm) / (keyNorm * denominator) : 0;
+      for (let j = 0; j < width; j++) {
+        const m = memory[base + j] as number;
+        const k = key[b * width + j] as number;
+        out[base + j] = g * (k / denominator - memoryTerm * m);
+        out[cells + b * width + j] = (out[cells + b * width + j] as number) + g * (m / denominator - keyTerm * k);
+      }
+    }
+  }
+  return out;
+}
+
+/** Forward quantities of location addressing for one batch row, in float64. */
+function locationRow(wc: Float32Array, wp: Float32Array, g: number, s: Float32Array, gamma: number, b: number, slots: number, shifts: number, epsilon: number) {
+  const half = (shifts - 1) / 2;
+  const gated = new Float64Array(slots);
+  const shifted = new Float64Array(slots);
+  const powered = new Float64Array(slots);
+  for (let i = 0; i < slots; i++) gated[i] = g * (wc[b * slots + i] as number) + (1 - g) * (wp[b * slots + i] as number);
+  for (let i = 0; i < slots; i++) {
+    let acc = 0;
+    for (let k = 0; k < shifts; k++) acc += (s[b * shifts + k] as number) * (gated[(((i - (k - half)) % slots) + slots) % slots] as number);
+    shifted[i] = acc;
+  }
+  let total = 0;
+  for (let i = 0; i < slots; i++) {
+    powered[i] = ((shifted[i] as number) + epsilon) ** gamma;
+    total += powered[i] as number;
+  }
+  return { gated, shifted, powered, total, half };
+}
+
+function locationAddress(
+  wc: Float32Array,
+  wp: Float32Array,
+  g: Float32Array,
+  s: Float32Array,
+  gamma: Float32Array,
+  batch: number,
+  slots: number,
+  shifts: number,
+  epsilon: number,
+): Float32Array {
+  const out = allocateFloats(batch * slots);
+  for (let b = 0; b < batch; b++) {
+    const { powered, total } = locationRow(wc, wp, g[b] as number, s, gamma[b] as number, b, slots, shifts, epsilon);
+    for (let i = 0; i < slots; i++) out[b * slots + i] = (powered[i] as number) / total;
+  }
+  return out;
+}
+
+function locationAddressBackward(
+  wc: Float32Array,
+  wp: Float32Array,
+  g: Float32Array,
+  s: Float32Array,
+  gamma: Float32Array,
+  grad: Float32Array,
+  batch: number,
+  slots: number,
+  shifts: number,
+  epsilon: number,
+): Float32Array {
+  const n = batch * slots;
+  const out = allocateFloats(2 * n + batch + batch * shifts + batch);
+  const dgBase = 2 * n;
+  const dsBase = dgBase + batch;
+  const dGammaBase = dsBase + batch * shifts;
+  for (let b = 0; b < batch; b++) {
+    const gb = g[b] as number;
+    const gammaB = gamma[b] as number;
+    const { gated, shifted, powered, total, half } = locationRow(wc, wp, gb, s, gammaB, b, slots, shifts, epsilon);
+    // w = p / Z: dp(i) = (dw(i) − Σ_j dw(j) w(j)) / Z
+    let weighted = 0;
+    for (let i = 0; i < slots; i++) weighted += (grad[b * slots + i] as number) * ((powered[i] as number) / total);
+    const dShifted = new Float64Array(slots);
+    let dGamma = 0;
+    for (let i = 0; i < slots; i++) {
+      const dp = ((grad[b * slots + i] as number) - weighted) / total;
+      const base = (shifted[i] as number) + epsilon;
+      dShifted[i] = (dp * gammaB * (powered[i] as number)) / base;
+      dGamma += dp * (powered[i] as number) * Math.log(base);
+    }
+    out[dGammaBase + b] = dGamma;
+    // shifted(i) = Σ_k s(k) gated(i − (k − half)): route gradients back to gated and s.
+    const dGated = new Float64Array(slots);
+    for (let k = 0; k < shifts; k++) {
+      const sk = s[b * shifts + k] as number;
+      let ds = 0;
+      for (let i = 0; i < slots; i++) {
+        const j = (((i - (k - half)) % slots) + slots) % slots;
+        dGated[j] = (dGated[j] as number) + sk * (dShifted[i] as number);
+        ds += (dShifted[i] as number) * (gated[j] as number);
+      }
+      out[dsBase + b * shifts + k] = ds;
+    }
+    let dg = 0;
+    for (let j = 0; j < slots; j++) {
+      const d = dGated[j] as number;
+      out[b * slots + j] = gb * d;
+      out[n + b * slots + j] = (1 - gb) * d;
+      dg += d * ((wc[b * slots + j] as number) - (wp[b * slots + j] as number));
+    }
+    out[dgBase + b] = dg;
+  }
+  return out;
+}
+
 /** Overflow-free logistic function. */
 export function stableSigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
@@ -284,26 +612,25 @@ export function stableSigmoid(x: number): number {
 
 /** The TypeScript reference kernels (matmul here is the plain loop; the cpu backend swaps in SIMD). */
 export const referenceKernels: Kernels<Float32Array> = {
-  neg: unary((x) => -x),
-  exp: unary(Math.exp),
-  log: unary(Math.log),
-  sqrt: unary(Math.sqrt),
-  abs: unary(Math.abs),
-  sign: unary((x) => (x > 0 ? 1 : x < 0 ? -1 : 0)),
-  tanh: unary(Math.tanh),
-  sigmoid: unary(stableSigmoid),
-  // biome-ignore lint/complexity/useMathMinMax: Math.max would keep NaN and -0; relu maps both to 0 like the GPU kernel
-  relu: unary((x) => (x > 0 ? x : 0)),
-  step: unary((x) => (x > 0 ? 1 : 0)),
-  add: binary((a, b) => a + b),
-  sub: binary((a, b) => a - b),
-  mul: binary((a, b) => a * b),
-  div: binary((a, b) => a / b),
-  pow: binary(Math.pow),
-  maximum: binary((a, b) => (a >= b || Number.isNaN(a) ? a : b)),
-  minimum: binary((a, b) => (a <= b || Number.isNaN(a) ? a : b)),
-  greater: binary((a, b) => (a > b ? 1 : 0)),
-  equal: binary((a, b) => (a === b ? 1 : 0)),
+  neg: unary('neg'),
+  exp: unary('exp'),
+  log: unary('log'),
+  sqrt: unary('sqrt'),
+  abs: unary('abs'),
+  sign: unary('sign'),
+  tanh: unary('tanh'),
+  sigmoid: unary('sigmoid'),
+  relu: unary('relu'),
+  step: unary('step'),
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  pow: binary('pow'),
+  maximum: binary('maximum'),
+  minimum: binary('minimum'),
+  greater: binary('greater'),
+  equal: binary('equal'),
   sum: sumReduce,
   max: maxReduce,
   matmul: referenceMatmul,
@@ -317,4 +644,10 @@ export const referenceKernels: Kernels<Float32Array> = {
   scatterAdd,
   lstmCell,
   lstmCellBackward,
+  memoryWrite,
+  memoryWriteBackward,
+  rowCosine,
+  rowCosineBackward,
+  locationAddress,
+  locationAddressBackward,
 };

@@ -13,8 +13,14 @@ import { type Shape, shapeSize, stridesOf } from '../shape.js';
 import {
   MAX_RANK,
   binaryBroadcastSource,
+  locationAddressBackwardSource,
+  locationAddressSource,
   lstmCellBackwardSource,
   lstmCellSource,
+  memoryWriteBackwardSource,
+  memoryWriteSource,
+  rowCosineBackwardSource,
+  rowCosineSource,
   binaryExpressions,
   binarySameShapeSource,
   concatPairSource,
@@ -227,6 +233,62 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     lstmCell: (z: GpuStorage, c: GpuStorage, batch: number, hidden: number) => run(lstmCellSource, batch * 2 * hidden, tex(z), tex(c), hidden),
     lstmCellBackward: (z: GpuStorage, c: GpuStorage, out: GpuStorage, grad: GpuStorage, batch: number, hidden: number) =>
       run(lstmCellBackwardSource, batch * 5 * hidden, tex(z), tex(c), tex(out), tex(grad), hidden),
+    memoryWrite: (memory: GpuStorage, w: GpuStorage, e: GpuStorage, a: GpuStorage, batch: number, rows: number, width: number) =>
+      run(memoryWriteSource, batch * rows * width, tex(memory), tex(w), tex(e), tex(a), rows, width),
+    memoryWriteBackward: (memory: GpuStorage, w: GpuStorage, e: GpuStorage, a: GpuStorage, grad: GpuStorage, batch: number, rows: number, width: number) =>
+      run(
+        memoryWriteBackwardSource,
+        batch * rows * width + batch * rows + 2 * batch * width,
+        tex(memory),
+        tex(w),
+        tex(e),
+        tex(a),
+        tex(grad),
+        batch,
+        rows,
+        width,
+      ),
+    rowCosine: (memory: GpuStorage, key: GpuStorage, batch: number, rows: number, width: number, epsilon: number) =>
+      run(rowCosineSource, batch * rows, tex(memory), tex(key), rows, width, epsilon),
+    rowCosineBackward: (memory: GpuStorage, key: GpuStorage, grad: GpuStorage, batch: number, rows: number, width: number, epsilon: number) =>
+      run(rowCosineBackwardSource, batch * rows * width + batch * width, tex(memory), tex(key), tex(grad), batch, rows, width, epsilon),
+    locationAddress: (
+      wc: GpuStorage,
+      wp: GpuStorage,
+      g: GpuStorage,
+      s: GpuStorage,
+      gamma: GpuStorage,
+      batch: number,
+      slots: number,
+      shifts: number,
+      epsilon: number,
+    ) => run(locationAddressSource, batch * slots, tex(wc), tex(wp), tex(g), tex(s), tex(gamma), slots, shifts, epsilon),
+    locationAddressBackward: (
+      wc: GpuStorage,
+      wp: GpuStorage,
+      g: GpuStorage,
+      s: GpuStorage,
+      gamma: GpuStorage,
+      grad: GpuStorage,
+      batch: number,
+      slots: number,
+      shifts: number,
+      epsilon: number,
+    ) =>
+      run(
+        locationAddressBackwardSource,
+        2 * batch * slots + batch + batch * shifts + batch,
+        tex(wc),
+        tex(wp),
+        tex(g),
+        tex(s),
+        tex(gamma),
+        tex(grad),
+        batch,
+        slots,
+        shifts,
+        epsilon,
+      ),
   } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {

@@ -237,5 +237,220 @@ export const lstmCellBackwardSource = `function (z, c, out, grad, hidden) {
   return dc * f;
 }`;
 
+/** memoryWrite forward: one output per memory cell. */
+export const memoryWriteSource = `function (memory, w, e, a, rows, width) {
+  const cell = this.thread.x;
+  const row = Math.floor((cell + 0.5) / width);
+  const j = cell - row * width;
+  const b = Math.floor((row + 0.5) / rows);
+  const wi = w[row];
+  return memory[cell] * (1.0 - wi * e[b * width + j]) + wi * a[b * width + j];
+}`;
+
+/** memoryWrite backward: sections dM, dw, de, da of one flat output. */
+export const memoryWriteBackwardSource = `function (memory, w, e, a, grad, batch, rows, width) {
+  const cells = batch * rows * width;
+  const x = this.thread.x;
+  if (x < cells) {
+    const row = Math.floor((x + 0.5) / width);
+    const j = x - row * width;
+    const b = Math.floor((row + 0.5) / rows);
+    return grad[x] * (1.0 - w[row] * e[b * width + j]);
+  }
+  if (x < cells + batch * rows) {
+    const row = x - cells;
+    const b = Math.floor((row + 0.5) / rows);
+    let dw = 0.0;
+    for (let j = 0; j < width; j++) {
+      const cell = row * width + j;
+      dw = dw + grad[cell] * (a[b * width + j] - memory[cell] * e[b * width + j]);
+    }
+    return dw;
+  }
+  const rest = x - cells - batch * rows;
+  const isAdd = rest >= batch * width ? 1.0 : 0.0;
+  const k = rest - isAdd * batch * width;
+  const b = Math.floor((k + 0.5) / width);
+  const j = k - b * width;
+  let acc = 0.0;
+  for (let i = 0; i < rows; i++) {
+    const row = b * rows + i;
+    const cell = row * width + j;
+    if (isAdd > 0.5) {
+      acc = acc + grad[cell] * w[row];
+    } else {
+      acc = acc - grad[cell] * memory[cell] * w[row];
+    }
+  }
+  return acc;
+}`;
+
+/** rowCosine forward: one output per memory row. */
+export const rowCosineSource = `function (memory, key, rows, width, epsilon) {
+  const row = this.thread.x;
+  const b = Math.floor((row + 0.5) / rows);
+  let dot = 0.0;
+  let squares = 0.0;
+  let keySquares = 0.0;
+  for (let j = 0; j < width; j++) {
+    const m = memory[row * width + j];
+    const k = key[b * width + j];
+    dot = dot + m * k;
+    squares = squares + m * m;
+    keySquares = keySquares + k * k;
+  }
+  return dot / (Math.sqrt(squares) * Math.sqrt(keySquares) + epsilon);
+}`;
+
+/** rowCosine backward: sections dM then dk of one flat output. */
+export const rowCosineBackwardSource = `function (memory, key, grad, batch, rows, width, epsilon) {
+  const cells = batch * rows * width;
+  const x = this.thread.x;
+  let b = 0.0;
+  let j = 0.0;
+  let first = 0.0;
+  let last = 0.0;
+  if (x < cells) {
+    const row = Math.floor((x + 0.5) / width);
+    j = x - row * width;
+    b = Math.floor((row + 0.5) / rows);
+    first = row - b * rows;
+    last = first + 1.0;
+  } else {
+    const k = x - cells;
+    b = Math.floor((k + 0.5) / width);
+    j = k - b * width;
+    first = 0.0;
+    last = rows;
+  }
+  let keySquares = 0.0;
+  for (let q = 0; q < width; q++) {
+    const kq = key[b * width + q];
+    keySquares = keySquares + kq * kq;
+  }
+  const keyNorm = Math.sqrt(keySquares);
+  let acc = 0.0;
+  for (let i = 0; i < rows; i++) {
+    if (i >= first && i < last) {
+      const row = b * rows + i;
+      let dot = 0.0;
+      let squares = 0.0;
+      for (let q = 0; q < width; q++) {
+        const m = memory[row * width + q];
+        dot = dot + m * key[b * width + q];
+        squares = squares + m * m;
+      }
+      const norm = Math.sqrt(squares);
+      const denominator = norm * keyNorm + epsilon;
+      const s = dot / denominator;
+      const g = grad[row];
+      const m = memory[row * width + j];
+      const k = key[b * width + j];
+      if (x < cells) {
+        let memoryTerm = 0.0;
+        if (norm > 0.0) {
+          memoryTerm = (s * keyNorm) / (norm * denominator);
+        }
+        acc = acc + g * (k / denominator - memoryTerm * m);
+      } else {
+        let keyTerm = 0.0;
+        if (keyNorm > 0.0) {
+          keyTerm = (s * norm) / (keyNorm * denominator);
+        }
+        acc = acc + g * (m / denominator - keyTerm * k);
+      }
+    }
+  }
+  return acc;
+}`;
+
+/** Location addressing forward: one output per slot; each thread recomputes its row's normaliser. */
+export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shifts, epsilon) {
+  const b = Math.floor((this.thread.x + 0.5) / slots);
+  const i = this.thread.x - b * slots;
+  const half = (shifts - 1.0) / 2.0;
+  const gb = g[b];
+  const gammaB = gamma[b];
+  let total = 0.0;
+  let mine = 0.0;
+  for (let q = 0; q < slots; q++) {
+    let acc = 0.0;
+    for (let k = 0; k < shifts; k++) {
+      let j = q - (k - half);
+      if (j < 0.0) { j = j + slots; }
+      if (j >= slots) { j = j - slots; }
+      acc = acc + s[b * shifts + k] * (gb * wc[b * slots + j] + (1.0 - gb) * wp[b * slots + j]);
+    }
+    const p = Math.pow(acc + epsilon, gammaB);
+    total = total + p;
+    if (q == i) { mine = p; }
+  }
+  return mine / total;
+}`;
+
+/**
+ * Location addressing backward: sections dwc, dwp, dg, ds, dγ. Every thread recomputes what it
+ * needs for its batch row (O(N·S) each), which is cheap at NTM sizes on a GPU.
+ */
+export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, grad, batch, slots, shifts, epsilon) {
+  const n = batch * slots;
+  const x = this.thread.x;
+  let b = 0.0;
+  let section = 0.0;
+  let index = 0.0;
+  if (x < n) { b = Math.floor((x + 0.5) / slots); section = 0.0; index = x - b * slots; }
+  else if (x < 2.0 * n) { b = Math.floor((x - n + 0.5) / slots); section = 1.0; index = x - n - b * slots; }
+  else if (x < 2.0 * n + batch) { b = x - 2.0 * n; section = 2.0; }
+  else if (x < 2.0 * n + batch + batch * shifts) { const r = x - 2.0 * n - batch; b = Math.floor((r + 0.5) / shifts); section = 3.0; index = r - b * shifts; }
+  else { b = x - 2.0 * n - batch - batch * shifts; section = 4.0; }
+  const half = (shifts - 1.0) / 2.0;
+  const gb = g[b];
+  const gammaB = gamma[b];
+  let total = 0.0;
+  let weighted = 0.0;
+  for (let q = 0; q < slots; q++) {
+    let acc = 0.0;
+    for (let k = 0; k < shifts; k++) {
+      let j = q - (k - half);
+      if (j < 0.0) { j = j + slots; }
+      if (j >= slots) { j = j - slots; }
+      acc = acc + s[b * shifts + k] * (gb * wc[b * slots + j] + (1.0 - gb) * wp[b * slots + j]);
+    }
+    const p = Math.pow(acc + epsilon, gammaB);
+    total = total + p;
+    weighted = weighted + grad[b * slots + q] * p;
+  }
+  weighted = weighted / total;
+  let result = 0.0;
+  for (let r = 0; r < slots; r++) {
+    let sum2 = 0.0;
+    for (let k2 = 0; k2 < shifts; k2++) {
+      let j2 = r - (k2 - half);
+      if (j2 < 0.0) { j2 = j2 + slots; }
+      if (j2 >= slots) { j2 = j2 - slots; }
+      sum2 = sum2 + s[b * shifts + k2] * (gb * wc[b * slots + j2] + (1.0 - gb) * wp[b * slots + j2]);
+    }
+    const base = sum2 + epsilon;
+    const p2 = Math.pow(base, gammaB);
+    const dp = (grad[b * slots + r] - weighted) / total;
+    const dShifted = (dp * gammaB * p2) / base;
+    if (section > 3.5) {
+      result = result + dp * p2 * Math.log(base);
+    } else {
+      for (let k3 = 0; k3 < shifts; k3++) {
+        let j3 = r - (k3 - half);
+        if (j3 < 0.0) { j3 = j3 + slots; }
+        if (j3 >= slots) { j3 = j3 - slots; }
+        const sk = s[b * shifts + k3];
+        if (section < 0.5 && j3 == index) { result = result + gb * sk * dShifted; }
+        if (section > 0.5 && section < 1.5 && j3 == index) { result = result + (1.0 - gb) * sk * dShifted; }
+        if (section > 1.5 && section < 2.5) { result = result + sk * dShifted * (wc[b * slots + j3] - wp[b * slots + j3]); }
+        if (section > 2.5 && section < 3.5 && k3 == index) { result = result + dShifted * (gb * wc[b * slots + j3] + (1.0 - gb) * wp[b * slots + j3]); }
+      }
+    }
+  }
+  return result;
+}`;
+
 /** Copies an uploaded array into a texture. */
 export const uploadSource = 'function (x) { return x[this.thread.x]; }';

@@ -93,5 +93,16 @@ export const opCases: OpCase[] = [
     run: (x, z) => t.binaryCrossEntropyWithLogits(x, z),
   },
   { name: 'lstmCell (fused)', inputs: [{ shape: [3, 8], low: -3, high: 3 }, any([3, 2])], run: (z, c) => t.lstmCell(z, c) },
+  {
+    name: 'memoryWrite (fused) equals erase-then-add composed',
+    inputs: [any([2, 5, 3]), { shape: [2, 5], low: 0, high: 1 }, { shape: [2, 3], low: 0, high: 1 }, any([2, 3])],
+    run: (m, w, e, a) => t.memoryWrite(m, w, e, a),
+  },
+  { name: 'rowCosine (fused)', inputs: [any([2, 5, 3]), any([2, 3])], run: (m, k) => t.rowCosine(m, k, 1e-8) },
+  {
+    name: 'locationAddress (fused)',
+    inputs: [positive([2, 6]), positive([2, 6]), { shape: [2, 1], low: 0.1, high: 0.9 }, positive([2, 3]), { shape: [2, 1], low: 1, high: 3 }],
+    run: (wc, wp, g, s, gamma) => t.locationAddress(wc, wp, g, s, gamma, 1e-12),
+  },
   { name: 'crossEntropy', inputs: [any([4, 5])], run: (x) => t.crossEntropy(x, [0, 4, 2, 2]) },
 ];

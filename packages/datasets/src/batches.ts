@@ -1,0 +1,67 @@
+import { EngramError, type Random } from '@engram/tensor';
+import { type SequenceBatch, type SequenceTask, packSequences } from './sequence-batch.js';
+import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, type CopyOptions, type RepeatCopyOptions } from './tasks.js';
+
+/** `batch` sequences of `task`, drawn from `rng`, padded into one time-major batch. */
+export function sampleBatch<O>(task: SequenceTask<O>, rng: Random, batch: number, options: O): SequenceBatch {
+  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`sampleBatch: batch must be a positive integer, got ${batch}`);
+  const sequences = Array.from({ length: batch }, () => task.sample(rng, options));
+  return packSequences(sequences, task.inputWidth(options), task.outputWidth(options));
+}
+
+/** Looks a task up by name, with an error listing the known ones. */
+export function algorithmicTask(name: string): SequenceTask<Record<string, number | undefined>> {
+  const task = (ALGORITHMIC_TASKS as Record<string, SequenceTask<never>>)[name];
+  if (task === undefined) throw new EngramError(`unknown task '${name}' (known: ${Object.keys(ALGORITHMIC_TASKS).join(', ')})`);
+  return task as unknown as SequenceTask<Record<string, number | undefined>>;
+}
+
+/**
+ * An optional curriculum over lengths: training starts on short sequences and the longest
+ * allowed length grows by `step` each time the recent error falls below `threshold` bits per
+ * sequence, up to the task's full range. The state is a plain number passed in and returned.
+ */
+export interface LengthCurriculum {
+  /** First longest length (default 2). */
+  start: number;
+  /** Growth per advance (default 2). */
+  step: number;
+  /** Error bits per sequence under which it advances (default 0.5). */
+  threshold: number;
+}
+
+/** The defaults of {@link LengthCurriculum}. */
+export const DEFAULT_CURRICULUM: LengthCurriculum = { start: 2, step: 2, threshold: 0.5 };
+
+/** The task's options at curriculum `level` (the longest length, or repeats cap for repeat copy). */
+export function curriculumOptions(task: AlgorithmicTaskName, level: number, base: Record<string, number | undefined> = {}): Record<string, number | undefined> {
+  switch (task) {
+    case 'copy':
+      return { ...base, maxLength: Math.min(level, (base as CopyOptions).maxLength ?? 20) };
+    case 'repeat-copy':
+      return { ...base, maxLength: Math.min(level, (base as RepeatCopyOptions).maxLength ?? 10) };
+    case 'associative-recall':
+      return { ...base, maxItems: Math.max(2, Math.min(level, base.maxItems ?? 6)) };
+    case 'priority-sort':
+      return base;
+  }
+}
+
+/** The level's ceiling: past it, the curriculum is the task's full range. */
+export function curriculumCeiling(task: AlgorithmicTaskName, base: Record<string, number | undefined> = {}): number {
+  switch (task) {
+    case 'copy':
+      return base.maxLength ?? 20;
+    case 'repeat-copy':
+      return base.maxLength ?? 10;
+    case 'associative-recall':
+      return base.maxItems ?? 6;
+    case 'priority-sort':
+      return 0;
+  }
+}
+
+/** The next level: one step up when `errorBits` (recent bits per sequence) is under the threshold. */
+export function advanceCurriculum(level: number, errorBits: number, ceiling: number, curriculum: LengthCurriculum = DEFAULT_CURRICULUM): number {
+  return errorBits < curriculum.threshold ? Math.min(ceiling, level + curriculum.step) : level;
+}

@@ -1,0 +1,81 @@
+import { EngramError, type Random } from '@engram/tensor';
+
+/**
+ * A batch of input/target sequences, time-major: element (t, b, i) of `inputs` is at
+ * `inputs[(t * batch + b) * inputWidth + i]`. `mask[t * batch + b]` is 1 where the target at step
+ * t of sequence b is scored (the answer phase) and 0 elsewhere (input phase, padding).
+ */
+export interface SequenceBatch {
+  /** Number of time steps (the longest sequence; shorter ones are padded with mask 0). */
+  steps: number;
+  /** Number of sequences. */
+  batch: number;
+  /** Width of one input vector. */
+  inputWidth: number;
+  /** Width of one target vector. */
+  outputWidth: number;
+  /** `[steps, batch, inputWidth]`. */
+  inputs: Float32Array;
+  /** `[steps, batch, outputWidth]`. */
+  targets: Float32Array;
+  /** `[steps, batch]`. */
+  mask: Float32Array;
+  /** Per sequence, a description of what was drawn (length, repeats, items...). */
+  info: Record<string, number>[];
+}
+
+/** A generator of one task's sequences. */
+export interface SequenceTask<Options> {
+  /** The task's name (`copy`, `repeat-copy`, ...). */
+  readonly name: string;
+  /** Width of the input vectors for these options. */
+  inputWidth(options: Options): number;
+  /** Width of the target vectors for these options. */
+  outputWidth(options: Options): number;
+  /** One sequence: per-step inputs and targets and which steps are scored. */
+  sample(rng: Random, options: Options): TaskSequence;
+}
+
+/** One sequence, step-major rows. */
+export interface TaskSequence {
+  /** One input row per step. */
+  inputs: Float32Array[];
+  /** One target row per step (zeros where not scored). */
+  targets: Float32Array[];
+  /** 1 where the step is scored. */
+  scored: number[];
+  /** What was drawn. */
+  info: Record<string, number>;
+}
+
+/** Packs sequences of possibly different lengths into one padded, time-major batch. */
+export function packSequences(sequences: readonly TaskSequence[], inputWidth: number, outputWidth: number): SequenceBatch {
+  if (sequences.length === 0) throw new EngramError('packSequences: needs at least one sequence');
+  const batch = sequences.length;
+  const steps = Math.max(...sequences.map((s) => s.inputs.length));
+  const inputs = new Float32Array(steps * batch * inputWidth);
+  const targets = new Float32Array(steps * batch * outputWidth);
+  const mask = new Float32Array(steps * batch);
+  sequences.forEach((sequence, b) => {
+    sequence.inputs.forEach((row, t) => {
+      inputs.set(row, (t * batch + b) * inputWidth);
+      targets.set(sequence.targets[t] as Float32Array, (t * batch + b) * outputWidth);
+      mask[t * batch + b] = sequence.scored[t] as number;
+    });
+  });
+  return { steps, batch, inputWidth, outputWidth, inputs, targets, mask, info: sequences.map((s) => s.info) };
+}
+
+/** A random binary vector of `width` bits, each 1 with probability ½. */
+export function randomBits(rng: Random, width: number): Float32Array {
+  const bits = new Float32Array(width);
+  for (let i = 0; i < width; i++) bits[i] = rng.next() < 0.5 ? 1 : 0;
+  return bits;
+}
+
+/** Checks that `value` is an integer in [low, high], naming the option otherwise. */
+export function checkInteger(task: string, name: string, value: number, low: number, high = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < low || value > high) {
+    throw new EngramError(`${task}: ${name} must be an integer in [${low}, ${high === Number.MAX_SAFE_INTEGER ? '∞' : high}], got ${value}`);
+  }
+}

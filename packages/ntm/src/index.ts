@@ -1,0 +1,32 @@
+/**
+ * @engram/ntm: the Neural Turing Machine (Graves, Wayne & Danihelka 2014) over @engram/tensor —
+ * an LSTM or feed-forward controller that reads and writes an N × M memory through the
+ * differentiable heads of @engram/addressing.
+ *
+ * @packageDocumentation
+ */
+export { type MemoryInit, type NtmConfig, defaultNtmConfig, validateConfig } from './config.js';
+export {
+  type NtmModel,
+  type NtmParameters,
+  type NtmState,
+  type NtmStepOptions,
+  type NtmStepResult,
+  createNtm,
+  headLayouts,
+  initialNtmState,
+  ntmStep,
+  stepSlice,
+} from './model.js';
+export {
+  NonFiniteError,
+  type SequenceLoss,
+  type SequenceRun,
+  type TrainBatchOptions,
+  type TrainBatchResult,
+  errorBits,
+  evaluateBatch,
+  runSequence,
+  sequenceLoss,
+  trainBatch,
+} from './train.js';

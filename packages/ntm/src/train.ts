@@ -1,0 +1,159 @@
+import type { SequenceBatch } from '@engram/datasets';
+import {
+  EngramError,
+  type Optimizer,
+  type Tensor,
+  binaryCrossEntropyWithLogits,
+  clipGradientsByNorm,
+  clipGradientsByValue,
+  concat,
+  mul,
+  noGrad,
+  parameterList,
+  sum,
+  tensor,
+} from '@engram/tensor';
+import { type NtmModel, type NtmState, initialNtmState, ntmStep, stepSlice } from './model.js';
+
+/** What {@link runSequence} returns. */
+export interface SequenceRun {
+  /** Output logits per step, `[batch, outputSize]` (null on steps that were skipped). */
+  logits: (Tensor | null)[];
+  /** The state after the last step. */
+  state: NtmState;
+}
+
+/**
+ * Runs the NTM over a batch of sequences from the initial state. With `scoredOnly`, the output
+ * layer runs only on steps where some sequence is scored (training needs no other outputs).
+ */
+export function runSequence(model: NtmModel, batch: SequenceBatch, options: { scoredOnly?: boolean } = {}): SequenceRun {
+  if (batch.inputWidth !== model.config.inputSize || batch.outputWidth !== model.config.outputSize) {
+    throw new EngramError(
+      `runSequence: the batch has input width ${batch.inputWidth} and output width ${batch.outputWidth}; the NTM expects ${model.config.inputSize} and ${model.config.outputSize}`,
+    );
+  }
+  let state = initialNtmState(model, batch.batch);
+  const logits: (Tensor | null)[] = [];
+  for (let t = 0; t < batch.steps; t++) {
+    const scored = !options.scoredOnly || batch.mask.subarray(t * batch.batch, (t + 1) * batch.batch).some((m) => m > 0);
+    const step = ntmStep(model, state, stepSlice(batch.inputs, t, batch.batch, batch.inputWidth), { output: scored });
+    logits.push(step.output);
+    state = step.state;
+  }
+  return { logits, state };
+}
+
+/** What {@link sequenceLoss} returns. */
+export interface SequenceLoss {
+  /** Binary cross-entropy summed over the scored bits, averaged over sequences (nats per sequence). */
+  loss: Tensor;
+  /** The run it came from. */
+  run: SequenceRun;
+}
+
+/** The training loss of a batch: masked binary cross-entropy per sequence. */
+export function sequenceLoss(model: NtmModel, batch: SequenceBatch): SequenceLoss {
+  const run = runSequence(model, batch, { scoredOnly: true });
+  const steps = run.logits.flatMap((l, t) => (l === null ? [] : [t]));
+  const logits = concat(
+    steps.map((t) => run.logits[t] as Tensor),
+    0,
+  );
+  const rows = steps.length * batch.batch;
+  const width = batch.outputWidth;
+  const targets = new Float32Array(rows * width);
+  const mask = new Float32Array(rows);
+  steps.forEach((t, k) => {
+    targets.set(batch.targets.subarray(t * batch.batch * width, (t + 1) * batch.batch * width), k * batch.batch * width);
+    mask.set(batch.mask.subarray(t * batch.batch, (t + 1) * batch.batch), k * batch.batch);
+  });
+  const perBit = binaryCrossEntropyWithLogits(logits, tensor(targets, [rows, width], { backend: logits.backend }), 'none');
+  const loss = mul(sum(mul(perBit, tensor(mask, [rows, 1], { backend: logits.backend }))), 1 / batch.batch);
+  return { loss, run };
+}
+
+/**
+ * Error bits per sequence: outputs thresholded at ½ (logit 0) against the targets, counted over
+ * the scored steps and averaged over the batch — the measure the NTM papers and pytorch-ntm report.
+ */
+export function errorBits(batch: SequenceBatch, logits: readonly (Tensor | null)[]): number {
+  let wrong = 0;
+  const width = batch.outputWidth;
+  logits.forEach((l, t) => {
+    if (l === null) return;
+    const data = l.dataSync();
+    for (let b = 0; b < batch.batch; b++) {
+      if ((batch.mask[t * batch.batch + b] as number) === 0) continue;
+      for (let i = 0; i < width; i++) {
+        const predicted = (data[b * width + i] as number) > 0 ? 1 : 0;
+        if (predicted !== batch.targets[(t * batch.batch + b) * width + i]) wrong++;
+      }
+    }
+  });
+  return wrong / batch.batch;
+}
+
+/** A non-finite loss or gradient: training stops and names the step. */
+export class NonFiniteError extends EngramError {
+  /** Always `NonFiniteError`. */
+  override name = 'NonFiniteError';
+  /**
+   * @param step the training step that produced it
+   * @param what which quantity was not finite
+   */
+  constructor(
+    /** The training step that produced it. */
+    readonly step: number,
+    what: string,
+  ) {
+    super(`training step ${step}: ${what} is not finite (NaN or ±Inf); stopped before updating the weights`);
+  }
+}
+
+/** Gradient clipping and bookkeeping for {@link trainBatch}. */
+export interface TrainBatchOptions {
+  /** Clip each gradient element to ±this (the NTM paper: 10). 0 disables. */
+  clipValue?: number;
+  /** Clip the global gradient norm to this (Collier & Beel: 50). 0 disables. */
+  clipNorm?: number;
+  /** The step number, for error messages. */
+  step?: number;
+}
+
+/** What one training step measured. */
+export interface TrainBatchResult {
+  /** Loss, nats per sequence. */
+  loss: number;
+  /** Error bits per sequence on this batch (before the update). */
+  errorBits: number;
+  /** Global gradient norm before clipping. */
+  gradientNorm: number;
+}
+
+/**
+ * One optimisation step on a batch: forward, backward, NaN/Inf check (throws
+ * {@link NonFiniteError} before touching the weights), clipping, update.
+ */
+export function trainBatch(model: NtmModel, optimizer: Optimizer, batch: SequenceBatch, options: TrainBatchOptions = {}): TrainBatchResult {
+  const step = options.step ?? optimizer.stepCount + 1;
+  const params = parameterList(model.params);
+  optimizer.zeroGrad();
+  const { loss, run } = sequenceLoss(model, batch);
+  const lossValue = loss.item();
+  if (!Number.isFinite(lossValue)) throw new NonFiniteError(step, `the loss (${lossValue})`);
+  loss.backward();
+  const gradientNorm = clipGradientsByNorm(params, options.clipNorm && options.clipNorm > 0 ? options.clipNorm : Number.POSITIVE_INFINITY);
+  if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
+  if (options.clipValue && options.clipValue > 0) clipGradientsByValue(params, options.clipValue);
+  optimizer.step();
+  return { loss: lossValue, errorBits: errorBits(batch, run.logits), gradientNorm };
+}
+
+/** Error bits per sequence of the model on a batch, without recording a tape. */
+export function evaluateBatch(model: NtmModel, batch: SequenceBatch): { loss: number; errorBits: number } {
+  return noGrad(() => {
+    const { loss, run } = sequenceLoss(model, batch);
+    return { loss: loss.item(), errorBits: errorBits(batch, run.logits) };
+  });
+}
