@@ -30,3 +30,5 @@ export {
   sequenceLoss,
   trainBatch,
 } from './train.js';
+export { type StepInspection, inspectSequence } from './inspect.js';
+export { type Checkpoint, NTM_FORMAT, type TrainingState, loadCheckpoint, loadNtm, saveCheckpoint, saveNtm } from './persistence.js';

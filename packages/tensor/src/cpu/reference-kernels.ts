@@ -46,7 +46,7 @@ function unaryLoop(op: UnaryName, x: Float32Array, out: Float32Array, n: number)
     case 'relu':
       for (let i = 0; i < n; i++) {
         const v = x[i] as number;
-        // NaN and −0 map to 0, as in the GPU kernel.
+        // biome-ignore lint/complexity/useMathMinMax: NaN and −0 map to 0, as in the GPU kernel (Math.max keeps both).
         out[i] = v > 0 ? v : 0;
       }
       return;

@@ -1,0 +1,139 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { copyTask, sampleBatch } from '@engram/datasets';
+import { Adam, Random, type Tensor, concat, countParameters, parameterList, randomNormal, tensor } from '@engram/tensor';
+import { gradientCheck } from '@engram/tensor/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  NonFiniteError,
+  createNtm,
+  defaultNtmConfig,
+  evaluateBatch,
+  initialNtmState,
+  inspectSequence,
+  loadCheckpoint,
+  loadNtm,
+  ntmStep,
+  saveCheckpoint,
+  saveNtm,
+  trainBatch,
+} from './index.js';
+
+const tinyConfig = () => defaultNtmConfig(5, 4, { controller: { kind: 'lstm', hiddenSize: 32, layers: 1 }, memorySlots: 12, memoryWidth: 6 });
+const tinyCopy = { width: 4, maxLength: 4 };
+
+describe('NTM', () => {
+  it('has the reference configuration’s parameter count', () => {
+    // LSTM 100 over [9 inputs, 20-wide read] (52,000), heads 100 → 92 (9,292), output 120 → 8 (968),
+    // learned initial read vector (20) and weightings (2 × 128): pytorch-ntm's 62,860 less its second LSTM bias.
+    expect(countParameters(createNtm(defaultNtmConfig(9, 8), new Random(1)).params)).toBe(62_536);
+  });
+
+  it('learns to copy short sequences (seeded, tiny)', () => {
+    const rng = new Random(1);
+    const model = createNtm(tinyConfig(), rng);
+    const optimizer = new Adam(parameterList(model.params), 1e-2);
+    const fresh = sampleBatch(copyTask, new Random(99), 64, tinyCopy);
+    const before = evaluateBatch(model, fresh).errorBits;
+    for (let step = 1; step <= 1200; step++) trainBatch(model, optimizer, sampleBatch(copyTask, rng, 16, tinyCopy), { clipNorm: 10 });
+    const after = evaluateBatch(model, fresh).errorBits;
+    expect(before).toBeGreaterThan(1.5);
+    expect(after).toBeLessThan(0.25);
+  });
+
+  it('has finite-difference gradients through two full steps (LSTM and feed-forward controllers)', () => {
+    for (const kind of ['lstm', 'feedforward'] as const) {
+      const rng = new Random(3);
+      const config = defaultNtmConfig(3, 2, { controller: { kind, hiddenSize: 6, layers: 1 }, memorySlots: 5, memoryWidth: 3, writeHeads: 1, readHeads: 2 });
+      const model = createNtm(config, rng);
+      const xs = [randomNormal([2, 3], rng), randomNormal([2, 3], rng)];
+      const headWeight = model.params.heads.weight;
+      const report = gradientCheck(
+        (w, x0) => {
+          const m = { ...model, params: { ...model.params, heads: { ...model.params.heads, weight: w as Tensor } } };
+          let state = initialNtmState(m, 2);
+          const a = ntmStep(m, state, x0 as Tensor);
+          state = a.state;
+          const b = ntmStep(m, state, xs[1] as Tensor);
+          return concat([b.output as Tensor, b.state.memory.reshape([2, -1])], 1);
+        },
+        [headWeight, xs[0] as Tensor],
+      );
+      expect(report.maxError, kind).toBeLessThan(2e-2);
+    }
+  });
+
+  it('resumes from a checkpoint exactly where it stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-ntm-'));
+    const train = async (resumeAt: number | null): Promise<Float32Array> => {
+      let rng = new Random(5);
+      let model = createNtm(tinyConfig(), new Random(6));
+      let optimizer = new Adam(parameterList(model.params), 1e-2);
+      for (let step = 1; step <= 6; step++) {
+        if (step === resumeAt) {
+          const path = join(dir, 'checkpoint.safetensors');
+          await saveCheckpoint(path, model, optimizer, { step: step - 1, sequences: 0, seconds: 0, rngState: rng.state(), curriculumLevel: null, extra: {} });
+          const checkpoint = await loadCheckpoint(path, new Random(123));
+          model = checkpoint.model;
+          optimizer = new Adam(parameterList(model.params), checkpoint.learningRate);
+          optimizer.loadState(checkpoint.optimizerState);
+          rng = Random.fromState(checkpoint.training.rngState);
+        }
+        trainBatch(model, optimizer, sampleBatch(copyTask, rng, 4, tinyCopy));
+      }
+      return model.params.heads.weight.toArray();
+    };
+    expect(await train(4)).toEqual(await train(null));
+    expect(readdirSync(dir)).toEqual(['checkpoint.safetensors']);
+  });
+
+  it('saves and loads a model for inference, and names a file that is not one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-ntm-'));
+    const model = createNtm(tinyConfig(), new Random(7));
+    await saveNtm(join(dir, 'model.safetensors'), model);
+    const { model: loaded } = await loadNtm(join(dir, 'model.safetensors'), new Random(0));
+    const batch = sampleBatch(copyTask, new Random(8), 3, tinyCopy);
+    expect(evaluateBatch(loaded, batch)).toEqual(evaluateBatch(model, batch));
+    const { saveSafetensorsFile } = await import('@engram/tensor');
+    await saveSafetensorsFile(join(dir, 'other.safetensors'), { w: tensor([1]) });
+    await expect(loadNtm(join(dir, 'other.safetensors'), new Random(0))).rejects.toThrow(/other\.safetensors: not an Engram NTM file/);
+  });
+
+  it('stops on NaN with the step number, before touching the weights', () => {
+    const model = createNtm(tinyConfig(), new Random(9));
+    const optimizer = new Adam(parameterList(model.params), 1e-2);
+    const weights = model.params.output.weight.toArray();
+    weights[0] = Number.NaN;
+    model.params.output.weight.assign(weights);
+    const before = model.params.heads.weight.toArray();
+    expect(() => trainBatch(model, optimizer, sampleBatch(copyTask, new Random(1), 2, tinyCopy), { step: 17 })).toThrow(NonFiniteError);
+    expect(() => trainBatch(model, optimizer, sampleBatch(copyTask, new Random(1), 2, tinyCopy), { step: 17 })).toThrow(/training step 17: the loss/);
+    expect(model.params.heads.weight.toArray()).toEqual(before);
+  });
+
+  it('lets you inspect every head at every step', () => {
+    const model = createNtm(tinyConfig(), new Random(10));
+    const sequence = copyTask.sample(new Random(11), tinyCopy);
+    const steps = inspectSequence(model, sequence.inputs, { memory: true });
+    expect(steps).toHaveLength(sequence.inputs.length);
+    for (const step of steps) {
+      for (const w of [...step.readWeightings, ...step.writeWeightings]) {
+        expect(w).toHaveLength(12);
+        expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      }
+      expect(step.output.every((p) => p >= 0 && p <= 1)).toBe(true);
+      expect(step.memory).toHaveLength(12);
+      expect(step.erase[0]).toHaveLength(6);
+    }
+  });
+
+  it('names bad input', () => {
+    const model = createNtm(tinyConfig(), new Random(12));
+    expect(() => ntmStep(model, initialNtmState(model, 2), tensor(new Float32Array(6), [2, 3]))).toThrow(/ntmStep: input x must be \[2, 5\]/);
+    expect(() => defaultNtmConfig(5, 4, { shiftWidth: 4 })).toThrow(/shiftWidth must be odd/);
+    expect(() => evaluateBatch(model, sampleBatch(copyTask, new Random(1), 2, { width: 8 }))).toThrow(
+      /input width 9 and output width 8; the NTM expects 5 and 4/,
+    );
+  });
+});

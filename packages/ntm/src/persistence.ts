@@ -1,0 +1,137 @@
+import {
+  EngramError,
+  type Optimizer,
+  type OptimizerState,
+  type Random,
+  type Tensor,
+  flattenParameters,
+  loadParameters,
+  loadSafetensorsFile,
+  saveSafetensorsFile,
+  tensor,
+} from '@engram/tensor';
+import { type NtmConfig, validateConfig } from './config.js';
+import { type NtmModel, createNtm } from './model.js';
+
+/** Format tag written into every file, checked on load. */
+export const NTM_FORMAT = 'engram-ntm/1';
+const FIXED_MEMORY_KEY = 'buffers.fixedMemory';
+const OPTIMIZER_PREFIX = 'optimizer.';
+
+function modelTensors(model: NtmModel): Record<string, Tensor> {
+  const tensors = flattenParameters(model.params, 'params');
+  if (model.fixedMemory) tensors[FIXED_MEMORY_KEY] = model.fixedMemory;
+  return tensors;
+}
+
+function parseConfig(path: string, metadata: Record<string, string>): NtmConfig {
+  if (metadata.format !== NTM_FORMAT)
+    throw new EngramError(`${path}: not an Engram NTM file (format '${metadata.format ?? 'missing'}', expected '${NTM_FORMAT}')`);
+  let config: NtmConfig;
+  try {
+    config = JSON.parse(metadata.config ?? '') as NtmConfig;
+  } catch {
+    throw new EngramError(`${path}: the 'config' metadata is not valid JSON`);
+  }
+  validateConfig(config);
+  return config;
+}
+
+function restoreModel(path: string, config: NtmConfig, tensors: Record<string, Tensor>, rng: Random): NtmModel {
+  const model = createNtm(config, rng);
+  const params: Record<string, Tensor> = {};
+  for (const [key, value] of Object.entries(tensors)) if (key.startsWith('params.')) params[key.slice('params.'.length)] = value;
+  loadParameters(model.params, params, path);
+  const fixed = tensors[FIXED_MEMORY_KEY];
+  if (model.fixedMemory) {
+    if (fixed === undefined) throw new EngramError(`${path}: missing '${FIXED_MEMORY_KEY}'`);
+    model.fixedMemory.assign(fixed.toArray());
+  }
+  return model;
+}
+
+/** Saves a trained model for inference: weights as safetensors, the config as JSON metadata. Atomic. */
+export async function saveNtm(path: string, model: NtmModel, metadata: Record<string, string> = {}): Promise<void> {
+  await saveSafetensorsFile(path, modelTensors(model), { ...metadata, format: NTM_FORMAT, config: JSON.stringify(model.config) });
+}
+
+/** Loads a model saved by {@link saveNtm} (or a checkpoint). Errors name the file. */
+export async function loadNtm(path: string, rng: Random): Promise<{ model: NtmModel; metadata: Record<string, string> }> {
+  const { tensors, metadata } = await loadSafetensorsFile(path);
+  const config = parseConfig(path, metadata);
+  return { model: restoreModel(path, config, tensors, rng), metadata };
+}
+
+/** What a training checkpoint holds besides the weights: enough to continue exactly. */
+export interface TrainingState {
+  /** Optimisation steps done. */
+  step: number;
+  /** Training sequences seen. */
+  sequences: number;
+  /** Wall-clock seconds of training so far. */
+  seconds: number;
+  /** The data generator's state (see `Random.state`). */
+  rngState: [number, number, number, number];
+  /** Curriculum level (longest length allowed), if a curriculum is used. */
+  curriculumLevel: number | null;
+  /** Anything else the trainer wants to keep (its options, say). */
+  extra: Record<string, unknown>;
+}
+
+/**
+ * Writes a checkpoint (weights, optimizer state, training state) atomically: a temporary file
+ * renamed over the target, so an interrupted write never leaves a broken checkpoint.
+ */
+export async function saveCheckpoint(path: string, model: NtmModel, optimizer: Optimizer, training: TrainingState): Promise<void> {
+  const tensors = modelTensors(model);
+  const state = optimizer.state();
+  for (const [slot, arrays] of Object.entries(state.slots)) {
+    arrays.forEach((array, i) => {
+      tensors[`${OPTIMIZER_PREFIX}${slot}.${i}`] = tensor(array, [array.length]);
+    });
+  }
+  await saveSafetensorsFile(path, tensors, {
+    format: NTM_FORMAT,
+    config: JSON.stringify(model.config),
+    optimizerStep: String(state.step),
+    optimizerLearningRate: String(optimizer.learningRate),
+    training: JSON.stringify(training),
+  });
+}
+
+/** A checkpoint read back by {@link loadCheckpoint}. */
+export interface Checkpoint {
+  /** The model with its trained weights. */
+  model: NtmModel;
+  /** Pass to `optimizer.loadState` after creating the same optimizer over `parameterList(model.params)`. */
+  optimizerState: OptimizerState;
+  /** The learning rate in effect when it was written. */
+  learningRate: number;
+  /** Where training was. */
+  training: TrainingState;
+}
+
+/** Reads a checkpoint written by {@link saveCheckpoint}. */
+export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpoint> {
+  const { tensors, metadata } = await loadSafetensorsFile(path);
+  const config = parseConfig(path, metadata);
+  const model = restoreModel(path, config, Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX))), rng);
+  const slots: Record<string, Float32Array[]> = {};
+  for (const [key, value] of Object.entries(tensors)) {
+    if (!key.startsWith(OPTIMIZER_PREFIX)) continue;
+    const [slot, index] = key.slice(OPTIMIZER_PREFIX.length).split('.') as [string, string];
+    (slots[slot] ??= [])[Number(index)] = value.toArray();
+  }
+  let training: TrainingState;
+  try {
+    training = JSON.parse(metadata.training ?? '') as TrainingState;
+  } catch {
+    throw new EngramError(`${path}: the 'training' metadata is missing or not valid JSON (is this a model file rather than a checkpoint?)`);
+  }
+  return {
+    model,
+    optimizerState: { step: Number(metadata.optimizerStep ?? 0), slots },
+    learningRate: Number(metadata.optimizerLearningRate),
+    training,
+  };
+}
