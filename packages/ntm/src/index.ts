@@ -7,6 +7,7 @@
  */
 export { type MemoryInit, type NtmConfig, defaultNtmConfig, validateConfig } from './config.js';
 export {
+  INITIAL_FOCUS_LOGIT,
   type NtmModel,
   type NtmParameters,
   type NtmState,

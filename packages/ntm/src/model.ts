@@ -32,6 +32,13 @@ import { type NtmConfig, validateConfig } from './config.js';
 
 /** Standard deviation of the learned initial read vectors. */
 const INITIAL_READ_STD = 0.01;
+/**
+ * Initial logit of memory row 0 in the learned initial weightings (the others start at 0), so every
+ * head starts focused on row 0 (softmax gives it ~99% of the weight for N = 128). A uniform start
+ * is a symmetry trap with a constant memory: every row looks alike to content addressing, and a
+ * shifted uniform weighting is still uniform, so no head could ever focus.
+ */
+export const INITIAL_FOCUS_LOGIT = 10;
 
 /** The trainable parameters of an NTM, as a plain tree (see `parameterList`). */
 export interface NtmParameters {
@@ -111,7 +118,7 @@ export function createNtm(config: NtmConfig, rng: Random): NtmModel {
     heads: createLinear(hidden, headSize, rng),
     output: createLinear(hidden + readHeads * memoryWidth, outputSize, rng),
     initialReads: randomNormal([readHeads, memoryWidth], rng, 0, INITIAL_READ_STD, { requiresGrad: true }),
-    initialWeightings: zeros([readHeads + writeHeads, memorySlots], { requiresGrad: true }),
+    initialWeightings: focusedLogits(readHeads + writeHeads, memorySlots),
   };
   let fixedMemory: Tensor | null = null;
   if (config.memoryInit === 'learned') {
@@ -123,6 +130,12 @@ export function createNtm(config: NtmConfig, rng: Random): NtmModel {
     fixedMemory = fill([memorySlots, memoryWidth], config.memoryConstant);
   }
   return { config, params, fixedMemory };
+}
+
+function focusedLogits(heads: number, slots: number): Tensor {
+  const logits = new Float32Array(heads * slots);
+  for (let h = 0; h < heads; h++) logits[h * slots] = INITIAL_FOCUS_LOGIT;
+  return tensor(logits, [heads, slots], { requiresGrad: true });
 }
 
 /** The state at the start of a sequence, for a batch. */

@@ -120,7 +120,9 @@ export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpo
   for (const [key, value] of Object.entries(tensors)) {
     if (!key.startsWith(OPTIMIZER_PREFIX)) continue;
     const [slot, index] = key.slice(OPTIMIZER_PREFIX.length).split('.') as [string, string];
-    (slots[slot] ??= [])[Number(index)] = value.toArray();
+    const arrays = slots[slot] ?? [];
+    arrays[Number(index)] = value.toArray();
+    slots[slot] = arrays;
   }
   let training: TrainingState;
   try {

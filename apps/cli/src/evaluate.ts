@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import { type AlgorithmicTaskName, algorithmicTask, sampleBatch } from '@engram/datasets';
+import { type NtmModel, evaluateBatch, loadNtm } from '@engram/ntm';
+import { EngramError, Random } from '@engram/tensor';
+import { existsSync } from 'node:fs';
+
+/** Loads the trained model of a run folder (model.safetensors, else the checkpoint). */
+export async function loadRun(
+  run: string,
+): Promise<{ model: NtmModel; task: AlgorithmicTaskName; taskOptions: Record<string, number | undefined>; path: string }> {
+  const candidates = [join(run, 'model.safetensors'), join(run, 'checkpoint.safetensors'), run];
+  const path = candidates.find((p) => existsSync(p) && !p.endsWith('/'));
+  if (path === undefined || !path.endsWith('.safetensors')) throw new EngramError(`no model in ${run} (expected model.safetensors or checkpoint.safetensors)`);
+  const { model, metadata } = await loadNtm(path, new Random(0));
+  let task = metadata.task as AlgorithmicTaskName | undefined;
+  let taskOptions: Record<string, number | undefined> = metadata.taskOptions ? JSON.parse(metadata.taskOptions) : {};
+  if (task === undefined && metadata.training) {
+    const extra = (JSON.parse(metadata.training) as { extra?: { task?: AlgorithmicTaskName; taskOptions?: Record<string, number> } }).extra;
+    task = extra?.task;
+    taskOptions = extra?.taskOptions ?? {};
+  }
+  if (task === undefined) throw new EngramError(`${path}: does not say which task it was trained on`);
+  return { model, task, taskOptions, path };
+}
+
+/** One row of an evaluation table. */
+export interface EvaluationRow {
+  /** What was varied (e.g. `length 50`). */
+  label: string;
+  /** Sequences evaluated. */
+  sequences: number;
+  /** Mean error bits per sequence. */
+  errorBits: number;
+  /** Mean loss, nats per sequence. */
+  loss: number;
+}
+
+/**
+ * Error bits per sequence on fresh seeded sequences. For copy and repeat copy, `lengths` fixes the
+ * sequence length (including lengths longer than trained); otherwise the task's defaults are used.
+ */
+export function evaluateModel(
+  model: NtmModel,
+  task: AlgorithmicTaskName,
+  options: { lengths: number[]; sequences: number; seed: number; batch: number; taskOptions?: Record<string, number | undefined> },
+): EvaluationRow[] {
+  const base = options.taskOptions ?? {};
+  const generator = algorithmicTask(task);
+  const settings: [string, Record<string, number | undefined>][] =
+    task === 'copy' || task === 'repeat-copy'
+      ? options.lengths.map((length) => [`length ${length}`, { ...base, minLength: length, maxLength: length }])
+      : [['training range', base]];
+  return settings.map(([label, taskOptions]) => {
+    const rng = new Random(options.seed);
+    let bits = 0;
+    let loss = 0;
+    let done = 0;
+    while (done < options.sequences) {
+      const size = Math.min(options.batch, options.sequences - done);
+      const result = evaluateBatch(model, sampleBatch(generator, rng, size, taskOptions));
+      bits += result.errorBits * size;
+      loss += result.loss * size;
+      done += size;
+    }
+    return { label, sequences: done, errorBits: bits / done, loss: loss / done };
+  });
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ALGORITHMIC_TASKS, type AlgorithmicTaskName } from '@engram/datasets';
+import { EngramError } from '@engram/tensor';
+import { evaluateModel, loadRun } from './evaluate.js';
+import { count } from './format.js';
+import { renderSvg, renderTerminal, showSequence } from './show.js';
+import { type TrainOptions, runTraining } from './train.js';
+
+const USAGE = `engram — train, evaluate and inspect Neural Turing Machines
+
+usage:
+  engram train ntm --task copy [options]    train until fresh sequences are solved
+  engram eval --run DIR [--lengths 20,30,50,80,120] [--sequences 1000] [--seed 7]
+  engram show --run DIR [--length 20] [--seed 3] [--out FILE.svg]
+
+train options (defaults: the paper's model; Adam; a curriculum over lengths):
+  --task copy|repeat-copy|associative-recall|priority-sort
+  --out DIR              run folder (default runs/<task>)
+  --seed N               every random choice follows it (default 1)
+  --batch N              sequences per step (default 32)
+  --optimizer adam|rmsprop   (default adam; rmsprop is the paper's, with momentum 0.9)
+  --lr X                 learning rate (default 1e-3 for adam, 1e-4 for rmsprop)
+  --clip-norm X          global gradient-norm clip (default 50); --clip-value X (default 10)
+  --no-curriculum        train on the full length range from the start
+  --until BITS           stop below this many error bits per sequence on fresh sequences (default 0.01)
+  --max-sequences N      stop after N training sequences; --time-limit SECONDS
+  --eval-every STEPS     (default 25); --eval-size N (default 256); --checkpoint-every STEPS (default 100)
+  --resume               continue from DIR/checkpoint.safetensors exactly where it stopped
+  --hidden N (100)  --controller lstm|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
+  --max-length N         longest training sequence for copy-like tasks
+`;
+
+function number(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new EngramError(`--${name}: expected a number, got '${value}'`);
+  return n;
+}
+
+async function train(argv: string[]): Promise<number> {
+  const [model, ...rest] = argv;
+  if (model !== 'ntm') throw new EngramError(`engram train: the model must be 'ntm' (memnet comes with @engram/memnet), got '${model ?? ''}'`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      task: { type: 'string', default: 'copy' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      optimizer: { type: 'string', default: 'adam' },
+      lr: { type: 'string' },
+      'clip-norm': { type: 'string' },
+      'clip-value': { type: 'string' },
+      'no-curriculum': { type: 'boolean', default: false },
+      until: { type: 'string' },
+      'max-sequences': { type: 'string' },
+      'time-limit': { type: 'string' },
+      'eval-every': { type: 'string' },
+      'eval-size': { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      hidden: { type: 'string' },
+      controller: { type: 'string', default: 'lstm' },
+      memory: { type: 'string', default: '128x20' },
+      'read-heads': { type: 'string' },
+      'write-heads': { type: 'string' },
+      'max-length': { type: 'string' },
+    },
+  });
+  const task = values.task as AlgorithmicTaskName;
+  if (!(task in ALGORITHMIC_TASKS)) throw new EngramError(`--task: unknown task '${task}' (known: ${Object.keys(ALGORITHMIC_TASKS).join(', ')})`);
+  if (values.optimizer !== 'adam' && values.optimizer !== 'rmsprop') throw new EngramError(`--optimizer: expected adam or rmsprop, got '${values.optimizer}'`);
+  if (values.controller !== 'lstm' && values.controller !== 'feedforward')
+    throw new EngramError(`--controller: expected lstm or feedforward, got '${values.controller}'`);
+  const memory = /^(\d+)x(\d+)$/.exec(values.memory ?? '');
+  if (!memory) throw new EngramError(`--memory: expected NxM such as 128x20, got '${values.memory}'`);
+  const maxLength = values['max-length'] === undefined ? undefined : number(values['max-length'], 'max-length', 20);
+  const options: TrainOptions = {
+    task,
+    out: values.out ?? join('runs', task),
+    seed: number(values.seed, 'seed', 1),
+    batch: number(values.batch, 'batch', 32),
+    optimizer: values.optimizer,
+    learningRate: number(values.lr, 'lr', values.optimizer === 'adam' ? 1e-3 : 1e-4),
+    clipNorm: number(values['clip-norm'], 'clip-norm', 50),
+    clipValue: number(values['clip-value'], 'clip-value', 10),
+    curriculum: !values['no-curriculum'],
+    until: number(values.until, 'until', 0.01),
+    maxSequences: number(values['max-sequences'], 'max-sequences', Number.POSITIVE_INFINITY),
+    timeLimit: number(values['time-limit'], 'time-limit', Number.POSITIVE_INFINITY),
+    evalEvery: number(values['eval-every'], 'eval-every', 25),
+    evalSize: number(values['eval-size'], 'eval-size', 256),
+    checkpointEvery: number(values['checkpoint-every'], 'checkpoint-every', 100),
+    resume: values.resume ?? false,
+    hidden: number(values.hidden, 'hidden', 100),
+    controller: values.controller,
+    memorySlots: Number(memory[1]),
+    memoryWidth: Number(memory[2]),
+    readHeads: number(values['read-heads'], 'read-heads', 1),
+    writeHeads: number(values['write-heads'], 'write-heads', 1),
+    taskOptions: maxLength === undefined ? {} : { maxLength },
+  };
+  let stop = false;
+  let presses = 0;
+  process.on('SIGINT', () => {
+    stop = true;
+    if (++presses > 1) process.exit(130);
+  });
+  const tty = process.stdout.isTTY === true;
+  let lastPrinted = 0;
+  const outcome = await runTraining(options, {
+    status: (line) => {
+      if (tty) process.stdout.write(`\r\x1b[K${line}`);
+      else if (performance.now() - lastPrinted > 5000) {
+        lastPrinted = performance.now();
+        console.log(line);
+      }
+    },
+    log: (line) => console.log(tty ? `\r\x1b[K${line}` : line),
+    interrupted: () => stop,
+  });
+  return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      run: { type: 'string', default: 'runs/copy' },
+      lengths: { type: 'string', default: '20,30,50,80,120' },
+      sequences: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+    },
+  });
+  const { model, task, taskOptions, path } = await loadRun(values.run ?? 'runs/copy');
+  const lengths = (values.lengths ?? '').split(',').map((l) => number(l, 'lengths', 20));
+  const sequences = number(values.sequences, 'sequences', 1000);
+  console.log(`${path}: ${task}, ${count(sequences)} fresh sequences per row (seed ${number(values.seed, 'seed', 7)})`);
+  console.log('| setting | error bits per sequence | loss (nats per sequence) |\n|---|---|---|');
+  for (const row of evaluateModel(model, task, {
+    lengths,
+    sequences,
+    seed: number(values.seed, 'seed', 7),
+    batch: number(values.batch, 'batch', 50),
+    taskOptions,
+  })) {
+    console.log(`| ${row.label} | ${row.errorBits.toFixed(4)} | ${row.loss.toFixed(4)} |`);
+  }
+  return 0;
+}
+
+async function show(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { run: { type: 'string', default: 'runs/copy' }, length: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } },
+  });
+  const run = values.run ?? 'runs/copy';
+  const { model, task, taskOptions } = await loadRun(run);
+  const length = values.length === undefined ? undefined : number(values.length, 'length', 20);
+  const shown = showSequence(model, task, { length, seed: number(values.seed, 'seed', 3), taskOptions });
+  console.log(renderTerminal(shown));
+  const out = values.out ?? join(run, 'show.svg');
+  writeFileSync(out, renderSvg(shown, `NTM on ${task}${length === undefined ? '' : `, length ${length}`}: ${shown.errorBits} wrong bits`));
+  console.log(`figure: ${out}`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'train':
+      return train(rest);
+    case 'eval':
+      return evaluate(rest);
+    case 'show':
+      return show(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      throw new EngramError(`unknown command '${command}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof EngramError ? `engram: ${error.message}` : error);
+    process.exitCode = 2;
+  },
+);

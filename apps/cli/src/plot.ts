@@ -1,0 +1,31 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { lineChart } from './svg.js';
+
+/** Reads a learning-curve CSV written by training. */
+export async function readCurve(path: string): Promise<{ sequences: number; train: number; fresh: number | null }[]> {
+  const lines = (await readFile(path, 'utf8')).trim().split('\n').slice(1);
+  return lines
+    .filter((l) => l.length > 0)
+    .map((line) => {
+      const [, sequences, , , train, fresh] = line.split(',');
+      return { sequences: Number(sequences), train: Number(train), fresh: fresh === '' || fresh === undefined ? null : Number(fresh) };
+    });
+}
+
+/** Plots error bits per sequence against sequences seen (log scale) as an SVG. */
+export async function plotCurve(csvPath: string, svgPath: string, title: string): Promise<void> {
+  const rows = await readCurve(csvPath);
+  const window = 25;
+  const smoothed: [number, number][] = rows.map((row, i) => {
+    const slice = rows.slice(Math.max(0, i - window + 1), i + 1);
+    return [row.sequences, slice.reduce((a, r) => a + r.train, 0) / slice.length];
+  });
+  const fresh: [number, number][] = rows.flatMap((r) => (r.fresh === null ? [] : [[r.sequences, r.fresh] as [number, number]]));
+  await writeFile(
+    svgPath,
+    lineChart(title, 'training sequences', 'error bits per sequence (log scale)', [
+      { label: `training batches (mean of ${window})`, color: '#1f77b4', points: smoothed },
+      { label: 'fresh sequences', color: '#d62728', points: fresh },
+    ]),
+  );
+}

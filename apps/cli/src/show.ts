@@ -1,0 +1,126 @@
+import { algorithmicTask } from '@engram/datasets';
+import { type NtmModel, type StepInspection, inspectSequence } from '@engram/ntm';
+import { Random } from '@engram/tensor';
+import type { AlgorithmicTaskName } from '@engram/datasets';
+import { document, heatmap } from './svg.js';
+
+/** One sequence run through a model, ready to draw. */
+export interface Shown {
+  /** Per step inputs. */
+  inputs: number[][];
+  /** Per step targets (zeros outside the answer). */
+  targets: number[][];
+  /** Which steps are scored. */
+  scored: number[];
+  /** What the NTM did at each step. */
+  steps: StepInspection[];
+  /** Wrong bits over the scored steps. */
+  errorBits: number;
+}
+
+/** Runs one fresh sequence of the task (of `length`, for copy-like tasks) and records everything. */
+export function showSequence(
+  model: NtmModel,
+  task: AlgorithmicTaskName,
+  options: { length?: number; seed: number; taskOptions?: Record<string, number | undefined> },
+): Shown {
+  const base = options.taskOptions ?? {};
+  const taskOptions =
+    options.length !== undefined && (task === 'copy' || task === 'repeat-copy') ? { ...base, minLength: options.length, maxLength: options.length } : base;
+  const sequence = algorithmicTask(task).sample(new Random(options.seed), taskOptions);
+  const steps = inspectSequence(model, sequence.inputs);
+  let errorBits = 0;
+  steps.forEach((step, t) => {
+    if (sequence.scored[t] !== 1) return;
+    step.output.forEach((p, i) => {
+      if ((p > 0.5 ? 1 : 0) !== (sequence.targets[t] as Float32Array)[i]) errorBits++;
+    });
+  });
+  return { inputs: sequence.inputs.map((r) => Array.from(r)), targets: sequence.targets.map((r) => Array.from(r)), scored: sequence.scored, steps, errorBits };
+}
+
+/**
+ * The paper's Figure 6 as SVG: inputs, targets and outputs over time, then each head's write and
+ * read weighting over the memory rows (time runs left to right).
+ */
+export function renderSvg(shown: Shown, title: string): string {
+  const cell = 6;
+  const x = 20;
+  let y = 50;
+  const parts = [`<text x="${x}" y="24" font-size="15" font-family="sans-serif">${title}</text>`];
+  const add = (label: string, columns: number[][], normalise = false) => {
+    const h = heatmap(label, columns, x, y, cell, normalise);
+    parts.push(h.svg);
+    y += h.height + 30;
+  };
+  add('inputs', shown.inputs);
+  add(
+    'targets',
+    shown.targets.map((row, t) => (shown.scored[t] ? row : row.map(() => 0))),
+  );
+  add(
+    'outputs',
+    shown.steps.map((s, t) => (shown.scored[t] ? s.output : s.output.map(() => 0))),
+  );
+  shown.steps[0]?.writeWeightings.forEach((_, h) =>
+    add(
+      `write weighting, head ${h + 1} (memory rows ↓)`,
+      shown.steps.map((s) => s.writeWeightings[h] as number[]),
+    ),
+  );
+  shown.steps[0]?.readWeightings.forEach((_, h) =>
+    add(
+      `read weighting, head ${h + 1} (memory rows ↓)`,
+      shown.steps.map((s) => s.readWeightings[h] as number[]),
+    ),
+  );
+  const width = x * 2 + Math.max(...shown.inputs.map(() => cell)) * shown.inputs.length + 220;
+  return document(Math.max(width, 420), y, parts.join(''));
+}
+
+const SHADES = [' ', '░', '▒', '▓', '█'];
+const glyph = (v: number): string => SHADES[Math.max(0, Math.min(4, Math.round(v * 4)))] as string;
+
+/**
+ * A compact terminal view: one text row per channel, one character per time step; weightings show
+ * only the memory rows that were ever addressed.
+ */
+export function renderTerminal(shown: Shown): string {
+  const lines: string[] = [];
+  const block = (label: string, columns: number[][]) => {
+    const height = columns[0]?.length ?? 0;
+    lines.push(label);
+    for (let i = 0; i < height; i++) lines.push(`  │${columns.map((c) => glyph(c[i] as number)).join('')}│`);
+  };
+  const weightings = (label: string, columns: number[][]) => {
+    const rows =
+      (columns[0]?.length ?? 0) > 0
+        ? Array.from({ length: (columns[0] as number[]).length }, (_, i) => i).filter((i) => columns.some((c) => (c[i] as number) > 0.05))
+        : [];
+    lines.push(`${label} (the ${rows.length} memory rows with weight > 0.05)`);
+    for (const i of rows) lines.push(`${String(i).padStart(4)}│${columns.map((c) => glyph(c[i] as number)).join('')}│`);
+  };
+  block('input', shown.inputs);
+  block(
+    'target',
+    shown.targets.map((row, t) => (shown.scored[t] ? row : row.map(() => 0))),
+  );
+  block(
+    'output',
+    shown.steps.map((s, t) => (shown.scored[t] ? s.output : s.output.map(() => 0))),
+  );
+  shown.steps[0]?.writeWeightings.forEach((_, h) =>
+    weightings(
+      `write head ${h + 1}`,
+      shown.steps.map((s) => s.writeWeightings[h] as number[]),
+    ),
+  );
+  shown.steps[0]?.readWeightings.forEach((_, h) =>
+    weightings(
+      `read head ${h + 1}`,
+      shown.steps.map((s) => s.readWeightings[h] as number[]),
+    ),
+  );
+  lines.push(`error: ${shown.errorBits} wrong bits in this sequence`);
+  return lines.join('\n');
+}

@@ -1,0 +1,95 @@
+/** Minimal SVG building: heatmaps for weightings and bit patterns, and line charts for learning curves. */
+
+const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A colour for v ∈ [0, 1]: white → dark blue. */
+export function shade(v: number): string {
+  const t = Math.max(0, Math.min(1, Number.isFinite(v) ? v : 0));
+  const channel = (from: number, to: number) => Math.round(from + (to - from) * t);
+  return `rgb(${channel(255, 8)},${channel(255, 48)},${channel(255, 107)})`;
+}
+
+/** A titled heatmap of `rows` (each a column of the picture: time runs left to right). */
+export function heatmap(
+  title: string,
+  columns: readonly (readonly number[])[],
+  x: number,
+  y: number,
+  cell: number,
+  normalise = false,
+): { svg: string; height: number } {
+  const height = Math.max(0, ...columns.map((c) => c.length));
+  let max = 1;
+  if (normalise) max = Math.max(1e-12, ...columns.flatMap((c) => c.map(Math.abs)));
+  const parts = [`<text x="${x}" y="${y - 4}" font-size="12" font-family="sans-serif">${escape(title)}</text>`];
+  columns.forEach((column, t) => {
+    column.forEach((v, i) => {
+      parts.push(`<rect x="${x + t * cell}" y="${y + i * cell}" width="${cell}" height="${cell}" fill="${shade(Math.abs(v) / max)}"/>`);
+    });
+  });
+  parts.push(`<rect x="${x}" y="${y}" width="${columns.length * cell}" height="${height * cell}" fill="none" stroke="#888" stroke-width="0.5"/>`);
+  return { svg: parts.join(''), height: height * cell };
+}
+
+/** Wraps drawn parts in an SVG document. */
+export function document(width: number, height: number, body: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="100%" height="100%" fill="white"/>${body}</svg>\n`;
+}
+
+/** One line of a chart. */
+export interface Series {
+  /** Legend label. */
+  label: string;
+  /** Colour. */
+  color: string;
+  /** Points (x, y). */
+  points: readonly [number, number][];
+}
+
+/** A line chart with a log-scaled y axis (for error bits, which span orders of magnitude). */
+export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], options: { logY?: boolean } = {}): string {
+  const width = 720;
+  const height = 420;
+  const margin = { left: 70, right: 20, top: 40, bottom: 50 };
+  const all = series.flatMap((s) => s.points);
+  const logY = options.logY ?? true;
+  const floor = 1e-3;
+  const yValue = (v: number) => (logY ? Math.log10(Math.max(floor, v)) : v);
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => yValue(p[1]));
+  const xMin = Math.min(0, ...xs);
+  const xMax = Math.max(1, ...xs);
+  const yMin = logY ? Math.log10(floor) : Math.min(0, ...ys);
+  const yMax = Math.max(yMin + 1, ...ys);
+  const px = (v: number) => margin.left + ((v - xMin) / (xMax - xMin)) * (width - margin.left - margin.right);
+  const py = (v: number) => height - margin.bottom - ((yValue(v) - yMin) / (yMax - yMin)) * (height - margin.top - margin.bottom);
+  const parts: string[] = [
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-family="sans-serif">${escape(title)}</text>`,
+    `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="#333"/>`,
+    `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${height - margin.bottom}" stroke="#333"/>`,
+    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle" font-size="12" font-family="sans-serif">${escape(xLabel)}</text>`,
+    `<text x="16" y="${height / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" transform="rotate(-90 16 ${height / 2})">${escape(yLabel)}</text>`,
+  ];
+  if (logY) {
+    for (let e = Math.ceil(yMin); e <= Math.floor(yMax); e++) {
+      const y = py(10 ** e);
+      parts.push(`<line x1="${margin.left}" y1="${y}" x2="${width - margin.right}" y2="${y}" stroke="#eee"/>`);
+      parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end" font-size="11" font-family="sans-serif">${10 ** e}</text>`);
+    }
+  }
+  for (let k = 0; k <= 4; k++) {
+    const v = xMin + ((xMax - xMin) * k) / 4;
+    parts.push(
+      `<text x="${px(v)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11" font-family="sans-serif">${Math.round(v).toLocaleString('en-US')}</text>`,
+    );
+  }
+  series.forEach((s, i) => {
+    if (s.points.length > 0) {
+      const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
+      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
+    }
+    parts.push(`<rect x="${width - 200}" y="${margin.top + i * 18}" width="12" height="3" fill="${s.color}"/>`);
+    parts.push(`<text x="${width - 182}" y="${margin.top + i * 18 + 5}" font-size="11" font-family="sans-serif">${escape(s.label)}</text>`);
+  });
+  return document(width, height, parts.join(''));
+}
