@@ -1,6 +1,6 @@
 /** Minimal SVG building: heatmaps for weightings and bit patterns, and line charts for learning curves. */
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A colour for v ∈ [0, 1]: white → dark blue. */
 export function shade(v: number): string {
@@ -21,7 +21,7 @@ export function heatmap(
   const height = Math.max(0, ...columns.map((c) => c.length));
   let max = 1;
   if (normalise) max = Math.max(1e-12, ...columns.flatMap((c) => c.map(Math.abs)));
-  const parts = [`<text x="${x}" y="${y - 4}" font-size="12" font-family="sans-serif">${escape(title)}</text>`];
+  const parts = [`<text x="${x}" y="${y - 4}" font-size="12" font-family="sans-serif">${escapeXml(title)}</text>`];
   columns.forEach((column, t) => {
     column.forEach((v, i) => {
       parts.push(`<rect x="${x + t * cell}" y="${y + i * cell}" width="${cell}" height="${cell}" fill="${shade(Math.abs(v) / max)}"/>`);
@@ -64,11 +64,11 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const px = (v: number) => margin.left + ((v - xMin) / (xMax - xMin)) * (width - margin.left - margin.right);
   const py = (v: number) => height - margin.bottom - ((yValue(v) - yMin) / (yMax - yMin)) * (height - margin.top - margin.bottom);
   const parts: string[] = [
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-family="sans-serif">${escape(title)}</text>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-family="sans-serif">${escapeXml(title)}</text>`,
     `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${height - margin.bottom}" stroke="#333"/>`,
-    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle" font-size="12" font-family="sans-serif">${escape(xLabel)}</text>`,
-    `<text x="16" y="${height / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" transform="rotate(-90 16 ${height / 2})">${escape(yLabel)}</text>`,
+    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle" font-size="12" font-family="sans-serif">${escapeXml(xLabel)}</text>`,
+    `<text x="16" y="${height / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" transform="rotate(-90 16 ${height / 2})">${escapeXml(yLabel)}</text>`,
   ];
   if (logY) {
     for (let e = Math.ceil(yMin); e <= Math.floor(yMax); e++) {
@@ -89,7 +89,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
     }
     parts.push(`<rect x="${width - 200}" y="${margin.top + i * 18}" width="12" height="3" fill="${s.color}"/>`);
-    parts.push(`<text x="${width - 182}" y="${margin.top + i * 18 + 5}" font-size="11" font-family="sans-serif">${escape(s.label)}</text>`);
+    parts.push(`<text x="${width - 182}" y="${margin.top + i * 18 + 5}" font-size="11" font-family="sans-serif">${escapeXml(s.label)}</text>`);
   });
   return document(width, height, parts.join(''));
 }
