@@ -62,18 +62,18 @@ export function renderSvg(shown: Shown, title: string): string {
     'outputs',
     shown.steps.map((s, t) => (shown.scored[t] ? s.output : s.output.map(() => 0))),
   );
-  shown.steps[0]?.writeWeightings.forEach((_, h) =>
+  for (const h of (shown.steps[0]?.writeWeightings ?? []).keys()) {
     add(
       `write weighting, head ${h + 1} (memory rows ↓)`,
       shown.steps.map((s) => s.writeWeightings[h] as number[]),
-    ),
-  );
-  shown.steps[0]?.readWeightings.forEach((_, h) =>
+    );
+  }
+  for (const h of (shown.steps[0]?.readWeightings ?? []).keys()) {
     add(
       `read weighting, head ${h + 1} (memory rows ↓)`,
       shown.steps.map((s) => s.readWeightings[h] as number[]),
-    ),
-  );
+    );
+  }
   const width = x * 2 + Math.max(...shown.inputs.map(() => cell)) * shown.inputs.length + 220;
   return document(Math.max(width, 420), y, parts.join(''));
 }
@@ -109,18 +109,18 @@ export function renderTerminal(shown: Shown): string {
     'output',
     shown.steps.map((s, t) => (shown.scored[t] ? s.output : s.output.map(() => 0))),
   );
-  shown.steps[0]?.writeWeightings.forEach((_, h) =>
+  for (const h of (shown.steps[0]?.writeWeightings ?? []).keys()) {
     weightings(
       `write head ${h + 1}`,
       shown.steps.map((s) => s.writeWeightings[h] as number[]),
-    ),
-  );
-  shown.steps[0]?.readWeightings.forEach((_, h) =>
+    );
+  }
+  for (const h of (shown.steps[0]?.readWeightings ?? []).keys()) {
     weightings(
       `read head ${h + 1}`,
       shown.steps.map((s) => s.readWeightings[h] as number[]),
-    ),
-  );
+    );
+  }
   lines.push(`error: ${shown.errorBits} wrong bits in this sequence`);
   return lines.join('\n');
 }

@@ -26,7 +26,6 @@ import {
   softmax,
   split,
   tensor,
-  zeros,
 } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
 
