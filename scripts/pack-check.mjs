@@ -44,6 +44,28 @@ const checks = {
     if (output.shape.join() !== '2,4' || lstm.layers[0].weight.grad === null) throw new Error('lstm step failed');
     console.log('ok');
   `,
+  '@engram/datasets': `
+    import { Random } from '@engram/tensor';
+    import { copyTask, sampleBatch } from '@engram/datasets';
+    const b = sampleBatch(copyTask, new Random(1), 4, { maxLength: 5 });
+    if (b.inputWidth !== 9 || b.batch !== 4) throw new Error('bad batch');
+    console.log('ok');
+  `,
+  '@engram/ntm': `
+    import { Random, parameterList, Adam } from '@engram/tensor';
+    import { copyTask, sampleBatch } from '@engram/datasets';
+    import { createNtm, defaultNtmConfig, trainBatch } from '@engram/ntm';
+    const model = createNtm(defaultNtmConfig(9, 8, { memorySlots: 16, memoryWidth: 4, controller: { kind: 'lstm', hiddenSize: 8, layers: 1 } }), new Random(1));
+    const r = trainBatch(model, new Adam(parameterList(model.params)), sampleBatch(copyTask, new Random(2), 2, { maxLength: 3 }));
+    if (!Number.isFinite(r.loss)) throw new Error('loss not finite');
+    console.log('ok');
+  `,
+  engram: `
+    import { execFileSync } from 'node:child_process';
+    const out = execFileSync('node_modules/.bin/engram', ['help'], { encoding: 'utf8' });
+    if (!out.includes('engram train ntm')) throw new Error('unexpected help: ' + out);
+    console.log('ok');
+  `,
 };
 
 const packages = ['packages', 'apps']

@@ -16,18 +16,20 @@ usage:
   engram eval --run DIR [--lengths 20,30,50,80,120] [--sequences 1000] [--seed 7]
   engram show --run DIR [--length 20] [--seed 3] [--out FILE.svg]
 
-train options (defaults: the paper's model; Adam; a curriculum over lengths):
+train options (defaults: the paper's model and optimizer — LSTM 100, memory 128 × 20, RMSProp 1e-4 with
+momentum 0.9, gradients clipped to ±10, one sequence per step — which solves copy in a few thousand sequences):
   --task copy|repeat-copy|associative-recall|priority-sort
   --out DIR              run folder (default runs/<task>)
   --seed N               every random choice follows it (default 1)
-  --batch N              sequences per step (default 32)
-  --optimizer adam|rmsprop   (default adam; rmsprop is the paper's, with momentum 0.9)
-  --lr X                 learning rate (default 1e-3 for adam, 1e-4 for rmsprop)
-  --clip-norm X          global gradient-norm clip (default 50); --clip-value X (default 10)
-  --no-curriculum        train on the full length range from the start
+  --batch N              sequences per step (default 1)
+  --optimizer rmsprop|adam   (default rmsprop, the paper's, with momentum 0.9)
+  --lr X                 learning rate (default 1e-4 for rmsprop, 1e-3 for adam)
+  --clip-value X         clip each gradient element (default 10); --clip-norm X (default off)
+  --curriculum           start on short sequences and lengthen them as the error falls
   --until BITS           stop below this many error bits per sequence on fresh sequences (default 0.01)
   --max-sequences N      stop after N training sequences; --time-limit SECONDS
-  --eval-every STEPS     (default 25); --eval-size N (default 256); --checkpoint-every STEPS (default 100)
+  --eval-every N         evaluate every N training sequences (default 500); --eval-size N (default 256)
+  --checkpoint-every N   checkpoint every N training sequences (default 1000)
   --resume               continue from DIR/checkpoint.safetensors exactly where it stopped
   --hidden N (100)  --controller lstm|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
   --max-length N         longest training sequence for copy-like tasks
@@ -50,11 +52,11 @@ async function train(argv: string[]): Promise<number> {
       out: { type: 'string' },
       seed: { type: 'string' },
       batch: { type: 'string' },
-      optimizer: { type: 'string', default: 'adam' },
+      optimizer: { type: 'string', default: 'rmsprop' },
       lr: { type: 'string' },
       'clip-norm': { type: 'string' },
       'clip-value': { type: 'string' },
-      'no-curriculum': { type: 'boolean', default: false },
+      curriculum: { type: 'boolean', default: false },
       until: { type: 'string' },
       'max-sequences': { type: 'string' },
       'time-limit': { type: 'string' },
@@ -77,23 +79,24 @@ async function train(argv: string[]): Promise<number> {
     throw new EngramError(`--controller: expected lstm or feedforward, got '${values.controller}'`);
   const memory = /^(\d+)x(\d+)$/.exec(values.memory ?? '');
   if (!memory) throw new EngramError(`--memory: expected NxM such as 128x20, got '${values.memory}'`);
+  const batch = number(values.batch, 'batch', 1);
   const maxLength = values['max-length'] === undefined ? undefined : number(values['max-length'], 'max-length', 20);
   const options: TrainOptions = {
     task,
     out: values.out ?? join('runs', task),
     seed: number(values.seed, 'seed', 1),
-    batch: number(values.batch, 'batch', 32),
+    batch,
     optimizer: values.optimizer,
     learningRate: number(values.lr, 'lr', values.optimizer === 'adam' ? 1e-3 : 1e-4),
-    clipNorm: number(values['clip-norm'], 'clip-norm', 50),
+    clipNorm: number(values['clip-norm'], 'clip-norm', 0),
     clipValue: number(values['clip-value'], 'clip-value', 10),
-    curriculum: !values['no-curriculum'],
+    curriculum: values.curriculum ?? false,
     until: number(values.until, 'until', 0.01),
     maxSequences: number(values['max-sequences'], 'max-sequences', Number.POSITIVE_INFINITY),
     timeLimit: number(values['time-limit'], 'time-limit', Number.POSITIVE_INFINITY),
-    evalEvery: number(values['eval-every'], 'eval-every', 25),
+    evalEvery: Math.max(1, Math.round(number(values['eval-every'], 'eval-every', 500) / batch)),
     evalSize: number(values['eval-size'], 'eval-size', 256),
-    checkpointEvery: number(values['checkpoint-every'], 'checkpoint-every', 100),
+    checkpointEvery: Math.max(1, Math.round(number(values['checkpoint-every'], 'checkpoint-every', 1000) / batch)),
     resume: values.resume ?? false,
     hidden: number(values.hidden, 'hidden', 100),
     controller: values.controller,
