@@ -42,13 +42,17 @@ export interface EvaluationRow {
 export function evaluateModel(
   model: NtmModel,
   task: AlgorithmicTaskName,
-  options: { lengths: number[]; sequences: number; seed: number; batch: number; taskOptions?: Record<string, number | undefined> },
+  options: { lengths: (number | [number, number])[]; sequences: number; seed: number; batch: number; taskOptions?: Record<string, number | undefined> },
 ): EvaluationRow[] {
   const base = options.taskOptions ?? {};
   const generator = algorithmicTask(task);
   const settings: [string, Record<string, number | undefined>][] =
     task === 'copy' || task === 'repeat-copy'
-      ? options.lengths.map((length) => [`length ${length}`, { ...base, minLength: length, maxLength: length }])
+      ? options.lengths.map((length) =>
+          typeof length === 'number'
+            ? [`length ${length}`, { ...base, minLength: length, maxLength: length }]
+            : [`lengths ${length[0]}..${length[1]}`, { ...base, minLength: length[0], maxLength: length[1] }],
+        )
       : [['training range', base]];
   return settings.map(([label, taskOptions]) => {
     const rng = new Random(options.seed);

@@ -13,7 +13,7 @@ const USAGE = `engram — train, evaluate and inspect Neural Turing Machines
 
 usage:
   engram train ntm --task copy [options]    train until fresh sequences are solved
-  engram eval --run DIR [--lengths 20,30,50,80,120] [--sequences 1000] [--seed 7]
+  engram eval --run DIR [--lengths 1-20,30,50,80,120] [--sequences 1000] [--seed 7]
   engram show --run DIR [--length 20] [--seed 3] [--out FILE.svg]
 
 train options (defaults: the paper's model and optimizer — LSTM 100, memory 128 × 20, RMSProp 1e-4 with
@@ -133,14 +133,17 @@ async function evaluate(argv: string[]): Promise<number> {
     args: argv,
     options: {
       run: { type: 'string', default: 'runs/copy' },
-      lengths: { type: 'string', default: '20,30,50,80,120' },
+      lengths: { type: 'string', default: '1-20,30,50,80,120' },
       sequences: { type: 'string' },
       seed: { type: 'string' },
       batch: { type: 'string' },
     },
   });
   const { model, task, taskOptions, path } = await loadRun(values.run ?? 'runs/copy');
-  const lengths = (values.lengths ?? '').split(',').map((l) => number(l, 'lengths', 20));
+  const lengths = (values.lengths ?? '').split(',').map((entry): number | [number, number] => {
+    const range = /^(\d+)-(\d+)$/.exec(entry);
+    return range ? [Number(range[1]), Number(range[2])] : number(entry, 'lengths', 20);
+  });
   const sequences = number(values.sequences, 'sequences', 1000);
   console.log(`${path}: ${task}, ${count(sequences)} fresh sequences per row (seed ${number(values.seed, 'seed', 7)})`);
   console.log('| setting | error bits per sequence | loss (nats per sequence) |\n|---|---|---|');

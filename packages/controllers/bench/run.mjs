@@ -1,35 +1,13 @@
 // pnpm bench: the fused LSTM cell against the same cell composed op by op, forward + backward,
 // at the NTM controller's size (input 29 = 9 input bits + a 20-wide read vector, hidden 100).
+import { timeInterleaved as timeTogether } from '@engram/tensor/testing';
 import * as en from '@engram/tensor';
 import { createLstm, initialLstmState, lstmSequence } from '../dist/index.js';
 
 const MIN_TIME_MS = 300;
 const REPEATS = 5;
 
-function calibrate(fn) {
-  for (let i = 0; i < 3; i++) fn();
-  let n = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    if (performance.now() - t0 > MIN_TIME_MS / REPEATS) return n;
-    n *= 2;
-  }
-}
-
-/** Median µs per call for each function, with their batches interleaved. */
-function timeInterleaved(...fns) {
-  const counts = fns.map(calibrate);
-  const samples = fns.map(() => []);
-  for (let r = 0; r < REPEATS; r++) {
-    fns.forEach((fn, j) => {
-      const t0 = performance.now();
-      for (let i = 0; i < counts[j]; i++) fn();
-      samples[j].push(((performance.now() - t0) * 1000) / counts[j]);
-    });
-  }
-  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(REPEATS / 2)]);
-}
+const timeInterleaved = (...fns) => timeTogether(fns, { repeats: REPEATS, batchMs: MIN_TIME_MS / REPEATS });
 
 const INPUT = 29;
 const HIDDEN = 100;

@@ -250,9 +250,13 @@ export const prioritySortTask: SequenceTask<PrioritySortOptions> = {
 
 /** Every algorithmic task by name. */
 export const ALGORITHMIC_TASKS = {
+  /** {@link copyTask} */
   copy: copyTask,
+  /** {@link repeatCopyTask} */
   'repeat-copy': repeatCopyTask,
+  /** {@link associativeRecallTask} */
   'associative-recall': associativeRecallTask,
+  /** {@link prioritySortTask} */
   'priority-sort': prioritySortTask,
 } as const;
 

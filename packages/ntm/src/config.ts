@@ -3,6 +3,16 @@ import { EngramError } from '@engram/tensor';
 /** How the memory matrix starts each sequence. */
 export type MemoryInit = 'constant' | 'learned' | 'random';
 
+/** The controller part of an {@link NtmConfig}. */
+export interface ControllerConfig {
+  /** An LSTM (recurrent) or a feed-forward network. */
+  kind: 'lstm' | 'feedforward';
+  /** Units per layer. */
+  hiddenSize: number;
+  /** Stacked layers. */
+  layers: number;
+}
+
 /** Everything that defines an NTM's architecture. Serialised as JSON beside the weights. */
 export interface NtmConfig {
   /** Width of the external input x_t. */
@@ -10,7 +20,7 @@ export interface NtmConfig {
   /** Width of the output y_t. */
   outputSize: number;
   /** The controller network. */
-  controller: { kind: 'lstm' | 'feedforward'; hiddenSize: number; layers: number };
+  controller: ControllerConfig;
   /** N: number of memory rows. */
   memorySlots: number;
   /** M: width of a memory row. */

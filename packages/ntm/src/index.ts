@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { type MemoryInit, type NtmConfig, defaultNtmConfig, validateConfig } from './config.js';
+export { type ControllerConfig, type MemoryInit, type NtmConfig, defaultNtmConfig, validateConfig } from './config.js';
 export {
   INITIAL_FOCUS_LOGIT,
   type NtmModel,
@@ -20,6 +20,7 @@ export {
   stepSlice,
 } from './model.js';
 export {
+  type Evaluation,
   NonFiniteError,
   type SequenceLoss,
   type SequenceRun,
@@ -32,4 +33,4 @@ export {
   trainBatch,
 } from './train.js';
 export { type StepInspection, inspectSequence } from './inspect.js';
-export { type Checkpoint, NTM_FORMAT, type TrainingState, loadCheckpoint, loadNtm, saveCheckpoint, saveNtm } from './persistence.js';
+export { type Checkpoint, type LoadedNtm, NTM_FORMAT, type TrainingState, loadCheckpoint, loadNtm, saveCheckpoint, saveNtm } from './persistence.js';

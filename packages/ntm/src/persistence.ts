@@ -55,8 +55,16 @@ export async function saveNtm(path: string, model: NtmModel, metadata: Record<st
   await saveSafetensorsFile(path, modelTensors(model), { ...metadata, format: NTM_FORMAT, config: JSON.stringify(model.config) });
 }
 
+/** A model read back by {@link loadNtm}. */
+export interface LoadedNtm {
+  /** The model. */
+  model: NtmModel;
+  /** The file's metadata (config, task, anything passed to {@link saveNtm}). */
+  metadata: Record<string, string>;
+}
+
 /** Loads a model saved by {@link saveNtm} (or a checkpoint). Errors name the file. */
-export async function loadNtm(path: string, rng: Random): Promise<{ model: NtmModel; metadata: Record<string, string> }> {
+export async function loadNtm(path: string, rng: Random): Promise<LoadedNtm> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const config = parseConfig(path, metadata);
   return { model: restoreModel(path, config, tensors, rng), metadata };

@@ -150,8 +150,16 @@ export function trainBatch(model: NtmModel, optimizer: Optimizer, batch: Sequenc
   return { loss: lossValue, errorBits: errorBits(batch, run.logits), gradientNorm };
 }
 
+/** What {@link evaluateBatch} measured. */
+export interface Evaluation {
+  /** Loss, nats per sequence. */
+  loss: number;
+  /** Error bits per sequence. */
+  errorBits: number;
+}
+
 /** Error bits per sequence of the model on a batch, without recording a tape. */
-export function evaluateBatch(model: NtmModel, batch: SequenceBatch): { loss: number; errorBits: number } {
+export function evaluateBatch(model: NtmModel, batch: SequenceBatch): Evaluation {
   return noGrad(() => {
     const { loss, run } = sequenceLoss(model, batch);
     return { loss: loss.item(), errorBits: errorBits(batch, run.logits) };

@@ -3,39 +3,14 @@
 // ratio Engram / peer. Run after `pnpm build` (turbo does it). Not a test: numbers vary with load.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { timeInterleaved as timeTogether } from '@engram/tensor/testing';
 import * as en from '../dist/index.js';
 
 const MIN_TIME_MS = 300;
 const REPEATS = 5;
 
-/** Calls per batch so that one batch of `fn` takes about MIN_TIME_MS / REPEATS. */
-function calibrate(fn) {
-  for (let i = 0; i < 3; i++) fn();
-  let n = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    if (performance.now() - t0 > MIN_TIME_MS / REPEATS) return n;
-    n *= 2;
-  }
-}
-
-/**
- * Times several contenders with their batches interleaved (A, B, A, B, ...), so a change in the
- * machine's load hits all of them alike. Returns each one's median microseconds per call.
- */
-function timeInterleaved(...fns) {
-  const counts = fns.map(calibrate);
-  const samples = fns.map(() => []);
-  for (let r = 0; r < REPEATS; r++) {
-    fns.forEach((fn, j) => {
-      const t0 = performance.now();
-      for (let i = 0; i < counts[j]; i++) fn();
-      samples[j].push(((performance.now() - t0) * 1000) / counts[j]);
-    });
-  }
-  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(REPEATS / 2)]);
-}
+/** Median µs per call of each function, their batches interleaved. */
+const timeInterleaved = (...fns) => timeTogether(fns, { repeats: REPEATS, batchMs: MIN_TIME_MS / REPEATS });
 
 const time = (fn) => timeInterleaved(fn)[0];
 

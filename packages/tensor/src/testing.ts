@@ -93,3 +93,43 @@ export function gradientCheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly 
   });
   return report;
 }
+
+/** Calls per batch so that one batch of `fn` takes about `batchMs` milliseconds. */
+function calibrate(fn: () => unknown, batchMs: number): number {
+  for (let i = 0; i < 3; i++) fn();
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    if (performance.now() - t0 > batchMs) return n;
+    n *= 2;
+  }
+}
+
+/** Options for {@link timeInterleaved}. */
+export interface TimingOptions {
+  /** Batches per contender (default 5); the median is reported. */
+  repeats?: number;
+  /** Target duration of one batch in milliseconds (default 60). */
+  batchMs?: number;
+}
+
+/**
+ * Benchmark helper: times several contenders with their batches interleaved (A, B, A, B, …), so a
+ * change in the machine's load hits all of them alike. Returns each one's median microseconds per
+ * call. Benchmarks report ratios of these, never absolute limits.
+ */
+export function timeInterleaved(fns: readonly (() => unknown)[], options: TimingOptions = {}): number[] {
+  const repeats = options.repeats ?? 5;
+  const counts = fns.map((fn) => calibrate(fn, options.batchMs ?? 60));
+  const samples: number[][] = fns.map(() => []);
+  for (let r = 0; r < repeats; r++) {
+    fns.forEach((fn, j) => {
+      const n = counts[j] as number;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) fn();
+      (samples[j] as number[]).push(((performance.now() - t0) * 1000) / n);
+    });
+  }
+  return samples.map((s) => [...s].sort((a, b) => a - b)[Math.floor(repeats / 2)] as number);
+}

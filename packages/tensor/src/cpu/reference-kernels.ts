@@ -444,22 +444,25 @@ function memoryWriteBackward(
   return out;
 }
 
+/** A memory row's dot product with the key, and the row's Euclidean norm. */
+function rowDot(memory: Float32Array, key: Float32Array, base: number, keyBase: number, width: number): [number, number] {
+  let dot = 0;
+  let squares = 0;
+  for (let j = 0; j < width; j++) {
+    const m = memory[base + j] as number;
+    dot += m * (key[keyBase + j] as number);
+    squares += m * m;
+  }
+  return [dot, Math.sqrt(squares)];
+}
+
 function rowCosine(memory: Float32Array, key: Float32Array, batch: number, rows: number, width: number, epsilon: number): Float32Array {
   const out = allocateFloats(batch * rows);
   for (let b = 0; b < batch; b++) {
-    let keySquares = 0;
-    for (let j = 0; j < width; j++) keySquares += (key[b * width + j] as number) ** 2;
-    const keyNorm = Math.sqrt(keySquares);
+    const keyNorm = rowDot(key, key, b * width, b * width, width)[1];
     for (let i = 0; i < rows; i++) {
-      const base = (b * rows + i) * width;
-      let dot = 0;
-      let squares = 0;
-      for (let j = 0; j < width; j++) {
-        const m = memory[base + j] as number;
-        dot += m * (key[b * width + j] as number);
-        squares += m * m;
-      }
-      out[b * rows + i] = dot / (Math.sqrt(squares) * keyNorm + epsilon);
+      const [dot, norm] = rowDot(memory, key, (b * rows + i) * width, b * width, width);
+      out[b * rows + i] = dot / (norm * keyNorm + epsilon);
     }
   }
   return out;
@@ -477,19 +480,10 @@ function rowCosineBackward(
   const cells = batch * rows * width;
   const out = allocateFloats(cells + batch * width);
   for (let b = 0; b < batch; b++) {
-    let keySquares = 0;
-    for (let j = 0; j < width; j++) keySquares += (key[b * width + j] as number) ** 2;
-    const keyNorm = Math.sqrt(keySquares);
+    const keyNorm = rowDot(key, key, b * width, b * width, width)[1];
     for (let i = 0; i < rows; i++) {
       const base = (b * rows + i) * width;
-      let dot = 0;
-      let squares = 0;
-      for (let j = 0; j < width; j++) {
-        const m = memory[base + j] as number;
-        dot += m * (key[b * width + j] as number);
-        squares += m * m;
-      }
-      const norm = Math.sqrt(squares);
+      const [dot, norm] = rowDot(memory, key, base, b * width, width);
       const denominator = norm * keyNorm + epsilon;
       const g = grad[b * rows + i] as number;
       // ∂s/∂M(i) = k/D − s·‖k‖·M(i)/(‖M(i)‖·D); ∂s/∂k = M(i)/D − s·‖M(i)‖·k/(‖k‖·D)
