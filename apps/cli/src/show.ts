@@ -53,6 +53,11 @@ export function renderSvg(shown: Shown, title: string): string {
     parts.push(h.svg);
     y += h.height + 30;
   };
+  // Draw only the memory rows some head addressed (plus a margin), not all N.
+  const weightings = shown.steps.flatMap((s) => [...s.writeWeightings, ...s.readWeightings]);
+  const used = weightings.flatMap((w) => w.flatMap((v, i) => (v > 0.01 ? [i] : [])));
+  const lastRow = Math.min((weightings[0]?.length ?? 1) - 1, Math.max(0, ...used) + 2);
+  const crop = (w: number[]) => w.slice(0, lastRow + 1);
   add('inputs', shown.inputs);
   add(
     'targets',
@@ -64,14 +69,14 @@ export function renderSvg(shown: Shown, title: string): string {
   );
   for (const h of (shown.steps[0]?.writeWeightings ?? []).keys()) {
     add(
-      `write weighting, head ${h + 1} (memory rows ↓)`,
-      shown.steps.map((s) => s.writeWeightings[h] as number[]),
+      `write weighting, head ${h + 1} (memory rows 0–${lastRow} ↓)`,
+      shown.steps.map((s) => crop(s.writeWeightings[h] as number[])),
     );
   }
   for (const h of (shown.steps[0]?.readWeightings ?? []).keys()) {
     add(
-      `read weighting, head ${h + 1} (memory rows ↓)`,
-      shown.steps.map((s) => s.readWeightings[h] as number[]),
+      `read weighting, head ${h + 1} (memory rows 0–${lastRow} ↓)`,
+      shown.steps.map((s) => crop(s.readWeightings[h] as number[])),
     );
   }
   const width = x * 2 + Math.max(...shown.inputs.map(() => cell)) * shown.inputs.length + 220;
