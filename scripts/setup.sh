@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
 SYSTEM_PACKAGES=(xvfb xauth pkg-config make g++ python3 libxi-dev libx11-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri)
+# `scripts/setup.sh --bench` also installs Debian's PyTorch, the peer that `pnpm bench` measures the NTM against.
+if [ "${1:-}" = "--bench" ]; then SYSTEM_PACKAGES+=(python3-torch); fi
 
 missing=()
 for p in "${SYSTEM_PACKAGES[@]}"; do

@@ -1,8 +1,8 @@
 // Nothing to copy today: the wasm modules are embedded as base64 by build-wasm.mjs. Kept as the
 // build's last step to check the embedded module made it into dist.
 import { existsSync } from 'node:fs';
-const target = new URL('../dist/cpu/matmul-wasm.generated.js', import.meta.url);
+const target = new URL('../dist/cpu/kernels-wasm.generated.js', import.meta.url);
 if (!existsSync(target)) {
-  console.error('build: dist/cpu/matmul-wasm.generated.js is missing');
+  console.error('build: dist/cpu/kernels-wasm.generated.js is missing');
   process.exit(1);
 }

@@ -1,6 +1,6 @@
 import type { Backend, Kernels, MatmulArgs } from '../backend.js';
 import { referenceKernels, referenceMatmul } from './reference-kernels.js';
-import { loadWasmMatmul } from './wasm-matmul.js';
+import { loadWasmKernels } from './wasm-kernels.js';
 
 /**
  * Products smaller than this many multiply-adds run in TypeScript: below it the wasm call and
@@ -15,19 +15,30 @@ export interface CpuBackendOptions {
 }
 
 /**
- * The CPU backend: the TypeScript reference kernels, with matmul on WebAssembly SIMD where the
- * runtime has it.
+ * The CPU backend: the TypeScript reference kernels, with matmul and the fused memory kernels
+ * (memoryWrite, rowCosine, locationAddress and their backward) on WebAssembly SIMD where the runtime has it.
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
-  const wasm = options.simd === false ? null : loadWasmMatmul();
+  const wasm = options.simd === false ? null : loadWasmKernels();
   const matmul = wasm
     ? (a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array =>
         args.m * args.k * args.n < WASM_MATMUL_MIN_MACS ? referenceMatmul(a, b, args) : wasm.matmul(a, b, args)
     : referenceMatmul;
-  const kernels = { ...referenceKernels, matmul } satisfies Kernels<Float32Array>;
+  const kernels = wasm
+    ? ({
+        ...referenceKernels,
+        matmul,
+        memoryWrite: wasm.memoryWrite,
+        memoryWriteBackward: wasm.memoryWriteBackward,
+        rowCosine: wasm.rowCosine,
+        rowCosineBackward: wasm.rowCosineBackward,
+        locationAddress: wasm.locationAddress,
+        locationAddressBackward: wasm.locationAddressBackward,
+      } satisfies Kernels<Float32Array>)
+    : referenceKernels;
   const backend: Backend<Float32Array> = {
     name: 'cpu',
-    description: wasm ? `cpu (TypeScript kernels, WebAssembly ${wasm.flavor} matmul)` : 'cpu (TypeScript kernels)',
+    description: wasm ? `cpu (TypeScript kernels; WebAssembly ${wasm.flavor} matmul and memory kernels)` : 'cpu (TypeScript kernels)',
     kernels,
     fromArray: (data) => data,
     toArray: (storage) => storage,

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { MatmulArgs } from '../backend.js';
 import { Random } from '../random.js';
 import { referenceMatmul } from './reference-kernels.js';
-import { OPERAND_CACHE_BYTES, loadWasmMatmul } from './wasm-matmul.js';
+import { OPERAND_CACHE_BYTES, loadWasmKernels } from './wasm-kernels.js';
 
-const wasm = loadWasmMatmul();
+const wasm = loadWasmKernels();
 
 function randomArray(n: number, rng: Random): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
@@ -64,5 +64,49 @@ describe.runIf(wasm !== null)('WebAssembly SIMD matmul', () => {
       kernel.matmul(input, other, args);
     }
     expect(maxError(kernel.matmul(input, weight, args), expected)).toBeLessThan(1e-4);
+  });
+});
+
+describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
+  const kernel = wasm as NonNullable<typeof wasm>;
+  it('match the TypeScript reference for any batch, rows and width (vector body and scalar tail)', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 23 }), fc.integer(), (batch, rows, width, seed) => {
+        const rng = new Random(seed);
+        const memory = randomArray(batch * rows * width, rng);
+        const w = randomArray(batch * rows, rng);
+        const e = randomArray(batch * width, rng);
+        const a = randomArray(batch * width, rng);
+        const gCells = randomArray(batch * rows * width, rng);
+        const gRows = randomArray(batch * rows, rng);
+        const pairs: [Float32Array, Float32Array][] = [
+          [kernel.memoryWrite(memory, w, e, a, batch, rows, width), ref.memoryWrite(memory, w, e, a, batch, rows, width)],
+          [kernel.memoryWriteBackward(memory, w, e, a, gCells, batch, rows, width), ref.memoryWriteBackward(memory, w, e, a, gCells, batch, rows, width)],
+          [kernel.rowCosine(memory, e, batch, rows, width, 1e-8), ref.rowCosine(memory, e, batch, rows, width, 1e-8)],
+          [kernel.rowCosineBackward(memory, e, gRows, batch, rows, width, 1e-8), ref.rowCosineBackward(memory, e, gRows, batch, rows, width, 1e-8)],
+        ];
+        const positive = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(0.05, 1));
+        const wc = positive(batch * rows);
+        const wp = positive(batch * rows);
+        const gate = positive(batch);
+        const shifts = Math.min(rows % 2 === 1 ? rows : rows - 1, 3) || 1;
+        const shift = positive(batch * shifts);
+        const gamma = Float32Array.from({ length: batch }, () => rng.uniform(1, 3));
+        const grad = randomArray(batch * rows, rng);
+        pairs.push(
+          [
+            kernel.locationAddress(wc, wp, gate, shift, gamma, batch, rows, shifts, 1e-12),
+            ref.locationAddress(wc, wp, gate, shift, gamma, batch, rows, shifts, 1e-12),
+          ],
+          [
+            kernel.locationAddressBackward(wc, wp, gate, shift, gamma, grad, batch, rows, shifts, 1e-12),
+            ref.locationAddressBackward(wc, wp, gate, shift, gamma, grad, batch, rows, shifts, 1e-12),
+          ],
+        );
+        for (const [actual, expected] of pairs) expect(maxError(actual, expected)).toBeLessThan(1e-3);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,6 +1,6 @@
-import type { MatmulArgs } from '../backend.js';
+import type { Kernels, MatmulArgs } from '../backend.js';
 import { SLAB_MAX_FLOATS, allocateFloats } from './allocate.js';
-import { MATMUL_RELAXED_SIMD_WASM, MATMUL_SIMD_WASM } from './matmul-wasm.generated.js';
+import { KERNELS_RELAXED_SIMD_WASM, KERNELS_SIMD_WASM } from './kernels-wasm.generated.js';
 
 /**
  * Where the data lives: tensor data stays in JavaScript `Float32Array`s (every other kernel, the
@@ -14,8 +14,40 @@ import { MATMUL_RELAXED_SIMD_WASM, MATMUL_SIMD_WASM } from './matmul-wasm.genera
  * That is safe because storage arrays are immutable: kernels always return fresh arrays, and
  * parameter updates swap in a new array. When the arena fills, it is emptied at once.
  */
-interface MatmulExports {
+interface KernelExports {
   memory: WebAssembly.Memory;
+  memoryWrite(memory: number, w: number, e: number, a: number, out: number, batch: number, rows: number, width: number): void;
+  memoryWriteBackward(memory: number, w: number, e: number, a: number, grad: number, out: number, batch: number, rows: number, width: number): void;
+  rowCosine(memory: number, key: number, out: number, batch: number, rows: number, width: number, epsilon: number): void;
+  rowCosineBackward(memory: number, key: number, grad: number, out: number, batch: number, rows: number, width: number, epsilon: number): void;
+  locationTempBytes(slots: number): number;
+  locationAddress(
+    wc: number,
+    wp: number,
+    g: number,
+    s: number,
+    gamma: number,
+    out: number,
+    batch: number,
+    slots: number,
+    shifts: number,
+    epsilon: number,
+    temp: number,
+  ): void;
+  locationAddressBackward(
+    wc: number,
+    wp: number,
+    g: number,
+    s: number,
+    gamma: number,
+    grad: number,
+    out: number,
+    batch: number,
+    slots: number,
+    shifts: number,
+    epsilon: number,
+    temp: number,
+  ): void;
   pack(b: number, dst: number, k: number, n: number, sBk: number, sBj: number): void;
   multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
   multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
@@ -36,10 +68,33 @@ const DIRECT_MAX_ROWS = 4;
 /** Which matmul kernel is in use. */
 export type WasmMatmulFlavor = 'relaxed-simd' | 'simd';
 
-/** A loaded WebAssembly matmul: multiplies Float32Arrays with the SIMD kernel. */
-export interface WasmMatmul {
+/** The loaded WebAssembly kernels, over Float32Arrays (operands are copied in, results copied out). */
+export interface WasmKernels {
+  /** Which build runs. */
   readonly flavor: WasmMatmulFlavor;
+  /** See {@link Kernels.matmul}. */
   matmul(a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array;
+  /** See {@link Kernels.memoryWrite}. */
+  memoryWrite(memory: Float32Array, w: Float32Array, e: Float32Array, a: Float32Array, batch: number, rows: number, width: number): Float32Array;
+  /** See {@link Kernels.memoryWriteBackward}. */
+  memoryWriteBackward(
+    memory: Float32Array,
+    w: Float32Array,
+    e: Float32Array,
+    a: Float32Array,
+    grad: Float32Array,
+    batch: number,
+    rows: number,
+    width: number,
+  ): Float32Array;
+  /** See {@link Kernels.rowCosine}. */
+  rowCosine(memory: Float32Array, key: Float32Array, batch: number, rows: number, width: number, epsilon: number): Float32Array;
+  /** See {@link Kernels.rowCosineBackward}. */
+  rowCosineBackward(memory: Float32Array, key: Float32Array, grad: Float32Array, batch: number, rows: number, width: number, epsilon: number): Float32Array;
+  /** See {@link Kernels.locationAddress}. */
+  locationAddress: Kernels<Float32Array>['locationAddress'];
+  /** See {@link Kernels.locationAddressBackward}. */
+  locationAddressBackward: Kernels<Float32Array>['locationAddressBackward'];
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -87,7 +142,7 @@ class OperandCache {
   }
 }
 
-function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
+function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: {
       abort: () => {
@@ -95,7 +150,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
       },
     },
   });
-  const wasm = instance.exports as unknown as MatmulExports;
+  const wasm = instance.exports as unknown as KernelExports;
   const cacheBase = alignUp(wasm.heapBase());
   const scratchBase = cacheBase + OPERAND_CACHE_BYTES;
   const cache = new OperandCache(cacheBase, OPERAND_CACHE_BYTES);
@@ -109,8 +164,71 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
     }
   };
 
+  /** Copies `array` into wasm memory: into the cache arena when it is reused, else at `scratch`. */
+  const placeRaw = (array: Float32Array, scratch: number): number => {
+    const cached = cache.lookup(array, 'raw', array.length * FLOAT_BYTES, (p) => heap.set(array, p / FLOAT_BYTES));
+    if (cached !== null) return cached;
+    heap.set(array, scratch / FLOAT_BYTES);
+    return scratch;
+  };
+
+  /**
+   * Runs a kernel over `inputs` into a fresh output of `outputLength` floats: lays the inputs out
+   * in scratch (or finds them cached), calls `kernel(pointers, outPointer)`, copies the output out.
+   */
+  const run = (
+    inputs: readonly Float32Array[],
+    outputLength: number,
+    kernel: (pointers: number[], out: number, temp: number) => void,
+    tempBytes = 0,
+  ): Float32Array => {
+    const sizes = inputs.map((x) => alignUp(x.length * FLOAT_BYTES));
+    const outBytes = alignUp(outputLength * FLOAT_BYTES);
+    ensureScratch(sizes.reduce((a, b) => a + b, 0) + outBytes + alignUp(tempBytes));
+    let next = scratchBase;
+    const pointers = inputs.map((x, i) => {
+      const pointer = placeRaw(x, next);
+      next += sizes[i] as number;
+      return pointer;
+    });
+    kernel(pointers, next, next + outBytes);
+    const result = heap.subarray(next / FLOAT_BYTES, next / FLOAT_BYTES + outputLength);
+    if (outputLength > SLAB_MAX_FLOATS) return result.slice();
+    const out = allocateFloats(outputLength);
+    out.set(result);
+    return out;
+  };
+  const p = (pointers: number[], i: number): number => pointers[i] as number;
+
   return {
     flavor,
+    memoryWrite: (memory, w, e, a, batch, rows, width) =>
+      run([memory, w, e, a], batch * rows * width, (ptr, out) => wasm.memoryWrite(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, batch, rows, width)),
+    memoryWriteBackward: (memory, w, e, a, grad, batch, rows, width) =>
+      run([memory, w, e, a, grad], batch * rows * width + batch * rows + 2 * batch * width, (ptr, out) =>
+        wasm.memoryWriteBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), out, batch, rows, width),
+      ),
+    rowCosine: (memory, key, batch, rows, width, epsilon) =>
+      run([memory, key], batch * rows, (ptr, out) => wasm.rowCosine(p(ptr, 0), p(ptr, 1), out, batch, rows, width, epsilon)),
+    rowCosineBackward: (memory, key, grad, batch, rows, width, epsilon) =>
+      run([memory, key, grad], batch * rows * width + batch * width, (ptr, out) =>
+        wasm.rowCosineBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, batch, rows, width, epsilon),
+      ),
+    locationAddress: (wc, wp, g, s, gamma, batch, slots, shifts, epsilon) =>
+      run(
+        [wc, wp, g, s, gamma],
+        batch * slots,
+        (ptr, out, temp) => wasm.locationAddress(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), out, batch, slots, shifts, epsilon, temp),
+        wasm.locationTempBytes(slots),
+      ),
+    locationAddressBackward: (wc, wp, g, s, gamma, grad, batch, slots, shifts, epsilon) =>
+      run(
+        [wc, wp, g, s, gamma, grad],
+        2 * batch * slots + 2 * batch + batch * shifts,
+        (ptr, out, temp) =>
+          wasm.locationAddressBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), out, batch, slots, shifts, epsilon, temp),
+        wasm.locationTempBytes(slots),
+      ),
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);
@@ -128,13 +246,6 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
       const packScratch = bScratch + bBytes;
       const cPointer = packScratch + packBytes;
 
-      /** Copies `array` into wasm memory: into the cache arena when it is reused, else to `scratch`. */
-      const placeRaw = (array: Float32Array, scratch: number): number => {
-        const cached = cache.lookup(array, 'raw', array.length * FLOAT_BYTES, (p) => heap.set(array, p / FLOAT_BYTES));
-        if (cached !== null) return cached;
-        heap.set(array, scratch / FLOAT_BYTES);
-        return scratch;
-      };
       const aPointer = placeRaw(a, aScratch);
       let bRaw: number | null = null;
       const rawB = (): number => {
@@ -175,19 +286,25 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmMatmul {
 }
 
 /**
- * Loads the fastest matmul this runtime validates: relaxed SIMD (fused multiply-add; browsers,
+ * Loads the fastest kernels this runtime validates: relaxed SIMD (fused multiply-add; browsers,
  * Node ≥ 22), then plain SIMD (Node 20). Returns null where WebAssembly SIMD is unavailable;
  * the cpu backend then uses the TypeScript reference loop.
  */
-export function loadWasmMatmul(): WasmMatmul | null {
+export function loadWasmKernels(): WasmKernels | null {
   if (typeof WebAssembly === 'undefined') return null;
   const candidates: [string, WasmMatmulFlavor][] = [
-    [MATMUL_RELAXED_SIMD_WASM, 'relaxed-simd'],
-    [MATMUL_SIMD_WASM, 'simd'],
+    [KERNELS_RELAXED_SIMD_WASM, 'relaxed-simd'],
+    [KERNELS_SIMD_WASM, 'simd'],
   ];
   for (const [encoded, flavor] of candidates) {
     const bytes = decodeBase64(encoded);
-    if (WebAssembly.validate(bytes as BufferSource)) return instantiate(bytes, flavor);
+    if (!WebAssembly.validate(bytes as BufferSource)) continue;
+    try {
+      return instantiate(bytes, flavor);
+    } catch {
+      // A browser's main thread may refuse to compile a module synchronously; use TypeScript there.
+      return null;
+    }
   }
   return null;
 }

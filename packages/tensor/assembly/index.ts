@@ -1,0 +1,3 @@
+// The cpu backend's WebAssembly module: matmul and the fused external-memory kernels.
+export { heapBase, multiplyDirect, multiplyPacked, pack, packBytes } from './matmul';
+export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
