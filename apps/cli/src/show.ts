@@ -80,7 +80,7 @@ export function renderSvg(shown: Shown, title: string): string {
     );
   }
   const width = x * 2 + Math.max(...shown.inputs.map(() => cell)) * shown.inputs.length + 220;
-  return document(Math.max(width, 420), y, parts.join(''));
+  return document(Math.max(width, 420), y, parts.join(''), title);
 }
 
 const SHADES = [' ', '░', '▒', '▓', '█'];

@@ -31,9 +31,9 @@ export function heatmap(
   return { svg: parts.join(''), height: height * cell };
 }
 
-/** Wraps drawn parts in an SVG document. */
-export function document(width: number, height: number, body: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="100%" height="100%" fill="white"/>${body}</svg>\n`;
+/** Wraps drawn parts in an SVG document with an accessible title. */
+export function document(width: number, height: number, body: string, title = 'Engram figure'): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img"><title>${escapeXml(title)}</title><rect width="100%" height="100%" fill="white"/>${body}</svg>\n`;
 }
 
 /** One line of a chart. */
@@ -91,5 +91,5 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     parts.push(`<rect x="${width - 200}" y="${margin.top + i * 18}" width="12" height="3" fill="${s.color}"/>`);
     parts.push(`<text x="${width - 182}" y="${margin.top + i * 18 + 5}" font-size="11" font-family="sans-serif">${escapeXml(s.label)}</text>`);
   });
-  return document(width, height, parts.join(''));
+  return document(width, height, parts.join(''), title);
 }
