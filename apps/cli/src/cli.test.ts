@@ -24,6 +24,7 @@ const tiny = (out: string, overrides: Partial<TrainOptions> = {}): TrainOptions 
   checkpointEvery: 4,
   resume: false,
   hidden: 16,
+  layers: 1,
   controller: 'lstm',
   memorySlots: 8,
   memoryWidth: 4,

@@ -31,7 +31,7 @@ momentum 0.9, gradients clipped to ±10, one sequence per step — which solves 
   --eval-every N         evaluate every N training sequences (default 500); --eval-size N (default 256)
   --checkpoint-every N   checkpoint every N training sequences (default 1000)
   --resume               continue from DIR/checkpoint.safetensors exactly where it stopped
-  --hidden N (100)  --controller lstm|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
+  --hidden N (100)  --layers N (1)  --controller lstm|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
   --max-length N         longest training sequence for copy-like tasks
 `;
 
@@ -65,6 +65,7 @@ async function train(argv: string[]): Promise<number> {
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
       hidden: { type: 'string' },
+      layers: { type: 'string' },
       controller: { type: 'string', default: 'lstm' },
       memory: { type: 'string', default: '128x20' },
       'read-heads': { type: 'string' },
@@ -99,6 +100,7 @@ async function train(argv: string[]): Promise<number> {
     checkpointEvery: Math.max(1, Math.round(number(values['checkpoint-every'], 'checkpoint-every', 1000) / batch)),
     resume: values.resume ?? false,
     hidden: number(values.hidden, 'hidden', 100),
+    layers: number(values.layers, 'layers', 1),
     controller: values.controller,
     memorySlots: Number(memory[1]),
     memoryWidth: Number(memory[2]),

@@ -27,6 +27,7 @@ export interface TrainOptions {
   checkpointEvery: number;
   resume: boolean;
   hidden: number;
+  layers: number;
   controller: 'lstm' | 'feedforward';
   memorySlots: number;
   memoryWidth: number;
@@ -94,7 +95,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   } else {
     rng = new Random(options.seed);
     const config = defaultNtmConfig(task.inputWidth(fullOptions), task.outputWidth(fullOptions), {
-      controller: { kind: options.controller, hiddenSize: options.hidden, layers: 1 },
+      controller: { kind: options.controller, hiddenSize: options.hidden, layers: options.layers },
       memorySlots: options.memorySlots,
       memoryWidth: options.memoryWidth,
       readHeads: options.readHeads,

@@ -30,6 +30,8 @@ export interface Kernels<S> {
   relu: UnaryKernel<S>;
   /** 1 where x > 0, else 0 */
   step: UnaryKernel<S>;
+  /** softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) */
+  softplus: UnaryKernel<S>;
 
   // Elementwise binary with NumPy broadcasting.
   /** a + b */
@@ -56,6 +58,8 @@ export interface Kernels<S> {
   sum: ReduceKernel<S>;
   /** max over the axis */
   max: ReduceKernel<S>;
+  /** softmax over the last axis of x viewed as [rows, cols], shifted by each row's maximum */
+  softmax: (x: S, rows: number, cols: number) => S;
 
   /** Batched matrix product; see {@link MatmulArgs}. */
   matmul: (a: S, b: S, args: MatmulArgs) => S;

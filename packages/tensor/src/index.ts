@@ -110,6 +110,7 @@ export {
   sigmoid,
   sign,
   slice,
+  softmaxLast,
   sqrt,
   step,
   sub,

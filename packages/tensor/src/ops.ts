@@ -22,6 +22,8 @@ import {
   relu,
   reshape,
   slice,
+  softmaxLast,
+  softplus as softplusPrimitive,
   sqrt,
   sub,
   where,
@@ -183,7 +185,7 @@ export function clamp(x: Tensor, low: number, high: number): Tensor {
 
 /** softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) so it never overflows. */
 export function softplus(x: Tensor): Tensor {
-  return add(relu(x), log(add(exp(neg(abs(x))), 1)));
+  return softplusPrimitive(x);
 }
 
 /** A copy that gradients do not flow through. */
@@ -193,6 +195,8 @@ export function stopGradient(x: Tensor): Tensor {
 
 /** softmax(x)_i = e^{x_i} / Σ_j e^{x_j} over `axis`, shifted by the maximum for stability. */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  // The last axis runs as one kernel (the common case); others are composed from primitives.
+  if (normalizeAxis('softmax', axis, x.rank) === x.rank - 1) return softmaxLast(x);
   const shifted = sub(x, stopGradient(max(x, axis, true)));
   const e = exp(shifted);
   return div(e, sum(e, axis, true));

@@ -14,7 +14,7 @@ type Storage = unknown;
 type AnyKernels = Kernels<Storage>;
 
 /** Elementwise unary primitives. */
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'step';
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'step' | 'softplus';
 /** Elementwise binary primitives (with broadcasting). */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'greater' | 'equal';
 
@@ -101,6 +101,8 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   sigmoid: ({ grad, out }) => [mul(grad, mul(out, sub(1, out)))],
   relu: ({ grad, inputs: [x] }) => [mul(grad, step(x as Tensor))],
   step: () => [null],
+  softplus: ({ grad, inputs: [x] }) => [mul(grad, sigmoid(x as Tensor))],
+  softmax: ({ grad, out }) => [mul(out, sub(grad, reduceKeep('sum', mul(grad, out), out.rank - 1)))],
   add: ({ grad }) => [grad, grad],
   sub: ({ grad }) => [grad, neg(grad)],
   mul: ({ grad, inputs: [a, b] }) => [mul(grad, b as Tensor), mul(grad, a as Tensor)],
@@ -276,6 +278,24 @@ export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
 /** 1 where x > 0, else 0; no gradient. */
 export const step = (x: Tensor): Tensor => unary('step', x);
+/** softplus(x) = ln(1 + eˣ), overflow-free; its gradient is σ(x). */
+export const softplus = (x: Tensor): Tensor => unary('softplus', x);
+
+/**
+ * Softmax over the last axis, one kernel: y_i = e^{x_i − max} / Σ_j e^{x_j − max}. Gradient:
+ * dx = y ∘ (dy − Σ_j dy_j y_j).
+ */
+export function softmaxLast(x: Tensor): Tensor {
+  if (x.rank === 0) throw new ShapeError('softmax', 'needs at least one axis', [x.shape]);
+  const cols = x.shape[x.rank - 1] as number;
+  const rows = cols === 0 ? 0 : x.size / cols;
+  return record('softmax', kernels(x.backend).softmax(x.storage, rows, cols), x.shape, [x], undefined, x.backend);
+}
+
+/** A reduction that keeps the reduced axis with length 1. */
+function reduceKeep(op: 'sum' | 'max', x: Tensor, axis: number): Tensor {
+  return reshape(reduce(op, x, axis), keptShape(x.shape, axis));
+}
 
 /** a + b, broadcasting. */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);

@@ -12,7 +12,7 @@ import { allocateFloats } from './allocate.js';
  * between closures made by one factory, so a generic `out[i] = f(x[i])` loop becomes megamorphic
  * and ~10× slower once several ops use it; a switch keeps every loop monomorphic.
  */
-type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'step';
+type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'step' | 'softplus';
 
 function unaryLoop(op: UnaryName, x: Float32Array, out: Float32Array, n: number): void {
   switch (op) {
@@ -52,6 +52,12 @@ function unaryLoop(op: UnaryName, x: Float32Array, out: Float32Array, n: number)
       return;
     case 'step':
       for (let i = 0; i < n; i++) out[i] = (x[i] as number) > 0 ? 1 : 0;
+      return;
+    case 'softplus':
+      for (let i = 0; i < n; i++) {
+        const v = x[i] as number;
+        out[i] = (v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      }
       return;
   }
 }
@@ -597,6 +603,23 @@ function locationAddressBackward(
   return out;
 }
 
+function softmaxRows(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = allocateFloats(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < cols; j++) max = Math.max(max, x[base + j] as number);
+    let total = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp((x[base + j] as number) - max);
+      out[base + j] = e;
+      total += e;
+    }
+    for (let j = 0; j < cols; j++) out[base + j] = (out[base + j] as number) / total;
+  }
+  return out;
+}
+
 /** Overflow-free logistic function. */
 export function stableSigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
@@ -616,6 +639,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   sigmoid: unary('sigmoid'),
   relu: unary('relu'),
   step: unary('step'),
+  softplus: unary('softplus'),
+  softmax: softmaxRows,
   add: binary('add'),
   sub: binary('sub'),
   mul: binary('mul'),

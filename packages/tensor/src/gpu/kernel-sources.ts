@@ -24,6 +24,7 @@ export const unaryExpressions = {
   sigmoid: 'v >= 0.0 ? 1.0 / (1.0 + Math.exp(-v)) : Math.exp(v) / (1.0 + Math.exp(v))',
   relu: 'v > 0.0 ? v : 0.0',
   step: 'v > 0.0 ? 1.0 : 0.0',
+  softplus: 'Math.max(v, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(v)))',
 } as const;
 
 export const binaryExpressions = {
@@ -450,6 +451,21 @@ export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, gra
     }
   }
   return result;
+}`;
+
+/** Softmax over rows of `cols`: each thread finds its row's maximum and normaliser. */
+export const softmaxSource = `function (x, cols) {
+  const row = Math.floor((this.thread.x + 0.5) / cols);
+  const base = row * cols;
+  let max = x[base];
+  for (let j = 1; j < cols; j++) {
+    max = Math.max(max, x[base + j]);
+  }
+  let total = 0.0;
+  for (let k = 0; k < cols; k++) {
+    total = total + Math.exp(x[base + k] - max);
+  }
+  return Math.exp(x[this.thread.x] - max) / total;
 }`;
 
 /** Copies an uploaded array into a texture. */
