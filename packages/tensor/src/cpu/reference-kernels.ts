@@ -56,7 +56,7 @@ function unaryLoop(op: UnaryName, x: Float32Array, out: Float32Array, n: number)
     case 'softplus':
       for (let i = 0; i < n; i++) {
         const v = x[i] as number;
-        out[i] = (v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
+        out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
       }
       return;
   }
