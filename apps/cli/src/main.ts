@@ -28,7 +28,7 @@ momentum 0.9, gradients clipped to ±10, one sequence per step — which solves 
   --curriculum           start on short sequences and lengthen them as the error falls
   --until BITS           stop below this many error bits per sequence on fresh sequences (default 0.01)
   --max-sequences N      stop after N training sequences; --time-limit SECONDS
-  --eval-every N         evaluate every N training sequences (default 500); --eval-size N (default 256)
+  --eval-every N         evaluate every N training sequences (default 1000); --eval-size N (default 1000)
   --checkpoint-every N   checkpoint every N training sequences (default 1000)
   --resume               continue from DIR/checkpoint.safetensors exactly where it stopped
   --hidden N (100)  --layers N (1)  --controller lstm|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
@@ -95,8 +95,8 @@ async function train(argv: string[]): Promise<number> {
     until: number(values.until, 'until', 0.01),
     maxSequences: number(values['max-sequences'], 'max-sequences', Number.POSITIVE_INFINITY),
     timeLimit: number(values['time-limit'], 'time-limit', Number.POSITIVE_INFINITY),
-    evalEvery: Math.max(1, Math.round(number(values['eval-every'], 'eval-every', 500) / batch)),
-    evalSize: number(values['eval-size'], 'eval-size', 256),
+    evalEvery: Math.max(1, Math.round(number(values['eval-every'], 'eval-every', 1000) / batch)),
+    evalSize: number(values['eval-size'], 'eval-size', 1000),
     checkpointEvery: Math.max(1, Math.round(number(values['checkpoint-every'], 'checkpoint-every', 1000) / batch)),
     resume: values.resume ?? false,
     hidden: number(values.hidden, 'hidden', 100),

@@ -50,6 +50,9 @@ export interface TrainIO {
 /** How the run ended. */
 export type TrainOutcome = 'solved' | 'budget' | 'interrupted' | 'non-finite';
 
+/** Held-out sequences are evaluated this many at a time. */
+const EVAL_CHUNK = 100;
+
 /** The header of the learning-curve CSV. */
 export const CURVE_HEADER = 'step,sequences,seconds,loss,train_error_bits,eval_error_bits,curriculum_level\n';
 
@@ -113,10 +116,14 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.params))} parameters; ` +
       `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}`,
   );
-  io.log(`stops when ${options.evalSize} fresh sequences score < ${options.until} error bits per sequence; Ctrl-C saves a checkpoint`);
+  io.log(`stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence; Ctrl-C saves a checkpoint`);
 
+  // The held-out sequences, drawn once from their own stream, evaluated in chunks to bound memory.
   const evalRng = new Random(options.seed + 1_000_003);
-  const evalBatch = sampleBatch(task, evalRng, options.evalSize, fullOptions);
+  const evalChunks = Array.from({ length: Math.ceil(options.evalSize / EVAL_CHUNK) }, (_, i) =>
+    sampleBatch(task, evalRng, Math.min(EVAL_CHUNK, options.evalSize - i * EVAL_CHUNK), fullOptions),
+  );
+  const evaluateHeldOut = (): number => evalChunks.reduce((bits, chunk) => bits + evaluateBatch(model, chunk).errorBits * chunk.batch, 0) / options.evalSize;
   const started = performance.now();
   const sequencesAtStart = sequences;
   const elapsed = () => secondsBefore + (performance.now() - started) / 1000;
@@ -171,7 +178,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     const atFullRange = !useCurriculum || level >= ceiling;
     let evalBits = Number.NaN;
     if (atFullRange && step % options.evalEvery === 0) {
-      evalBits = evaluateBatch(model, evalBatch).errorBits;
+      evalBits = evaluateHeldOut();
       lastEval = evalBits;
     }
     await appendFile(
