@@ -17,6 +17,7 @@ const tiny = (out: string, overrides: Partial<TrainOptions> = {}): TrainOptions 
   clipValue: 0,
   curriculum: false,
   until: 0.01,
+  stable: 1,
   maxSequences: 80,
   timeLimit: Number.POSITIVE_INFINITY,
   evalEvery: 5,

@@ -26,7 +26,8 @@ momentum 0.9, gradients clipped to ±10, one sequence per step — which solves 
   --lr X                 learning rate (default 1e-4 for rmsprop, 1e-3 for adam)
   --clip-value X         clip each gradient element (default 10); --clip-norm X (default off)
   --curriculum           start on short sequences and lengthen them as the error falls
-  --until BITS           stop below this many error bits per sequence on fresh sequences (default 0.01)
+  --until BITS           stop below this many error bits per sequence on held-out sequences (default 0.01)
+  --stable N             ...on N evaluations in a row (default 3)
   --max-sequences N      stop after N training sequences; --time-limit SECONDS
   --eval-every N         evaluate every N training sequences (default 1000); --eval-size N (default 1000)
   --checkpoint-every N   checkpoint every N training sequences (default 1000)
@@ -58,6 +59,7 @@ async function train(argv: string[]): Promise<number> {
       'clip-value': { type: 'string' },
       curriculum: { type: 'boolean', default: false },
       until: { type: 'string' },
+      stable: { type: 'string' },
       'max-sequences': { type: 'string' },
       'time-limit': { type: 'string' },
       'eval-every': { type: 'string' },
@@ -93,6 +95,7 @@ async function train(argv: string[]): Promise<number> {
     clipValue: number(values['clip-value'], 'clip-value', 10),
     curriculum: values.curriculum ?? false,
     until: number(values.until, 'until', 0.01),
+    stable: number(values.stable, 'stable', 3),
     maxSequences: number(values['max-sequences'], 'max-sequences', Number.POSITIVE_INFINITY),
     timeLimit: number(values['time-limit'], 'time-limit', Number.POSITIVE_INFINITY),
     evalEvery: Math.max(1, Math.round(number(values['eval-every'], 'eval-every', 1000) / batch)),

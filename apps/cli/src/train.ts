@@ -18,8 +18,10 @@ export interface TrainOptions {
   clipNorm: number;
   clipValue: number;
   curriculum: boolean;
-  /** Stop once fresh sequences score below this many error bits per sequence. */
+  /** Stop once held-out sequences score below this many error bits per sequence... */
   until: number;
+  /** ...on this many evaluations in a row (so a lucky moment of a noisy run does not count). */
+  stable: number;
   maxSequences: number;
   timeLimit: number;
   evalEvery: number;
@@ -116,7 +118,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.params))} parameters; ` +
       `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}`,
   );
-  io.log(`stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence; Ctrl-C saves a checkpoint`);
+  io.log(`stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence ${options.stable} evaluation${options.stable > 1 ? 's' : ''} in a row; Ctrl-C saves a checkpoint`);
 
   // The held-out sequences, drawn once from their own stream, evaluated in chunks to bound memory.
   const evalRng = new Random(options.seed + 1_000_003);
@@ -131,6 +133,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   let lastEval = Number.NaN;
   let outcome: TrainOutcome = 'budget';
   let lastCheckpoint = step;
+  let passes = 0;
 
   const checkpoint = async () => {
     await saveCheckpoint(checkpointPath, model, optimizer, {
@@ -200,9 +203,12 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
         `bits/seq ${trainBits.toFixed(3)}${Number.isNaN(lastEval) ? '' : ` (fresh ${lastEval.toFixed(3)})`}${useCurriculum && level < ceiling ? ` | length ≤ ${level}` : ''} | ${formatDuration(elapsed())}${eta}`,
     );
     if (step - lastCheckpoint >= options.checkpointEvery) await checkpoint();
-    if (!Number.isNaN(evalBits) && evalBits < options.until) {
-      outcome = 'solved';
-      break;
+    if (!Number.isNaN(evalBits)) {
+      passes = evalBits < options.until ? passes + 1 : 0;
+      if (passes >= options.stable) {
+        outcome = 'solved';
+        break;
+      }
     }
     // Let Ctrl-C (and other events) through between steps.
     await new Promise((resolve) => setImmediate(resolve));
