@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AlgorithmicTaskName, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
 import { type NtmModel, NonFiniteError, createNtm, defaultNtmConfig, evaluateBatch, loadCheckpoint, saveCheckpoint, saveNtm, trainBatch } from '@engram/ntm';
@@ -96,6 +96,12 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     sequences = checkpoint.training.sequences;
     secondsBefore = checkpoint.training.seconds;
     level = checkpoint.training.curriculumLevel ?? level;
+    // Rows logged after the checkpoint (a run killed before it could save) are dropped: the
+    // resumed run recomputes them exactly.
+    if (existsSync(curvePath)) {
+      const rows = (await readFile(curvePath, 'utf8')).split('\n').filter((line, i) => i === 0 || (line !== '' && Number(line.split(',')[0]) <= step));
+      await writeFile(curvePath, `${rows.join('\n')}\n`);
+    }
     io.log(`resumed ${checkpointPath} at step ${count(step)} (${count(sequences)} sequences)`);
   } else {
     rng = new Random(options.seed);
