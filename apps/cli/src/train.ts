@@ -124,7 +124,9 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.params))} parameters; ` +
       `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}`,
   );
-  io.log(`stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence ${options.stable} evaluation${options.stable > 1 ? 's' : ''} in a row; Ctrl-C saves a checkpoint`);
+  io.log(
+    `stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence ${options.stable} evaluation${options.stable > 1 ? 's' : ''} in a row; Ctrl-C saves a checkpoint`,
+  );
 
   // The held-out sequences, drawn once from their own stream, evaluated in chunks to bound memory.
   const evalRng = new Random(options.seed + 1_000_003);
