@@ -12,6 +12,9 @@ export async function readCurve(path: string): Promise<{ sequences: number; trai
     });
 }
 
+/** Most points drawn per curve. */
+const MAX_POINTS = 1500;
+
 /** Plots error bits per sequence against sequences seen (log scale) as an SVG. */
 export async function plotCurve(csvPath: string, svgPath: string, title: string): Promise<void> {
   const rows = await readCurve(csvPath);
@@ -21,10 +24,13 @@ export async function plotCurve(csvPath: string, svgPath: string, title: string)
     return [row.sequences, slice.reduce((a, r) => a + r.train, 0) / slice.length];
   });
   const fresh: [number, number][] = rows.flatMap((r) => (r.fresh === null ? [] : [[r.sequences, r.fresh] as [number, number]]));
+  // At most MAX_POINTS points per line keeps the file small whatever the run's length.
+  const every = Math.max(1, Math.ceil(smoothed.length / MAX_POINTS));
+  const thinned = smoothed.filter((_, i) => i % every === 0 || i === smoothed.length - 1);
   await writeFile(
     svgPath,
     lineChart(title, 'training sequences', 'error bits per sequence (log scale)', [
-      { label: `training batches (mean of ${window})`, color: '#1f77b4', points: smoothed },
+      { label: `training batches (mean of ${window})`, color: '#1f77b4', points: thinned },
       { label: 'fresh sequences', color: '#d62728', points: fresh },
     ]),
   );

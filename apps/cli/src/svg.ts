@@ -88,8 +88,10 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
     }
-    parts.push(`<rect x="${width - 200}" y="${margin.top + i * 18}" width="12" height="3" fill="${s.color}"/>`);
-    parts.push(`<text x="${width - 182}" y="${margin.top + i * 18 + 5}" font-size="11" font-family="sans-serif">${escapeXml(s.label)}</text>`);
+    // Legend at the bottom left, where a falling error curve leaves room.
+    const legendY = height - margin.bottom - 12 - (series.length - 1 - i) * 18;
+    parts.push(`<rect x="${margin.left + 12}" y="${legendY - 4}" width="12" height="3" fill="${s.color}"/>`);
+    parts.push(`<text x="${margin.left + 30}" y="${legendY}" font-size="11" font-family="sans-serif">${escapeXml(s.label)}</text>`);
   });
   return document(width, height, parts.join(''), title);
 }
