@@ -2,6 +2,9 @@
 
 const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** Shades below this fraction of the maximum are indistinguishable from the white background. */
+const INVISIBLE = 0.004;
+
 /** A colour for v ∈ [0, 1]: white → dark blue. */
 export function shade(v: number): string {
   const t = Math.max(0, Math.min(1, Number.isFinite(v) ? v : 0));
@@ -24,6 +27,8 @@ export function heatmap(
   const parts = [`<text x="${x}" y="${y - 4}" font-size="12" font-family="sans-serif">${escapeXml(title)}</text>`];
   columns.forEach((column, t) => {
     column.forEach((v, i) => {
+      // The background is white: cells that would be drawn white are left out (most of a weighting).
+      if (Math.abs(v) / max < INVISIBLE) return;
       parts.push(`<rect x="${x + t * cell}" y="${y + i * cell}" width="${cell}" height="${cell}" fill="${shade(Math.abs(v) / max)}"/>`);
     });
   });
