@@ -144,3 +144,24 @@ describe('in-place gradient accumulation', () => {
     expect(Array.from(b.grad?.toArray() ?? [])).toEqual([2, 2]);
   });
 });
+
+describe('deferred weight gradients', () => {
+  it('sum a weight used at many steps with one matmul, equal to the step-by-step sum', () => {
+    const rng = new Random(31);
+    const xs = Array.from({ length: 5 }, () => randomNormal([2, 4], rng));
+    const w0 = randomNormal([4, 3], rng);
+    const gradOf = (viaNode: boolean): Float32Array => {
+      const w = w0.detach().trainable();
+      // Through a computed tensor the eager rule runs; on the leaf itself the deferred one does.
+      const used = viaNode ? mul(w, 1) : w;
+      let loss = scalar(0);
+      for (const x of xs) loss = add(loss, sum(tanh(matmul(x, used))));
+      loss = add(loss, sum(mul(w, w)));
+      loss.backward();
+      return (w.grad as Tensor).toArray();
+    };
+    const deferred = gradOf(false);
+    const eager = gradOf(true);
+    for (const [i, v] of deferred.entries()) expect(v).toBeCloseTo(eager[i] as number, 5);
+  });
+});

@@ -12,7 +12,26 @@ export interface GradNode {
   /** The tensors the primitive read. */
   readonly inputs: readonly Tensor[];
   /** Output gradient → input gradients; null once freed. */
-  backward: ((outputGrad: Tensor) => readonly (Tensor | null)[]) | null;
+  backward: ((outputGrad: Tensor) => readonly (Tensor | DeferredProduct | null)[]) | null;
+}
+
+/**
+ * A weight gradient of the form Aᵀ·G, not yet computed. A weight matrix used at every time step
+ * of a recurrent net would otherwise get one outer product per step, each summed into its
+ * gradient; deferring them lets backward compute the sum as one matmul over all steps,
+ * [A₁; A₂; …]ᵀ · [G₁; G₂; …], once the weight's last contribution has arrived.
+ */
+export class DeferredProduct {
+  /**
+   * @param a A, `[m, k]`
+   * @param grad G, `[m, n]`
+   */
+  constructor(
+    /** A, `[m, k]`. */
+    readonly a: Tensor,
+    /** G, `[m, n]`. */
+    readonly grad: Tensor,
+  ) {}
 }
 
 let gradEnabled = true;
@@ -86,6 +105,9 @@ export function backward(
   sumToShape: (grad: Tensor, shape: readonly number[]) => Tensor,
   accumulate: (a: Tensor, b: Tensor, ownsA: boolean) => Tensor,
   options: BackwardOptions = {},
+  materialize: (products: readonly DeferredProduct[]) => Tensor = () => {
+    throw new EngramError('backward: deferred products need a materialize function');
+  },
 ): void {
   if (!root.requiresGrad) {
     throw new EngramError('backward: the tensor does not require gradients (no input had requiresGrad, or it was computed inside noGrad)');
@@ -108,11 +130,19 @@ export function backward(
     ownsSum.add(slot);
     return total;
   };
+  const deferred = new Map<Tensor, DeferredProduct[]>();
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const tensor = order[i] as Tensor;
-      const grad = grads.get(tensor);
+      let grad = grads.get(tensor);
       grads.delete(tensor);
+      const pending = deferred.get(tensor);
+      if (pending !== undefined) {
+        // Every contribution has arrived (reverse topological order): one matmul for all of them.
+        deferred.delete(tensor);
+        const product = materialize(pending);
+        grad = grad === undefined ? product : accumulate(grad, product, ownsSum.has(tensor));
+      }
       if (grad === undefined) continue;
       const node = tensor.node;
       if (node === null) {
@@ -124,6 +154,12 @@ export function backward(
       node.inputs.forEach((input, j) => {
         const inputGrad = inputGrads[j];
         if (!input.requiresGrad || inputGrad === null || inputGrad === undefined) return;
+        if (inputGrad instanceof DeferredProduct) {
+          const list = deferred.get(input);
+          if (list === undefined) deferred.set(input, [inputGrad]);
+          else list.push(inputGrad);
+          return;
+        }
         const shaped = sumToShape(inputGrad, input.shape);
         const previous = grads.get(input);
         grads.set(input, previous === undefined ? shaped : sumInto(input, previous, shaped));

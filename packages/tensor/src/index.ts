@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-export { type BackwardOptions, type GradNode, isGradEnabled, noGrad, topologicalOrder } from './autograd.js';
+export { type BackwardOptions, DeferredProduct, type GradNode, isGradEnabled, noGrad, topologicalOrder } from './autograd.js';
 export type { Backend, BinaryKernel, KernelName, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from './backend.js';
 export { type CpuBackendOptions, WASM_MATMUL_MIN_MACS, createCpuBackend } from './cpu/cpu-backend.js';
 export { referenceKernels } from './cpu/reference-kernels.js';

@@ -3,7 +3,7 @@
  * {@link gradients} table, written with these same primitives (so it works on every backend).
  * Every other op in Engram is composed from these in `ops.ts`.
  */
-import { isGradEnabled } from './autograd.js';
+import { DeferredProduct, isGradEnabled } from './autograd.js';
 import type { Backend, KernelName, Kernels, MatmulArgs } from './backend.js';
 import { getDefaultBackend } from './default-backend.js';
 import { EngramError, ShapeError, formatShape } from './errors.js';
@@ -30,7 +30,7 @@ export interface GradContext<P> {
   params: P;
 }
 /** Maps the output gradient to one gradient per input (null: none). Broadcast is undone by the caller. */
-export type GradientRule<P = undefined> = (c: GradContext<P>) => (Tensor | null)[];
+export type GradientRule<P = undefined> = (c: GradContext<P>) => (Tensor | DeferredProduct | null)[];
 
 /** Parameters of the `sum` and `max` reductions. */
 export interface ReduceParams {
@@ -131,7 +131,12 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   },
   matmul: ({ grad, inputs: [a, b], params: { transA, transB } }: GradContext<MatmulParams>) => [
     transA ? matmulRaw(b as Tensor, grad, transB, true) : matmulRaw(grad, b as Tensor, false, !transB),
-    transB ? matmulRaw(grad, a as Tensor, true, transA) : matmulRaw(a as Tensor, grad, !transA, false),
+    // A weight (a leaf matrix) used as x·W: defer Aᵀ·G so all its uses are summed by one matmul.
+    !transA && !transB && (b as Tensor).node === null && (a as Tensor).rank === 2 && (b as Tensor).rank === 2
+      ? new DeferredProduct(a as Tensor, grad)
+      : transB
+        ? matmulRaw(grad, a as Tensor, true, transA)
+        : matmulRaw(a as Tensor, grad, !transA, false),
   ],
   reshape: ({ grad, inputs: [x] }) => [reshape(grad, (x as Tensor).shape)],
   permute: ({ grad, params }: GradContext<PermuteParams>) => [permute(grad, inv(params.perm))],

@@ -1,4 +1,4 @@
-import { type BackwardOptions, type GradNode, backward as runBackward } from './autograd.js';
+import { type BackwardOptions, type DeferredProduct, type GradNode, backward as runBackward } from './autograd.js';
 import type { Backend } from './backend.js';
 import { EngramError, formatShape } from './errors.js';
 import * as ops from './ops.js';
@@ -106,7 +106,7 @@ export class Tensor {
     } else if (start.size !== this.size) {
       throw new EngramError(`backward: seed shape ${formatShape(start.shape)} does not match tensor shape ${formatShape(this.shape)}`);
     }
-    runBackward(this, start, ops.sumToShape, accumulateGradient, options);
+    runBackward(this, start, ops.sumToShape, accumulateGradient, options, materializeProducts);
   }
 
   /** A tensor with the same data that is cut from the tape (gradients stop here). */
@@ -246,4 +246,11 @@ function accumulateGradient(a: Tensor, b: Tensor, ownsA: boolean): Tensor {
     return a;
   }
   return prim.add(a, b);
+}
+
+/** Σ_i A_iᵀ·G_i as one matmul: [A₁; A₂; …]ᵀ · [G₁; G₂; …]. */
+function materializeProducts(products: readonly DeferredProduct[]): Tensor {
+  const as = products.map((p) => p.a);
+  const gs = products.map((p) => p.grad);
+  return prim.matmulRaw(prim.concat(as, 0), prim.concat(gs, 0), true, false);
 }
