@@ -75,22 +75,13 @@ export interface WasmKernels {
   /** See {@link Kernels.matmul}. */
   matmul(a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array;
   /** See {@link Kernels.memoryWrite}. */
-  memoryWrite(memory: Float32Array, w: Float32Array, e: Float32Array, a: Float32Array, batch: number, rows: number, width: number): Float32Array;
+  memoryWrite: Kernels<Float32Array>['memoryWrite'];
   /** See {@link Kernels.memoryWriteBackward}. */
-  memoryWriteBackward(
-    memory: Float32Array,
-    w: Float32Array,
-    e: Float32Array,
-    a: Float32Array,
-    grad: Float32Array,
-    batch: number,
-    rows: number,
-    width: number,
-  ): Float32Array;
+  memoryWriteBackward: Kernels<Float32Array>['memoryWriteBackward'];
   /** See {@link Kernels.rowCosine}. */
-  rowCosine(memory: Float32Array, key: Float32Array, batch: number, rows: number, width: number, epsilon: number): Float32Array;
+  rowCosine: Kernels<Float32Array>['rowCosine'];
   /** See {@link Kernels.rowCosineBackward}. */
-  rowCosineBackward(memory: Float32Array, key: Float32Array, grad: Float32Array, batch: number, rows: number, width: number, epsilon: number): Float32Array;
+  rowCosineBackward: Kernels<Float32Array>['rowCosineBackward'];
   /** See {@link Kernels.locationAddress}. */
   locationAddress: Kernels<Float32Array>['locationAddress'];
   /** See {@link Kernels.locationAddressBackward}. */

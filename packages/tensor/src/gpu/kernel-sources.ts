@@ -365,6 +365,12 @@ export const rowCosineBackwardSource = `function (memory, key, grad, batch, rows
   return acc;
 }`;
 
+/** GLSL-safe source: `name` = `index` wrapped into [0, slots) (index is within one period). */
+const wrapInto = (name: string, index: string): string =>
+  `let ${name} = ${index};\n      if (${name} < 0.0) { ${name} = ${name} + slots; }\n      if (${name} >= slots) { ${name} = ${name} - slots; }`;
+/** The interpolated weighting g·w_c + (1 − g)·w_p at slot `j` of batch row `b`. */
+const gatedAt = (j: string): string => `(gb * wc[b * slots + ${j}] + (1.0 - gb) * wp[b * slots + ${j}])`;
+
 /** Location addressing forward: one output per slot; each thread recomputes its row's normaliser. */
 export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shifts, epsilon) {
   const b = Math.floor((this.thread.x + 0.5) / slots);
@@ -377,10 +383,8 @@ export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shif
   for (let q = 0; q < slots; q++) {
     let acc = 0.0;
     for (let k = 0; k < shifts; k++) {
-      let j = q - (k - half);
-      if (j < 0.0) { j = j + slots; }
-      if (j >= slots) { j = j - slots; }
-      acc = acc + s[b * shifts + k] * (gb * wc[b * slots + j] + (1.0 - gb) * wp[b * slots + j]);
+      ${wrapInto('j', 'q - (k - half)')}
+      acc = acc + s[b * shifts + k] * ${gatedAt('j')};
     }
     const p = Math.pow(acc + epsilon, gammaB);
     total = total + p;
@@ -412,10 +416,8 @@ export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, gra
   for (let q = 0; q < slots; q++) {
     let acc = 0.0;
     for (let k = 0; k < shifts; k++) {
-      let j = q - (k - half);
-      if (j < 0.0) { j = j + slots; }
-      if (j >= slots) { j = j - slots; }
-      acc = acc + s[b * shifts + k] * (gb * wc[b * slots + j] + (1.0 - gb) * wp[b * slots + j]);
+      ${wrapInto('j', 'q - (k - half)')}
+      acc = acc + s[b * shifts + k] * ${gatedAt('j')};
     }
     const p = Math.pow(acc + epsilon, gammaB);
     total = total + p;
@@ -426,10 +428,8 @@ export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, gra
   for (let r = 0; r < slots; r++) {
     let sum2 = 0.0;
     for (let k2 = 0; k2 < shifts; k2++) {
-      let j2 = r - (k2 - half);
-      if (j2 < 0.0) { j2 = j2 + slots; }
-      if (j2 >= slots) { j2 = j2 - slots; }
-      sum2 = sum2 + s[b * shifts + k2] * (gb * wc[b * slots + j2] + (1.0 - gb) * wp[b * slots + j2]);
+      ${wrapInto('j2', 'r - (k2 - half)')}
+      sum2 = sum2 + s[b * shifts + k2] * ${gatedAt('j2')};
     }
     const base = sum2 + epsilon;
     const p2 = Math.pow(base, gammaB);
@@ -439,14 +439,12 @@ export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, gra
       result = result + dp * p2 * Math.log(base);
     } else {
       for (let k3 = 0; k3 < shifts; k3++) {
-        let j3 = r - (k3 - half);
-        if (j3 < 0.0) { j3 = j3 + slots; }
-        if (j3 >= slots) { j3 = j3 - slots; }
+        ${wrapInto('j3', 'r - (k3 - half)')}
         const sk = s[b * shifts + k3];
         if (section < 0.5 && j3 == index) { result = result + gb * sk * dShifted; }
         if (section > 0.5 && section < 1.5 && j3 == index) { result = result + (1.0 - gb) * sk * dShifted; }
         if (section > 1.5 && section < 2.5) { result = result + sk * dShifted * (wc[b * slots + j3] - wp[b * slots + j3]); }
-        if (section > 2.5 && section < 3.5 && k3 == index) { result = result + dShifted * (gb * wc[b * slots + j3] + (1.0 - gb) * wp[b * slots + j3]); }
+        if (section > 2.5 && section < 3.5 && k3 == index) { result = result + dShifted * ${gatedAt('j3')}; }
       }
     }
   }
