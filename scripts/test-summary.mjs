@@ -2,7 +2,9 @@
 // prints one closing line, "N passed, N failed, N skipped", summed over all of it.
 import { readFileSync } from 'node:fs';
 
-const text = readFileSync(process.argv[2] ?? 0, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+const ESCAPE = String.fromCharCode(27);
+// Strip terminal colour codes (ESC [ … m).
+const text = readFileSync(process.argv[2] ?? 0, 'utf8').replace(new RegExp(`${ESCAPE}\\[[0-9;]*m`, 'g'), '');
 let passed = 0;
 let failed = 0;
 let skipped = 0;
