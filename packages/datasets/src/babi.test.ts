@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { EngramError } from '@engram/tensor';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BABI_TASKS, Vocabulary, loadBabiTask, parseBabi } from './index.js';
+
+/** The local copy of the official release (shared/ beside the repository); tests never download. */
+const BABI = new URL('../../../../shared/data/babi/', import.meta.url).pathname;
+
+describe('bAbI reader', () => {
+  it('parses stories, questions, answers and supporting facts', () => {
+    const examples = parseBabi(
+      [
+        '1 Mary moved to the bathroom.',
+        '2 John went to the hallway.',
+        '3 Where is Mary? \tbathroom\t1',
+        '4 Daniel went back to the hallway.',
+        '5 Where is Daniel? \thallway\t4',
+        '1 Sandra took the apple.',
+        '2 What is Sandra carrying?\tapple,milk\t1',
+      ].join('\n'),
+    );
+    expect(examples).toHaveLength(3);
+    expect(examples[0]).toEqual({
+      story: [
+        ['mary', 'moved', 'to', 'the', 'bathroom'],
+        ['john', 'went', 'to', 'the', 'hallway'],
+      ],
+      question: ['where', 'is', 'mary'],
+      answer: ['bathroom'],
+      supportingFacts: [0],
+    });
+    // Questions are not sentences of the story: fact 4 is the third sentence.
+    expect(examples[1]?.story).toHaveLength(3);
+    expect(examples[1]?.supportingFacts).toEqual([2]);
+    // A new story starts at id 1; multi-word answers split on commas.
+    expect(examples[2]?.story).toEqual([['sandra', 'took', 'the', 'apple']]);
+    expect(examples[2]?.answer).toEqual(['apple', 'milk']);
+  });
+
+  it.each([
+    ['no id', 'Mary moved.', /data\.txt:1: expected "<id> <sentence>"/],
+    ['ids out of order', '1 Mary moved.\n3 John went.', /data\.txt:2: line id 3 does not follow 1/],
+    ['a supporting fact that is not a sentence', '1 Mary moved.\n2 Where is Mary?\tkitchen\t5', /data\.txt:2: supporting fact "5" is not an earlier sentence/],
+    ['too few fields', '1 Mary moved.\n2 Where is Mary?\tkitchen', /data\.txt:2: a question line needs/],
+  ])('names the file and line of %s', (_, text, message) => {
+    expect(() => parseBabi(text, 'data.txt')).toThrow(EngramError);
+    expect(() => parseBabi(text, 'data.txt')).toThrow(message);
+  });
+
+  it('fuzz: arbitrary text parses or fails with an EngramError naming the line', () => {
+    const line = fc.oneof(
+      fc.string(),
+      fc.tuple(fc.nat(6), fc.string()).map(([id, s]) => `${id} ${s}`),
+      fc.tuple(fc.nat(6), fc.string(), fc.string(), fc.string()).map(([id, q, a, f]) => `${id} ${q}\t${a}\t${f}`),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
+        try {
+          parseBabi(lines.join('\n'), 'fuzz.txt');
+        } catch (error) {
+          if (!(error instanceof EngramError) || !/^fuzz\.txt:\d+: /.test(error.message)) throw error;
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('builds a vocabulary with padding at 0', () => {
+    const vocabulary = Vocabulary.fromExamples(parseBabi('1 Mary moved.\n2 Where is Mary?\tkitchen\t1'));
+    expect(vocabulary.words).toEqual(['<pad>', 'is', 'kitchen', 'mary', 'moved', 'where']);
+    expect(vocabulary.indexOf('mary')).toBe(3);
+    expect(vocabulary.indexOf('dragon')).toBeUndefined();
+  });
+
+  it('reads all 20 tasks of the local 1k release, train and test', async () => {
+    expect(existsSync(BABI), `the bAbI data must be at ${BABI}`).toBe(true);
+    for (let task = 1; task <= 20; task++) {
+      for (const split of ['train', 'test'] as const) {
+        const examples = await loadBabiTask(`${BABI}en`, task, split);
+        // The 1k release has 1,000 questions per file.
+        expect(examples, `${BABI_TASKS[task - 1]} ${split}`).toHaveLength(1000);
+        for (const e of examples) for (const f of e.supportingFacts) expect(f).toBeLessThan(e.story.length);
+      }
+    }
+    const lists = await loadBabiTask(`${BABI}en`, 8, 'train');
+    expect(lists.some((e) => e.answer.length > 1)).toBe(true);
+  });
+
+  it('names a missing file', async () => {
+    await expect(loadBabiTask(`${BABI}en-10k`, 3, 'train')).rejects.toThrow(/cannot read .*qa3_three-supporting-facts_train\.txt/);
+  });
+});

@@ -1,0 +1,177 @@
+import { EngramError } from '@engram/tensor';
+
+/**
+ * One bAbI question with the story before it (Weston et al. 2015, "Towards AI-Complete Question
+ * Answering"). Sentences and the question are lower-cased word tokens; `supportingFacts` index into
+ * `story` (the sentences a perfect reader needs).
+ */
+export interface BabiExample {
+  /** The story's sentences up to the question, oldest first (earlier questions left out). */
+  story: string[][];
+  /** The question's tokens (without the question mark). */
+  question: string[];
+  /** The answer's words: one, or several in tasks 8 and 19 (`football,apple`, `n,w`). */
+  answer: string[];
+  /** Indices into `story` of the supporting facts. */
+  supportingFacts: number[];
+}
+
+/** The file's 1-based line numbers restart at 1 with each story; one line is one sentence or question. */
+const LINE = /^(\d+) (.*)$/;
+
+/**
+ * The usual bAbI tokenisation: lower case, words split on anything that is not a letter, digit or
+ * apostrophe, sentence punctuation dropped.
+ */
+export function tokenize(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/[^a-z0-9']+/)
+    .filter((t) => t.length > 0);
+}
+
+/**
+ * Parses a bAbI task file (the official format: an id that restarts at 1 with each story, then a
+ * sentence; or a question, a tab, the answer, a tab, the supporting-fact ids). Malformed input gets
+ * an {@link EngramError} naming `source` and the line number.
+ */
+export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
+  const examples: BabiExample[] = [];
+  let sentences: string[][] = [];
+  // Line id → index into `sentences` (questions get no index).
+  let indexOfId = new Map<number, number>();
+  let previousId = 0;
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const lineNumber = i + 1;
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    const fail = (message: string): never => {
+      throw new EngramError(`${source}:${lineNumber}: ${message}`);
+    };
+    const match = LINE.exec(line);
+    if (!match) return fail(`expected "<id> <sentence>", got ${JSON.stringify(line.slice(0, 60))}`);
+    const id = Number(match[1]);
+    const body = match[2] as string;
+    if (id === 1) {
+      sentences = [];
+      indexOfId = new Map();
+    } else if (id !== previousId + 1) {
+      fail(`line id ${id} does not follow ${previousId} (ids restart at 1 with each story)`);
+    }
+    previousId = id;
+    const fields = body.split('\t');
+    if (fields.length === 1) {
+      const tokens = tokenize(body);
+      if (tokens.length === 0) fail('empty sentence');
+      indexOfId.set(id, sentences.length);
+      sentences.push(tokens);
+      return;
+    }
+    if (fields.length !== 3) fail(`a question line needs "question<TAB>answer<TAB>supporting ids", got ${fields.length} tab-separated fields`);
+    const [question, answer, support] = fields as [string, string, string];
+    const answerWords = answer
+      .split(',')
+      .map((w) => w.trim().toLowerCase())
+      .filter((w) => w.length > 0);
+    if (answerWords.length === 0) fail('empty answer');
+    const supportingFacts = support
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s.length > 0)
+      .map((s) => {
+        const factId = Number(s);
+        const index = indexOfId.get(factId);
+        if (!Number.isInteger(factId) || index === undefined) return fail(`supporting fact ${JSON.stringify(s)} is not an earlier sentence of this story`);
+        return index;
+      });
+    const questionTokens = tokenize(question);
+    if (questionTokens.length === 0) fail('empty question');
+    examples.push({ story: sentences.map((s) => s.slice()), question: questionTokens, answer: answerWords, supportingFacts });
+  });
+  return examples;
+}
+
+/** A word ↔ index map. Index 0 is reserved for padding (`PAD`). */
+export class Vocabulary {
+  /** The padding token at index 0. */
+  static readonly PAD = '<pad>';
+  /** Words by index. */
+  readonly words: string[] = [Vocabulary.PAD];
+  private readonly indices = new Map<string, number>([[Vocabulary.PAD, 0]]);
+
+  /** A vocabulary of every word in the examples' stories, questions and answers, sorted. */
+  static fromExamples(examples: readonly BabiExample[]): Vocabulary {
+    const words = new Set<string>();
+    for (const e of examples) {
+      for (const s of e.story) for (const w of s) words.add(w);
+      for (const w of e.question) words.add(w);
+      for (const w of e.answer) words.add(w);
+    }
+    const vocabulary = new Vocabulary();
+    for (const w of [...words].sort()) vocabulary.add(w);
+    return vocabulary;
+  }
+
+  /** Adds a word (if new) and returns its index. */
+  add(word: string): number {
+    const known = this.indices.get(word);
+    if (known !== undefined) return known;
+    this.words.push(word);
+    this.indices.set(word, this.words.length - 1);
+    return this.words.length - 1;
+  }
+
+  /** The index of a word, or undefined when it is not in the vocabulary. */
+  indexOf(word: string): number | undefined {
+    return this.indices.get(word);
+  }
+
+  /** Number of entries, padding included. */
+  get size(): number {
+    return this.words.length;
+  }
+}
+
+/** The 20 tasks' file-name stems in the official release (`qa1_single-supporting-fact`, ...). */
+export const BABI_TASKS = [
+  'qa1_single-supporting-fact',
+  'qa2_two-supporting-facts',
+  'qa3_three-supporting-facts',
+  'qa4_two-arg-relations',
+  'qa5_three-arg-relations',
+  'qa6_yes-no-questions',
+  'qa7_counting',
+  'qa8_lists-sets',
+  'qa9_simple-negation',
+  'qa10_indefinite-knowledge',
+  'qa11_basic-coreference',
+  'qa12_conjunction',
+  'qa13_compound-coreference',
+  'qa14_time-reasoning',
+  'qa15_basic-deduction',
+  'qa16_basic-induction',
+  'qa17_positional-reasoning',
+  'qa18_size-reasoning',
+  'qa19_path-finding',
+  'qa20_agents-motivations',
+] as const;
+
+/**
+ * Reads task `task` (1..20) of an unpacked bAbI release folder (`en` or `en-10k`) from disk.
+ * Node only. Errors name the file and line.
+ */
+export async function loadBabiTask(folder: string, task: number, split: 'train' | 'test'): Promise<BabiExample[]> {
+  const stem = BABI_TASKS[task - 1];
+  if (stem === undefined) throw new EngramError(`loadBabiTask: task must be 1..20, got ${task}`);
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const path = join(folder, `${stem}_${split}.txt`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new EngramError(`loadBabiTask: cannot read ${path} (${(error as Error).message})`);
+  }
+  return parseBabi(text, path);
+}
