@@ -42,15 +42,15 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
   let indexOfId = new Map<number, number>();
   let previousId = 0;
   const lines = text.split('\n');
-  lines.forEach((raw, i) => {
+  for (const [i, raw] of lines.entries()) {
     const lineNumber = i + 1;
     const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') return;
+    if (line.trim() === '') continue;
     const fail = (message: string): never => {
       throw new EngramError(`${source}:${lineNumber}: ${message}`);
     };
     const match = LINE.exec(line);
-    if (!match) return fail(`expected "<id> <sentence>", got ${JSON.stringify(line.slice(0, 60))}`);
+    if (!match) throw fail(`expected "<id> <sentence>", got ${JSON.stringify(line.slice(0, 60))}`);
     const id = Number(match[1]);
     const body = match[2] as string;
     if (id === 1) {
@@ -66,7 +66,7 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
       if (tokens.length === 0) fail('empty sentence');
       indexOfId.set(id, sentences.length);
       sentences.push(tokens);
-      return;
+      continue;
     }
     if (fields.length !== 3) fail(`a question line needs "question<TAB>answer<TAB>supporting ids", got ${fields.length} tab-separated fields`);
     const [question, answer, support] = fields as [string, string, string];
@@ -88,7 +88,7 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
     const questionTokens = tokenize(question);
     if (questionTokens.length === 0) fail('empty question');
     examples.push({ story: sentences.map((s) => s.slice()), question: questionTokens, answer: answerWords, supportingFacts });
-  });
+  }
   return examples;
 }
 
