@@ -371,15 +371,11 @@ const wrapInto = (name: string, index: string): string =>
 /** The interpolated weighting g·w_c + (1 − g)·w_p at slot `j` of batch row `b`. */
 const gatedAt = (j: string): string => `(gb * wc[b * slots + ${j}] + (1.0 - gb) * wp[b * slots + ${j}])`;
 
-/** Location addressing forward: one output per slot; each thread recomputes its row's normaliser. */
-export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shifts, epsilon) {
-  const b = Math.floor((this.thread.x + 0.5) / slots);
-  const i = this.thread.x - b * slots;
-  const half = (shifts - 1.0) / 2.0;
-  const gb = g[b];
-  const gammaB = gamma[b];
-  let total = 0.0;
-  let mine = 0.0;
+/**
+ * A loop over batch row b's slots q that computes each sharpened weight p = (w̃(q) + ε)^γ, adds it
+ * to `total`, and runs `body` (which may use q and p).
+ */
+const forEachSharpened = (body: string): string => `let total = 0.0;
   for (let q = 0; q < slots; q++) {
     let acc = 0.0;
     for (let k = 0; k < shifts; k++) {
@@ -388,8 +384,18 @@ export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shif
     }
     const p = Math.pow(acc + epsilon, gammaB);
     total = total + p;
-    if (q == i) { mine = p; }
-  }
+    ${body}
+  }`;
+
+/** Location addressing forward: one output per slot; each thread recomputes its row's normaliser. */
+export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shifts, epsilon) {
+  const b = Math.floor((this.thread.x + 0.5) / slots);
+  const i = this.thread.x - b * slots;
+  const half = (shifts - 1.0) / 2.0;
+  const gb = g[b];
+  const gammaB = gamma[b];
+  let mine = 0.0;
+  ${forEachSharpened('if (q == i) { mine = p; }')}
   return mine / total;
 }`;
 
@@ -411,18 +417,8 @@ export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, gra
   const half = (shifts - 1.0) / 2.0;
   const gb = g[b];
   const gammaB = gamma[b];
-  let total = 0.0;
   let weighted = 0.0;
-  for (let q = 0; q < slots; q++) {
-    let acc = 0.0;
-    for (let k = 0; k < shifts; k++) {
-      ${wrapInto('j', 'q - (k - half)')}
-      acc = acc + s[b * shifts + k] * ${gatedAt('j')};
-    }
-    const p = Math.pow(acc + epsilon, gammaB);
-    total = total + p;
-    weighted = weighted + grad[b * slots + q] * p;
-  }
+  ${forEachSharpened('weighted = weighted + grad[b * slots + q] * p;')}
   weighted = weighted / total;
   let result = 0.0;
   for (let r = 0; r < slots; r++) {
