@@ -1,5 +1,5 @@
-// Nothing to copy today: the wasm modules are embedded as base64 by build-wasm.mjs. Kept as the
-// build's last step to check the embedded module made it into dist.
+// The wasm modules are embedded as base64 by build-wasm.mjs; this last build step checks that the
+// embedded module made it into dist.
 import { existsSync } from 'node:fs';
 const target = new URL('../dist/cpu/kernels-wasm.generated.js', import.meta.url);
 if (!existsSync(target)) {
