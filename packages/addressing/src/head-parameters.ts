@@ -1,6 +1,6 @@
 import { EngramError, type Tensor, add, locationAddress, sigmoid, softmax, softplus, split } from '@engram/tensor';
 import { contentAddressing } from './content.js';
-import { SHARPEN_EPSILON, convolutionalShift, interpolate, sharpen } from './location.js';
+import { SHARPEN_EPSILON, checkInterpolation, checkSharpening, checkShift, convolutionalShift, interpolate, sharpen } from './location.js';
 
 /** The parameters one head emits, in the order they are laid out in the controller's output. */
 export const HEAD_PARAMETERS = ['key', 'strength', 'gate', 'shift', 'sharpening', 'erase', 'add'] as const;
@@ -107,11 +107,10 @@ export function address(memory: Tensor, previous: Tensor, params: HeadParameters
   const content = contentAddressing(memory, params.key, params.strength, options);
   if (options.fused !== false) {
     // Steps 2–4 as one kernel forward and one backward (locationAddress), instead of ~25 ops.
-    if (options.validate !== false) {
-      interpolate(content, previous, params.gate, options);
-      convolutionalShift(content, params.shift, options);
-      sharpen(content, params.sharpening, options);
-    }
+    // The same input checks as the composed steps, without computing them.
+    checkInterpolation(content, previous, params.gate, options);
+    checkShift(content, params.shift, options);
+    checkSharpening(content, params.sharpening, options);
     return locationAddress(content, previous, params.gate, params.shift, params.sharpening, SHARPEN_EPSILON);
   }
   const gated = interpolate(content, previous, params.gate, options);

@@ -9,6 +9,15 @@ function weightingShape(op: string, what: string, w: Tensor): [number, number] {
   return [w.shape[0] as number, w.shape[1] as number];
 }
 
+/** The input checks of {@link interpolate}, also run by the fused `address`. */
+export function checkInterpolation(content: Tensor, previous: Tensor, gate: Tensor, options: ValidateOptions = {}): void {
+  const op = 'interpolate';
+  const [batch, slots] = weightingShape(op, 'content weighting w_c', content);
+  expectShape(op, 'previous weighting w_{t−1}', previous, [batch, slots]);
+  expectShape(op, 'interpolation gate g', gate, [batch, 1]);
+  if (options.validate !== false) expectValues(op, 'interpolation gate g', gate, (v) => v >= 0 && v <= 1, 'in [0, 1]');
+}
+
 /**
  * Interpolation gate (NTM eq. 7): blends the content weighting with the previous step's
  * weighting, w_g = g · w_c + (1 − g) · w_{t−1}. g = 1 uses content only; g = 0 keeps the old focus.
@@ -18,11 +27,7 @@ function weightingShape(op: string, what: string, w: Tensor): [number, number] {
  * @param gate g ∈ [0, 1], `[batch, 1]`
  */
 export function interpolate(content: Tensor, previous: Tensor, gate: Tensor, options: ValidateOptions = {}): Tensor {
-  const op = 'interpolate';
-  const [batch, slots] = weightingShape(op, 'content weighting w_c', content);
-  expectShape(op, 'previous weighting w_{t−1}', previous, [batch, slots]);
-  expectShape(op, 'interpolation gate g', gate, [batch, 1]);
-  if (options.validate !== false) expectValues(op, 'interpolation gate g', gate, (v) => v >= 0 && v <= 1, 'in [0, 1]');
+  checkInterpolation(content, previous, gate, options);
   return add(mul(gate, content), mul(sub(1, gate), previous));
 }
 
@@ -35,6 +40,12 @@ export function interpolate(content: Tensor, previous: Tensor, gate: Tensor, opt
  * @param shift s, `[batch, S]`, non-negative and summing to 1
  */
 export function convolutionalShift(weighting: Tensor, shift: Tensor, options: ValidateOptions = {}): Tensor {
+  checkShift(weighting, shift, options);
+  return circularConvolution(weighting, shift);
+}
+
+/** The input checks of {@link convolutionalShift}, also run by the fused `address`. */
+export function checkShift(weighting: Tensor, shift: Tensor, options: ValidateOptions = {}): void {
   const op = 'convolutionalShift';
   const [batch, slots] = weightingShape(op, 'weighting w_g', weighting);
   const width = shift.shape[1] ?? 0;
@@ -44,7 +55,14 @@ export function convolutionalShift(weighting: Tensor, shift: Tensor, options: Va
     );
   }
   if (options.validate !== false) expectValues(op, 'shift weighting s', shift, (v) => v >= 0, '≥ 0');
-  return circularConvolution(weighting, shift);
+}
+
+/** The input checks of {@link sharpen}, also run by the fused `address`. */
+export function checkSharpening(weighting: Tensor, sharpening: Tensor, options: ValidateOptions = {}): void {
+  const op = 'sharpen';
+  const [batch] = weightingShape(op, 'weighting w̃', weighting);
+  expectShape(op, 'sharpening γ', sharpening, [batch, 1]);
+  if (options.validate !== false) expectValues(op, 'sharpening γ', sharpening, (v) => v >= 1, '≥ 1');
 }
 
 /**
@@ -55,10 +73,7 @@ export function convolutionalShift(weighting: Tensor, shift: Tensor, options: Va
  * @param sharpening γ ≥ 1, `[batch, 1]`
  */
 export function sharpen(weighting: Tensor, sharpening: Tensor, options: ValidateOptions & { epsilon?: number } = {}): Tensor {
-  const op = 'sharpen';
-  const [batch] = weightingShape(op, 'weighting w̃', weighting);
-  expectShape(op, 'sharpening γ', sharpening, [batch, 1]);
-  if (options.validate !== false) expectValues(op, 'sharpening γ', sharpening, (v) => v >= 1, '≥ 1');
+  checkSharpening(weighting, sharpening, options);
   const powered = pow(add(weighting, options.epsilon ?? SHARPEN_EPSILON), sharpening);
   return div(powered, sum(powered, -1, true));
 }

@@ -182,12 +182,8 @@ export const scatterAddSource = `function (src, indices, count, cols) {
 const sigmoidOf = (x: string): string => `(${x} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${x})) : Math.exp(${x}) / (1.0 + Math.exp(${x})))`;
 const tanhOf = (x: string): string => `(1.0 - 2.0 / (Math.exp(2.0 * Math.min(Math.max(${x}, -20.0), 20.0)) + 1.0))`;
 
-/** Fused LSTM cell forward: out [batch, 2H] = h then c'. */
-export const lstmCellSource = `function (z, c, hidden) {
-  const b = Math.floor((this.thread.x + 0.5) / (2.0 * hidden));
-  const col = this.thread.x - b * 2.0 * hidden;
-  const j = col < hidden ? col : col - hidden;
-  const zb = b * 4.0 * hidden;
+/** The four gates i, f, g, o of unit j in batch row b, from the pre-activations z [batch, 4H]. */
+const lstmGates = `const zb = b * 4.0 * hidden;
   const zi = z[zb + j];
   const zf = z[zb + hidden + j];
   const zg = z[zb + 2.0 * hidden + j];
@@ -195,7 +191,14 @@ export const lstmCellSource = `function (z, c, hidden) {
   const i = ${sigmoidOf('zi')};
   const f = ${sigmoidOf('zf')};
   const g = ${tanhOf('zg')};
-  const o = ${sigmoidOf('zo')};
+  const o = ${sigmoidOf('zo')};`;
+
+/** Fused LSTM cell forward: out [batch, 2H] = h then c'. */
+export const lstmCellSource = `function (z, c, hidden) {
+  const b = Math.floor((this.thread.x + 0.5) / (2.0 * hidden));
+  const col = this.thread.x - b * 2.0 * hidden;
+  const j = col < hidden ? col : col - hidden;
+  ${lstmGates}
   const cNext = f * c[b * hidden + j] + i * g;
   if (col < hidden) {
     return o * ${tanhOf('cNext')};
@@ -209,16 +212,8 @@ export const lstmCellBackwardSource = `function (z, c, out, grad, hidden) {
   const col = this.thread.x - b * 5.0 * hidden;
   const part = Math.floor((col + 0.5) / hidden);
   const j = col - part * hidden;
-  const zb = b * 4.0 * hidden;
   const ob = b * 2.0 * hidden;
-  const zi = z[zb + j];
-  const zf = z[zb + hidden + j];
-  const zg = z[zb + 2.0 * hidden + j];
-  const zo = z[zb + 3.0 * hidden + j];
-  const i = ${sigmoidOf('zi')};
-  const f = ${sigmoidOf('zf')};
-  const g = ${tanhOf('zg')};
-  const o = ${sigmoidOf('zo')};
+  ${lstmGates}
   const cNext = out[ob + hidden + j];
   const tanhC = ${tanhOf('cNext')};
   const dh = grad[ob + j];
