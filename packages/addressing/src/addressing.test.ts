@@ -169,6 +169,26 @@ describe('memory-network attention', () => {
     close(weights, [[p0, 1 - p0, 0]]);
     close(output, [[p0 * 1 + (1 - p0) * 3, p0 * 2 + (1 - p0) * 4]], 4);
   });
+
+  it('linear start drops the softmax: p = uᵀm, masked slots 0', () => {
+    const m = tensor([
+      [
+        [1, 0],
+        [0, 1],
+        [5, 5],
+      ],
+    ]);
+    const c = tensor([
+      [
+        [1, 2],
+        [3, 4],
+        [100, 100],
+      ],
+    ]);
+    const { weights, output } = memoryAttention(tensor([[2, 0.5]]), m, c, tensor([[1, 1, 0]]), { softmax: false });
+    close(weights, [[2, 0.5, 0]]);
+    close(output, [[2 * 1 + 0.5 * 3, 2 * 2 + 0.5 * 4]], 4);
+  });
 });
 
 describe('invariants (fast-check)', () => {

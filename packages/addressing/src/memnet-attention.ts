@@ -12,6 +12,15 @@ export interface MemoryAttention {
   output: Tensor;
 }
 
+/** Options for {@link memoryAttention}. */
+export interface MemoryAttentionOptions {
+  /**
+   * Normalise the scores with a softmax (default true). False gives the paper's *linear start*
+   * (§4.2): p_i = uᵀ m_i with no softmax, masked slots 0, used early in training.
+   */
+  softmax?: boolean;
+}
+
 /**
  * Memory-network attention (End-to-End Memory Networks, Sukhbaatar et al. 2015, eq. 1–2):
  * p_i = softmax(uᵀ m_i), o = Σ_i p_i c_i, with optional masking of empty slots.
@@ -20,8 +29,16 @@ export interface MemoryAttention {
  * @param inputMemory m, `[batch, n, d]` (the A-embedded sentences)
  * @param outputMemory c, `[batch, n, d]` (the C-embedded sentences)
  * @param mask `[batch, n]`, 1 for real sentences and 0 for padding; masked slots get weight 0
+ * @param options `softmax: false` for linear start
  */
-export function memoryAttention(query: Tensor, inputMemory: Tensor, outputMemory: Tensor, mask?: Tensor): MemoryAttention {
+export function memoryAttention(
+  query: Tensor,
+  inputMemory: Tensor,
+  outputMemory: Tensor,
+  mask?: Tensor,
+  options: MemoryAttentionOptions = {},
+): MemoryAttention {
+  const normalise = options.softmax ?? true;
   const op = 'memoryAttention';
   if (inputMemory.rank !== 3) throw new ShapeError(op, 'input memory m must have shape [batch, n, d]', [inputMemory.shape]);
   const [batch, slots, dim] = inputMemory.shape as [number, number, number];
@@ -30,9 +47,9 @@ export function memoryAttention(query: Tensor, inputMemory: Tensor, outputMemory
   let scores = squeeze(matmul(inputMemory, expandDims(query, -1)), -1);
   if (mask !== undefined) {
     expectShape(op, 'mask', mask, [batch, slots]);
-    scores = where(mask, scores, MASKED_SCORE);
+    scores = where(mask, scores, normalise ? MASKED_SCORE : 0);
   }
-  const weights = softmax(scores, -1);
+  const weights = normalise ? softmax(scores, -1) : scores;
   const output = squeeze(matmul(expandDims(weights, 1), outputMemory), 1);
   return { weights, output };
 }

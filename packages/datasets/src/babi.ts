@@ -92,6 +92,14 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
   return examples;
 }
 
+/**
+ * The answer as one class label: the answer words joined by commas (`football,apple` in task 8,
+ * `n,w` in task 19), as the official MemN2N code treats them; a one-word answer is that word.
+ */
+export function answerToken(example: Pick<BabiExample, 'answer'>): string {
+  return example.answer.join(',');
+}
+
 /** A word ↔ index map. Index 0 is reserved for padding (`PAD`). */
 export class Vocabulary {
   /** The padding token at index 0. */
@@ -100,16 +108,31 @@ export class Vocabulary {
   readonly words: string[] = [Vocabulary.PAD];
   private readonly indices = new Map<string, number>([[Vocabulary.PAD, 0]]);
 
-  /** A vocabulary of every word in the examples' stories, questions and answers, sorted. */
+  /**
+   * A vocabulary of every word in the examples' stories, questions and answers, plus each
+   * multi-word {@link answerToken}, sorted.
+   */
   static fromExamples(examples: readonly BabiExample[]): Vocabulary {
     const words = new Set<string>();
     for (const e of examples) {
       for (const s of e.story) for (const w of s) words.add(w);
       for (const w of e.question) words.add(w);
       for (const w of e.answer) words.add(w);
+      words.add(answerToken(e));
     }
     const vocabulary = new Vocabulary();
     for (const w of [...words].sort()) vocabulary.add(w);
+    return vocabulary;
+  }
+
+  /** A vocabulary with exactly these words after the padding token, in this order (as saved with a model). */
+  static fromWords(words: readonly string[]): Vocabulary {
+    const vocabulary = new Vocabulary();
+    for (const w of words) {
+      if (w === Vocabulary.PAD) continue;
+      if (vocabulary.indexOf(w) !== undefined) throw new EngramError(`Vocabulary.fromWords: '${w}' appears twice`);
+      vocabulary.add(w);
+    }
     return vocabulary;
   }
 

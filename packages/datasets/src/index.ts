@@ -35,4 +35,4 @@ export {
   prioritySortTask,
   repeatCopyTask,
 } from './tasks.js';
-export { BABI_TASKS, type BabiExample, Vocabulary, loadBabiTask, parseBabi, tokenize } from './babi.js';
+export { BABI_TASKS, type BabiExample, Vocabulary, answerToken, loadBabiTask, parseBabi, tokenize } from './babi.js';

@@ -1,6 +1,7 @@
 import type { SequenceBatch } from '@engram/datasets';
 import {
   EngramError,
+  NonFiniteError,
   type Optimizer,
   type Tensor,
   binaryCrossEntropyWithLogits,
@@ -14,6 +15,9 @@ import {
   tensor,
 } from '@engram/tensor';
 import { type NtmModel, type NtmState, initialNtmState, ntmStep, stepSlice } from './model.js';
+
+/** Re-exported from `@engram/tensor`, where it now lives, so existing imports keep working. */
+export { NonFiniteError };
 
 /** What {@link runSequence} returns. */
 export interface SequenceRun {
@@ -92,23 +96,6 @@ export function errorBits(batch: SequenceBatch, logits: readonly (Tensor | null)
     }
   });
   return wrong / batch.batch;
-}
-
-/** A non-finite loss or gradient: training stops and names the step. */
-export class NonFiniteError extends EngramError {
-  /** Always `NonFiniteError`. */
-  override name = 'NonFiniteError';
-  /**
-   * @param step the training step that produced it
-   * @param what which quantity was not finite
-   */
-  constructor(
-    /** The training step that produced it. */
-    readonly step: number,
-    what: string,
-  ) {
-    super(`training step ${step}: ${what} is not finite (NaN or ±Inf); stopped before updating the weights`);
-  }
 }
 
 /** Gradient clipping and bookkeeping for {@link trainBatch}. */

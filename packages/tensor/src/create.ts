@@ -66,7 +66,8 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, o
   if (shapeSize(resolved) !== flat.length) {
     throw new EngramError(`tensor: ${flat.length} values do not fill shape ${formatShape(resolved)} (${shapeSize(resolved)} elements)`);
   }
-  return make(Float32Array.from(flat), resolved, options);
+  // slice() is a memcpy; Float32Array.from walks an iterator.
+  return make(flat instanceof Float32Array ? flat.slice() : Float32Array.from(flat), resolved, options);
 }
 
 /** A one-element tensor of rank 0. */

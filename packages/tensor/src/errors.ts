@@ -25,3 +25,20 @@ export class ShapeError extends EngramError {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** A non-finite loss or gradient: training stops and names the step. */
+export class NonFiniteError extends EngramError {
+  /** Always `NonFiniteError`. */
+  override name = 'NonFiniteError';
+  /**
+   * @param step the training step that produced it
+   * @param what which quantity was not finite
+   */
+  constructor(
+    /** The training step that produced it. */
+    readonly step: number,
+    what: string,
+  ) {
+    super(`training step ${step}: ${what} is not finite (NaN or ±Inf); stopped before updating the weights`);
+  }
+}

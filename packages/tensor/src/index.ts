@@ -18,7 +18,7 @@ export { type CpuBackendOptions, WASM_MATMUL_MIN_MACS, createCpuBackend } from '
 export { referenceKernels } from './cpu/reference-kernels.js';
 export { type CreateOptions, arange, eye, fill, ones, randomNormal, randomUniform, scalar, tensor, zeros } from './create.js';
 export { getDefaultBackend, setDefaultBackend } from './default-backend.js';
-export { EngramError, ShapeError, formatShape } from './errors.js';
+export { EngramError, NonFiniteError, ShapeError, formatShape } from './errors.js';
 export { glorotUniform, orthogonal } from './init.js';
 export {
   COSINE_EPSILON,
@@ -66,6 +66,7 @@ export {
   type BoxParams,
   type ConcatParams,
   type CosineParams,
+  type EmbeddingBagParams,
   type GatherParams,
   type GradContext,
   type GradientRule,
@@ -79,6 +80,8 @@ export {
   broadcastTo,
   concat,
   div,
+  embeddingBag,
+  embeddingBagBackward,
   equal,
   exp,
   full,

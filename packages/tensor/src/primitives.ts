@@ -67,6 +67,14 @@ export interface CosineParams {
   epsilon: number;
 }
 
+/** Parameters of `embeddingBag` and its backward. */
+export interface EmbeddingBagParams {
+  /** Row indices, `[bags·words]`. */
+  indices: Int32Array;
+  /** Rows of the table. */
+  rows: number;
+}
+
 /** Parameters of `gather` and `scatterAdd`. */
 export interface GatherParams {
   /** Row indices. */
@@ -154,6 +162,16 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   where: ({ grad, inputs: [cond] }) => [null, where(cond as Tensor, grad, 0), where(cond as Tensor, 0, grad)],
   gather: ({ grad, params }: GradContext<GatherParams>) => [scatterAdd(grad, params.indices, params.rows)],
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
+  embeddingBag: ({ grad, inputs: [table, weights], params }: GradContext<EmbeddingBagParams>) => {
+    const [bags, words, width] = (weights as Tensor).shape as [number, number, number];
+    const tableGrad = (table as Tensor).requiresGrad ? embeddingBagBackward(grad, params.indices, weights as Tensor, params.rows) : null;
+    // Weights are usually constants (position encodings); skip their gradient then.
+    const weightsGrad = (weights as Tensor).requiresGrad
+      ? mul(reshape(gather(table as Tensor, params.indices), [bags, words, width]), reshape(grad, [bags, 1, width]))
+      : null;
+    return [tableGrad, weightsGrad];
+  },
+  embeddingBagBackward: ({ inputs }) => inputs.map(() => null),
   lstmCell: ({ grad, inputs: [z, c], out }) => {
     const both = lstmCellBackward(z as Tensor, c as Tensor, out, grad);
     const [batch, fiveH] = both.shape as [number, number];
@@ -621,6 +639,38 @@ export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Te
     epsilon,
   );
   return record('locationAddressBackward', storage, [2 * batch * slots + 2 * batch + batch * shifts], [wc, wp, g, s, gamma, grad], { epsilon }, backend);
+}
+
+/**
+ * Weighted bags of embedding rows, fused (a memory network's sentence encoding, Sukhbaatar et al.
+ * 2015 §4.1: m_i = Σ_j l_j ⊙ A x_ij): `table` `[rows, width]`, `indices` `[bags·words]`, `weights`
+ * `[bags, words, width]` → `[bags, width]`, out[n, k] = Σ_l weights[n, l, k]·table[indices[n·words + l], k].
+ * One pass instead of gather, multiply and sum; differentiable in the table and the weights.
+ */
+export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor): Tensor {
+  const op = 'embeddingBag';
+  if (table.rank !== 2) throw new ShapeError(op, 'the table must have shape [rows, width]', [table.shape, weights.shape]);
+  const [rows, width] = table.shape as [number, number];
+  if (weights.rank !== 3 || weights.shape[2] !== width)
+    throw new ShapeError(op, `weights must have shape [bags, words, ${width}] (the table's width)`, [table.shape, weights.shape]);
+  const [bags, words] = weights.shape as [number, number];
+  if (indices.length !== bags * words) throw new ShapeError(op, `expected ${bags * words} indices (bags × words), got ${indices.length}`, [table.shape, weights.shape]);
+  checkIndices(op, indices, rows);
+  const backend = backendOf(op, [table, weights]);
+  const storage = kernels(backend).embeddingBag(table.storage, indices, weights.storage, bags, words, width);
+  return record(op, storage, [bags, width], [table, weights], { indices, rows }, backend);
+}
+
+/** The table gradient of {@link embeddingBag}: `[rows, width]`, grad[n, k]·weights[n, l, k] added at row indices[n·words + l]. */
+export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights: Tensor, rows: number): Tensor {
+  const op = 'embeddingBagBackward';
+  const [bags, words, width] = weights.shape as [number, number, number];
+  if (grad.rank !== 2 || grad.shape[0] !== bags || grad.shape[1] !== width)
+    throw new ShapeError(op, `the gradient must have shape [${bags}, ${width}]`, [grad.shape, weights.shape]);
+  checkIndices(op, indices, rows);
+  const backend = backendOf(op, [grad, weights]);
+  const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, rows, bags, words, width);
+  return record(op, storage, [rows, width], [grad, weights], { indices, rows }, backend);
 }
 
 /** Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`. */

@@ -77,6 +77,18 @@ export class Random {
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
+  /** A uniformly random ordering of 0..n−1 (Fisher–Yates, n − 1 draws). */
+  permutation(n: number): Int32Array {
+    const order = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      const t = order[i] as number;
+      order[i] = order[j] as number;
+      order[j] = t;
+    }
+    return order;
+  }
+
   /** An independent generator derived from this one (for per-worker or per-layer streams). */
   fork(): Random {
     return new Random(this.nextUint32());

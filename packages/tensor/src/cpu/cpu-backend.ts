@@ -16,13 +16,13 @@ export interface CpuBackendOptions {
 
 /**
  * The CPU backend: the TypeScript reference kernels, with matmul and the fused memory kernels
- * (memoryWrite, rowCosine, locationAddress and their backward) on WebAssembly SIMD where the runtime has it.
+ * (memoryWrite, rowCosine, locationAddress, embeddingBag and their backward) on WebAssembly SIMD where the runtime has it.
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const wasm = options.simd === false ? null : loadWasmKernels();
   const matmul = wasm
     ? (a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array =>
-        args.m * args.k * args.n < WASM_MATMUL_MIN_MACS ? referenceMatmul(a, b, args) : wasm.matmul(a, b, args)
+        args.batch * args.m * args.k * args.n < WASM_MATMUL_MIN_MACS ? referenceMatmul(a, b, args) : wasm.matmul(a, b, args)
     : referenceMatmul;
   const kernels = wasm
     ? ({
@@ -34,6 +34,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
         rowCosineBackward: wasm.rowCosineBackward,
         locationAddress: wasm.locationAddress,
         locationAddressBackward: wasm.locationAddressBackward,
+        embeddingBag: wasm.embeddingBag,
+        embeddingBagBackward: wasm.embeddingBagBackward,
       } satisfies Kernels<Float32Array>)
     : referenceKernels;
   const backend: Backend<Float32Array> = {

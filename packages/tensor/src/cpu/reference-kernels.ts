@@ -360,6 +360,40 @@ function scatterAdd(src: Float32Array, indices: Int32Array, rows: number, cols: 
   return out;
 }
 
+function embeddingBag(table: Float32Array, indices: Int32Array, weights: Float32Array, bags: number, words: number, width: number): Float32Array {
+  const out = allocateFloats(bags * width);
+  for (let n = 0; n < bags; n++) {
+    const o = n * width;
+    for (let l = 0; l < words; l++) {
+      const t = (indices[n * words + l] as number) * width;
+      const w = (n * words + l) * width;
+      for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + (weights[w + k] as number) * (table[t + k] as number);
+    }
+  }
+  return out;
+}
+
+function embeddingBagBackward(
+  grad: Float32Array,
+  indices: Int32Array,
+  weights: Float32Array,
+  rows: number,
+  bags: number,
+  words: number,
+  width: number,
+): Float32Array {
+  const out = allocateFloats(rows * width);
+  for (let n = 0; n < bags; n++) {
+    const g = n * width;
+    for (let l = 0; l < words; l++) {
+      const t = (indices[n * words + l] as number) * width;
+      const w = (n * words + l) * width;
+      for (let k = 0; k < width; k++) out[t + k] = (out[t + k] as number) + (weights[w + k] as number) * (grad[g + k] as number);
+    }
+  }
+  return out;
+}
+
 function lstmCell(z: Float32Array, c: Float32Array, batch: number, hidden: number): Float32Array {
   const out = allocateFloats(batch * 2 * hidden);
   for (let b = 0; b < batch; b++) {
@@ -661,6 +695,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   where,
   gather,
   scatterAdd,
+  embeddingBag,
+  embeddingBagBackward,
   lstmCell,
   lstmCellBackward,
   memoryWrite,

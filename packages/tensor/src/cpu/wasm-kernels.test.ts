@@ -109,4 +109,22 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
       { numRuns: 200 },
     );
   });
+
+  it('embedding bag and its table gradient match the reference (repeated rows, vector body and scalar tail)', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 7 }), fc.integer(), (bags, words, width, rows, seed) => {
+        const rng = new Random(seed);
+        const table = randomArray(rows * width, rng);
+        const weights = randomArray(bags * words * width, rng);
+        const grad = randomArray(bags * width, rng);
+        const indices = Int32Array.from({ length: bags * words }, () => rng.int(0, rows - 1));
+        expect(maxError(kernel.embeddingBag(table, indices, weights, bags, words, width), ref.embeddingBag(table, indices, weights, bags, words, width))).toBeLessThan(1e-4);
+        expect(
+          maxError(kernel.embeddingBagBackward(grad, indices, weights, rows, bags, words, width), ref.embeddingBagBackward(grad, indices, weights, rows, bags, words, width)),
+        ).toBeLessThan(1e-4);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

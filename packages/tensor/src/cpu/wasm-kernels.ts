@@ -48,6 +48,8 @@ interface KernelExports {
     epsilon: number,
     temp: number,
   ): void;
+  embeddingBag(table: number, indices: number, weights: number, out: number, bags: number, words: number, width: number): void;
+  embeddingBagBackward(grad: number, indices: number, weights: number, out: number, rows: number, bags: number, words: number, width: number): void;
   pack(b: number, dst: number, k: number, n: number, sBk: number, sBj: number): void;
   multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
   multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
@@ -86,6 +88,10 @@ export interface WasmKernels {
   locationAddress: Kernels<Float32Array>['locationAddress'];
   /** See {@link Kernels.locationAddressBackward}. */
   locationAddressBackward: Kernels<Float32Array>['locationAddressBackward'];
+  /** See {@link Kernels.embeddingBag}. */
+  embeddingBag: Kernels<Float32Array>['embeddingBag'];
+  /** See {@link Kernels.embeddingBagBackward}. */
+  embeddingBagBackward: Kernels<Float32Array>['embeddingBagBackward'];
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -146,17 +152,26 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   const scratchBase = cacheBase + OPERAND_CACHE_BYTES;
   const cache = new OperandCache(cacheBase, OPERAND_CACHE_BYTES);
   let heap = new Float32Array(wasm.memory.buffer);
+  let heapInts = new Int32Array(wasm.memory.buffer);
 
   const ensureScratch = (bytes: number): void => {
     const missing = scratchBase + bytes - wasm.memory.buffer.byteLength;
     if (missing > 0) {
       wasm.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
       heap = new Float32Array(wasm.memory.buffer);
+      heapInts = new Int32Array(wasm.memory.buffer);
     }
   };
 
-  /** Copies `array` into wasm memory: into the cache arena when it is reused, else at `scratch`. */
-  const placeRaw = (array: Float32Array, scratch: number): number => {
+  /**
+   * Copies `array` into wasm memory: into the cache arena when it is reused, else at `scratch`.
+   * Index arrays (Int32Array) are always copied.
+   */
+  const placeRaw = (array: Float32Array | Int32Array, scratch: number): number => {
+    if (array instanceof Int32Array) {
+      heapInts.set(array, scratch / FLOAT_BYTES);
+      return scratch;
+    }
     const cached = cache.lookup(array, 'raw', array.length * FLOAT_BYTES, (p) => heap.set(array, p / FLOAT_BYTES));
     if (cached !== null) return cached;
     heap.set(array, scratch / FLOAT_BYTES);
@@ -168,7 +183,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
    * in scratch (or finds them cached), calls `kernel(pointers, outPointer)`, copies the output out.
    */
   const run = (
-    inputs: readonly Float32Array[],
+    inputs: readonly (Float32Array | Int32Array)[],
     outputLength: number,
     kernel: (pointers: number[], out: number, temp: number) => void,
     tempBytes = 0,
@@ -220,6 +235,10 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
           wasm.locationAddressBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), out, batch, slots, shifts, epsilon, temp),
         wasm.locationTempBytes(slots),
       ),
+    embeddingBag: (table, indices, weights, bags, words, width) =>
+      run([table, indices, weights], bags * width, (ptr, out) => wasm.embeddingBag(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, bags, words, width)),
+    embeddingBagBackward: (grad, indices, weights, rows, bags, words, width) =>
+      run([grad, indices, weights], rows * width, (ptr, out) => wasm.embeddingBagBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, rows, bags, words, width)),
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);

@@ -76,6 +76,11 @@ export const opCases: OpCase[] = [
   { name: 'split', inputs: [any([2, 6])], run: (x) => t.mul(...(t.split(x, [2, 4], 1).map((p, i) => (i === 0 ? t.sum(p, 1, true) : p)) as [Tensor, Tensor])) },
   { name: 'where', inputs: [any([3, 4]), any([3, 4]), any([3, 4])], run: (c, a, b) => t.where(t.greater(c, 0), a, b), noGrad: [0] },
   { name: 'gather (embedding)', inputs: [any([5, 3])], run: (table) => t.gather(table, [4, 0, 4, 2]) },
+  {
+    name: 'embeddingBag (fused)',
+    inputs: [any([5, 3]), any([2, 4, 3])],
+    run: (table, weights) => t.embeddingBag(table, Int32Array.of(4, 0, 4, 2, 1, 1, 3, 0), weights),
+  },
   { name: 'scatterAdd', inputs: [any([4, 3])], run: (src) => t.scatterAdd(src, Int32Array.of(1, 1, 0, 3), 5) },
   { name: 'softmax', inputs: [any([3, 5])], run: (x) => t.softmax(x, -1) },
   { name: 'softmax (axis 0, large logits)', inputs: [{ shape: [4, 3], low: 50, high: 60 }], run: (x) => t.softmax(x, 0) },

@@ -1,0 +1,74 @@
+import { EngramError } from '@engram/tensor';
+
+/**
+ * How the embeddings of the K hops share weights (Sukhbaatar et al. 2015, §2.2).
+ * - `adjacent`: A^{k+1} = C^k, W^T = C^K, B = A^1 — K + 1 embedding matrices in all.
+ * - `layerwise` (RNN-like): A^1 = … = A^K, C^1 = … = C^K, a separate B and W, and a linear map
+ *   H between hops: u^{k+1} = H u^k + o^k.
+ */
+export type WeightTying = 'adjacent' | 'layerwise';
+
+/**
+ * How a sentence's word embeddings become one memory vector (§4.1).
+ * - `bag-of-words`: m_i = Σ_j A x_ij.
+ * - `position`: m_i = Σ_j l_j ⊙ A x_ij with the paper's position encoding
+ *   l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's own length (see {@link positionWeight}).
+ */
+export type SentenceEncoding = 'bag-of-words' | 'position';
+
+/** Everything that defines a MemN2N's architecture. Serialised as JSON beside the weights. */
+export interface MemnetConfig {
+  /** V: word vocabulary size, padding (index 0) included. Answers are words of the same vocabulary. */
+  vocabularySize: number;
+  /** d: embedding width (paper: 20 per task, 50 joint). */
+  embeddingSize: number;
+  /** K: number of hops (paper: 3). */
+  hops: number;
+  /** Memory size: the most recent sentences kept (paper: 50). */
+  memorySize: number;
+  /** Weight tying across hops. */
+  tying: WeightTying;
+  /** Sentence representation. */
+  encoding: SentenceEncoding;
+  /** Temporal encoding (§4.1): a learned vector per memory age, T_A(i) and T_C(i), added to m_i and c_i. */
+  temporal: boolean;
+  /** Standard deviation of the Gaussian initialisation (paper: 0.1). */
+  initScale: number;
+}
+
+/** The paper's bAbI model: 3 hops, embedding 20, memory 50, adjacent tying, PE, temporal encoding. */
+export function defaultMemnetConfig(vocabularySize: number, overrides: Partial<MemnetConfig> = {}): MemnetConfig {
+  const config: MemnetConfig = {
+    vocabularySize,
+    embeddingSize: 20,
+    hops: 3,
+    memorySize: 50,
+    tying: 'adjacent',
+    encoding: 'position',
+    temporal: true,
+    initScale: 0.1,
+    ...overrides,
+  };
+  validateMemnetConfig(config);
+  return config;
+}
+
+/** Checks a config (from code or a JSON file) and names the first bad field. */
+export function validateMemnetConfig(config: MemnetConfig): void {
+  const positive = (name: keyof MemnetConfig): void => {
+    const value = config[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+      throw new EngramError(`MemN2N config: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  };
+  positive('vocabularySize');
+  positive('embeddingSize');
+  positive('hops');
+  positive('memorySize');
+  if (config.tying !== 'adjacent' && config.tying !== 'layerwise')
+    throw new EngramError(`MemN2N config: tying must be 'adjacent' or 'layerwise', got ${JSON.stringify(config.tying)}`);
+  if (config.encoding !== 'bag-of-words' && config.encoding !== 'position')
+    throw new EngramError(`MemN2N config: encoding must be 'bag-of-words' or 'position', got ${JSON.stringify(config.encoding)}`);
+  if (typeof config.temporal !== 'boolean') throw new EngramError(`MemN2N config: temporal must be true or false, got ${JSON.stringify(config.temporal)}`);
+  if (!(typeof config.initScale === 'number' && config.initScale > 0 && Number.isFinite(config.initScale)))
+    throw new EngramError(`MemN2N config: initScale must be a positive number, got ${JSON.stringify(config.initScale)}`);
+}

@@ -1,0 +1,173 @@
+import { type BabiExample, type Vocabulary, answerToken } from '@engram/datasets';
+import { EngramError, type Random } from '@engram/tensor';
+import type { MemnetConfig } from './config.js';
+
+/**
+ * Position encoding (Sukhbaatar et al. 2015, §4.1): the weight l_kj of word j (1-based) of a
+ * J-word sentence in embedding dimension k (1-based) of d,
+ * l_kj = (1 − j/J) − (k/d)(1 − 2j/J).
+ *
+ * This is the paper's formula, with J the sentence's own length. (The official Matlab/Lua code
+ * uses 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ) with J the longest sentence of the data set.)
+ */
+export function positionWeight(position: number, sentenceLength: number, dimension: number, embeddingSize: number): number {
+  return 1 - position / sentenceLength - (dimension / embeddingSize) * (1 - (2 * position) / sentenceLength);
+}
+
+/**
+ * One bAbI batch as index and weight arrays, ready for {@link memnetForward}. Memory slots hold the
+ * last `slots` sentences of each story, oldest first; padding has token 0 and weight 0.
+ */
+export interface MemnetBatch {
+  /** B: examples in the batch. */
+  size: number;
+  /** M: memory slots (the longest kept story in the batch, at most `memorySize`). */
+  slots: number;
+  /** L: tokens per memory slot (longest sentence, plus one for the time token when temporal). */
+  memoryWords: number;
+  /** Tokens per question (longest question in the batch). */
+  queryWords: number;
+  /** `[B, M, L]` token ids; the time token of a slot of age t is `vocabularySize + t`. */
+  memoryTokens: Int32Array;
+  /** `[B, M, L, d]`: l_kj for word tokens, 1 for the time token, 0 for padding. */
+  memoryWeights: Float32Array;
+  /** `[B, M]`: 1 for a real sentence, 0 for an empty slot. */
+  mask: Float32Array;
+  /** `[B, Lq]` question token ids. */
+  queryTokens: Int32Array;
+  /** `[B, Lq, d]` question weights. */
+  queryWeights: Float32Array;
+  /** `[B]`: the answer's vocabulary index, or −1 when an example has no answer (a question to ask). */
+  answers: Int32Array;
+  /** `[B]`: index in the example's story of the sentence in memory slot 0. */
+  firstSentence: Int32Array;
+  /** `[B]`: sentences of each example in memory. */
+  sentences: Int32Array;
+}
+
+/** Options for {@link encodeBatch}. */
+export interface EncodeOptions {
+  /**
+   * Random noise (§4.2 "RN"): the fraction of empty memories inserted at random into each story's
+   * time line, so the temporal encoding cannot overfit exact ages. 0 (the default) for testing;
+   * the paper trains with 0.1. Needs `rng`.
+   */
+  timeNoise?: number;
+  /** Generator for the time noise. */
+  rng?: Random;
+}
+
+/** Words of an example not in the vocabulary (story, question and answer), in order of appearance. */
+export function unknownWords(example: BabiExample, vocabulary: Vocabulary): string[] {
+  const unknown = new Set<string>();
+  const check = (w: string): void => {
+    if (vocabulary.indexOf(w) === undefined) unknown.add(w);
+  };
+  for (const s of example.story) for (const w of s) check(w);
+  for (const w of example.question) check(w);
+  if (example.answer.length > 0) check(answerToken(example));
+  return [...unknown];
+}
+
+/**
+ * Ages (0 = the most recent sentence) for a story of `count` sentences, capped at `memorySize − 1`.
+ * With noise, `blank` ∈ [0, ⌈count·noise⌉] empty memories are placed at random among the sentences
+ * (the official code's randomize_time), which spreads the ages out.
+ */
+export function sentenceAges(count: number, memorySize: number, noise: number, rng?: Random): Int32Array {
+  const ages = new Int32Array(count);
+  if (noise > 0 && rng !== undefined) {
+    const blank = rng.int(0, Math.ceil(count * noise));
+    const positions = rng.permutation(count + blank).subarray(0, count).sort();
+    // The newest sentence takes the smallest sampled position.
+    for (let i = 0; i < count; i++) ages[i] = Math.min(positions[count - 1 - i] as number, memorySize - 1);
+    return ages;
+  }
+  for (let i = 0; i < count; i++) ages[i] = Math.min(count - 1 - i, memorySize - 1);
+  return ages;
+}
+
+class WeightCache {
+  private readonly rows = new Map<number, Float32Array>();
+  constructor(
+    private readonly embeddingSize: number,
+    private readonly position: boolean,
+  ) {}
+  /** `[J, d]` weights of a J-word sentence. */
+  forLength(length: number): Float32Array {
+    let block = this.rows.get(length);
+    if (block === undefined) {
+      const d = this.embeddingSize;
+      block = new Float32Array(length * d);
+      for (let j = 0; j < length; j++)
+        for (let k = 0; k < d; k++) block[j * d + k] = this.position ? positionWeight(j + 1, length, k + 1, d) : 1;
+      this.rows.set(length, block);
+    }
+    return block;
+  }
+}
+
+function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () => string): number[] {
+  return words.map((w) => {
+    const index = vocabulary.indexOf(w);
+    if (index === undefined) throw new EngramError(`encodeBatch: unknown word '${w}' in ${where()} (not in the model's vocabulary)`);
+    return index;
+  });
+}
+
+/**
+ * Turns bAbI examples into a {@link MemnetBatch}: the last `memorySize` sentences of each story
+ * as memory, the question, and the answer index. Unknown words are an error naming the word.
+ */
+export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabulary, config: MemnetConfig, options: EncodeOptions = {}): MemnetBatch {
+  if (examples.length === 0) throw new EngramError('encodeBatch: no examples');
+  if (vocabulary.size !== config.vocabularySize)
+    throw new EngramError(`encodeBatch: the vocabulary has ${vocabulary.size} words, the model expects ${config.vocabularySize}`);
+  const d = config.embeddingSize;
+  const cache = new WeightCache(d, config.encoding === 'position');
+  const time = config.temporal ? 1 : 0;
+  const size = examples.length;
+  let slots = 1;
+  let longestSentence = 1;
+  let queryWords = 1;
+  for (const e of examples) {
+    const kept = e.story.slice(-config.memorySize);
+    slots = Math.max(slots, kept.length);
+    for (const s of kept) longestSentence = Math.max(longestSentence, s.length);
+    queryWords = Math.max(queryWords, e.question.length);
+  }
+  const memoryWords = longestSentence + time;
+  const memoryTokens = new Int32Array(size * slots * memoryWords);
+  const memoryWeights = new Float32Array(size * slots * memoryWords * d);
+  const mask = new Float32Array(size * slots);
+  const queryTokens = new Int32Array(size * queryWords);
+  const queryWeights = new Float32Array(size * queryWords * d);
+  const answers = new Int32Array(size);
+  const firstSentence = new Int32Array(size);
+  const sentences = new Int32Array(size);
+  examples.forEach((example, b) => {
+    const first = Math.max(0, example.story.length - config.memorySize);
+    const kept = example.story.slice(first);
+    firstSentence[b] = first;
+    sentences[b] = kept.length;
+    const ages = sentenceAges(kept.length, config.memorySize, options.timeNoise ?? 0, options.rng);
+    kept.forEach((sentence, i) => {
+      const slot = b * slots + i;
+      mask[slot] = 1;
+      const ids = indexWords(sentence, vocabulary, () => `example ${b}, sentence ${first + i + 1}`);
+      const base = slot * memoryWords;
+      memoryTokens.set(ids, base);
+      memoryWeights.set(cache.forLength(ids.length), base * d);
+      if (time === 1) {
+        const timeSlot = base + memoryWords - 1;
+        memoryTokens[timeSlot] = config.vocabularySize + (ages[i] as number);
+        memoryWeights.fill(1, timeSlot * d, (timeSlot + 1) * d);
+      }
+    });
+    const q = indexWords(example.question, vocabulary, () => `example ${b}, question`);
+    queryTokens.set(q, b * queryWords);
+    queryWeights.set(cache.forLength(q.length), b * queryWords * d);
+    answers[b] = example.answer.length === 0 ? -1 : (indexWords([answerToken(example)], vocabulary, () => `example ${b}, answer`)[0] as number);
+  });
+  return { size, slots, memoryWords, queryWords, memoryTokens, memoryWeights, mask, queryTokens, queryWeights, answers, firstSentence, sentences };
+}

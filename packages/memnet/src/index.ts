@@ -1,0 +1,63 @@
+/**
+ * @engram/memnet: End-to-End Memory Networks (Sukhbaatar, Szlam, Weston & Fergus 2015). A question
+ * attends over a memory of embedded sentences for K hops, then answers with one word. Position
+ * and temporal encoding, adjacent or layer-wise weight tying, linear start and random time noise,
+ * the paper's training recipe, per-hop attention for inspection, and save / load.
+ *
+ * ```ts
+ * import { Vocabulary, loadBabiTask } from '@engram/datasets';
+ * import { answerQuestions, createMemnet, defaultMemnetConfig, trainMemnet } from '@engram/memnet';
+ * import { Random } from '@engram/tensor';
+ *
+ * const train = await loadBabiTask('data/en', 1, 'train');
+ * const vocabulary = Vocabulary.fromExamples(train);
+ * const model = createMemnet(defaultMemnetConfig(vocabulary.size), new Random(1));
+ * await trainMemnet(model, train, vocabulary, { seed: 1 });
+ * const [reply] = answerQuestions(model, vocabulary, [{ story: [['mary', 'went', 'to', 'the', 'garden']], question: ['where', 'is', 'mary'] }]);
+ * // reply.answer === 'garden'; reply.attention[hop][sentence]
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { type MemnetConfig, type SentenceEncoding, type WeightTying, defaultMemnetConfig, validateMemnetConfig } from './config.js';
+export { type EncodeOptions, type MemnetBatch, encodeBatch, positionWeight, sentenceAges, unknownWords } from './encoding.js';
+export { type MemnetAnswer, type MemnetQuestion, answerQuestions } from './inference.js';
+export {
+  type ForwardOptions,
+  type MemnetModel,
+  type MemnetOutput,
+  type MemnetParams,
+  createMemnet,
+  embedSentences,
+  embeddingRows,
+  memnetForward,
+} from './model.js';
+export {
+  type LoadedMemnet,
+  MEMNET_FORMAT,
+  type MemnetCheckpoint,
+  loadMemnet,
+  loadMemnetCheckpoint,
+  saveMemnet,
+  saveMemnetCheckpoint,
+} from './persistence.js';
+export {
+  type EpochPlan,
+  type EpochReport,
+  JOINT_SCHEDULE,
+  type MemnetEvaluation,
+  type MemnetSchedule,
+  type MemnetStepResult,
+  type MemnetTrainingState,
+  PER_TASK_SCHEDULE,
+  type TrainMemnetOptions,
+  type TrainMemnetResult,
+  type ValidationSplit,
+  batchLoss,
+  epochPlan,
+  evaluateMemnet,
+  splitValidation,
+  totalEpochs,
+  trainMemnet,
+  trainStep,
+} from './train.js';

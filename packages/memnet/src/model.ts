@@ -1,0 +1,128 @@
+import { memoryAttention } from '@engram/addressing';
+import {
+  type Backend,
+  type Random,
+  type Tensor,
+  add,
+  embeddingBag,
+  getDefaultBackend,
+  matmul,
+  randomNormal,
+  reshape,
+  slice,
+  tensor,
+  transpose,
+} from '@engram/tensor';
+import { type MemnetConfig, validateMemnetConfig } from './config.js';
+import type { MemnetBatch } from './encoding.js';
+
+/**
+ * The trainable weights. Every embedding table has `vocabularySize` word rows, then (with temporal
+ * encoding) `memorySize` rows of T, the time vectors, indexed by age: T_A(i) is row V + i.
+ */
+export interface MemnetParams {
+  /**
+   * Adjacent tying: K + 1 tables E_0…E_K with B = A^1 = E_0, A^k = E_{k−1}, C^k = E_k, and the
+   * answer matrix W = E_Kᵀ (its word rows). Layer-wise tying: [B, A, C].
+   */
+  embeddings: Tensor[];
+  /** Layer-wise tying only: W, `[d, V]`. */
+  answer?: Tensor;
+  /** Layer-wise tying only: H, `[d, d]`, the map between hops u^{k+1} = H u^k + o^k. */
+  hop?: Tensor;
+}
+
+/** A MemN2N: its config and weights. */
+export interface MemnetModel {
+  /** The architecture. */
+  config: MemnetConfig;
+  /** The weights. */
+  params: MemnetParams;
+}
+
+/** Rows of each embedding table: the words, then one time vector per memory age when temporal. */
+export function embeddingRows(config: MemnetConfig): number {
+  return config.vocabularySize + (config.temporal ? config.memorySize : 0);
+}
+
+/** A model with Gaussian weights N(0, initScale²), as in the paper. */
+export function createMemnet(config: MemnetConfig, rng: Random, backend: Backend = getDefaultBackend()): MemnetModel {
+  validateMemnetConfig(config);
+  const d = config.embeddingSize;
+  const rows = embeddingRows(config);
+  const table = (r: number, c: number): Tensor => randomNormal([r, c], rng, 0, config.initScale, { backend, requiresGrad: true });
+  if (config.tying === 'adjacent') {
+    return { config, params: { embeddings: Array.from({ length: config.hops + 1 }, () => table(rows, d)) } };
+  }
+  return {
+    config,
+    params: {
+      embeddings: [table(config.vocabularySize, d), table(rows, d), table(rows, d)],
+      answer: table(d, config.vocabularySize),
+      hop: table(d, d),
+    },
+  };
+}
+
+/**
+ * A bag of weighted word embeddings per sentence: m_i = Σ_j l_j ⊙ E x_ij (+ T(i) through the time
+ * token). `tokens` `[rows·words]`, `weights` `[rows, words, d]` → `[rows, d]`.
+ */
+export function embedSentences(table: Tensor, tokens: Int32Array, weights: Tensor): Tensor {
+  return embeddingBag(table, tokens, weights);
+}
+
+/** Options for {@link memnetForward}. */
+export interface ForwardOptions {
+  /** Linear start (§4.2): no softmax in the memory layers. */
+  linear?: boolean;
+}
+
+/** What {@link memnetForward} returns. */
+export interface MemnetOutput {
+  /** â before the softmax, `[B, V]`: W(o^K + u^K). */
+  logits: Tensor;
+  /** p^k for each hop, `[B, M]` each: the attention over the memory slots. */
+  attention: Tensor[];
+}
+
+function answerMatrix(model: MemnetModel): Tensor {
+  const { config, params } = model;
+  if (params.answer !== undefined) return params.answer;
+  const last = params.embeddings[config.hops] as Tensor;
+  return transpose(slice(last, [0, 0], [config.vocabularySize, config.embeddingSize]));
+}
+
+/**
+ * The forward pass (§2): u^1 = Σ_j l_j ⊙ B q_j; for each hop k, p^k = softmax(u^kᵀ m^k),
+ * o^k = Σ_i p_i^k c_i^k, u^{k+1} = u^k + o^k (layer-wise: H u^k + o^k); â = W u^{K+1}.
+ */
+export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: ForwardOptions = {}): MemnetOutput {
+  const { config, params } = model;
+  const d = config.embeddingSize;
+  const backend = (params.embeddings[0] as Tensor).backend;
+  const { size, slots, memoryWords, queryWords } = batch;
+  const memoryWeights = tensor(batch.memoryWeights, [size * slots, memoryWords, d], { backend });
+  const queryWeights = tensor(batch.queryWeights, [size, queryWords, d], { backend });
+  const mask = tensor(batch.mask, [size, slots], { backend });
+  const memories = new Map<Tensor, Tensor>();
+  const memoryOf = (table: Tensor): Tensor => {
+    let m = memories.get(table);
+    if (m === undefined) {
+      m = reshape(embedSentences(table, batch.memoryTokens, memoryWeights), [size, slots, d]);
+      memories.set(table, m);
+    }
+    return m;
+  };
+  const [first, second, third] = params.embeddings as [Tensor, Tensor, Tensor | undefined];
+  let u = embedSentences(first, batch.queryTokens, queryWeights);
+  const attention: Tensor[] = [];
+  for (let hop = 0; hop < config.hops; hop++) {
+    const input = config.tying === 'adjacent' ? (params.embeddings[hop] as Tensor) : second;
+    const output = config.tying === 'adjacent' ? (params.embeddings[hop + 1] as Tensor) : (third as Tensor);
+    const read = memoryAttention(u, memoryOf(input), memoryOf(output), mask, { softmax: !options.linear });
+    attention.push(read.weights);
+    u = add(params.hop === undefined ? u : matmul(u, params.hop), read.output);
+  }
+  return { logits: matmul(u, answerMatrix(model)), attention };
+}

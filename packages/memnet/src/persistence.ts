@@ -1,0 +1,124 @@
+import { Vocabulary } from '@engram/datasets';
+import {
+  EngramError,
+  type Optimizer,
+  type OptimizerState,
+  Random,
+  type Tensor,
+  flattenParameters,
+  loadParameters,
+  loadSafetensorsFile,
+  saveSafetensorsFile,
+  tensor,
+} from '@engram/tensor';
+import { type MemnetConfig, validateMemnetConfig } from './config.js';
+import { type MemnetModel, createMemnet } from './model.js';
+import type { MemnetTrainingState } from './train.js';
+
+/** Format tag written into every file, checked on load. */
+export const MEMNET_FORMAT = 'engram-memnet/1';
+const OPTIMIZER_PREFIX = 'optimizer.';
+const PARAMS_PREFIX = 'params.';
+
+function parseJson<T>(path: string, metadata: Record<string, string>, key: string): T {
+  try {
+    return JSON.parse(metadata[key] ?? '') as T;
+  } catch {
+    throw new EngramError(`${path}: the '${key}' metadata is missing or not valid JSON`);
+  }
+}
+
+function restore(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): { model: MemnetModel; vocabulary: Vocabulary } {
+  if (metadata.format !== MEMNET_FORMAT)
+    throw new EngramError(`${path}: not an Engram MemN2N file (format '${metadata.format ?? 'missing'}', expected '${MEMNET_FORMAT}')`);
+  const config = parseJson<MemnetConfig>(path, metadata, 'config');
+  validateMemnetConfig(config);
+  const words = parseJson<string[]>(path, metadata, 'vocabulary');
+  if (!Array.isArray(words) || words.some((w) => typeof w !== 'string')) throw new EngramError(`${path}: 'vocabulary' must be a list of words`);
+  const vocabulary = Vocabulary.fromWords(words);
+  if (vocabulary.size !== config.vocabularySize)
+    throw new EngramError(`${path}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
+  const model = createMemnet(config, new Random(0));
+  const params: Record<string, Tensor> = {};
+  for (const [key, value] of Object.entries(tensors)) if (key.startsWith(PARAMS_PREFIX)) params[key.slice(PARAMS_PREFIX.length)] = value;
+  loadParameters(model.params, params, path);
+  return { model, vocabulary };
+}
+
+function header(model: MemnetModel, vocabulary: Vocabulary): Record<string, string> {
+  if (vocabulary.size !== model.config.vocabularySize)
+    throw new EngramError(`saveMemnet: the vocabulary has ${vocabulary.size} words, the model expects ${model.config.vocabularySize}`);
+  return { format: MEMNET_FORMAT, config: JSON.stringify(model.config), vocabulary: JSON.stringify(vocabulary.words) };
+}
+
+/** A model read back by {@link loadMemnet}. */
+export interface LoadedMemnet {
+  /** The model. */
+  model: MemnetModel;
+  /** Its vocabulary (words ↔ ids, answers included). */
+  vocabulary: Vocabulary;
+  /** The file's metadata (config, vocabulary, anything passed to {@link saveMemnet}). */
+  metadata: Record<string, string>;
+}
+
+/** Saves a trained model with its vocabulary: weights as safetensors, config and words as JSON metadata. Atomic. */
+export async function saveMemnet(path: string, model: MemnetModel, vocabulary: Vocabulary, metadata: Record<string, string> = {}): Promise<void> {
+  await saveSafetensorsFile(path, flattenParameters(model.params, 'params'), { ...metadata, ...header(model, vocabulary) });
+}
+
+/** Loads a model saved by {@link saveMemnet} (or a checkpoint). Errors name the file. */
+export async function loadMemnet(path: string): Promise<LoadedMemnet> {
+  const { tensors, metadata } = await loadSafetensorsFile(path);
+  return { ...restore(path, tensors, metadata), metadata };
+}
+
+/** A checkpoint read back by {@link loadMemnetCheckpoint}. */
+export interface MemnetCheckpoint extends LoadedMemnet {
+  /** Pass to `optimizer.loadState` after creating the same optimizer over `parameterList(model.params)`. */
+  optimizerState: OptimizerState;
+  /** Where training was; pass as `resume` to `trainMemnet`. */
+  training: MemnetTrainingState;
+}
+
+/**
+ * Writes a checkpoint (weights, vocabulary, optimiser state, training state, and any extra
+ * metadata such as the run's options) atomically: a temporary file renamed over the target.
+ */
+export async function saveMemnetCheckpoint(
+  path: string,
+  model: MemnetModel,
+  vocabulary: Vocabulary,
+  optimizer: Optimizer,
+  training: MemnetTrainingState,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const tensors = flattenParameters(model.params, 'params');
+  const state = optimizer.state();
+  for (const [slot, arrays] of Object.entries(state.slots)) {
+    arrays.forEach((array, i) => {
+      tensors[`${OPTIMIZER_PREFIX}${slot}.${i}`] = tensor(array, [array.length]);
+    });
+  }
+  await saveSafetensorsFile(path, tensors, {
+    ...metadata,
+    ...header(model, vocabulary),
+    optimizerStep: String(state.step),
+    training: JSON.stringify(training),
+  });
+}
+
+/** Reads a checkpoint written by {@link saveMemnetCheckpoint}. */
+export async function loadMemnetCheckpoint(path: string): Promise<MemnetCheckpoint> {
+  const { tensors, metadata } = await loadSafetensorsFile(path);
+  const loaded = restore(path, tensors, metadata);
+  const slots: Record<string, Float32Array[]> = {};
+  for (const [key, value] of Object.entries(tensors)) {
+    if (!key.startsWith(OPTIMIZER_PREFIX)) continue;
+    const [slot, index] = key.slice(OPTIMIZER_PREFIX.length).split('.') as [string, string];
+    const arrays = slots[slot] ?? [];
+    arrays[Number(index)] = value.toArray();
+    slots[slot] = arrays;
+  }
+  const training = parseJson<MemnetTrainingState>(path, metadata, 'training');
+  return { ...loaded, metadata, optimizerState: { step: Number(metadata.optimizerStep ?? 0), slots }, training };
+}

@@ -1,0 +1,57 @@
+// WebAssembly SIMD versions of @engram/tensor's fused embedding bag (a memory network's sentence
+// encoding) and its table gradient. Same arithmetic as src/cpu/reference-kernels.ts, four
+// embedding columns per instruction. Pointers are byte offsets; indices are i32, the rest f32.
+
+const F: usize = 4;
+
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index) * F;
+}
+
+/** out(n, k) = Σ_l weights(n, l, k)·table(indices(n·words + l), k). */
+export function embeddingBag(table: usize, indices: usize, weights: usize, out: usize, bags: i32, words: i32, width: i32): void {
+  for (let n = 0; n < bags; n++) {
+    const o = at(out, n * width);
+    let k = 0;
+    for (; k + 4 <= width; k += 4) {
+      let acc = f32x4.splat(0);
+      for (let l = 0; l < words; l++) {
+        const item = n * words + l;
+        const row = load<i32>(at(indices, item)) * width;
+        acc = f32x4.add(acc, f32x4.mul(v128.load(at(weights, item * width + k)), v128.load(at(table, row + k))));
+      }
+      v128.store(o + (<usize>k) * F, acc);
+    }
+    for (; k < width; k++) {
+      let acc: f32 = 0;
+      for (let l = 0; l < words; l++) {
+        const item = n * words + l;
+        const row = load<i32>(at(indices, item)) * width;
+        acc += load<f32>(at(weights, item * width + k)) * load<f32>(at(table, row + k));
+      }
+      store<f32>(o + (<usize>k) * F, acc);
+    }
+  }
+}
+
+/** Table gradient: out(rows, width) = 0, then out(indices(n·words + l), k) += weights(n, l, k)·grad(n, k). */
+export function embeddingBagBackward(grad: usize, indices: usize, weights: usize, out: usize, rows: i32, bags: i32, words: i32, width: i32): void {
+  memory.fill(out, 0, (<usize>rows) * (<usize>width) * F);
+  for (let n = 0; n < bags; n++) {
+    const g = at(grad, n * width);
+    for (let l = 0; l < words; l++) {
+      const item = n * words + l;
+      const target = at(out, load<i32>(at(indices, item)) * width);
+      const w = at(weights, item * width);
+      let k = 0;
+      for (; k + 4 <= width; k += 4) {
+        const off = (<usize>k) * F;
+        v128.store(target + off, f32x4.add(v128.load(target + off), f32x4.mul(v128.load(w + off), v128.load(g + off))));
+      }
+      for (; k < width; k++) {
+        const off = (<usize>k) * F;
+        store<f32>(target + off, load<f32>(target + off) + load<f32>(w + off) * load<f32>(g + off));
+      }
+    }
+  }
+}
