@@ -2,19 +2,47 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALGORITHMIC_TASKS, type AlgorithmicTaskName } from '@engram/datasets';
+import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, answerToken, loadBabiTask, tokenize } from '@engram/datasets';
 import { EngramError } from '@engram/tensor';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { count } from './format.js';
+import {
+  type MemnetTrainOptions,
+  ask,
+  babiFolder,
+  evaluateTasks,
+  isMemnetRun,
+  loadMemnetRun,
+  parseStory,
+  renderAnswer,
+  resultsTable,
+  runMemnetTraining,
+  scheduleFor,
+} from './memnet.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
 
-const USAGE = `engram — train, evaluate and inspect Neural Turing Machines
+const USAGE = `engram — train, evaluate and inspect Neural Turing Machines and End-to-End Memory Networks
 
 usage:
   engram train ntm --task copy [options]    train until fresh sequences are solved
-  engram eval --run DIR [--lengths 1-20,30,50,80,120] [--sequences 1000] [--seed 7]
+  engram train memnet --task 1 | --joint [memnet options]   MemN2N on bAbI with the paper's recipe
+  engram eval --run DIR [--lengths 1-20,30,50,80,120] [--sequences 1000] [--seed 7]   (NTM)
+  engram eval --run DIR [--data DIR]        (MemN2N: test error per bAbI task)
+  engram ask --run DIR --story "Mary went to the garden. ..." --question "Where is Mary?"
+  engram ask --run DIR --task 1 --example 0 [--data DIR]   a test story, its answer and supporting facts
   engram show --run DIR [--length 20] [--seed 3] [--out FILE.svg]
+  engram download babi|ptb [--to DIR] [--url URL]   fetch, verify against pinned SHA-256 sums, unpack
+
+memnet options (defaults: the paper's — 3 hops, adjacent tying, position + temporal encoding, linear start,
+random time noise 0.1, memory 50, batch 32, SGD, gradient norm ≤ 40; per task: d = 20, 20 + 100 epochs,
+η halved every 25; joint: d = 50, 30 + 60 epochs, η halved every 15):
+  --task N | --tasks 1,2,3 | --joint   which bAbI tasks (joint = all 20 in one model)
+  --data DIR             folder holding en/ and en-10k/ (default data/babi)
+  --10k                  train on the 10k sets
+  --out DIR              run folder (default runs/memnet-task<N> or runs/memnet-joint)
+  --seed N (1)  --embedding N  --hops N (3)  --epochs N (main phase)  --linear-start N (epochs, 0 = off)
+  --lr X  --batch N  --no-time-noise  --validation X (0.1)  --resume
 
 train options (defaults: the paper's model and optimizer — LSTM 100, memory 128 × 20, RMSProp 1e-4 with
 momentum 0.9, gradients clipped to ±10, one sequence per step — which solves copy in a few thousand sequences):
@@ -45,7 +73,8 @@ function number(value: string | undefined, name: string, fallback: number): numb
 
 async function train(argv: string[]): Promise<number> {
   const [model, ...rest] = argv;
-  if (model !== 'ntm') throw new EngramError(`engram train: the model must be 'ntm' (memnet comes with @engram/memnet), got '${model ?? ''}'`);
+  if (model === 'memnet') return trainMemnetCommand(rest);
+  if (model !== 'ntm') throw new EngramError(`engram train: the model must be 'ntm' or 'memnet', got '${model ?? ''}'`);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -133,17 +162,117 @@ async function train(argv: string[]): Promise<number> {
   return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
 }
 
+async function trainMemnetCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      task: { type: 'string' },
+      tasks: { type: 'string' },
+      joint: { type: 'boolean', default: false },
+      data: { type: 'string', default: 'data/babi' },
+      '10k': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      embedding: { type: 'string' },
+      hops: { type: 'string' },
+      epochs: { type: 'string' },
+      'linear-start': { type: 'string' },
+      lr: { type: 'string' },
+      batch: { type: 'string' },
+      'no-time-noise': { type: 'boolean', default: false },
+      validation: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+    },
+  });
+  const tasks = values.joint
+    ? Array.from({ length: 20 }, (_, i) => i + 1)
+    : (values.tasks ?? values.task ?? '1').split(',').map((t) => {
+        const n = Number(t);
+        if (!Number.isInteger(n) || n < 1 || n > 20) throw new EngramError(`--task: bAbI tasks are 1..20, got '${t}'`);
+        return n;
+      });
+  const schedule = scheduleFor(tasks);
+  if (values.epochs !== undefined) schedule.epochs = number(values.epochs, 'epochs', schedule.epochs);
+  if (values['linear-start'] !== undefined) schedule.linearStartEpochs = number(values['linear-start'], 'linear-start', schedule.linearStartEpochs);
+  if (values.lr !== undefined) {
+    schedule.learningRate = number(values.lr, 'lr', schedule.learningRate);
+    schedule.linearStartLearningRate = schedule.learningRate / 2;
+  }
+  if (values.batch !== undefined) schedule.batchSize = number(values.batch, 'batch', schedule.batchSize);
+  if (values['no-time-noise']) schedule.timeNoise = 0;
+  const options: MemnetTrainOptions = {
+    tasks,
+    data: values.data ?? 'data/babi',
+    tenK: values['10k'] ?? false,
+    out: values.out ?? join('runs', `memnet-${tasks.length === 20 ? 'joint' : `task${tasks.join('-')}`}${values['10k'] ? '-10k' : ''}`),
+    seed: number(values.seed, 'seed', 1),
+    embedding: number(values.embedding, 'embedding', tasks.length > 1 ? 50 : 20),
+    hops: number(values.hops, 'hops', 3),
+    schedule,
+    validationFraction: number(values.validation, 'validation', 0.1),
+    resume: values.resume ?? false,
+  };
+  let stop = false;
+  let presses = 0;
+  process.on('SIGINT', () => {
+    stop = true;
+    if (++presses > 1) process.exit(130);
+  });
+  const outcome = await runMemnetTraining(options, { status: (line) => console.log(line), log: (line) => console.log(line), interrupted: () => stop });
+  return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
+}
+
+async function evaluateMemnetRun(run: string, data: string): Promise<number> {
+  const { model, vocabulary, tasks, path } = await loadMemnetRun(run);
+  const tests = await Promise.all(tasks.map((task) => loadBabiTask(babiFolder(data, false), task, 'test')));
+  console.log(`${path}: MemN2N, bAbI test sets of task${tasks.length > 1 ? 's' : ''} ${tasks.join(', ')}`);
+  console.log(resultsTable(evaluateTasks(model, vocabulary, tasks, tests)));
+  return 0;
+}
+
+async function askCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      run: { type: 'string', default: 'runs/memnet-task1' },
+      story: { type: 'string' },
+      question: { type: 'string' },
+      task: { type: 'string' },
+      example: { type: 'string' },
+      data: { type: 'string', default: 'data/babi' },
+    },
+  });
+  const { model, vocabulary } = await loadMemnetRun(values.run ?? 'runs/memnet-task1');
+  if (values.story !== undefined || values.question !== undefined) {
+    if (values.story === undefined || values.question === undefined) throw new EngramError('ask: give both --story and --question (or --task and --example)');
+    const story = parseStory(values.story);
+    const question = tokenize(values.question);
+    console.log(renderAnswer(story, question, ask(model, vocabulary, story, question)));
+    return 0;
+  }
+  const task = number(values.task, 'task', 1);
+  const examples = await loadBabiTask(babiFolder(values.data ?? 'data/babi', false), task, 'test');
+  const index = number(values.example, 'example', 0);
+  const example = examples[index];
+  if (example === undefined) throw new EngramError(`--example: task ${task}'s test set has examples 0..${examples.length - 1}, got ${index}`);
+  console.log(`bAbI task ${task}, test example ${index}`);
+  console.log(renderAnswer(example.story, example.question, ask(model, vocabulary, example.story, example.question), example.supportingFacts, answerToken(example)));
+  return 0;
+}
+
 async function evaluate(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       run: { type: 'string', default: 'runs/copy' },
+      data: { type: 'string', default: 'data/babi' },
       lengths: { type: 'string', default: '1-20,30,50,80,120' },
       sequences: { type: 'string' },
       seed: { type: 'string' },
       batch: { type: 'string' },
     },
   });
+  if (await isMemnetRun(values.run ?? 'runs/copy')) return evaluateMemnetRun(values.run ?? 'runs/copy', values.data ?? 'data/babi');
   const { model, task, taskOptions, path } = await loadRun(values.run ?? 'runs/copy');
   const lengths = (values.lengths ?? '').split(',').map((entry): number | [number, number] => {
     const range = /^(\d+)-(\d+)$/.exec(entry);
@@ -189,6 +318,8 @@ async function main(argv: string[]): Promise<number> {
       return evaluate(rest);
     case 'show':
       return show(rest);
+    case 'ask':
+      return askCommand(rest);
     case undefined:
     case 'help':
     case '--help':

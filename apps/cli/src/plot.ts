@@ -35,3 +35,27 @@ export async function plotCurve(csvPath: string, svgPath: string, title: string)
     ]),
   );
 }
+
+/** Plots a MemN2N run's training and validation error (%) against epochs as an SVG. */
+export async function plotMemnetCurve(csvPath: string, svgPath: string, title: string): Promise<void> {
+  const rows = (await readFile(csvPath, 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.length > 0)
+    .map((line) => line.split(','));
+  const column = (index: number): [number, number][] => rows.map((r) => [Number(r[0]) + 1, 100 * Number(r[index])] as [number, number]).filter((p) => Number.isFinite(p[1]));
+  await writeFile(
+    svgPath,
+    lineChart(
+      title,
+      'epoch',
+      'error % (linear scale)',
+      [
+        { label: 'training questions (during the epoch)', color: '#1f77b4', points: column(4) },
+        { label: 'validation questions (after the epoch)', color: '#d62728', points: column(6) },
+      ],
+      { logY: false },
+    ),
+  );
+}
