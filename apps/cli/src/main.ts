@@ -2,7 +2,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, answerToken, loadBabiTask, tokenize } from '@engram/datasets';
+import {
+  ALGORITHMIC_TASKS,
+  type AlgorithmicTaskName,
+  type DownloadReport,
+  answerToken,
+  downloadBabi,
+  downloadPtb,
+  loadBabiTask,
+  tokenize,
+} from '@engram/datasets';
 import { EngramError } from '@engram/tensor';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { count } from './format.js';
@@ -260,6 +269,19 @@ async function askCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function download(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  const { values } = parseArgs({ args: rest, options: { to: { type: 'string' }, url: { type: 'string' } } });
+  const onProgress = (message: string) => console.log(message);
+  let report: DownloadReport;
+  if (what === 'babi') report = await downloadBabi({ to: values.to ?? 'data/babi', url: values.url, onProgress });
+  else if (what === 'ptb') report = await downloadPtb({ to: values.to ?? 'data/ptb', url: values.url, onProgress });
+  else throw new EngramError(`engram download: expected 'babi' or 'ptb', got '${what ?? ''}'`);
+  console.log(`${report.folder}: ${report.written.length} file(s) written, ${report.cached.length} already there, all verified against pinned SHA-256 sums`);
+  if (report.missing.length > 0) console.log(`not in the source (optional): ${report.missing.join(', ')}`);
+  return 0;
+}
+
 async function evaluate(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -320,6 +342,8 @@ async function main(argv: string[]): Promise<number> {
       return show(rest);
     case 'ask':
       return askCommand(rest);
+    case 'download':
+      return download(rest);
     case undefined:
     case 'help':
     case '--help':

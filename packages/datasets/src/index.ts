@@ -1,8 +1,9 @@
 /**
- * @engram/datasets: seeded data for memory-augmented networks. This release has the NTM's
- * algorithmic tasks (Graves et al. 2014, §4): copy, repeat copy, associative recall and priority
- * sort, each with the paper's defaults and every size configurable, batched with masks, and an
- * optional curriculum over lengths.
+ * @engram/datasets: seeded data for memory-augmented networks: the NTM's algorithmic tasks (Graves
+ * et al. 2014, §4: copy, repeat copy, associative recall, priority sort) with the paper's defaults,
+ * batched with masks and an optional curriculum; the bAbI question-answering tasks (a checked
+ * reader, tokenisation, vocabularies); the Penn Treebank LM text; and download helpers that verify
+ * every file against pinned checksums (`downloadBabi`, `downloadPtb`, Node only).
  *
  * ```ts
  * import { Random } from '@engram/tensor';
@@ -36,3 +37,20 @@ export {
   repeatCopyTask,
 } from './tasks.js';
 export { BABI_TASKS, type BabiExample, Vocabulary, answerToken, loadBabiTask, parseBabi, tokenize } from './babi.js';
+export { BABI_GIT_BLOB_SHA1, BABI_SHA256, PTB_SHA256 } from './checksums.js';
+export {
+  BABI_URL,
+  type DownloadOptions,
+  type DownloadReport,
+  PTB_URL,
+  type PinnedFile,
+  type TarEntry,
+  babiFiles,
+  downloadBabi,
+  downloadPinned,
+  downloadPtb,
+  fetchBytes,
+  readTar,
+  verifyFile,
+} from './download.js';
+export { END_OF_SENTENCE, type TextCorpus, loadPtb, parsePtb, toIds, vocabularyOf } from './ptb.js';

@@ -1,0 +1,102 @@
+/**
+ * Pinned checksums of the data files the download helpers accept. A downloaded file is written only
+ * if its SHA-256 matches (or, for the one file whose SHA-256 is not known here, its git blob SHA-1).
+ */
+
+/** SHA-256 of each file of the bAbI tasks v1.2 release (`tasks_1-20_v1-2/`), by path inside it. */
+export const BABI_SHA256: Readonly<Record<string, string>> = Object.freeze({
+  'LICENSE.txt': 'd12f09a636365a040fd581ebab6bf018d6fe61973c6d4862f841a6aca2f53efa',
+  'en-10k/qa1_single-supporting-fact_test.txt': '55acf66cef2f6d798e2aa1d056e1ec8f24e910ea9215b639450574321132959b',
+  'en-10k/qa1_single-supporting-fact_train.txt': '749ea9f7c99070feb2d88c975a254417a0dcc8274add4435ae5ae24c7afc7e9d',
+  'en-10k/qa2_two-supporting-facts_test.txt': 'eff93fb9cd81ba02eb765772cf7cc269769ed44ec71cbbbc19cfb16ee5eba0f6',
+  'en-10k/qa2_two-supporting-facts_train.txt': 'd4074c0c5d54f70ce2f538056ce2b6ef6a313da336da4245f1a24f1298e37ef3',
+  'en-10k/qa3_three-supporting-facts_test.txt': '17795c977100baf8188f386522ae301b62d6c1a13efc01b3aea781e588b4d57f',
+  'en-10k/qa4_two-arg-relations_test.txt': '07f0ca18ddeea9eed4ba6d59e162adcb0ce44815721114b3540d92825509331e',
+  'en-10k/qa4_two-arg-relations_train.txt': '5d11b821d35234988ab907866aa7ce718e6b6d751acf63bdef52262afb59f12c',
+  'en-10k/qa5_three-arg-relations_test.txt': 'ec825c1c8a76e63a31f0d7a7763cd63740e98332fa9bdf246a19068949bd5f97',
+  'en-10k/qa5_three-arg-relations_train.txt': '2506910935b701bac64fc8b1d7ff12bd8d0f47ceefca183454282bec784c12a5',
+  'en-10k/qa6_yes-no-questions_test.txt': 'b108b16f1eccbd1c24df6dca2649079a7b2f10af7fd12d4c45a3393802de59e3',
+  'en-10k/qa6_yes-no-questions_train.txt': '602f379184bf3cb59660d0f7769d9c94ccdc1fc4d82dfe90bd460d985b1ff0c5',
+  'en-10k/qa7_counting_test.txt': 'a74d1f2b91329b2bae814d41cdac2fbdfdf0328562b7d8afa9a0fa576d461e27',
+  'en-10k/qa7_counting_train.txt': '4a2508733bef9b38cfce4b3108a91b83cdee378de4a7370e4d32fea2dacd3b7d',
+  'en-10k/qa8_lists-sets_test.txt': '362a653c821a580fa315a85243b4f03bfa06fa7e0269b6f8e596f8fe6911646a',
+  'en-10k/qa8_lists-sets_train.txt': '9518da2d3aa5d98bec33335e0d5ba3a22c2bd1929ee679085d37eb50a7652e4a',
+  'en-10k/qa9_simple-negation_test.txt': '63590aff3f89993db409f0e9a9eb39c2a5b9d5efff99b255d800a891b0044d9f',
+  'en-10k/qa9_simple-negation_train.txt': '5f8949f6ef7d64516fc4dd5732b12b5932d057b1a614e8ac94e795fb020d4ff0',
+  'en-10k/qa10_indefinite-knowledge_test.txt': 'fde8f20ed0b3ba979058ed391a566af34653f23baab5b2793ee37f87ef4e88b7',
+  'en-10k/qa10_indefinite-knowledge_train.txt': 'c5c0788b0446095c07a0442784cad2b59c1d58e875ebe8ad852f5e3f628613f4',
+  'en-10k/qa11_basic-coreference_test.txt': '46f3290d0158ce1285a40cd2d793f5a65f86ae5000226e165cbc85a3dfeb2f6f',
+  'en-10k/qa11_basic-coreference_train.txt': 'edfcd97fecd4a5045af25e1790cf1408856ae362c39521b1b69cd32b88ec0ced',
+  'en-10k/qa12_conjunction_test.txt': '6437718f8f9801ce345869e910b896836cdc6fd2d01dc7b4d2df49730703b4b1',
+  'en-10k/qa12_conjunction_train.txt': '39d58df3564916c66cebc98befb65d605c032181e51208730fd8837a77bc166a',
+  'en-10k/qa13_compound-coreference_test.txt': '76a25b684f23c9cc473d8cd1465506168b9a1ec8891cfc59d0bbd87e6a064990',
+  'en-10k/qa13_compound-coreference_train.txt': 'c530fdf122d26617a8a03ba5cdbacee87c22624ba7f50d1f07f9658c900e22d8',
+  'en-10k/qa14_time-reasoning_test.txt': 'e3f0b19858ffbec3ed1e49076cc4d1295a89ce146c50318b862f13f202b3caf2',
+  'en-10k/qa14_time-reasoning_train.txt': 'c322e0814eef71f088af1aa1334e7ae4b1ee6ca18f2ee94c05e2189226964ed6',
+  'en-10k/qa15_basic-deduction_test.txt': '32b77e117fe9acf5f94906684e3b5206de0108e646c76e1da3e022896ec7ee94',
+  'en-10k/qa15_basic-deduction_train.txt': '0a86673f7fafa484f8ee394048f03de19405bdc40b58f21086969efad2862010',
+  'en-10k/qa16_basic-induction_test.txt': '4a11e55366f2a5a859b5a81f683ee23801bdbe71ef984e51adb976bd053e8dcf',
+  'en-10k/qa16_basic-induction_train.txt': '27fef347ce0b25dd148efea2b15f154926e0e9069d4ea6ab9cfca3add492ab35',
+  'en-10k/qa17_positional-reasoning_test.txt': '9e1e0250ed4ec1831757fab26c04138f81ea557ebf6976a220db879cbed04bac',
+  'en-10k/qa17_positional-reasoning_train.txt': '8a383651e009db50d6c9effed5778b8646c28c55fadb1592b5f4d8d3a187bbce',
+  'en-10k/qa18_size-reasoning_test.txt': 'd34f70eb7228a276fcb3a7854174fe562c5634f4fb454a39fc3d1ad9934be3ef',
+  'en-10k/qa18_size-reasoning_train.txt': '9e7c15107067d2070170ef12579a8bfe34dfc35a7ac9ebd13f2001dc1a7488f9',
+  'en-10k/qa19_path-finding_test.txt': '023e391f0d7f79c9e6ae1c46c093e2d0dbd50ab8fbd8965e037a75e3614c20e5',
+  'en-10k/qa19_path-finding_train.txt': '6cfdc6f448e3cf0e3d8a390fa3add461935b033f89ede32aeef30812401ec91e',
+  'en-10k/qa20_agents-motivations_test.txt': 'bd3bde3788ac14ba0ae095078f7b820fbd2bfa6a34dba9d1d46a34afde9c2729',
+  'en-10k/qa20_agents-motivations_train.txt': '36f20f3baf6bad2297d5b9fd877e633550c36106fe78bc10ddfb7b1eede62573',
+  'en/qa1_single-supporting-fact_test.txt': '55acf66cef2f6d798e2aa1d056e1ec8f24e910ea9215b639450574321132959b',
+  'en/qa1_single-supporting-fact_train.txt': 'c64ba9b1a49bbb111ffc4cd2ae4f129d25c012399dd7ade9679eea464b9afb05',
+  'en/qa2_two-supporting-facts_test.txt': 'eff93fb9cd81ba02eb765772cf7cc269769ed44ec71cbbbc19cfb16ee5eba0f6',
+  'en/qa2_two-supporting-facts_train.txt': 'a4978af5bc0dc30191810e7c9949aaa6eae939ed0f6beb9fcb5f4330c2a27860',
+  'en/qa3_three-supporting-facts_test.txt': '17795c977100baf8188f386522ae301b62d6c1a13efc01b3aea781e588b4d57f',
+  'en/qa3_three-supporting-facts_train.txt': 'a6e78019f36a02a7ed71fe6aaded0b563ff09c8deec392931801fcd9c6af4d60',
+  'en/qa4_two-arg-relations_test.txt': '07f0ca18ddeea9eed4ba6d59e162adcb0ce44815721114b3540d92825509331e',
+  'en/qa4_two-arg-relations_train.txt': 'c9370502d85fa382f32d1fea2111e817f81ae9e3e79eb2924a1a5392a90417fa',
+  'en/qa5_three-arg-relations_test.txt': 'ec825c1c8a76e63a31f0d7a7763cd63740e98332fa9bdf246a19068949bd5f97',
+  'en/qa5_three-arg-relations_train.txt': '086cd59c3ca9677bfac3d6a22ca5853c76a5c1fbae3159c7c4a6aef759a74ec0',
+  'en/qa6_yes-no-questions_test.txt': 'b108b16f1eccbd1c24df6dca2649079a7b2f10af7fd12d4c45a3393802de59e3',
+  'en/qa6_yes-no-questions_train.txt': '5a133115ee35d475776df703ff605d145b11effbcdbf7e74861f9d5639246a5a',
+  'en/qa7_counting_test.txt': 'a74d1f2b91329b2bae814d41cdac2fbdfdf0328562b7d8afa9a0fa576d461e27',
+  'en/qa7_counting_train.txt': 'dca03bd91876951c49f1c971c83c9dd55404de60201b7b6435451cf7ddb4751c',
+  'en/qa8_lists-sets_test.txt': '362a653c821a580fa315a85243b4f03bfa06fa7e0269b6f8e596f8fe6911646a',
+  'en/qa8_lists-sets_train.txt': '058604df6f9440458317e8ae685d2b7b84261e1a80b4d6410a9140d16f81bf06',
+  'en/qa9_simple-negation_test.txt': '63590aff3f89993db409f0e9a9eb39c2a5b9d5efff99b255d800a891b0044d9f',
+  'en/qa9_simple-negation_train.txt': '0c3b89921af0caea1c4059ee3f7b7f2a88869f924195a428da37820446b8c49f',
+  'en/qa10_indefinite-knowledge_test.txt': 'fde8f20ed0b3ba979058ed391a566af34653f23baab5b2793ee37f87ef4e88b7',
+  'en/qa10_indefinite-knowledge_train.txt': '0b7691689447bab05476c5b48c44999b41e747c3978df69c18fdd87b60d6e8b3',
+  'en/qa11_basic-coreference_test.txt': '46f3290d0158ce1285a40cd2d793f5a65f86ae5000226e165cbc85a3dfeb2f6f',
+  'en/qa11_basic-coreference_train.txt': '9468de9a1f256f43dfda693a5d07182d21149a82b65f7c2451c64e9cff5eb138',
+  'en/qa12_conjunction_test.txt': '6437718f8f9801ce345869e910b896836cdc6fd2d01dc7b4d2df49730703b4b1',
+  'en/qa12_conjunction_train.txt': '45c2764bb2d3c8f699d35e9d9aa7958fcd96379c6e907116cdf74526c108bb25',
+  'en/qa13_compound-coreference_test.txt': '76a25b684f23c9cc473d8cd1465506168b9a1ec8891cfc59d0bbd87e6a064990',
+  'en/qa13_compound-coreference_train.txt': '533a391edbda743e4c99504de88b40cdded5b1d5ef454d1390f0863f748a4cc9',
+  'en/qa14_time-reasoning_test.txt': 'e3f0b19858ffbec3ed1e49076cc4d1295a89ce146c50318b862f13f202b3caf2',
+  'en/qa14_time-reasoning_train.txt': 'b7561cbc624205c9c2fdbb8c843cfa8ad90edd65e78bb223fc6dea8113662df8',
+  'en/qa15_basic-deduction_test.txt': '32b77e117fe9acf5f94906684e3b5206de0108e646c76e1da3e022896ec7ee94',
+  'en/qa15_basic-deduction_train.txt': 'e856ebfdcce4dd7d617c1d10f985e96a0850c0ca18e9a19a017cb710d135ed3d',
+  'en/qa16_basic-induction_test.txt': '4a11e55366f2a5a859b5a81f683ee23801bdbe71ef984e51adb976bd053e8dcf',
+  'en/qa16_basic-induction_train.txt': '20121005137e3d4b061a086eb177a456303d5742b764eb8da2d0e480b6af4d28',
+  'en/qa17_positional-reasoning_test.txt': '9e1e0250ed4ec1831757fab26c04138f81ea557ebf6976a220db879cbed04bac',
+  'en/qa17_positional-reasoning_train.txt': '20083bf56ff74f0e7cf5e3e2f8c3905cdb8ef09293c3e8cf7a96ed8b45ae2277',
+  'en/qa18_size-reasoning_test.txt': 'd34f70eb7228a276fcb3a7854174fe562c5634f4fb454a39fc3d1ad9934be3ef',
+  'en/qa18_size-reasoning_train.txt': '18b7dcf52c9a0e87e4e7dd3d65b7e5a630de039645f52a1294197af7481d739d',
+  'en/qa19_path-finding_test.txt': '023e391f0d7f79c9e6ae1c46c093e2d0dbd50ab8fbd8965e037a75e3614c20e5',
+  'en/qa19_path-finding_train.txt': 'dcb788352a56effb7bea1449128f31cc9c342c8c327b6df2caeee0e379e6ad3a',
+  'en/qa20_agents-motivations_test.txt': 'bd3bde3788ac14ba0ae095078f7b820fbd2bfa6a34dba9d1d46a34afde9c2729',
+  'en/qa20_agents-motivations_train.txt': '29580ad55fb7b4b29ba014696056cc68f8f347dac3be88470fd692ad60150398',});
+
+/**
+ * Files verified by their git blob SHA-1 (`git hash-object FILE`) because their SHA-256 was not
+ * recorded: `en-10k/qa3_three-supporting-facts_train.txt`.
+ */
+export const BABI_GIT_BLOB_SHA1: Readonly<Record<string, string>> = Object.freeze({
+  'en-10k/qa3_three-supporting-facts_train.txt': '9b2b35ca4357ea8ee44692c71ec71892edf51399',
+});
+
+/** SHA-256 of Mikolov's Penn Treebank language-modelling files (`simple-examples/data/`). */
+export const PTB_SHA256: Readonly<Record<string, string>> = Object.freeze({
+  'ptb.train.txt': 'fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf',
+  'ptb.valid.txt': 'c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2',
+  'ptb.test.txt': 'dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0',
+});

@@ -1,0 +1,73 @@
+import { EngramError } from '@engram/tensor';
+import { Vocabulary } from './babi.js';
+
+/** The end-of-sentence token added at every line end, as language-modelling code does. */
+export const END_OF_SENTENCE = '<eos>';
+
+/**
+ * Tokenises Penn Treebank LM text (one sentence per line, tokens separated by spaces): the tokens
+ * of each line, then {@link END_OF_SENTENCE}. Lines with a tab or a control character are an
+ * error naming `source` and the line, since the preprocessed files contain neither.
+ */
+export function parsePtb(text: string, source = 'PTB text'): string[] {
+  const tokens: string[] = [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((line, i) => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
+    if (/[\t\u0000-\u0008\u000b-\u001f]/.test(line)) throw new EngramError(`${source}:${i + 1}: unexpected tab or control character`);
+    for (const word of line.split(' ')) if (word.length > 0) tokens.push(word);
+    tokens.push(END_OF_SENTENCE);
+  });
+  return tokens;
+}
+
+/** A tokenised PTB split as word ids. */
+export interface TextCorpus {
+  /** The vocabulary (index 0 is padding; words in order of first appearance in the training text). */
+  vocabulary: Vocabulary;
+  /** Word ids of the split, in order. */
+  ids: Int32Array;
+}
+
+/**
+ * Word ids for `tokens` over `vocabulary`; an unknown word is an error naming `source` and the
+ * token position (PTB's valid and test sets use only training words).
+ */
+export function toIds(tokens: readonly string[], vocabulary: Vocabulary, source = 'text'): Int32Array {
+  return Int32Array.from(tokens, (word, i) => {
+    const id = vocabulary.indexOf(word);
+    if (id === undefined) throw new EngramError(`${source}: token ${i} '${word}' is not in the vocabulary`);
+    return id;
+  });
+}
+
+/** A vocabulary of the tokens in order of first appearance. */
+export function vocabularyOf(tokens: readonly string[]): Vocabulary {
+  const vocabulary = new Vocabulary();
+  for (const word of tokens) vocabulary.add(word);
+  return vocabulary;
+}
+
+/**
+ * Reads `ptb.train.txt` and the requested split from a folder (as written by `downloadPtb`), builds
+ * the vocabulary from the training text, and returns the split as ids. Node only.
+ */
+export async function loadPtb(folder: string, split: 'train' | 'valid' | 'test'): Promise<TextCorpus> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const read = async (name: string): Promise<string[]> => {
+    const path = join(folder, `ptb.${name}.txt`);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new EngramError(`loadPtb: cannot read ${path} (${(error as Error).message})`);
+    }
+    return parsePtb(text, path);
+  };
+  const train = await read('train');
+  const vocabulary = vocabularyOf(train);
+  const tokens = split === 'train' ? train : await read(split);
+  return { vocabulary, ids: toIds(tokens, vocabulary, join(folder, `ptb.${split}.txt`)) };
+}
