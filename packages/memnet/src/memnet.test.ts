@@ -1,0 +1,228 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BabiExample, Vocabulary, loadBabiTask, parseBabi } from '@engram/datasets';
+import { EngramError, NonFiniteError, Random, SGD, type Tensor, parameterList, softmax } from '@engram/tensor';
+import { gradientCheck } from '@engram/tensor/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type MemnetModel,
+  PER_TASK_SCHEDULE,
+  answerQuestions,
+  createMemnet,
+  defaultMemnetConfig,
+  encodeBatch,
+  epochPlan,
+  evaluateMemnet,
+  loadMemnet,
+  loadMemnetCheckpoint,
+  memnetForward,
+  positionWeight,
+  saveMemnet,
+  saveMemnetCheckpoint,
+  sentenceAges,
+  splitValidation,
+  trainMemnet,
+  trainStep,
+} from './index.js';
+
+const BABI_EN = fileURLToPath(new URL('../../../../shared/data/babi/en/', import.meta.url));
+const folders: string[] = [];
+const scratch = (): string => {
+  const folder = mkdtempSync(join(tmpdir(), 'engram-memnet-'));
+  folders.push(folder);
+  return folder;
+};
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+const STORY = `1 Mary moved to the bathroom.
+2 John went to the hallway.
+3 Where is Mary?\tbathroom\t1
+4 Daniel went back to the hallway.
+5 Mary travelled to the garden.
+6 Where is Mary?\tgarden\t5
+`;
+const examples = parseBabi(STORY, 'story.txt');
+const vocabulary = Vocabulary.fromExamples(examples);
+
+describe('position and time encoding', () => {
+  it("is the paper's l_kj = (1 − j/J) − (k/d)(1 − 2j/J)", () => {
+    expect(positionWeight(1, 4, 1, 2)).toBeCloseTo(1 - 1 / 4 - (1 / 2) * (1 - 2 / 4));
+    expect(positionWeight(4, 4, 2, 2)).toBeCloseTo(0 - 1 * (1 - 2));
+    // With J = 1 and k = d the only word gets weight 1 in the last dimension... and 0 − (1/d)(−1) elsewhere.
+    expect(positionWeight(1, 1, 3, 3)).toBeCloseTo(1);
+  });
+
+  it('ages run from the newest sentence (0), capped at the memory; noise spreads them, seeded', () => {
+    expect(Array.from(sentenceAges(4, 50, 0))).toEqual([3, 2, 1, 0]);
+    expect(Array.from(sentenceAges(4, 3, 0))).toEqual([2, 2, 1, 0]);
+    const noisy = sentenceAges(30, 50, 0.1, new Random(3));
+    expect(Array.from(noisy)).toEqual(Array.from(sentenceAges(30, 50, 0.1, new Random(3))));
+    for (let i = 1; i < 30; i++) expect(noisy[i] as number).toBeLessThan(noisy[i - 1] as number);
+    expect(noisy[0] as number).toBeLessThanOrEqual(29 + 3);
+  });
+
+  it('encodes the last memorySize sentences, a time token per slot, masks and answers', () => {
+    const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, memorySize: 3 });
+    const batch = encodeBatch(examples, vocabulary, config);
+    expect([batch.size, batch.slots, batch.memoryWords, batch.queryWords]).toEqual([2, 3, 7, 3]);
+    expect(Array.from(batch.mask)).toEqual([1, 1, 0, 1, 1, 1]);
+    expect(Array.from(batch.firstSentence)).toEqual([0, 1]);
+    // Example 2 keeps sentences 2..4; the newest has age 0, its time token is V + 0.
+    const lastSlot = (1 * 3 + 2) * 7;
+    expect(batch.memoryTokens[lastSlot + 6]).toBe(vocabulary.size);
+    expect(batch.memoryTokens[lastSlot]).toBe(vocabulary.indexOf('mary'));
+    expect(Array.from(batch.answers)).toEqual([vocabulary.indexOf('bathroom'), vocabulary.indexOf('garden')]);
+    expect(() => encodeBatch([{ ...(examples[0] as BabiExample), question: ['where', 'is', 'bob'] }], vocabulary, config)).toThrow(
+      /unknown word 'bob' in example 0, question/,
+    );
+  });
+});
+
+describe('the model', () => {
+  const rng = new Random(5);
+  const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 6, hops: 2 });
+  const batch = encodeBatch(examples, vocabulary, config);
+
+  for (const tying of ['adjacent', 'layerwise'] as const) {
+    it(`${tying} tying: gradients match finite differences`, () => {
+      const model = createMemnet({ ...config, tying, encoding: tying === 'adjacent' ? 'position' : 'bag-of-words' }, rng);
+      const params = parameterList(model.params);
+      const report = gradientCheck(
+        (...tables: Tensor[]) => {
+          const swapped: MemnetModel = { ...model, params: { ...model.params } };
+          if (tying === 'adjacent') swapped.params.embeddings = tables;
+          else {
+            swapped.params.embeddings = tables.slice(0, 3);
+            swapped.params.answer = tables[3];
+            swapped.params.hop = tables[4];
+          }
+          return softmax(memnetForward(swapped, batch).logits, -1);
+        },
+        params,
+        { step: 1e-2 },
+      );
+      expect(report.maxError).toBeLessThan(2e-2);
+    });
+  }
+
+  it('attention is a distribution over real sentences (softmax) and unnormalised in linear start', () => {
+    const model = createMemnet(config, new Random(1));
+    const { attention } = memnetForward(model, batch);
+    const p = (attention[0] as Tensor).toArray();
+    expect(p[0]! + p[1]!).toBeCloseTo(1, 5);
+    expect(p[2]).toBe(0);
+    const linear = memnetForward(model, batch, { linear: true }).attention[0] as Tensor;
+    expect(linear.toArray()[2]).toBe(0);
+    expect(Math.abs(linear.toArray()[0]! + linear.toArray()[1]! - 1)).toBeGreaterThan(1e-4);
+  });
+
+  it('stops on a non-finite loss with the step number, before updating', () => {
+    const model = createMemnet(config, new Random(1));
+    const first = model.params.embeddings[0] as Tensor;
+    first.assign(first.toArray().fill(Number.NaN));
+    const optimizer = new SGD(parameterList(model.params), 0.01);
+    expect(() => trainStep(model, optimizer, batch, { linear: false, maxGradNorm: 40, step: 17 })).toThrow(NonFiniteError);
+    expect(() => trainStep(model, optimizer, batch, { linear: false, maxGradNorm: 40, step: 17 })).toThrow(/training step 17/);
+  });
+
+  it('schedules linear start, then halves η every decayEvery epochs', () => {
+    expect(epochPlan(PER_TASK_SCHEDULE, 0)).toEqual({ phase: 'linear', learningRate: 0.005 });
+    expect(epochPlan(PER_TASK_SCHEDULE, 20)).toEqual({ phase: 'main', learningRate: 0.005 });
+    expect(epochPlan(PER_TASK_SCHEDULE, 70).learningRate).toBeCloseTo(0.005 / 4);
+    expect(epochPlan({ ...PER_TASK_SCHEDULE, linearStartEpochs: 0 }, 0)).toEqual({ phase: 'main', learningRate: 0.01 });
+  });
+});
+
+describe('training on bAbI task 1', () => {
+  it("learns task 1 (1k) with the paper's per-task recipe, seeded, and points at the supporting fact", async () => {
+    const train = await loadBabiTask(BABI_EN, 1, 'train');
+    const test = (await loadBabiTask(BABI_EN, 1, 'test')).slice(0, 200);
+    const words = Vocabulary.fromExamples([...train, ...test]);
+    const model = createMemnet(defaultMemnetConfig(words.size), new Random(1));
+    const before = evaluateMemnet(model, test, words).error;
+    const { history } = await trainMemnet(model, train, words, { seed: 1 });
+    const after = evaluateMemnet(model, test, words);
+    expect(before).toBeGreaterThan(0.6);
+    expect(after.error).toBeLessThan(0.05);
+    expect(history).toHaveLength(120);
+    // The last hop should put most weight on the supporting fact, as in the paper's Figure 1.
+    const replies = answerQuestions(model, words, test.slice(0, 50));
+    const onSupport = replies.filter((r, i) => {
+      const hop = r.attention[r.attention.length - 1] as number[];
+      return hop.indexOf(Math.max(...hop)) === test[i]?.supportingFacts[0];
+    }).length;
+    expect(onSupport / 50).toBeGreaterThan(0.6);
+  }, 120_000);
+
+  it('is deterministic for a seed and resumes exactly from a checkpoint', async () => {
+    const train = (await loadBabiTask(BABI_EN, 1, 'train')).slice(0, 96);
+    const words = Vocabulary.fromExamples(train);
+    const schedule = { ...PER_TASK_SCHEDULE, linearStartEpochs: 1, epochs: 3, decayEvery: 2 };
+    const straight = createMemnet(defaultMemnetConfig(words.size), new Random(2));
+    await trainMemnet(straight, train, words, { schedule, seed: 9 });
+
+    const folder = scratch();
+    const path = join(folder, 'checkpoint.safetensors');
+    const first = createMemnet(defaultMemnetConfig(words.size), new Random(2));
+    const optimizer = new SGD(parameterList(first.params), schedule.learningRate);
+    await trainMemnet(first, train, words, {
+      schedule,
+      seed: 9,
+      optimizer,
+      onEpoch: async (report, state) => {
+        await saveMemnetCheckpoint(path, first, words, optimizer, state);
+        return report.epoch === 1 ? 'stop' : undefined;
+      },
+    });
+    const checkpoint = await loadMemnetCheckpoint(path);
+    expect(checkpoint.training.epoch).toBe(2);
+    const resumedOptimizer = new SGD(parameterList(checkpoint.model.params), schedule.learningRate);
+    resumedOptimizer.loadState(checkpoint.optimizerState);
+    await trainMemnet(checkpoint.model, train, checkpoint.vocabulary, { schedule, optimizer: resumedOptimizer, resume: checkpoint.training });
+    const a = parameterList(straight.params).map((t) => Array.from(t.toArray()));
+    const b = parameterList(checkpoint.model.params).map((t) => Array.from(t.toArray()));
+    expect(b).toEqual(a);
+  });
+});
+
+describe('save, load and ask', () => {
+  it('round-trips the model and its vocabulary, and answers the same', async () => {
+    const model = createMemnet(defaultMemnetConfig(vocabulary.size, { embeddingSize: 8 }), new Random(4));
+    const path = join(scratch(), 'model.safetensors');
+    await saveMemnet(path, model, vocabulary, { note: 'test' });
+    const loaded = await loadMemnet(path);
+    expect(loaded.metadata.note).toBe('test');
+    expect(loaded.vocabulary.words).toEqual(vocabulary.words);
+    const [a] = answerQuestions(model, vocabulary, examples);
+    const [b] = answerQuestions(loaded.model, loaded.vocabulary, examples);
+    expect(b?.answer).toBe(a?.answer);
+    expect(Array.from(b?.distribution ?? [])).toEqual(Array.from(a?.distribution ?? []));
+    expect(a?.attention).toHaveLength(3);
+    expect(a?.attention[0]).toHaveLength(2);
+  });
+
+  it('names unknown words instead of dropping them, and rejects files that are not MemN2N models', async () => {
+    const model = createMemnet(defaultMemnetConfig(vocabulary.size), new Random(4));
+    expect(() => answerQuestions(model, vocabulary, [{ story: [['bob', 'went', 'to', 'the', 'moon']], question: ['where', 'is', 'bob'] }])).toThrow(
+      /words the model does not know: 'bob', 'moon'/,
+    );
+    const { saveSafetensorsFile, tensor } = await import('@engram/tensor');
+    const path = join(scratch(), 'other.safetensors');
+    await saveSafetensorsFile(path, { x: tensor([1]) }, { format: 'something-else' });
+    await expect(loadMemnet(path)).rejects.toThrow(EngramError);
+    await expect(loadMemnet(path)).rejects.toThrow(/not an Engram MemN2N file/);
+  });
+
+  it('holds out a seeded validation split', () => {
+    const many = Array.from({ length: 50 }, () => examples[0] as BabiExample).map((e, i) => ({ ...e, supportingFacts: [i] }));
+    const a = splitValidation(many, 0.1, new Random(1));
+    const b = splitValidation(many, 0.1, new Random(1));
+    expect(a.validation).toHaveLength(5);
+    expect(a.train).toHaveLength(45);
+    expect(a.validation.map((e) => e.supportingFacts[0])).toEqual(b.validation.map((e) => e.supportingFacts[0]));
+  });
+});
