@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluateModel, loadRun } from './evaluate.js';
+import { type MemnetTrainOptions, ask, isMemnetRun, loadMemnetRun, parseStory, renderAnswer, resultsTable, runMemnetTraining, scheduleFor } from './memnet.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
 
@@ -85,4 +87,50 @@ describe('engram train ntm', () => {
     expect(renderTerminal(shown)).toContain('write head 1');
     expect(renderSvg(shown, 'test')).toContain('read weighting, head 1');
   });
+});
+
+describe('engram train memnet / eval / ask', () => {
+  const data = fileURLToPath(new URL('../../../../shared/data/babi', import.meta.url));
+  const options = (out: string, resume = false): MemnetTrainOptions => ({
+    tasks: [1],
+    data,
+    tenK: false,
+    out,
+    seed: 3,
+    embedding: 8,
+    hops: 2,
+    schedule: { ...scheduleFor([1]), linearStartEpochs: 1, epochs: 3, decayEvery: 2 },
+    validationFraction: 0.1,
+    resume,
+  });
+  const io = (stopAfterEpochs = Number.POSITIVE_INFINITY) => {
+    const lines: string[] = [];
+    return { lines, io: { status: () => {}, log: (l: string) => lines.push(l), interrupted: () => lines.filter((l) => l.includes(' epoch ')).length >= stopAfterEpochs } };
+  };
+
+  it('trains with per-epoch checkpoints, resumes exactly, then evaluates and answers with per-hop attention', async () => {
+    const straight = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+    const run = io();
+    expect(await runMemnetTraining(options(straight), run.io)).toBe('budget');
+    expect(run.lines.join('\n')).toMatch(/\| 1 single-supporting-fact \| \d+\.\d \|/);
+    const curve = readFileSync(join(straight, 'curve.csv'), 'utf8').trim().split('\n');
+    expect(curve).toHaveLength(1 + 4);
+
+    const split = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+    expect(await runMemnetTraining(options(split), io(2).io)).toBe('interrupted');
+    expect(await runMemnetTraining(options(split, true), io().io)).toBe('budget');
+    const withoutTime = (rows: string[]) => rows.map((r) => r.split(',').slice(0, -1).join(','));
+    expect(withoutTime(readFileSync(join(split, 'curve.csv'), 'utf8').trim().split('\n'))).toEqual(withoutTime(curve));
+
+    expect(await isMemnetRun(straight)).toBe(true);
+    const { model, vocabulary, tasks } = await loadMemnetRun(straight);
+    expect(tasks).toEqual([1]);
+    const story = parseStory('Mary moved to the bathroom. John went to the hallway.');
+    const reply = ask(model, vocabulary, story, ['where', 'is', 'mary']);
+    const text = renderAnswer(story, ['where', 'is', 'mary'], reply, [0], 'bathroom');
+    expect(text).toContain('hop 2');
+    expect(text).toContain('* 1. mary moved to the bathroom');
+    expect(() => ask(model, vocabulary, [['bob', 'flew']], ['where', 'is', 'bob'])).toThrow(/does not know 'bob', 'flew'/);
+    expect(resultsTable([{ task: 1, error: 0.02, count: 1000 }, { task: 2, error: 0.3, count: 1000 }])).toContain('**16.0** (failed tasks, > 5%: 1)');
+  }, 120_000);
 });
