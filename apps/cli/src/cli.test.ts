@@ -99,6 +99,7 @@ describe('engram train memnet / eval / ask', () => {
     seed: 3,
     embedding: 8,
     hops: 2,
+    encoding: 'position',
     schedule: { ...scheduleFor([1]), linearStartEpochs: 1, epochs: 3, decayEvery: 2 },
     validationFraction: 0.1,
     resume,

@@ -12,6 +12,7 @@ import {
   loadBabiTask,
   tokenize,
 } from '@engram/datasets';
+import type { SentenceEncoding } from '@engram/memnet';
 import { EngramError } from '@engram/tensor';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { count } from './format.js';
@@ -50,6 +51,8 @@ random time noise 0.1, memory 50, batch 32, SGD, gradient norm ≤ 40; per task:
   --data DIR             folder holding en/ and en-10k/ (default data/babi)
   --10k                  train on the 10k sets
   --out DIR              run folder (default runs/memnet-task<N> or runs/memnet-joint)
+  --encoding position|position-paper|bag-of-words   position encoding as the official code computes it
+                         (default), as the paper writes it, or none
   --seed N (1)  --embedding N  --hops N (3)  --epochs N (main phase)  --linear-start N (epochs, 0 = off)
   --lr X  --batch N  --no-time-noise  --validation X (0.1)  --resume
 
@@ -184,6 +187,7 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       embedding: { type: 'string' },
       hops: { type: 'string' },
+      encoding: { type: 'string', default: 'position' },
       epochs: { type: 'string' },
       'linear-start': { type: 'string' },
       lr: { type: 'string' },
@@ -200,6 +204,8 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
         if (!Number.isInteger(n) || n < 1 || n > 20) throw new EngramError(`--task: bAbI tasks are 1..20, got '${t}'`);
         return n;
       });
+  if (!['position', 'position-paper', 'bag-of-words'].includes(values.encoding ?? ''))
+    throw new EngramError(`--encoding: expected position, position-paper or bag-of-words, got '${values.encoding}'`);
   const schedule = scheduleFor(tasks);
   if (values.epochs !== undefined) schedule.epochs = number(values.epochs, 'epochs', schedule.epochs);
   if (values['linear-start'] !== undefined) schedule.linearStartEpochs = number(values['linear-start'], 'linear-start', schedule.linearStartEpochs);
@@ -217,6 +223,7 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
     seed: number(values.seed, 'seed', 1),
     embedding: number(values.embedding, 'embedding', tasks.length > 1 ? 50 : 20),
     hops: number(values.hops, 'hops', 3),
+    encoding: values.encoding as SentenceEncoding,
     schedule,
     validationFraction: number(values.validation, 'validation', 0.1),
     resume: values.resume ?? false,

@@ -9,12 +9,14 @@ import {
   type MemnetSchedule,
   type MemnetTrainingState,
   PER_TASK_SCHEDULE,
+  type SentenceEncoding,
   answerQuestions,
   createMemnet,
   defaultMemnetConfig,
   evaluateMemnet,
   loadMemnet,
   loadMemnetCheckpoint,
+  longestSentence,
   saveMemnet,
   saveMemnetCheckpoint,
   splitValidation,
@@ -42,6 +44,8 @@ export interface MemnetTrainOptions {
   embedding: number;
   /** Hops K. */
   hops: number;
+  /** Sentence representation (default: the official code's position encoding). */
+  encoding: SentenceEncoding;
   /** The training recipe. */
   schedule: MemnetSchedule;
   /** Fraction of each task's training set held out for validation. */
@@ -131,7 +135,9 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
   } else {
     // The official code builds its dictionary from the training and test files.
     vocabulary = Vocabulary.fromExamples([...trains.flat(), ...tests.flat()]);
-    model = createMemnet(defaultMemnetConfig(vocabulary.size, { embeddingSize: options.embedding, hops: options.hops }), new Random(options.seed));
+    const sentenceLength = longestSentence([...trains.flat(), ...tests.flat()]) + 1;
+    const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: options.embedding, hops: options.hops, encoding: options.encoding, sentenceLength });
+    model = createMemnet(config, new Random(options.seed));
     optimizer = new SGD(parameterList(model.params), options.schedule.learningRate);
     resume = undefined;
     await writeFile(curvePath, MEMNET_CURVE_HEADER);

@@ -9,12 +9,15 @@ import { EngramError } from '@engram/tensor';
 export type WeightTying = 'adjacent' | 'layerwise';
 
 /**
- * How a sentence's word embeddings become one memory vector (§4.1).
- * - `bag-of-words`: m_i = Σ_j A x_ij.
- * - `position`: m_i = Σ_j l_j ⊙ A x_ij with the paper's position encoding
- *   l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's own length (see {@link positionWeight}).
+ * How a sentence's word embeddings become one memory vector (§4.1): m_i = Σ_j l_j ⊙ A x_ij.
+ * - `position` (the default): the official code's position encoding,
+ *   l_kj = 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ), J = {@link MemnetConfig.sentenceLength} for every
+ *   sentence (see `officialPositionWeight`).
+ * - `position-paper`: the paper's text, l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's own
+ *   length (see `positionWeight`). On bAbI 1k per-task it does worse (docs/results/memnet.md).
+ * - `bag-of-words`: l_kj = 1.
  */
-export type SentenceEncoding = 'bag-of-words' | 'position';
+export type SentenceEncoding = 'bag-of-words' | 'position' | 'position-paper';
 
 /** Everything that defines a MemN2N's architecture. Serialised as JSON beside the weights. */
 export interface MemnetConfig {
@@ -30,6 +33,11 @@ export interface MemnetConfig {
   tying: WeightTying;
   /** Sentence representation. */
   encoding: SentenceEncoding;
+  /**
+   * J of the official position encoding: the longest sentence (or question) of the data, plus one
+   * for the time word, as in the official code. bAbI's longest is 11 words, hence the default 12.
+   */
+  sentenceLength: number;
   /** Temporal encoding (§4.1): a learned vector per memory age, T_A(i) and T_C(i), added to m_i and c_i. */
   temporal: boolean;
   /** Standard deviation of the Gaussian initialisation (paper: 0.1). */
@@ -45,6 +53,7 @@ export function defaultMemnetConfig(vocabularySize: number, overrides: Partial<M
     memorySize: 50,
     tying: 'adjacent',
     encoding: 'position',
+    sentenceLength: 12,
     temporal: true,
     initScale: 0.1,
     ...overrides,
@@ -64,10 +73,11 @@ export function validateMemnetConfig(config: MemnetConfig): void {
   positive('embeddingSize');
   positive('hops');
   positive('memorySize');
+  positive('sentenceLength');
   if (config.tying !== 'adjacent' && config.tying !== 'layerwise')
     throw new EngramError(`MemN2N config: tying must be 'adjacent' or 'layerwise', got ${JSON.stringify(config.tying)}`);
-  if (config.encoding !== 'bag-of-words' && config.encoding !== 'position')
-    throw new EngramError(`MemN2N config: encoding must be 'bag-of-words' or 'position', got ${JSON.stringify(config.encoding)}`);
+  if (!['bag-of-words', 'position', 'position-paper'].includes(config.encoding))
+    throw new EngramError(`MemN2N config: encoding must be 'position', 'position-paper' or 'bag-of-words', got ${JSON.stringify(config.encoding)}`);
   if (typeof config.temporal !== 'boolean') throw new EngramError(`MemN2N config: temporal must be true or false, got ${JSON.stringify(config.temporal)}`);
   if (!(typeof config.initScale === 'number' && config.initScale > 0 && Number.isFinite(config.initScale)))
     throw new EngramError(`MemN2N config: initScale must be a positive number, got ${JSON.stringify(config.initScale)}`);

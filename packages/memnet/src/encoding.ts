@@ -3,15 +3,30 @@ import { EngramError, type Random } from '@engram/tensor';
 import type { MemnetConfig } from './config.js';
 
 /**
- * Position encoding (Sukhbaatar et al. 2015, §4.1): the weight l_kj of word j (1-based) of a
- * J-word sentence in embedding dimension k (1-based) of d,
- * l_kj = (1 − j/J) − (k/d)(1 − 2j/J).
- *
- * This is the paper's formula, with J the sentence's own length. (The official Matlab/Lua code
- * uses 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ) with J the longest sentence of the data set.)
+ * Position encoding as the paper writes it (Sukhbaatar et al. 2015, §4.1): the weight l_kj of word
+ * j (1-based) of a J-word sentence in embedding dimension k (1-based) of d,
+ * l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's own length. Used by `position-paper`.
  */
 export function positionWeight(position: number, sentenceLength: number, dimension: number, embeddingSize: number): number {
   return 1 - position / sentenceLength - (dimension / embeddingSize) * (1 - (2 * position) / sentenceLength);
+}
+
+/**
+ * Position encoding as the official Matlab/Lua code computes it (the default, `position`):
+ * l_kj = 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ), with one J for all sentences (the longest sentence
+ * of the data plus one). Near 1 everywhere, tilted by position; it does better on bAbI than the
+ * paper's formula (docs/results/memnet.md).
+ */
+export function officialPositionWeight(position: number, sentenceLength: number, dimension: number, embeddingSize: number): number {
+  return 1 + (4 * (dimension - (embeddingSize + 1) / 2) * (position - (sentenceLength + 1) / 2)) / (embeddingSize * sentenceLength);
+}
+
+/** l_kj for a config's encoding (1 for bag-of-words). */
+function wordWeight(config: MemnetConfig, position: number, length: number, dimension: number): number {
+  const d = config.embeddingSize;
+  if (config.encoding === 'position') return officialPositionWeight(position, config.sentenceLength, dimension, d);
+  if (config.encoding === 'position-paper') return positionWeight(position, length, dimension, d);
+  return 1;
 }
 
 /**
@@ -57,6 +72,16 @@ export interface EncodeOptions {
   rng?: Random;
 }
 
+/** The longest sentence or question of the examples, in words (the official code's max_words). */
+export function longestSentence(examples: readonly BabiExample[]): number {
+  let longest = 0;
+  for (const e of examples) {
+    for (const s of e.story) longest = Math.max(longest, s.length);
+    longest = Math.max(longest, e.question.length);
+  }
+  return longest;
+}
+
 /** Words of an example not in the vocabulary (story, question and answer), in order of appearance. */
 export function unknownWords(example: BabiExample, vocabulary: Vocabulary): string[] {
   const unknown = new Set<string>();
@@ -89,18 +114,14 @@ export function sentenceAges(count: number, memorySize: number, noise: number, r
 
 class WeightCache {
   private readonly rows = new Map<number, Float32Array>();
-  constructor(
-    private readonly embeddingSize: number,
-    private readonly position: boolean,
-  ) {}
+  constructor(private readonly config: MemnetConfig) {}
   /** `[J, d]` weights of a J-word sentence. */
   forLength(length: number): Float32Array {
     let block = this.rows.get(length);
     if (block === undefined) {
-      const d = this.embeddingSize;
+      const d = this.config.embeddingSize;
       block = new Float32Array(length * d);
-      for (let j = 0; j < length; j++)
-        for (let k = 0; k < d; k++) block[j * d + k] = this.position ? positionWeight(j + 1, length, k + 1, d) : 1;
+      for (let j = 0; j < length; j++) for (let k = 0; k < d; k++) block[j * d + k] = wordWeight(this.config, j + 1, length, k + 1);
       this.rows.set(length, block);
     }
     return block;
@@ -124,7 +145,7 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`encodeBatch: the vocabulary has ${vocabulary.size} words, the model expects ${config.vocabularySize}`);
   const d = config.embeddingSize;
-  const cache = new WeightCache(d, config.encoding === 'position');
+  const cache = new WeightCache(config);
   const time = config.temporal ? 1 : 0;
   const size = examples.length;
   let slots = 1;

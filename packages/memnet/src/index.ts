@@ -20,7 +20,16 @@
  * @packageDocumentation
  */
 export { type MemnetConfig, type SentenceEncoding, type WeightTying, defaultMemnetConfig, validateMemnetConfig } from './config.js';
-export { type EncodeOptions, type MemnetBatch, encodeBatch, positionWeight, sentenceAges, unknownWords } from './encoding.js';
+export {
+  type EncodeOptions,
+  type MemnetBatch,
+  encodeBatch,
+  longestSentence,
+  officialPositionWeight,
+  positionWeight,
+  sentenceAges,
+  unknownWords,
+} from './encoding.js';
 export { type MemnetAnswer, type MemnetQuestion, answerQuestions } from './inference.js';
 export {
   type ForwardOptions,

@@ -18,6 +18,7 @@ import {
   loadMemnet,
   loadMemnetCheckpoint,
   memnetForward,
+  officialPositionWeight,
   positionWeight,
   saveMemnet,
   saveMemnetCheckpoint,
@@ -54,6 +55,14 @@ describe('position and time encoding', () => {
     expect(positionWeight(4, 4, 2, 2)).toBeCloseTo(0 - 1 * (1 - 2));
     // With J = 1 and k = d the only word gets weight 1 in the last dimension... and 0 − (1/d)(−1) elsewhere.
     expect(positionWeight(1, 1, 3, 3)).toBeCloseTo(1);
+  });
+
+  it("the official code's formula: 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ), 1 in the middle", () => {
+    expect(officialPositionWeight(1, 12, 1, 20)).toBeCloseTo(1 + (4 * (1 - 10.5) * (1 - 6.5)) / 240);
+    expect(officialPositionWeight(3, 5, 7, 20)).toBeCloseTo(1);
+    const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, sentenceLength: 8 });
+    const batch = encodeBatch(examples, vocabulary, config);
+    expect(batch.queryWeights[1 * 4 + 2]).toBeCloseTo(officialPositionWeight(2, 8, 3, 4));
   });
 
   it('ages run from the newest sentence (0), capped at the memory; noise spreads them, seeded', () => {
