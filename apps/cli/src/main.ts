@@ -55,6 +55,7 @@ random time noise 0.1, memory 50, batch 32, SGD, gradient norm ≤ 40; per task:
                          (default), as the paper writes it, or none
   --seed N (1)  --embedding N  --hops N (3)  --epochs N (main phase)  --linear-start N (epochs, 0 = off)
   --lr X  --batch N  --no-time-noise  --validation X (0.1)  --resume
+  --clipping per-parameter|global   clip each weight matrix's gradient norm (official code) or all at once
 
 train options (defaults: the paper's model and optimizer — LSTM 100, memory 128 × 20, RMSProp 1e-4 with
 momentum 0.9, gradients clipped to ±10, one sequence per step — which solves copy in a few thousand sequences):
@@ -193,6 +194,7 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
       lr: { type: 'string' },
       batch: { type: 'string' },
       'no-time-noise': { type: 'boolean', default: false },
+      clipping: { type: 'string', default: 'per-parameter' },
       validation: { type: 'string' },
       resume: { type: 'boolean', default: false },
     },
@@ -215,6 +217,8 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
   }
   if (values.batch !== undefined) schedule.batchSize = number(values.batch, 'batch', schedule.batchSize);
   if (values['no-time-noise']) schedule.timeNoise = 0;
+  if (values.clipping !== 'per-parameter' && values.clipping !== 'global') throw new EngramError(`--clipping: expected per-parameter or global, got '${values.clipping}'`);
+  schedule.clipping = values.clipping;
   const options: MemnetTrainOptions = {
     tasks,
     data: values.data ?? 'data/babi',

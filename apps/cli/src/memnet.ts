@@ -153,7 +153,7 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
   );
   io.log(
     `recipe: ${s.linearStartEpochs > 0 ? `linear start ${s.linearStartEpochs} epochs at η ${s.linearStartLearningRate}, then ` : ''}${s.epochs} epochs, η halved every ${s.decayEvery}; ` +
-      `batch ${s.batchSize}, gradient norm ≤ ${s.maxGradNorm}, time noise ${s.timeNoise}; Ctrl-C stops after the current epoch with a checkpoint`,
+      `batch ${s.batchSize}, gradient norm ≤ ${s.maxGradNorm} (${s.clipping}), time noise ${s.timeNoise}; Ctrl-C stops after the current epoch with a checkpoint`,
   );
   const metadata = { tasks: JSON.stringify(options.tasks), tenK: String(options.tenK), seed: String(options.seed), schedule: JSON.stringify(options.schedule) };
   const started = performance.now();

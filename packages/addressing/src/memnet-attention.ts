@@ -1,4 +1,4 @@
-import { ShapeError, type Tensor, expandDims, matmul, softmax, squeeze, where } from '@engram/tensor';
+import { ShapeError, type Tensor, add, expandDims, matmul, mul, softmax, squeeze, sub } from '@engram/tensor';
 import { expectShape } from './validate.js';
 
 /** Score given to masked (empty) memory slots before the softmax: their weight becomes 0. */
@@ -47,7 +47,9 @@ export function memoryAttention(
   let scores = squeeze(matmul(inputMemory, expandDims(query, -1)), -1);
   if (mask !== undefined) {
     expectShape(op, 'mask', mask, [batch, slots]);
-    scores = where(mask, scores, normalise ? MASKED_SCORE : 0);
+    // An additive bias (0 or MASKED_SCORE) for the softmax, a product for linear start: the mask
+    // is a constant, so neither adds work to the backward pass.
+    scores = normalise ? add(scores, mul(sub(1, mask), MASKED_SCORE)) : mul(scores, mask);
   }
   const weights = normalise ? softmax(scores, -1) : scores;
   const output = squeeze(matmul(expandDims(weights, 1), outputMemory), 1);

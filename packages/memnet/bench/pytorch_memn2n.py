@@ -3,7 +3,7 @@
 Reads the batches Engram encodes (a JSON file: token ids, position-encoding weights, masks and
 answers per batch, so both train on identical data), builds the same model (K hops, adjacent weight
 tying, position + temporal encoding through one embedding table per hop, answer matrix W = C^K
-transposed, summed cross-entropy, SGD with gradient-norm clipping 40) and times epochs over them.
+transposed, summed cross-entropy, SGD with gradient-norm clipping 40 per weight matrix) and times epochs over them.
 Prints one JSON line: {"epochs_per_second": ..., "epochs": ..., "seconds": ...}.
 
 Run with Debian's python3-torch: /usr/bin/python3 pytorch_memn2n.py batches.json EPOCHS
@@ -52,7 +52,8 @@ def main() -> None:
             optimizer.zero_grad()
             loss = torch.nn.functional.cross_entropy(forward(memory, memory_weights, mask, query, query_weights), answers, reduction="sum")
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(tables, 40.0)
+            for table in tables:  # per weight matrix, as the official code and Engram clip
+                torch.nn.utils.clip_grad_norm_([table], 40.0)
             optimizer.step()
 
     epoch()  # warm-up

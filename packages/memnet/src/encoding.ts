@@ -128,12 +128,26 @@ class WeightCache {
   }
 }
 
-function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () => string): number[] {
-  return words.map((w) => {
-    const index = vocabulary.indexOf(w);
-    if (index === undefined) throw new EngramError(`encodeBatch: unknown word '${w}' in ${where()} (not in the model's vocabulary)`);
-    return index;
-  });
+/** Weight blocks per config, and word ids per (vocabulary, sentence): epochs re-encode the same sentences. */
+const weightCaches = new WeakMap<MemnetConfig, WeightCache>();
+const idCaches = new WeakMap<Vocabulary, WeakMap<readonly string[], Int32Array>>();
+
+function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () => string): Int32Array {
+  let cache = idCaches.get(vocabulary);
+  if (cache === undefined) {
+    cache = new WeakMap();
+    idCaches.set(vocabulary, cache);
+  }
+  let ids = cache.get(words);
+  if (ids === undefined) {
+    ids = Int32Array.from(words, (w) => {
+      const index = vocabulary.indexOf(w);
+      if (index === undefined) throw new EngramError(`encodeBatch: unknown word '${w}' in ${where()} (not in the model's vocabulary)`);
+      return index;
+    });
+    cache.set(words, ids);
+  }
+  return ids;
 }
 
 /**
@@ -145,7 +159,11 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`encodeBatch: the vocabulary has ${vocabulary.size} words, the model expects ${config.vocabularySize}`);
   const d = config.embeddingSize;
-  const cache = new WeightCache(config);
+  let cache = weightCaches.get(config);
+  if (cache === undefined) {
+    cache = new WeightCache(config);
+    weightCaches.set(config, cache);
+  }
   const time = config.temporal ? 1 : 0;
   const size = examples.length;
   let slots = 1;
@@ -168,7 +186,7 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   const sentences = new Int32Array(size);
   examples.forEach((example, b) => {
     const first = Math.max(0, example.story.length - config.memorySize);
-    const kept = example.story.slice(first);
+    const kept = first === 0 ? example.story : example.story.slice(first);
     firstSentence[b] = first;
     sentences[b] = kept.length;
     const ages = sentenceAges(kept.length, config.memorySize, options.timeNoise ?? 0, options.rng);
@@ -188,7 +206,10 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
     const q = indexWords(example.question, vocabulary, () => `example ${b}, question`);
     queryTokens.set(q, b * queryWords);
     queryWeights.set(cache.forLength(q.length), b * queryWords * d);
-    answers[b] = example.answer.length === 0 ? -1 : (indexWords([answerToken(example)], vocabulary, () => `example ${b}, answer`)[0] as number);
+    const answer = example.answer.length === 0 ? undefined : answerToken(example);
+    if (answer !== undefined && vocabulary.indexOf(answer) === undefined)
+      throw new EngramError(`encodeBatch: unknown word '${answer}' in example ${b}, answer (not in the model's vocabulary)`);
+    answers[b] = answer === undefined ? -1 : (vocabulary.indexOf(answer) as number);
   });
   return { size, slots, memoryWords, queryWords, memoryTokens, memoryWeights, mask, queryTokens, queryWeights, answers, firstSentence, sentences };
 }

@@ -102,8 +102,9 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
   const d = config.embeddingSize;
   const backend = (params.embeddings[0] as Tensor).backend;
   const { size, slots, memoryWords, queryWords } = batch;
-  const memoryWeights = tensor(batch.memoryWeights, [size * slots, memoryWords, d], { backend });
-  const queryWeights = tensor(batch.queryWeights, [size, queryWords, d], { backend });
+  // The batch's arrays are not changed after encoding, so the tensors can share them.
+  const memoryWeights = tensor(batch.memoryWeights, [size * slots, memoryWords, d], { backend, copy: false });
+  const queryWeights = tensor(batch.queryWeights, [size, queryWords, d], { backend, copy: false });
   const mask = tensor(batch.mask, [size, slots], { backend });
   const memories = new Map<Tensor, Tensor>();
   const memoryOf = (table: Tensor): Tensor => {

@@ -33,8 +33,13 @@ export interface MemnetSchedule {
   linearStartLearningRate: number;
   /** Examples per batch (paper: 32). */
   batchSize: number;
-  /** Rescale the whole gradient when its L2 norm exceeds this (paper: 40). */
+  /** Rescale a gradient when its L2 norm exceeds this (paper: 40). */
   maxGradNorm: number;
+  /**
+   * `per-parameter` (the default, as the official code's weight update does): each weight matrix's
+   * gradient is rescaled on its own; `global`: one norm over all of them.
+   */
+  clipping: 'per-parameter' | 'global';
   /** Random noise: fraction of empty memories inserted in training (paper: 0.1; 0 disables). */
   timeNoise: number;
 }
@@ -49,6 +54,7 @@ export const PER_TASK_SCHEDULE: Readonly<MemnetSchedule> = Object.freeze({
   linearStartLearningRate: 0.005,
   batchSize: 32,
   maxGradNorm: 40,
+  clipping: 'per-parameter',
   timeNoise: 0.1,
 });
 
@@ -151,7 +157,7 @@ export interface MemnetStepResult {
   loss: number;
   /** Examples answered wrongly (before the update). */
   wrong: number;
-  /** Gradient norm before clipping. */
+  /** Gradient norm before clipping (the largest per-matrix norm with per-parameter clipping). */
   gradientNorm: number;
 }
 
@@ -159,14 +165,23 @@ export interface MemnetStepResult {
  * One SGD step on a batch: forward, backward, NaN/Inf check (throws {@link NonFiniteError} naming
  * the step, before touching the weights), gradient-norm clipping, update.
  */
-export function trainStep(model: MemnetModel, optimizer: Optimizer, batch: MemnetBatch, options: { linear: boolean; maxGradNorm: number; step: number }): MemnetStepResult {
+export function trainStep(
+  model: MemnetModel,
+  optimizer: Optimizer,
+  batch: MemnetBatch,
+  options: { linear: boolean; maxGradNorm: number; clipping?: MemnetSchedule['clipping']; step: number },
+): MemnetStepResult {
   optimizer.zeroGrad();
   const { loss, logits } = batchLoss(model, batch, options.linear);
   const lossValue = loss.item();
   if (!Number.isFinite(lossValue)) throw new NonFiniteError(options.step, `the loss (${lossValue})`);
   const wrong = countWrong(logits, batch.answers);
   loss.backward();
-  const gradientNorm = clipGradientsByNorm(parameterList(model.params), options.maxGradNorm > 0 ? options.maxGradNorm : Number.POSITIVE_INFINITY);
+  const limit = options.maxGradNorm > 0 ? options.maxGradNorm : Number.POSITIVE_INFINITY;
+  const params = parameterList(model.params);
+  // The largest norm before clipping: of one weight matrix (per-parameter) or of all (global).
+  const gradientNorm =
+    (options.clipping ?? 'per-parameter') === 'per-parameter' ? Math.max(...params.map((p) => clipGradientsByNorm([p], limit))) : clipGradientsByNorm(params, limit);
   if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(options.step, `the gradient norm (${gradientNorm})`);
   optimizer.step();
   return { loss: lossValue, wrong, gradientNorm };
@@ -258,7 +273,7 @@ export async function trainMemnet(model: MemnetModel, examples: readonly BabiExa
       const picked = Array.from(order.subarray(start, start + schedule.batchSize), (i) => examples[i] as BabiExample);
       const batch = encodeBatch(picked, vocabulary, model.config, { timeNoise: schedule.timeNoise, rng });
       steps++;
-      const result = trainStep(model, optimizer, batch, { linear, maxGradNorm: schedule.maxGradNorm, step: steps });
+      const result = trainStep(model, optimizer, batch, { linear, maxGradNorm: schedule.maxGradNorm, clipping: schedule.clipping, step: steps });
       loss += result.loss;
       wrong += result.wrong;
     }

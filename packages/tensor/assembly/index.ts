@@ -1,4 +1,4 @@
 // The cpu backend's WebAssembly module: matmul and the fused external-memory kernels.
 export { embeddingBag, embeddingBagBackward } from './embedding';
-export { heapBase, multiplyDirect, multiplyPacked, pack, packBytes } from './matmul';
+export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, packBytes } from './matmul';
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';

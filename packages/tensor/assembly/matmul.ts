@@ -185,6 +185,68 @@ export function multiplyDirect(a: usize, b: usize, c: usize, m: i32, k: i32, n: 
   rowsDirect(a, b, c, m, k, n, sAi, sAk, sBk);
 }
 
+/**
+ * A batch of small products in one call (attention scores and reads: [B, M, d]·[B, d, 1] and the
+ * like), where packing and a call per product would cost more than the arithmetic. Entry t uses
+ * A at a + t·strideA and B at b + t·strideB (strides in elements, 0 for a shared operand) and
+ * writes C contiguously. Vectorised over B's columns when they are contiguous, else over k when
+ * both operands are contiguous along it, else scalar.
+ */
+export function multiplySmallBatched(
+  a: usize,
+  b: usize,
+  c: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  sAi: i32,
+  sAk: i32,
+  sBk: i32,
+  sBj: i32,
+  strideA: i32,
+  strideB: i32,
+): void {
+  for (let t = 0; t < batch; t++) {
+    const ta = at(a, t * strideA);
+    const tb = at(b, t * strideB);
+    const tc = at(c, t * m * n);
+    for (let i = 0; i < m; i++) {
+      const row = at(tc, i * n);
+      if (sBj == 1) {
+        let j = 0;
+        for (; j + 4 <= n; j += 4) {
+          let acc = f32x4.splat(0);
+          for (let p = 0; p < k; p++) acc = multiplyAdd(v128.load32_splat(at(ta, i * sAi + p * sAk)), v128.load(at(tb, p * sBk + j)), acc);
+          v128.store(at(row, j), acc);
+        }
+        for (; j < n; j++) {
+          let acc: f32 = 0;
+          for (let p = 0; p < k; p++) acc += load<f32>(at(ta, i * sAi + p * sAk)) * load<f32>(at(tb, p * sBk + j));
+          store<f32>(at(row, j), acc);
+        }
+      } else if (sAk == 1 && sBk == 1) {
+        for (let j = 0; j < n; j++) {
+          const pa = at(ta, i * sAi);
+          const pb = at(tb, j * sBj);
+          let acc = f32x4.splat(0);
+          let p = 0;
+          for (; p + 4 <= k; p += 4) acc = multiplyAdd(v128.load(at(pa, p)), v128.load(at(pb, p)), acc);
+          let total: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+          for (; p < k; p++) total += load<f32>(at(pa, p)) * load<f32>(at(pb, p));
+          store<f32>(at(row, j), total);
+        }
+      } else {
+        for (let j = 0; j < n; j++) {
+          let acc: f32 = 0;
+          for (let p = 0; p < k; p++) acc += load<f32>(at(ta, i * sAi + p * sAk)) * load<f32>(at(tb, p * sBk + j * sBj));
+          store<f32>(at(row, j), acc);
+        }
+      }
+    }
+  }
+}
+
 /** First byte after the module's static data: JavaScript places operands from here on. */
 export function heapBase(): usize {
   return __heap_base;

@@ -12,6 +12,12 @@ export interface CreateOptions {
   backend?: Backend;
   /** Make it a trainable leaf. */
   requiresGrad?: boolean;
+  /**
+   * `tensor(data, shape)` only: false makes the tensor take a Float32Array as its storage without
+   * copying it (the caller must not change the array afterwards; storage is treated as immutable).
+   * Default true.
+   */
+  copy?: boolean;
 }
 
 function make(data: Float32Array, shape: Shape, options: CreateOptions): Tensor {
@@ -51,7 +57,7 @@ function flatten(value: NestedArray, shape: Shape, out: Float32Array): void {
 
 /**
  * A tensor from nested arrays (`tensor([[1, 2], [3, 4]])`) or from flat data with a shape
- * (`tensor(new Float32Array(6), [2, 3])`). The data is copied.
+ * (`tensor(new Float32Array(6), [2, 3])`). The data is copied unless `copy: false`.
  */
 export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
   if (typeof values === 'number' || (Array.isArray(values) && shape === undefined)) {
@@ -67,7 +73,8 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, o
     throw new EngramError(`tensor: ${flat.length} values do not fill shape ${formatShape(resolved)} (${shapeSize(resolved)} elements)`);
   }
   // slice() is a memcpy; Float32Array.from walks an iterator.
-  return make(flat instanceof Float32Array ? flat.slice() : Float32Array.from(flat), resolved, options);
+  if (flat instanceof Float32Array) return make(options.copy === false ? flat : flat.slice(), resolved, options);
+  return make(Float32Array.from(flat), resolved, options);
 }
 
 /** A one-element tensor of rank 0. */

@@ -94,6 +94,9 @@ const inv = (perm: readonly number[]): number[] => {
 /** The name of a primitive op: the backend kernels plus `reshape`, which needs none. */
 export type PrimitiveOp = KernelName | 'reshape';
 
+/** An input's gradient, computed only when that input needs one (constants such as masks do not). */
+const needed = <T>(input: Tensor | undefined, gradient: () => T): T | null => (input?.requiresGrad ? gradient() : null);
+
 /**
  * The gradient of every primitive, one line each. Inputs are `[a, b]` for binary ops and `[x]`
  * for unary ones; `out` is the primitive's result.
@@ -112,9 +115,12 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   softplus: ({ grad, inputs: [x] }) => [mul(grad, sigmoid(x as Tensor))],
   softmax: ({ grad, out }) => [mul(out, sub(grad, reduceKeep('sum', mul(grad, out), out.rank - 1)))],
   add: ({ grad }) => [grad, grad],
-  sub: ({ grad }) => [grad, neg(grad)],
-  mul: ({ grad, inputs: [a, b] }) => [mul(grad, b as Tensor), mul(grad, a as Tensor)],
-  div: ({ grad, inputs: [a, b] }) => [div(grad, b as Tensor), neg(div(mul(grad, a as Tensor), mul(b as Tensor, b as Tensor)))],
+  sub: ({ grad, inputs: [, b] }) => [grad, needed(b, () => neg(grad))],
+  mul: ({ grad, inputs: [a, b] }) => [needed(a, () => mul(grad, b as Tensor)), needed(b, () => mul(grad, a as Tensor))],
+  div: ({ grad, inputs: [a, b] }) => [
+    needed(a, () => div(grad, b as Tensor)),
+    needed(b, () => neg(div(mul(grad, a as Tensor), mul(b as Tensor, b as Tensor)))),
+  ],
   pow: ({ grad, inputs: [a, b], out }) => [
     mul(grad, mul(b as Tensor, pow(a as Tensor, sub(b as Tensor, 1)))),
     (b as Tensor).requiresGrad ? mul(grad, mul(out, log(a as Tensor))) : null,
@@ -138,13 +144,15 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
     return [mul(isMax, reshape(div(grad, count), kept))];
   },
   matmul: ({ grad, inputs: [a, b], params: { transA, transB } }: GradContext<MatmulParams>) => [
-    transA ? matmulRaw(b as Tensor, grad, transB, true) : matmulRaw(grad, b as Tensor, false, !transB),
-    // A weight (a leaf matrix) used as x·W: defer Aᵀ·G so all its uses are summed by one matmul.
-    !transA && !transB && (b as Tensor).node === null && (a as Tensor).rank === 2 && (b as Tensor).rank === 2
-      ? new DeferredProduct(a as Tensor, grad)
-      : transB
-        ? matmulRaw(grad, a as Tensor, true, transA)
-        : matmulRaw(a as Tensor, grad, !transA, false),
+    needed(a, () => (transA ? matmulRaw(b as Tensor, grad, transB, true) : matmulRaw(grad, b as Tensor, false, !transB))),
+    needed(b, () =>
+      // A weight (a leaf matrix) used as x·W: defer Aᵀ·G so all its uses are summed by one matmul.
+      !transA && !transB && (b as Tensor).node === null && (a as Tensor).rank === 2 && (b as Tensor).rank === 2
+        ? new DeferredProduct(a as Tensor, grad)
+        : transB
+          ? matmulRaw(grad, a as Tensor, true, transA)
+          : matmulRaw(a as Tensor, grad, !transA, false),
+    ),
   ],
   reshape: ({ grad, inputs: [x] }) => [reshape(grad, (x as Tensor).shape)],
   permute: ({ grad, params }: GradContext<PermuteParams>) => [permute(grad, inv(params.perm))],
@@ -159,7 +167,7 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
       return slice(grad, begin, x.shape);
     });
   },
-  where: ({ grad, inputs: [cond] }) => [null, where(cond as Tensor, grad, 0), where(cond as Tensor, 0, grad)],
+  where: ({ grad, inputs: [cond, a, b] }) => [null, needed(a, () => where(cond as Tensor, grad, 0)), needed(b, () => where(cond as Tensor, 0, grad))],
   gather: ({ grad, params }: GradContext<GatherParams>) => [scatterAdd(grad, params.indices, params.rows)],
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
   embeddingBag: ({ grad, inputs: [table, weights], params }: GradContext<EmbeddingBagParams>) => {

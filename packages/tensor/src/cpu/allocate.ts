@@ -10,9 +10,9 @@
  */
 
 /** Size of one slab. */
-export const SLAB_BYTES = 64 * 1024;
+export const SLAB_BYTES = 1024 * 1024;
 /** Largest array (in floats) carved from a slab. */
-export const SLAB_MAX_FLOATS = 1024;
+export const SLAB_MAX_FLOATS = 16384;
 const FLOAT_BYTES = 4;
 
 let slab = new ArrayBuffer(SLAB_BYTES);

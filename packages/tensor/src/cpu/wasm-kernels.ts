@@ -54,6 +54,21 @@ interface KernelExports {
   multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
   multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
   packBytes(k: number, n: number): number;
+  multiplySmallBatched(
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    sAi: number,
+    sAk: number,
+    sBk: number,
+    sBj: number,
+    strideA: number,
+    strideB: number,
+  ): void;
   heapBase(): number;
 }
 
@@ -64,6 +79,8 @@ const FLOAT_BYTES = 4;
 export const OPERAND_CACHE_BYTES = 32 * 1024 * 1024;
 /** Operands smaller than this are copied every time: the copy is cheaper than the bookkeeping. */
 const CACHE_MIN_FLOATS = 4096;
+/** Batched products with at most this many multiply-adds per entry run in one call, without packing. */
+export const SMALL_BATCHED_MAX_MACS = 8192;
 /** Products with fewer rows than this stream B directly instead of packing it. */
 const DIRECT_MAX_ROWS = 4;
 
@@ -244,6 +261,12 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);
       const [sAi, sAk] = transA ? [1, m] : [k, 1];
       const [sBk, sBj] = transB ? [1, k] : [n, 1];
+      if (batch > 1 && m * k * n <= SMALL_BATCHED_MAX_MACS) {
+        const outLength = batch * m * n;
+        return run([a, b], outLength, (ptr, out) =>
+          wasm.multiplySmallBatched(p(ptr, 0), p(ptr, 1), out, batch, m, k, n, sAi, sAk, sBk, sBj, batchedA ? m * k : 0, batchedB ? k * n : 0),
+        );
+      }
       const direct = m < DIRECT_MAX_ROWS && sBj === 1;
       const packBytes = alignUp(wasm.packBytes(k, n));
       // Scratch layout: [A][B raw][B packed][C]; cached operands live in the arena instead.
