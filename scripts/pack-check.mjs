@@ -60,10 +60,22 @@ const checks = {
     if (!Number.isFinite(r.loss)) throw new Error('loss not finite');
     console.log('ok');
   `,
+  '@engram/memnet': `
+    import { Random } from '@engram/tensor';
+    import { parseBabi, Vocabulary } from '@engram/datasets';
+    import { answerQuestions, createMemnet, defaultMemnetConfig, trainMemnet, PER_TASK_SCHEDULE } from '@engram/memnet';
+    const examples = parseBabi('1 Mary went to the garden.\n2 John went to the office.\n3 Where is Mary?\tgarden\t1\n');
+    const vocabulary = Vocabulary.fromExamples(examples);
+    const model = createMemnet(defaultMemnetConfig(vocabulary.size, { embeddingSize: 8 }), new Random(1));
+    await trainMemnet(model, examples, vocabulary, { schedule: { ...PER_TASK_SCHEDULE, linearStartEpochs: 1, epochs: 2 } });
+    const [reply] = answerQuestions(model, vocabulary, examples);
+    if (reply.attention.length !== 3 || reply.attention[0].length !== 2) throw new Error('bad attention');
+    console.log('ok');
+  `,
   engram: `
     import { execFileSync } from 'node:child_process';
     const out = execFileSync('node_modules/.bin/engram', ['help'], { encoding: 'utf8' });
-    if (!out.includes('engram train ntm')) throw new Error('unexpected help: ' + out);
+    if (!out.includes('engram train ntm') || !out.includes('engram train memnet')) throw new Error('unexpected help: ' + out);
     console.log('ok');
   `,
 };

@@ -106,7 +106,10 @@ describe('engram train memnet / eval / ask', () => {
   });
   const io = (stopAfterEpochs = Number.POSITIVE_INFINITY) => {
     const lines: string[] = [];
-    return { lines, io: { status: () => {}, log: (l: string) => lines.push(l), interrupted: () => lines.filter((l) => l.includes(' epoch ')).length >= stopAfterEpochs } };
+    return {
+      lines,
+      io: { status: () => {}, log: (l: string) => lines.push(l), interrupted: () => lines.filter((l) => l.includes(' epoch ')).length >= stopAfterEpochs },
+    };
   };
 
   it('trains with per-epoch checkpoints, resumes exactly, then evaluates and answers with per-hop attention', async () => {
@@ -132,6 +135,11 @@ describe('engram train memnet / eval / ask', () => {
     expect(text).toContain('hop 2');
     expect(text).toContain('* 1. mary moved to the bathroom');
     expect(() => ask(model, vocabulary, [['bob', 'flew']], ['where', 'is', 'bob'])).toThrow(/does not know 'bob', 'flew'/);
-    expect(resultsTable([{ task: 1, error: 0.02, count: 1000 }, { task: 2, error: 0.3, count: 1000 }])).toContain('**16.0** (failed tasks, > 5%: 1)');
+    expect(
+      resultsTable([
+        { task: 1, error: 0.02, count: 1000 },
+        { task: 2, error: 0.3, count: 1000 },
+      ]),
+    ).toContain('**16.0** (failed tasks, > 5%: 1)');
   }, 120_000);
 });

@@ -217,7 +217,8 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
   }
   if (values.batch !== undefined) schedule.batchSize = number(values.batch, 'batch', schedule.batchSize);
   if (values['no-time-noise']) schedule.timeNoise = 0;
-  if (values.clipping !== 'per-parameter' && values.clipping !== 'global') throw new EngramError(`--clipping: expected per-parameter or global, got '${values.clipping}'`);
+  if (values.clipping !== 'per-parameter' && values.clipping !== 'global')
+    throw new EngramError(`--clipping: expected per-parameter or global, got '${values.clipping}'`);
   schedule.clipping = values.clipping;
   const options: MemnetTrainOptions = {
     tasks,
@@ -276,7 +277,9 @@ async function askCommand(argv: string[]): Promise<number> {
   const example = examples[index];
   if (example === undefined) throw new EngramError(`--example: task ${task}'s test set has examples 0..${examples.length - 1}, got ${index}`);
   console.log(`bAbI task ${task}, test example ${index}`);
-  console.log(renderAnswer(example.story, example.question, ask(model, vocabulary, example.story, example.question), example.supportingFacts, answerToken(example)));
+  console.log(
+    renderAnswer(example.story, example.question, ask(model, vocabulary, example.story, example.question), example.supportingFacts, answerToken(example)),
+  );
   return 0;
 }
 

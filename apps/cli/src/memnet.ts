@@ -128,7 +128,9 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
     optimizer.loadState(checkpoint.optimizerState);
     resume = checkpoint.training;
     if (existsSync(curvePath)) {
-      const rows = (await readFile(curvePath, 'utf8')).split('\n').filter((line, i) => i === 0 || (line !== '' && Number(line.split(',')[0]) < checkpoint.training.epoch));
+      const rows = (await readFile(curvePath, 'utf8'))
+        .split('\n')
+        .filter((line, i) => i === 0 || (line !== '' && Number(line.split(',')[0]) < checkpoint.training.epoch));
       await writeFile(curvePath, `${rows.join('\n')}\n`);
     }
     io.log(`resumed ${checkpointPath} after epoch ${checkpoint.training.epoch}`);
@@ -232,19 +234,28 @@ export function parseStory(text: string): string[][] {
     .filter((s) => s.length > 0);
 }
 
+/** Width of one hop's column in {@link renderAnswer}: a 5-character bar, a space, the weight. */
+const HOP_COLUMN = 10;
+
 /** Renders an answer with each hop's attention over the story, supporting facts starred. */
-export function renderAnswer(story: readonly string[][], question: readonly string[], reply: MemnetAnswer, supportingFacts: readonly number[] = [], expected?: string): string {
+export function renderAnswer(
+  story: readonly string[][],
+  question: readonly string[],
+  reply: MemnetAnswer,
+  supportingFacts: readonly number[] = [],
+  expected?: string,
+): string {
   const hops = reply.attention.length;
   const lines = [
     `question: ${question.join(' ')}?`,
     `answer:   ${reply.answer} (p = ${reply.probability.toFixed(3)})${expected === undefined ? '' : reply.answer === expected ? '  ✓' : `  ✗ (expected ${expected})`}`,
     '',
-    `${Array.from({ length: hops }, (_, k) => `hop ${k + 1}`.padStart(6)).join(' ')}   sentence${supportingFacts.length > 0 ? ' (* supporting fact)' : ''}`,
+    `${Array.from({ length: hops }, (_, k) => `hop ${k + 1}`.padEnd(HOP_COLUMN)).join(' ')}   sentence${supportingFacts.length > 0 ? ' (* supporting fact)' : ''}`,
   ];
   story.forEach((sentence, i) => {
     const weights = reply.attention.map((hop) => {
       const w = hop[i] ?? 0;
-      return `${bar(w, 4).slice(1, -1)}${w.toFixed(2).replace(/^0/, '')}`.padStart(6);
+      return `${bar(w, 5).slice(1, -1)} ${w.toFixed(2)}`.padEnd(HOP_COLUMN);
     });
     const mark = supportingFacts.includes(i) ? '*' : ' ';
     lines.push(`${weights.join(' ')} ${mark} ${i + 1}. ${sentence.join(' ')}${i < reply.firstInMemory ? '  (older than the memory)' : ''}`);

@@ -44,7 +44,8 @@ export async function plotMemnetCurve(csvPath: string, svgPath: string, title: s
     .slice(1)
     .filter((l) => l.length > 0)
     .map((line) => line.split(','));
-  const column = (index: number): [number, number][] => rows.map((r) => [Number(r[0]) + 1, 100 * Number(r[index])] as [number, number]).filter((p) => Number.isFinite(p[1]));
+  const column = (index: number): [number, number][] =>
+    rows.map((r) => [Number(r[0]) + 1, 100 * Number(r[index])] as [number, number]).filter((p) => Number.isFinite(p[1]));
   await writeFile(
     svgPath,
     lineChart(

@@ -84,7 +84,8 @@ export const BABI_SHA256: Readonly<Record<string, string>> = Object.freeze({
   'en/qa19_path-finding_test.txt': '023e391f0d7f79c9e6ae1c46c093e2d0dbd50ab8fbd8965e037a75e3614c20e5',
   'en/qa19_path-finding_train.txt': 'dcb788352a56effb7bea1449128f31cc9c342c8c327b6df2caeee0e379e6ad3a',
   'en/qa20_agents-motivations_test.txt': 'bd3bde3788ac14ba0ae095078f7b820fbd2bfa6a34dba9d1d46a34afde9c2729',
-  'en/qa20_agents-motivations_train.txt': '29580ad55fb7b4b29ba014696056cc68f8f347dac3be88470fd692ad60150398',});
+  'en/qa20_agents-motivations_train.txt': '29580ad55fb7b4b29ba014696056cc68f8f347dac3be88470fd692ad60150398',
+});
 
 /**
  * Files verified by their git blob SHA-1 (`git hash-object FILE`) because their SHA-256 was not

@@ -73,9 +73,14 @@ describe('download helpers, against the local copies (a loopback server and file
     archives.set('/babi.tar.gz', babiArchive());
     archives.set(
       '/corrupt.tar.gz',
-      babiArchive((path, data) => (path.startsWith('en/qa7_') && path.endsWith('_train.txt') ? Uint8Array.from(data, (b, i) => (i === 100 ? b ^ 1 : b)) : data)),
+      babiArchive((path, data) =>
+        path.startsWith('en/qa7_') && path.endsWith('_train.txt') ? Uint8Array.from(data, (b, i) => (i === 100 ? b ^ 1 : b)) : data,
+      ),
     );
-    archives.set('/incomplete.tar.gz', babiArchive((path, data) => (path.startsWith('en/qa5_') ? null : data)));
+    archives.set(
+      '/incomplete.tar.gz',
+      babiArchive((path, data) => (path.startsWith('en/qa5_') ? null : data)),
+    );
     server = createServer((request, response) => {
       const body = archives.get(request.url ?? '');
       response.writeHead(body ? 200 : 404);
@@ -104,7 +109,9 @@ describe('download helpers, against the local copies (a loopback server and file
   });
 
   it('names required files the source lacks, and HTTP errors', async () => {
-    await expect(downloadBabi({ url: `${base}/incomplete.tar.gz`, to: scratch() })).rejects.toThrow(/lacks 2 required file\(s\): en\/qa5_three-arg-relations_test\.txt, en\/qa5/);
+    await expect(downloadBabi({ url: `${base}/incomplete.tar.gz`, to: scratch() })).rejects.toThrow(
+      /lacks 2 required file\(s\): en\/qa5_three-arg-relations_test\.txt, en\/qa5/,
+    );
     await expect(downloadBabi({ url: `${base}/nothing-here.tar.gz`, to: scratch() })).rejects.toThrow(/answered 404/);
   });
 

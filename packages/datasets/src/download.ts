@@ -77,7 +77,9 @@ export async function verifyFile(file: PinnedFile, bytes: Uint8Array, source: st
   if (file.sha256 !== undefined) {
     const actual = await digest('sha256', bytes);
     if (actual !== file.sha256)
-      throw new EngramError(`download: checksum mismatch for ${file.path} from ${source}: SHA-256 ${actual}, expected ${file.sha256} (a corrupt or different file)`);
+      throw new EngramError(
+        `download: checksum mismatch for ${file.path} from ${source}: SHA-256 ${actual}, expected ${file.sha256} (a corrupt or different file)`,
+      );
     return;
   }
   if (file.gitBlobSha1 !== undefined) {

@@ -25,13 +25,15 @@ def main() -> None:
     batches = []
     for b in spec["batches"]:
         size, slots, words, qwords = b["size"], b["slots"], b["memoryWords"], b["queryWords"]
+        # Engram picks each token's position-encoding vector from a small table; here it is expanded once, outside the timing.
+        table = torch.tensor(b["weights"], dtype=torch.float32).view(b["weightRows"], d)
         batches.append(
             (
                 torch.tensor(b["memoryTokens"], dtype=torch.long).view(size, slots, words),
-                torch.tensor(b["memoryWeights"], dtype=torch.float32).view(size, slots, words, d),
+                table[torch.tensor(b["memoryWeightRows"], dtype=torch.long)].view(size, slots, words, d),
                 torch.tensor(b["mask"], dtype=torch.bool).view(size, slots),
                 torch.tensor(b["queryTokens"], dtype=torch.long).view(size, qwords),
-                torch.tensor(b["queryWeights"], dtype=torch.float32).view(size, qwords, d),
+                table[torch.tensor(b["queryWeightRows"], dtype=torch.long)].view(size, qwords, d),
                 torch.tensor(b["answers"], dtype=torch.long),
             )
         )

@@ -73,7 +73,13 @@ if (torchAvailable) {
     torchAvailable = false;
   }
 }
-const pytorch = () => JSON.parse(execFileSync(PYTHON, [script, batchFile, String(EPOCHS)], { encoding: 'utf8' }).trim().split('\n').pop());
+const pytorch = () =>
+  JSON.parse(
+    execFileSync(PYTHON, [script, batchFile, String(EPOCHS)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop(),
+  );
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`# @engram/memnet training speed — ${new Date().toISOString()}`);
@@ -96,7 +102,9 @@ const t = torchAvailable ? median(torch) : Number.NaN;
 console.log('| what is timed | engram epochs/s | pytorch epochs/s | engram / pytorch |');
 console.log('|---|---|---|---|');
 const row = (label, e) =>
-  console.log(`| ${label} | ${e.toFixed(1)} | ${torchAvailable ? `${t.toFixed(1)} (torch, ${info.threads} thread${info.threads > 1 ? 's' : ''})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`);
+  console.log(
+    `| ${label} | ${e.toFixed(1)} | ${torchAvailable ? `${t.toFixed(1)} (torch, ${info.threads} thread${info.threads > 1 ? 's' : ''})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`,
+  );
 row('same pre-encoded batches (forward, backward, clip, SGD)', median(encoded));
 row('engram trainMemnet epoch (shuffle, encode with time noise, train)', median(trainer));
 rmSync(folder, { recursive: true, force: true });

@@ -29,9 +29,15 @@ function wordWeight(config: MemnetConfig, position: number, length: number, dime
   return 1;
 }
 
+/** Row of {@link MemnetBatch.weights} for padding (all zeros). */
+export const PADDING_WEIGHT_ROW = 0;
+/** Row of {@link MemnetBatch.weights} for time tokens and bag-of-words (all ones). */
+export const UNIT_WEIGHT_ROW = 1;
+
 /**
- * One bAbI batch as index and weight arrays, ready for {@link memnetForward}. Memory slots hold the
- * last `slots` sentences of each story, oldest first; padding has token 0 and weight 0.
+ * One bAbI batch as index arrays, ready for {@link memnetForward}. Memory slots hold the last
+ * `slots` sentences of each story, oldest first. Word weights l_j are rows of a small table,
+ * `weights`, picked per token by `memoryWeightRows` / `queryWeightRows` (padding picks the zero row).
  */
 export interface MemnetBatch {
   /** B: examples in the batch. */
@@ -44,14 +50,18 @@ export interface MemnetBatch {
   queryWords: number;
   /** `[B, M, L]` token ids; the time token of a slot of age t is `vocabularySize + t`. */
   memoryTokens: Int32Array;
-  /** `[B, M, L, d]`: l_kj for word tokens, 1 for the time token, 0 for padding. */
-  memoryWeights: Float32Array;
+  /** `[B, M, L]`: each token's row of `weights`. */
+  memoryWeightRows: Int32Array;
+  /** `[weightRows, d]`: the distinct l_j vectors (row 0 zeros, row 1 ones, then one per position). */
+  weights: Float32Array;
+  /** Rows of `weights`. */
+  weightRows: number;
   /** `[B, M]`: 1 for a real sentence, 0 for an empty slot. */
   mask: Float32Array;
   /** `[B, Lq]` question token ids. */
   queryTokens: Int32Array;
-  /** `[B, Lq, d]` question weights. */
-  queryWeights: Float32Array;
+  /** `[B, Lq]`: each question token's row of `weights`. */
+  queryWeightRows: Int32Array;
   /** `[B]`: the answer's vocabulary index, or −1 when an example has no answer (a question to ask). */
   answers: Int32Array;
   /** `[B]`: index in the example's story of the sentence in memory slot 0. */
@@ -103,7 +113,10 @@ export function sentenceAges(count: number, memorySize: number, noise: number, r
   const ages = new Int32Array(count);
   if (noise > 0 && rng !== undefined) {
     const blank = rng.int(0, Math.ceil(count * noise));
-    const positions = rng.permutation(count + blank).subarray(0, count).sort();
+    const positions = rng
+      .permutation(count + blank)
+      .subarray(0, count)
+      .sort();
     // The newest sentence takes the smallest sampled position.
     for (let i = 0; i < count; i++) ages[i] = Math.min(positions[count - 1 - i] as number, memorySize - 1);
     return ages;
@@ -112,24 +125,41 @@ export function sentenceAges(count: number, memorySize: number, noise: number, r
   return ages;
 }
 
-class WeightCache {
-  private readonly rows = new Map<number, Float32Array>();
-  constructor(private readonly config: MemnetConfig) {}
-  /** `[J, d]` weights of a J-word sentence. */
-  forLength(length: number): Float32Array {
-    let block = this.rows.get(length);
-    if (block === undefined) {
-      const d = this.config.embeddingSize;
-      block = new Float32Array(length * d);
-      for (let j = 0; j < length; j++) for (let k = 0; k < d; k++) block[j * d + k] = wordWeight(this.config, j + 1, length, k + 1);
-      this.rows.set(length, block);
+/**
+ * The weight table of a config for sentences of up to `longest` words: row 0 zeros, row 1 ones,
+ * then, for `position`, row 2 + (j − 1) for word j; for `position-paper`, row 2 + J(J − 1)/2 + (j − 1)
+ * for word j of a J-word sentence. Cached per (config, longest).
+ */
+class WeightTable {
+  readonly rows: number;
+  readonly data: Float32Array;
+  constructor(
+    private readonly config: MemnetConfig,
+    readonly longest: number,
+  ) {
+    const d = config.embeddingSize;
+    const positions = config.encoding === 'position' ? longest : config.encoding === 'position-paper' ? (longest * (longest + 1)) / 2 : 0;
+    this.rows = 2 + positions;
+    this.data = new Float32Array(this.rows * d);
+    this.data.fill(1, UNIT_WEIGHT_ROW * d, (UNIT_WEIGHT_ROW + 1) * d);
+    for (let length = 1; length <= longest; length++) {
+      for (let j = 1; j <= length; j++) {
+        const row = this.row(j, length);
+        if (row === UNIT_WEIGHT_ROW) continue;
+        for (let k = 1; k <= d; k++) this.data[row * d + k - 1] = wordWeight(config, j, length, k);
+      }
     }
-    return block;
+  }
+  /** The row for word j (1-based) of a sentence of `length` words. */
+  row(j: number, length: number): number {
+    if (this.config.encoding === 'position') return 2 + (j - 1);
+    if (this.config.encoding === 'position-paper') return 2 + (length * (length - 1)) / 2 + (j - 1);
+    return UNIT_WEIGHT_ROW;
   }
 }
 
-/** Weight blocks per config, and word ids per (vocabulary, sentence): epochs re-encode the same sentences. */
-const weightCaches = new WeakMap<MemnetConfig, WeightCache>();
+/** Weight tables per config, and word ids per (vocabulary, sentence): epochs re-encode the same sentences. */
+const weightTables = new WeakMap<MemnetConfig, Map<number, WeightTable>>();
 const idCaches = new WeakMap<Vocabulary, WeakMap<readonly string[], Int32Array>>();
 
 function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () => string): Int32Array {
@@ -158,11 +188,10 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   if (examples.length === 0) throw new EngramError('encodeBatch: no examples');
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`encodeBatch: the vocabulary has ${vocabulary.size} words, the model expects ${config.vocabularySize}`);
-  const d = config.embeddingSize;
-  let cache = weightCaches.get(config);
-  if (cache === undefined) {
-    cache = new WeightCache(config);
-    weightCaches.set(config, cache);
+  let tables = weightTables.get(config);
+  if (tables === undefined) {
+    tables = new Map();
+    weightTables.set(config, tables);
   }
   const time = config.temporal ? 1 : 0;
   const size = examples.length;
@@ -176,11 +205,18 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
     queryWords = Math.max(queryWords, e.question.length);
   }
   const memoryWords = longestSentence + time;
+  const longest = Math.max(longestSentence, queryWords);
+  let table = tables.get(longest);
+  if (table === undefined) {
+    table = new WeightTable(config, longest);
+    tables.set(longest, table);
+  }
+  const weights = table;
   const memoryTokens = new Int32Array(size * slots * memoryWords);
-  const memoryWeights = new Float32Array(size * slots * memoryWords * d);
+  const memoryWeightRows = new Int32Array(size * slots * memoryWords);
   const mask = new Float32Array(size * slots);
   const queryTokens = new Int32Array(size * queryWords);
-  const queryWeights = new Float32Array(size * queryWords * d);
+  const queryWeightRows = new Int32Array(size * queryWords);
   const answers = new Int32Array(size);
   const firstSentence = new Int32Array(size);
   const sentences = new Int32Array(size);
@@ -196,20 +232,35 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
       const ids = indexWords(sentence, vocabulary, () => `example ${b}, sentence ${first + i + 1}`);
       const base = slot * memoryWords;
       memoryTokens.set(ids, base);
-      memoryWeights.set(cache.forLength(ids.length), base * d);
+      for (let j = 0; j < ids.length; j++) memoryWeightRows[base + j] = weights.row(j + 1, ids.length);
       if (time === 1) {
         const timeSlot = base + memoryWords - 1;
         memoryTokens[timeSlot] = config.vocabularySize + (ages[i] as number);
-        memoryWeights.fill(1, timeSlot * d, (timeSlot + 1) * d);
+        memoryWeightRows[timeSlot] = UNIT_WEIGHT_ROW;
       }
     });
     const q = indexWords(example.question, vocabulary, () => `example ${b}, question`);
     queryTokens.set(q, b * queryWords);
-    queryWeights.set(cache.forLength(q.length), b * queryWords * d);
+    for (let j = 0; j < q.length; j++) queryWeightRows[b * queryWords + j] = weights.row(j + 1, q.length);
     const answer = example.answer.length === 0 ? undefined : answerToken(example);
     if (answer !== undefined && vocabulary.indexOf(answer) === undefined)
       throw new EngramError(`encodeBatch: unknown word '${answer}' in example ${b}, answer (not in the model's vocabulary)`);
     answers[b] = answer === undefined ? -1 : (vocabulary.indexOf(answer) as number);
   });
-  return { size, slots, memoryWords, queryWords, memoryTokens, memoryWeights, mask, queryTokens, queryWeights, answers, firstSentence, sentences };
+  return {
+    size,
+    slots,
+    memoryWords,
+    queryWords,
+    memoryTokens,
+    memoryWeightRows,
+    weights: weights.data,
+    weightRows: weights.rows,
+    mask,
+    queryTokens,
+    queryWeightRows,
+    answers,
+    firstSentence,
+    sentences,
+  };
 }

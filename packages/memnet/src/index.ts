@@ -23,6 +23,8 @@ export { type MemnetConfig, type SentenceEncoding, type WeightTying, defaultMemn
 export {
   type EncodeOptions,
   type MemnetBatch,
+  PADDING_WEIGHT_ROW,
+  UNIT_WEIGHT_ROW,
   encodeBatch,
   longestSentence,
   officialPositionWeight,
@@ -51,6 +53,7 @@ export {
   saveMemnetCheckpoint,
 } from './persistence.js';
 export {
+  type BatchLoss,
   type EpochPlan,
   type EpochReport,
   JOINT_SCHEDULE,

@@ -30,10 +30,16 @@ export interface MemnetAnswer {
  */
 export function answerQuestions(model: MemnetModel, vocabulary: Vocabulary, questions: readonly MemnetQuestion[]): MemnetAnswer[] {
   if (questions.length === 0) return [];
-  const examples: BabiExample[] = questions.map((q) => ({ story: q.story, question: q.question, answer: q.answer ?? [], supportingFacts: q.supportingFacts ?? [] }));
+  const examples: BabiExample[] = questions.map((q) => ({
+    story: q.story,
+    question: q.question,
+    answer: q.answer ?? [],
+    supportingFacts: q.supportingFacts ?? [],
+  }));
   examples.forEach((e, i) => {
     const unknown = unknownWords({ ...e, answer: [] }, vocabulary);
-    if (unknown.length > 0) throw new EngramError(`answerQuestions: question ${i} has words the model does not know: ${unknown.map((w) => `'${w}'`).join(', ')}`);
+    if (unknown.length > 0)
+      throw new EngramError(`answerQuestions: question ${i} has words the model does not know: ${unknown.map((w) => `'${w}'`).join(', ')}`);
   });
   const batch = encodeBatch(
     examples.map((e) => ({ ...e, answer: [] })),
@@ -55,7 +61,13 @@ export function answerQuestions(model: MemnetModel, vocabulary: Vocabulary, ques
         for (let i = 0; i < (batch.sentences[b] as number); i++) row[first + i] = p[b * batch.slots + i] as number;
         return row;
       });
-      return { answer: vocabulary.words[best] as string, probability: distribution[best] as number, distribution, attention: attentionOverStory, firstInMemory: first };
+      return {
+        answer: vocabulary.words[best] as string,
+        probability: distribution[best] as number,
+        distribution,
+        attention: attentionOverStory,
+        firstInMemory: first,
+      };
     });
   });
 }

@@ -104,8 +104,16 @@ export function splitValidation(examples: readonly BabiExample[], fraction: numb
   return { validation: pick(0, held), train: pick(held, examples.length) };
 }
 
+/** What {@link batchLoss} returns. */
+export interface BatchLoss {
+  /** Cross-entropy summed over the batch (a scalar). */
+  loss: Tensor;
+  /** â before the softmax, `[B, V]`. */
+  logits: Tensor;
+}
+
 /** The summed cross-entropy of a batch (the official code sums over the batch) and its logits. */
-export function batchLoss(model: MemnetModel, batch: MemnetBatch, linear = false): { loss: Tensor; logits: Tensor } {
+export function batchLoss(model: MemnetModel, batch: MemnetBatch, linear = false): BatchLoss {
   const { logits } = memnetForward(model, batch, { linear });
   return { loss: crossEntropy(logits, batch.answers, 'sum'), logits };
 }
@@ -135,7 +143,12 @@ export interface MemnetEvaluation {
 }
 
 /** Evaluates without recording a tape (softmax attention unless `linear`). */
-export function evaluateMemnet(model: MemnetModel, examples: readonly BabiExample[], vocabulary: Vocabulary, options: { batchSize?: number; linear?: boolean } = {}): MemnetEvaluation {
+export function evaluateMemnet(
+  model: MemnetModel,
+  examples: readonly BabiExample[],
+  vocabulary: Vocabulary,
+  options: { batchSize?: number; linear?: boolean } = {},
+): MemnetEvaluation {
   const batchSize = options.batchSize ?? 100;
   let loss = 0;
   let wrong = 0;
@@ -181,7 +194,9 @@ export function trainStep(
   const params = parameterList(model.params);
   // The largest norm before clipping: of one weight matrix (per-parameter) or of all (global).
   const gradientNorm =
-    (options.clipping ?? 'per-parameter') === 'per-parameter' ? Math.max(...params.map((p) => clipGradientsByNorm([p], limit))) : clipGradientsByNorm(params, limit);
+    (options.clipping ?? 'per-parameter') === 'per-parameter'
+      ? Math.max(...params.map((p) => clipGradientsByNorm([p], limit)))
+      : clipGradientsByNorm(params, limit);
   if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(options.step, `the gradient norm (${gradientNorm})`);
   optimizer.step();
   return { loss: lossValue, wrong, gradientNorm };
@@ -252,7 +267,12 @@ export interface TrainMemnetResult {
  * Trains with the paper's recipe: seeded shuffling, random time noise, linear start, then SGD with
  * step decay and gradient-norm clipping. Deterministic for a seed; resumable at epoch boundaries.
  */
-export async function trainMemnet(model: MemnetModel, examples: readonly BabiExample[], vocabulary: Vocabulary, options: TrainMemnetOptions = {}): Promise<TrainMemnetResult> {
+export async function trainMemnet(
+  model: MemnetModel,
+  examples: readonly BabiExample[],
+  vocabulary: Vocabulary,
+  options: TrainMemnetOptions = {},
+): Promise<TrainMemnetResult> {
   const schedule = options.schedule ?? PER_TASK_SCHEDULE;
   if (examples.length === 0) throw new EngramError('trainMemnet: no training examples');
   const rng = options.resume ? Random.fromState(options.resume.rngState) : new Random(options.seed ?? 1);

@@ -8,8 +8,8 @@ const F: usize = 4;
   return base + (<usize>index) * F;
 }
 
-/** out(n, k) = Σ_l weights(n, l, k)·table(indices(n·words + l), k). */
-export function embeddingBag(table: usize, indices: usize, weights: usize, out: usize, bags: i32, words: i32, width: i32): void {
+/** out(n, k) = Σ_l weights(weightIndices(i), k)·table(indices(i), k), i = n·words + l. */
+export function embeddingBag(table: usize, indices: usize, weights: usize, weightIndices: usize, out: usize, bags: i32, words: i32, width: i32): void {
   for (let n = 0; n < bags; n++) {
     const o = at(out, n * width);
     let k = 0;
@@ -18,7 +18,8 @@ export function embeddingBag(table: usize, indices: usize, weights: usize, out: 
       for (let l = 0; l < words; l++) {
         const item = n * words + l;
         const row = load<i32>(at(indices, item)) * width;
-        acc = f32x4.add(acc, f32x4.mul(v128.load(at(weights, item * width + k)), v128.load(at(table, row + k))));
+        const weight = load<i32>(at(weightIndices, item)) * width;
+        acc = f32x4.add(acc, f32x4.mul(v128.load(at(weights, weight + k)), v128.load(at(table, row + k))));
       }
       v128.store(o + (<usize>k) * F, acc);
     }
@@ -27,22 +28,32 @@ export function embeddingBag(table: usize, indices: usize, weights: usize, out: 
       for (let l = 0; l < words; l++) {
         const item = n * words + l;
         const row = load<i32>(at(indices, item)) * width;
-        acc += load<f32>(at(weights, item * width + k)) * load<f32>(at(table, row + k));
+        acc += load<f32>(at(weights, load<i32>(at(weightIndices, item)) * width + k)) * load<f32>(at(table, row + k));
       }
       store<f32>(o + (<usize>k) * F, acc);
     }
   }
 }
 
-/** Table gradient: out(rows, width) = 0, then out(indices(n·words + l), k) += weights(n, l, k)·grad(n, k). */
-export function embeddingBagBackward(grad: usize, indices: usize, weights: usize, out: usize, rows: i32, bags: i32, words: i32, width: i32): void {
+/** Table gradient: out(rows, width) = 0, then out(indices(i), k) += weights(weightIndices(i), k)·grad(n, k), i = n·words + l. */
+export function embeddingBagBackward(
+  grad: usize,
+  indices: usize,
+  weights: usize,
+  weightIndices: usize,
+  out: usize,
+  rows: i32,
+  bags: i32,
+  words: i32,
+  width: i32,
+): void {
   memory.fill(out, 0, (<usize>rows) * (<usize>width) * F);
   for (let n = 0; n < bags; n++) {
     const g = at(grad, n * width);
     for (let l = 0; l < words; l++) {
       const item = n * words + l;
       const target = at(out, load<i32>(at(indices, item)) * width);
-      const w = at(weights, item * width);
+      const w = at(weights, load<i32>(at(weightIndices, item)) * width);
       let k = 0;
       for (; k + 4 <= width; k += 4) {
         const off = (<usize>k) * F;

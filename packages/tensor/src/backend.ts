@@ -80,12 +80,16 @@ export interface Kernels<S> {
   /** Adjoint of gather: out[rows, cols] = 0, then out[indices[i], :] += src[i, :]. */
   scatterAdd: (src: S, indices: Int32Array, rows: number, cols: number) => S;
   /**
-   * Weighted bags of rows (a memory network's sentence encoding): table `[rows, width]`, indices
-   * `[bags·words]`, weights `[bags, words, width]` → out[n, k] = Σ_l weights[n, l, k]·table[indices[n·words + l], k].
+   * Weighted bags of rows (a memory network's sentence encoding): table `[rows, width]`, weights
+   * `[weightRows, width]`, and for item i = n·words + l a table row indices[i] and a weight row
+   * weightIndices[i] → out[n, k] = Σ_l weights[weightIndices[i], k]·table[indices[i], k].
    */
-  embeddingBag: (table: S, indices: Int32Array, weights: S, bags: number, words: number, width: number) => S;
-  /** Its adjoint for the table: out `[rows, width]` = 0, then out[indices[n·words + l], k] += weights[n, l, k]·grad[n, k]. */
-  embeddingBagBackward: (grad: S, indices: Int32Array, weights: S, rows: number, bags: number, words: number, width: number) => S;
+  embeddingBag: (table: S, indices: Int32Array, weights: S, weightIndices: Int32Array, bags: number, words: number, width: number) => S;
+  /**
+   * Its adjoint for the table: out `[rows, width]` = 0, then out[indices[i], k] += weights[weightIndices[i], k]·grad[n, k]
+   * (n = ⌊i / words⌋). With the roles of the two index arrays swapped it is the adjoint for the weights.
+   */
+  embeddingBagBackward: (grad: S, indices: Int32Array, weights: S, weightIndices: Int32Array, rows: number, bags: number, words: number, width: number) => S;
 
   // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
   /**

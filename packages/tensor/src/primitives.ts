@@ -69,10 +69,12 @@ export interface CosineParams {
 
 /** Parameters of `embeddingBag` and its backward. */
 export interface EmbeddingBagParams {
-  /** Row indices, `[bags·words]`. */
+  /** Table row of each item, `[bags·words]`. */
   indices: Int32Array;
-  /** Rows of the table. */
-  rows: number;
+  /** Weight row of each item, `[bags·words]`. */
+  weightIndices: Int32Array;
+  /** Items per bag. */
+  words: number;
 }
 
 /** Parameters of `gather` and `scatterAdd`. */
@@ -170,15 +172,11 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   where: ({ grad, inputs: [cond, a, b] }) => [null, needed(a, () => where(cond as Tensor, grad, 0)), needed(b, () => where(cond as Tensor, 0, grad))],
   gather: ({ grad, params }: GradContext<GatherParams>) => [scatterAdd(grad, params.indices, params.rows)],
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
-  embeddingBag: ({ grad, inputs: [table, weights], params }: GradContext<EmbeddingBagParams>) => {
-    const [bags, words, width] = (weights as Tensor).shape as [number, number, number];
-    const tableGrad = (table as Tensor).requiresGrad ? embeddingBagBackward(grad, params.indices, weights as Tensor, params.rows) : null;
-    // Weights are usually constants (position encodings); skip their gradient then.
-    const weightsGrad = (weights as Tensor).requiresGrad
-      ? mul(reshape(gather(table as Tensor, params.indices), [bags, words, width]), reshape(grad, [bags, 1, width]))
-      : null;
-    return [tableGrad, weightsGrad];
-  },
+  embeddingBag: ({ grad, inputs: [table, weights], params: { indices, weightIndices, words } }: GradContext<EmbeddingBagParams>) => [
+    needed(table, () => embeddingBagBackward(grad, indices, weights as Tensor, weightIndices, words, (table as Tensor).shape[0] as number)),
+    // Weights are usually constants (position encodings); their gradient is the same adjoint with the roles swapped.
+    needed(weights, () => embeddingBagBackward(grad, weightIndices, table as Tensor, indices, words, (weights as Tensor).shape[0] as number)),
+  ],
   embeddingBagBackward: ({ inputs }) => inputs.map(() => null),
   lstmCell: ({ grad, inputs: [z, c], out }) => {
     const both = lstmCellBackward(z as Tensor, c as Tensor, out, grad);
@@ -651,34 +649,45 @@ export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Te
 
 /**
  * Weighted bags of embedding rows, fused (a memory network's sentence encoding, Sukhbaatar et al.
- * 2015 §4.1: m_i = Σ_j l_j ⊙ A x_ij): `table` `[rows, width]`, `indices` `[bags·words]`, `weights`
- * `[bags, words, width]` → `[bags, width]`, out[n, k] = Σ_l weights[n, l, k]·table[indices[n·words + l], k].
+ * 2015 §4.1: m_i = Σ_j l_j ⊙ A x_ij). `table` `[rows, width]`; `weights` `[weightRows, width]`, a
+ * small table of weight vectors (one per word position, say); item i = n·words + l of bag n uses
+ * table row `indices[i]` and weight row `weightIndices[i]`:
+ * out[n, k] = Σ_l weights[weightIndices[i], k]·table[indices[i], k], shape `[bags, width]`.
  * One pass instead of gather, multiply and sum; differentiable in the table and the weights.
  */
-export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor): Tensor {
+export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number): Tensor {
   const op = 'embeddingBag';
-  if (table.rank !== 2) throw new ShapeError(op, 'the table must have shape [rows, width]', [table.shape, weights.shape]);
+  if (table.rank !== 2 || weights.rank !== 2 || weights.shape[1] !== table.shape[1])
+    throw new ShapeError(op, 'the table and the weights must have shapes [rows, width] and [weightRows, width]', [table.shape, weights.shape]);
   const [rows, width] = table.shape as [number, number];
-  if (weights.rank !== 3 || weights.shape[2] !== width)
-    throw new ShapeError(op, `weights must have shape [bags, words, ${width}] (the table's width)`, [table.shape, weights.shape]);
-  const [bags, words] = weights.shape as [number, number];
-  if (indices.length !== bags * words) throw new ShapeError(op, `expected ${bags * words} indices (bags × words), got ${indices.length}`, [table.shape, weights.shape]);
+  if (!(Number.isInteger(words) && words > 0) || indices.length % words !== 0 || weightIndices.length !== indices.length)
+    throw new ShapeError(op, `expected as many weight indices (${weightIndices.length}) as indices (${indices.length}), a multiple of words (${words})`, [
+      table.shape,
+      weights.shape,
+    ]);
   checkIndices(op, indices, rows);
+  checkIndices(op, weightIndices, weights.shape[0] as number);
   const backend = backendOf(op, [table, weights]);
-  const storage = kernels(backend).embeddingBag(table.storage, indices, weights.storage, bags, words, width);
-  return record(op, storage, [bags, width], [table, weights], { indices, rows }, backend);
+  const bags = indices.length / words;
+  const storage = kernels(backend).embeddingBag(table.storage, indices, weights.storage, weightIndices, bags, words, width);
+  return record(op, storage, [bags, width], [table, weights], { indices, weightIndices, words }, backend);
 }
 
-/** The table gradient of {@link embeddingBag}: `[rows, width]`, grad[n, k]·weights[n, l, k] added at row indices[n·words + l]. */
-export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights: Tensor, rows: number): Tensor {
+/**
+ * The adjoint of {@link embeddingBag} for its table: `[rows, width]`, with grad[n, k]·weights[weightIndices[i], k]
+ * added at row indices[i]. Swapping (indices, table) with (weightIndices, weights) gives the weights' adjoint.
+ */
+export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
   const op = 'embeddingBagBackward';
-  const [bags, words, width] = weights.shape as [number, number, number];
+  const bags = indices.length / words;
+  const width = weights.shape[1] as number;
   if (grad.rank !== 2 || grad.shape[0] !== bags || grad.shape[1] !== width)
     throw new ShapeError(op, `the gradient must have shape [${bags}, ${width}]`, [grad.shape, weights.shape]);
   checkIndices(op, indices, rows);
+  checkIndices(op, weightIndices, weights.shape[0] as number);
   const backend = backendOf(op, [grad, weights]);
-  const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, rows, bags, words, width);
-  return record(op, storage, [rows, width], [grad, weights], { indices, rows }, backend);
+  const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, weightIndices, rows, bags, words, width);
+  return record(op, storage, [rows, width], [grad, weights], { indices, weightIndices, words }, backend);
 }
 
 /** Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`. */

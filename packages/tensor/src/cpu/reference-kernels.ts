@@ -360,13 +360,21 @@ function scatterAdd(src: Float32Array, indices: Int32Array, rows: number, cols: 
   return out;
 }
 
-function embeddingBag(table: Float32Array, indices: Int32Array, weights: Float32Array, bags: number, words: number, width: number): Float32Array {
+function embeddingBag(
+  table: Float32Array,
+  indices: Int32Array,
+  weights: Float32Array,
+  weightIndices: Int32Array,
+  bags: number,
+  words: number,
+  width: number,
+): Float32Array {
   const out = allocateFloats(bags * width);
   for (let n = 0; n < bags; n++) {
     const o = n * width;
     for (let l = 0; l < words; l++) {
       const t = (indices[n * words + l] as number) * width;
-      const w = (n * words + l) * width;
+      const w = (weightIndices[n * words + l] as number) * width;
       for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + (weights[w + k] as number) * (table[t + k] as number);
     }
   }
@@ -377,6 +385,7 @@ function embeddingBagBackward(
   grad: Float32Array,
   indices: Int32Array,
   weights: Float32Array,
+  weightIndices: Int32Array,
   rows: number,
   bags: number,
   words: number,
@@ -387,7 +396,7 @@ function embeddingBagBackward(
     const g = n * width;
     for (let l = 0; l < words; l++) {
       const t = (indices[n * words + l] as number) * width;
-      const w = (n * words + l) * width;
+      const w = (weightIndices[n * words + l] as number) * width;
       for (let k = 0; k < width; k++) out[t + k] = (out[t + k] as number) + (weights[w + k] as number) * (grad[g + k] as number);
     }
   }

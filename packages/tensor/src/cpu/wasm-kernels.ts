@@ -48,8 +48,18 @@ interface KernelExports {
     epsilon: number,
     temp: number,
   ): void;
-  embeddingBag(table: number, indices: number, weights: number, out: number, bags: number, words: number, width: number): void;
-  embeddingBagBackward(grad: number, indices: number, weights: number, out: number, rows: number, bags: number, words: number, width: number): void;
+  embeddingBag(table: number, indices: number, weights: number, weightIndices: number, out: number, bags: number, words: number, width: number): void;
+  embeddingBagBackward(
+    grad: number,
+    indices: number,
+    weights: number,
+    weightIndices: number,
+    out: number,
+    rows: number,
+    bags: number,
+    words: number,
+    width: number,
+  ): void;
   pack(b: number, dst: number, k: number, n: number, sBk: number, sBj: number): void;
   multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
   multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
@@ -252,10 +262,14 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
           wasm.locationAddressBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), out, batch, slots, shifts, epsilon, temp),
         wasm.locationTempBytes(slots),
       ),
-    embeddingBag: (table, indices, weights, bags, words, width) =>
-      run([table, indices, weights], bags * width, (ptr, out) => wasm.embeddingBag(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, bags, words, width)),
-    embeddingBagBackward: (grad, indices, weights, rows, bags, words, width) =>
-      run([grad, indices, weights], rows * width, (ptr, out) => wasm.embeddingBagBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, rows, bags, words, width)),
+    embeddingBag: (table, indices, weights, weightIndices, bags, words, width) =>
+      run([table, indices, weights, weightIndices], bags * width, (ptr, out) =>
+        wasm.embeddingBag(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, bags, words, width),
+      ),
+    embeddingBagBackward: (grad, indices, weights, weightIndices, rows, bags, words, width) =>
+      run([grad, indices, weights, weightIndices], rows * width, (ptr, out) =>
+        wasm.embeddingBagBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, rows, bags, words, width),
+      ),
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);

@@ -235,14 +235,23 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       indices.length === 0
         ? run(uploadSource, rows * cols, new Float32Array(rows * cols))
         : run(scatterAddSource, rows * cols, tex(src), Array.from(indices), indices.length, cols),
-    embeddingBag: (table: GpuStorage, indices: Int32Array, weights: GpuStorage, bags: number, words: number, width: number) =>
-      words === 0
+    embeddingBag: (table: GpuStorage, indices: Int32Array, weights: GpuStorage, weightIndices: Int32Array, bags: number, words: number, width: number) =>
+      words === 0 || bags === 0
         ? run(uploadSource, bags * width, new Float32Array(bags * width))
-        : run(embeddingBagSource, bags * width, tex(table), Array.from(indices), tex(weights), words, width),
-    embeddingBagBackward: (grad: GpuStorage, indices: Int32Array, weights: GpuStorage, rows: number, bags: number, words: number, width: number) =>
+        : run(embeddingBagSource, bags * width, tex(table), Array.from(indices), tex(weights), Array.from(weightIndices), words, width),
+    embeddingBagBackward: (
+      grad: GpuStorage,
+      indices: Int32Array,
+      weights: GpuStorage,
+      weightIndices: Int32Array,
+      rows: number,
+      bags: number,
+      words: number,
+      width: number,
+    ) =>
       indices.length === 0
         ? run(uploadSource, rows * width, new Float32Array(rows * width))
-        : run(embeddingBagBackwardSource, rows * width, tex(grad), Array.from(indices), tex(weights), bags * words, words, width),
+        : run(embeddingBagBackwardSource, rows * width, tex(grad), Array.from(indices), tex(weights), Array.from(weightIndices), bags * words, words, width),
     lstmCell: (z: GpuStorage, c: GpuStorage, batch: number, hidden: number) => run(lstmCellSource, batch * 2 * hidden, tex(z), tex(c), hidden),
     lstmCellBackward: (z: GpuStorage, c: GpuStorage, out: GpuStorage, grad: GpuStorage, batch: number, hidden: number) =>
       run(lstmCellBackwardSource, batch * 5 * hidden, tex(z), tex(c), tex(out), tex(grad), hidden),

@@ -179,26 +179,26 @@ export const scatterAddSource = `function (src, indices, count, cols) {
   return acc;
 }`;
 
-/** out[n, k] = Σ_l weights[n, l, k]·table[indices[n·words + l], k]. */
-export const embeddingBagSource = `function (table, indices, weights, words, width) {
+/** out[n, k] = Σ_l weights[weightIndices[i], k]·table[indices[i], k], i = n·words + l. */
+export const embeddingBagSource = `function (table, indices, weights, weightIndices, words, width) {
   const n = Math.floor((this.thread.x + 0.5) / width);
   const k = this.thread.x - n * width;
   let acc = 0.0;
   for (let l = 0; l < words; l++) {
-    acc = acc + weights[(n * words + l) * width + k] * table[indices[n * words + l] * width + k];
+    acc = acc + weights[weightIndices[n * words + l] * width + k] * table[indices[n * words + l] * width + k];
   }
   return acc;
 }`;
 
-/** out[r, k] = Σ_{(n, l) : indices[n·words + l] = r} weights[n, l, k]·grad[n, k]. */
-export const embeddingBagBackwardSource = `function (grad, indices, weights, count, words, width) {
+/** out[r, k] = Σ_{i : indices[i] = r} weights[weightIndices[i], k]·grad[⌊i / words⌋, k]. */
+export const embeddingBagBackwardSource = `function (grad, indices, weights, weightIndices, count, words, width) {
   const r = Math.floor((this.thread.x + 0.5) / width);
   const k = this.thread.x - r * width;
   let acc = 0.0;
   for (let i = 0; i < count; i++) {
     if (indices[i] == r) {
       const n = Math.floor((i + 0.5) / words);
-      acc = acc + weights[i * width + k] * grad[n * width + k];
+      acc = acc + weights[weightIndices[i] * width + k] * grad[n * width + k];
     }
   }
   return acc;

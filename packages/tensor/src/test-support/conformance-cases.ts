@@ -78,8 +78,8 @@ export const opCases: OpCase[] = [
   { name: 'gather (embedding)', inputs: [any([5, 3])], run: (table) => t.gather(table, [4, 0, 4, 2]) },
   {
     name: 'embeddingBag (fused)',
-    inputs: [any([5, 3]), any([2, 4, 3])],
-    run: (table, weights) => t.embeddingBag(table, Int32Array.of(4, 0, 4, 2, 1, 1, 3, 0), weights),
+    inputs: [any([5, 3]), any([3, 3])],
+    run: (table, weights) => t.embeddingBag(table, Int32Array.of(4, 0, 4, 2, 1, 1, 3, 0), weights, Int32Array.of(0, 1, 2, 1, 2, 2, 0, 1), 4),
   },
   { name: 'scatterAdd', inputs: [any([4, 3])], run: (src) => t.scatterAdd(src, Int32Array.of(1, 1, 0, 3), 5) },
   { name: 'softmax', inputs: [any([3, 5])], run: (x) => t.softmax(x, -1) },
