@@ -133,6 +133,34 @@ describe('fused kernels equal the composed definitions', () => {
   });
 });
 
+describe('fused memory-network attention equals the composed ops', () => {
+  it('in softmax and linear-start mode, with and without a mask, values and gradients', () => {
+    const rng = new Random(11);
+    const q = randomNormal([3, 4], rng);
+    const m = randomNormal([3, 6, 4], rng);
+    const c = randomNormal([3, 6, 4], rng);
+    const mask = tensor([
+      [1, 1, 1, 0, 0, 0],
+      [1, 1, 1, 1, 1, 1],
+      [1, 0, 0, 0, 0, 0],
+    ]);
+    for (const options of [{}, { softmax: false }]) {
+      for (const withMask of [mask, undefined]) {
+        const fused = memoryAttention(q, m, c, withMask, options);
+        const composed = memoryAttention(q, m, c, withMask, { ...options, fused: false });
+        for (const key of ['weights', 'output'] as const) {
+          const expected = composed[key].toArray();
+          for (const [i, v] of fused[key].toArray().entries()) expect(v).toBeCloseTo(expected[i] as number, 5);
+        }
+      }
+    }
+    for (const fused of [true, false]) {
+      const report = gradientCheck((a: Tensor, b: Tensor, d: Tensor) => memoryAttention(a, b, d, mask, { fused }).output, [q, m, c]);
+      expect(report.maxError).toBeLessThan(2e-2);
+    }
+  });
+});
+
 describe('fused addressing equals the composed steps', () => {
   it('value and gradient of address()', () => {
     const rng = new Random(22);

@@ -1,4 +1,4 @@
-import { ShapeError, type Tensor, add, expandDims, matmul, mul, softmax, squeeze, sub } from '@engram/tensor';
+import { ShapeError, type Tensor, add, attentionRead, expandDims, matmul, mul, ones, slice, softmax, squeeze, sub } from '@engram/tensor';
 import { expectShape } from './validate.js';
 
 /** Score given to masked (empty) memory slots before the softmax: their weight becomes 0. */
@@ -19,6 +19,12 @@ export interface MemoryAttentionOptions {
    * (§4.2): p_i = uᵀ m_i with no softmax, masked slots 0, used early in training.
    */
   softmax?: boolean;
+  /**
+   * Use the fused `attentionRead` primitive (default true): one kernel forward and one backward
+   * instead of about a dozen ops. False runs the composed ops (the reference the fused path is
+   * tested against).
+   */
+  fused?: boolean;
 }
 
 /**
@@ -44,9 +50,13 @@ export function memoryAttention(
   const [batch, slots, dim] = inputMemory.shape as [number, number, number];
   expectShape(op, 'query u', query, [batch, dim]);
   expectShape(op, 'output memory c', outputMemory, [batch, slots, dim]);
+  if (mask !== undefined) expectShape(op, 'mask', mask, [batch, slots]);
+  if (options.fused ?? true) {
+    const both = attentionRead(inputMemory, outputMemory, query, mask ?? ones([batch, slots], { backend: query.backend }), normalise);
+    return { weights: slice(both, [0, 0], [batch, slots]), output: slice(both, [0, slots], [batch, dim]) };
+  }
   let scores = squeeze(matmul(inputMemory, expandDims(query, -1)), -1);
   if (mask !== undefined) {
-    expectShape(op, 'mask', mask, [batch, slots]);
     // An additive bias (0 or MASKED_SCORE) for the softmax, a product for linear start: the mask
     // is a constant, so neither adds work to the backward pass.
     scores = normalise ? add(scores, mul(sub(1, mask), MASKED_SCORE)) : mul(scores, mask);

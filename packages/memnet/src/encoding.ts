@@ -199,9 +199,9 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   let longestSentence = 1;
   let queryWords = 1;
   for (const e of examples) {
-    const kept = e.story.slice(-config.memorySize);
-    slots = Math.max(slots, kept.length);
-    for (const s of kept) longestSentence = Math.max(longestSentence, s.length);
+    const first = Math.max(0, e.story.length - config.memorySize);
+    slots = Math.max(slots, e.story.length - first);
+    for (let i = first; i < e.story.length; i++) longestSentence = Math.max(longestSentence, (e.story[i] as string[]).length);
     queryWords = Math.max(queryWords, e.question.length);
   }
   const memoryWords = longestSentence + time;

@@ -1,4 +1,5 @@
 // The cpu backend's WebAssembly module: matmul and the fused external-memory kernels.
+export { attentionRead, attentionReadBackward, attentionTempBytes } from './attention';
 export { embeddingBag, embeddingBagBackward } from './embedding';
 export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, packBytes } from './matmul';
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';

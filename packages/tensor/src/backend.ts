@@ -91,6 +91,19 @@ export interface Kernels<S> {
    */
   embeddingBagBackward: (grad: S, indices: Int32Array, weights: S, weightIndices: Int32Array, rows: number, bags: number, words: number, width: number) => S;
 
+  /**
+   * Memory-network attention and read, fused (Sukhbaatar et al. 2015, eq. 1–2): m, c `[batch,
+   * slots, width]`, u `[batch, width]`, mask `[batch, slots]` (1 real, 0 empty) → `[batch, slots +
+   * width]` holding p then o: s_i = uᵀm_i; p = softmax over the real slots (0 on empty ones), or with
+   * `normalize` false (linear start) p_i = s_i·mask_i; o = Σ_i p_i c_i.
+   */
+  attentionRead: (m: S, c: S, u: S, mask: S, batch: number, slots: number, width: number, normalize: boolean) => S;
+  /**
+   * Backward of {@link Kernels.attentionRead} from its inputs, its output and the output's
+   * gradient: a flat array holding dm (batch·slots·width), dc (batch·slots·width), du (batch·width).
+   */
+  attentionReadBackward: (m: S, c: S, u: S, mask: S, out: S, grad: S, batch: number, slots: number, width: number, normalize: boolean) => S;
+
   // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
   /**
    * z `[batch, 4H]` (pre-activations), c `[batch, H]` → `[batch, 2H]` holding h then c':

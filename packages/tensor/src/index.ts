@@ -62,6 +62,7 @@ export {
   stepDecay,
 } from './optim.js';
 export {
+  type AttentionParams,
   type BinaryOp,
   type BoxParams,
   type ConcatParams,
@@ -77,6 +78,8 @@ export {
   type UnaryOp,
   abs,
   add,
+  attentionRead,
+  attentionReadBackward,
   broadcastTo,
   concat,
   div,

@@ -77,6 +77,12 @@ export interface EmbeddingBagParams {
   words: number;
 }
 
+/** Parameters of `attentionRead` and its backward. */
+export interface AttentionParams {
+  /** Softmax over the real slots (true) or linear start (false). */
+  normalize: boolean;
+}
+
 /** Parameters of `gather` and `scatterAdd`. */
 export interface GatherParams {
   /** Row indices. */
@@ -197,6 +203,19 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
     ]);
   },
   memoryWriteBackward: ({ inputs }) => inputs.map(() => null),
+  attentionRead: ({ grad, inputs: [m, c, u, mask], out, params }: GradContext<AttentionParams>) => {
+    const [batch, slots, width] = (m as Tensor).shape as [number, number, number];
+    const flat = attentionReadBackward(m as Tensor, c as Tensor, u as Tensor, mask as Tensor, out, grad, params.normalize);
+    return [
+      ...splitFlat(flat, [
+        [batch, slots, width],
+        [batch, slots, width],
+        [batch, width],
+      ]),
+      null,
+    ];
+  },
+  attentionReadBackward: ({ inputs }) => inputs.map(() => null),
   rowCosine: ({ grad, inputs: [memory, key], params }: GradContext<CosineParams>) => {
     const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
     return splitFlat(rowCosineBackward(memory as Tensor, key as Tensor, grad, params.epsilon), [
@@ -575,6 +594,53 @@ export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Ten
   const [batch, rows, width] = memory.shape as [number, number, number];
   const storage = kernels(backend).memoryWriteBackward(memory.storage, w.storage, e.storage, a.storage, grad.storage, batch, rows, width);
   return record('memoryWriteBackward', storage, [batch * rows * width + batch * rows + 2 * batch * width], [memory, w, e, a, grad], undefined, backend);
+}
+
+/**
+ * Memory-network attention and read in one pass (End-to-End Memory Networks, eq. 1–2):
+ * p_i = softmax(uᵀ m_i) over the slots where `mask` is 1 (0 elsewhere), o = Σ_i p_i c_i.
+ * With `normalize` false (the paper's linear start), p_i = (uᵀ m_i)·mask_i. Returns
+ * `[batch, slots + width]`: p, then o. Differentiable in m, c and u (not in the mask).
+ *
+ * @param m `[batch, slots, width]`, the input memory
+ * @param c `[batch, slots, width]`, the output memory
+ * @param u `[batch, width]`, the query
+ * @param mask `[batch, slots]`, 1 for a real slot and 0 for an empty one
+ */
+export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, normalize = true): Tensor {
+  const op = 'attentionRead';
+  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, c.shape]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const expect = (name: string, x: Tensor, shape: number[]): void => {
+    if (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i]))
+      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
+  };
+  expect('c', c, [batch, slots, width]);
+  expect('u', u, [batch, width]);
+  expect('mask', mask, [batch, slots]);
+  const backend = backendOf(op, [m, c, u, mask]);
+  const storage = kernels(backend).attentionRead(m.storage, c.storage, u.storage, mask.storage, batch, slots, width, normalize);
+  return record(op, storage, [batch, slots + width], [m, c, u, mask], { normalize }, backend);
+}
+
+/** The fused attention's backward (flat dm, dc, du); used by {@link attentionRead}'s gradient. */
+export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, out: Tensor, grad: Tensor, normalize: boolean): Tensor {
+  const op = 'attentionReadBackward';
+  const backend = backendOf(op, [m, c, u, mask, out, grad]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const storage = kernels(backend).attentionReadBackward(
+    m.storage,
+    c.storage,
+    u.storage,
+    mask.storage,
+    out.storage,
+    grad.storage,
+    batch,
+    slots,
+    width,
+    normalize,
+  );
+  return record(op, storage, [2 * batch * slots * width + batch * width], [m, c, u, mask, out, grad], { normalize }, backend);
 }
 
 /**

@@ -16,7 +16,7 @@ export interface CpuBackendOptions {
 
 /**
  * The CPU backend: the TypeScript reference kernels, with matmul and the fused memory kernels
- * (memoryWrite, rowCosine, locationAddress, embeddingBag and their backward) on WebAssembly SIMD where the runtime has it.
+ * (memoryWrite, rowCosine, locationAddress, embeddingBag, attentionRead and their backward) on WebAssembly SIMD where the runtime has it.
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const wasm = options.simd === false ? null : loadWasmKernels();
@@ -34,6 +34,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
         rowCosineBackward: wasm.rowCosineBackward,
         locationAddress: wasm.locationAddress,
         locationAddressBackward: wasm.locationAddressBackward,
+        attentionRead: wasm.attentionRead,
+        attentionReadBackward: wasm.attentionReadBackward,
         embeddingBag: wasm.embeddingBag,
         embeddingBagBackward: wasm.embeddingBagBackward,
       } satisfies Kernels<Float32Array>)

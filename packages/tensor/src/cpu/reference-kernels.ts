@@ -403,6 +403,97 @@ function embeddingBagBackward(
   return out;
 }
 
+function attentionRead(
+  m: Float32Array,
+  c: Float32Array,
+  u: Float32Array,
+  mask: Float32Array,
+  batch: number,
+  slots: number,
+  width: number,
+  normalize: boolean,
+): Float32Array {
+  const stride = slots + width;
+  const out = allocateFloats(batch * stride);
+  for (let b = 0; b < batch; b++) {
+    const p = b * stride;
+    let top = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < slots; i++) {
+      let s = 0;
+      const row = (b * slots + i) * width;
+      for (let k = 0; k < width; k++) s += (m[row + k] as number) * (u[b * width + k] as number);
+      out[p + i] = s;
+      if (mask[b * slots + i] !== 0 && s > top) top = s;
+    }
+    if (normalize) {
+      let total = 0;
+      for (let i = 0; i < slots; i++) {
+        const e = mask[b * slots + i] !== 0 ? Math.exp((out[p + i] as number) - top) : 0;
+        out[p + i] = e;
+        total += e;
+      }
+      for (let i = 0; i < slots; i++) out[p + i] = total > 0 ? (out[p + i] as number) / total : 0;
+    } else {
+      for (let i = 0; i < slots; i++) out[p + i] = (out[p + i] as number) * (mask[b * slots + i] as number);
+    }
+    for (let i = 0; i < slots; i++) {
+      const pi = out[p + i] as number;
+      if (pi === 0) continue;
+      const row = (b * slots + i) * width;
+      for (let k = 0; k < width; k++) out[p + slots + k] = (out[p + slots + k] as number) + pi * (c[row + k] as number);
+    }
+  }
+  return out;
+}
+
+function attentionReadBackward(
+  m: Float32Array,
+  c: Float32Array,
+  u: Float32Array,
+  mask: Float32Array,
+  out: Float32Array,
+  grad: Float32Array,
+  batch: number,
+  slots: number,
+  width: number,
+  normalize: boolean,
+): Float32Array {
+  const cells = batch * slots * width;
+  const result = allocateFloats(2 * cells + batch * width);
+  const stride = slots + width;
+  const ds = new Float64Array(slots);
+  for (let b = 0; b < batch; b++) {
+    const p = b * stride;
+    // dp_i = gp_i + Σ_k go_k c_ik; dc_ik = p_i go_k.
+    let weighted = 0;
+    for (let i = 0; i < slots; i++) {
+      const row = (b * slots + i) * width;
+      const pi = out[p + i] as number;
+      let dp = grad[p + i] as number;
+      for (let k = 0; k < width; k++) {
+        const go = grad[p + slots + k] as number;
+        dp += go * (c[row + k] as number);
+        result[cells + row + k] = pi * go;
+      }
+      ds[i] = dp;
+      weighted += pi * dp;
+    }
+    // ds_i = p_i (dp_i − Σ_j p_j dp_j) for the softmax; dp_i·mask_i for linear start.
+    for (let i = 0; i < slots; i++)
+      ds[i] = normalize ? (out[p + i] as number) * ((ds[i] as number) - weighted) : (ds[i] as number) * (mask[b * slots + i] as number);
+    // dm_ik = ds_i u_k; du_k = Σ_i ds_i m_ik.
+    for (let i = 0; i < slots; i++) {
+      const row = (b * slots + i) * width;
+      const d = ds[i] as number;
+      for (let k = 0; k < width; k++) {
+        result[row + k] = d * (u[b * width + k] as number);
+        result[2 * cells + b * width + k] = (result[2 * cells + b * width + k] as number) + d * (m[row + k] as number);
+      }
+    }
+  }
+  return result;
+}
+
 function lstmCell(z: Float32Array, c: Float32Array, batch: number, hidden: number): Float32Array {
   const out = allocateFloats(batch * 2 * hidden);
   for (let b = 0; b < batch; b++) {
@@ -706,6 +797,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   scatterAdd,
   embeddingBag,
   embeddingBagBackward,
+  attentionRead,
+  attentionReadBackward,
   lstmCell,
   lstmCellBackward,
   memoryWrite,

@@ -139,4 +139,34 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
       { numRuns: 200 },
     );
   });
+
+  it('attention read and its backward match the reference (softmax and linear start, masks, vector body and tail)', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 23 }),
+        fc.boolean(),
+        fc.integer(),
+        (batch, slots, width, normalize, seed) => {
+          const rng = new Random(seed);
+          const m = randomArray(batch * slots * width, rng);
+          const c = randomArray(batch * slots * width, rng);
+          const u = randomArray(batch * width, rng);
+          const mask = Float32Array.from({ length: batch * slots }, (_, i) => (i % slots === 0 || rng.next() < 0.7 ? 1 : 0));
+          const grad = randomArray(batch * (slots + width), rng);
+          const forward = ref.attentionRead(m, c, u, mask, batch, slots, width, normalize);
+          expect(maxError(kernel.attentionRead(m, c, u, mask, batch, slots, width, normalize), forward)).toBeLessThan(1e-4);
+          expect(
+            maxError(
+              kernel.attentionReadBackward(m, c, u, mask, forward, grad, batch, slots, width, normalize),
+              ref.attentionReadBackward(m, c, u, mask, forward, grad, batch, slots, width, normalize),
+            ),
+          ).toBeLessThan(1e-3);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -48,6 +48,22 @@ interface KernelExports {
     epsilon: number,
     temp: number,
   ): void;
+  attentionRead(m: number, c: number, u: number, mask: number, out: number, batch: number, slots: number, width: number, normalize: boolean): void;
+  attentionReadBackward(
+    m: number,
+    c: number,
+    u: number,
+    mask: number,
+    forward: number,
+    grad: number,
+    out: number,
+    batch: number,
+    slots: number,
+    width: number,
+    normalize: boolean,
+    temp: number,
+  ): void;
+  attentionTempBytes(slots: number): number;
   embeddingBag(table: number, indices: number, weights: number, weightIndices: number, out: number, bags: number, words: number, width: number): void;
   embeddingBagBackward(
     grad: number,
@@ -115,6 +131,10 @@ export interface WasmKernels {
   locationAddress: Kernels<Float32Array>['locationAddress'];
   /** See {@link Kernels.locationAddressBackward}. */
   locationAddressBackward: Kernels<Float32Array>['locationAddressBackward'];
+  /** See {@link Kernels.attentionRead}. */
+  attentionRead: Kernels<Float32Array>['attentionRead'];
+  /** See {@link Kernels.attentionReadBackward}. */
+  attentionReadBackward: Kernels<Float32Array>['attentionReadBackward'];
   /** See {@link Kernels.embeddingBag}. */
   embeddingBag: Kernels<Float32Array>['embeddingBag'];
   /** See {@link Kernels.embeddingBagBackward}. */
@@ -261,6 +281,18 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
         (ptr, out, temp) =>
           wasm.locationAddressBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), out, batch, slots, shifts, epsilon, temp),
         wasm.locationTempBytes(slots),
+      ),
+    attentionRead: (m, c, u, mask, batch, slots, width, normalize) =>
+      run([m, c, u, mask], batch * (slots + width), (ptr, out) =>
+        wasm.attentionRead(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, batch, slots, width, normalize),
+      ),
+    attentionReadBackward: (m, c, u, mask, out, grad, batch, slots, width, normalize) =>
+      run(
+        [m, c, u, mask, out, grad],
+        2 * batch * slots * width + batch * width,
+        (ptr, result, temp) =>
+          wasm.attentionReadBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), result, batch, slots, width, normalize, temp),
+        wasm.attentionTempBytes(slots),
       ),
     embeddingBag: (table, indices, weights, weightIndices, bags, words, width) =>
       run([table, indices, weights, weightIndices], bags * width, (ptr, out) =>

@@ -24,6 +24,8 @@ import {
   binaryExpressions,
   binarySameShapeSource,
   concatPairSource,
+  attentionReadBackwardSource,
+  attentionReadSource,
   embeddingBagBackwardSource,
   embeddingBagSource,
   gatherIndexSource,
@@ -252,6 +254,34 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       indices.length === 0
         ? run(uploadSource, rows * width, new Float32Array(rows * width))
         : run(embeddingBagBackwardSource, rows * width, tex(grad), Array.from(indices), tex(weights), Array.from(weightIndices), bags * words, words, width),
+    attentionRead: (m: GpuStorage, c: GpuStorage, u: GpuStorage, mask: GpuStorage, batch: number, slots: number, width: number, normalize: boolean) =>
+      run(attentionReadSource, batch * (slots + width), tex(m), tex(c), tex(u), tex(mask), slots, width, normalize ? 1 : 0),
+    attentionReadBackward: (
+      m: GpuStorage,
+      c: GpuStorage,
+      u: GpuStorage,
+      mask: GpuStorage,
+      out: GpuStorage,
+      grad: GpuStorage,
+      batch: number,
+      slots: number,
+      width: number,
+      normalize: boolean,
+    ) =>
+      run(
+        attentionReadBackwardSource,
+        2 * batch * slots * width + batch * width,
+        tex(m),
+        tex(c),
+        tex(u),
+        tex(mask),
+        tex(out),
+        tex(grad),
+        batch,
+        slots,
+        width,
+        normalize ? 1 : 0,
+      ),
     lstmCell: (z: GpuStorage, c: GpuStorage, batch: number, hidden: number) => run(lstmCellSource, batch * 2 * hidden, tex(z), tex(c), hidden),
     lstmCellBackward: (z: GpuStorage, c: GpuStorage, out: GpuStorage, grad: GpuStorage, batch: number, hidden: number) =>
       run(lstmCellBackwardSource, batch * 5 * hidden, tex(z), tex(c), tex(out), tex(grad), hidden),

@@ -204,6 +204,122 @@ export const embeddingBagBackwardSource = `function (grad, indices, weights, wei
   return acc;
 }`;
 
+/**
+ * attentionRead: thread x < slots of row b computes p_x, the rest o_k; each thread recomputes the
+ * row's scores (slots × width), fine for memory-network sizes.
+ */
+export const attentionReadSource = `function (m, c, u, mask, slots, width, normalize) {
+  const stride = slots + width;
+  const b = Math.floor((this.thread.x + 0.5) / stride);
+  const j = this.thread.x - b * stride;
+  let top = -1e30;
+  for (let i1 = 0; i1 < slots; i1++) {
+    let s = 0.0;
+    for (let k2 = 0; k2 < width; k2++) {
+      s = s + m[(b * slots + i1) * width + k2] * u[b * width + k2];
+    }
+    if (mask[b * slots + i1] > 0.5 && s > top) {
+      top = s;
+    }
+  }
+  let total = 0.0;
+  for (let i3 = 0; i3 < slots; i3++) {
+    if (mask[b * slots + i3] > 0.5) {
+      let s = 0.0;
+      for (let k4 = 0; k4 < width; k4++) {
+        s = s + m[(b * slots + i3) * width + k4] * u[b * width + k4];
+      }
+      total = total + Math.exp(s - top);
+    }
+  }
+  let acc = 0.0;
+  for (let i5 = 0; i5 < slots; i5++) {
+    let s = 0.0;
+    for (let k6 = 0; k6 < width; k6++) {
+      s = s + m[(b * slots + i5) * width + k6] * u[b * width + k6];
+    }
+    let pi = s * mask[b * slots + i5];
+    if (normalize > 0.5) {
+      pi = 0.0;
+      if (mask[b * slots + i5] > 0.5 && total > 0.0) {
+        pi = Math.exp(s - top) / total;
+      }
+    }
+    if (j < slots) {
+      if (i5 == j) {
+        acc = pi;
+      }
+    } else {
+      acc = acc + pi * c[(b * slots + i5) * width + (j - slots)];
+    }
+  }
+  return acc;
+}`;
+
+/** attentionReadBackward: [dm, dc, du], each thread recomputing dp and Σ p dp of its row. */
+export const attentionReadBackwardSource = `function (m, c, u, mask, out, grad, batch, slots, width, normalize) {
+  const cells = batch * slots * width;
+  const stride = slots + width;
+  const x = this.thread.x;
+  let part = 0;
+  let local = x;
+  if (x >= cells) {
+    part = 1;
+    local = x - cells;
+  }
+  if (x >= 2 * cells) {
+    part = 2;
+    local = x - 2 * cells;
+  }
+  let b = 0;
+  let i0 = 0;
+  let k0 = 0;
+  if (part < 2) {
+    const row = Math.floor((local + 0.5) / width);
+    k0 = local - row * width;
+    b = Math.floor((row + 0.5) / slots);
+    i0 = row - b * slots;
+  } else {
+    b = Math.floor((local + 0.5) / width);
+    k0 = local - b * width;
+  }
+  if (part == 1) {
+    return out[b * stride + i0] * grad[b * stride + slots + k0];
+  }
+  let weighted = 0.0;
+  for (let i1 = 0; i1 < slots; i1++) {
+    let dp1 = grad[b * stride + i1];
+    for (let k1 = 0; k1 < width; k1++) {
+      dp1 = dp1 + grad[b * stride + slots + k1] * c[(b * slots + i1) * width + k1];
+    }
+    weighted = weighted + out[b * stride + i1] * dp1;
+  }
+  if (part == 0) {
+    let dp0 = grad[b * stride + i0];
+    for (let k2 = 0; k2 < width; k2++) {
+      dp0 = dp0 + grad[b * stride + slots + k2] * c[(b * slots + i0) * width + k2];
+    }
+    let ds0 = dp0 * mask[b * slots + i0];
+    if (normalize > 0.5) {
+      ds0 = out[b * stride + i0] * (dp0 - weighted);
+    }
+    return ds0 * u[b * width + k0];
+  }
+  let acc = 0.0;
+  for (let i3 = 0; i3 < slots; i3++) {
+    let dp3 = grad[b * stride + i3];
+    for (let k3 = 0; k3 < width; k3++) {
+      dp3 = dp3 + grad[b * stride + slots + k3] * c[(b * slots + i3) * width + k3];
+    }
+    let ds3 = dp3 * mask[b * slots + i3];
+    if (normalize > 0.5) {
+      ds3 = out[b * stride + i3] * (dp3 - weighted);
+    }
+    acc = acc + ds3 * m[(b * slots + i3) * width + k0];
+  }
+  return acc;
+}`;
+
 const sigmoidOf = (x: string): string => `(${x} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${x})) : Math.exp(${x}) / (1.0 + Math.exp(${x})))`;
 const tanhOf = (x: string): string => `(1.0 - 2.0 / (Math.exp(2.0 * Math.min(Math.max(${x}, -20.0), 20.0)) + 1.0))`;
 

@@ -103,6 +103,16 @@ export const opCases: OpCase[] = [
     inputs: [any([2, 5, 3]), { shape: [2, 5], low: 0, high: 1 }, { shape: [2, 3], low: 0, high: 1 }, any([2, 3])],
     run: (m, w, e, a) => t.memoryWrite(m, w, e, a),
   },
+  {
+    name: 'attentionRead (fused, softmax over real slots)',
+    inputs: [any([2, 4, 3]), any([2, 4, 3]), any([2, 3])],
+    run: (m, c, u) => t.attentionRead(m, c, u, t.tensor([1, 1, 0, 1, 1, 1, 1, 0], [2, 4], { backend: m.backend })),
+  },
+  {
+    name: 'attentionRead (fused, linear start)',
+    inputs: [any([2, 4, 3]), any([2, 4, 3]), any([2, 3])],
+    run: (m, c, u) => t.attentionRead(m, c, u, t.tensor([1, 1, 0, 1, 1, 1, 1, 0], [2, 4], { backend: m.backend }), false),
+  },
   { name: 'rowCosine (fused)', inputs: [any([2, 5, 3]), any([2, 3])], run: (m, k) => t.rowCosine(m, k, 1e-8) },
   {
     name: 'locationAddress (fused)',

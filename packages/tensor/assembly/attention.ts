@@ -1,0 +1,115 @@
+// WebAssembly SIMD version of @engram/tensor's fused memory-network attention (End-to-End Memory
+// Networks, eq. 1–2) and its backward. Same arithmetic as src/cpu/reference-kernels.ts, four
+// embedding columns per instruction. Pointers are byte offsets; all arrays are f32, row-major.
+
+const F: usize = 4;
+
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index) * F;
+}
+
+/** Σ_k x(k)·y(k) over `width` floats. */
+@inline function dot(x: usize, y: usize, width: i32): f32 {
+  let acc = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= width; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, k)), v128.load(at(y, k))));
+  let total: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; k < width; k++) total += load<f32>(at(x, k)) * load<f32>(at(y, k));
+  return total;
+}
+
+/** out(k) += scale·x(k) over `width` floats. */
+@inline function axpy(out: usize, scale: f32, x: usize, width: i32): void {
+  const s = f32x4.splat(scale);
+  let k = 0;
+  for (; k + 4 <= width; k += 4) v128.store(at(out, k), f32x4.add(v128.load(at(out, k)), f32x4.mul(s, v128.load(at(x, k)))));
+  for (; k < width; k++) store<f32>(at(out, k), load<f32>(at(out, k)) + scale * load<f32>(at(x, k)));
+}
+
+/** out(k) = scale·x(k) over `width` floats. */
+@inline function scaled(out: usize, scale: f32, x: usize, width: i32): void {
+  const s = f32x4.splat(scale);
+  let k = 0;
+  for (; k + 4 <= width; k += 4) v128.store(at(out, k), f32x4.mul(s, v128.load(at(x, k))));
+  for (; k < width; k++) store<f32>(at(out, k), scale * load<f32>(at(x, k)));
+}
+
+/** out(b) = [p (slots), o (width)]: p = softmax of uᵀm over the real slots (or uᵀm·mask), o = Σ p_i c_i. */
+export function attentionRead(m: usize, c: usize, u: usize, mask: usize, out: usize, batch: i32, slots: i32, width: i32, normalize: bool): void {
+  const stride = slots + width;
+  memory.fill(out, 0, (<usize>(batch * stride)) * F);
+  for (let b = 0; b < batch; b++) {
+    const p = at(out, b * stride);
+    const ub = at(u, b * width);
+    let top: f32 = -Infinity;
+    for (let i = 0; i < slots; i++) {
+      const s = dot(at(m, (b * slots + i) * width), ub, width);
+      store<f32>(at(p, i), s);
+      if (load<f32>(at(mask, b * slots + i)) != 0 && s > top) top = s;
+    }
+    if (normalize) {
+      let total: f32 = 0;
+      for (let i = 0; i < slots; i++) {
+        const e: f32 = load<f32>(at(mask, b * slots + i)) != 0 ? <f32>Math.exp(<f64>(load<f32>(at(p, i)) - top)) : 0;
+        store<f32>(at(p, i), e);
+        total += e;
+      }
+      for (let i = 0; i < slots; i++) store<f32>(at(p, i), total > 0 ? load<f32>(at(p, i)) / total : 0);
+    } else {
+      for (let i = 0; i < slots; i++) store<f32>(at(p, i), load<f32>(at(p, i)) * load<f32>(at(mask, b * slots + i)));
+    }
+    const o = at(p, slots);
+    for (let i = 0; i < slots; i++) {
+      const pi = load<f32>(at(p, i));
+      if (pi != 0) axpy(o, pi, at(c, (b * slots + i) * width), width);
+    }
+  }
+}
+
+/** Backward of attentionRead: out = [dm (batch·slots·width), dc (batch·slots·width), du (batch·width)]; temp holds `slots` floats. */
+export function attentionReadBackward(
+  m: usize,
+  c: usize,
+  u: usize,
+  mask: usize,
+  forward: usize,
+  grad: usize,
+  out: usize,
+  batch: i32,
+  slots: i32,
+  width: i32,
+  normalize: bool,
+  temp: usize,
+): void {
+  const cells = batch * slots * width;
+  const stride = slots + width;
+  memory.fill(at(out, 2 * cells), 0, (<usize>(batch * width)) * F);
+  for (let b = 0; b < batch; b++) {
+    const p = at(forward, b * stride);
+    const gp = at(grad, b * stride);
+    const go = at(gp, slots);
+    let weighted: f32 = 0;
+    for (let i = 0; i < slots; i++) {
+      const row = (b * slots + i) * width;
+      const pi = load<f32>(at(p, i));
+      const dp = load<f32>(at(gp, i)) + dot(go, at(c, row), width);
+      scaled(at(out, cells + row), pi, go, width);
+      store<f32>(at(temp, i), dp);
+      weighted += pi * dp;
+    }
+    const du = at(out, 2 * cells + b * width);
+    const ub = at(u, b * width);
+    for (let i = 0; i < slots; i++) {
+      const row = (b * slots + i) * width;
+      const dp = load<f32>(at(temp, i));
+      const ds: f32 = normalize ? load<f32>(at(p, i)) * (dp - weighted) : dp * load<f32>(at(mask, b * slots + i));
+      scaled(at(out, row), ds, ub, width);
+      if (ds != 0) axpy(du, ds, at(m, row), width);
+    }
+  }
+}
+
+/** Bytes of scratch attentionReadBackward needs. */
+export function attentionTempBytes(slots: i32): i32 {
+  return slots * 4;
+}
