@@ -100,6 +100,7 @@ describe('engram train memnet / eval / ask', () => {
     embedding: 8,
     hops: 2,
     encoding: 'position',
+    emptySlots: 'attend',
     schedule: { ...scheduleFor([1]), linearStartEpochs: 1, epochs: 3, decayEvery: 2 },
     validationFraction: 0.1,
     resume,

@@ -12,7 +12,7 @@ import {
   loadBabiTask,
   tokenize,
 } from '@engram/datasets';
-import type { SentenceEncoding } from '@engram/memnet';
+import type { EmptySlots, SentenceEncoding } from '@engram/memnet';
 import { EngramError } from '@engram/tensor';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { count } from './format.js';
@@ -53,6 +53,7 @@ random time noise 0.1, memory 50, batch 32, SGD, gradient norm ≤ 40; per task:
   --out DIR              run folder (default runs/memnet-task<N> or runs/memnet-joint)
   --encoding position|position-paper|bag-of-words   position encoding as the official code computes it
                          (default), as the paper writes it, or none
+  --empty-slots attend|mask   empty memory slots take part in the attention (official code, default) or not
   --seed N (1)  --embedding N  --hops N (3)  --epochs N (main phase)  --linear-start N (epochs, 0 = off)
   --lr X  --batch N  --no-time-noise  --validation X (0.1)  --resume
   --clipping per-parameter|global   clip each weight matrix's gradient norm (official code) or all at once
@@ -189,6 +190,7 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
       embedding: { type: 'string' },
       hops: { type: 'string' },
       encoding: { type: 'string', default: 'position' },
+      'empty-slots': { type: 'string', default: 'attend' },
       epochs: { type: 'string' },
       'linear-start': { type: 'string' },
       lr: { type: 'string' },
@@ -208,6 +210,8 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
       });
   if (!['position', 'position-paper', 'bag-of-words'].includes(values.encoding ?? ''))
     throw new EngramError(`--encoding: expected position, position-paper or bag-of-words, got '${values.encoding}'`);
+  if (values['empty-slots'] !== 'attend' && values['empty-slots'] !== 'mask')
+    throw new EngramError(`--empty-slots: expected attend or mask, got '${values['empty-slots']}'`);
   const schedule = scheduleFor(tasks);
   if (values.epochs !== undefined) schedule.epochs = number(values.epochs, 'epochs', schedule.epochs);
   if (values['linear-start'] !== undefined) schedule.linearStartEpochs = number(values['linear-start'], 'linear-start', schedule.linearStartEpochs);
@@ -229,6 +233,7 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
     embedding: number(values.embedding, 'embedding', tasks.length > 1 ? 50 : 20),
     hops: number(values.hops, 'hops', 3),
     encoding: values.encoding as SentenceEncoding,
+    emptySlots: values['empty-slots'] as EmptySlots,
     schedule,
     validationFraction: number(values.validation, 'validation', 0.1),
     resume: values.resume ?? false,

@@ -6,6 +6,7 @@ import {
   JOINT_SCHEDULE,
   type MemnetAnswer,
   type MemnetModel,
+  type EmptySlots,
   type MemnetSchedule,
   type MemnetTrainingState,
   PER_TASK_SCHEDULE,
@@ -46,6 +47,8 @@ export interface MemnetTrainOptions {
   hops: number;
   /** Sentence representation (default: the official code's position encoding). */
   encoding: SentenceEncoding;
+  /** Empty memory slots: take part in the attention (the official code) or masked. */
+  emptySlots: EmptySlots;
   /** The training recipe. */
   schedule: MemnetSchedule;
   /** Fraction of each task's training set held out for validation. */
@@ -63,6 +66,9 @@ export interface TaskResult {
   /** Test questions. */
   count: number;
 }
+
+/** The paper's memory size: the last 50 sentences. */
+const MEMORY_SIZE = 50;
 
 /** The header of the memnet learning-curve CSV. */
 export const MEMNET_CURVE_HEADER = 'epoch,phase,learning_rate,train_loss,train_error,validation_loss,validation_error,seconds\n';
@@ -138,7 +144,16 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
     // The official code builds its dictionary from the training and test files.
     vocabulary = Vocabulary.fromExamples([...trains.flat(), ...tests.flat()]);
     const sentenceLength = longestSentence([...trains.flat(), ...tests.flat()]) + 1;
-    const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: options.embedding, hops: options.hops, encoding: options.encoding, sentenceLength });
+    // As the official code: memory of min(50, the longest training story) slots.
+    const memorySize = Math.min(MEMORY_SIZE, Math.max(...trains.flat().map((e) => e.story.length)));
+    const config = defaultMemnetConfig(vocabulary.size, {
+      embeddingSize: options.embedding,
+      hops: options.hops,
+      encoding: options.encoding,
+      emptySlots: options.emptySlots,
+      sentenceLength,
+      memorySize,
+    });
     model = createMemnet(config, new Random(options.seed));
     optimizer = new SGD(parameterList(model.params), options.schedule.learningRate);
     resume = undefined;
@@ -151,7 +166,7 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
   io.log(
     `MemN2N on bAbI ${options.tenK ? '10k' : '1k'} task${options.tasks.length > 1 ? `s ${options.tasks[0]}–${options.tasks[options.tasks.length - 1]} (joint)` : ` ${options.tasks[0]}`}: ` +
       `${train.length} training / ${validation.length} validation questions, vocabulary ${vocabulary.size}; ${config.hops} hops, d = ${config.embeddingSize}, ` +
-      `memory ${config.memorySize}, ${config.tying} tying, ${config.encoding} encoding${config.temporal ? ' + temporal' : ''}; ${countParameters(model.params)} parameters; backend ${getDefaultBackend().description}`,
+      `memory ${config.memorySize} (empty slots: ${config.emptySlots}), ${config.tying} tying, ${config.encoding} encoding${config.temporal ? ' + temporal' : ''}; ${countParameters(model.params)} parameters; backend ${getDefaultBackend().description}`,
   );
   io.log(
     `recipe: ${s.linearStartEpochs > 0 ? `linear start ${s.linearStartEpochs} epochs at η ${s.linearStartLearningRate}, then ` : ''}${s.epochs} epochs, η halved every ${s.decayEvery}; ` +

@@ -42,7 +42,7 @@ export const UNIT_WEIGHT_ROW = 1;
 export interface MemnetBatch {
   /** B: examples in the batch. */
   size: number;
-  /** M: memory slots (the longest kept story in the batch, at most `memorySize`). */
+  /** M: memory slots (`memorySize` with `emptySlots: 'attend'`; else the longest kept story in the batch). */
   slots: number;
   /** L: tokens per memory slot (longest sentence, plus one for the time token when temporal). */
   memoryWords: number;
@@ -56,7 +56,7 @@ export interface MemnetBatch {
   weights: Float32Array;
   /** Rows of `weights`. */
   weightRows: number;
-  /** `[B, M]`: 1 for a real sentence, 0 for an empty slot. */
+  /** `[B, M]`: 1 for a slot that counts in the attention (every slot with `emptySlots: 'attend'`), 0 for a masked one. */
   mask: Float32Array;
   /** `[B, Lq]` question token ids. */
   queryTokens: Int32Array;
@@ -204,6 +204,8 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
     for (let i = first; i < e.story.length; i++) longestSentence = Math.max(longestSentence, (e.story[i] as string[]).length);
     queryWords = Math.max(queryWords, e.question.length);
   }
+  // With `attend`, every example has the full memory: its empty slots take part in the softmax.
+  if (config.emptySlots === 'attend') slots = config.memorySize;
   const memoryWords = longestSentence + time;
   const longest = Math.max(longestSentence, queryWords);
   let table = tables.get(longest);
@@ -214,7 +216,12 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   const weights = table;
   const memoryTokens = new Int32Array(size * slots * memoryWords);
   const memoryWeightRows = new Int32Array(size * slots * memoryWords);
+  // Slots that count in the attention: all of them with `attend`, else the real sentences.
   const mask = new Float32Array(size * slots);
+  examples.forEach((example, b) => {
+    const count = config.emptySlots === 'attend' ? slots : Math.min(example.story.length, config.memorySize);
+    mask.fill(1, b * slots, b * slots + count);
+  });
   const queryTokens = new Int32Array(size * queryWords);
   const queryWeightRows = new Int32Array(size * queryWords);
   const answers = new Int32Array(size);
@@ -228,7 +235,6 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
     const ages = sentenceAges(kept.length, config.memorySize, options.timeNoise ?? 0, options.rng);
     kept.forEach((sentence, i) => {
       const slot = b * slots + i;
-      mask[slot] = 1;
       const ids = indexWords(sentence, vocabulary, () => `example ${b}, sentence ${first + i + 1}`);
       const base = slot * memoryWords;
       memoryTokens.set(ids, base);

@@ -19,7 +19,7 @@
  *
  * @packageDocumentation
  */
-export { type MemnetConfig, type SentenceEncoding, type WeightTying, defaultMemnetConfig, validateMemnetConfig } from './config.js';
+export { type EmptySlots, type MemnetConfig, type SentenceEncoding, type WeightTying, defaultMemnetConfig, validateMemnetConfig } from './config.js';
 export {
   type EncodeOptions,
   type MemnetBatch,

@@ -76,10 +76,15 @@ describe('position and time encoding', () => {
   });
 
   it('encodes the last memorySize sentences, a time token per slot, masks and answers', () => {
-    const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, memorySize: 3 });
+    const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, memorySize: 3, emptySlots: 'mask' });
     const batch = encodeBatch(examples, vocabulary, config);
     expect([batch.size, batch.slots, batch.memoryWords, batch.queryWords]).toEqual([2, 3, 7, 3]);
     expect(Array.from(batch.mask)).toEqual([1, 1, 0, 1, 1, 1]);
+    // The official code's memory: always memorySize slots, empty ones in the softmax with score 0.
+    const full = encodeBatch(examples.slice(0, 1), vocabulary, { ...config, memorySize: 5, emptySlots: 'attend' });
+    expect(full.slots).toBe(5);
+    expect(Array.from(full.mask)).toEqual([1, 1, 1, 1, 1]);
+    expect(Array.from(full.memoryTokens.subarray(2 * 7, 5 * 7)).every((t) => t === 0)).toBe(true);
     expect(Array.from(batch.firstSentence)).toEqual([0, 1]);
     // Example 2 keeps sentences 2..4; the newest has age 0, its time token is V + 0.
     const lastSlot = (1 * 3 + 2) * 7;
@@ -94,7 +99,7 @@ describe('position and time encoding', () => {
 
 describe('the model', () => {
   const rng = new Random(5);
-  const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 6, hops: 2 });
+  const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 6, hops: 2, emptySlots: 'mask' });
   const batch = encodeBatch(examples, vocabulary, config);
 
   for (const tying of ['adjacent', 'layerwise'] as const) {
