@@ -54,7 +54,9 @@ function printPerTask(set, reference) {
   if (runs.length === 0) return;
   const complete = runs.filter((r) => r.tasks.size === TASKS.length || (set === '10k' && r.tasks.size >= 19));
   console.log(`\n### bAbI ${set}, one model per task (seeds ${runs.map((r) => r.seed).join(', ')})\n`);
-  console.log(`| task | ${runs.map((r) => `seed ${r.seed}`).join(' | ')} | mean of ${runs.length} | best of ${runs.length} (by validation) |${reference ? ' official Matlab code |' : ''}`);
+  console.log(
+    `| task | ${runs.map((r) => `seed ${r.seed}`).join(' | ')} | mean of ${runs.length} | best of ${runs.length} (by validation) |${reference ? ' official Matlab code |' : ''}`,
+  );
   console.log(`|---|${runs.map(() => '---|').join('')}---|---|${reference ? '---|' : ''}`);
   const columns = { mean: [], best: [], seeds: runs.map(() => []) };
   for (const task of TASKS) {
@@ -74,10 +76,12 @@ function printPerTask(set, reference) {
     return `${pct(s.mean)} (${s.failed} failed${s.count < TASKS.length ? `, ${s.count} tasks` : ''})`;
   };
   console.log(
-    `| **mean (failed > 5%)** | ${columns.seeds.map((e) => row('', e)).join(' | ')} | ${row('', columns.mean)} | ${row('', columns.best)} |${reference ? ` ${(mean(reference) ).toFixed(1)} (${reference.filter((e) => e > 5).length} failed) |` : ''}`,
+    `| **mean (failed > 5%)** | ${columns.seeds.map((e) => row('', e)).join(' | ')} | ${row('', columns.mean)} | ${row('', columns.best)} |${reference ? ` ${(mean(reference)).toFixed(1)} (${reference.filter((e) => e > 5).length} failed) |` : ''}`,
   );
   const seconds = runs.flatMap((r) => [...r.tasks.values()].map((c) => c.seconds));
-  console.log(`\nTraining time per task model: median ${median(seconds).toFixed(0)} s, longest ${Math.max(...seconds).toFixed(0)} s (${complete.length} complete run sets).`);
+  console.log(
+    `\nTraining time per task model: median ${median(seconds).toFixed(0)} s, longest ${Math.max(...seconds).toFixed(0)} s (${complete.length} complete run sets).`,
+  );
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -89,7 +93,9 @@ function printJoint() {
   if (runs.length === 0) return;
   const best = runs.reduce((a, b) => (b.validation < a.validation ? b : a));
   console.log(`\n### bAbI 1k, joint training on all 20 tasks (seeds ${runs.map((r) => r.seed).join(', ')})\n`);
-  console.log(`| task | ${runs.map((r) => `seed ${r.seed}`).join(' | ')} | mean of ${runs.length} | best of ${runs.length} (seed ${best.seed}, by validation) | official Matlab code |`);
+  console.log(
+    `| task | ${runs.map((r) => `seed ${r.seed}`).join(' | ')} | mean of ${runs.length} | best of ${runs.length} (seed ${best.seed}, by validation) | official Matlab code |`,
+  );
   console.log(`|---|${runs.map(() => '---|').join('')}---|---|---|`);
   const means = [];
   for (const task of TASKS) {
