@@ -177,21 +177,22 @@ describe('fused addressing equals the composed steps', () => {
 });
 
 describe('memory-network attention', () => {
+  // Three slots; the third is masked in both cases, so its large values must not leak.
+  const m = tensor([
+    [
+      [1, 0],
+      [0, 1],
+      [5, 5],
+    ],
+  ]);
+  const c = tensor([
+    [
+      [1, 2],
+      [3, 4],
+      [100, 100],
+    ],
+  ]);
   it('attends by inner product and masks empty slots', () => {
-    const m = tensor([
-      [
-        [1, 0],
-        [0, 1],
-        [5, 5],
-      ],
-    ]);
-    const c = tensor([
-      [
-        [1, 2],
-        [3, 4],
-        [100, 100],
-      ],
-    ]);
     const { weights, output } = memoryAttention(tensor([[2, 0]]), m, c, tensor([[1, 1, 0]]));
     const p0 = Math.exp(2) / (Math.exp(2) + 1);
     close(weights, [[p0, 1 - p0, 0]]);
@@ -199,20 +200,6 @@ describe('memory-network attention', () => {
   });
 
   it('linear start drops the softmax: p = uᵀm, masked slots 0', () => {
-    const m = tensor([
-      [
-        [1, 0],
-        [0, 1],
-        [5, 5],
-      ],
-    ]);
-    const c = tensor([
-      [
-        [1, 2],
-        [3, 4],
-        [100, 100],
-      ],
-    ]);
     const { weights, output } = memoryAttention(tensor([[2, 0.5]]), m, c, tensor([[1, 1, 0]]), { softmax: false });
     close(weights, [[2, 0.5, 0]]);
     close(output, [[2 * 1 + 0.5 * 3, 2 * 2 + 0.5 * 4]], 4);

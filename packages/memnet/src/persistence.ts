@@ -8,8 +8,9 @@ import {
   flattenParameters,
   loadParameters,
   loadSafetensorsFile,
+  optimizerStateFromTensors,
+  optimizerStateTensors,
   saveSafetensorsFile,
-  tensor,
 } from '@engram/tensor';
 import { type MemnetConfig, validateMemnetConfig } from './config.js';
 import { type MemnetModel, createMemnet } from './model.js';
@@ -17,7 +18,6 @@ import type { MemnetTrainingState } from './train.js';
 
 /** Format tag written into every file, checked on load. */
 export const MEMNET_FORMAT = 'engram-memnet/1';
-const OPTIMIZER_PREFIX = 'optimizer.';
 const PARAMS_PREFIX = 'params.';
 
 function parseJson<T>(path: string, metadata: Record<string, string>, key: string): T {
@@ -94,11 +94,7 @@ export async function saveMemnetCheckpoint(
 ): Promise<void> {
   const tensors = flattenParameters(model.params, 'params');
   const state = optimizer.state();
-  for (const [slot, arrays] of Object.entries(state.slots)) {
-    arrays.forEach((array, i) => {
-      tensors[`${OPTIMIZER_PREFIX}${slot}.${i}`] = tensor(array, [array.length]);
-    });
-  }
+  Object.assign(tensors, optimizerStateTensors(state));
   await saveSafetensorsFile(path, tensors, {
     ...metadata,
     ...header(model, vocabulary),
@@ -111,14 +107,6 @@ export async function saveMemnetCheckpoint(
 export async function loadMemnetCheckpoint(path: string): Promise<MemnetCheckpoint> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const loaded = restore(path, tensors, metadata);
-  const slots: Record<string, Float32Array[]> = {};
-  for (const [key, value] of Object.entries(tensors)) {
-    if (!key.startsWith(OPTIMIZER_PREFIX)) continue;
-    const [slot, index] = key.slice(OPTIMIZER_PREFIX.length).split('.') as [string, string];
-    const arrays = slots[slot] ?? [];
-    arrays[Number(index)] = value.toArray();
-    slots[slot] = arrays;
-  }
   const training = parseJson<MemnetTrainingState>(path, metadata, 'training');
-  return { ...loaded, metadata, optimizerState: { step: Number(metadata.optimizerStep ?? 0), slots }, training };
+  return { ...loaded, metadata, optimizerState: optimizerStateFromTensors(tensors, Number(metadata.optimizerStep ?? 0)), training };
 }

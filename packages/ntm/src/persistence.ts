@@ -7,8 +7,10 @@ import {
   flattenParameters,
   loadParameters,
   loadSafetensorsFile,
+  OPTIMIZER_TENSOR_PREFIX,
+  optimizerStateFromTensors,
+  optimizerStateTensors,
   saveSafetensorsFile,
-  tensor,
 } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
 import { type NtmModel, createNtm } from './model.js';
@@ -16,7 +18,6 @@ import { type NtmModel, createNtm } from './model.js';
 /** Format tag written into every file, checked on load. */
 export const NTM_FORMAT = 'engram-ntm/1';
 const FIXED_MEMORY_KEY = 'buffers.fixedMemory';
-const OPTIMIZER_PREFIX = 'optimizer.';
 
 function modelTensors(model: NtmModel): Record<string, Tensor> {
   const tensors = flattenParameters(model.params, 'params');
@@ -93,11 +94,7 @@ export interface TrainingState {
 export async function saveCheckpoint(path: string, model: NtmModel, optimizer: Optimizer, training: TrainingState): Promise<void> {
   const tensors = modelTensors(model);
   const state = optimizer.state();
-  for (const [slot, arrays] of Object.entries(state.slots)) {
-    arrays.forEach((array, i) => {
-      tensors[`${OPTIMIZER_PREFIX}${slot}.${i}`] = tensor(array, [array.length]);
-    });
-  }
+  Object.assign(tensors, optimizerStateTensors(state));
   await saveSafetensorsFile(path, tensors, {
     format: NTM_FORMAT,
     config: JSON.stringify(model.config),
@@ -123,15 +120,7 @@ export interface Checkpoint {
 export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpoint> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const config = parseConfig(path, metadata);
-  const model = restoreModel(path, config, Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX))), rng);
-  const slots: Record<string, Float32Array[]> = {};
-  for (const [key, value] of Object.entries(tensors)) {
-    if (!key.startsWith(OPTIMIZER_PREFIX)) continue;
-    const [slot, index] = key.slice(OPTIMIZER_PREFIX.length).split('.') as [string, string];
-    const arrays = slots[slot] ?? [];
-    arrays[Number(index)] = value.toArray();
-    slots[slot] = arrays;
-  }
+  const model = restoreModel(path, config, Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_TENSOR_PREFIX))), rng);
   let training: TrainingState;
   try {
     training = JSON.parse(metadata.training ?? '') as TrainingState;
@@ -140,7 +129,7 @@ export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpo
   }
   return {
     model,
-    optimizerState: { step: Number(metadata.optimizerStep ?? 0), slots },
+    optimizerState: optimizerStateFromTensors(tensors, Number(metadata.optimizerStep ?? 0)),
     learningRate: Number(metadata.optimizerLearningRate),
     training,
   };

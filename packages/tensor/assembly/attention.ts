@@ -2,11 +2,7 @@
 // Networks, eq. 1–2) and its backward. Same arithmetic as src/cpu/reference-kernels.ts, four
 // embedding columns per instruction. Pointers are byte offsets; all arrays are f32, row-major.
 
-const F: usize = 4;
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index) * F;
-}
+import { F, at } from './pointers';
 
 /** Σ_k x(k)·y(k) over `width` floats. */
 @inline function dot(x: usize, y: usize, width: i32): f32 {

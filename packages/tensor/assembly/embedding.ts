@@ -2,11 +2,7 @@
 // encoding) and its table gradient. Same arithmetic as src/cpu/reference-kernels.ts, four
 // embedding columns per instruction. Pointers are byte offsets; indices are i32, the rest f32.
 
-const F: usize = 4;
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index) * F;
-}
+import { F, at } from './pointers';
 
 /** out(n, k) = Σ_l weights(weightIndices(i), k)·table(indices(i), k), i = n·words + l. */
 export function embeddingBag(table: usize, indices: usize, weights: usize, weightIndices: usize, out: usize, bags: i32, words: i32, width: i32): void {

@@ -8,9 +8,10 @@
 //
 // Built twice by scripts/build-wasm.mjs: plain SIMD, and relaxed SIMD where multiply-add is fused.
 
+import { F as FLOAT_BYTES, at } from './pointers';
+
 const PANEL_WIDTH: i32 = 8;
 const ROW_BLOCK: i32 = 64;
-const FLOAT_BYTES: usize = 4;
 const SCRATCH: usize = memory.data(16 * 4 * 2);
 
 @inline function multiplyAdd(a: v128, b: v128, acc: v128): v128 {
@@ -18,9 +19,6 @@ const SCRATCH: usize = memory.data(16 * 4 * 2);
   return f32x4.add(f32x4.mul(a, b), acc);
 }
 
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index) * FLOAT_BYTES;
-}
 
 /** Copies B (element (p, j) at b[p*sBk + j*sBj]) into zero-padded panels of PANEL_WIDTH columns. */
 function packB(b: usize, pack: usize, k: i32, n: i32, sBk: i32, sBj: i32): void {

@@ -2,11 +2,7 @@
 // Same arithmetic as the TypeScript reference in src/cpu/reference-kernels.ts, four memory columns
 // per instruction. Pointers are byte offsets into linear memory; all arrays are f32, row-major.
 
-const F: usize = 4;
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index) * F;
-}
+import { F, at } from './pointers';
 
 /** out(b, i, j) = M(b, i, j)·(1 − w(b, i)·e(b, j)) + w(b, i)·a(b, j). */
 export function memoryWrite(mem: usize, w: usize, e: usize, a: usize, out: usize, batch: i32, rows: i32, width: i32): void {

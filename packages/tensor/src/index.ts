@@ -51,6 +51,7 @@ export {
   Adam,
   type AdamOptions,
   OPTIMIZER_EPSILON,
+  OPTIMIZER_TENSOR_PREFIX,
   Optimizer,
   type OptimizerState,
   RMSProp,
@@ -59,6 +60,8 @@ export {
   type SgdOptions,
   clipGradientsByNorm,
   clipGradientsByValue,
+  optimizerStateFromTensors,
+  optimizerStateTensors,
   stepDecay,
 } from './optim.js';
 export {

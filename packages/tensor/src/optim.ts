@@ -4,6 +4,7 @@
  * state (moments) in plain Float32Arrays that {@link Optimizer.state} exports for checkpoints.
  */
 import { noGrad } from './autograd.js';
+import { tensor } from './create.js';
 import { EngramError, formatShape } from './errors.js';
 import type { Tensor } from './tensor.js';
 
@@ -16,6 +17,36 @@ export interface OptimizerState {
   step: number;
   /** Per slot name (e.g. `m`, `v`), one array per parameter. */
   slots: Record<string, Float32Array[]>;
+}
+
+/** Key prefix of optimizer slots in a checkpoint's tensors (see {@link optimizerStateTensors}). */
+export const OPTIMIZER_TENSOR_PREFIX = 'optimizer.';
+
+/**
+ * An optimizer's slots as named 1-D tensors (`optimizer.<slot>.<parameter index>`), to save beside
+ * a model's weights in a checkpoint. The step count goes in the metadata.
+ */
+export function optimizerStateTensors(state: OptimizerState): Record<string, Tensor> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [slot, arrays] of Object.entries(state.slots)) {
+    arrays.forEach((array, i) => {
+      tensors[`${OPTIMIZER_TENSOR_PREFIX}${slot}.${i}`] = tensor(array, [array.length]);
+    });
+  }
+  return tensors;
+}
+
+/** The inverse of {@link optimizerStateTensors}: the slots found among `tensors` (other keys are ignored). */
+export function optimizerStateFromTensors(tensors: Record<string, Tensor>, step: number): OptimizerState {
+  const slots: Record<string, Float32Array[]> = {};
+  for (const [key, value] of Object.entries(tensors)) {
+    if (!key.startsWith(OPTIMIZER_TENSOR_PREFIX)) continue;
+    const [slot, index] = key.slice(OPTIMIZER_TENSOR_PREFIX.length).split('.') as [string, string];
+    const arrays = slots[slot] ?? [];
+    arrays[Number(index)] = value.toArray();
+    slots[slot] = arrays;
+  }
+  return { step, slots };
 }
 
 /** The update rule of one optimizer, applied per parameter on flat arrays. */
