@@ -1,5 +1,5 @@
 // pnpm bench: MemN2N training speed (epochs per second) on bAbI task 1 (1k; 900 training questions,
-// 3 hops, embedding 20, batch 32, adjacent tying, position + temporal encoding), Engram against a
+// 3 hops, embedding 20, batch 32, memory min(50, longest story) = 10 slots, adjacent tying, position + temporal encoding), Engram against a
 // PyTorch MemN2N of the same shape (bench/pytorch_memn2n.py, Debian's python3-torch), in one run.
 // Both train on the same encoded batches (one epoch, written to a JSON file for PyTorch); Engram is
 // also timed through trainMemnet, which re-encodes every batch with fresh time noise. Rounds
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vocabulary, loadBabiTask } from '@engram/datasets';
 import { Random, SGD, getDefaultBackend, parameterList } from '@engram/tensor';
-import { PER_TASK_SCHEDULE, createMemnet, defaultMemnetConfig, embeddingRows, encodeBatch, trainMemnet, trainStep } from '../dist/index.js';
+import { PER_TASK_SCHEDULE, createMemnet, defaultMemnetConfig, embeddingRows, encodeBatch, longestSentence, trainMemnet, trainStep } from '../dist/index.js';
 
 const EPOCHS = Number(process.env.ENGRAM_BENCH_EPOCHS ?? 40);
 const ROUNDS = 2;
@@ -20,7 +20,11 @@ const script = new URL('./pytorch_memn2n.py', import.meta.url).pathname;
 
 const train = (await loadBabiTask(DATA, 1, 'train')).slice(0, 900);
 const vocabulary = Vocabulary.fromExamples(train);
-const config = defaultMemnetConfig(vocabulary.size);
+// As engram train memnet and the official code: memory of min(50, the longest training story) slots.
+const config = defaultMemnetConfig(vocabulary.size, {
+  memorySize: Math.min(50, Math.max(...train.map((e) => e.story.length))),
+  sentenceLength: longestSentence(train) + 1,
+});
 const rng = new Random(1);
 const batches = [];
 for (let start = 0; start < train.length; start += 32) batches.push(encodeBatch(train.slice(start, start + 32), vocabulary, config, { timeNoise: 0.1, rng }));
@@ -84,7 +88,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`# @engram/memnet training speed — ${new Date().toISOString()}`);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${EPOCHS} epochs, alternating`);
-console.log('bAbI task 1 (1k), 900 training questions = 29 batches of ≤ 32; 3 hops, d = 20, memory 50, SGD, gradient norm ≤ 40\n');
+console.log(
+  `bAbI task 1 (1k), 900 training questions = 29 batches of ≤ 32; 3 hops, d = 20, memory ${config.memorySize} slots (min(50, longest story), as the official code), SGD, gradient norm ≤ 40 per matrix\n`,
+);
 if (!torchAvailable) console.log(`!! PyTorch peer unavailable (${PYTHON} with torch): install Debian's python3-torch; printing Engram alone\n`);
 const encoded = [];
 const trainer = [];

@@ -7,11 +7,11 @@ import {
   embeddingBag,
   getDefaultBackend,
   matmul,
+  matmulRaw,
   randomNormal,
   reshape,
   slice,
   tensor,
-  transpose,
 } from '@engram/tensor';
 import { type MemnetConfig, validateMemnetConfig } from './config.js';
 import type { MemnetBatch } from './encoding.js';
@@ -86,11 +86,12 @@ export interface MemnetOutput {
   attention: Tensor[];
 }
 
-function answerMatrix(model: MemnetModel): Tensor {
+/** â before the softmax: W u with W the answer matrix, or (adjacent tying) the word rows of E_K, transposed in the product. */
+function answerLogits(model: MemnetModel, u: Tensor): Tensor {
   const { config, params } = model;
-  if (params.answer !== undefined) return params.answer;
+  if (params.answer !== undefined) return matmul(u, params.answer);
   const last = params.embeddings[config.hops] as Tensor;
-  return transpose(slice(last, [0, 0], [config.vocabularySize, config.embeddingSize]));
+  return matmulRaw(u, slice(last, [0, 0], [config.vocabularySize, config.embeddingSize]), false, true);
 }
 
 /**
@@ -124,5 +125,5 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
     attention.push(read.weights);
     u = add(params.hop === undefined ? u : matmul(u, params.hop), read.output);
   }
-  return { logits: matmul(u, answerMatrix(model)), attention };
+  return { logits: answerLogits(model, u), attention };
 }

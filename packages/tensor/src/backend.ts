@@ -60,6 +60,13 @@ export interface Kernels<S> {
   max: ReduceKernel<S>;
   /** softmax over the last axis of x viewed as [rows, cols], shifted by each row's maximum */
   softmax: (x: S, rows: number, cols: number) => S;
+  /**
+   * Cross-entropy of each row of logits x `[rows, cols]` with an integer label: out[r] =
+   * log Σ_j e^{x_rj} − x_r,labels[r] (shifted by the row's maximum, so it never overflows).
+   */
+  softmaxCrossEntropy: (x: S, labels: Int32Array, rows: number, cols: number) => S;
+  /** Its backward: out[r, j] = (softmax(x_r)_j − [j = labels[r]])·grad[r]. */
+  softmaxCrossEntropyBackward: (x: S, labels: Int32Array, grad: S, rows: number, cols: number) => S;
 
   /** Batched matrix product; see {@link MatmulArgs}. */
   matmul: (a: S, b: S, args: MatmulArgs) => S;

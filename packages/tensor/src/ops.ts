@@ -22,6 +22,7 @@ import {
   relu,
   reshape,
   slice,
+  softmaxCrossEntropy,
   softmaxLast,
   softplus as softplusPrimitive,
   sqrt,
@@ -297,14 +298,14 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | readonly numbe
   if (labels.length !== rows) {
     throw new ShapeError('crossEntropy', `expected ${rows} labels, got ${labels.length}`, [logits.shape, [labels.length]]);
   }
-  const flat = reshape(logSoftmax(logits, -1), [rows * classes, 1]);
   const picks = Int32Array.from(labels, (label, i) => {
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
       throw new EngramError(`crossEntropy: label ${label} at position ${i} is outside [0, ${classes})`);
     }
-    return i * classes + label;
+    return label;
   });
-  const loss = neg(reshape(gather(flat, picks), logits.shape.slice(0, -1)));
+  // One fused kernel forward and one backward (log-sum-exp minus the picked logit).
+  const loss = reshape(softmaxCrossEntropy(reshape(logits, [rows, classes]), picks), logits.shape.slice(0, -1));
   return reduceLoss(loss, reduction);
 }
 

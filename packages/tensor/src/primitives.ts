@@ -83,6 +83,12 @@ export interface AttentionParams {
   normalize: boolean;
 }
 
+/** Parameters of `softmaxCrossEntropy` and its backward. */
+export interface CrossEntropyParams {
+  /** The class of each row. */
+  labels: Int32Array;
+}
+
 /** Parameters of `gather` and `scatterAdd`. */
 export interface GatherParams {
   /** Row indices. */
@@ -216,6 +222,8 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
     ];
   },
   attentionReadBackward: ({ inputs }) => inputs.map(() => null),
+  softmaxCrossEntropy: ({ grad, inputs: [x], params }: GradContext<CrossEntropyParams>) => [softmaxCrossEntropyBackward(x as Tensor, params.labels, grad)],
+  softmaxCrossEntropyBackward: ({ inputs }) => inputs.map(() => null),
   rowCosine: ({ grad, inputs: [memory, key], params }: GradContext<CosineParams>) => {
     const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
     return splitFlat(rowCosineBackward(memory as Tensor, key as Tensor, grad, params.epsilon), [
@@ -338,6 +346,35 @@ export function softmaxLast(x: Tensor): Tensor {
   const cols = x.shape[x.rank - 1] as number;
   const rows = cols === 0 ? 0 : x.size / cols;
   return record('softmax', kernels(x.backend).softmax(x.storage, rows, cols), x.shape, [x], undefined, x.backend);
+}
+
+/**
+ * Cross-entropy of each row of `logits` `[rows, classes]` with its integer label, fused:
+ * ℓ_r = log Σ_j e^{x_rj} − x_r,label (max-shifted, never overflows) → `[rows]`. Gradient:
+ * (softmax(x_r) − onehot(label))·dℓ_r. Labels must be in [0, classes).
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
+  const op = 'softmaxCrossEntropy';
+  if (logits.rank !== 2) throw new ShapeError(op, 'logits must have shape [rows, classes]', [logits.shape]);
+  const [rows, classes] = logits.shape as [number, number];
+  if (labels.length !== rows) throw new ShapeError(op, `expected ${rows} labels, got ${labels.length}`, [logits.shape, [labels.length]]);
+  checkIndices(op, labels, classes);
+  return record(op, kernels(logits.backend).softmaxCrossEntropy(logits.storage, labels, rows, classes), [rows], [logits], { labels }, logits.backend);
+}
+
+/** The backward of {@link softmaxCrossEntropy}: `[rows, classes]`. */
+export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, grad: Tensor): Tensor {
+  const op = 'softmaxCrossEntropyBackward';
+  const [rows, classes] = logits.shape as [number, number];
+  const backend = backendOf(op, [logits, grad]);
+  return record(
+    op,
+    kernels(backend).softmaxCrossEntropyBackward(logits.storage, labels, grad.storage, rows, classes),
+    [rows, classes],
+    [logits, grad],
+    { labels },
+    backend,
+  );
 }
 
 /** A reduction that keeps the reduced axis with length 1. */

@@ -494,6 +494,37 @@ function attentionReadBackward(
   return result;
 }
 
+function softmaxCrossEntropy(x: Float32Array, labels: Int32Array, rows: number, cols: number): Float32Array {
+  const out = allocateFloats(rows);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let top = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < cols; j++) top = Math.max(top, x[base + j] as number);
+    let total = 0;
+    for (let j = 0; j < cols; j++) total += Math.exp((x[base + j] as number) - top);
+    out[r] = Math.log(total) + top - (x[base + (labels[r] as number)] as number);
+  }
+  return out;
+}
+
+function softmaxCrossEntropyBackward(x: Float32Array, labels: Int32Array, grad: Float32Array, rows: number, cols: number): Float32Array {
+  const out = allocateFloats(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let top = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < cols; j++) top = Math.max(top, x[base + j] as number);
+    let total = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp((x[base + j] as number) - top);
+      out[base + j] = e;
+      total += e;
+    }
+    const g = grad[r] as number;
+    for (let j = 0; j < cols; j++) out[base + j] = ((out[base + j] as number) / total - (j === labels[r] ? 1 : 0)) * g;
+  }
+  return out;
+}
+
 function lstmCell(z: Float32Array, c: Float32Array, batch: number, hidden: number): Float32Array {
   const out = allocateFloats(batch * 2 * hidden);
   for (let b = 0; b < batch; b++) {
@@ -799,6 +830,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   embeddingBagBackward,
   attentionRead,
   attentionReadBackward,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyBackward,
   lstmCell,
   lstmCellBackward,
   memoryWrite,

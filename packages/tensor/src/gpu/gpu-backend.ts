@@ -25,6 +25,8 @@ import {
   binarySameShapeSource,
   concatPairSource,
   attentionReadBackwardSource,
+  softmaxCrossEntropyBackwardSource,
+  softmaxCrossEntropySource,
   attentionReadSource,
   embeddingBagBackwardSource,
   embeddingBagSource,
@@ -181,6 +183,10 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     step: unary(unaryExpressions.step),
     softplus: unary(unaryExpressions.softplus),
     softmax: (x: GpuStorage, rows: number, cols: number) => run(softmaxSource, rows * cols, tex(x), cols),
+    softmaxCrossEntropy: (x: GpuStorage, labels: Int32Array, rows: number, cols: number) =>
+      rows === 0 ? run(uploadSource, 0, new Float32Array(0)) : run(softmaxCrossEntropySource, rows, tex(x), Array.from(labels), cols),
+    softmaxCrossEntropyBackward: (x: GpuStorage, labels: Int32Array, grad: GpuStorage, rows: number, cols: number) =>
+      rows === 0 ? run(uploadSource, 0, new Float32Array(0)) : run(softmaxCrossEntropyBackwardSource, rows * cols, tex(x), Array.from(labels), tex(grad), cols),
     add: binary(binaryExpressions.add),
     sub: binary(binaryExpressions.sub),
     mul: binary(binaryExpressions.mul),

@@ -320,6 +320,39 @@ export const attentionReadBackwardSource = `function (m, c, u, mask, out, grad, 
   return acc;
 }`;
 
+/** out[r] = log Σ_j e^{x_rj − max} + max − x_r,label. */
+export const softmaxCrossEntropySource = `function (x, labels, cols) {
+  const r = this.thread.x;
+  let top = -1e30;
+  for (let j1 = 0; j1 < cols; j1++) {
+    top = Math.max(top, x[r * cols + j1]);
+  }
+  let total = 0.0;
+  for (let j2 = 0; j2 < cols; j2++) {
+    total = total + Math.exp(x[r * cols + j2] - top);
+  }
+  return Math.log(total) + top - x[r * cols + labels[r]];
+}`;
+
+/** out[r, j] = (softmax(x_r)_j − [j = label_r])·grad[r]. */
+export const softmaxCrossEntropyBackwardSource = `function (x, labels, grad, cols) {
+  const r = Math.floor((this.thread.x + 0.5) / cols);
+  const j = this.thread.x - r * cols;
+  let top = -1e30;
+  for (let j1 = 0; j1 < cols; j1++) {
+    top = Math.max(top, x[r * cols + j1]);
+  }
+  let total = 0.0;
+  for (let j2 = 0; j2 < cols; j2++) {
+    total = total + Math.exp(x[r * cols + j2] - top);
+  }
+  let hit = 0.0;
+  if (labels[r] == j) {
+    hit = 1.0;
+  }
+  return (Math.exp(x[r * cols + j] - top) / total - hit) * grad[r];
+}`;
+
 const sigmoidOf = (x: string): string => `(${x} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${x})) : Math.exp(${x}) / (1.0 + Math.exp(${x})))`;
 const tanhOf = (x: string): string => `(1.0 - 2.0 / (Math.exp(2.0 * Math.min(Math.max(${x}, -20.0), 20.0)) + 1.0))`;
 

@@ -82,6 +82,11 @@ export const opCases: OpCase[] = [
     run: (table, weights) => t.embeddingBag(table, Int32Array.of(4, 0, 4, 2, 1, 1, 3, 0), weights, Int32Array.of(0, 1, 2, 1, 2, 2, 0, 1), 4),
   },
   { name: 'scatterAdd', inputs: [any([4, 3])], run: (src) => t.scatterAdd(src, Int32Array.of(1, 1, 0, 3), 5) },
+  {
+    name: 'softmaxCrossEntropy (fused)',
+    inputs: [{ shape: [3, 5], low: -30, high: 30 }],
+    run: (x) => t.softmaxCrossEntropy(x, Int32Array.of(4, 0, 2)),
+  },
   { name: 'softmax', inputs: [any([3, 5])], run: (x) => t.softmax(x, -1) },
   { name: 'softmax (axis 0, large logits)', inputs: [{ shape: [4, 3], low: 50, high: 60 }], run: (x) => t.softmax(x, 0) },
   { name: 'logSoftmax', inputs: [any([3, 5])], run: (x) => t.logSoftmax(x) },
