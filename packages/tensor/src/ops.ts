@@ -10,7 +10,6 @@ import {
   div,
   exp,
   full,
-  gather,
   log,
   matmulRaw,
   maximum,
