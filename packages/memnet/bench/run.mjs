@@ -4,17 +4,16 @@
 // Both train on the same encoded batches (one epoch, written to a JSON file for PyTorch); Engram is
 // also timed through trainMemnet, which re-encodes every batch with fresh time noise. Rounds
 // alternate Engram, PyTorch, Engram, PyTorch; each figure is the median of its rounds.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vocabulary, loadBabiTask } from '@engram/datasets';
 import { Random, SGD, getDefaultBackend, parameterList } from '@engram/tensor';
+import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
 import { PER_TASK_SCHEDULE, createMemnet, defaultMemnetConfig, embeddingRows, encodeBatch, longestSentence, trainMemnet, trainStep } from '../dist/index.js';
 
 const EPOCHS = Number(process.env.ENGRAM_BENCH_EPOCHS ?? 40);
 const ROUNDS = 2;
-const PYTHON = process.env.ENGRAM_PYTHON ?? '/usr/bin/python3';
 const DATA = process.env.ENGRAM_BABI ?? new URL('../../../../shared/data/babi/en', import.meta.url).pathname;
 const script = new URL('./pytorch_memn2n.py', import.meta.url).pathname;
 
@@ -69,22 +68,8 @@ writeFileSync(
     batches: batches.map((b) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v) : v]))),
   }),
 );
-let torchAvailable = existsSync(PYTHON);
-if (torchAvailable) {
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    torchAvailable = false;
-  }
-}
-const pytorch = () =>
-  JSON.parse(
-    execFileSync(PYTHON, [script, batchFile, String(EPOCHS)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .pop(),
-  );
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const torchAvailable = pytorchAvailable();
+const pytorch = () => runPeer(script, [batchFile, EPOCHS]);
 
 console.log(`# @engram/memnet training speed — ${new Date().toISOString()}`);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${EPOCHS} epochs, alternating`);

@@ -2,15 +2,13 @@
 // on the copy task, Engram against a PyTorch NTM of the same architecture (bench/pytorch_ntm.py,
 // Debian's python3-torch), in the same run. Rounds alternate Engram, PyTorch, Engram, PyTorch so
 // a change in machine load hits both; each reported figure is the median of its rounds.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyTask, sampleBatch } from '@engram/datasets';
 import { RMSProp, Random, getDefaultBackend, parameterList } from '@engram/tensor';
+import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
 import { createNtm, defaultNtmConfig, trainBatch } from '../dist/index.js';
 
 const SECONDS = Number(process.env.ENGRAM_BENCH_SECONDS ?? 12);
 const ROUNDS = 2;
-const PYTHON = process.env.ENGRAM_PYTHON ?? '/usr/bin/python3';
 const script = new URL('./pytorch_ntm.py', import.meta.url).pathname;
 
 function engramRate(batch, minLength, maxLength) {
@@ -28,20 +26,8 @@ function engramRate(batch, minLength, maxLength) {
   return done / ((performance.now() - start) / 1000);
 }
 
-function pytorchRate(batch, minLength, maxLength) {
-  const out = execFileSync(PYTHON, [script, String(batch), String(minLength), String(maxLength), String(SECONDS)], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop());
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-let torchAvailable = existsSync(PYTHON);
-if (torchAvailable) {
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    torchAvailable = false;
-  }
-}
+const pytorchRate = (batch, minLength, maxLength) => runPeer(script, [batch, minLength, maxLength, SECONDS]);
+const torchAvailable = pytorchAvailable();
 
 console.log(`# @engram/ntm training throughput — ${new Date().toISOString()}`);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${SECONDS} s each, alternating`);
