@@ -13,11 +13,10 @@ import {
   type SentenceEncoding,
   answerQuestions,
   createMemnet,
-  defaultMemnetConfig,
   evaluateMemnet,
   loadMemnet,
   loadMemnetCheckpoint,
-  longestSentence,
+  memnetConfigFor,
   saveMemnet,
   saveMemnetCheckpoint,
   splitValidation,
@@ -66,9 +65,6 @@ export interface TaskResult {
   /** Test questions. */
   count: number;
 }
-
-/** The paper's memory size: the last 50 sentences. */
-const MEMORY_SIZE = 50;
 
 /** The header of the memnet learning-curve CSV. */
 export const MEMNET_CURVE_HEADER = 'epoch,phase,learning_rate,train_loss,train_error,validation_loss,validation_error,seconds\n';
@@ -143,16 +139,11 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
   } else {
     // The official code builds its dictionary from the training and test files.
     vocabulary = Vocabulary.fromExamples([...trains.flat(), ...tests.flat()]);
-    const sentenceLength = longestSentence([...trains.flat(), ...tests.flat()]) + 1;
-    // As the official code: memory of min(50, the longest training story) slots.
-    const memorySize = Math.min(MEMORY_SIZE, Math.max(...trains.flat().map((e) => e.story.length)));
-    const config = defaultMemnetConfig(vocabulary.size, {
+    const config = memnetConfigFor(vocabulary, trains.flat(), tests.flat(), {
       embeddingSize: options.embedding,
       hops: options.hops,
       encoding: options.encoding,
       emptySlots: options.emptySlots,
-      sentenceLength,
-      memorySize,
     });
     model = createMemnet(config, new Random(options.seed));
     optimizer = new SGD(parameterList(model.params), options.schedule.learningRate);

@@ -1,6 +1,6 @@
 import { type BabiExample, type Vocabulary, answerToken } from '@engram/datasets';
 import { EngramError, type Random } from '@engram/tensor';
-import type { MemnetConfig } from './config.js';
+import { type MemnetConfig, defaultMemnetConfig } from './config.js';
 
 /**
  * Position encoding as the paper writes it (Sukhbaatar et al. 2015, §4.1): the weight l_kj of word
@@ -90,6 +90,29 @@ export function longestSentence(examples: readonly BabiExample[]): number {
     longest = Math.max(longest, e.question.length);
   }
   return longest;
+}
+
+/** The paper's memory size: the last 50 sentences. */
+export const PAPER_MEMORY_SIZE = 50;
+
+/**
+ * The paper's model sized for a data set, as the official code sizes it: memory of min(50, the
+ * longest training story) sentences, J of the position encoding = the longest sentence or question
+ * (training and test) plus one, and the vocabulary's size. `overrides` change anything else.
+ */
+export function memnetConfigFor(
+  vocabulary: Vocabulary,
+  train: readonly BabiExample[],
+  test: readonly BabiExample[] = [],
+  overrides: Partial<MemnetConfig> = {},
+): MemnetConfig {
+  let longestStory = 1;
+  for (const e of train) longestStory = Math.max(longestStory, e.story.length);
+  return defaultMemnetConfig(vocabulary.size, {
+    memorySize: Math.min(PAPER_MEMORY_SIZE, longestStory),
+    sentenceLength: Math.max(longestSentence(train), longestSentence(test)) + 1,
+    ...overrides,
+  });
 }
 
 /** Words of an example not in the vocabulary (story, question and answer), in order of appearance. */

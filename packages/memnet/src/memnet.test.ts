@@ -17,6 +17,7 @@ import {
   evaluateMemnet,
   loadMemnet,
   loadMemnetCheckpoint,
+  memnetConfigFor,
   memnetForward,
   officialPositionWeight,
   positionWeight,
@@ -157,7 +158,7 @@ describe('training on bAbI task 1', () => {
     const train = await loadBabiTask(BABI_EN, 1, 'train');
     const test = (await loadBabiTask(BABI_EN, 1, 'test')).slice(0, 200);
     const words = Vocabulary.fromExamples([...train, ...test]);
-    const model = createMemnet(defaultMemnetConfig(words.size), new Random(1));
+    const model = createMemnet(memnetConfigFor(words, train, test), new Random(1));
     const before = evaluateMemnet(model, test, words).error;
     const { history } = await trainMemnet(model, train, words, { seed: 1 });
     const after = evaluateMemnet(model, test, words);
