@@ -75,12 +75,18 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     `<text x="${width / 2}" y="${height - 12}" text-anchor="middle" font-size="12" font-family="sans-serif">${escapeXml(xLabel)}</text>`,
     `<text x="16" y="${height / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" transform="rotate(-90 16 ${height / 2})">${escapeXml(yLabel)}</text>`,
   ];
+  const tick = (value: number, y: number): void => {
+    parts.push(`<line x1="${margin.left}" y1="${y}" x2="${width - margin.right}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end" font-size="11" font-family="sans-serif">${value}</text>`);
+  };
   if (logY) {
-    for (let e = Math.ceil(yMin); e <= Math.floor(yMax); e++) {
-      const y = py(10 ** e);
-      parts.push(`<line x1="${margin.left}" y1="${y}" x2="${width - margin.right}" y2="${y}" stroke="#eee"/>`);
-      parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end" font-size="11" font-family="sans-serif">${10 ** e}</text>`);
-    }
+    for (let e = Math.ceil(yMin); e <= Math.floor(yMax); e++) tick(10 ** e, py(10 ** e));
+  } else {
+    // About five gridlines at a round step (1, 2 or 5 times a power of ten).
+    const rough = (yMax - yMin) / 5;
+    const power = 10 ** Math.floor(Math.log10(rough));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? rough;
+    for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step) tick(Number(v.toPrecision(6)), py(v));
   }
   for (let k = 0; k <= 4; k++) {
     const v = xMin + ((xMax - xMin) * k) / 4;
