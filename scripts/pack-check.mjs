@@ -64,7 +64,7 @@ const checks = {
     import { Random } from '@engram/tensor';
     import { parseBabi, Vocabulary } from '@engram/datasets';
     import { answerQuestions, createMemnet, defaultMemnetConfig, trainMemnet, PER_TASK_SCHEDULE } from '@engram/memnet';
-    const examples = parseBabi('1 Mary went to the garden.\n2 John went to the office.\n3 Where is Mary?\tgarden\t1\n');
+    const examples = parseBabi('1 Mary went to the garden.\\n2 John went to the office.\\n3 Where is Mary?\\tgarden\\t1\\n');
     const vocabulary = Vocabulary.fromExamples(examples);
     const model = createMemnet(defaultMemnetConfig(vocabulary.size, { embeddingSize: 8 }), new Random(1));
     await trainMemnet(model, examples, vocabulary, { schedule: { ...PER_TASK_SCHEDULE, linearStartEpochs: 1, epochs: 2 } });
