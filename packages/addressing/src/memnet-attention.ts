@@ -1,4 +1,4 @@
-import { ShapeError, type Tensor, add, attentionRead, expandDims, matmul, mul, ones, slice, softmax, squeeze, sub } from '@engram/tensor';
+import { ShapeError, type Tensor, add, attentionRead, expandDims, matmul, mul, ones, reshape, slice, softmax, squeeze, sub } from '@engram/tensor';
 import { expectShape } from './validate.js';
 
 /** Score given to masked (empty) memory slots before the softmax: their weight becomes 0. */
@@ -52,8 +52,12 @@ export function memoryAttention(
   expectShape(op, 'output memory c', outputMemory, [batch, slots, dim]);
   if (mask !== undefined) expectShape(op, 'mask', mask, [batch, slots]);
   if (options.fused ?? true) {
+    // One flat result: o then p, each a contiguous view.
     const both = attentionRead(inputMemory, outputMemory, query, mask ?? ones([batch, slots], { backend: query.backend }), normalise);
-    return { weights: slice(both, [0, 0], [batch, slots]), output: slice(both, [0, slots], [batch, dim]) };
+    return {
+      weights: reshape(slice(both, [batch * dim], [batch * slots]), [batch, slots]),
+      output: reshape(slice(both, [0], [batch * dim]), [batch, dim]),
+    };
   }
   let scores = squeeze(matmul(inputMemory, expandDims(query, -1)), -1);
   if (mask !== undefined) {

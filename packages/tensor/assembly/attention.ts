@@ -30,12 +30,11 @@ import { F, at } from './pointers';
   for (; k < width; k++) store<f32>(at(out, k), scale * load<f32>(at(x, k)));
 }
 
-/** out(b) = [p (slots), o (width)]: p = softmax of uᵀm over the real slots (or uᵀm·mask), o = Σ p_i c_i. */
+/** out = [o (batch·width), p (batch·slots)]: p = softmax of uᵀm over the real slots (or uᵀm·mask), o = Σ p_i c_i. */
 export function attentionRead(m: usize, c: usize, u: usize, mask: usize, out: usize, batch: i32, slots: i32, width: i32, normalize: bool): void {
-  const stride = slots + width;
-  memory.fill(out, 0, (<usize>(batch * stride)) * F);
+  memory.fill(out, 0, (<usize>(batch * (slots + width))) * F);
   for (let b = 0; b < batch; b++) {
-    const p = at(out, b * stride);
+    const p = at(out, batch * width + b * slots);
     const ub = at(u, b * width);
     let top: f32 = -Infinity;
     for (let i = 0; i < slots; i++) {
@@ -54,7 +53,7 @@ export function attentionRead(m: usize, c: usize, u: usize, mask: usize, out: us
     } else {
       for (let i = 0; i < slots; i++) store<f32>(at(p, i), load<f32>(at(p, i)) * load<f32>(at(mask, b * slots + i)));
     }
-    const o = at(p, slots);
+    const o = at(out, b * width);
     for (let i = 0; i < slots; i++) {
       const pi = load<f32>(at(p, i));
       if (pi != 0) axpy(o, pi, at(c, (b * slots + i) * width), width);
@@ -78,12 +77,11 @@ export function attentionReadBackward(
   temp: usize,
 ): void {
   const cells = batch * slots * width;
-  const stride = slots + width;
   memory.fill(at(out, 2 * cells), 0, (<usize>(batch * width)) * F);
   for (let b = 0; b < batch; b++) {
-    const p = at(forward, b * stride);
-    const gp = at(grad, b * stride);
-    const go = at(gp, slots);
+    const p = at(forward, batch * width + b * slots);
+    const gp = at(grad, batch * width + b * slots);
+    const go = at(grad, b * width);
     let weighted: f32 = 0;
     for (let i = 0; i < slots; i++) {
       const row = (b * slots + i) * width;

@@ -100,9 +100,9 @@ export interface Kernels<S> {
 
   /**
    * Memory-network attention and read, fused (Sukhbaatar et al. 2015, eq. 1–2): m, c `[batch,
-   * slots, width]`, u `[batch, width]`, mask `[batch, slots]` (1 real, 0 empty) → `[batch, slots +
-   * width]` holding p then o: s_i = uᵀm_i; p = softmax over the real slots (0 on empty ones), or with
-   * `normalize` false (linear start) p_i = s_i·mask_i; o = Σ_i p_i c_i.
+   * slots, width]`, u `[batch, width]`, mask `[batch, slots]` (1 real, 0 empty) → a flat array holding
+   * o (`[batch, width]`) then p (`[batch, slots]`): s_i = uᵀm_i; p = softmax over the real slots (0 on
+   * empty ones), or with `normalize` false (linear start) p_i = s_i·mask_i; o = Σ_i p_i c_i.
    */
   attentionRead: (m: S, c: S, u: S, mask: S, batch: number, slots: number, width: number, normalize: boolean) => S;
   /**

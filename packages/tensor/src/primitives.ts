@@ -185,9 +185,9 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   gather: ({ grad, params }: GradContext<GatherParams>) => [scatterAdd(grad, params.indices, params.rows)],
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
   embeddingBag: ({ grad, inputs: [table, weights], params: { indices, weightIndices, words } }: GradContext<EmbeddingBagParams>) => [
-    needed(table, () => embeddingBagBackward(grad, indices, weights as Tensor, weightIndices, words, (table as Tensor).shape[0] as number)),
+    needed(table, () => embeddingBagAdjoint(grad, indices, weights as Tensor, weightIndices, words, (table as Tensor).shape[0] as number)),
     // Weights are usually constants (position encodings); their gradient is the same adjoint with the roles swapped.
-    needed(weights, () => embeddingBagBackward(grad, weightIndices, table as Tensor, indices, words, (weights as Tensor).shape[0] as number)),
+    needed(weights, () => embeddingBagAdjoint(grad, weightIndices, table as Tensor, indices, words, (weights as Tensor).shape[0] as number)),
   ],
   embeddingBagBackward: ({ inputs }) => inputs.map(() => null),
   lstmCell: ({ grad, inputs: [z, c], out }) => {
@@ -636,8 +636,9 @@ export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Ten
 /**
  * Memory-network attention and read in one pass (End-to-End Memory Networks, eq. 1–2):
  * p_i = softmax(uᵀ m_i) over the slots where `mask` is 1 (0 elsewhere), o = Σ_i p_i c_i.
- * With `normalize` false (the paper's linear start), p_i = (uᵀ m_i)·mask_i. Returns
- * `[batch, slots + width]`: p, then o. Differentiable in m, c and u (not in the mask).
+ * With `normalize` false (the paper's linear start), p_i = (uᵀ m_i)·mask_i. Returns a flat
+ * `[batch·width + batch·slots]`: o (`[batch, width]`), then p (`[batch, slots]`), so that both are
+ * contiguous views. Differentiable in m, c and u (not in the mask).
  *
  * @param m `[batch, slots, width]`, the input memory
  * @param c `[batch, slots, width]`, the output memory
@@ -657,7 +658,7 @@ export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, nor
   expect('mask', mask, [batch, slots]);
   const backend = backendOf(op, [m, c, u, mask]);
   const storage = kernels(backend).attentionRead(m.storage, c.storage, u.storage, mask.storage, batch, slots, width, normalize);
-  return record(op, storage, [batch, slots + width], [m, c, u, mask], { normalize }, backend);
+  return record(op, storage, [batch * width + batch * slots], [m, c, u, mask], { normalize }, backend);
 }
 
 /** The fused attention's backward (flat dm, dc, du); used by {@link attentionRead}'s gradient. */
@@ -788,9 +789,16 @@ export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights:
     throw new ShapeError(op, `the gradient must have shape [${bags}, ${width}]`, [grad.shape, weights.shape]);
   checkIndices(op, indices, rows);
   checkIndices(op, weightIndices, weights.shape[0] as number);
-  const backend = backendOf(op, [grad, weights]);
+  return embeddingBagAdjoint(grad, indices, weights, weightIndices, words, rows);
+}
+
+/** {@link embeddingBagBackward} without the index checks: the gradient rule's indices were checked by the forward pass. */
+function embeddingBagAdjoint(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
+  const backend = backendOf('embeddingBagBackward', [grad, weights]);
+  const bags = indices.length / words;
+  const width = weights.shape[1] as number;
   const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, weightIndices, rows, bags, words, width);
-  return record(op, storage, [rows, width], [grad, weights], { indices, weightIndices, words }, backend);
+  return record('embeddingBagBackward', storage, [rows, width], [grad, weights], { indices, weightIndices, words }, backend);
 }
 
 /** Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`. */

@@ -413,10 +413,11 @@ function attentionRead(
   width: number,
   normalize: boolean,
 ): Float32Array {
-  const stride = slots + width;
-  const out = allocateFloats(batch * stride);
+  // Layout: o [batch, width], then p [batch, slots].
+  const out = allocateFloats(batch * (width + slots));
   for (let b = 0; b < batch; b++) {
-    const p = b * stride;
+    const p = batch * width + b * slots;
+    const o = b * width;
     let top = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < slots; i++) {
       let s = 0;
@@ -440,7 +441,7 @@ function attentionRead(
       const pi = out[p + i] as number;
       if (pi === 0) continue;
       const row = (b * slots + i) * width;
-      for (let k = 0; k < width; k++) out[p + slots + k] = (out[p + slots + k] as number) + pi * (c[row + k] as number);
+      for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + pi * (c[row + k] as number);
     }
   }
   return out;
@@ -460,10 +461,10 @@ function attentionReadBackward(
 ): Float32Array {
   const cells = batch * slots * width;
   const result = allocateFloats(2 * cells + batch * width);
-  const stride = slots + width;
   const ds = new Float64Array(slots);
   for (let b = 0; b < batch; b++) {
-    const p = b * stride;
+    const p = batch * width + b * slots;
+    const o = b * width;
     // dp_i = gp_i + Σ_k go_k c_ik; dc_ik = p_i go_k.
     let weighted = 0;
     for (let i = 0; i < slots; i++) {
@@ -471,7 +472,7 @@ function attentionReadBackward(
       const pi = out[p + i] as number;
       let dp = grad[p + i] as number;
       for (let k = 0; k < width; k++) {
-        const go = grad[p + slots + k] as number;
+        const go = grad[o + k] as number;
         dp += go * (c[row + k] as number);
         result[cells + row + k] = pi * go;
       }

@@ -261,7 +261,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
         ? run(uploadSource, rows * width, new Float32Array(rows * width))
         : run(embeddingBagBackwardSource, rows * width, tex(grad), Array.from(indices), tex(weights), Array.from(weightIndices), bags * words, words, width),
     attentionRead: (m: GpuStorage, c: GpuStorage, u: GpuStorage, mask: GpuStorage, batch: number, slots: number, width: number, normalize: boolean) =>
-      run(attentionReadSource, batch * (slots + width), tex(m), tex(c), tex(u), tex(mask), slots, width, normalize ? 1 : 0),
+      run(attentionReadSource, batch * (slots + width), tex(m), tex(c), tex(u), tex(mask), batch, slots, width, normalize ? 1 : 0),
     attentionReadBackward: (
       m: GpuStorage,
       c: GpuStorage,

@@ -205,52 +205,61 @@ export const embeddingBagBackwardSource = `function (grad, indices, weights, wei
 }`;
 
 /**
- * attentionRead: thread x < slots of row b computes p_x, the rest o_k; each thread recomputes the
- * row's scores (slots × width), fine for memory-network sizes.
+ * attentionRead, output [o (batch·width), p (batch·slots)]: each thread recomputes its row's scores
+ * (slots × width), fine for memory-network sizes.
  */
-export const attentionReadSource = `function (m, c, u, mask, slots, width, normalize) {
-  const stride = slots + width;
-  const b = Math.floor((this.thread.x + 0.5) / stride);
-  const j = this.thread.x - b * stride;
+export const attentionReadSource = `function (m, c, u, mask, batch, slots, width, normalize) {
+  const x = this.thread.x;
+  let b = 0;
+  let j = 0;
+  let isWeight = 0;
+  if (x < batch * width) {
+    b = Math.floor((x + 0.5) / width);
+    j = x - b * width;
+  } else {
+    isWeight = 1;
+    b = Math.floor((x - batch * width + 0.5) / slots);
+    j = x - batch * width - b * slots;
+  }
   let top = -1e30;
   for (let i1 = 0; i1 < slots; i1++) {
-    let s = 0.0;
-    for (let k2 = 0; k2 < width; k2++) {
-      s = s + m[(b * slots + i1) * width + k2] * u[b * width + k2];
+    let s1 = 0.0;
+    for (let k1 = 0; k1 < width; k1++) {
+      s1 = s1 + m[(b * slots + i1) * width + k1] * u[b * width + k1];
     }
-    if (mask[b * slots + i1] > 0.5 && s > top) {
-      top = s;
+    if (mask[b * slots + i1] > 0.5 && s1 > top) {
+      top = s1;
     }
   }
   let total = 0.0;
-  for (let i3 = 0; i3 < slots; i3++) {
-    if (mask[b * slots + i3] > 0.5) {
-      let s = 0.0;
-      for (let k4 = 0; k4 < width; k4++) {
-        s = s + m[(b * slots + i3) * width + k4] * u[b * width + k4];
+  for (let i2 = 0; i2 < slots; i2++) {
+    if (mask[b * slots + i2] > 0.5) {
+      let s2 = 0.0;
+      for (let k2 = 0; k2 < width; k2++) {
+        s2 = s2 + m[(b * slots + i2) * width + k2] * u[b * width + k2];
       }
-      total = total + Math.exp(s - top);
+      total = total + Math.exp(s2 - top);
     }
   }
   let acc = 0.0;
-  for (let i5 = 0; i5 < slots; i5++) {
-    let s = 0.0;
-    for (let k6 = 0; k6 < width; k6++) {
-      s = s + m[(b * slots + i5) * width + k6] * u[b * width + k6];
+  for (let i3 = 0; i3 < slots; i3++) {
+    let s3 = 0.0;
+    for (let k3 = 0; k3 < width; k3++) {
+      s3 = s3 + m[(b * slots + i3) * width + k3] * u[b * width + k3];
     }
-    let pi = s * mask[b * slots + i5];
+    let pi = s3 * mask[b * slots + i3];
     if (normalize > 0.5) {
       pi = 0.0;
-      if (mask[b * slots + i5] > 0.5 && total > 0.0) {
-        pi = Math.exp(s - top) / total;
+      if (mask[b * slots + i3] > 0.5 && total > 0.0) {
+        pi = Math.exp(s3 - top) / total;
       }
     }
-    if (j < slots) {
-      if (i5 == j) {
+    if (isWeight > 0) {
+      if (i3 == j) {
         acc = pi;
       }
     } else {
-      acc = acc + pi * c[(b * slots + i5) * width + (j - slots)];
+      acc = acc + pi * c[(b * slots + i3) * width + j];
     }
   }
   return acc;
@@ -259,7 +268,7 @@ export const attentionReadSource = `function (m, c, u, mask, slots, width, norma
 /** attentionReadBackward: [dm, dc, du], each thread recomputing dp and Σ p dp of its row. */
 export const attentionReadBackwardSource = `function (m, c, u, mask, out, grad, batch, slots, width, normalize) {
   const cells = batch * slots * width;
-  const stride = slots + width;
+  const pBase = batch * width;
   const x = this.thread.x;
   let part = 0;
   let local = x;
@@ -284,36 +293,36 @@ export const attentionReadBackwardSource = `function (m, c, u, mask, out, grad, 
     k0 = local - b * width;
   }
   if (part == 1) {
-    return out[b * stride + i0] * grad[b * stride + slots + k0];
+    return out[pBase + b * slots + i0] * grad[b * width + k0];
   }
   let weighted = 0.0;
   for (let i1 = 0; i1 < slots; i1++) {
-    let dp1 = grad[b * stride + i1];
+    let dp1 = grad[pBase + b * slots + i1];
     for (let k1 = 0; k1 < width; k1++) {
-      dp1 = dp1 + grad[b * stride + slots + k1] * c[(b * slots + i1) * width + k1];
+      dp1 = dp1 + grad[b * width + k1] * c[(b * slots + i1) * width + k1];
     }
-    weighted = weighted + out[b * stride + i1] * dp1;
+    weighted = weighted + out[pBase + b * slots + i1] * dp1;
   }
   if (part == 0) {
-    let dp0 = grad[b * stride + i0];
+    let dp0 = grad[pBase + b * slots + i0];
     for (let k2 = 0; k2 < width; k2++) {
-      dp0 = dp0 + grad[b * stride + slots + k2] * c[(b * slots + i0) * width + k2];
+      dp0 = dp0 + grad[b * width + k2] * c[(b * slots + i0) * width + k2];
     }
     let ds0 = dp0 * mask[b * slots + i0];
     if (normalize > 0.5) {
-      ds0 = out[b * stride + i0] * (dp0 - weighted);
+      ds0 = out[pBase + b * slots + i0] * (dp0 - weighted);
     }
     return ds0 * u[b * width + k0];
   }
   let acc = 0.0;
   for (let i3 = 0; i3 < slots; i3++) {
-    let dp3 = grad[b * stride + i3];
+    let dp3 = grad[pBase + b * slots + i3];
     for (let k3 = 0; k3 < width; k3++) {
-      dp3 = dp3 + grad[b * stride + slots + k3] * c[(b * slots + i3) * width + k3];
+      dp3 = dp3 + grad[b * width + k3] * c[(b * slots + i3) * width + k3];
     }
     let ds3 = dp3 * mask[b * slots + i3];
     if (normalize > 0.5) {
-      ds3 = out[b * stride + i3] * (dp3 - weighted);
+      ds3 = out[pBase + b * slots + i3] * (dp3 - weighted);
     }
     acc = acc + ds3 * m[(b * slots + i3) * width + k0];
   }
