@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets up Engram on a machine that has only Node 20, npm and apt (Debian 12): system packages for
-# the native headless-gl build and its virtual display, pnpm, and the workspace's dependencies.
+# the native headless-gl build and its virtual display, chromium for the docs check, pnpm, and the
+# workspace's dependencies.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-SYSTEM_PACKAGES=(xvfb xauth pkg-config make g++ python3 libxi-dev libx11-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri)
+# chromium renders the documentation site in its check (scripts/check-docs-site.mjs).
+SYSTEM_PACKAGES=(xvfb xauth pkg-config make g++ python3 libxi-dev libx11-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri chromium)
 # `scripts/setup.sh --bench` also installs Debian's PyTorch, the peer that `pnpm bench` measures the NTM against.
 if [ "${1:-}" = "--bench" ]; then SYSTEM_PACKAGES+=(python3-torch); fi
 
