@@ -22,6 +22,7 @@ import {
   splitValidation,
   totalEpochs,
   trainMemnet,
+  unknownWords,
 } from '@engram/memnet';
 import { EngramError, NonFiniteError, Random, SGD, countParameters, getDefaultBackend, parameterList } from '@engram/tensor';
 import { bar, formatDuration } from './format.js';
@@ -271,7 +272,7 @@ export function renderAnswer(
 
 /** Answers a question with a trained model, checking the words first. */
 export function ask(model: MemnetModel, vocabulary: Vocabulary, story: string[][], question: string[]): MemnetAnswer {
-  const unknown = [...new Set([...story.flat(), ...question])].filter((w) => vocabulary.indexOf(w) === undefined);
+  const unknown = unknownWords({ story, question, answer: [], supportingFacts: [] }, vocabulary);
   if (unknown.length > 0)
     throw new EngramError(`the model does not know ${unknown.map((w) => `'${w}'`).join(', ')} (its vocabulary: ${vocabulary.words.slice(1).join(' ')})`);
   return answerQuestions(model, vocabulary, [{ story, question }])[0] as MemnetAnswer;

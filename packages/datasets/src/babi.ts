@@ -1,4 +1,5 @@
 import { EngramError } from '@engram/tensor';
+import { readDataFile } from './files.js';
 
 /**
  * One bAbI question with the story before it (Weston et al. 2015, "Towards AI-Complete Question
@@ -187,14 +188,6 @@ export const BABI_TASKS = [
 export async function loadBabiTask(folder: string, task: number, split: 'train' | 'test'): Promise<BabiExample[]> {
   const stem = BABI_TASKS[task - 1];
   if (stem === undefined) throw new EngramError(`loadBabiTask: task must be 1..20, got ${task}`);
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const path = join(folder, `${stem}_${split}.txt`);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new EngramError(`loadBabiTask: cannot read ${path} (${(error as Error).message})`);
-  }
+  const { path, text } = await readDataFile('loadBabiTask', folder, `${stem}_${split}.txt`);
   return parseBabi(text, path);
 }

@@ -1,5 +1,6 @@
 import { EngramError } from '@engram/tensor';
 import { Vocabulary } from './babi.js';
+import { readDataFile } from './files.js';
 
 /** The end-of-sentence token added at every line end, as language-modelling code does. */
 export const END_OF_SENTENCE = '<eos>';
@@ -54,20 +55,12 @@ export function vocabularyOf(tokens: readonly string[]): Vocabulary {
  * the vocabulary from the training text, and returns the split as ids. Node only.
  */
 export async function loadPtb(folder: string, split: 'train' | 'valid' | 'test'): Promise<TextCorpus> {
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const read = async (name: string): Promise<string[]> => {
-    const path = join(folder, `ptb.${name}.txt`);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new EngramError(`loadPtb: cannot read ${path} (${(error as Error).message})`);
-    }
-    return parsePtb(text, path);
+  const read = async (name: string): Promise<{ path: string; tokens: string[] }> => {
+    const { path, text } = await readDataFile('loadPtb', folder, `ptb.${name}.txt`);
+    return { path, tokens: parsePtb(text, path) };
   };
   const train = await read('train');
-  const vocabulary = vocabularyOf(train);
-  const tokens = split === 'train' ? train : await read(split);
-  return { vocabulary, ids: toIds(tokens, vocabulary, join(folder, `ptb.${split}.txt`)) };
+  const vocabulary = vocabularyOf(train.tokens);
+  const wanted = split === 'train' ? train : await read(split);
+  return { vocabulary, ids: toIds(wanted.tokens, vocabulary, wanted.path) };
 }

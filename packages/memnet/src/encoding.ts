@@ -158,7 +158,7 @@ class WeightTable {
   readonly data: Float32Array;
   constructor(
     private readonly config: MemnetConfig,
-    readonly longest: number,
+    longest: number,
   ) {
     const d = config.embeddingSize;
     const positions = config.encoding === 'position' ? longest : config.encoding === 'position-paper' ? (longest * (longest + 1)) / 2 : 0;
@@ -239,12 +239,7 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   const weights = table;
   const memoryTokens = new Int32Array(size * slots * memoryWords);
   const memoryWeightRows = new Int32Array(size * slots * memoryWords);
-  // Slots that count in the attention: all of them with `attend`, else the real sentences.
   const mask = new Float32Array(size * slots);
-  examples.forEach((example, b) => {
-    const count = config.emptySlots === 'attend' ? slots : Math.min(example.story.length, config.memorySize);
-    mask.fill(1, b * slots, b * slots + count);
-  });
   const queryTokens = new Int32Array(size * queryWords);
   const queryWeightRows = new Int32Array(size * queryWords);
   const answers = new Int32Array(size);
@@ -255,6 +250,8 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
     const kept = first === 0 ? example.story : example.story.slice(first);
     firstSentence[b] = first;
     sentences[b] = kept.length;
+    // Slots that count in the attention: all of them with `attend`, else the real sentences.
+    mask.fill(1, b * slots, b * slots + (config.emptySlots === 'attend' ? slots : kept.length));
     const ages = sentenceAges(kept.length, config.memorySize, options.timeNoise ?? 0, options.rng);
     kept.forEach((sentence, i) => {
       const slot = b * slots + i;

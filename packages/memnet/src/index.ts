@@ -41,7 +41,6 @@ export {
   type MemnetOutput,
   type MemnetParams,
   createMemnet,
-  embedSentences,
   embeddingRows,
   memnetForward,
 } from './model.js';

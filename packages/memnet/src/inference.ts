@@ -3,8 +3,8 @@ import { EngramError, noGrad, softmax } from '@engram/tensor';
 import { encodeBatch, unknownWords } from './encoding.js';
 import { type MemnetModel, memnetForward } from './model.js';
 
-/** A question to answer: a story (tokenised sentences, oldest first) and the question's tokens. */
-export type MemnetQuestion = Pick<BabiExample, 'story' | 'question'> & Partial<Pick<BabiExample, 'answer' | 'supportingFacts'>>;
+/** A question to answer: a story (tokenised sentences, oldest first) and the question's tokens (a `BabiExample` is one). */
+export type MemnetQuestion = Pick<BabiExample, 'story' | 'question'>;
 
 /** The model's answer to one question, with what it looked at. */
 export interface MemnetAnswer {
@@ -30,22 +30,14 @@ export interface MemnetAnswer {
  */
 export function answerQuestions(model: MemnetModel, vocabulary: Vocabulary, questions: readonly MemnetQuestion[]): MemnetAnswer[] {
   if (questions.length === 0) return [];
-  const examples: BabiExample[] = questions.map((q) => ({
-    story: q.story,
-    question: q.question,
-    answer: q.answer ?? [],
-    supportingFacts: q.supportingFacts ?? [],
-  }));
+  // Questions to answer carry no answer: encodeBatch gives them the label −1.
+  const examples: BabiExample[] = questions.map((q) => ({ story: q.story, question: q.question, answer: [], supportingFacts: [] }));
   examples.forEach((e, i) => {
-    const unknown = unknownWords({ ...e, answer: [] }, vocabulary);
+    const unknown = unknownWords(e, vocabulary);
     if (unknown.length > 0)
       throw new EngramError(`answerQuestions: question ${i} has words the model does not know: ${unknown.map((w) => `'${w}'`).join(', ')}`);
   });
-  const batch = encodeBatch(
-    examples.map((e) => ({ ...e, answer: [] })),
-    vocabulary,
-    model.config,
-  );
+  const batch = encodeBatch(examples, vocabulary, model.config);
   return noGrad(() => {
     const { logits, attention } = memnetForward(model, batch);
     const probabilities = softmax(logits, -1).dataSync();

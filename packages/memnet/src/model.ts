@@ -64,14 +64,6 @@ export function createMemnet(config: MemnetConfig, rng: Random, backend: Backend
   };
 }
 
-/**
- * A bag of weighted word embeddings per sentence: m_i = Σ_j l_j ⊙ E x_ij (+ T(i) through the time
- * token). `tokens` and `weightRows` `[sentences·words]`, `weights` `[weightRows, d]` → `[sentences, d]`.
- */
-export function embedSentences(table: Tensor, tokens: Int32Array, weights: Tensor, weightRows: Int32Array, words: number): Tensor {
-  return embeddingBag(table, tokens, weights, weightRows, words);
-}
-
 /** Options for {@link memnetForward}. */
 export interface ForwardOptions {
   /** Linear start (§4.2): no softmax in the memory layers. */
@@ -103,20 +95,21 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
   const d = config.embeddingSize;
   const backend = (params.embeddings[0] as Tensor).backend;
   const { size, slots, memoryWords, queryWords } = batch;
-  // The weight table is cached and never changed, so the tensor can share it.
+  // The batch's arrays are never changed after encoding, so the tensors can share them.
   const weights = tensor(batch.weights, [batch.weightRows, d], { backend, copy: false });
-  const mask = tensor(batch.mask, [size, slots], { backend });
+  const mask = tensor(batch.mask, [size, slots], { backend, copy: false });
   const memories = new Map<Tensor, Tensor>();
   const memoryOf = (table: Tensor): Tensor => {
     let m = memories.get(table);
     if (m === undefined) {
-      m = reshape(embedSentences(table, batch.memoryTokens, weights, batch.memoryWeightRows, memoryWords), [size, slots, d]);
+      m = reshape(embeddingBag(table, batch.memoryTokens, weights, batch.memoryWeightRows, memoryWords), [size, slots, d]);
       memories.set(table, m);
     }
     return m;
   };
   const [first, second, third] = params.embeddings as [Tensor, Tensor, Tensor | undefined];
-  let u = embedSentences(first, batch.queryTokens, weights, batch.queryWeightRows, queryWords);
+  // u¹ = Σ_j l_j ⊙ B q_j and m_i = Σ_j l_j ⊙ A x_ij (+ T(i) through the time token): weighted bags of embedding rows.
+  let u = embeddingBag(first, batch.queryTokens, weights, batch.queryWeightRows, queryWords);
   const attention: Tensor[] = [];
   for (let hop = 0; hop < config.hops; hop++) {
     const input = config.tying === 'adjacent' ? (params.embeddings[hop] as Tensor) : second;

@@ -329,17 +329,20 @@ export const attentionReadBackwardSource = `function (m, c, u, mask, out, grad, 
   return acc;
 }`;
 
-/** out[r] = log Σ_j e^{x_rj − max} + max − x_r,label. */
-export const softmaxCrossEntropySource = `function (x, labels, cols) {
-  const r = this.thread.x;
-  let top = -1e30;
+/** GLSL-safe statements leaving `top` (the row's maximum) and `total` (Σ_j e^{x_rj − top}) for row r of x. */
+const rowLogSumExp = `let top = -1e30;
   for (let j1 = 0; j1 < cols; j1++) {
     top = Math.max(top, x[r * cols + j1]);
   }
   let total = 0.0;
   for (let j2 = 0; j2 < cols; j2++) {
     total = total + Math.exp(x[r * cols + j2] - top);
-  }
+  }`;
+
+/** out[r] = log Σ_j e^{x_rj − max} + max − x_r,label. */
+export const softmaxCrossEntropySource = `function (x, labels, cols) {
+  const r = this.thread.x;
+  ${rowLogSumExp}
   return Math.log(total) + top - x[r * cols + labels[r]];
 }`;
 
@@ -347,14 +350,7 @@ export const softmaxCrossEntropySource = `function (x, labels, cols) {
 export const softmaxCrossEntropyBackwardSource = `function (x, labels, grad, cols) {
   const r = Math.floor((this.thread.x + 0.5) / cols);
   const j = this.thread.x - r * cols;
-  let top = -1e30;
-  for (let j1 = 0; j1 < cols; j1++) {
-    top = Math.max(top, x[r * cols + j1]);
-  }
-  let total = 0.0;
-  for (let j2 = 0; j2 < cols; j2++) {
-    total = total + Math.exp(x[r * cols + j2] - top);
-  }
+  ${rowLogSumExp}
   let hit = 0.0;
   if (labels[r] == j) {
     hit = 1.0;
