@@ -31,9 +31,12 @@ export {
   type CopyOptions,
   type PrioritySortOptions,
   type RepeatCopyOptions,
+  associativeRecallSequence,
   associativeRecallTask,
+  copySequence,
   copyTask,
   prioritySortTask,
+  repeatCopySequence,
   repeatCopyTask,
 } from './tasks.js';
 export { BABI_TASKS, type BabiExample, Vocabulary, answerToken, loadBabiTask, parseBabi, tokenize } from './babi.js';

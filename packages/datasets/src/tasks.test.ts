@@ -1,7 +1,18 @@
 import { Random } from '@engram/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { advanceCurriculum, associativeRecallTask, copyTask, curriculumOptions, prioritySortTask, repeatCopyTask, sampleBatch } from './index.js';
+import {
+  advanceCurriculum,
+  associativeRecallSequence,
+  associativeRecallTask,
+  copySequence,
+  copyTask,
+  curriculumOptions,
+  prioritySortTask,
+  repeatCopySequence,
+  repeatCopyTask,
+  sampleBatch,
+} from './index.js';
 
 const rows = (data: Float32Array, width: number): number[][] =>
   Array.from({ length: data.length / width }, (_, i) => Array.from(data.subarray(i * width, (i + 1) * width)));
@@ -78,6 +89,61 @@ describe('priority sort', () => {
       .slice(0, 3)
       .map((e) => e.bits);
     expect(s.targets.slice(-3).map((r) => Array.from(r))).toEqual(expected);
+  });
+});
+
+describe('sequences from given vectors', () => {
+  const bits = (...values: number[][]): Float32Array[] => values.map((v) => Float32Array.from(v));
+  const asLists = (s: { inputs: Float32Array[]; targets: Float32Array[] }) => ({
+    inputs: s.inputs.map((r) => Array.from(r)),
+    targets: s.targets.map((r) => Array.from(r)),
+  });
+
+  it('builds exactly what the samplers build around the same random vectors', () => {
+    // Each sampler draws its sizes, then its vectors, then calls the builder: replaying the draws
+    // with the same seed gives the same vectors.
+    const copy = copyTask.sample(new Random(5), { width: 3, minLength: 4, maxLength: 4 });
+    expect(asLists(copySequence(copy.inputs.slice(0, 4).map((r) => r.slice(0, 3))))).toEqual(asLists(copy));
+    const repeat = repeatCopyTask.sample(new Random(6), { width: 3 });
+    const length = repeat.info.length as number;
+    const rebuilt = repeatCopySequence(
+      repeat.inputs.slice(0, length).map((r) => r.slice(0, 3)),
+      repeat.info.repeats as number,
+    );
+    expect(asLists(rebuilt)).toEqual(asLists(repeat));
+  });
+
+  it('lays out a chosen copy, repeat copy and associative recall', () => {
+    const copy = copySequence(bits([1, 0], [0, 1]));
+    expect(copy.inputs.map((r) => Array.from(r))).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    expect(copy.scored).toEqual([0, 0, 0, 1, 1]);
+    const repeat = repeatCopySequence(bits([1, 1]), 3, { minRepeats: 1, maxRepeats: 5 });
+    expect(repeat.inputs[1]?.[3]).toBeCloseTo(0); // 3 is the mean of 1..5
+    expect(repeat.targets.map((r) => Array.from(r))).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 1, 0],
+      [1, 1, 0],
+      [1, 1, 0],
+      [0, 0, 1],
+    ]);
+    const recall = associativeRecallSequence([bits([1, 0]), bits([0, 1]), bits([1, 1])], 1);
+    expect(recall.targets.filter((_, t) => recall.scored[t] === 1).map((r) => Array.from(r))).toEqual([[1, 1]]);
+    expect(Array.from(recall.inputs[7] as Float32Array)).toEqual([0, 1, 0, 0]); // the query item
+  });
+
+  it('names what is wrong with the vectors, the count or the query', () => {
+    expect(() => copySequence([])).toThrow(/copySequence: needs at least one vector/);
+    expect(() => copySequence(bits([1, 0], [1]))).toThrow(/copySequence: vector 1 has 1 bits, vector 0 has 2/);
+    expect(() => repeatCopySequence(bits([1]), 0)).toThrow(/repeatCopySequence.*repeats/);
+    expect(() => associativeRecallSequence([bits([1]), bits([0])], 1)).toThrow(/query must be 0\.\.0/);
+    expect(() => associativeRecallSequence([bits([1]), bits([0], [1])], 0)).toThrow(/item 1 has 2 vectors, item 0 has 1/);
   });
 });
 

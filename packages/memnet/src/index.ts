@@ -50,6 +50,7 @@ export {
   type MemnetCheckpoint,
   loadMemnet,
   loadMemnetCheckpoint,
+  memnetFromSafetensors,
   saveMemnet,
   saveMemnetCheckpoint,
 } from './persistence.js';

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import {
   loadMemnet,
   loadMemnetCheckpoint,
   memnetConfigFor,
+  memnetFromSafetensors,
   memnetForward,
   officialPositionWeight,
   positionWeight,
@@ -219,6 +220,11 @@ describe('save, load and ask', () => {
     expect(Array.from(b?.distribution ?? [])).toEqual(Array.from(a?.distribution ?? []));
     expect(a?.attention).toHaveLength(3);
     expect(a?.attention[0]).toHaveLength(2);
+    // The same file from its bytes (what a browser fetches).
+    const fromBytes = memnetFromSafetensors(new Uint8Array(readFileSync(path)), 'models/babi.safetensors');
+    const [c] = answerQuestions(fromBytes.model, fromBytes.vocabulary, examples);
+    expect(Array.from(c?.distribution ?? [])).toEqual(Array.from(a?.distribution ?? []));
+    expect(() => memnetFromSafetensors(new Uint8Array(8), 'models/empty.safetensors')).toThrow(/models\/empty\.safetensors/);
   });
 
   it('names unknown words instead of dropping them, and rejects files that are not MemN2N models', async () => {

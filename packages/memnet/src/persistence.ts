@@ -7,6 +7,7 @@ import {
   type Tensor,
   flattenParameters,
   loadParameters,
+  loadSafetensors,
   loadSafetensorsFile,
   optimizerStateFromTensors,
   optimizerStateTensors,
@@ -70,6 +71,17 @@ export async function saveMemnet(path: string, model: MemnetModel, vocabulary: V
 export async function loadMemnet(path: string): Promise<LoadedMemnet> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   return { ...restore(path, tensors, metadata), metadata };
+}
+
+/**
+ * Reads a model saved by {@link saveMemnet} from its bytes, for browsers and other places without a
+ * file system (`fetch(url)` → `arrayBuffer()`). Errors name `source`.
+ *
+ * @param source names the data in error messages (a URL, say)
+ */
+export function memnetFromSafetensors(bytes: Uint8Array, source = 'MemN2N data'): LoadedMemnet {
+  const { tensors, metadata } = loadSafetensors(bytes, { source });
+  return { ...restore(source, tensors, metadata), metadata };
 }
 
 /** A checkpoint read back by {@link loadMemnetCheckpoint}. */

@@ -33,4 +33,14 @@ export {
   trainBatch,
 } from './train.js';
 export { type StepInspection, inspectSequence } from './inspect.js';
-export { type Checkpoint, type LoadedNtm, NTM_FORMAT, type TrainingState, loadCheckpoint, loadNtm, saveCheckpoint, saveNtm } from './persistence.js';
+export {
+  type Checkpoint,
+  type LoadedNtm,
+  NTM_FORMAT,
+  type TrainingState,
+  loadCheckpoint,
+  loadNtm,
+  ntmFromSafetensors,
+  saveCheckpoint,
+  saveNtm,
+} from './persistence.js';

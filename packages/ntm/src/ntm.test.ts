@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyTask, sampleBatch } from '@engram/datasets';
@@ -14,6 +14,7 @@ import {
   inspectSequence,
   loadCheckpoint,
   loadNtm,
+  ntmFromSafetensors,
   ntmStep,
   saveCheckpoint,
   saveNtm,
@@ -98,6 +99,12 @@ describe('NTM', () => {
     const { saveSafetensorsFile } = await import('@engram/tensor');
     await saveSafetensorsFile(join(dir, 'other.safetensors'), { w: tensor([1]) });
     await expect(loadNtm(join(dir, 'other.safetensors'), new Random(0))).rejects.toThrow(/other\.safetensors: not an Engram NTM file/);
+    // The same file from its bytes (what a browser fetches), and a source name in the errors.
+    const fromBytes = ntmFromSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), new Random(0), 'models/copy.safetensors');
+    expect(evaluateBatch(fromBytes.model, batch)).toEqual(evaluateBatch(model, batch));
+    expect(() => ntmFromSafetensors(new Uint8Array(readFileSync(join(dir, 'other.safetensors'))), new Random(0), 'models/x.safetensors')).toThrow(
+      /models\/x\.safetensors: not an Engram NTM file/,
+    );
   });
 
   it('stops on NaN with the step number, before touching the weights', () => {

@@ -6,6 +6,7 @@ import {
   type Tensor,
   flattenParameters,
   loadParameters,
+  loadSafetensors,
   loadSafetensorsFile,
   OPTIMIZER_TENSOR_PREFIX,
   optimizerStateFromTensors,
@@ -69,6 +70,18 @@ export async function loadNtm(path: string, rng: Random): Promise<LoadedNtm> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const config = parseConfig(path, metadata);
   return { model: restoreModel(path, config, tensors, rng), metadata };
+}
+
+/**
+ * Reads a model saved by {@link saveNtm} from its bytes, for browsers and other places without a
+ * file system (`fetch(url)` → `arrayBuffer()`). Errors name `source`.
+ *
+ * @param source names the data in error messages (a URL, say)
+ */
+export function ntmFromSafetensors(bytes: Uint8Array, rng: Random, source = 'NTM data'): LoadedNtm {
+  const { tensors, metadata } = loadSafetensors(bytes, { source });
+  const config = parseConfig(source, metadata);
+  return { model: restoreModel(source, config, tensors, rng), metadata };
 }
 
 /** What a training checkpoint holds besides the weights: enough to continue exactly. */

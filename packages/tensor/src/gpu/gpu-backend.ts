@@ -84,6 +84,12 @@ export interface GpuBackendOptions {
   mode?: 'webgl2' | 'webgl' | 'headlessgl';
   /** Called with the reason when the GPU is unavailable (default: `console.warn`). */
   onFallback?: (reason: string) => void;
+  /**
+   * The gpu.js module, already imported (`await import('gpu.js')`). Bundlers (Vite, webpack) need
+   * this: they cannot follow the by-name import used when it is absent. Its `GPU` class is used,
+   * or the one on its `default` export (CommonJS interop).
+   */
+  module?: unknown;
 }
 
 /** What {@link createGpuBackend} returns: the backend in use, and why it is not the GPU if so. */
@@ -357,6 +363,13 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
   return { kernels, fromArray };
 }
 
+/** The gpu.js module's `GPU` class, from the module itself or its CommonJS `default` export. */
+function gpuModuleOf(imported: unknown): GpuModule {
+  const candidates = [imported, (imported as { default?: unknown } | null)?.default];
+  for (const candidate of candidates) if (typeof (candidate as Partial<GpuModule> | null)?.GPU === 'function') return candidate as GpuModule;
+  throw new EngramError('the module given has no GPU class (expected the gpu.js module)');
+}
+
 /**
  * Creates the gpu backend. When gpu.js is not installed, or it cannot get a WebGL2 / headless-gl
  * context, this warns once (or calls `onFallback`) and returns the cpu backend instead, with
@@ -371,7 +384,7 @@ export async function createGpuBackend(options: GpuBackendOptions = {}): Promise
   let module: GpuModule;
   try {
     const name = 'gpu.js';
-    module = (await import(/* @vite-ignore */ name)) as GpuModule;
+    module = gpuModuleOf(options.module ?? (await import(/* @vite-ignore */ name)));
   } catch (error) {
     return fallback(`the optional peer dependency gpu.js could not be loaded (${(error as Error).message}); install it with 'npm install gpu.js'`);
   }

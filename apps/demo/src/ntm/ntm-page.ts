@@ -1,0 +1,459 @@
+/**
+ * The NTM page: task picker, the visitor's sequence (sliders, random or painted bits), the run's
+ * input / target / output and every head's weightings and the memory as heatmaps, and live training
+ * with a learning curve. All model work happens in the worker (ntm-worker.ts).
+ */
+import type { StepInspection } from '@engram/ntm';
+import { Random } from '@engram/tensor';
+import { type CurvePoint, drawCurve, smooth } from '../shared/curve.js';
+import { byId, count, fetchBytes, parameter } from '../shared/dom.js';
+import { cellAt, drawHeatmap } from '../shared/heatmap.js';
+import type { BackendChoice, DemoTask, ModelChoice, SequenceRows, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
+import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, rowsOf, sequenceOf, wrongBits } from './sequences.js';
+
+/** Seed of the visitor's random bits, so a fresh page shows the same first sequence. */
+const CONTENT_SEED = 2014;
+/** Pixels per time step and per bit in the bit grids. */
+const BIT_CELL = 14;
+/** Pixels per time step in the weighting maps, and per memory column. */
+const TIME_CELL = 12;
+const MEMORY_CELL = 8;
+/** A slot is shown when some head puts at least this much weight on it at some step. */
+const SLOT_SHOWN = 0.02;
+/** Slots shown around the used ones. */
+const SLOT_MARGIN = 2;
+/** While training, the trainee's run is refreshed this often (ms) when it is the model shown. */
+const TRAINEE_REFRESH_MS = 2000;
+/** The error and loss stats average over this many recent sequences. */
+const RECENT = 500;
+const TASKS: readonly DemoTask[] = ['copy', 'repeat-copy', 'associative-recall'];
+
+interface Trace {
+  rows: SequenceRows;
+  steps: StepInspection[];
+  model: ModelChoice;
+  milliseconds: number;
+}
+
+/** What the page shows, exposed as `window.engramNtm` for the curious (and the browser test). */
+interface PageState {
+  task: DemoTask;
+  backend: string | null;
+  usingGpu: boolean;
+  content: SequenceContent;
+  trace: Trace | null;
+  time: number;
+  model: ModelChoice;
+  training: boolean;
+  progress: TrainingProgress[];
+  pretrainedSequences: Partial<Record<DemoTask, number>>;
+  errors: string[];
+}
+
+const contentRng = new Random(CONTENT_SEED);
+const initialTask = (TASKS as readonly string[]).includes(parameter('task', 'copy')) ? (parameter('task', 'copy') as DemoTask) : 'copy';
+const shape0 = TASK_SHAPES[initialTask];
+const state: PageState = {
+  task: initialTask,
+  backend: null,
+  usingGpu: false,
+  content: randomContent(initialTask, contentRng, shape0.length.value, shape0.repeats?.value ?? 1),
+  trace: null,
+  time: 0,
+  model: 'pretrained',
+  training: false,
+  progress: [],
+  pretrainedSequences: {},
+  errors: [],
+};
+(globalThis as unknown as { engramNtm: PageState }).engramNtm = state;
+
+const el = {
+  taskPicker: byId('task-picker'),
+  description: byId('task-description'),
+  backendStatus: byId('backend-status'),
+  modelChoice: byId<HTMLSelectElement>('model-choice'),
+  length: byId<HTMLInputElement>('length'),
+  lengthLabel: byId('length-label'),
+  lengthValue: byId<HTMLOutputElement>('length-value'),
+  repeatsField: byId('repeats-field'),
+  repeats: byId<HTMLInputElement>('repeats'),
+  repeatsValue: byId<HTMLOutputElement>('repeats-value'),
+  queryField: byId('query-field'),
+  query: byId<HTMLInputElement>('query'),
+  queryValue: byId<HTMLOutputElement>('query-value'),
+  rangeNote: byId('range-note'),
+  randomise: byId<HTMLButtonElement>('randomise'),
+  clear: byId<HTMLButtonElement>('clear'),
+  contentGrid: byId<HTMLCanvasElement>('content-grid'),
+  verdict: byId('verdict'),
+  runInfo: byId('run-info'),
+  inputGrid: byId<HTMLCanvasElement>('input-grid'),
+  targetGrid: byId<HTMLCanvasElement>('target-grid'),
+  outputGrid: byId<HTMLCanvasElement>('output-grid'),
+  time: byId<HTMLInputElement>('time'),
+  timeValue: byId<HTMLOutputElement>('time-value'),
+  slotRange: byId('slot-range'),
+  writeMap: byId<HTMLCanvasElement>('write-map'),
+  readMap: byId<HTMLCanvasElement>('read-map'),
+  memoryMap: byId<HTMLCanvasElement>('memory-map'),
+  trainToggle: byId<HTMLButtonElement>('train-toggle'),
+  trainReset: byId<HTMLButtonElement>('train-reset'),
+  seed: byId<HTMLInputElement>('seed'),
+  curriculum: byId<HTMLInputElement>('curriculum'),
+  backendChoice: byId<HTMLSelectElement>('backend-choice'),
+  statSequences: byId('stat-sequences'),
+  statSpeed: byId('stat-speed'),
+  statError: byId('stat-error'),
+  statLoss: byId('stat-loss'),
+  statLevel: byId('stat-level'),
+  curve: byId<HTMLCanvasElement>('curve'),
+  trainStatus: byId('train-status'),
+};
+
+// ---------------------------------------------------------------------------------------------
+// The worker
+
+let worker: Worker;
+let inspectId = 0;
+let lastTraineeRefresh = 0;
+
+function send(request: WorkerRequest, transfer: Transferable[] = []): void {
+  worker.postMessage(request, transfer);
+}
+
+function showError(message: string): void {
+  state.errors.push(message);
+  el.trainStatus.textContent = message;
+  el.trainStatus.classList.add('error');
+}
+
+function startWorker(choice: BackendChoice): void {
+  worker?.terminate();
+  worker = new Worker(new URL('./ntm-worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = (event: MessageEvent<WorkerReply>) => onReply(event.data);
+  worker.onerror = (event) => showError(`the worker failed: ${event.message}`);
+  state.backend = null;
+  state.training = false;
+  el.backendStatus.textContent = 'starting…';
+  send({ type: 'init', backend: choice });
+  void selectTask(state.task);
+}
+
+async function loadPretrained(task: DemoTask): Promise<void> {
+  const source = `models/${task}.safetensors`;
+  const bytes = await fetchBytes(source);
+  send({ type: 'pretrained', task, bytes, source }, [bytes]);
+}
+
+function resetTrainee(): void {
+  state.training = false;
+  state.progress = [];
+  send({ type: 'reset', task: state.task, seed: Number(el.seed.value) || 0, curriculum: el.curriculum.checked });
+  renderTraining();
+}
+
+function inspect(): void {
+  const rows = rowsOf(sequenceOf(state.content));
+  inspectId++;
+  pendingRows.set(inspectId, { rows, model: state.model });
+  send({ type: 'inspect', id: inspectId, task: state.task, model: state.model, sequence: rows });
+}
+const pendingRows = new Map<number, { rows: SequenceRows; model: ModelChoice }>();
+
+function onReply(reply: WorkerReply): void {
+  switch (reply.type) {
+    case 'ready':
+      state.backend = reply.backend;
+      state.usingGpu = reply.usingGpu;
+      el.backendStatus.textContent = reply.usingGpu ? 'Backend: gpu.js WebGL2' : 'Backend: CPU (WebAssembly)';
+      el.backendStatus.title = reply.fallbackReason ? `${reply.backend} — ${reply.fallbackReason}` : reply.backend;
+      document.body.dataset.backend = reply.usingGpu ? 'webgl2' : 'cpu';
+      return;
+    case 'loaded':
+      state.pretrainedSequences[reply.task] = reply.sequencesTrained;
+      if (reply.task === state.task) {
+        setPretrainedLabel(`pretrained (${count(reply.sequencesTrained)} sequences)`);
+        if (state.model === 'pretrained') inspect();
+      }
+      return;
+    case 'reset-done':
+      el.trainStatus.classList.remove('error');
+      el.trainStatus.textContent = `New model: ${count(reply.parameters)} parameters, seed ${reply.seed}.`;
+      if (state.model === 'trainee') inspect();
+      return;
+    case 'progress':
+      if (reply.task !== state.task) return;
+      state.progress.push(reply.progress);
+      renderTraining();
+      if (state.model === 'trainee' && performance.now() - lastTraineeRefresh > TRAINEE_REFRESH_MS) {
+        lastTraineeRefresh = performance.now();
+        inspect();
+      }
+      return;
+    case 'stopped':
+      state.training = false;
+      if (reply.reason === 'paused') el.trainStatus.textContent = `Paused after ${count(lastProgress()?.sequences ?? 0)} sequences.`;
+      else showError(reply.reason);
+      renderTraining();
+      return;
+    case 'trace': {
+      const pending = pendingRows.get(reply.id);
+      pendingRows.delete(reply.id);
+      if (pending === undefined || reply.id !== inspectId) return;
+      state.trace = { rows: pending.rows, steps: reply.steps, model: pending.model, milliseconds: reply.milliseconds };
+      state.time = Math.min(state.time, reply.steps.length - 1);
+      if (state.time < 0 || !timeTouched) state.time = firstScoredStep(pending.rows);
+      renderTrace();
+      return;
+    }
+    case 'error':
+      showError(reply.message);
+      return;
+  }
+}
+
+function setPretrainedLabel(text: string): void {
+  const option = el.modelChoice.querySelector<HTMLOptionElement>('option[value="pretrained"]');
+  if (option) option.textContent = text;
+}
+
+const lastProgress = (): TrainingProgress | undefined => state.progress[state.progress.length - 1];
+let timeTouched = false;
+const firstScoredStep = (rows: SequenceRows): number => Math.max(0, rows.scored.indexOf(1) - 1);
+
+// ---------------------------------------------------------------------------------------------
+// The visitor's sequence
+
+async function selectTask(task: DemoTask): Promise<void> {
+  state.task = task;
+  state.trace = null;
+  timeTouched = false;
+  const shape = TASK_SHAPES[task];
+  for (const button of el.taskPicker.querySelectorAll<HTMLButtonElement>('button')) {
+    button.setAttribute('aria-pressed', String(button.dataset.task === task));
+  }
+  el.description.textContent = shape.description;
+  el.lengthLabel.textContent = shape.length.label;
+  Object.assign(el.length, { min: String(shape.length.min), max: String(shape.length.max), value: String(shape.length.value) });
+  el.repeatsField.hidden = shape.repeats === undefined;
+  if (shape.repeats) Object.assign(el.repeats, { min: String(shape.repeats.min), max: String(shape.repeats.max), value: String(shape.repeats.value) });
+  el.queryField.hidden = task !== 'associative-recall';
+  setPretrainedLabel('pretrained');
+  state.content = randomContent(task, contentRng, shape.length.value, shape.repeats?.value ?? 1);
+  syncSliders();
+  renderContent();
+  resetTrainee();
+  try {
+    await loadPretrained(task);
+  } catch (error) {
+    showError(`could not load the pretrained model: ${(error as Error).message}`);
+  }
+}
+
+function syncSliders(): void {
+  const shape = TASK_SHAPES[state.task];
+  const length = state.content.items.length;
+  el.length.value = String(length);
+  el.lengthValue.textContent = String(length);
+  el.repeats.value = String(state.content.repeats);
+  el.repeatsValue.textContent = String(state.content.repeats);
+  Object.assign(el.query, { min: '1', max: String(length - 1), value: String(state.content.query + 1) });
+  el.queryValue.textContent = String(state.content.query + 1);
+  const outside: string[] = [];
+  const [lo, hi] = shape.length.trained;
+  if (length < lo || length > hi) outside.push(`${shape.length.label.toLowerCase()} ${length} (trained on ${lo}–${hi})`);
+  if (shape.repeats) {
+    const [rlo, rhi] = shape.repeats.trained;
+    if (state.content.repeats < rlo || state.content.repeats > rhi) outside.push(`${state.content.repeats} repeats (trained on ${rlo}–${rhi})`);
+  }
+  el.rangeNote.textContent =
+    outside.length > 0
+      ? `Beyond the training range: ${outside.join(', ')}. This tests generalisation, as in the paper.`
+      : `Within the training range (${shape.length.label.toLowerCase()} ${lo}–${hi}${shape.repeats ? `, repeats ${shape.repeats.trained[0]}–${shape.repeats.trained[1]}` : ''}).`;
+}
+
+/** The content's vectors as columns (items one after another). */
+const contentColumns = (content: SequenceContent): Float32Array[] => content.items.flat();
+
+function renderContent(): void {
+  const columns = contentColumns(state.content);
+  drawHeatmap(el.contentGrid, columns, { cellWidth: BIT_CELL + 4, cellHeight: BIT_CELL + 4, gap: 2 });
+}
+
+function contentChanged(): void {
+  syncSliders();
+  renderContent();
+  inspect();
+}
+
+let painting: number | null = null;
+function paint(event: PointerEvent): void {
+  const cell = cellAt(el.contentGrid, event, BIT_CELL + 4, BIT_CELL + 4);
+  if (cell === null) return;
+  const shape = TASK_SHAPES[state.task];
+  const item = state.content.items[Math.floor(cell.column / shape.itemLength)];
+  const vector = item?.[cell.column % shape.itemLength];
+  if (vector === undefined || cell.row >= vector.length) return;
+  if (painting === null) painting = vector[cell.row] === 1 ? 0 : 1;
+  if (vector[cell.row] !== painting) {
+    vector[cell.row] = painting;
+    renderContent();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+/** The slot range some head uses, so the maps show the part of memory that matters. */
+function usedSlots(steps: readonly StepInspection[], slots: number): [number, number] {
+  let first = slots;
+  let last = -1;
+  for (const step of steps)
+    for (const weighting of [...step.readWeightings, ...step.writeWeightings])
+      weighting.forEach((w, i) => {
+        if (w >= SLOT_SHOWN) {
+          first = Math.min(first, i);
+          last = Math.max(last, i);
+        }
+      });
+  if (last < 0) return [0, slots - 1];
+  return [Math.max(0, first - SLOT_MARGIN), Math.min(slots - 1, last + SLOT_MARGIN)];
+}
+
+function renderTrace(): void {
+  const trace = state.trace;
+  if (trace === null) return;
+  const { rows, steps } = trace;
+  const outputs = steps.map((s) => s.output);
+  const wrong = wrongBits(rows, outputs);
+  const scoredBits = rows.scored.reduce((sum, s, t) => sum + s * (rows.targets[t]?.length ?? 0), 0);
+  el.verdict.textContent = wrong.size === 0 ? `All ${scoredBits} bits right` : `${wrong.size} of ${scoredBits} bits wrong`;
+  el.verdict.dataset.wrong = String(wrong.size);
+  el.verdict.className = wrong.size === 0 ? 'good' : 'bad';
+  const modelName = trace.model === 'pretrained' ? 'pretrained model' : `your model (${count(lastProgress()?.sequences ?? 0)} sequences)`;
+  el.runInfo.textContent = `${modelName}, ${steps.length} steps, ${trace.milliseconds.toFixed(0)} ms`;
+  drawHeatmap(el.inputGrid, rows.inputs, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, highlightColumn: state.time });
+  drawHeatmap(el.targetGrid, rows.targets, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, highlightColumn: state.time });
+  drawHeatmap(el.outputGrid, outputs, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, marked: wrong, highlightColumn: state.time });
+  el.time.max = String(steps.length - 1);
+  el.time.value = String(state.time);
+  el.timeValue.textContent = `${state.time + 1} / ${steps.length}`;
+  const slots = steps[0]?.writeWeightings[0]?.length ?? 0;
+  const [first, last] = usedSlots(steps, slots);
+  const crop = (w: readonly number[]): number[] => w.slice(first, last + 1);
+  const rowHeight = last - first + 1 <= 48 ? 6 : 3;
+  el.slotRange.textContent = first === 0 && last === slots - 1 ? `all ${slots} slots` : `slots ${first}–${last} of ${slots} (the rest get no weight)`;
+  const heatOptions = { cellWidth: TIME_CELL, cellHeight: rowHeight, highlightColumn: state.time };
+  drawHeatmap(
+    el.writeMap,
+    steps.map((s) => crop(s.writeWeightings[0] ?? [])),
+    heatOptions,
+  );
+  drawHeatmap(
+    el.readMap,
+    steps.map((s) => crop(s.readWeightings[0] ?? [])),
+    heatOptions,
+  );
+  const memory = steps[state.time]?.memory ?? [];
+  let largest = 1e-6;
+  for (const step of steps) for (const row of step.memory ?? []) for (const v of row) largest = Math.max(largest, Math.abs(v));
+  // Memory as columns of slot values: column j is memory element j of every shown slot.
+  const width = memory[0]?.length ?? 0;
+  const shown = memory.slice(first, last + 1);
+  const columns = Array.from({ length: width }, (_, j) => shown.map((row) => row[j] ?? 0));
+  drawHeatmap(el.memoryMap, columns, { cellWidth: MEMORY_CELL, cellHeight: rowHeight, min: -largest, max: largest });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+let curveDrawn = 0;
+function renderTraining(): void {
+  const last = lastProgress();
+  el.trainToggle.textContent = state.training ? 'Pause' : last ? 'Resume training' : 'Start training';
+  el.statSequences.textContent = count(last?.sequences ?? 0);
+  el.statSpeed.textContent = last ? last.sequencesPerSecond.toFixed(last.sequencesPerSecond < 10 ? 1 : 0) : '–';
+  let n = 0;
+  let bits = 0;
+  let loss = 0;
+  for (let i = state.progress.length - 1; i >= 0 && n < RECENT; i--) {
+    const p = state.progress[i] as TrainingProgress;
+    n += p.count;
+    bits += p.errorBits * p.count;
+    loss += p.loss * p.count;
+  }
+  el.statError.textContent = n > 0 ? (bits / n).toFixed(2) : '–';
+  el.statLoss.textContent = n > 0 ? (loss / n).toFixed(2) : '–';
+  el.statLevel.textContent = last?.level == null ? (el.curriculum.checked && !last ? String(2) : 'full') : String(last.level);
+  const now = performance.now();
+  if (now - curveDrawn > 400 || !state.training) {
+    curveDrawn = now;
+    const points: CurvePoint[] = state.progress.map((p) => ({ x: p.sequences, y: p.errorBits }));
+    drawCurve(el.curve, smooth(points, Math.max(50, (last?.sequences ?? 0) / 150)), 'error bits / sequence');
+  }
+  document.body.dataset.training = String(state.training);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+el.taskPicker.addEventListener('click', (event) => {
+  const task = (event.target as HTMLElement).closest<HTMLButtonElement>('button')?.dataset.task as DemoTask | undefined;
+  if (task && task !== state.task) void selectTask(task);
+});
+el.modelChoice.addEventListener('change', () => {
+  state.model = el.modelChoice.value as ModelChoice;
+  inspect();
+});
+el.length.addEventListener('input', () => {
+  state.content = resizeContent(state.content, contentRng, Number(el.length.value), state.content.repeats);
+  contentChanged();
+});
+el.repeats.addEventListener('input', () => {
+  state.content = { ...state.content, repeats: Number(el.repeats.value) };
+  contentChanged();
+});
+el.query.addEventListener('input', () => {
+  state.content = { ...state.content, query: Number(el.query.value) - 1 };
+  contentChanged();
+});
+el.randomise.addEventListener('click', () => {
+  state.content = randomContent(state.task, contentRng, state.content.items.length, state.content.repeats);
+  contentChanged();
+});
+el.clear.addEventListener('click', () => {
+  for (const item of state.content.items) for (const vector of item) vector.fill(0);
+  contentChanged();
+});
+el.contentGrid.addEventListener('pointerdown', (event) => {
+  painting = null;
+  el.contentGrid.setPointerCapture(event.pointerId);
+  paint(event);
+});
+el.contentGrid.addEventListener('pointermove', (event) => {
+  if (event.buttons !== 0 && painting !== null) paint(event);
+});
+el.contentGrid.addEventListener('pointerup', () => {
+  if (painting !== null) inspect();
+  painting = null;
+});
+el.time.addEventListener('input', () => {
+  timeTouched = true;
+  state.time = Number(el.time.value);
+  renderTrace();
+});
+el.trainToggle.addEventListener('click', () => {
+  state.training = !state.training;
+  if (state.training) el.trainStatus.textContent = 'Training…';
+  send({ type: 'train', run: state.training });
+  renderTraining();
+});
+el.trainReset.addEventListener('click', resetTrainee);
+el.curriculum.addEventListener('change', resetTrainee);
+el.seed.addEventListener('change', resetTrainee);
+el.backendChoice.addEventListener('change', () => startWorker(el.backendChoice.value as BackendChoice));
+addEventListener('resize', () => renderTraining());
+
+el.backendChoice.value = parameter('backend', 'auto') === 'cpu' ? 'cpu' : 'auto';
+startWorker(el.backendChoice.value as BackendChoice);

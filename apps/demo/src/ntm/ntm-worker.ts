@@ -1,0 +1,150 @@
+/**
+ * The NTM worker: picks the tensor backend (gpu.js WebGL2 on an OffscreenCanvas when the visitor
+ * allows it and the browser can, otherwise the CPU's WebAssembly kernels), holds the pretrained
+ * models and the one being trained, trains in chunks so it can still answer the page, and runs
+ * sequences through either model with `inspectSequence`.
+ */
+import { DEFAULT_CURRICULUM, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
+import { type NtmModel, NonFiniteError, createNtm, defaultNtmConfig, inspectSequence, ntmFromSafetensors, trainBatch } from '@engram/ntm';
+import { type Optimizer, RMSProp, Random, countParameters, createCpuBackend, parameterList, setDefaultBackend } from '@engram/tensor';
+import { createGpuBackend } from '@engram/tensor/gpu';
+import { type BackendChoice, CURRICULUM_WINDOW, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
+
+/** The paper's recipe, as the CLI and the pretrained models use it. */
+const LEARNING_RATE = 1e-4;
+const RMSPROP = { momentum: 0.9, decay: 0.95 } as const;
+const CLIP_VALUE = 10;
+
+interface Trainee {
+  task: DemoTask;
+  model: NtmModel;
+  optimizer: Optimizer;
+  rng: Random;
+  sequences: number;
+  /** Curriculum level (longest length or item count), or null to train on the full range. */
+  level: number | null;
+  /** Error bits summed since the last curriculum decision. */
+  windowBits: number;
+}
+
+const scope = self as unknown as {
+  postMessage(message: WorkerReply): void;
+  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
+};
+const post = (message: WorkerReply): void => scope.postMessage(message);
+
+let ready: Promise<void> | null = null;
+const pretrained = new Map<DemoTask, NtmModel>();
+let trainee: Trainee | null = null;
+let training = false;
+
+async function init(choice: BackendChoice): Promise<void> {
+  if (choice === 'cpu') {
+    const backend = createCpuBackend();
+    setDefaultBackend(backend);
+    post({ type: 'ready', backend: backend.description, usingGpu: false });
+    return;
+  }
+  let fallbackReason: string | undefined;
+  const gpuModule = await import('gpu.js');
+  const result = await createGpuBackend({
+    module: gpuModule,
+    onFallback: (reason) => {
+      fallbackReason = reason;
+    },
+  });
+  setDefaultBackend(result.backend);
+  post({ type: 'ready', backend: result.backend.description, usingGpu: result.usingGpu, ...(fallbackReason ? { fallbackReason } : {}) });
+}
+
+function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Trainee {
+  const generator = algorithmicTask(task);
+  const rng = new Random(seed);
+  const config = defaultNtmConfig(generator.inputWidth({}), generator.outputWidth({}));
+  const model = createNtm(config, rng.fork());
+  const optimizer = new RMSProp(parameterList(model.params), LEARNING_RATE, RMSPROP);
+  return { task, model, optimizer, rng, sequences: 0, level: curriculum ? DEFAULT_CURRICULUM.start : null, windowBits: 0 };
+}
+
+/** Trains for one chunk, reports it, and schedules the next while `training` holds. */
+function trainChunk(): void {
+  if (!training || trainee === null) return;
+  const current = trainee;
+  const generator = algorithmicTask(current.task);
+  const ceiling = curriculumCeiling(current.task);
+  const start = performance.now();
+  let count = 0;
+  let bits = 0;
+  let loss = 0;
+  try {
+    do {
+      const options = current.level === null ? {} : curriculumOptions(current.task, current.level);
+      const batch = sampleBatch(generator, current.rng, 1, options);
+      const result = trainBatch(current.model, current.optimizer, batch, { clipValue: CLIP_VALUE, step: current.sequences + 1 });
+      current.sequences++;
+      count++;
+      bits += result.errorBits;
+      loss += result.loss;
+      current.windowBits += result.errorBits;
+      if (current.sequences % CURRICULUM_WINDOW === 0) {
+        if (current.level !== null) current.level = advanceCurriculum(current.level, current.windowBits / CURRICULUM_WINDOW, ceiling);
+        current.windowBits = 0;
+      }
+    } while (performance.now() - start < TRAIN_CHUNK_MS);
+  } catch (error) {
+    training = false;
+    const reason = error instanceof NonFiniteError ? error.message : `training failed: ${(error as Error).message}`;
+    post({ type: 'stopped', reason });
+    return;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  post({
+    type: 'progress',
+    task: current.task,
+    progress: { sequences: current.sequences, errorBits: bits / count, loss: loss / count, sequencesPerSecond: count / seconds, count, level: current.level },
+  });
+  setTimeout(trainChunk, 0);
+}
+
+async function handle(request: WorkerRequest): Promise<void> {
+  if (request.type === 'init') {
+    ready = init(request.backend);
+    await ready;
+    return;
+  }
+  await ready;
+  switch (request.type) {
+    case 'pretrained': {
+      const { model, metadata } = ntmFromSafetensors(new Uint8Array(request.bytes), new Random(0), request.source);
+      if (metadata.task !== request.task) throw new Error(`${request.source}: holds a model for '${metadata.task}', not '${request.task}'`);
+      pretrained.set(request.task, model);
+      post({ type: 'loaded', task: request.task, sequencesTrained: Number(metadata.step ?? 0) });
+      return;
+    }
+    case 'reset': {
+      training = false;
+      trainee = resetTrainee(request.task, request.seed, request.curriculum);
+      post({ type: 'reset-done', task: request.task, seed: request.seed, parameters: countParameters(trainee.model.params) });
+      return;
+    }
+    case 'train': {
+      const wasTraining = training;
+      training = request.run && trainee !== null;
+      if (training && !wasTraining) setTimeout(trainChunk, 0);
+      if (!training && wasTraining) post({ type: 'stopped', reason: 'paused' });
+      return;
+    }
+    case 'inspect': {
+      const model = request.model === 'pretrained' ? pretrained.get(request.task) : trainee?.task === request.task ? trainee.model : undefined;
+      if (model === undefined) throw new Error(`no ${request.model} model for '${request.task}' yet`);
+      const start = performance.now();
+      const steps = inspectSequence(model, request.sequence.inputs, { memory: true });
+      post({ type: 'trace', id: request.id, steps, milliseconds: performance.now() - start });
+      return;
+    }
+  }
+}
+
+scope.onmessage = (event) => {
+  handle(event.data).catch((error: unknown) => post({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
+};

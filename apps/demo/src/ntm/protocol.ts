@@ -1,0 +1,62 @@
+/**
+ * Messages between the NTM page and its worker. The worker owns every model and the tensor backend;
+ * the page only sends plain data and draws what comes back.
+ */
+import type { StepInspection } from '@engram/ntm';
+
+/** The three tasks the demo offers (names as in @engram/datasets). */
+export type DemoTask = 'copy' | 'repeat-copy' | 'associative-recall';
+
+/** Which backend the visitor asked for: the GPU when it can be had, or the CPU. */
+export type BackendChoice = 'auto' | 'cpu';
+
+/** Which model a sequence runs through: the shipped one or the one being trained on the page. */
+export type ModelChoice = 'pretrained' | 'trainee';
+
+/** One sequence as the task package lays it out: one input and one target row per step. */
+export interface SequenceRows {
+  inputs: number[][];
+  targets: number[][];
+  /** 1 where the step is scored. */
+  scored: number[];
+}
+
+/** Page → worker. */
+export type WorkerRequest =
+  | { type: 'init'; backend: BackendChoice }
+  | { type: 'pretrained'; task: DemoTask; bytes: ArrayBuffer; source: string }
+  | { type: 'reset'; task: DemoTask; seed: number; curriculum: boolean }
+  | { type: 'train'; run: boolean }
+  | { type: 'inspect'; id: number; task: DemoTask; model: ModelChoice; sequence: SequenceRows };
+
+/** What one chunk of training measured (a chunk is ~{@link TRAIN_CHUNK_MS} of steps). */
+export interface TrainingProgress {
+  /** Sequences trained on so far (batch 1: also the step count). */
+  sequences: number;
+  /** Mean error bits per sequence over this chunk. */
+  errorBits: number;
+  /** Mean loss over this chunk, nats per sequence. */
+  loss: number;
+  /** Sequences per second over this chunk. */
+  sequencesPerSecond: number;
+  /** How many sequences this chunk trained on. */
+  count: number;
+  /** The curriculum's current longest length (item count for recall); null without a curriculum. */
+  level: number | null;
+}
+
+/** Worker → page. */
+export type WorkerReply =
+  | { type: 'ready'; backend: string; usingGpu: boolean; fallbackReason?: string }
+  | { type: 'loaded'; task: DemoTask; sequencesTrained: number }
+  | { type: 'reset-done'; task: DemoTask; seed: number; parameters: number }
+  | { type: 'progress'; task: DemoTask; progress: TrainingProgress }
+  | { type: 'stopped'; reason: string }
+  | { type: 'trace'; id: number; steps: StepInspection[]; milliseconds: number }
+  | { type: 'error'; message: string };
+
+/** Sequences between two curriculum decisions (on their mean error bits). */
+export const CURRICULUM_WINDOW = 100;
+
+/** How long the worker trains between two progress messages (and between looking at its inbox). */
+export const TRAIN_CHUNK_MS = 250;
