@@ -23,7 +23,7 @@ if (!ready && process.env.CI) throw new Error(`the browser test needs ${CHROMIUM
 interface NtmState {
   backend: string | null;
   usingGpu: boolean;
-  trace: { steps: unknown[]; model: string } | null;
+  trace: { task: string; steps: unknown[]; model: string } | null;
   progress: { sequences: number; loss: number; count: number; errorBits: number }[];
   errors: string[];
 }
@@ -106,6 +106,18 @@ describe.runIf(ready)('the demo in chromium', () => {
       expect(await page.locator('#verdict').getAttribute('data-wrong')).toBe('0');
       expect(before).toBe('All 160 bits right');
       await screenshot(page, 'ntm-copy-gpu');
+      // The other two pretrained models, on their default sequences.
+      for (const [task, bits] of [
+        ['repeat-copy', 'All 144 bits right'],
+        ['associative-recall', 'All 18 bits right'],
+      ] as const) {
+        await page.locator(`#task-picker button[data-task="${task}"]`).click();
+        await page.waitForFunction((t) => (globalThis as unknown as { engramNtm: NtmState }).engramNtm.trace?.task === t, task, {
+          timeout: PAGE_TIMEOUT_MS,
+        });
+        expect(await page.locator('#verdict').textContent()).toBe(bits);
+        await screenshot(page, `ntm-${task}-gpu`);
+      }
       expect((await ntmState(page)).errors).toEqual([]);
       expectClean(problems);
       await page.close();

@@ -13,6 +13,8 @@ import { type ExampleStory, STORY_KINDS } from './stories.js';
 const MODEL_PATH = 'models/babi-joint.safetensors';
 /** Seed of the example stories: a fresh page shows the same first story. */
 const STORY_SEED = 2015;
+/** The story box grows with the story from this many lines. */
+const MIN_STORY_ROWS = 6;
 /** Alternatives listed under the answer. */
 const ALTERNATIVES = 3;
 
@@ -80,6 +82,7 @@ function newStory(): void {
 
 /** Flags words the model does not know (they would otherwise be silently meaningless to it). */
 function check(): boolean {
+  el.story.rows = Math.max(MIN_STORY_ROWS, el.story.value.split('\n').length + 1);
   if (vocabulary === null) return false;
   const story = storyLines().map(tokenize);
   const question = tokenize(el.question.value);

@@ -102,18 +102,14 @@ export function coreference(rng: Random): ExampleStory {
   const sentences: string[] = [];
   const last = new Map<string, number[]>();
   const place = new Map<string, string>();
+  // As in bAbI's task 11, every named sentence is followed by one with the pronoun.
   for (let pair = rng.int(2, 4); pair > 0; pair--) {
     const person = pick(rng, PEOPLE);
-    const first = pick(rng, PLACES);
-    sentences.push(`${title(person)} ${pick(rng, MOVES)} the ${first}.`);
-    last.set(person, [sentences.length - 1]);
-    place.set(person, first);
-    if (rng.next() < 0.7) {
-      const second = pick(rng, PLACES);
-      sentences.push(`${pick(rng, LINKS)} ${PRONOUN[person]} ${pick(rng, MOVES)} the ${second}.`);
-      last.set(person, [sentences.length - 2, sentences.length - 1]);
-      place.set(person, second);
-    }
+    sentences.push(`${title(person)} ${pick(rng, MOVES)} the ${pick(rng, PLACES)}.`);
+    const second = pick(rng, PLACES);
+    sentences.push(`${pick(rng, LINKS)} ${PRONOUN[person]} ${pick(rng, MOVES)} the ${second}.`);
+    last.set(person, [sentences.length - 2, sentences.length - 1]);
+    place.set(person, second);
   }
   const person = pick(rng, [...last.keys()]) as (typeof PEOPLE)[number];
   return { task: 11, sentences, question: `Where is ${title(person)}?`, answer: place.get(person) as string, supportingFacts: last.get(person) as number[] };

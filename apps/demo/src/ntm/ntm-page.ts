@@ -9,6 +9,7 @@ import { type CurvePoint, drawCurve, smooth } from '../shared/curve.js';
 import { byId, count, fetchBytes, parameter } from '../shared/dom.js';
 import { cellAt, drawHeatmap } from '../shared/heatmap.js';
 import type { BackendChoice, DemoTask, ModelChoice, SequenceRows, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
+import { describeRuns, usedSlots } from './slots.js';
 import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, rowsOf, sequenceOf, wrongBits } from './sequences.js';
 
 /** Seed of the visitor's random bits, so a fresh page shows the same first sequence. */
@@ -18,10 +19,6 @@ const BIT_CELL = 14;
 /** Pixels per time step in the weighting maps, and per memory column. */
 const TIME_CELL = 12;
 const MEMORY_CELL = 8;
-/** A slot is shown when some head puts at least this much weight on it at some step. */
-const SLOT_SHOWN = 0.02;
-/** Slots shown around the used ones. */
-const SLOT_MARGIN = 2;
 /** While training, the trainee's run is refreshed this often (ms) when it is the model shown. */
 const TRAINEE_REFRESH_MS = 2000;
 /** The error and loss stats average over this many recent sequences. */
@@ -29,6 +26,7 @@ const RECENT = 500;
 const TASKS: readonly DemoTask[] = ['copy', 'repeat-copy', 'associative-recall'];
 
 interface Trace {
+  task: DemoTask;
   rows: SequenceRows;
   steps: StepInspection[];
   model: ModelChoice;
@@ -156,10 +154,10 @@ function resetTrainee(): void {
 function inspect(): void {
   const rows = rowsOf(sequenceOf(state.content));
   inspectId++;
-  pendingRows.set(inspectId, { rows, model: state.model });
+  pendingRows.set(inspectId, { rows, model: state.model, task: state.task });
   send({ type: 'inspect', id: inspectId, task: state.task, model: state.model, sequence: rows });
 }
-const pendingRows = new Map<number, { rows: SequenceRows; model: ModelChoice }>();
+const pendingRows = new Map<number, { rows: SequenceRows; model: ModelChoice; task: DemoTask }>();
 
 function onReply(reply: WorkerReply): void {
   switch (reply.type) {
@@ -201,7 +199,7 @@ function onReply(reply: WorkerReply): void {
       const pending = pendingRows.get(reply.id);
       pendingRows.delete(reply.id);
       if (pending === undefined || reply.id !== inspectId) return;
-      state.trace = { rows: pending.rows, steps: reply.steps, model: pending.model, milliseconds: reply.milliseconds };
+      state.trace = { task: pending.task, rows: pending.rows, steps: reply.steps, model: pending.model, milliseconds: reply.milliseconds };
       state.time = Math.min(state.time, reply.steps.length - 1);
       if (state.time < 0 || !timeTouched) state.time = firstScoredStep(pending.rows);
       renderTrace();
@@ -305,22 +303,6 @@ function paint(event: PointerEvent): void {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-/** The slot range some head uses, so the maps show the part of memory that matters. */
-function usedSlots(steps: readonly StepInspection[], slots: number): [number, number] {
-  let first = slots;
-  let last = -1;
-  for (const step of steps)
-    for (const weighting of [...step.readWeightings, ...step.writeWeightings])
-      weighting.forEach((w, i) => {
-        if (w >= SLOT_SHOWN) {
-          first = Math.min(first, i);
-          last = Math.max(last, i);
-        }
-      });
-  if (last < 0) return [0, slots - 1];
-  return [Math.max(0, first - SLOT_MARGIN), Math.min(slots - 1, last + SLOT_MARGIN)];
-}
-
 function renderTrace(): void {
   const trace = state.trace;
   if (trace === null) return;
@@ -335,34 +317,34 @@ function renderTrace(): void {
   el.runInfo.textContent = `${modelName}, ${steps.length} steps, ${trace.milliseconds.toFixed(0)} ms`;
   drawHeatmap(el.inputGrid, rows.inputs, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, highlightColumn: state.time });
   drawHeatmap(el.targetGrid, rows.targets, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, highlightColumn: state.time });
-  drawHeatmap(el.outputGrid, outputs, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, marked: wrong, highlightColumn: state.time });
+  const unscored = new Set(rows.scored.flatMap((scored, t) => (scored === 1 ? [] : [t])));
+  drawHeatmap(el.outputGrid, outputs, { cellWidth: BIT_CELL, cellHeight: BIT_CELL, gap: 1, marked: wrong, highlightColumn: state.time, faded: unscored });
   el.time.max = String(steps.length - 1);
   el.time.value = String(state.time);
   el.timeValue.textContent = `${state.time + 1} / ${steps.length}`;
   const slots = steps[0]?.writeWeightings[0]?.length ?? 0;
-  const [first, last] = usedSlots(steps, slots);
-  const crop = (w: readonly number[]): number[] => w.slice(first, last + 1);
-  const rowHeight = last - first + 1 <= 48 ? 6 : 3;
-  el.slotRange.textContent = first === 0 && last === slots - 1 ? `all ${slots} slots` : `slots ${first}–${last} of ${slots} (the rest get no weight)`;
+  const shownSlots = usedSlots(steps, slots);
+  const pick = (values: readonly number[]): number[] => shownSlots.map((slot) => (slot === null ? Number.NaN : (values[slot] ?? 0)));
+  const rowHeight = shownSlots.length <= 48 ? 6 : 3;
+  el.slotRange.textContent = shownSlots.length === slots ? `all ${slots} slots` : `slots ${describeRuns(shownSlots)} of ${slots} (the others get no weight)`;
   const heatOptions = { cellWidth: TIME_CELL, cellHeight: rowHeight, highlightColumn: state.time };
   drawHeatmap(
     el.writeMap,
-    steps.map((s) => crop(s.writeWeightings[0] ?? [])),
+    steps.map((s) => pick(s.writeWeightings[0] ?? [])),
     heatOptions,
   );
   drawHeatmap(
     el.readMap,
-    steps.map((s) => crop(s.readWeightings[0] ?? [])),
+    steps.map((s) => pick(s.readWeightings[0] ?? [])),
     heatOptions,
   );
   const memory = steps[state.time]?.memory ?? [];
   let largest = 1e-6;
   for (const step of steps) for (const row of step.memory ?? []) for (const v of row) largest = Math.max(largest, Math.abs(v));
-  // Memory as columns of slot values: column j is memory element j of every shown slot.
+  // Memory as columns: column j holds element j of every shown slot.
   const width = memory[0]?.length ?? 0;
-  const shown = memory.slice(first, last + 1);
-  const columns = Array.from({ length: width }, (_, j) => shown.map((row) => row[j] ?? 0));
-  drawHeatmap(el.memoryMap, columns, { cellWidth: MEMORY_CELL, cellHeight: rowHeight, min: -largest, max: largest });
+  const columns = Array.from({ length: width }, (_, j) => pick(memory.map((row) => row[j] ?? 0)));
+  drawHeatmap(el.memoryMap, columns, { cellWidth: MEMORY_CELL, cellHeight: rowHeight, min: -largest, max: largest, palette: 'diverging' });
 }
 
 // ---------------------------------------------------------------------------------------------

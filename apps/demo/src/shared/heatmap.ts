@@ -13,6 +13,21 @@ const STOPS: readonly [number, number, number][] = [
   [252, 253, 191],
 ];
 
+/** Ends of the diverging map: negative values go blue, positive orange, zero stays dark. */
+const NEGATIVE: readonly [number, number, number] = [52, 195, 255];
+const POSITIVE: readonly [number, number, number] = [255, 190, 110];
+const ZERO: readonly [number, number, number] = [12, 8, 38];
+/** Drawn for a NaN value: a separator between runs of rows. */
+const SEPARATOR = '#171a23';
+
+/** The diverging map at v ∈ [−1, 1] (clamped), as an RGB triple. */
+export function divergingColour(v: number): [number, number, number] {
+  const x = Math.min(1, Math.max(-1, v));
+  const end = x < 0 ? NEGATIVE : POSITIVE;
+  const f = Math.sqrt(Math.abs(x));
+  return [ZERO[0] + (end[0] - ZERO[0]) * f, ZERO[1] + (end[1] - ZERO[1]) * f, ZERO[2] + (end[2] - ZERO[2]) * f];
+}
+
 /** The colour map at v ∈ [0, 1] (clamped), as an RGB triple. */
 export function colour(v: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (STOPS.length - 1);
@@ -39,6 +54,10 @@ export interface HeatmapOptions {
   marked?: ReadonlySet<string>;
   /** Line between cells (CSS pixels, default 0). */
   gap?: number;
+  /** `sequential` (default): min dark to max light. `diverging`: ±max(|min|, |max|) blue / orange, 0 dark. */
+  palette?: 'sequential' | 'diverging';
+  /** Columns drawn faded (steps that are not scored, say). */
+  faded?: ReadonlySet<number>;
 }
 
 /**
@@ -61,12 +80,21 @@ export function drawHeatmap(canvas: HTMLCanvasElement, columns: readonly ArrayLi
   const context = canvas.getContext('2d');
   if (context === null) return;
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
-  context.fillStyle = '#0c0826';
+  context.fillStyle = SEPARATOR;
   context.fillRect(0, 0, width, height);
+  const limit = Math.max(Math.abs(min), Math.abs(options.max ?? 1)) || 1;
+  const paint = options.palette === 'diverging' ? (v: number) => divergingColour(v / limit) : (v: number) => colour((v - min) / span);
   columns.forEach((column, c) => {
+    const alpha = options.faded?.has(c) ? 0.35 : 1;
     for (let r = 0; r < column.length; r++) {
-      const [red, green, blue] = colour(((column[r] as number) - min) / span);
-      context.fillStyle = `rgb(${red | 0},${green | 0},${blue | 0})`;
+      const value = column[r] as number;
+      if (Number.isNaN(value)) {
+        context.fillStyle = SEPARATOR;
+        context.fillRect(c * cellWidth, r * cellHeight, cellWidth, cellHeight);
+        continue;
+      }
+      const [red, green, blue] = paint(value);
+      context.fillStyle = `rgba(${red | 0},${green | 0},${blue | 0},${alpha})`;
       context.fillRect(c * cellWidth, r * cellHeight, cellWidth - gap, cellHeight - gap);
     }
   });
