@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Sets up Engram on a machine that has only Node 20, npm and apt (Debian 12): system packages for
-# the native headless-gl build and its virtual display, chromium for the docs check, pnpm, and the
+# the native headless-gl build and its virtual display, chromium and firefox for the browser checks, pnpm, and the
 # workspace's dependencies.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-# chromium renders the documentation site in its check (scripts/check-docs-site.mjs).
-SYSTEM_PACKAGES=(xvfb xauth pkg-config make g++ python3 libxi-dev libx11-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri chromium)
+# chromium renders the documentation site in its check (scripts/check-docs-site.mjs); chromium and
+# firefox-esr run the demo app's browser test (apps/demo/test).
+SYSTEM_PACKAGES=(xvfb xauth pkg-config make g++ python3 libxi-dev libx11-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri chromium firefox-esr)
 # `scripts/setup.sh --bench` also installs Debian's PyTorch, the peer that `pnpm bench` measures the NTM against.
 if [ "${1:-}" = "--bench" ]; then SYSTEM_PACKAGES+=(python3-torch); fi
 

@@ -1,14 +1,17 @@
 /**
- * What the browser test needs around a page: the built site (dist/) on a loopback server, Debian's
- * chromium driven by playwright-core, and a record of every console error, page error, failed
- * request and request to anything but the site itself.
+ * What the browser test needs around a page: the built site (dist/) on a loopback server, and a
+ * real browser driving it — Debian's chromium through playwright-core (Chrome DevTools protocol),
+ * Debian's firefox-esr through puppeteer-core (WebDriver BiDi) — behind one small {@link DemoPage}
+ * interface, so one scenario list runs on both. Every console error, page error, failed request and
+ * request to anything but the site itself is recorded.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, relative } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -23,8 +26,13 @@ const TYPES: Record<string, string> = {
 export const DIST = join(import.meta.dirname, '..', 'dist');
 /** Where screenshots go (kept as test artifacts; .gitignored). */
 export const SHOTS = join(import.meta.dirname, '..', '.screenshots');
-/** Debian's chromium, or $CHROMIUM. */
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's browsers, or $CHROMIUM / $FIREFOX. */
+export const BROWSERS = {
+  chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  firefox: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
+} as const;
+/** A browser the test drives. */
+export type BrowserName = keyof typeof BROWSERS;
 
 /** Serves `root` on 127.0.0.1 at a free port; answers 404 for anything outside it. */
 export async function serve(root: string): Promise<{ server: Server; origin: string }> {
@@ -43,30 +51,6 @@ export async function serve(root: string): Promise<{ server: Server; origin: str
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** A chromium with its own fresh profile; WebGL2 on Mesa when `gpu` (through ANGLE's EGL), else SwiftShader. */
-export async function launch(options: { gpu: boolean }): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
-  const profile = mkdtempSync(join(tmpdir(), 'engram-demo-chromium-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-  ];
-  if (options.gpu) args.push('--use-angle=gl-egl', '--ignore-gpu-blocklist');
-  else args.push('--enable-unsafe-swiftshader');
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args, viewport: { width: 1280, height: 900 } });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
 /** Everything that went wrong on a page, by kind. */
 export interface PageProblems {
   console: string[];
@@ -75,30 +59,180 @@ export interface PageProblems {
   foreignRequests: string[];
 }
 
-/** Opens `path` on the site and starts recording its problems. */
-export async function open(context: BrowserContext, origin: string, path: string): Promise<{ page: Page; problems: PageProblems }> {
-  const page = await context.newPage();
-  const problems: PageProblems = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [] };
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.console.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.pageErrors.push(error.message));
-  page.on('requestfailed', (request) => problems.failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.failedRequests.push(`${response.url()}: HTTP ${response.status()}`);
-  });
-  context.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) problems.foreignRequests.push(url);
-  });
-  await page.goto(`${origin}/${path}`);
-  return { page, problems };
+/** The few things the scenarios do with a page, the same on every browser. */
+export interface DemoPage {
+  readonly problems: PageProblems;
+  /** Loads a path of the site. */
+  goto(path: string): Promise<void>;
+  /** Runs `fn(arg)` in the page and returns its (serialisable) result. */
+  evaluate<T, A = undefined>(fn: (arg: A) => T, arg?: A): Promise<T>;
+  /** Waits until `fn(arg)` is true in the page. */
+  waitUntil<A = undefined>(fn: (arg: A) => boolean, arg?: A, timeoutMs?: number): Promise<void>;
+  /** Clicks the element (at `position` inside it, if given). */
+  click(selector: string, position?: { x: number; y: number }): Promise<void>;
+  /** Sets an input's, textarea's or select's value and fires `input` and `change`, as a visitor would. */
+  fill(selector: string, value: string): Promise<void>;
+  /** Resizes the viewport (CSS pixels). */
+  setViewport(width: number, height: number): Promise<void>;
+  /** Saves a full-page screenshot as test artifact `<browser>-<name>.png`. */
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
 }
 
-/** Saves a full-page screenshot as test artifact `name`.png and returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** A running browser with a fresh profile. */
+export interface DemoBrowser {
+  newPage(): Promise<DemoPage>;
+  close(): Promise<void>;
+}
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  // WebGL2 on Mesa through ANGLE's EGL (under xvfb), rather than SwiftShader.
+  '--use-angle=gl-egl',
+  '--ignore-gpu-blocklist',
+];
+/** Firefox preferences that keep it off the network: no updates, telemetry, captive-portal or safe-browsing calls. */
+const FIREFOX_PREFS = {
+  'app.update.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'toolkit.telemetry.enabled': false,
+  'webgl.force-enabled': true,
+};
+
+function shotPath(browser: BrowserName, name: string): string {
   mkdirSync(SHOTS, { recursive: true });
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  return path;
+  return join(SHOTS, `${browser}-${name}.png`);
+}
+
+const setValue = ([selector, value]: [string, string]): void => {
+  const element = document.querySelector(selector) as HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement | null;
+  if (element === null) throw new Error(`no element ${selector}`);
+  element.value = value;
+  element.dispatchEvent(new Event('input', { bubbles: true }));
+  element.dispatchEvent(new Event('change', { bubbles: true }));
+};
+
+function isForeign(url: string, origin: string): boolean {
+  return !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:') && !url.startsWith('about:');
+}
+
+/** Starts `name` with a fresh profile, its pages opening on `origin`. */
+export async function launch(name: BrowserName, origin: string): Promise<DemoBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), `engram-demo-${name}-`));
+  const cleanUp = (): void => rmSync(profile, { recursive: true, force: true });
+  return name === 'chromium' ? launchChromium(profile, origin, cleanUp) : launchFirefox(profile, origin, cleanUp);
+}
+
+async function launchChromium(profile: string, origin: string, cleanUp: () => void): Promise<DemoBrowser> {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: BROWSERS.chromium,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  return {
+    async newPage(): Promise<DemoPage> {
+      const page = await context.newPage();
+      const problems: PageProblems = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [] };
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.console.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.pageErrors.push(error.message));
+      page.on('requestfailed', (request) => problems.failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`));
+      page.on('response', (response) => {
+        if (response.status() >= 400) problems.failedRequests.push(`${response.url()}: HTTP ${response.status()}`);
+      });
+      // Context-wide, so requests from workers count too.
+      context.on('request', (request) => {
+        if (isForeign(request.url(), origin)) problems.foreignRequests.push(request.url());
+      });
+      return {
+        problems,
+        goto: async (path) => {
+          await page.goto(`${origin}/${path}`);
+        },
+        evaluate: (fn, arg) => page.evaluate(fn, arg as never),
+        waitUntil: async (fn, arg, timeoutMs = 120_000) => {
+          await page.waitForFunction(fn, arg as never, { timeout: timeoutMs, polling: 100 });
+        },
+        click: (selector, position) => page.locator(selector).click(position ? { position } : {}),
+        fill: (selector, value) => page.evaluate(setValue, [selector, value] as [string, string]),
+        setViewport: (width, height) => page.setViewportSize({ width, height }),
+        screenshot: async (name) => {
+          const path = shotPath('chromium', name);
+          await page.screenshot({ path, fullPage: true });
+          return path;
+        },
+        close: () => page.close(),
+      };
+    },
+    async close() {
+      await context.close();
+      cleanUp();
+    },
+  };
+}
+
+async function launchFirefox(profile: string, origin: string, cleanUp: () => void): Promise<DemoBrowser> {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: BROWSERS.firefox,
+    headless: true,
+    userDataDir: profile,
+    extraPrefsFirefox: FIREFOX_PREFS,
+    defaultViewport: { width: 1280, height: 900 },
+  });
+  return {
+    async newPage(): Promise<DemoPage> {
+      const page = await browser.newPage();
+      const problems: PageProblems = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [] };
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.console.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.pageErrors.push(String((error as Error).message ?? error)));
+      page.on('requestfailed', (request) => problems.failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`));
+      page.on('response', (response) => {
+        if (response.status() >= 400) problems.failedRequests.push(`${response.url()}: HTTP ${response.status()}`);
+      });
+      page.on('request', (request) => {
+        if (isForeign(request.url(), origin)) problems.foreignRequests.push(request.url());
+      });
+      return {
+        problems,
+        goto: async (path) => {
+          await page.goto(`${origin}/${path}`);
+        },
+        evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
+        waitUntil: async (fn, arg, timeoutMs = 120_000) => {
+          await page.waitForFunction(fn as never, { timeout: timeoutMs, polling: 100 }, arg as never);
+        },
+        click: async (selector, position) => {
+          await page.click(selector, position ? { offset: position } : {});
+        },
+        fill: async (selector, value) => {
+          await page.evaluate(setValue, [selector, value] as [string, string]);
+        },
+        setViewport: (width, height) => page.setViewport({ width, height }),
+        screenshot: async (name) => {
+          const path = shotPath('firefox', name);
+          await page.screenshot({ path: path as `${string}.png`, fullPage: true });
+          return path;
+        },
+        close: () => page.close(),
+      };
+    },
+    async close() {
+      await browser.close();
+      cleanUp();
+    },
+  };
 }
