@@ -109,6 +109,9 @@ const FIREFOX_PREFS = {
   'webgl.force-enabled': true,
 };
 
+/** Longest single call to Firefox (puppeteer's default is 180 s). */
+const PROTOCOL_TIMEOUT_MS = 900_000;
+
 function shotPath(browser: BrowserName, name: string): string {
   mkdirSync(SHOTS, { recursive: true });
   return join(SHOTS, `${browser}-${name}.png`);
@@ -190,6 +193,8 @@ async function launchFirefox(profile: string, origin: string, cleanUp: () => voi
     userDataDir: profile,
     extraPrefsFirefox: FIREFOX_PREFS,
     defaultViewport: { width: 1280, height: 900 },
+    // A wait for slow training (the benchmark's) is one long protocol call.
+    protocolTimeout: PROTOCOL_TIMEOUT_MS,
   });
   return {
     async newPage(): Promise<DemoPage> {

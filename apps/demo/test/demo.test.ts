@@ -27,6 +27,7 @@ if (process.env.CI && (!built || available.length < 2))
 interface NtmState {
   backend: string | null;
   usingGpu: boolean;
+  timing: { gpu: number; cpu: number } | null;
   trace: { task: string; steps: unknown[]; model: string } | null;
   progress: { sequences: number; loss: number; count: number; errorBits: number }[];
   errors: string[];
@@ -100,7 +101,7 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
     'runs the pretrained NTMs on the GPU backend (WebGL2) and gets every bit right',
     async () => {
       const page = await browser.newPage();
-      await page.goto('ntm.html');
+      await page.goto('ntm.html?backend=gpu');
       await page.waitUntil(verdictShown);
       const state = await ntmState(page);
       expect(state.usingGpu, `backend: ${state.backend}`).toBe(true);
@@ -138,12 +139,15 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   );
 
   it(
-    'trains an NTM from scratch in the worker and the loss falls',
+    'picks the faster backend by measuring both, trains an NTM from scratch in the worker, and the loss falls',
     async () => {
       const page = await browser.newPage();
-      await page.goto('ntm.html?backend=cpu');
-      await page.waitUntil(() => document.body.dataset.backend === 'cpu');
+      await page.goto('ntm.html');
       await page.waitUntil(verdictShown);
+      const { timing, usingGpu } = await ntmState(page);
+      expect(timing, 'both backends timed').not.toBeNull();
+      expect(usingGpu).toBe((timing?.gpu ?? 0) > (timing?.cpu ?? 0));
+      expect(await text(page, '#backend-status')).toMatch(/the faster here \(a training step measured: WebGL2 [\d.]+, CPU [\d.]+ sequences\/s\)/);
       await page.click('#train-toggle');
       await page.waitUntil(
         (target) => ((globalThis as unknown as { engramNtm: NtmState }).engramNtm.progress.at(-1)?.sequences ?? 0) >= target,

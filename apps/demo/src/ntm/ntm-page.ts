@@ -8,7 +8,7 @@ import { Random } from '@engram/tensor';
 import { type CurvePoint, drawCurve, smooth } from '../shared/curve.js';
 import { byId, count, fetchBytes, parameter } from '../shared/dom.js';
 import { cellAt, drawHeatmap } from '../shared/heatmap.js';
-import type { BackendChoice, DemoTask, ModelChoice, SequenceRows, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
+import type { BackendChoice, BackendTiming, DemoTask, ModelChoice, SequenceRows, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
 import { describeRuns, usedSlots } from './slots.js';
 import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, rowsOf, sequenceOf, wrongBits } from './sequences.js';
 
@@ -38,6 +38,8 @@ interface PageState {
   task: DemoTask;
   backend: string | null;
   usingGpu: boolean;
+  /** What `auto` measured, when it chose. */
+  timing: BackendTiming | null;
   content: SequenceContent;
   trace: Trace | null;
   time: number;
@@ -55,6 +57,7 @@ const state: PageState = {
   task: initialTask,
   backend: null,
   usingGpu: false,
+  timing: null,
   content: randomContent(initialTask, contentRng, shape0.length.value, shape0.repeats?.value ?? 1),
   trace: null,
   time: 0,
@@ -161,13 +164,19 @@ const pendingRows = new Map<number, { rows: SequenceRows; model: ModelChoice; ta
 
 function onReply(reply: WorkerReply): void {
   switch (reply.type) {
-    case 'ready':
+    case 'ready': {
       state.backend = reply.backend;
       state.usingGpu = reply.usingGpu;
-      el.backendStatus.textContent = reply.usingGpu ? 'Backend: gpu.js WebGL2' : 'Backend: CPU (WebAssembly)';
-      el.backendStatus.title = reply.fallbackReason ? `${reply.backend} — ${reply.fallbackReason}` : reply.backend;
+      state.timing = reply.timing ?? null;
+      const name = reply.usingGpu ? 'gpu.js WebGL2' : 'CPU (WebAssembly)';
+      const timing = reply.timing;
+      el.backendStatus.textContent = timing
+        ? `Backend: ${name}, the faster here (a training step measured: WebGL2 ${rate(timing.gpu)}, CPU ${rate(timing.cpu)} sequences/s)`
+        : `Backend: ${name}`;
+      el.backendStatus.title = reply.fallbackReason ? `${reply.backend}. ${reply.fallbackReason}` : reply.backend;
       document.body.dataset.backend = reply.usingGpu ? 'webgl2' : 'cpu';
       return;
+    }
     case 'loaded':
       state.pretrainedSequences[reply.task] = reply.sequencesTrained;
       if (reply.task === state.task) {
@@ -210,6 +219,9 @@ function onReply(reply: WorkerReply): void {
       return;
   }
 }
+
+/** Sequences per second, to two significant figures. */
+const rate = (perSecond: number): string => (perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toPrecision(2));
 
 function setPretrainedLabel(text: string): void {
   const option = el.modelChoice.querySelector<HTMLOptionElement>('option[value="pretrained"]');
@@ -437,5 +449,6 @@ el.seed.addEventListener('change', resetTrainee);
 el.backendChoice.addEventListener('change', () => startWorker(el.backendChoice.value as BackendChoice));
 addEventListener('resize', () => renderTraining());
 
-el.backendChoice.value = parameter('backend', 'auto') === 'cpu' ? 'cpu' : 'auto';
+const requested = parameter('backend', 'auto');
+el.backendChoice.value = requested === 'cpu' || requested === 'gpu' ? requested : 'auto';
 startWorker(el.backendChoice.value as BackendChoice);

@@ -6,14 +6,16 @@
  */
 import { DEFAULT_CURRICULUM, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
 import { type NtmModel, NonFiniteError, createNtm, defaultNtmConfig, inspectSequence, ntmFromSafetensors, trainBatch } from '@engram/ntm';
-import { type Optimizer, RMSProp, Random, countParameters, createCpuBackend, parameterList, setDefaultBackend } from '@engram/tensor';
+import { type Backend, type Optimizer, RMSProp, Random, countParameters, createCpuBackend, parameterList, setDefaultBackend } from '@engram/tensor';
 import { createGpuBackend } from '@engram/tensor/gpu';
-import { type BackendChoice, CURRICULUM_WINDOW, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
+import { type BackendChoice, type BackendTiming, CURRICULUM_WINDOW, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 /** The paper's recipe, as the CLI and the pretrained models use it. */
 const LEARNING_RATE = 1e-4;
 const RMSPROP = { momentum: 0.9, decay: 0.95 } as const;
 const CLIP_VALUE = 10;
+/** Length of the copy sequence `auto` times one training step on. */
+const TIMING_LENGTH = 4;
 
 interface Trainee {
   task: DemoTask;
@@ -38,11 +40,25 @@ const pretrained = new Map<DemoTask, NtmModel>();
 let trainee: Trainee | null = null;
 let training = false;
 
+/** Sequences per second of a training step on `backend` (after one step that compiles its kernels). */
+function trainingSpeed(backend: Backend): number {
+  setDefaultBackend(backend);
+  const copy = algorithmicTask('copy');
+  const rng = new Random(0);
+  const model = createNtm(defaultNtmConfig(copy.inputWidth({}), copy.outputWidth({})), rng.fork());
+  const optimizer = new RMSProp(parameterList(model.params), LEARNING_RATE, RMSPROP);
+  const batch = sampleBatch(copy, rng, 1, { minLength: TIMING_LENGTH, maxLength: TIMING_LENGTH });
+  trainBatch(model, optimizer, batch, { clipValue: CLIP_VALUE });
+  const start = performance.now();
+  trainBatch(model, optimizer, batch, { clipValue: CLIP_VALUE });
+  return 1000 / Math.max(performance.now() - start, 1e-3);
+}
+
 async function init(choice: BackendChoice): Promise<void> {
+  const cpu = createCpuBackend();
   if (choice === 'cpu') {
-    const backend = createCpuBackend();
-    setDefaultBackend(backend);
-    post({ type: 'ready', backend: backend.description, usingGpu: false });
+    setDefaultBackend(cpu);
+    post({ type: 'ready', backend: cpu.description, usingGpu: false });
     return;
   }
   let fallbackReason: string | undefined;
@@ -53,8 +69,19 @@ async function init(choice: BackendChoice): Promise<void> {
       fallbackReason = reason;
     },
   });
-  setDefaultBackend(result.backend);
-  post({ type: 'ready', backend: result.backend.description, usingGpu: result.usingGpu, ...(fallbackReason ? { fallbackReason } : {}) });
+  const reason = fallbackReason ? { fallbackReason } : {};
+  if (choice === 'gpu' || !result.usingGpu) {
+    setDefaultBackend(result.backend);
+    post({ type: 'ready', backend: result.backend.description, usingGpu: result.usingGpu, ...reason });
+    return;
+  }
+  // auto: keep whichever trains faster here. For a model this small that is often the CPU: each of
+  // the ~170 ops per time step is its own GPU kernel.
+  const timing: BackendTiming = { gpu: trainingSpeed(result.backend), cpu: trainingSpeed(cpu) };
+  const useGpu = timing.gpu > timing.cpu;
+  const backend = useGpu ? result.backend : cpu;
+  setDefaultBackend(backend);
+  post({ type: 'ready', backend: backend.description, usingGpu: useGpu, timing });
 }
 
 function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Trainee {

@@ -7,8 +7,18 @@ import type { StepInspection } from '@engram/ntm';
 /** The three tasks the demo offers (names as in @engram/datasets). */
 export type DemoTask = 'copy' | 'repeat-copy' | 'associative-recall';
 
-/** Which backend the visitor asked for: the GPU when it can be had, or the CPU. */
-export type BackendChoice = 'auto' | 'cpu';
+/**
+ * Which backend the visitor asked for: `auto` measures a training step on WebGL2 (when the browser
+ * has it) and on the CPU and keeps the faster; `gpu` insists on WebGL2 (the CPU only if there is
+ * none); `cpu` is the WebAssembly CPU backend.
+ */
+export type BackendChoice = 'auto' | 'gpu' | 'cpu';
+
+/** Sequences per second of one training step on a short copy sequence, per backend, as `auto` measured them. */
+export interface BackendTiming {
+  gpu: number;
+  cpu: number;
+}
 
 /** Which model a sequence runs through: the shipped one or the one being trained on the page. */
 export type ModelChoice = 'pretrained' | 'trainee';
@@ -47,7 +57,7 @@ export interface TrainingProgress {
 
 /** Worker → page. */
 export type WorkerReply =
-  | { type: 'ready'; backend: string; usingGpu: boolean; fallbackReason?: string }
+  | { type: 'ready'; backend: string; usingGpu: boolean; fallbackReason?: string; timing?: BackendTiming }
   | { type: 'loaded'; task: DemoTask; sequencesTrained: number }
   | { type: 'reset-done'; task: DemoTask; seed: number; parameters: number }
   | { type: 'progress'; task: DemoTask; progress: TrainingProgress }
