@@ -125,8 +125,28 @@ const setValue = ([selector, value]: [string, string]): void => {
   element.dispatchEvent(new Event('change', { bubbles: true }));
 };
 
-function isForeign(url: string, origin: string): boolean {
-  return !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:') && !url.startsWith('about:');
+/** Where a page's events are turned into {@link PageProblems}, the same for every browser. */
+function recorder(origin: string) {
+  const problems: PageProblems = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [] };
+  return {
+    problems,
+    console(type: string, text: string): void {
+      if (type === 'error') problems.console.push(text);
+    },
+    pageError(message: string): void {
+      problems.pageErrors.push(message);
+    },
+    failed(url: string, reason: string | undefined): void {
+      problems.failedRequests.push(`${url}: ${reason}`);
+    },
+    response(url: string, status: number): void {
+      if (status >= 400) problems.failedRequests.push(`${url}: HTTP ${status}`);
+    },
+    request(url: string): void {
+      const own = url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('about:');
+      if (!own) problems.foreignRequests.push(url);
+    },
+  };
 }
 
 /** Starts `name` with a fresh profile, its pages opening on `origin`. */
@@ -145,19 +165,14 @@ async function launchChromium(profile: string, origin: string, cleanUp: () => vo
   return {
     async newPage(): Promise<DemoPage> {
       const page = await context.newPage();
-      const problems: PageProblems = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [] };
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.console.push(message.text());
-      });
-      page.on('pageerror', (error) => problems.pageErrors.push(error.message));
-      page.on('requestfailed', (request) => problems.failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`));
-      page.on('response', (response) => {
-        if (response.status() >= 400) problems.failedRequests.push(`${response.url()}: HTTP ${response.status()}`);
-      });
+      const record = recorder(origin);
+      page.on('console', (message) => record.console(message.type(), message.text()));
+      page.on('pageerror', (error) => record.pageError(error.message));
+      page.on('requestfailed', (request) => record.failed(request.url(), request.failure()?.errorText));
+      page.on('response', (response) => record.response(response.url(), response.status()));
       // Context-wide, so requests from workers count too.
-      context.on('request', (request) => {
-        if (isForeign(request.url(), origin)) problems.foreignRequests.push(request.url());
-      });
+      context.on('request', (request) => record.request(request.url()));
+      const { problems } = record;
       return {
         problems,
         goto: async (path) => {
@@ -199,18 +214,13 @@ async function launchFirefox(profile: string, origin: string, cleanUp: () => voi
   return {
     async newPage(): Promise<DemoPage> {
       const page = await browser.newPage();
-      const problems: PageProblems = { console: [], pageErrors: [], failedRequests: [], foreignRequests: [] };
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.console.push(message.text());
-      });
-      page.on('pageerror', (error) => problems.pageErrors.push(String((error as Error).message ?? error)));
-      page.on('requestfailed', (request) => problems.failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`));
-      page.on('response', (response) => {
-        if (response.status() >= 400) problems.failedRequests.push(`${response.url()}: HTTP ${response.status()}`);
-      });
-      page.on('request', (request) => {
-        if (isForeign(request.url(), origin)) problems.foreignRequests.push(request.url());
-      });
+      const record = recorder(origin);
+      page.on('console', (message) => record.console(message.type(), message.text()));
+      page.on('pageerror', (error) => record.pageError(String((error as Error).message ?? error)));
+      page.on('requestfailed', (request) => record.failed(request.url(), request.failure()?.errorText));
+      page.on('response', (response) => record.response(response.url(), response.status()));
+      page.on('request', (request) => record.request(request.url()));
+      const { problems } = record;
       return {
         problems,
         goto: async (path) => {
