@@ -194,6 +194,8 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
 
       await page.fill('#story', 'Mary went to the kitchen.\nMary teleported to Mars.');
       expect(await page.evaluate(() => (document.querySelector('#ask') as HTMLButtonElement).disabled)).toBe(true);
+      // The old answer is marked out of date rather than shown as if it answered the new story.
+      expect(await count(page, '#answer-card.stale')).toBe(1);
       state = await memnetState(page);
       expect(state.unknown).toEqual(['teleported', 'mars']);
       expect(await count(page, '#preview mark.unknown')).toBe(2);

@@ -41,6 +41,7 @@ const el = {
   ask: byId<HTMLButtonElement>('ask'),
   vocab: byId('vocab'),
   vocabSize: byId('vocab-size'),
+  answerCard: byId('answer-card'),
   answer: byId('answer'),
   confidence: byId('confidence'),
   expected: byId('expected'),
@@ -120,6 +121,7 @@ function ask(): void {
   const [answer] = answerQuestions(model, vocabulary, [{ story, question: tokenize(el.question.value) }]);
   if (answer === undefined) return;
   state.answer = answer;
+  el.answerCard.classList.remove('stale');
   render(answer, storyLines());
 }
 
@@ -186,7 +188,7 @@ function insertWord(word: string): void {
   const text = `${before.length > 0 && !/\s$/.test(before) ? ' ' : ''}${word}`;
   field.setRangeText(text, start, end, 'end');
   field.focus();
-  check();
+  edited();
 }
 
 async function load(): Promise<void> {
@@ -225,8 +227,18 @@ el.kind.value = parameter('task', '1');
 el.kind.addEventListener('change', newStory);
 el.newStory.addEventListener('click', newStory);
 el.ask.addEventListener('click', ask);
+/** Edits make the shown answer out of date until the next Ask. */
+function edited(): void {
+  check();
+  if (state.answer !== null && !el.answerCard.classList.contains('stale')) {
+    el.answerCard.classList.add('stale');
+    el.expected.textContent = 'The story or question changed: press Ask for a new answer.';
+    el.expected.className = 'small muted';
+  }
+}
+
 for (const field of [el.story, el.question]) {
-  field.addEventListener('input', check);
+  field.addEventListener('input', edited);
   field.addEventListener('focus', () => {
     lastFocused = field;
   });
