@@ -120,6 +120,10 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       await page.waitUntil((old) => JSON.stringify((globalThis as unknown as { engramNtm: { content: unknown } }).engramNtm.content) !== old, before);
       await page.waitUntil(traceLength, 41);
       expect(await attribute(page, '#verdict', 'data-wrong')).toBe('0');
+      // Play walks the time step to the end; one map per head plus the memory.
+      await page.click('#play');
+      await page.waitUntil(() => (globalThis as unknown as { engramNtm: { time: number } }).engramNtm.time === 40);
+      expect(await count(page, '#heads canvas')).toBe(3);
       await page.screenshot('ntm-copy');
       // The other two pretrained models, on their default sequences.
       for (const [task, bits] of [

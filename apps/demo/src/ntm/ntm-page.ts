@@ -95,8 +95,8 @@ const el = {
   time: byId<HTMLInputElement>('time'),
   timeValue: byId<HTMLOutputElement>('time-value'),
   slotRange: byId('slot-range'),
-  writeMap: byId<HTMLCanvasElement>('write-map'),
-  readMap: byId<HTMLCanvasElement>('read-map'),
+  heads: byId('heads'),
+  play: byId<HTMLButtonElement>('play'),
   memoryMap: byId<HTMLCanvasElement>('memory-map'),
   trainToggle: byId<HTMLButtonElement>('train-toggle'),
   trainReset: byId<HTMLButtonElement>('train-reset'),
@@ -136,7 +136,7 @@ function startWorker(choice: BackendChoice): void {
   worker.onerror = (event) => showError(`the worker failed: ${event.message}`);
   state.backend = null;
   state.training = false;
-  el.backendStatus.textContent = 'starting…';
+  el.backendStatus.textContent = choice === 'auto' ? 'timing WebGL2 and the CPU…' : 'starting…';
   send({ type: 'init', backend: choice });
   void selectTask(state.task);
 }
@@ -315,6 +315,57 @@ function paint(event: PointerEvent): void {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+/** One canvas per head, write heads first, before the memory map; made again when the head count changes. */
+function headMaps(writeHeads: number, readHeads: number): HTMLCanvasElement[] {
+  const existing = [...el.heads.querySelectorAll<HTMLCanvasElement>('canvas.head-map')];
+  if (existing.length === writeHeads + readHeads) return existing;
+  for (const canvas of existing) canvas.closest('figure')?.remove();
+  const memory = el.heads.firstElementChild;
+  const made: HTMLCanvasElement[] = [];
+  const add = (label: string, count: number): void => {
+    for (let h = 0; h < count; h++) {
+      const figure = document.createElement('figure');
+      const caption = document.createElement('figcaption');
+      caption.innerHTML = `${label} weighting w<sub>t</sub>${count > 1 ? ` (head ${h + 1})` : ''} <span class="muted small">(slots × time)</span>`;
+      const scroll = document.createElement('div');
+      scroll.className = 'scroll';
+      const canvas = document.createElement('canvas');
+      canvas.className = 'head-map';
+      canvas.setAttribute('aria-label', `${label.toLowerCase()} weighting${count > 1 ? ` of head ${h + 1}` : ''}`);
+      scroll.append(canvas);
+      figure.append(caption, scroll);
+      el.heads.insertBefore(figure, memory);
+      made.push(canvas);
+    }
+  };
+  add('Write', writeHeads);
+  add('Read', readHeads);
+  return made;
+}
+
+/** Steps per second when playing the run. */
+const PLAY_STEPS_PER_SECOND = 6;
+let playing: ReturnType<typeof setInterval> | null = null;
+function togglePlay(): void {
+  if (playing !== null) {
+    clearInterval(playing);
+    playing = null;
+    el.play.textContent = '▶ Play';
+    return;
+  }
+  const steps = state.trace?.steps.length ?? 0;
+  if (steps === 0) return;
+  timeTouched = true;
+  if (state.time >= steps - 1) state.time = -1;
+  el.play.textContent = '❚❚ Pause';
+  playing = setInterval(() => {
+    const last = (state.trace?.steps.length ?? 1) - 1;
+    state.time = Math.min(state.time + 1, last);
+    renderTrace();
+    if (state.time >= last) togglePlay();
+  }, 1000 / PLAY_STEPS_PER_SECOND);
+}
+
 function renderTrace(): void {
   const trace = state.trace;
   if (trace === null) return;
@@ -340,16 +391,17 @@ function renderTrace(): void {
   const rowHeight = shownSlots.length <= 48 ? 6 : 3;
   el.slotRange.textContent = shownSlots.length === slots ? `all ${slots} slots` : `slots ${describeRuns(shownSlots)} of ${slots} (the others get no weight)`;
   const heatOptions = { cellWidth: TIME_CELL, cellHeight: rowHeight, highlightColumn: state.time };
-  drawHeatmap(
-    el.writeMap,
-    steps.map((s) => pick(s.writeWeightings[0] ?? [])),
-    heatOptions,
-  );
-  drawHeatmap(
-    el.readMap,
-    steps.map((s) => pick(s.readWeightings[0] ?? [])),
-    heatOptions,
-  );
+  const writeHeads = steps[0]?.writeWeightings.length ?? 0;
+  const readHeads = steps[0]?.readWeightings.length ?? 0;
+  const maps = headMaps(writeHeads, readHeads);
+  maps.forEach((canvas, i) => {
+    const weightings = (s: StepInspection): number[] => (i < writeHeads ? s.writeWeightings[i] : s.readWeightings[i - writeHeads]) ?? [];
+    drawHeatmap(
+      canvas,
+      steps.map((s) => pick(weightings(s))),
+      heatOptions,
+    );
+  });
   const memory = steps[state.time]?.memory ?? [];
   let largest = 1e-6;
   for (const step of steps) for (const row of step.memory ?? []) for (const v of row) largest = Math.max(largest, Math.abs(v));
@@ -432,6 +484,7 @@ el.contentGrid.addEventListener('pointerup', () => {
   if (painting !== null) inspect();
   painting = null;
 });
+el.play.addEventListener('click', togglePlay);
 el.time.addEventListener('input', () => {
   timeTouched = true;
   state.time = Number(el.time.value);
