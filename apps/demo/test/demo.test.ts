@@ -166,6 +166,12 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       // Watch the model being trained: its run replaces the pretrained one in the maps.
       await page.fill('#model-choice', 'trainee');
       await page.waitUntil(() => (globalThis as unknown as { engramNtm: NtmState }).engramNtm.trace?.model === 'trainee');
+      // Download it: a .safetensors file the CLI reads (engram show --run FILE).
+      await page.click('#download');
+      await page.waitUntil(() => (globalThis as unknown as { engramNtm: { exported: unknown } }).engramNtm.exported !== null);
+      const exported = await page.evaluate(() => (globalThis as unknown as { engramNtm: { exported: { name: string; bytes: number } } }).engramNtm.exported);
+      expect(exported.name).toMatch(/^engram-ntm-copy-\d+\.safetensors$/);
+      expect(exported.bytes).toBeGreaterThan(250_000);
       await page.screenshot('ntm-training');
       expect(errors).toEqual([]);
       expectClean(page.problems);

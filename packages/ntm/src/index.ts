@@ -41,6 +41,7 @@ export {
   loadCheckpoint,
   loadNtm,
   ntmFromSafetensors,
+  ntmToSafetensors,
   saveCheckpoint,
   saveNtm,
 } from './persistence.js';

@@ -15,6 +15,7 @@ import {
   loadCheckpoint,
   loadNtm,
   ntmFromSafetensors,
+  ntmToSafetensors,
   ntmStep,
   saveCheckpoint,
   saveNtm,
@@ -102,6 +103,8 @@ describe('NTM', () => {
     // The same file from its bytes (what a browser fetches), and a source name in the errors.
     const fromBytes = ntmFromSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), new Random(0), 'models/copy.safetensors');
     expect(evaluateBatch(fromBytes.model, batch)).toEqual(evaluateBatch(model, batch));
+    // ...and bytes made without a file system are the same file.
+    expect(ntmToSafetensors(model)).toEqual(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
     expect(() => ntmFromSafetensors(new Uint8Array(readFileSync(join(dir, 'other.safetensors'))), new Random(0), 'models/x.safetensors')).toThrow(
       /models\/x\.safetensors: not an Engram NTM file/,
     );

@@ -11,6 +11,7 @@ import {
   OPTIMIZER_TENSOR_PREFIX,
   optimizerStateFromTensors,
   optimizerStateTensors,
+  saveSafetensors,
   saveSafetensorsFile,
 } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
@@ -55,6 +56,14 @@ function restoreModel(path: string, config: NtmConfig, tensors: Record<string, T
 /** Saves a trained model for inference: weights as safetensors, the config as JSON metadata. Atomic. */
 export async function saveNtm(path: string, model: NtmModel, metadata: Record<string, string> = {}): Promise<void> {
   await saveSafetensorsFile(path, modelTensors(model), { ...metadata, format: NTM_FORMAT, config: JSON.stringify(model.config) });
+}
+
+/**
+ * The bytes {@link saveNtm} writes, for places without a file system (a browser download, say).
+ * {@link ntmFromSafetensors} and {@link loadNtm} read them back.
+ */
+export function ntmToSafetensors(model: NtmModel, metadata: Record<string, string> = {}): Uint8Array {
+  return saveSafetensors(modelTensors(model), { ...metadata, format: NTM_FORMAT, config: JSON.stringify(model.config) });
 }
 
 /** A model read back by {@link loadNtm}. */

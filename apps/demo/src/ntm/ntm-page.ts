@@ -47,6 +47,8 @@ interface PageState {
   training: boolean;
   progress: TrainingProgress[];
   pretrainedSequences: Partial<Record<DemoTask, number>>;
+  /** The last model downloaded: its file name and size. */
+  exported: { name: string; bytes: number } | null;
   errors: string[];
 }
 
@@ -65,6 +67,7 @@ const state: PageState = {
   training: false,
   progress: [],
   pretrainedSequences: {},
+  exported: null,
   errors: [],
 };
 (globalThis as unknown as { engramNtm: PageState }).engramNtm = state;
@@ -100,6 +103,7 @@ const el = {
   memoryMap: byId<HTMLCanvasElement>('memory-map'),
   trainToggle: byId<HTMLButtonElement>('train-toggle'),
   trainReset: byId<HTMLButtonElement>('train-reset'),
+  download: byId<HTMLButtonElement>('download'),
   seed: byId<HTMLInputElement>('seed'),
   curriculum: byId<HTMLInputElement>('curriculum'),
   backendChoice: byId<HTMLSelectElement>('backend-choice'),
@@ -212,6 +216,16 @@ function onReply(reply: WorkerReply): void {
       state.time = Math.min(state.time, reply.steps.length - 1);
       if (state.time < 0 || !timeTouched) state.time = firstScoredStep(pending.rows);
       renderTrace();
+      return;
+    }
+    case 'exported': {
+      const name = `engram-ntm-${reply.task}-${reply.sequences}.safetensors`;
+      const url = URL.createObjectURL(new Blob([reply.bytes], { type: 'application/octet-stream' }));
+      const link = Object.assign(document.createElement('a'), { href: url, download: name });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      state.exported = { name, bytes: reply.bytes.byteLength };
+      el.trainStatus.textContent = `Saved ${name}. In a terminal: engram show --run ${name}`;
       return;
     }
     case 'error':
@@ -497,6 +511,7 @@ el.trainToggle.addEventListener('click', () => {
   renderTraining();
 });
 el.trainReset.addEventListener('click', resetTrainee);
+el.download.addEventListener('click', () => send({ type: 'export' }));
 el.curriculum.addEventListener('change', resetTrainee);
 el.seed.addEventListener('change', resetTrainee);
 el.backendChoice.addEventListener('change', () => startWorker(el.backendChoice.value as BackendChoice));

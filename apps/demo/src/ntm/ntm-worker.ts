@@ -5,7 +5,7 @@
  * sequences through either model with `inspectSequence`.
  */
 import { DEFAULT_CURRICULUM, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
-import { type NtmModel, NonFiniteError, createNtm, defaultNtmConfig, inspectSequence, ntmFromSafetensors, trainBatch } from '@engram/ntm';
+import { type NtmModel, NonFiniteError, createNtm, defaultNtmConfig, inspectSequence, ntmFromSafetensors, ntmToSafetensors, trainBatch } from '@engram/ntm';
 import { type Backend, type Optimizer, RMSProp, Random, countParameters, createCpuBackend, parameterList, setDefaultBackend } from '@engram/tensor';
 import { createGpuBackend } from '@engram/tensor/gpu';
 import { type BackendChoice, type BackendTiming, CURRICULUM_WINDOW, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
@@ -22,6 +22,7 @@ interface Trainee {
   model: NtmModel;
   optimizer: Optimizer;
   rng: Random;
+  seed: number;
   sequences: number;
   /** Curriculum level (longest length or item count), or null to train on the full range. */
   level: number | null;
@@ -30,7 +31,7 @@ interface Trainee {
 }
 
 const scope = self as unknown as {
-  postMessage(message: WorkerReply): void;
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
 };
 const post = (message: WorkerReply): void => scope.postMessage(message);
@@ -90,7 +91,7 @@ function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Traine
   const config = defaultNtmConfig(generator.inputWidth({}), generator.outputWidth({}));
   const model = createNtm(config, rng.fork());
   const optimizer = new RMSProp(parameterList(model.params), LEARNING_RATE, RMSPROP);
-  return { task, model, optimizer, rng, sequences: 0, level: curriculum ? DEFAULT_CURRICULUM.start : null, windowBits: 0 };
+  return { task, model, optimizer, rng, seed, sequences: 0, level: curriculum ? DEFAULT_CURRICULUM.start : null, windowBits: 0 };
 }
 
 /** Trains for one chunk, reports it, and schedules the next while `training` holds. */
@@ -159,6 +160,20 @@ async function handle(request: WorkerRequest): Promise<void> {
       training = request.run && trainee !== null;
       if (training && !wasTraining) setTimeout(trainChunk, 0);
       if (!training && wasTraining) post({ type: 'stopped', reason: 'paused' });
+      return;
+    }
+    case 'export': {
+      if (trainee === null) throw new Error('no model to export yet');
+      // The metadata `engram show` and `engram eval` read: `engram show --run <file>` works on it.
+      const bytes = ntmToSafetensors(trainee.model, {
+        task: trainee.task,
+        taskOptions: '{}',
+        step: String(trainee.sequences),
+        seed: String(trainee.seed),
+        source: 'engram demo',
+      });
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      scope.postMessage({ type: 'exported', task: trainee.task, sequences: trainee.sequences, bytes: buffer }, [buffer]);
       return;
     }
     case 'inspect': {

@@ -37,6 +37,7 @@ export type WorkerRequest =
   | { type: 'pretrained'; task: DemoTask; bytes: ArrayBuffer; source: string }
   | { type: 'reset'; task: DemoTask; seed: number; curriculum: boolean }
   | { type: 'train'; run: boolean }
+  | { type: 'export' }
   | { type: 'inspect'; id: number; task: DemoTask; model: ModelChoice; sequence: SequenceRows };
 
 /** What one chunk of training measured (a chunk is ~{@link TRAIN_CHUNK_MS} of steps). */
@@ -63,6 +64,7 @@ export type WorkerReply =
   | { type: 'progress'; task: DemoTask; progress: TrainingProgress }
   | { type: 'stopped'; reason: string }
   | { type: 'trace'; id: number; steps: StepInspection[]; milliseconds: number }
+  | { type: 'exported'; task: DemoTask; sequences: number; bytes: ArrayBuffer }
   | { type: 'error'; message: string };
 
 /** Sequences between two curriculum decisions (on their mean error bits). */
