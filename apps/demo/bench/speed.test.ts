@@ -8,9 +8,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { algorithmicTask, sampleBatch } from '@engram/datasets';
-import { createNtm, defaultNtmConfig, trainBatch } from '@engram/ntm';
-import { RMSProp, Random, parameterList } from '@engram/tensor';
+import { trainBatch } from '@engram/ntm';
+import { Random } from '@engram/tensor';
 import { expect, it } from 'vitest';
+import { TRAIN_OPTIONS, newNtm } from '../src/ntm/recipe.js';
 import { BROWSERS, type BrowserName, DIST, launch, serve } from '../test/browser.js';
 
 /** Sequences timed on the CPU backends, and on WebGL2 (which is far slower without a hardware GPU). */
@@ -37,10 +38,9 @@ function secondsFor(progress: readonly Progress[], n: number): number {
 function nodeSeconds(n: number): number {
   const task = algorithmicTask('copy');
   const rng = new Random(SEED);
-  const model = createNtm(defaultNtmConfig(task.inputWidth({}), task.outputWidth({})), rng.fork());
-  const optimizer = new RMSProp(parameterList(model.params), 1e-4, { momentum: 0.9, decay: 0.95 });
+  const { model, optimizer } = newNtm('copy', rng);
   const start = performance.now();
-  for (let i = 0; i < n; i++) trainBatch(model, optimizer, sampleBatch(task, rng, 1, {}), { clipValue: 10 });
+  for (let i = 0; i < n; i++) trainBatch(model, optimizer, sampleBatch(task, rng, 1, {}), TRAIN_OPTIONS);
   return (performance.now() - start) / 1000;
 }
 

@@ -3,6 +3,7 @@ import {
   type Optimizer,
   type OptimizerState,
   type Random,
+  type SafetensorsContents,
   type Tensor,
   flattenParameters,
   loadParameters,
@@ -13,6 +14,7 @@ import {
   optimizerStateTensors,
   saveSafetensors,
   saveSafetensorsFile,
+  writeFileAtomic,
 } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
 import { type NtmModel, createNtm } from './model.js';
@@ -26,6 +28,9 @@ function modelTensors(model: NtmModel): Record<string, Tensor> {
   if (model.fixedMemory) tensors[FIXED_MEMORY_KEY] = model.fixedMemory;
   return tensors;
 }
+
+/** The metadata every file carries: the format tag and the config. */
+const header = (model: NtmModel): Record<string, string> => ({ format: NTM_FORMAT, config: JSON.stringify(model.config) });
 
 function parseConfig(path: string, metadata: Record<string, string>): NtmConfig {
   if (metadata.format !== NTM_FORMAT)
@@ -55,7 +60,7 @@ function restoreModel(path: string, config: NtmConfig, tensors: Record<string, T
 
 /** Saves a trained model for inference: weights as safetensors, the config as JSON metadata. Atomic. */
 export async function saveNtm(path: string, model: NtmModel, metadata: Record<string, string> = {}): Promise<void> {
-  await saveSafetensorsFile(path, modelTensors(model), { ...metadata, format: NTM_FORMAT, config: JSON.stringify(model.config) });
+  await writeFileAtomic(path, ntmToSafetensors(model, metadata));
 }
 
 /**
@@ -63,7 +68,7 @@ export async function saveNtm(path: string, model: NtmModel, metadata: Record<st
  * {@link ntmFromSafetensors} and {@link loadNtm} read them back.
  */
 export function ntmToSafetensors(model: NtmModel, metadata: Record<string, string> = {}): Uint8Array {
-  return saveSafetensors(modelTensors(model), { ...metadata, format: NTM_FORMAT, config: JSON.stringify(model.config) });
+  return saveSafetensors(modelTensors(model), { ...metadata, ...header(model) });
 }
 
 /** A model read back by {@link loadNtm}. */
@@ -74,11 +79,14 @@ export interface LoadedNtm {
   metadata: Record<string, string>;
 }
 
+/** The model in a file's tensors and metadata; errors name `source`. */
+function loaded(source: string, { tensors, metadata }: SafetensorsContents, rng: Random): LoadedNtm {
+  return { model: restoreModel(source, parseConfig(source, metadata), tensors, rng), metadata };
+}
+
 /** Loads a model saved by {@link saveNtm} (or a checkpoint). Errors name the file. */
 export async function loadNtm(path: string, rng: Random): Promise<LoadedNtm> {
-  const { tensors, metadata } = await loadSafetensorsFile(path);
-  const config = parseConfig(path, metadata);
-  return { model: restoreModel(path, config, tensors, rng), metadata };
+  return loaded(path, await loadSafetensorsFile(path), rng);
 }
 
 /**
@@ -88,9 +96,7 @@ export async function loadNtm(path: string, rng: Random): Promise<LoadedNtm> {
  * @param source names the data in error messages (a URL, say)
  */
 export function ntmFromSafetensors(bytes: Uint8Array, rng: Random, source = 'NTM data'): LoadedNtm {
-  const { tensors, metadata } = loadSafetensors(bytes, { source });
-  const config = parseConfig(source, metadata);
-  return { model: restoreModel(source, config, tensors, rng), metadata };
+  return loaded(source, loadSafetensors(bytes, { source }), rng);
 }
 
 /** What a training checkpoint holds besides the weights: enough to continue exactly. */
@@ -118,8 +124,7 @@ export async function saveCheckpoint(path: string, model: NtmModel, optimizer: O
   const state = optimizer.state();
   Object.assign(tensors, optimizerStateTensors(state));
   await saveSafetensorsFile(path, tensors, {
-    format: NTM_FORMAT,
-    config: JSON.stringify(model.config),
+    ...header(model),
     optimizerStep: String(state.step),
     optimizerLearningRate: String(optimizer.learningRate),
     training: JSON.stringify(training),

@@ -5,7 +5,7 @@
  * small enough to answer on the page's own thread in a few milliseconds.
  */
 import { type Vocabulary, tokenize } from '@engram/datasets';
-import { type MemnetAnswer, type MemnetModel, answerQuestions, memnetFromSafetensors, unknownWords } from '@engram/memnet';
+import { type MemnetAnswer, type MemnetModel, type MemnetQuestion, answerQuestions, memnetFromSafetensors, unknownWords } from '@engram/memnet';
 import { Random, getDefaultBackend } from '@engram/tensor';
 import { byId, fetchBytes, parameter } from '../shared/dom.js';
 import { type ExampleStory, STORY_KINDS } from './stories.js';
@@ -81,10 +81,13 @@ function newStory(): void {
   if (kind) showExample(kind.make(rng));
 }
 
-/** Flags words the model does not know (they would otherwise be silently meaningless to it). */
-function check(): boolean {
+/**
+ * Flags words the model does not know (they would otherwise be silently meaningless to it). Returns
+ * the tokenised question when it can be asked, else null.
+ */
+function check(): MemnetQuestion | null {
   el.story.rows = Math.max(MIN_STORY_ROWS, el.story.value.split('\n').length + 1);
-  if (vocabulary === null) return false;
+  if (vocabulary === null) return null;
   const story = storyLines().map(tokenize);
   const question = tokenize(el.question.value);
   state.unknown = unknownWords({ story, question, answer: [], supportingFacts: [] }, vocabulary);
@@ -112,13 +115,13 @@ function check(): boolean {
   el.unknownNote.textContent = problems.join(' ');
   el.unknownNote.className = problems.length > 0 ? 'small error' : 'small';
   el.ask.disabled = problems.length > 0;
-  return problems.length === 0;
+  return problems.length === 0 ? { story, question } : null;
 }
 
 function ask(): void {
-  if (model === null || vocabulary === null || !check()) return;
-  const story = storyLines().map(tokenize);
-  const [answer] = answerQuestions(model, vocabulary, [{ story, question: tokenize(el.question.value) }]);
+  const question = check();
+  if (model === null || vocabulary === null || question === null) return;
+  const [answer] = answerQuestions(model, vocabulary, [question]);
   if (answer === undefined) return;
   state.answer = answer;
   el.answerCard.classList.remove('stale');

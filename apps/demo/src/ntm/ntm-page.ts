@@ -3,19 +3,22 @@
  * input / target / output and every head's weightings and the memory as heatmaps, and live training
  * with a learning curve. All model work happens in the worker (ntm-worker.ts).
  */
+import type { TaskSequence } from '@engram/datasets';
 import type { StepInspection } from '@engram/ntm';
 import { Random } from '@engram/tensor';
 import { type CurvePoint, drawCurve, smooth } from '../shared/curve.js';
 import { byId, count, fetchBytes, parameter } from '../shared/dom.js';
 import { cellAt, drawHeatmap } from '../shared/heatmap.js';
-import type { BackendChoice, BackendTiming, DemoTask, ModelChoice, SequenceRows, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
+import type { BackendChoice, BackendTiming, DemoTask, ModelChoice, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
 import { describeRuns, usedSlots } from './slots.js';
-import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, rowsOf, sequenceOf, wrongBits } from './sequences.js';
+import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, sequenceOf, wrongBits } from './sequences.js';
 
 /** Seed of the visitor's random bits, so a fresh page shows the same first sequence. */
 const CONTENT_SEED = 2014;
 /** Pixels per time step and per bit in the bit grids. */
 const BIT_CELL = 14;
+/** Pixels per bit in the grid the visitor paints on (larger, to hit with a finger). */
+const CONTENT_CELL = 18;
 /** Pixels per time step in the weighting maps, and per memory column. */
 const TIME_CELL = 12;
 const MEMORY_CELL = 8;
@@ -27,7 +30,7 @@ const TASKS: readonly DemoTask[] = ['copy', 'repeat-copy', 'associative-recall']
 
 interface Trace {
   task: DemoTask;
-  rows: SequenceRows;
+  rows: TaskSequence;
   steps: StepInspection[];
   model: ModelChoice;
   milliseconds: number;
@@ -120,7 +123,6 @@ const el = {
 // The worker
 
 let worker: Worker;
-let inspectId = 0;
 let lastTraineeRefresh = 0;
 
 function send(request: WorkerRequest, transfer: Transferable[] = []): void {
@@ -140,6 +142,7 @@ function startWorker(choice: BackendChoice): void {
   worker.onerror = (event) => showError(`the worker failed: ${event.message}`);
   state.backend = null;
   state.training = false;
+  state.pretrainedSequences = {};
   el.backendStatus.textContent = choice === 'auto' ? 'timing WebGL2 and the CPU…' : 'starting…';
   send({ type: 'init', backend: choice });
   void selectTask(state.task);
@@ -158,13 +161,12 @@ function resetTrainee(): void {
   renderTraining();
 }
 
+/** The run asked for last; a trace for any earlier one is out of date and dropped. */
+let pending: { id: number; rows: TaskSequence; model: ModelChoice; task: DemoTask } | null = null;
 function inspect(): void {
-  const rows = rowsOf(sequenceOf(state.content));
-  inspectId++;
-  pendingRows.set(inspectId, { rows, model: state.model, task: state.task });
-  send({ type: 'inspect', id: inspectId, task: state.task, model: state.model, sequence: rows });
+  pending = { id: (pending?.id ?? 0) + 1, rows: sequenceOf(state.content), model: state.model, task: state.task };
+  send({ type: 'inspect', id: pending.id, task: pending.task, model: pending.model, inputs: pending.rows.inputs });
 }
-const pendingRows = new Map<number, { rows: SequenceRows; model: ModelChoice; task: DemoTask }>();
 
 function onReply(reply: WorkerReply): void {
   switch (reply.type) {
@@ -209,9 +211,7 @@ function onReply(reply: WorkerReply): void {
       renderTraining();
       return;
     case 'trace': {
-      const pending = pendingRows.get(reply.id);
-      pendingRows.delete(reply.id);
-      if (pending === undefined || reply.id !== inspectId) return;
+      if (pending === null || reply.id !== pending.id) return;
       state.trace = { task: pending.task, rows: pending.rows, steps: reply.steps, model: pending.model, milliseconds: reply.milliseconds };
       state.time = Math.min(state.time, reply.steps.length - 1);
       if (state.time < 0 || !timeTouched) state.time = firstScoredStep(pending.rows);
@@ -244,7 +244,7 @@ function setPretrainedLabel(text: string): void {
 
 const lastProgress = (): TrainingProgress | undefined => state.progress[state.progress.length - 1];
 let timeTouched = false;
-const firstScoredStep = (rows: SequenceRows): number => Math.max(0, rows.scored.indexOf(1) - 1);
+const firstScoredStep = (rows: TaskSequence): number => Math.max(0, rows.scored.indexOf(1) - 1);
 
 // ---------------------------------------------------------------------------------------------
 // The visitor's sequence
@@ -263,11 +263,18 @@ async function selectTask(task: DemoTask): Promise<void> {
   el.repeatsField.hidden = shape.repeats === undefined;
   if (shape.repeats) Object.assign(el.repeats, { min: String(shape.repeats.min), max: String(shape.repeats.max), value: String(shape.repeats.value) });
   el.queryField.hidden = task !== 'associative-recall';
-  setPretrainedLabel('pretrained');
   state.content = randomContent(task, contentRng, shape.length.value, shape.repeats?.value ?? 1);
   syncSliders();
   renderContent();
   resetTrainee();
+  // The worker keeps the pretrained models it has loaded: fetch each only once.
+  const trained = state.pretrainedSequences[task];
+  if (trained !== undefined) {
+    setPretrainedLabel(`pretrained (${count(trained)} sequences)`);
+    if (state.model === 'pretrained') inspect();
+    return;
+  }
+  setPretrainedLabel('pretrained');
   try {
     await loadPretrained(task);
   } catch (error) {
@@ -297,12 +304,9 @@ function syncSliders(): void {
       : `Within the training range (${shape.length.label.toLowerCase()} ${lo}–${hi}${shape.repeats ? `, repeats ${shape.repeats.trained[0]}–${shape.repeats.trained[1]}` : ''}).`;
 }
 
-/** The content's vectors as columns (items one after another). */
-const contentColumns = (content: SequenceContent): Float32Array[] => content.items.flat();
-
+/** The editable grid: the content's vectors as columns, items one after another. */
 function renderContent(): void {
-  const columns = contentColumns(state.content);
-  drawHeatmap(el.contentGrid, columns, { cellWidth: BIT_CELL + 4, cellHeight: BIT_CELL + 4, gap: 2 });
+  drawHeatmap(el.contentGrid, state.content.items.flat(), { cellWidth: CONTENT_CELL, cellHeight: CONTENT_CELL, gap: 2 });
 }
 
 function contentChanged(): void {
@@ -313,7 +317,7 @@ function contentChanged(): void {
 
 let painting: number | null = null;
 function paint(event: PointerEvent): void {
-  const cell = cellAt(el.contentGrid, event, BIT_CELL + 4, BIT_CELL + 4);
+  const cell = cellAt(el.contentGrid, event, CONTENT_CELL, CONTENT_CELL);
   if (cell === null) return;
   const shape = TASK_SHAPES[state.task];
   const item = state.content.items[Math.floor(cell.column / shape.itemLength)];

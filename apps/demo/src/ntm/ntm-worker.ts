@@ -5,15 +5,11 @@
  * sequences through either model with `inspectSequence`.
  */
 import { DEFAULT_CURRICULUM, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
-import { type NtmModel, NonFiniteError, createNtm, defaultNtmConfig, inspectSequence, ntmFromSafetensors, ntmToSafetensors, trainBatch } from '@engram/ntm';
-import { type Backend, type Optimizer, RMSProp, Random, countParameters, createCpuBackend, parameterList, setDefaultBackend } from '@engram/tensor';
+import { type NtmModel, NonFiniteError, inspectSequence, ntmFromSafetensors, ntmToSafetensors, trainBatch } from '@engram/ntm';
+import { type Backend, type Optimizer, Random, countParameters, createCpuBackend, setDefaultBackend } from '@engram/tensor';
 import { createGpuBackend } from '@engram/tensor/gpu';
 import { type BackendChoice, type BackendTiming, CURRICULUM_WINDOW, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
-
-/** The paper's recipe, as the CLI and the pretrained models use it. */
-const LEARNING_RATE = 1e-4;
-const RMSPROP = { momentum: 0.9, decay: 0.95 } as const;
-const CLIP_VALUE = 10;
+import { TRAIN_OPTIONS, newNtm } from './recipe.js';
 /** Length of the copy sequence `auto` times one training step on. */
 const TIMING_LENGTH = 4;
 
@@ -44,33 +40,25 @@ let training = false;
 /** Sequences per second of a training step on `backend` (after one step that compiles its kernels). */
 function trainingSpeed(backend: Backend): number {
   setDefaultBackend(backend);
-  const copy = algorithmicTask('copy');
   const rng = new Random(0);
-  const model = createNtm(defaultNtmConfig(copy.inputWidth({}), copy.outputWidth({})), rng.fork());
-  const optimizer = new RMSProp(parameterList(model.params), LEARNING_RATE, RMSPROP);
-  const batch = sampleBatch(copy, rng, 1, { minLength: TIMING_LENGTH, maxLength: TIMING_LENGTH });
-  trainBatch(model, optimizer, batch, { clipValue: CLIP_VALUE });
+  const { model, optimizer } = newNtm('copy', rng);
+  const batch = sampleBatch(algorithmicTask('copy'), rng, 1, { minLength: TIMING_LENGTH, maxLength: TIMING_LENGTH });
+  trainBatch(model, optimizer, batch, TRAIN_OPTIONS);
   const start = performance.now();
-  trainBatch(model, optimizer, batch, { clipValue: CLIP_VALUE });
+  trainBatch(model, optimizer, batch, TRAIN_OPTIONS);
   return 1000 / Math.max(performance.now() - start, 1e-3);
 }
 
 async function init(choice: BackendChoice): Promise<void> {
-  const cpu = createCpuBackend();
   if (choice === 'cpu') {
+    const cpu = createCpuBackend();
     setDefaultBackend(cpu);
     post({ type: 'ready', backend: cpu.description, usingGpu: false });
     return;
   }
-  let fallbackReason: string | undefined;
-  const gpuModule = await import('gpu.js');
-  const result = await createGpuBackend({
-    module: gpuModule,
-    onFallback: (reason) => {
-      fallbackReason = reason;
-    },
-  });
-  const reason = fallbackReason ? { fallbackReason } : {};
+  // The reason for a fallback comes back in the result; the page shows it, so no console warning.
+  const result = await createGpuBackend({ module: await import('gpu.js'), onFallback: () => {} });
+  const reason = result.fallbackReason ? { fallbackReason: result.fallbackReason } : {};
   if (choice === 'gpu' || !result.usingGpu) {
     setDefaultBackend(result.backend);
     post({ type: 'ready', backend: result.backend.description, usingGpu: result.usingGpu, ...reason });
@@ -78,6 +66,7 @@ async function init(choice: BackendChoice): Promise<void> {
   }
   // auto: keep whichever trains faster here. For a model this small that is often the CPU: each of
   // the ~170 ops per time step is its own GPU kernel.
+  const cpu = createCpuBackend();
   const timing: BackendTiming = { gpu: trainingSpeed(result.backend), cpu: trainingSpeed(cpu) };
   const useGpu = timing.gpu > timing.cpu;
   const backend = useGpu ? result.backend : cpu;
@@ -86,11 +75,8 @@ async function init(choice: BackendChoice): Promise<void> {
 }
 
 function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Trainee {
-  const generator = algorithmicTask(task);
   const rng = new Random(seed);
-  const config = defaultNtmConfig(generator.inputWidth({}), generator.outputWidth({}));
-  const model = createNtm(config, rng.fork());
-  const optimizer = new RMSProp(parameterList(model.params), LEARNING_RATE, RMSPROP);
+  const { model, optimizer } = newNtm(task, rng);
   return { task, model, optimizer, rng, seed, sequences: 0, level: curriculum ? DEFAULT_CURRICULUM.start : null, windowBits: 0 };
 }
 
@@ -108,7 +94,7 @@ function trainChunk(): void {
     do {
       const options = current.level === null ? {} : curriculumOptions(current.task, current.level);
       const batch = sampleBatch(generator, current.rng, 1, options);
-      const result = trainBatch(current.model, current.optimizer, batch, { clipValue: CLIP_VALUE, step: current.sequences + 1 });
+      const result = trainBatch(current.model, current.optimizer, batch, { ...TRAIN_OPTIONS, step: current.sequences + 1 });
       current.sequences++;
       count++;
       bits += result.errorBits;
@@ -180,7 +166,7 @@ async function handle(request: WorkerRequest): Promise<void> {
       const model = request.model === 'pretrained' ? pretrained.get(request.task) : trainee?.task === request.task ? trainee.model : undefined;
       if (model === undefined) throw new Error(`no ${request.model} model for '${request.task}' yet`);
       const start = performance.now();
-      const steps = inspectSequence(model, request.sequence.inputs, { memory: true });
+      const steps = inspectSequence(model, request.inputs, { memory: true });
       post({ type: 'trace', id: request.id, steps, milliseconds: performance.now() - start });
       return;
     }

@@ -23,14 +23,6 @@ export interface BackendTiming {
 /** Which model a sequence runs through: the shipped one or the one being trained on the page. */
 export type ModelChoice = 'pretrained' | 'trainee';
 
-/** One sequence as the task package lays it out: one input and one target row per step. */
-export interface SequenceRows {
-  inputs: number[][];
-  targets: number[][];
-  /** 1 where the step is scored. */
-  scored: number[];
-}
-
 /** Page → worker. */
 export type WorkerRequest =
   | { type: 'init'; backend: BackendChoice }
@@ -38,7 +30,7 @@ export type WorkerRequest =
   | { type: 'reset'; task: DemoTask; seed: number; curriculum: boolean }
   | { type: 'train'; run: boolean }
   | { type: 'export' }
-  | { type: 'inspect'; id: number; task: DemoTask; model: ModelChoice; sequence: SequenceRows };
+  | { type: 'inspect'; id: number; task: DemoTask; model: ModelChoice; inputs: Float32Array[] };
 
 /** What one chunk of training measured (a chunk is ~{@link TRAIN_CHUNK_MS} of steps). */
 export interface TrainingProgress {

@@ -1,7 +1,7 @@
 import { associativeRecallTask, copyTask, repeatCopyTask } from '@engram/datasets';
 import { Random } from '@engram/tensor';
 import { describe, expect, it } from 'vitest';
-import { TASK_SHAPES, randomContent, resizeContent, rowsOf, sequenceOf, wrongBits } from './sequences.js';
+import { TASK_SHAPES, randomContent, resizeContent, sequenceOf, wrongBits } from './sequences.js';
 
 describe("the visitor's sequences", () => {
   it('have the widths the tasks (and so the pretrained models) expect', () => {
@@ -26,7 +26,7 @@ describe("the visitor's sequences", () => {
   });
 
   it('count wrong output bits on scored steps only', () => {
-    const rows = rowsOf(sequenceOf({ task: 'copy', items: [[Float32Array.from([1, 0])]], repeats: 1, query: 0 }));
+    const rows = sequenceOf({ task: 'copy', items: [[Float32Array.from([1, 0])]], repeats: 1, query: 0 });
     // Steps: the vector, the delimiter, the answer (scored).
     const outputs = [
       [0.9, 0.9],

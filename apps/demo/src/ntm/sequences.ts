@@ -5,7 +5,7 @@
  */
 import { type TaskSequence, associativeRecallSequence, copySequence, randomBits, repeatCopySequence } from '@engram/datasets';
 import type { Random } from '@engram/tensor';
-import type { DemoTask, SequenceRows } from './protocol.js';
+import type { DemoTask } from './protocol.js';
 
 /** The sliders a task offers, with the ranges the pretrained models were trained on. */
 export interface TaskShape {
@@ -84,13 +84,8 @@ export function sequenceOf(content: SequenceContent): TaskSequence {
   }
 }
 
-/** A task sequence as plain arrays, to post to the worker. */
-export function rowsOf(sequence: TaskSequence): SequenceRows {
-  return { inputs: sequence.inputs.map((r) => Array.from(r)), targets: sequence.targets.map((r) => Array.from(r)), scored: sequence.scored.slice() };
-}
-
 /** The output bits that differ from the target on scored steps, as `column,row` keys, and their count. */
-export function wrongBits(rows: SequenceRows, outputs: readonly (readonly number[])[]): Set<string> {
+export function wrongBits(rows: TaskSequence, outputs: readonly (readonly number[])[]): Set<string> {
   const wrong = new Set<string>();
   rows.scored.forEach((scored, t) => {
     if (scored !== 1) return;
