@@ -29,6 +29,18 @@ import {
   runMemnetTraining,
   scheduleFor,
 } from './memnet.js';
+import {
+  COMPLETE_LM_OPTIONS,
+  EVAL_LM_OPTIONS,
+  TRAIN_LM_OPTIONS,
+  TUNE_LM_OPTIONS,
+  completeLmCommand,
+  evalLmCommand,
+  isLmRun,
+  trainLmCommand,
+  tuneLmCommand,
+} from './lm.js';
+import { type OptionSpec, type OptionValues, parseOptions, usageText } from './option-table.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
 
@@ -37,6 +49,10 @@ const USAGE = `engram — train, evaluate and inspect Neural Turing Machines and
 usage:
   engram train ntm --task copy [options]    train until fresh sequences are solved
   engram train memnet --task 1 | --joint [memnet options]   MemN2N on bAbI with the paper's recipe
+  engram train lm --recipe small|medium [options]   an LSTM language model on Penn Treebank (engram train lm --help)
+  engram eval --run DIR [--cache 100,500,2000]   (language model: perplexity alone and with a neural cache)
+  engram tune --run DIR --cache N           (language model: the θ × λ grid of the cache on validation)
+  engram complete --run DIR --text "..."    (language model: next words with and without the cache)
   engram eval --run DIR [--lengths 1-20,30,50,80,120] [--sequences 1000] [--seed 7]   (NTM)
   engram eval --run DIR [--data DIR]        (MemN2N: test error per bAbI task)
   engram ask --run DIR --story "Mary went to the garden. ..." --question "Where is Mary?"
@@ -85,10 +101,64 @@ function number(value: string | undefined, name: string, fallback: number): numb
   return n;
 }
 
+/** A terminal's status line: rewritten in place on a TTY, else printed every few seconds. */
+function terminalIO() {
+  const tty = process.stdout.isTTY === true;
+  let lastPrinted = 0;
+  let stop = false;
+  let presses = 0;
+  process.on('SIGINT', () => {
+    stop = true;
+    if (++presses > 1) process.exit(130);
+  });
+  return {
+    status: (line: string) => {
+      if (tty) process.stdout.write(`\r\x1b[K${line}`);
+      else if (performance.now() - lastPrinted > 5000) {
+        lastPrinted = performance.now();
+        console.log(line);
+      }
+    },
+    log: (line: string) => console.log(tty ? `\r\x1b[K${line}` : line),
+    interrupted: () => stop,
+  };
+}
+
+/** Parses a table-driven command's options, printing its usage for --help (null then). */
+function tableCommand(synopsis: string, specs: readonly OptionSpec[], argv: string[]): OptionValues | null {
+  const values = parseOptions(specs, argv);
+  if (values === null) console.log(usageText(synopsis, specs));
+  return values;
+}
+
+async function trainLm(argv: string[]): Promise<number> {
+  const values = tableCommand(
+    'usage: engram train lm [options]   an LSTM language model on Penn Treebank, Zaremba et al. 2014 recipes',
+    TRAIN_LM_OPTIONS,
+    argv,
+  );
+  return values === null ? 0 : trainLmCommand(values, terminalIO());
+}
+
+async function tune(argv: string[]): Promise<number> {
+  const values = tableCommand('usage: engram tune --run DIR [--cache N]   θ × λ grid of the neural cache on the validation text', TUNE_LM_OPTIONS, argv);
+  if (values === null) return 0;
+  if (!values.has('run')) throw new EngramError('--run is required');
+  return tuneLmCommand(values, terminalIO());
+}
+
+async function complete(argv: string[]): Promise<number> {
+  const values = tableCommand('usage: engram complete --run DIR --text "..."   the next word, with and without the neural cache', COMPLETE_LM_OPTIONS, argv);
+  if (values === null) return 0;
+  if (!values.has('run')) throw new EngramError('--run is required');
+  return completeLmCommand(values, terminalIO());
+}
+
 async function train(argv: string[]): Promise<number> {
   const [model, ...rest] = argv;
   if (model === 'memnet') return trainMemnetCommand(rest);
-  if (model !== 'ntm') throw new EngramError(`engram train: the model must be 'ntm' or 'memnet', got '${model ?? ''}'`);
+  if (model === 'lm') return trainLm(rest);
+  if (model !== 'ntm') throw new EngramError(`engram train: the model must be 'ntm', 'memnet' or 'lm', got '${model ?? ''}'`);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -302,6 +372,16 @@ async function download(argv: string[]): Promise<number> {
 }
 
 async function evaluate(argv: string[]): Promise<number> {
+  const runAt = argv.indexOf('--run');
+  const runArg = runAt >= 0 ? argv[runAt + 1] : argv.find((a) => a.startsWith('--run='))?.slice(6);
+  if (runArg !== undefined && (await isLmRun(runArg))) {
+    const values = tableCommand(
+      'usage: engram eval --run DIR [--cache 100,500,2000]   language-model perplexity, alone and with a neural cache',
+      EVAL_LM_OPTIONS,
+      argv,
+    );
+    return values === null ? 0 : evalLmCommand(values, terminalIO());
+  }
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -361,6 +441,10 @@ async function main(argv: string[]): Promise<number> {
       return show(rest);
     case 'ask':
       return askCommand(rest);
+    case 'tune':
+      return tune(rest);
+    case 'complete':
+      return complete(rest);
     case 'download':
       return download(rest);
     case undefined:

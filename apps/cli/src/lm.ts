@@ -1,0 +1,465 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  LM_RECIPES,
+  type LmCorpus,
+  type LmModel,
+  type LmRecipe,
+  type LmTrainingSnapshot,
+  type LmVocabulary,
+  bestPerSize,
+  cacheGrid,
+  completeText,
+  createLm,
+  evaluateLm,
+  lmRecipe,
+  loadLm,
+  loadLmCheckpoint,
+  loadPtbCorpus,
+  runText,
+  saveLm,
+  saveLmCheckpoint,
+  trainLm,
+} from '@engram/lm';
+import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
+import { bar, count, formatDuration } from './format.js';
+import { type OptionSpec, type OptionValues, get } from './option-table.js';
+import { lineChart } from './svg.js';
+
+/** The options of `engram train lm`: the parser and `--help` both read this table. */
+export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
+  { name: 'model', type: 'choice', choices: ['lstm'], default: 'lstm', help: 'the language model (the MemN2N LM comes next)' },
+  {
+    name: 'recipe',
+    type: 'choice',
+    choices: Object.keys(LM_RECIPES),
+    default: 'small',
+    help: 'Zaremba et al. 2014: small (2 × 200, 13 epochs) or medium (2 × 650, dropout 0.5, 39 epochs)',
+  },
+  { name: 'data', type: 'string', value: 'DIR', default: 'data/ptb', help: 'folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt (engram download ptb)' },
+  { name: 'out', type: 'string', value: 'DIR', help: 'run folder (default runs/lm-<recipe>)' },
+  { name: 'seed', type: 'integer', value: 'N', default: 1, min: 0, max: 2 ** 31 - 1, help: 'weights and dropout follow it' },
+  {
+    name: 'epochs',
+    type: 'integer',
+    value: 'N',
+    min: 1,
+    max: 1000,
+    help: "epochs in all (default the recipe's; with --resume it applies and the header says so)",
+  },
+  { name: 'hidden', type: 'integer', value: 'N', min: 1, max: 4096, help: "LSTM units and embedding width (default the recipe's)" },
+  { name: 'dropout', type: 'number', value: 'P', min: 0, max: 0.95, help: "dropout between layers (default the recipe's)" },
+  { name: 'tied', type: 'flag', help: 'share input and output embeddings (Press & Wolf 2017)' },
+  { name: 'max-steps', type: 'integer', value: 'N', min: 1, max: 1e9, help: 'stop (with a checkpoint) after N steps in all' },
+  {
+    name: 'checkpoint-every',
+    type: 'integer',
+    value: 'N',
+    default: 200,
+    min: 1,
+    max: 1e9,
+    help: 'checkpoint every N steps (and at every epoch end, and on Ctrl-C)',
+  },
+  { name: 'resume', type: 'flag', help: 'continue DIR/checkpoint.safetensors exactly where it stopped' },
+  { name: 'overwrite', type: 'flag', help: 'start afresh in a run folder that already holds a checkpoint' },
+];
+
+/** The options of `engram eval` for a language-model run. */
+export const EVAL_LM_OPTIONS: readonly OptionSpec[] = [
+  { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
+  { name: 'data', type: 'string', value: 'DIR', help: "PTB folder (default: the run's)" },
+  { name: 'cache', type: 'string', value: 'N,N', help: 'neural cache sizes to report (θ and λ chosen on validation), e.g. 100,500,2000' },
+];
+
+/** The options of `engram tune`. */
+export const TUNE_LM_OPTIONS: readonly OptionSpec[] = [
+  { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
+  { name: 'data', type: 'string', value: 'DIR', help: "PTB folder (default: the run's)" },
+  { name: 'cache', type: 'integer', value: 'N', default: 2000, min: 1, max: 100_000, help: 'cache size whose θ × λ grid to print (on validation)' },
+];
+
+/** The options of `engram complete`. */
+export const COMPLETE_LM_OPTIONS: readonly OptionSpec[] = [
+  { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
+  { name: 'text', type: 'string', value: 'TEXT', help: 'the text to continue (words outside the vocabulary become <unk>)' },
+  { name: 'cache', type: 'integer', value: 'N', default: 2000, min: 1, max: 100_000, help: 'neural cache size over the text' },
+  { name: 'theta', type: 'number', value: 'X', default: 0.3, min: 0, max: 100, help: 'θ, the flatness of the cache distribution' },
+  { name: 'lambda', type: 'number', value: 'X', default: 0.1, min: 0, max: 1, help: 'λ, the weight of the cache' },
+  { name: 'top', type: 'integer', value: 'N', default: 10, min: 1, max: 1000, help: 'words to show' },
+];
+
+/** What run.json records for a language-model run. */
+interface LmRunInfo {
+  kind: 'lm';
+  model: 'lstm';
+  recipeName: string;
+  recipe: LmRecipe;
+  seed: number;
+  data: string;
+  started: string;
+}
+
+const CURVE_HEADER = 'step,epoch,tokens,seconds,loss,epoch_perplexity,learning_rate,gradient_norm\n';
+const EPOCHS_HEADER = 'epoch,learning_rate,train_perplexity,valid_perplexity,seconds\n';
+
+/** Where output goes (a terminal or a test's buffer). */
+export interface LmIO {
+  /** A status line, rewritten in place on a terminal. */
+  status(line: string): void;
+  /** A permanent line. */
+  log(line: string): void;
+  /** True once the user asked to stop (Ctrl-C). */
+  interrupted(): boolean;
+}
+
+async function readRunInfo(dir: string): Promise<LmRunInfo> {
+  const path = join(dir, 'run.json');
+  let info: unknown;
+  try {
+    info = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new EngramError(`${path}: cannot read it as JSON (${(error as Error).message.split('\n')[0]})`);
+  }
+  const i = info as Partial<LmRunInfo>;
+  if (typeof info !== 'object' || info === null || i.kind !== 'lm') throw new EngramError(`${path}: not a language-model run`);
+  if (typeof i.recipeName !== 'string' || typeof i.data !== 'string' || typeof i.seed !== 'number')
+    throw new EngramError(`${path}: 'recipeName', 'data' and 'seed' must be present`);
+  // The recipe's numbers are checked against the named recipe's fields and types.
+  const base = lmRecipe(i.recipeName);
+  const recipe = i.recipe as unknown as Record<string, unknown>;
+  for (const key of Object.keys(base) as (keyof LmRecipe)[]) {
+    if (key === 'model') continue;
+    if (typeof recipe?.[key] !== 'number' || !Number.isFinite(recipe[key]) || (recipe[key] as number) <= 0)
+      throw new EngramError(`${path}: recipe '${key}' must be a positive number`);
+  }
+  return i as LmRunInfo;
+}
+
+/** True when `dir` is a language-model run folder or `path` a language-model file. */
+export async function isLmRun(path: string): Promise<boolean> {
+  if (path.endsWith('.safetensors')) {
+    try {
+      await loadLm(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    const info = JSON.parse(await readFile(join(path, 'run.json'), 'utf8')) as { kind?: unknown };
+    return info.kind === 'lm';
+  } catch {
+    return false;
+  }
+}
+
+/** What a run starts or continues from. */
+interface PreparedRun {
+  info: LmRunInfo;
+  model: LmModel;
+  vocabulary: LmVocabulary;
+  snapshot: LmTrainingSnapshot | undefined;
+  corpus: LmCorpus;
+}
+
+async function resumeRun(out: string, checkpointPath: string, values: OptionValues, notes: string[]): Promise<PreparedRun> {
+  if (!existsSync(checkpointPath)) throw new EngramError(`--resume: no checkpoint at ${checkpointPath}`);
+  let info = await readRunInfo(out);
+  const epochs = get<number>(values, 'epochs');
+  if (epochs !== undefined && epochs !== info.recipe.epochs) {
+    notes.push(`epochs changed from ${info.recipe.epochs} to ${epochs} (--epochs)`);
+    info = { ...info, recipe: { ...info.recipe, epochs } };
+    await writeFile(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+  }
+  const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
+  const corpus = await loadPtbCorpus(info.data);
+  if (corpus.vocabulary.size !== vocabulary.size || corpus.vocabulary.words.some((w, i) => w !== vocabulary.words[i]))
+    throw new EngramError(`${info.data}: its vocabulary differs from the checkpoint's; resume with the data the run was trained on`);
+  return { info, model, vocabulary, snapshot, corpus };
+}
+
+async function newRun(out: string, recipeName: string, values: OptionValues): Promise<PreparedRun> {
+  const base = lmRecipe(recipeName);
+  const hidden = get<number>(values, 'hidden');
+  const recipe: LmRecipe = {
+    ...base,
+    model: {
+      ...base.model,
+      ...(hidden === undefined ? {} : { hiddenSize: hidden, embeddingSize: hidden }),
+      ...(values.has('dropout') ? { dropout: get<number>(values, 'dropout') as number } : {}),
+      ...(get<boolean>(values, 'tied') ? { tied: true } : {}),
+    },
+    ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
+  };
+  const info: LmRunInfo = {
+    kind: 'lm',
+    model: 'lstm',
+    recipeName,
+    recipe,
+    seed: get<number>(values, 'seed') ?? 1,
+    data: get<string>(values, 'data') ?? 'data/ptb',
+    started: new Date().toISOString(),
+  };
+  const corpus = await loadPtbCorpus(info.data);
+  const vocabulary = corpus.vocabulary;
+  const model = createLm({ ...info.recipe.model, vocabularySize: vocabulary.size }, new Random(info.seed));
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+  await writeFile(join(out, 'curve.csv'), CURVE_HEADER);
+  await writeFile(join(out, 'epochs.csv'), EPOCHS_HEADER);
+  return { info, model, vocabulary, snapshot: undefined, corpus };
+}
+
+/** Trains a language model: `engram train lm`. Returns the exit code. */
+export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<number> {
+  const recipeName = get<string>(values, 'recipe') ?? 'small';
+  const out = get<string>(values, 'out') ?? join('runs', `lm-${recipeName}`);
+  const resume = get<boolean>(values, 'resume') === true;
+  const checkpointPath = join(out, 'checkpoint.safetensors');
+  if (existsSync(out) && !lstatSync(out).isDirectory()) throw new EngramError(`--out: ${out} exists and is not a folder`);
+  if (
+    resume &&
+    (values.has('hidden') ||
+      values.has('dropout') ||
+      values.has('tied') ||
+      (values.has('seed') && values.get('seed') !== 1) ||
+      (values.has('data') && values.get('data') !== 'data/ptb'))
+  )
+    throw new EngramError('--resume continues the run as it was: --hidden, --dropout, --tied, --seed and --data come from the run and cannot be given');
+  if (!resume && existsSync(checkpointPath) && get<boolean>(values, 'overwrite') !== true)
+    throw new EngramError(`${out} already holds a run (checkpoint.safetensors): add --resume to continue it or --overwrite to start afresh`);
+
+  const notes: string[] = [];
+  const { info, model, vocabulary, snapshot, corpus } = resume ? await resumeRun(out, checkpointPath, values, notes) : await newRun(out, recipeName, values);
+  const { recipe } = info;
+  const c = model.config;
+  const curvePath = join(out, 'curve.csv');
+  const epochsPath = join(out, 'epochs.csv');
+  if (resume && snapshot) {
+    // Rows written after the checkpoint (a run killed before it could save) are dropped: the resumed run recomputes them exactly.
+    const step = snapshot.training.step;
+    const keep = async (path: string, header: string, last: (fields: string[]) => boolean) => {
+      const rows = existsSync(path)
+        ? (await readFile(path, 'utf8'))
+            .split('\n')
+            .slice(1)
+            .filter((l) => l !== '' && last(l.split(',')))
+        : [];
+      await writeFile(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
+    };
+    await keep(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= step);
+    await keep(epochsPath, EPOCHS_HEADER, (f) => Number(f[0]) < snapshot.training.history.length);
+    io.log(
+      `resumed ${checkpointPath} at step ${count(step)}, epoch ${snapshot.training.epoch + 1}, ${count(snapshot.training.tokens)} words${notes.length ? `; ${notes.join('; ')}` : ''}`,
+    );
+  }
+  io.log(
+    `LSTM LM '${info.recipeName}': ${c.layers} × ${c.hiddenSize}, embedding ${c.embeddingSize}${c.tied ? ' (tied)' : ''}, dropout ${c.dropout}, vocabulary ${count(c.vocabularySize)}, ${count(countParameters(model.params))} parameters; ` +
+      `batch ${recipe.batch}, unroll ${recipe.unroll}, ${recipe.epochs} epochs, SGD η ${recipe.learningRate} ÷ ${recipe.decay} after epoch ${recipe.decayAfter}, gradient norm ≤ ${recipe.maxGradNorm}; backend ${getDefaultBackend().description}`,
+  );
+  io.log(`training text ${count(corpus.train.length)} words, validation ${count(corpus.valid.length)}; Ctrl-C saves a checkpoint; continue with --resume`);
+
+  const maxSteps = get<number>(values, 'max-steps');
+  const startTokens = snapshot?.training.tokens ?? 0;
+  const started = performance.now();
+  let lastLog = 0;
+  let step = snapshot?.training.step ?? 0;
+  let lastValid = Number.NaN;
+  const outcome = await trainLm(model, corpus, {
+    recipe,
+    seed: info.seed,
+    ...(snapshot ? { resume: snapshot } : {}),
+    checkpointEvery: get<number>(values, 'checkpoint-every') ?? 200,
+    shouldStop: () => io.interrupted() || (maxSteps !== undefined && step >= maxSteps),
+    onStep: async (r) => {
+      step = r.step;
+      await appendFile(
+        curvePath,
+        `${r.step},${r.epoch},${r.tokens},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.epochPerplexity.toFixed(3)},${r.learningRate},${r.gradientNorm.toFixed(4)}\n`,
+      );
+      const rate = (r.tokens - startTokens) / Math.max(1e-9, (performance.now() - started) / 1000);
+      const fraction = (r.epoch + (r.window + 1) / r.windows) / recipe.epochs;
+      const remainingWords = (recipe.epochs - r.epoch - (r.window + 1) / r.windows) * r.windows * recipe.batch * recipe.unroll;
+      io.status(
+        `${bar(fraction)} epoch ${r.epoch + 1}/${recipe.epochs} ${(((r.window + 1) / r.windows) * 100).toFixed(1)}% | step ${count(r.step)} | ${count(rate)} words/s | ` +
+          `perplexity ${r.epochPerplexity.toFixed(1)} (this window ${Math.exp(r.loss).toFixed(1)}) | η ${r.learningRate} | ${formatDuration(r.seconds)} | ETA ${formatDuration(remainingWords / Math.max(rate, 1e-9))}`,
+      );
+    },
+    onEvaluateProgress: (done, total) => {
+      if (performance.now() - lastLog > 1000) {
+        lastLog = performance.now();
+        io.status(`validating: ${((done / total) * 100).toFixed(0)}%`);
+      }
+    },
+    onEpoch: async (e) => {
+      lastValid = e.validPerplexity;
+      await appendFile(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
+      io.log(
+        `epoch ${e.epoch + 1}: η ${e.learningRate}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
+      );
+    },
+    onCheckpoint: (s) => saveLmCheckpoint(checkpointPath, model, vocabulary, s),
+  });
+  await plotLmCurve(out, `LSTM LM '${info.recipeName}' on Penn Treebank`);
+  if (outcome.kind === 'non-finite') {
+    io.log(
+      `\n${outcome.message}. ${existsSync(checkpointPath) ? `The last good checkpoint is kept at ${checkpointPath}.` : 'No checkpoint had been written yet.'}`,
+    );
+    return 1;
+  }
+  if (outcome.kind === 'interrupted') {
+    io.log(`\nstopped at step ${count(outcome.step)}: checkpoint saved; continue with: engram train lm --out ${out} --resume`);
+    return io.interrupted() ? 130 : 0;
+  }
+  await saveLm(join(out, 'model.safetensors'), model, vocabulary, { recipe: info.recipeName });
+  const t0 = performance.now();
+  const test = evaluateLm(model, corpus.test);
+  await writeFile(
+    join(out, 'results.json'),
+    `${JSON.stringify({ validPerplexity: lastValid, testPerplexity: test.perplexity, testWords: test.tokens }, null, 2)}\n`,
+  );
+  io.log(
+    `\nfinished: test perplexity ${test.perplexity.toFixed(2)} (${count(test.tokens)} words, ${formatDuration((performance.now() - t0) / 1000)}); files in ${out}: model.safetensors, checkpoint.safetensors, curve.csv, epochs.csv, curve.svg, results.json`,
+  );
+  return 0;
+}
+/** Draws perplexity against training words: the training perplexity (per 50 steps) and validation after each epoch. */
+export async function plotLmCurve(out: string, title: string): Promise<void> {
+  const rows = (await readFile(join(out, 'curve.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l !== '')
+    .map((l) => l.split(',').map(Number));
+  const epochs = (await readFile(join(out, 'epochs.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l !== '')
+    .map((l) => l.split(',').map(Number));
+  const every = Math.max(1, Math.ceil(rows.length / 1500));
+  const window = 50;
+  const train: [number, number][] = [];
+  rows.forEach((r, i) => {
+    if (i % every !== 0 && i !== rows.length - 1) return;
+    const slice = rows.slice(Math.max(0, i - window + 1), i + 1);
+    train.push([r[2] as number, Math.exp(slice.reduce((a, s) => a + (s[4] as number), 0) / slice.length)]);
+  });
+  const wordsPerEpoch = rows.length > 0 ? (rows[rows.length - 1]?.[2] as number) / Math.max(1e-9, (rows[rows.length - 1]?.[1] as number) + 1) : 0;
+  const valid: [number, number][] = epochs.map((e) => [((e[0] as number) + 1) * wordsPerEpoch, e[3] as number]);
+  await writeFile(
+    join(out, 'curve.svg'),
+    lineChart(title, 'training words', 'perplexity (log scale)', [
+      { label: `training windows (mean loss of ${window})`, color: '#1f77b4', points: train },
+      { label: 'validation, after each epoch', color: '#d62728', points: valid },
+    ]),
+  );
+}
+
+/** A model from a run folder (its model.safetensors, else its checkpoint) or a model file. */
+async function loadLmRun(path: string): Promise<{ model: LmModel; vocabulary: LmVocabulary; data: string | undefined }> {
+  if (path.endsWith('.safetensors')) return { ...(await loadLm(path)), data: undefined };
+  const info = await readRunInfo(path);
+  const file = existsSync(join(path, 'model.safetensors')) ? join(path, 'model.safetensors') : join(path, 'checkpoint.safetensors');
+  if (!existsSync(file)) throw new EngramError(`${path}: no model.safetensors or checkpoint.safetensors`);
+  return { ...(await loadLm(file)), data: info.data };
+}
+
+async function corpusFor(run: { vocabulary: LmVocabulary; data: string | undefined }, data: string | undefined): Promise<LmCorpus> {
+  const folder = data ?? run.data ?? 'data/ptb';
+  const corpus = await loadPtbCorpus(folder);
+  if (corpus.vocabulary.size !== run.vocabulary.size || corpus.vocabulary.words.some((w, i) => w !== run.vocabulary.words[i]))
+    throw new EngramError(`${folder}: its vocabulary is not the model's`);
+  return corpus;
+}
+
+function parseSizes(text: string | undefined): number[] {
+  if (text === undefined) return [];
+  return text.split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new EngramError(`--cache: expected sizes such as 100,500,2000 (1 to 100000), got '${s}'`);
+    return n;
+  });
+}
+
+/** `engram eval` for a language model: validation and test perplexity, alone and with each cache size. */
+export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' | 'status'>): Promise<number> {
+  const runPath = get<string>(values, 'run') ?? '';
+  const run = await loadLmRun(runPath);
+  const corpus = await corpusFor(run, get<string>(values, 'data'));
+  const sizes = parseSizes(get<string>(values, 'cache'));
+  const progress = (what: string) => (done: number, total: number) => io.status(`${what}: ${((done / total) * 100).toFixed(0)}%`);
+  const t0 = performance.now();
+  const valid = runText(run.model, corpus.valid, { onProgress: progress('validation text') });
+  const test = runText(run.model, corpus.test, { onProgress: progress('test text') });
+  const seconds = (performance.now() - t0) / 1000;
+  const perplexity = (r: typeof valid) => Math.exp(-r.modelProbability.reduce((a, p) => a + Math.log(p), 0) / r.tokens);
+  io.log(
+    `${runPath}: ${count(valid.tokens)} validation and ${count(test.tokens)} test words, ${formatDuration(seconds)} (${count((valid.tokens + test.tokens) / seconds)} words/s)`,
+  );
+  io.log('| memory | validation perplexity | test perplexity | θ | λ |\n|---|---|---|---|---|');
+  io.log(`| none | ${perplexity(valid).toFixed(2)} | ${perplexity(test).toFixed(2)} | | |`);
+  for (const size of sizes) {
+    io.status(`cache ${size}: choosing θ and λ on validation`);
+    const [best] = bestPerSize(cacheGrid(valid, { sizes: [size] }));
+    if (best === undefined) continue;
+    const [onTest] = cacheGrid(test, { sizes: [size], thetas: [best.theta], lambdas: [best.lambda] });
+    io.log(`| neural cache, ${count(size)} | ${best.perplexity.toFixed(2)} | ${onTest?.perplexity.toFixed(2)} | ${best.theta} | ${best.lambda} |`);
+  }
+  return 0;
+}
+
+/** `engram tune`: the θ × λ grid of validation perplexity for one cache size. */
+export async function tuneLmCommand(values: OptionValues, io: Pick<LmIO, 'log' | 'status'>): Promise<number> {
+  const run = await loadLmRun(get<string>(values, 'run') ?? '');
+  const corpus = await corpusFor(run, get<string>(values, 'data'));
+  const size = get<number>(values, 'cache') ?? 2000;
+  const valid = runText(run.model, corpus.valid, { onProgress: (d, t) => io.status(`validation text: ${((d / t) * 100).toFixed(0)}%`) });
+  const grid = cacheGrid(valid, { sizes: [size] });
+  const thetas = [...new Set(grid.map((p) => p.theta))];
+  const lambdas = [...new Set(grid.map((p) => p.lambda))];
+  io.log(`validation perplexity with a neural cache of ${count(size)} (rows θ, columns λ; λ = 0 is the model alone)`);
+  io.log(`| θ \\ λ | ${lambdas.join(' | ')} |\n|---|${lambdas.map(() => '---').join('|')}|`);
+  for (const theta of thetas)
+    io.log(`| ${theta} | ${lambdas.map((l) => grid.find((p) => p.theta === theta && p.lambda === l)?.perplexity.toFixed(2)).join(' | ')} |`);
+  const [best] = bestPerSize(grid);
+  if (best) io.log(`best: θ ${best.theta}, λ ${best.lambda}: ${best.perplexity.toFixed(2)}`);
+  return 0;
+}
+
+/** Splits text as PTB is written: lower case, words by spaces, numbers as N. */
+export function ptbTokens(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w.length > 0)
+    .map((w) => (/^[\d.,]+$/.test(w) && /\d/.test(w) ? 'N' : w));
+}
+
+/** `engram complete`: the next-word distribution after a text, with and without the cache, and what the cache recalled. */
+export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'log'>): Promise<number> {
+  const text = get<string>(values, 'text');
+  if (text === undefined) throw new EngramError('--text is required');
+  const tokens = ptbTokens(text);
+  if (tokens.length === 0) throw new EngramError('--text: the text has no words');
+  const run = await loadLmRun(get<string>(values, 'run') ?? '');
+  const { ids, unknown } = run.vocabulary.encode(tokens);
+  const size = get<number>(values, 'cache') ?? 2000;
+  const result = completeText(run.model, ids, {
+    size,
+    theta: get<number>(values, 'theta') ?? 0.3,
+    lambda: get<number>(values, 'lambda') ?? 0.1,
+    top: get<number>(values, 'top') ?? 10,
+  });
+  const w = (id: number) => run.vocabulary.word(id);
+  if (unknown > 0) io.log(`${unknown} word${unknown > 1 ? 's' : ''} outside the vocabulary read as <unk>`);
+  io.log('| rank | model alone | p | with the cache | p |\n|---|---|---|---|---|');
+  result.model.forEach((m, i) => {
+    const c = result.withCache[i];
+    io.log(`| ${i + 1} | ${w(m.id)} | ${m.probability.toFixed(4)} | ${c ? w(c.id) : ''} | ${c ? c.probability.toFixed(4) : ''} |`);
+  });
+  io.log('\nwhat the cache recalled (earlier position → the word that followed it, weight):');
+  for (const r of result.recalled) io.log(`  ${r.position}: '${tokens[r.position]}' → '${w(r.next)}'  ${r.weight.toFixed(4)}`);
+  return 0;
+}

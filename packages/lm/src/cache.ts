@@ -1,0 +1,252 @@
+import { EngramError, type Tensor, crossEntropy, matmulRaw, noGrad, softmax, tensor } from '@engram/tensor';
+import { type Streams, toStreams, windowAt } from './data.js';
+import { type LmModel, initialLmState, lmForward } from './model.js';
+
+/**
+ * The neural cache (Grave, Joulin & Usunier 2017, eq. 2) over stored pairs (h_i, w_{i+1}):
+ * weights a_i = softmax_i(θ · h_t · h_i) and p_cache(w) = Σ_i [w_{i+1} = w] a_i.
+ *
+ * @param keys h_i, `n × H` row-major
+ * @param values w_{i+1}, the word that followed each key
+ * @param query h_t, `H` values
+ * @param theta θ, the flatness of the cache distribution
+ * @returns each entry's weight a_i, and p_cache as a map from word id to probability
+ */
+export function cacheDistribution(
+  keys: Float32Array,
+  values: Int32Array,
+  query: Float32Array,
+  theta: number,
+): { weights: Float32Array; distribution: Map<number, number> } {
+  const n = values.length;
+  const h = query.length;
+  if (keys.length !== n * h) throw new EngramError(`cacheDistribution: ${keys.length} key values for ${n} entries of width ${h}`);
+  const weights = new Float32Array(n);
+  const scores = new Float64Array(n);
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    let dot = 0;
+    for (let k = 0; k < h; k++) dot += (keys[i * h + k] as number) * (query[k] as number);
+    const score = theta * dot;
+    scores[i] = score;
+    if (score > max) max = score;
+  }
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.exp((scores[i] as number) - max);
+  const distribution = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const a = Math.exp((scores[i] as number) - max) / total;
+    weights[i] = a;
+    const w = values[i] as number;
+    distribution.set(w, (distribution.get(w) ?? 0) + a);
+  }
+  return { weights, distribution };
+}
+
+/** p = (1 − λ) p_model + λ p_cache (Grave et al. 2017, eq. 3): the interpolation of the two distributions for one word. */
+export function interpolate(pModel: number, pMemory: number, lambda: number): number {
+  return (1 - lambda) * pModel + lambda * pMemory;
+}
+
+/** A text run through the model once: what the cache needs for any θ, λ and size. */
+export interface TextRun {
+  /** Words predicted (the text's length − 1). */
+  tokens: number;
+  /** p_model(w_{t+1} | w_{≤t}) for every position t. */
+  modelProbability: Float64Array;
+  /** h_t of the top layer for every position, `tokens × H`. */
+  hidden: Float32Array;
+  /** H. */
+  width: number;
+  /** w_{t+1} for every position. */
+  targets: Int32Array;
+}
+
+/** Runs the model over a text as one stream (batch 1) and keeps each position's target probability and h_t. */
+export function runText(model: LmModel, ids: Int32Array, options: { unroll?: number; onProgress?: (done: number, total: number) => void } = {}): TextRun {
+  const unroll = options.unroll ?? 100;
+  const width = model.config.hiddenSize;
+  return noGrad(() => {
+    const streams: Streams = toStreams(ids, 1);
+    const tokens = streams.length - 1;
+    const modelProbability = new Float64Array(tokens);
+    const hidden = new Float32Array(tokens * width);
+    const targets = new Int32Array(tokens);
+    let state = initialLmState(model, 1);
+    for (let start = 0; start < tokens; start += unroll) {
+      const window = windowAt(streams, start, unroll);
+      const { logits, hidden: h, state: next } = lmForward(model, state, window.inputs, 1);
+      const nats = crossEntropy(logits, window.targets, 'none').dataSync();
+      for (let t = 0; t < window.steps; t++) modelProbability[start + t] = Math.exp(-(nats[t] as number));
+      hidden.set(h.dataSync(), start * width);
+      targets.set(window.targets, start);
+      state = next;
+      options.onProgress?.(start + window.steps, tokens);
+    }
+    return { tokens, modelProbability, hidden, width, targets };
+  });
+}
+
+/** One point of the cache grid. */
+export interface CacheGridPoint {
+  /** N, the cache size (entries kept). */
+  size: number;
+  /** θ. */
+  theta: number;
+  /** λ. */
+  lambda: number;
+  /** Perplexity of the interpolated model on the text. */
+  perplexity: number;
+}
+
+/** The θ values {@link cacheGrid} tries by default (Grave et al. search θ in [0, 1]). */
+export const DEFAULT_THETAS: readonly number[] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1];
+/** The λ values {@link cacheGrid} tries by default. */
+export const DEFAULT_LAMBDAS: readonly number[] = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4];
+
+const CHUNK = 256;
+
+/**
+ * Perplexity of the model with a neural cache for every cache size, θ and λ given, from one run of
+ * the model (the cache needs no retraining). Position t's cache holds (h_i, w_{i+1}) for the `size`
+ * positions i < t before it; the first position has an empty cache and uses p_model alone.
+ */
+export function cacheGrid(run: TextRun, grid: { sizes: readonly number[]; thetas?: readonly number[]; lambdas?: readonly number[] }): CacheGridPoint[] {
+  const thetas = grid.thetas ?? DEFAULT_THETAS;
+  const lambdas = grid.lambdas ?? DEFAULT_LAMBDAS;
+  const sizes = grid.sizes;
+  for (const s of sizes) if (!Number.isInteger(s) || s < 1) throw new EngramError(`cacheGrid: cache sizes must be positive integers, got ${s}`);
+  for (const l of lambdas) if (!(l >= 0 && l <= 1)) throw new EngramError(`cacheGrid: λ must be in [0, 1], got ${l}`);
+  for (const t of thetas) if (!(t >= 0 && Number.isFinite(t))) throw new EngramError(`cacheGrid: θ must be a non-negative number, got ${t}`);
+  const maxSize = Math.max(...sizes);
+  const { tokens, width, hidden, targets, modelProbability } = run;
+  const nats = new Float64Array(sizes.length * thetas.length * lambdas.length);
+  const exps = new Float64Array(maxSize);
+  noGrad(() => {
+    for (let start = 0; start < tokens; start += CHUNK) {
+      const rows = Math.min(CHUNK, tokens - start);
+      const base = Math.max(0, start - maxSize);
+      const columns = start + rows - base;
+      // Every dot product h_t · h_i this chunk needs, in one matrix product: [rows, H] · [columns, H]ᵀ.
+      const query: Tensor = tensor(hidden.subarray(start * width, (start + rows) * width), [rows, width]);
+      const keys: Tensor = tensor(hidden.subarray(base * width, (start + rows) * width), [columns, width]);
+      const dots = matmulRaw(query, keys, false, true).dataSync();
+      for (let r = 0; r < rows; r++) {
+        const t = start + r;
+        const target = targets[t] as number;
+        const pm = modelProbability[t] as number;
+        sizes.forEach((size, si) => {
+          const from = Math.max(0, t - size);
+          thetas.forEach((theta, ti) => {
+            let pc = 0;
+            if (t > from) {
+              let max = Number.NEGATIVE_INFINITY;
+              for (let i = from; i < t; i++) max = Math.max(max, theta * (dots[r * columns + i - base] as number));
+              let total = 0;
+              let hit = 0;
+              for (let i = from; i < t; i++) {
+                const e = Math.exp(theta * (dots[r * columns + i - base] as number) - max);
+                exps[i - from] = e;
+                total += e;
+                if (targets[i] === target) hit += e;
+              }
+              pc = hit / total;
+            }
+            const cell = (si * thetas.length + ti) * lambdas.length;
+            lambdas.forEach((lambda, li) => {
+              const p = t > from ? interpolate(pm, pc, lambda) : pm;
+              nats[cell + li] = (nats[cell + li] as number) - Math.log(p);
+            });
+          });
+        });
+      }
+    }
+  });
+  const out: CacheGridPoint[] = [];
+  sizes.forEach((size, si) => {
+    thetas.forEach((theta, ti) => {
+      lambdas.forEach((lambda, li) => {
+        out.push({ size, theta, lambda, perplexity: Math.exp((nats[(si * thetas.length + ti) * lambdas.length + li] as number) / tokens) });
+      });
+    });
+  });
+  return out;
+}
+
+/** The point of a grid with the lowest perplexity for each cache size. */
+export function bestPerSize(points: readonly CacheGridPoint[]): CacheGridPoint[] {
+  const best = new Map<number, CacheGridPoint>();
+  for (const p of points) {
+    const current = best.get(p.size);
+    if (current === undefined || p.perplexity < current.perplexity) best.set(p.size, p);
+  }
+  return [...best.values()].sort((a, b) => a.size - b.size);
+}
+
+/** One word of a next-word distribution. */
+export interface WordProbability {
+  /** The word's id. */
+  id: number;
+  /** Its probability. */
+  probability: number;
+}
+
+/** One cache entry the cache drew on. */
+export interface Recalled {
+  /** Position i in the text (0-based) whose h_i matched. */
+  position: number;
+  /** w_{i+1}, the word that followed it (what the entry votes for). */
+  next: number;
+  /** Its weight a_i. */
+  weight: number;
+}
+
+/** What the model predicts after the last word of a text, with and without the cache. */
+export interface Completion {
+  /** The top words of p_model. */
+  model: WordProbability[];
+  /** The top words of (1 − λ) p_model + λ p_cache. */
+  withCache: WordProbability[];
+  /** The cache entries with the largest weights, largest first. */
+  recalled: Recalled[];
+}
+
+/**
+ * The next-word distribution after a text, alone and with a neural cache of the text's last `size`
+ * positions, and which earlier positions the cache drew on (the inspection API).
+ *
+ * @param ids the text's word ids (at least one)
+ */
+export function completeText(model: LmModel, ids: Int32Array, options: { size: number; theta: number; lambda: number; top?: number }): Completion {
+  if (ids.length < 1) throw new EngramError('completeText: the text has no words');
+  const top = options.top ?? 10;
+  return noGrad(() => {
+    const { logits, hidden } = lmForward(model, initialLmState(model, 1), ids, 1);
+    const rows = ids.length;
+    const v = model.config.vocabularySize;
+    const h = model.config.hiddenSize;
+    const probabilities = softmax(logits)
+      .dataSync()
+      .subarray((rows - 1) * v, rows * v);
+    const hs = hidden.dataSync();
+    const from = Math.max(0, rows - 1 - options.size);
+    const keys = hs.subarray(from * h, (rows - 1) * h);
+    const values = ids.subarray(from + 1, rows);
+    const query = hs.subarray((rows - 1) * h, rows * h);
+    const cache =
+      values.length > 0 ? cacheDistribution(keys, values, query, options.theta) : { weights: new Float32Array(), distribution: new Map<number, number>() };
+    const topOf = (p: (id: number) => number): WordProbability[] => {
+      const order = Array.from({ length: v }, (_, id) => id).sort((a, b) => p(b) - p(a));
+      return order.slice(0, top).map((id) => ({ id, probability: p(id) }));
+    };
+    const lambda = values.length > 0 ? options.lambda : 0;
+    const recalled = Array.from(cache.weights, (weight, i) => ({ position: from + i, next: values[i] as number, weight }))
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, top);
+    return {
+      model: topOf((id) => probabilities[id] as number),
+      withCache: topOf((id) => interpolate(probabilities[id] as number, cache.distribution.get(id) ?? 0, lambda)),
+      recalled,
+    };
+  });
+}

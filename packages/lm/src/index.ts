@@ -1,0 +1,78 @@
+/**
+ * @engram/lm: language models with external memory. A word-level LSTM language model (embedding,
+ * stacked fused LSTM layers, dropout between layers, optional tied embeddings, softmax) trained
+ * by truncated BPTT with the recipes of Zaremba et al. 2014, and a neural cache (Grave et al. 2017)
+ * that lowers perplexity on long text without retraining.
+ *
+ * ```ts
+ * import { Random } from '@engram/tensor';
+ * import { LM_RECIPES, createLm, evaluateLm, loadPtbCorpus, trainLm } from '@engram/lm';
+ * const corpus = await loadPtbCorpus('data/ptb');
+ * const recipe = LM_RECIPES.small;
+ * const model = createLm({ ...recipe.model, vocabularySize: corpus.vocabulary.size }, new Random(1));
+ * await trainLm(model, corpus, { recipe, onEpoch: (e) => console.log(e.epoch, e.validPerplexity) });
+ * console.log(evaluateLm(model, corpus.test).perplexity);
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  type CacheGridPoint,
+  type Completion,
+  DEFAULT_LAMBDAS,
+  DEFAULT_THETAS,
+  type Recalled,
+  type TextRun,
+  type WordProbability,
+  bestPerSize,
+  cacheDistribution,
+  cacheGrid,
+  completeText,
+  interpolate,
+  runText,
+} from './cache.js';
+export { LM_LIMITS, type LmConfig, validateLmConfig } from './config.js';
+export { type LmCorpus, loadPtbCorpus } from './corpus.js';
+export { type Streams, type Window, toStreams, windowAt, windowCount } from './data.js';
+export {
+  type LmForward,
+  type LmForwardOptions,
+  type LmLayerParameters,
+  type LmModel,
+  type LmParameters,
+  type LmState,
+  createLm,
+  detachState,
+  dropout,
+  initialLmState,
+  lmForward,
+} from './model.js';
+export {
+  LM_FORMAT,
+  type LmCheckpoint,
+  type LoadedLm,
+  lmFromSafetensors,
+  lmToSafetensors,
+  loadLm,
+  loadLmCheckpoint,
+  saveLm,
+  saveLmCheckpoint,
+} from './persistence.js';
+export { LM_RECIPES, type LmRecipe, type LmRecipeName, learningRateAt, lmRecipe } from './recipes.js';
+export {
+  type EvaluateLmOptions,
+  type LmEpochRecord,
+  type LmEvaluation,
+  type LmStepReport,
+  type LmTrainOutcome,
+  type LmTrainingSnapshot,
+  type LmTrainingState,
+  type LmWindowResult,
+  type TrainLmOptions,
+  carriedStateTensors,
+  evaluateLm,
+  freshTrainingState,
+  trainLm,
+  trainWindow,
+} from './train.js';
+export { LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';

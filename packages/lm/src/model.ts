@@ -1,0 +1,154 @@
+import {
+  type Random,
+  ShapeError,
+  type Tensor,
+  add,
+  concat,
+  gather,
+  lstmCell,
+  matmul,
+  matmulRaw,
+  mul,
+  randomUniform,
+  slice,
+  tensor,
+  zeros,
+} from '@engram/tensor';
+import { type LmConfig, validateLmConfig } from './config.js';
+
+/** One LSTM layer: the four gates' weights stacked, `[input + H, 4H]` (W_x over W_h), gate order i, f, g, o. */
+export interface LmLayerParameters {
+  /** W = [W_x; W_h]. */
+  weight: Tensor;
+  /** b, `[4H]`. */
+  bias: Tensor;
+}
+
+/** A language model's parameters, as a plain tree. */
+export interface LmParameters {
+  /** The word embeddings, `[V, E]`. */
+  embedding: Tensor;
+  /** The LSTM layers, bottom first. */
+  layers: LmLayerParameters[];
+  /** The softmax: `weight` `[H, V]` (absent when tied: the embedding's transpose is used) and `bias` `[V]`. */
+  output: { weight?: Tensor; bias: Tensor };
+}
+
+/** A word-level LSTM language model: its config and parameters. */
+export interface LmModel {
+  /** The shape it was built with. */
+  config: LmConfig;
+  /** Its weights. */
+  params: LmParameters;
+}
+
+/** The recurrent state carried between batches: h and c per layer, each `[batch, H]`. */
+export interface LmState {
+  /** h per layer. */
+  h: Tensor[];
+  /** c per layer. */
+  c: Tensor[];
+}
+
+/**
+ * A language model with every weight uniform in ±`initScale` (Zaremba et al. 2014: biases too).
+ *
+ * @example
+ * ```ts
+ * const model = createLm({ vocabularySize: 10000, embeddingSize: 200, hiddenSize: 200, layers: 2, dropout: 0, tied: false, initScale: 0.1 }, new Random(1));
+ * ```
+ */
+export function createLm(config: LmConfig, rng: Random): LmModel {
+  validateLmConfig(config);
+  const { vocabularySize: v, embeddingSize: e, hiddenSize: h, initScale: s } = config;
+  const uniform = (shape: number[]) => randomUniform(shape, rng, -s, s, { requiresGrad: true });
+  const embedding = uniform([v, e]);
+  const layers = Array.from({ length: config.layers }, (_, l) => ({ weight: uniform([(l === 0 ? e : h) + h, 4 * h]), bias: uniform([4 * h]) }));
+  const output = config.tied ? { bias: uniform([v]) } : { weight: uniform([h, v]), bias: uniform([v]) };
+  return { config, params: { embedding, layers, output } };
+}
+
+/** The all-zeros state for `batch` streams (the start of the text). */
+export function initialLmState(model: LmModel, batch: number): LmState {
+  const make = () => model.params.layers.map(() => zeros([batch, model.config.hiddenSize]));
+  return { h: make(), c: make() };
+}
+
+/** The same state without its history, so the next batch's backward pass stops here (truncated BPTT). */
+export function detachState(state: LmState): LmState {
+  return { h: state.h.map((t) => t.detach()), c: state.c.map((t) => t.detach()) };
+}
+
+/** What {@link lmForward} returns for `steps` × `batch` words. */
+export interface LmForward {
+  /** Scores over the vocabulary before the softmax, `[steps · batch, V]`, row `t · batch + b`. */
+  logits: Tensor;
+  /** The top layer's h_t for every position (before dropout), `[steps · batch, H]`: the neural cache's keys. */
+  hidden: Tensor;
+  /** The state after the last step, to carry into the next batch. */
+  state: LmState;
+}
+
+/** Options of {@link lmForward}. */
+export interface LmForwardOptions {
+  /** Draws the dropout masks; without it (evaluation) no dropout is applied. */
+  dropoutRng?: Random;
+}
+
+/** Inverted dropout (Srivastava et al. 2014): keeps each unit with probability 1 − p and scales it by 1 / (1 − p). */
+export function dropout(x: Tensor, p: number, rng: Random | undefined): Tensor {
+  if (p <= 0 || rng === undefined) return x;
+  const keep = new Float32Array(x.size);
+  const scale = 1 / (1 - p);
+  for (let i = 0; i < keep.length; i++) keep[i] = rng.next() < p ? 0 : scale;
+  return mul(x, tensor(keep, x.shape, { backend: x.backend }));
+}
+
+/**
+ * The model over a window of words: embeddings, then each LSTM layer over the whole window
+ * (i, f, o = σ(·), g = tanh(·) of x_t·W_x + h_{t−1}·W_h + b; c_t = f ∘ c_{t−1} + i ∘ g;
+ * h_t = o ∘ tanh(c_t)), dropout on the non-recurrent connections only (Zaremba et al. 2014, §3),
+ * then the softmax layer's scores. x_t·W_x runs for all steps at once; only h_{t−1}·W_h is per step.
+ *
+ * @param inputs word ids, time-major: `inputs[t · batch + b]` is stream b's word at step t
+ * @param batch streams per step (the state's batch)
+ */
+export function lmForward(model: LmModel, state: LmState, inputs: Int32Array, batch: number, options: LmForwardOptions = {}): LmForward {
+  const { hiddenSize: h, dropout: p } = model.config;
+  const steps = inputs.length / batch;
+  const stateBatch = (state.h[0] as Tensor).shape[0];
+  if (!Number.isInteger(steps) || steps < 1 || stateBatch !== batch) {
+    throw new ShapeError('lmForward', `expected a positive multiple of batch ${batch} word ids and a state of that batch`, [
+      [inputs.length],
+      [stateBatch ?? 0, h],
+    ]);
+  }
+  const rng = options.dropoutRng;
+  let x = dropout(gather(model.params.embedding, inputs), p, rng);
+  const hs: Tensor[] = [];
+  const cs: Tensor[] = [];
+  let top = x;
+  model.params.layers.forEach((layer, l) => {
+    const inputSize = (layer.weight.shape[0] as number) - h;
+    const wx = slice(layer.weight, [0, 0], [inputSize, 4 * h]);
+    const wh = slice(layer.weight, [inputSize, 0], [h, 4 * h]);
+    const zx = add(matmul(x, wx), layer.bias);
+    let hPrev = state.h[l] as Tensor;
+    let cPrev = state.c[l] as Tensor;
+    const outputs: Tensor[] = [];
+    for (let t = 0; t < steps; t++) {
+      const z = add(slice(zx, [t * batch, 0], [batch, 4 * h]), matmul(hPrev, wh));
+      const both = lstmCell(z, cPrev);
+      hPrev = slice(both, [0, 0], [batch, h]);
+      cPrev = slice(both, [0, h], [batch, h]);
+      outputs.push(hPrev);
+    }
+    hs.push(hPrev);
+    cs.push(cPrev);
+    top = steps === 1 ? (outputs[0] as Tensor) : concat(outputs, 0);
+    x = dropout(top, p, rng);
+  });
+  const { weight, bias } = model.params.output;
+  const scores = weight === undefined ? matmulRaw(x, model.params.embedding, false, true) : matmul(x, weight);
+  return { logits: add(scores, bias), hidden: top, state: { h: hs, c: cs } };
+}

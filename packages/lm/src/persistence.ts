@@ -1,0 +1,185 @@
+import {
+  EngramError,
+  OPTIMIZER_TENSOR_PREFIX,
+  Random,
+  SGD,
+  type SafetensorsContents,
+  type Tensor,
+  flattenParameters,
+  loadParameters,
+  loadSafetensors,
+  loadSafetensorsFile,
+  optimizerStateFromTensors,
+  optimizerStateTensors,
+  parameterList,
+  saveSafetensors,
+  writeFileAtomic,
+} from '@engram/tensor';
+import { type LmConfig, validateLmConfig } from './config.js';
+import { type LmModel, type LmState, createLm } from './model.js';
+import { type LmTrainingSnapshot, type LmTrainingState, carriedStateTensors } from './train.js';
+import { LmVocabulary } from './vocabulary.js';
+
+/** Format tag written into every file, checked on load. */
+export const LM_FORMAT = 'engram-lm/1';
+const PARAMS = 'params.';
+const STATE = 'state.';
+/** Path segments that could reach an object's prototype: a tensor named with one is rejected. */
+const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
+
+function parseJson(source: string, metadata: Record<string, string>, key: string): unknown {
+  const text = Object.hasOwn(metadata, key) ? metadata[key] : undefined;
+  if (text === undefined) throw new EngramError(`${source}: the '${key}' metadata is missing`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new EngramError(`${source}: the '${key}' metadata is not valid JSON`);
+  }
+}
+
+/** The tensors under `prefix`, keyed without it, in a map with no prototype; unsafe names are an error. */
+function tensorsUnder(source: string, tensors: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = Object.create(null);
+  for (const [key, value] of Object.entries(tensors)) {
+    if (key.split('.').some((segment) => UNSAFE_SEGMENTS.has(segment))) throw new EngramError(`${source}: tensor name '${key}' is not allowed`);
+    if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
+  }
+  return out;
+}
+
+/** A model read back from a file. */
+export interface LoadedLm {
+  /** The model with its weights. */
+  model: LmModel;
+  /** Its words (ids 0 … V − 1). */
+  vocabulary: LmVocabulary;
+  /** The file's metadata (anything passed when saving, plus format, config and vocabulary). */
+  metadata: Record<string, string>;
+}
+
+function restore(source: string, { tensors, metadata }: SafetensorsContents): LoadedLm {
+  const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
+  if (format !== LM_FORMAT) throw new EngramError(`${source}: not an Engram language model (format '${format ?? 'missing'}', expected '${LM_FORMAT}')`);
+  const config = parseJson(source, metadata, 'config');
+  validateLmConfig(config, `${source}: config`);
+  const vocabulary = LmVocabulary.fromJson(parseJson(source, metadata, 'vocabulary'), `${source}: vocabulary`);
+  if (vocabulary.size !== config.vocabularySize)
+    throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
+  const model = createLm(config, new Random(0));
+  loadParameters(model.params, tensorsUnder(source, tensors, PARAMS), source);
+  return { model, vocabulary, metadata };
+}
+
+function header(model: LmModel, vocabulary: LmVocabulary): Record<string, string> {
+  if (vocabulary.size !== model.config.vocabularySize)
+    throw new EngramError(`saveLm: the vocabulary has ${vocabulary.size} words, the model expects ${model.config.vocabularySize}`);
+  return { format: LM_FORMAT, config: JSON.stringify(model.config), vocabulary: JSON.stringify(vocabulary.words) };
+}
+
+/** The bytes of a model file (weights as safetensors; config and words as metadata), for places without a file system. */
+export function lmToSafetensors(model: LmModel, vocabulary: LmVocabulary, metadata: Record<string, string> = {}): Uint8Array {
+  return saveSafetensors(flattenParameters(model.params, 'params'), { ...metadata, ...header(model, vocabulary) });
+}
+
+/** Reads a model from its bytes (a browser's `fetch`, say). Errors name `source`. */
+export function lmFromSafetensors(bytes: Uint8Array, source = 'language model data'): LoadedLm {
+  return restore(source, loadSafetensors(bytes, { source }));
+}
+
+/** Saves a model with its vocabulary, atomically. Node only. */
+export async function saveLm(path: string, model: LmModel, vocabulary: LmVocabulary, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, lmToSafetensors(model, vocabulary, metadata));
+}
+
+/** Loads a model (or the model in a checkpoint). Errors name the file. Node only. */
+export async function loadLm(path: string): Promise<LoadedLm> {
+  return restore(path, await loadSafetensorsFile(path));
+}
+
+/** Saves a training checkpoint (weights, vocabulary, optimizer, carried state, training state) atomically. Node only. */
+export async function saveLmCheckpoint(
+  path: string,
+  model: LmModel,
+  vocabulary: LmVocabulary,
+  snapshot: LmTrainingSnapshot,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const tensors = flattenParameters(model.params, 'params');
+  const state = snapshot.optimizer.state();
+  Object.assign(tensors, optimizerStateTensors(state), carriedStateTensors(snapshot.carried));
+  await writeFileAtomic(
+    path,
+    saveSafetensors(tensors, {
+      ...metadata,
+      ...header(model, vocabulary),
+      optimizerStep: String(state.step),
+      optimizerLearningRate: String(snapshot.optimizer.learningRate),
+      training: JSON.stringify(snapshot.training),
+    }),
+  );
+}
+
+/** A checkpoint read back: the model, its words, and the snapshot to pass to `trainLm` as `resume`. */
+export interface LmCheckpoint extends LoadedLm {
+  /** Where training stood. */
+  snapshot: LmTrainingSnapshot;
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function validateTrainingState(source: string, value: unknown): LmTrainingState {
+  if (typeof value !== 'object' || value === null) throw new EngramError(`${source}: 'training' must be an object`);
+  const t = value as Record<string, unknown>;
+  for (const key of ['step', 'epoch', 'window', 'tokens'] as const)
+    if (!isCount(t[key])) throw new EngramError(`${source}: training '${key}' must be a non-negative integer`);
+  for (const key of ['seconds', 'epochNats', 'epochTokens'] as const) {
+    if (typeof t[key] !== 'number' || !Number.isFinite(t[key]) || (t[key] as number) < 0)
+      throw new EngramError(`${source}: training '${key}' must be a non-negative number`);
+  }
+  const rng = t.rngState;
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((x) => isCount(x) && x < 2 ** 32) || rng.every((x) => x === 0)) {
+    throw new EngramError(`${source}: training 'rngState' must be four 32-bit unsigned integers, not all zero`);
+  }
+  if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
+  t.history.forEach((r, i) => {
+    const record = r as Record<string, unknown>;
+    const ok =
+      typeof r === 'object' &&
+      r !== null &&
+      ['epoch', 'learningRate', 'trainPerplexity', 'validPerplexity', 'seconds'].every((k) => typeof record[k] === 'number');
+    if (!ok) throw new EngramError(`${source}: training 'history' entry ${i} must have epoch, learningRate, trainPerplexity, validPerplexity and seconds`);
+  });
+  return t as unknown as LmTrainingState;
+}
+
+/** Reads a checkpoint written by {@link saveLmCheckpoint}; every field is checked and named when wrong. Node only. */
+export async function loadLmCheckpoint(path: string, batch: number): Promise<LmCheckpoint> {
+  const contents = await loadSafetensorsFile(path);
+  const params = Object.fromEntries(Object.entries(contents.tensors).filter(([k]) => k.startsWith(PARAMS)));
+  const loaded = restore(path, { tensors: params, metadata: contents.metadata });
+  const { metadata, tensors } = contents;
+  if (!Object.hasOwn(metadata, 'training')) throw new EngramError(`${path}: no 'training' metadata (a model file rather than a checkpoint?)`);
+  const training = validateTrainingState(path, parseJson(path, metadata, 'training'));
+  const config: LmConfig = loaded.model.config;
+  const carriedTensors = tensorsUnder(path, tensors, STATE);
+  const carried: LmState = { h: [], c: [] };
+  for (const part of ['h', 'c'] as const) {
+    for (let l = 0; l < config.layers; l++) {
+      const t = carriedTensors[`${part}.${l}`];
+      if (t === undefined || t.rank !== 2 || t.shape[0] !== batch || t.shape[1] !== config.hiddenSize) {
+        throw new EngramError(`${path}: tensor 'state.${part}.${l}' must be [${batch}, ${config.hiddenSize}]`);
+      }
+      carried[part].push(t);
+    }
+  }
+  const learningRate = Number(metadata.optimizerLearningRate);
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new EngramError(`${path}: 'optimizerLearningRate' must be a positive number`);
+  const optimizer = new SGD(parameterList(loaded.model.params), learningRate);
+  const optimizerTensors = tensorsUnder(path, tensors, OPTIMIZER_TENSOR_PREFIX);
+  const prefixed: Record<string, Tensor> = Object.create(null);
+  for (const [key, value] of Object.entries(optimizerTensors)) prefixed[OPTIMIZER_TENSOR_PREFIX + key] = value;
+  optimizer.loadState(optimizerStateFromTensors(prefixed, Number(metadata.optimizerStep ?? 0)));
+  return { ...loaded, snapshot: { training, carried, optimizer } };
+}

@@ -1,0 +1,306 @@
+import { EngramError, NonFiniteError, Random, SGD, type Tensor, clipGradientsByNorm, crossEntropy, mul, noGrad, parameterList } from '@engram/tensor';
+import { type Streams, toStreams, windowAt, windowCount } from './data.js';
+import { type LmModel, type LmState, detachState, initialLmState, lmForward } from './model.js';
+import { type LmRecipe, learningRateAt } from './recipes.js';
+
+/** One finished epoch, as kept in the training state and shown in the learning curve. */
+export interface LmEpochRecord {
+  /** 0-based epoch. */
+  epoch: number;
+  /** η during the epoch. */
+  learningRate: number;
+  /** Perplexity on the training text during the epoch (exp of the mean nats per word). */
+  trainPerplexity: number;
+  /** Perplexity on the validation text after the epoch. */
+  validPerplexity: number;
+  /** Training seconds when the epoch ended. */
+  seconds: number;
+}
+
+/** Where training stands: everything besides the weights, optimizer and carried state that an exact resume needs. */
+export interface LmTrainingState {
+  /** Optimisation steps done in all. */
+  step: number;
+  /** The current epoch, 0-based. */
+  epoch: number;
+  /** The next window of the epoch to train on. */
+  window: number;
+  /** Training words read in all. */
+  tokens: number;
+  /** Training seconds so far (over every session). */
+  seconds: number;
+  /** The dropout generator's state. */
+  rngState: [number, number, number, number];
+  /** Nats summed over the epoch's windows so far. */
+  epochNats: number;
+  /** Words in the epoch's windows so far. */
+  epochTokens: number;
+  /** The finished epochs. */
+  history: LmEpochRecord[];
+}
+
+/** A snapshot to save: what {@link trainLm} hands to `onCheckpoint`, and takes back as `resume`. */
+export interface LmTrainingSnapshot {
+  /** Where training stands. */
+  training: LmTrainingState;
+  /** The recurrent state carried into the next window (h and c per layer, `[batch, H]`). */
+  carried: LmState;
+  /** The optimizer (SGD), whose learning rate and state go into the checkpoint. */
+  optimizer: SGD;
+}
+
+/** What one step reports to `onStep`. */
+export interface LmStepReport {
+  /** Steps done in all. */
+  step: number;
+  /** Epoch (0-based) and window within it. */
+  epoch: number;
+  /** The window just trained (0-based). */
+  window: number;
+  /** Windows per epoch. */
+  windows: number;
+  /** Nats per word on this window (before the update). */
+  loss: number;
+  /** Perplexity over the epoch so far. */
+  epochPerplexity: number;
+  /** Global gradient norm before clipping. */
+  gradientNorm: number;
+  /** η in use. */
+  learningRate: number;
+  /** Training words read in all. */
+  tokens: number;
+  /** Training seconds in all. */
+  seconds: number;
+}
+
+/** How {@link trainLm} ended. */
+export type LmTrainOutcome = { kind: 'finished' } | { kind: 'interrupted'; step: number } | { kind: 'non-finite'; step: number; message: string };
+
+/** Options of {@link trainLm}. All hooks may be async; training waits for them. */
+export interface TrainLmOptions {
+  /** The recipe: batch, unroll, epochs, learning-rate schedule, gradient norm. */
+  recipe: LmRecipe;
+  /** Seeds the dropout masks (default 1). */
+  seed?: number;
+  /** Continue from a snapshot (as saved from `onCheckpoint`) instead of starting afresh. */
+  resume?: LmTrainingSnapshot;
+  /** Call `onCheckpoint` every this many steps (default 500), and at each epoch's end and on stopping. */
+  checkpointEvery?: number;
+  /** Words per evaluation window (default 100; the state is carried, so any value gives the same perplexity). */
+  evalUnroll?: number;
+  /** After every step. */
+  onStep?: (report: LmStepReport) => void | Promise<void>;
+  /** During the validation pass after each epoch: words done of total. */
+  onEvaluateProgress?: (done: number, total: number) => void;
+  /** After each epoch's validation. */
+  onEpoch?: (record: LmEpochRecord) => void | Promise<void>;
+  /** With a snapshot to save (the caller writes the checkpoint). */
+  onCheckpoint?: (snapshot: LmTrainingSnapshot) => void | Promise<void>;
+  /** Checked between steps; true stops training with a checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+/** Lets pending events (a Ctrl-C, a message to a worker) through between steps. */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** The state at the start of training. */
+export function freshTrainingState(seed: number): LmTrainingState {
+  return { step: 0, epoch: 0, window: 0, tokens: 0, seconds: 0, rngState: new Random(seed).state(), epochNats: 0, epochTokens: 0, history: [] };
+}
+
+/** What one window's training step measured. */
+export interface LmWindowResult {
+  /** Nats per word, before the update. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradientNorm: number;
+  /** The state after the window, detached. */
+  state: LmState;
+}
+
+/**
+ * One step of truncated BPTT on one window: forward from the carried state, loss = Σ_t mean_b
+ * −log p(w_{t+1}) (summed over time, averaged over streams, as Zaremba et al.'s code), backward,
+ * NaN/Inf check (throws {@link NonFiniteError} before touching the weights), global-norm clipping,
+ * SGD update.
+ */
+export function trainWindow(
+  model: LmModel,
+  optimizer: SGD,
+  state: LmState,
+  inputs: Int32Array,
+  targets: Int32Array,
+  batch: number,
+  options: { maxGradNorm: number; dropoutRng?: Random; step: number },
+): LmWindowResult {
+  optimizer.zeroGrad();
+  const { logits, state: next } = lmForward(model, state, inputs, batch, options.dropoutRng ? { dropoutRng: options.dropoutRng } : {});
+  const loss = mul(crossEntropy(logits, targets, 'sum'), 1 / batch);
+  const steps = inputs.length / batch;
+  const value = loss.item() / steps;
+  if (!Number.isFinite(value)) throw new NonFiniteError(options.step, `the loss (${value})`);
+  loss.backward();
+  const gradientNorm = clipGradientsByNorm(optimizer.params, options.maxGradNorm);
+  if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(options.step, `the gradient norm (${gradientNorm})`);
+  optimizer.step();
+  return { loss: value, gradientNorm, state: detachState(next) };
+}
+
+/**
+ * Trains a language model on `train` with a recipe (truncated BPTT over `batch` parallel streams,
+ * the hidden state carried from window to window and reset each epoch, SGD with global-norm
+ * clipping, η decayed by epoch), evaluating perplexity on `valid` after every epoch. Resumes exactly
+ * (bit for bit) from a snapshot given to `onCheckpoint`. The caller owns files and printing: this
+ * loop only calls the hooks.
+ *
+ * @param data word ids of the training and validation texts
+ * @example
+ * ```ts
+ * const recipe = LM_RECIPES.small;
+ * const model = createLm({ ...recipe.model, vocabularySize: 10000 }, new Random(1));
+ * await trainLm(model, { train, valid }, { recipe, onEpoch: (e) => console.log(e.epoch, e.validPerplexity) });
+ * ```
+ */
+export async function trainLm(model: LmModel, data: { train: Int32Array; valid: Int32Array }, options: TrainLmOptions): Promise<LmTrainOutcome> {
+  const { recipe } = options;
+  const streams: Streams = toStreams(data.train, recipe.batch);
+  const windows = windowCount(streams, recipe.unroll);
+  if (windows < 1)
+    throw new EngramError(`trainLm: the training text (${data.train.length} words) is too short for batch ${recipe.batch} and unroll ${recipe.unroll}`);
+  const checkpointEvery = options.checkpointEvery ?? 500;
+  const snapshot: LmTrainingSnapshot = options.resume ?? {
+    training: freshTrainingState(options.seed ?? 1),
+    carried: initialLmState(model, recipe.batch),
+    optimizer: new SGD(parameterList(model.params), recipe.learningRate),
+  };
+  const { training, optimizer } = snapshot;
+  const rng = Random.fromState(training.rngState);
+  const dropoutRng = model.config.dropout > 0 ? rng : undefined;
+  let carried = snapshot.carried;
+  const started = performance.now();
+  const secondsBefore = training.seconds;
+  const elapsed = () => secondsBefore + (performance.now() - started) / 1000;
+  let lastCheckpoint = training.step;
+  const checkpoint = async () => {
+    training.seconds = elapsed();
+    training.rngState = rng.state();
+    lastCheckpoint = training.step;
+    await options.onCheckpoint?.({ training, carried, optimizer });
+  };
+
+  while (training.epoch < recipe.epochs) {
+    optimizer.learningRate = learningRateAt(recipe, training.epoch);
+    while (training.window < windows) {
+      if (options.shouldStop?.()) {
+        await checkpoint();
+        return { kind: 'interrupted', step: training.step };
+      }
+      const { inputs, targets, steps } = windowAt(streams, training.window * recipe.unroll, recipe.unroll);
+      let result: LmWindowResult;
+      try {
+        result = trainWindow(model, optimizer, carried, inputs, targets, recipe.batch, {
+          maxGradNorm: recipe.maxGradNorm,
+          step: training.step + 1,
+          ...(dropoutRng ? { dropoutRng } : {}),
+        });
+      } catch (error) {
+        if (error instanceof NonFiniteError) return { kind: 'non-finite', step: training.step + 1, message: error.message };
+        throw error;
+      }
+      carried = result.state;
+      training.step++;
+      training.window++;
+      training.tokens += steps * recipe.batch;
+      training.epochNats += result.loss * steps;
+      training.epochTokens += steps;
+      await options.onStep?.({
+        step: training.step,
+        epoch: training.epoch,
+        window: training.window - 1,
+        windows,
+        loss: result.loss,
+        epochPerplexity: Math.exp(training.epochNats / training.epochTokens),
+        gradientNorm: result.gradientNorm,
+        learningRate: optimizer.learningRate,
+        tokens: training.tokens,
+        seconds: elapsed(),
+      });
+      if (training.step - lastCheckpoint >= checkpointEvery) await checkpoint();
+      await yieldToEvents();
+    }
+    const valid = evaluateLm(model, data.valid, {
+      unroll: options.evalUnroll ?? 100,
+      ...(options.onEvaluateProgress ? { onProgress: options.onEvaluateProgress } : {}),
+    });
+    const record: LmEpochRecord = {
+      epoch: training.epoch,
+      learningRate: optimizer.learningRate,
+      trainPerplexity: Math.exp(training.epochNats / training.epochTokens),
+      validPerplexity: valid.perplexity,
+      seconds: elapsed(),
+    };
+    training.history.push(record);
+    training.epoch++;
+    training.window = 0;
+    training.epochNats = 0;
+    training.epochTokens = 0;
+    carried = initialLmState(model, recipe.batch);
+    await options.onEpoch?.(record);
+    await checkpoint();
+  }
+  return { kind: 'finished' };
+}
+
+/** What {@link evaluateLm} measured. */
+export interface LmEvaluation {
+  /** exp(nats / words). */
+  perplexity: number;
+  /** −Σ log p(w_{t+1}) in nats. */
+  nats: number;
+  /** Words predicted. */
+  tokens: number;
+}
+
+/** Options of {@link evaluateLm}. */
+export interface EvaluateLmOptions {
+  /** Words per forward pass (default 100); the state is carried, so the result does not depend on it. */
+  unroll?: number;
+  /** After each window: words done of total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Perplexity of the model on a text read as one stream from the zero state (batch 1, every word
+ * predicted from all the words before it, as Zaremba et al. evaluate): exp(−(1/N) Σ log p(w_{t+1} | w_{≤t})).
+ */
+export function evaluateLm(model: LmModel, ids: Int32Array, options: EvaluateLmOptions = {}): LmEvaluation {
+  const unroll = options.unroll ?? 100;
+  return noGrad(() => {
+    const streams = toStreams(ids, 1);
+    let state = initialLmState(model, 1);
+    let nats = 0;
+    let tokens = 0;
+    const total = streams.length - 1;
+    for (let start = 0; start < total; start += unroll) {
+      const { inputs, targets } = windowAt(streams, start, unroll);
+      const { logits, state: next } = lmForward(model, state, inputs, 1);
+      nats += crossEntropy(logits, targets, 'sum').item();
+      tokens += targets.length;
+      state = next;
+      options.onProgress?.(tokens, total);
+    }
+    return { perplexity: Math.exp(nats / tokens), nats, tokens };
+  });
+}
+
+/** The tensors a checkpoint needs for the carried state (`state.h.0`, `state.c.0`, …). */
+export function carriedStateTensors(state: LmState): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  state.h.forEach((t, l) => {
+    out[`state.h.${l}`] = t;
+  });
+  state.c.forEach((t, l) => {
+    out[`state.c.${l}`] = t;
+  });
+  return out;
+}
