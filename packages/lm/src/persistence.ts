@@ -139,8 +139,8 @@ function validateTrainingState(source: string, value: unknown): LmTrainingState 
       throw new EngramError(`${source}: training '${key}' must be a non-negative number`);
   }
   const rng = t.rngState;
-  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((x) => isCount(x) && x < 2 ** 32) || rng.every((x) => x === 0)) {
-    throw new EngramError(`${source}: training 'rngState' must be four 32-bit unsigned integers, not all zero`);
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 32) || rng.every((x) => x === 0)) {
+    throw new EngramError(`${source}: training 'rngState' must be four 32-bit integers, not all zero`);
   }
   if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
   t.history.forEach((r, i) => {

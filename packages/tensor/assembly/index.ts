@@ -3,3 +3,4 @@ export { attentionRead, attentionReadBackward, attentionTempBytes } from './atte
 export { embeddingBag, embeddingBagBackward } from './embedding';
 export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, packBytes } from './matmul';
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
+export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './softmax';

@@ -16,7 +16,7 @@ export interface CpuBackendOptions {
 
 /**
  * The CPU backend: the TypeScript reference kernels, with matmul and the fused memory kernels
- * (memoryWrite, rowCosine, locationAddress, embeddingBag, attentionRead and their backward) on WebAssembly SIMD where the runtime has it.
+ * (memoryWrite, rowCosine, locationAddress, embeddingBag, attentionRead, softmaxCrossEntropy and their backward) on WebAssembly SIMD where the runtime has it.
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const wasm = options.simd === false ? null : loadWasmKernels();
@@ -38,6 +38,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
         attentionReadBackward: wasm.attentionReadBackward,
         embeddingBag: wasm.embeddingBag,
         embeddingBagBackward: wasm.embeddingBagBackward,
+        softmaxCrossEntropy: wasm.softmaxCrossEntropy,
+        softmaxCrossEntropyBackward: wasm.softmaxCrossEntropyBackward,
       } satisfies Kernels<Float32Array>)
     : referenceKernels;
   const backend: Backend<Float32Array> = {

@@ -96,6 +96,8 @@ interface KernelExports {
     strideB: number,
   ): void;
   heapBase(): number;
+  softmaxCrossEntropy(x: number, labels: number, out: number, rows: number, cols: number): void;
+  softmaxCrossEntropyBackward(x: number, labels: number, grad: number, out: number, rows: number, cols: number): void;
 }
 
 const WASM_PAGE_BYTES = 65536;
@@ -139,6 +141,10 @@ export interface WasmKernels {
   embeddingBag: Kernels<Float32Array>['embeddingBag'];
   /** See {@link Kernels.embeddingBagBackward}. */
   embeddingBagBackward: Kernels<Float32Array>['embeddingBagBackward'];
+  /** See {@link Kernels.softmaxCrossEntropy}. */
+  softmaxCrossEntropy: Kernels<Float32Array>['softmaxCrossEntropy'];
+  /** See {@link Kernels.softmaxCrossEntropyBackward}. */
+  softmaxCrossEntropyBackward: Kernels<Float32Array>['softmaxCrossEntropyBackward'];
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -302,6 +308,9 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       run([grad, indices, weights, weightIndices], rows * width, (ptr, out) =>
         wasm.embeddingBagBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, rows, bags, words, width),
       ),
+    softmaxCrossEntropy: (x, labels, rows, cols) => run([x, labels], rows, (ptr, out) => wasm.softmaxCrossEntropy(p(ptr, 0), p(ptr, 1), out, rows, cols)),
+    softmaxCrossEntropyBackward: (x, labels, grad, rows, cols) =>
+      run([x, labels, grad], rows * cols, (ptr, out) => wasm.softmaxCrossEntropyBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, rows, cols)),
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);
