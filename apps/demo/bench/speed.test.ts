@@ -8,10 +8,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { algorithmicTask, sampleBatch } from '@engram/datasets';
-import { trainBatch } from '@engram/ntm';
+import { NTM_RECIPE, newNtm, trainBatch } from '@engram/ntm';
 import { Random } from '@engram/tensor';
 import { expect, it } from 'vitest';
-import { TRAIN_OPTIONS, newNtm } from '../src/ntm/recipe.js';
 import { BROWSERS, type BrowserName, DIST, launch, serve } from '../test/browser.js';
 
 /** Sequences timed on the CPU backends, and on WebGL2 (which is far slower without a hardware GPU). */
@@ -37,10 +36,10 @@ function secondsFor(progress: readonly Progress[], n: number): number {
 /** The same training in Node: the worker's recipe, seed and sequences. */
 function nodeSeconds(n: number): number {
   const task = algorithmicTask('copy');
-  const rng = new Random(SEED);
-  const { model, optimizer } = newNtm('copy', rng);
+  const { model, optimizer, training } = newNtm('copy', SEED);
+  const rng = Random.fromState(training.rngState);
   const start = performance.now();
-  for (let i = 0; i < n; i++) trainBatch(model, optimizer, sampleBatch(task, rng, 1, {}), TRAIN_OPTIONS);
+  for (let i = 0; i < n; i++) trainBatch(model, optimizer, sampleBatch(task, rng, 1, {}), { clipValue: NTM_RECIPE.clipValue });
   return (performance.now() - start) / 1000;
 }
 

@@ -44,7 +44,16 @@ afterAll(() => {
   for (const f of folders) rmSync(f, { recursive: true, force: true });
 });
 
-const tiny = (overrides: Partial<LmConfig> = {}): LmConfig => ({ vocabularySize: 7, embeddingSize: 4, hiddenSize: 4, layers: 2, dropout: 0, tied: false, initScale: 0.3, ...overrides });
+const tiny = (overrides: Partial<LmConfig> = {}): LmConfig => ({
+  vocabularySize: 7,
+  embeddingSize: 4,
+  hiddenSize: 4,
+  layers: 2,
+  dropout: 0,
+  tied: false,
+  initScale: 0.3,
+  ...overrides,
+});
 
 /** A text with a seeded pattern: the word after w is (w · 3 + 1) mod V, so a model can learn it exactly. */
 function patternText(length: number, v: number, seed: number): Int32Array {
@@ -76,8 +85,14 @@ describe('the language model', () => {
       const names = Object.keys(model.params);
       const leaves: Tensor[] = [model.params.embedding, ...model.params.layers.flatMap((l) => [l.weight, l.bias]), model.params.output.bias];
       if (!tied) leaves.push(model.params.output.weight as Tensor);
-      const h0 = tensor(Float32Array.from({ length: 8 }, (_, i) => 0.1 * (i - 4)), [2, 4]);
-      const c0 = tensor(Float32Array.from({ length: 8 }, (_, i) => 0.05 * i), [2, 4]);
+      const h0 = tensor(
+        Float32Array.from({ length: 8 }, (_, i) => 0.1 * (i - 4)),
+        [2, 4],
+      );
+      const c0 = tensor(
+        Float32Array.from({ length: 8 }, (_, i) => 0.05 * i),
+        [2, 4],
+      );
       const inputsList = [...leaves, h0, c0];
       const report = gradientCheck(
         (...xs: Tensor[]) => {
@@ -134,15 +149,19 @@ describe('the language model', () => {
     const path = join(scratch(), 'checkpoint.safetensors');
     const part = createLm({ ...recipe.model, vocabularySize: v }, new Random(2));
     let steps = 0;
-    const outcome = await trainLm(part, { train, valid }, {
-      recipe,
-      seed: 7,
-      shouldStop: () => steps >= 30, // past the first epoch's end (23 windows)
-      onStep: (r) => {
-        steps = r.step;
+    const outcome = await trainLm(
+      part,
+      { train, valid },
+      {
+        recipe,
+        seed: 7,
+        shouldStop: () => steps >= 30, // past the first epoch's end (23 windows)
+        onStep: (r) => {
+          steps = r.step;
+        },
+        onCheckpoint: (s) => saveLmCheckpoint(path, part, vocabulary, s),
       },
-      onCheckpoint: (s) => saveLmCheckpoint(path, part, vocabulary, s),
-    });
+    );
     expect(outcome).toEqual({ kind: 'interrupted', step: 30 });
     const checkpoint = await loadLmCheckpoint(path, recipe.batch);
     await trainLm(checkpoint.model, { train, valid }, { recipe, seed: 7, resume: checkpoint.snapshot });
@@ -169,7 +188,10 @@ describe('the language model', () => {
 
 describe('the corpus layout and the recipes', () => {
   it('cuts the text into parallel streams and windows with the next word as target', () => {
-    const streams = toStreams(Int32Array.from({ length: 23 }, (_, i) => i), 2);
+    const streams = toStreams(
+      Int32Array.from({ length: 23 }, (_, i) => i),
+      2,
+    );
     expect(streams.length).toBe(11);
     expect(windowCount(streams, 4)).toBe(2);
     const w = windowAt(streams, 4, 4);
@@ -261,7 +283,13 @@ describe('files', () => {
       [meta({ format: 'engram-lm/1', config: JSON.stringify(tiny()), vocabulary: '{"a":1}' }), /must be a list of words/],
       [meta({ format: 'engram-lm/1', config: JSON.stringify(tiny()), vocabulary: JSON.stringify(['a', 'a']) }), /appears twice/],
       [meta({ format: 'engram-lm/1', config: JSON.stringify(tiny()), vocabulary: JSON.stringify(vocabulary.words) }), /missing parameter/],
-      [saveSafetensors({ 'params.__proto__.x': model.params.embedding }, { format: 'engram-lm/1', config: JSON.stringify(tiny()), vocabulary: JSON.stringify(vocabulary.words) }), /is not allowed/],
+      [
+        saveSafetensors(
+          { 'params.__proto__.x': model.params.embedding },
+          { format: 'engram-lm/1', config: JSON.stringify(tiny()), vocabulary: JSON.stringify(vocabulary.words) },
+        ),
+        /is not allowed/,
+      ],
     ];
     for (const [bytes, message] of cases) expect(() => lmFromSafetensors(bytes, 'f')).toThrow(message);
     fc.assert(
@@ -281,16 +309,20 @@ describe('files', () => {
 
   it('checks every field of a config by name', () => {
     fc.assert(
-      fc.property(fc.constantFrom('vocabularySize', 'embeddingSize', 'hiddenSize', 'layers', 'dropout', 'tied', 'initScale'), fc.constantFrom(-1, 0, 1.5, 'x', null, 1e99, Number.NaN), (field, value) => {
-        const config = { ...tiny(), [field]: value } as Record<string, unknown>;
-        let message = '';
-        try {
-          validateLmConfig(config);
-        } catch (error) {
-          message = (error as Error).message;
-        }
-        if (message !== '') expect(message).toMatch(new RegExp(`'(${field}|tied)'`));
-      }),
+      fc.property(
+        fc.constantFrom('vocabularySize', 'embeddingSize', 'hiddenSize', 'layers', 'dropout', 'tied', 'initScale'),
+        fc.constantFrom(-1, 0, 1.5, 'x', null, 1e99, Number.NaN),
+        (field, value) => {
+          const config = { ...tiny(), [field]: value } as Record<string, unknown>;
+          let message = '';
+          try {
+            validateLmConfig(config);
+          } catch (error) {
+            message = (error as Error).message;
+          }
+          if (message !== '') expect(message).toMatch(new RegExp(`'(${field}|tied)'`));
+        },
+      ),
       { seed: 1 },
     );
   });

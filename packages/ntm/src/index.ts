@@ -34,6 +34,19 @@ export {
 } from './train.js';
 export { type StepInspection, inspectSequence } from './inspect.js';
 export {
+  NTM_RECIPE,
+  type NtmEvaluationPlan,
+  type NtmRecipe,
+  type NtmStepReport,
+  type NtmTrainOutcome,
+  type NtmTrainingSnapshot,
+  type TrainNtmOptions,
+  freshNtmTraining,
+  newNtm,
+  ntmOptimizer,
+  trainNtm,
+} from './training-loop.js';
+export {
   type Checkpoint,
   type LoadedNtm,
   NTM_FORMAT,

@@ -6,6 +6,7 @@ import { Adam, Random, type Tensor, concat, countParameters, parameterList, rand
 import { gradientCheck } from '@engram/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import {
+  NTM_RECIPE,
   NonFiniteError,
   createNtm,
   defaultNtmConfig,
@@ -14,12 +15,15 @@ import {
   inspectSequence,
   loadCheckpoint,
   loadNtm,
+  newNtm,
+  ntmOptimizer,
   ntmFromSafetensors,
   ntmToSafetensors,
   ntmStep,
   saveCheckpoint,
   saveNtm,
   trainBatch,
+  trainNtm,
 } from './index.js';
 
 const tinyConfig = () => defaultNtmConfig(5, 4, { controller: { kind: 'lstm', hiddenSize: 32, layers: 1 }, memorySlots: 12, memoryWidth: 6 });
@@ -145,5 +149,50 @@ describe('NTM', () => {
     expect(() => evaluateBatch(model, sampleBatch(copyTask, new Random(1), 2, { width: 8 }))).toThrow(
       /input width 9 and output width 8; the NTM expects 5 and 4/,
     );
+  });
+});
+
+describe('trainNtm (the training loop)', () => {
+  const small = { config: { controller: { kind: 'lstm' as const, hiddenSize: 16, layers: 1 }, memorySlots: 8, memoryWidth: 4 }, taskOptions: { width: 3, maxLength: 4 } };
+  const recipe = { ...NTM_RECIPE, optimizer: 'adam' as const, learningRate: 1e-2, batch: 4, clipValue: 0, clipNorm: 10 };
+
+  it('resumes exactly: stopped at a checkpoint, saved, loaded and continued equals an uninterrupted run (curriculum on)', async () => {
+    const options = { recipe, taskOptions: small.taskOptions, curriculum: true, maxSequences: 200, evaluation: { every: 5, size: 20, until: 0, stable: 1 } };
+    const whole = newNtm('copy', 3, { ...small, recipe, curriculum: true });
+    const curve: string[] = [];
+    await trainNtm(whole.model, 'copy', { ...options, resume: whole, onStep: (r) => void curve.push(JSON.stringify({ ...r, seconds: 0 })) });
+
+    const part = newNtm('copy', 3, { ...small, recipe, curriculum: true });
+    const path = join(mkdtempSync(join(tmpdir(), 'engram-ntm-')), 'checkpoint.safetensors');
+    let steps = 0;
+    const first = await trainNtm(part.model, 'copy', {
+      ...options,
+      resume: part,
+      checkpointEvery: 1000,
+      shouldStop: () => steps >= 23,
+      onStep: (r) => {
+        steps = r.step;
+      },
+      onCheckpoint: (s) => saveCheckpoint(path, part.model, s.optimizer, s.training),
+    });
+    expect(first).toEqual({ kind: 'interrupted', step: 23 });
+    const checkpoint = await loadCheckpoint(path, new Random(0));
+    const optimizer = ntmOptimizer(checkpoint.model, recipe);
+    optimizer.learningRate = checkpoint.learningRate;
+    optimizer.loadState(checkpoint.optimizerState);
+    const rest: string[] = [];
+    const outcome = await trainNtm(checkpoint.model, 'copy', { ...options, resume: { training: checkpoint.training, optimizer }, onStep: (r) => void rest.push(JSON.stringify({ ...r, seconds: 0 })) });
+    expect(outcome).toEqual({ kind: 'budget', step: 50 });
+    expect(rest).toEqual(curve.slice(23));
+    expect(ntmToSafetensors(checkpoint.model)).toEqual(ntmToSafetensors(whole.model));
+  });
+
+  it('stops when held-out sequences are solved, and on a non-finite loss with the step', async () => {
+    const run = newNtm('copy', 1, { ...small, recipe });
+    const outcome = await trainNtm(run.model, 'copy', { recipe, taskOptions: small.taskOptions, resume: run, evaluation: { every: 10, size: 20, until: 1e9, stable: 2 } });
+    expect(outcome).toMatchObject({ kind: 'solved', step: 20 });
+    const broken = newNtm('copy', 1, { ...small, recipe });
+    broken.model.params.output.bias.assign(new Float32Array(broken.model.params.output.bias.size).fill(Number.NaN));
+    expect(await trainNtm(broken.model, 'copy', { recipe, taskOptions: small.taskOptions, resume: broken })).toMatchObject({ kind: 'non-finite', step: 1 });
   });
 });

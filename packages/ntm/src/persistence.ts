@@ -113,6 +113,10 @@ export interface TrainingState {
   curriculumLevel: number | null;
   /** Anything else the trainer wants to keep (its options, say). */
   extra: Record<string, unknown>;
+  /** Error bits of the recent batches, which the curriculum averages (absent in older checkpoints). */
+  recentBits?: number[];
+  /** Held-out evaluations in a row under the goal so far (absent in older checkpoints). */
+  passes?: number;
 }
 
 /**

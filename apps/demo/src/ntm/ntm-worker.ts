@@ -4,26 +4,31 @@
  * models and the one being trained, trains in chunks so it can still answer the page, and runs
  * sequences through either model with `inspectSequence`.
  */
-import { DEFAULT_CURRICULUM, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
-import { type NtmModel, NonFiniteError, inspectSequence, ntmFromSafetensors, ntmToSafetensors, trainBatch } from '@engram/ntm';
-import { type Backend, type Optimizer, Random, countParameters, createCpuBackend, setDefaultBackend } from '@engram/tensor';
+import { algorithmicTask, sampleBatch } from '@engram/datasets';
+import {
+  NTM_RECIPE,
+  type NtmModel,
+  type NtmTrainingSnapshot,
+  inspectSequence,
+  newNtm,
+  ntmFromSafetensors,
+  ntmToSafetensors,
+  trainBatch,
+  trainNtm,
+} from '@engram/ntm';
+import { type Backend, Random, countParameters, createCpuBackend, setDefaultBackend } from '@engram/tensor';
 import { createGpuBackend } from '@engram/tensor/gpu';
-import { type BackendChoice, type BackendTiming, CURRICULUM_WINDOW, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
-import { TRAIN_OPTIONS, newNtm } from './recipe.js';
+import { type BackendChoice, type BackendTiming, type DemoTask, TRAIN_CHUNK_MS, type WorkerReply, type WorkerRequest } from './protocol.js';
 /** Length of the copy sequence `auto` times one training step on. */
 const TIMING_LENGTH = 4;
 
 interface Trainee {
   task: DemoTask;
   model: NtmModel;
-  optimizer: Optimizer;
-  rng: Random;
+  /** Where training stands: `trainNtm` continues it exactly after a pause. */
+  snapshot: NtmTrainingSnapshot;
   seed: number;
-  sequences: number;
-  /** Curriculum level (longest length or item count), or null to train on the full range. */
-  level: number | null;
-  /** Error bits summed since the last curriculum decision. */
-  windowBits: number;
+  curriculum: boolean;
 }
 
 const scope = self as unknown as {
@@ -40,12 +45,12 @@ let training = false;
 /** Sequences per second of a training step on `backend` (after one step that compiles its kernels). */
 function trainingSpeed(backend: Backend): number {
   setDefaultBackend(backend);
-  const rng = new Random(0);
-  const { model, optimizer } = newNtm('copy', rng);
-  const batch = sampleBatch(algorithmicTask('copy'), rng, 1, { minLength: TIMING_LENGTH, maxLength: TIMING_LENGTH });
-  trainBatch(model, optimizer, batch, TRAIN_OPTIONS);
+  const { model, optimizer } = newNtm('copy', 0);
+  const batch = sampleBatch(algorithmicTask('copy'), new Random(0), 1, { minLength: TIMING_LENGTH, maxLength: TIMING_LENGTH });
+  const options = { clipValue: NTM_RECIPE.clipValue };
+  trainBatch(model, optimizer, batch, options);
   const start = performance.now();
-  trainBatch(model, optimizer, batch, TRAIN_OPTIONS);
+  trainBatch(model, optimizer, batch, options);
   return 1000 / Math.max(performance.now() - start, 1e-3);
 }
 
@@ -75,49 +80,43 @@ async function init(choice: BackendChoice): Promise<void> {
 }
 
 function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Trainee {
-  const rng = new Random(seed);
-  const { model, optimizer } = newNtm(task, rng);
-  return { task, model, optimizer, rng, seed, sequences: 0, level: curriculum ? DEFAULT_CURRICULUM.start : null, windowBits: 0 };
+  const { model, ...snapshot } = newNtm(task, seed, { curriculum });
+  return { task, model, snapshot, seed, curriculum };
 }
 
-/** Trains for one chunk, reports it, and schedules the next while `training` holds. */
-function trainChunk(): void {
-  if (!training || trainee === null) return;
-  const current = trainee;
-  const generator = algorithmicTask(current.task);
-  const ceiling = curriculumCeiling(current.task);
-  const start = performance.now();
+/** Trains (the paper's recipe, @engram/ntm's loop) while `training` holds, posting progress about every chunk. */
+async function trainWhileRunning(current: Trainee): Promise<void> {
+  let chunkStart = performance.now();
   let count = 0;
   let bits = 0;
   let loss = 0;
-  try {
-    do {
-      const options = current.level === null ? {} : curriculumOptions(current.task, current.level);
-      const batch = sampleBatch(generator, current.rng, 1, options);
-      const result = trainBatch(current.model, current.optimizer, batch, { ...TRAIN_OPTIONS, step: current.sequences + 1 });
-      current.sequences++;
+  const outcome = await trainNtm(current.model, current.task, {
+    resume: current.snapshot,
+    curriculum: current.curriculum,
+    evaluation: false,
+    checkpointEvery: Number.POSITIVE_INFINITY,
+    shouldStop: () => !training || trainee !== current,
+    onStep: (r) => {
       count++;
-      bits += result.errorBits;
-      loss += result.loss;
-      current.windowBits += result.errorBits;
-      if (current.sequences % CURRICULUM_WINDOW === 0) {
-        if (current.level !== null) current.level = advanceCurriculum(current.level, current.windowBits / CURRICULUM_WINDOW, ceiling);
-        current.windowBits = 0;
-      }
-    } while (performance.now() - start < TRAIN_CHUNK_MS);
-  } catch (error) {
-    training = false;
-    const reason = error instanceof NonFiniteError ? error.message : `training failed: ${(error as Error).message}`;
-    post({ type: 'stopped', reason });
-    return;
-  }
-  const seconds = (performance.now() - start) / 1000;
-  post({
-    type: 'progress',
-    task: current.task,
-    progress: { sequences: current.sequences, errorBits: bits / count, loss: loss / count, sequencesPerSecond: count / seconds, count, level: current.level },
+      bits += r.errorBits;
+      loss += r.loss;
+      const elapsed = performance.now() - chunkStart;
+      if (elapsed < TRAIN_CHUNK_MS) return;
+      post({
+        type: 'progress',
+        task: current.task,
+        progress: { sequences: r.sequences, errorBits: bits / count, loss: loss / count, sequencesPerSecond: count / (elapsed / 1000), count, level: r.level },
+      });
+      chunkStart = performance.now();
+      count = 0;
+      bits = 0;
+      loss = 0;
+    },
   });
-  setTimeout(trainChunk, 0);
+  if (outcome.kind === 'non-finite') {
+    training = false;
+    post({ type: 'stopped', reason: outcome.message });
+  }
 }
 
 async function handle(request: WorkerRequest): Promise<void> {
@@ -144,7 +143,11 @@ async function handle(request: WorkerRequest): Promise<void> {
     case 'train': {
       const wasTraining = training;
       training = request.run && trainee !== null;
-      if (training && !wasTraining) setTimeout(trainChunk, 0);
+      if (training && !wasTraining && trainee !== null)
+        trainWhileRunning(trainee).catch((error: unknown) => {
+          training = false;
+          post({ type: 'stopped', reason: `training failed: ${error instanceof Error ? error.message : String(error)}` });
+        });
       if (!training && wasTraining) post({ type: 'stopped', reason: 'paused' });
       return;
     }
@@ -154,12 +157,12 @@ async function handle(request: WorkerRequest): Promise<void> {
       const bytes = ntmToSafetensors(trainee.model, {
         task: trainee.task,
         taskOptions: '{}',
-        step: String(trainee.sequences),
+        step: String(trainee.snapshot.training.sequences),
         seed: String(trainee.seed),
         source: 'engram demo',
       });
       const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-      scope.postMessage({ type: 'exported', task: trainee.task, sequences: trainee.sequences, bytes: buffer }, [buffer]);
+      scope.postMessage({ type: 'exported', task: trainee.task, sequences: trainee.snapshot.training.sequences, bytes: buffer }, [buffer]);
       return;
     }
     case 'inspect': {

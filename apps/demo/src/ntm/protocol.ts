@@ -59,8 +59,5 @@ export type WorkerReply =
   | { type: 'exported'; task: DemoTask; sequences: number; bytes: ArrayBuffer }
   | { type: 'error'; message: string };
 
-/** Sequences between two curriculum decisions (on their mean error bits). */
-export const CURRICULUM_WINDOW = 100;
-
 /** How long the worker trains between two progress messages (and between looking at its inbox). */
 export const TRAIN_CHUNK_MS = 250;

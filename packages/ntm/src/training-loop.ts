@@ -1,0 +1,283 @@
+import { type AlgorithmicTaskName, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
+import { Adam, NonFiniteError, type Optimizer, RMSProp, Random, parameterList } from '@engram/tensor';
+import type { TrainingState } from './persistence.js';
+import { type NtmModel, createNtm } from './model.js';
+import { defaultNtmConfig } from './config.js';
+import { evaluateBatch, trainBatch } from './train.js';
+
+/** How an NTM is optimised: the optimizer, its settings, the batch and the clipping. */
+export interface NtmRecipe {
+  /** `rmsprop` (the paper's) or `adam` (Collier & Beel 2018). */
+  optimizer: 'rmsprop' | 'adam';
+  /** η. */
+  learningRate: number;
+  /** RMSProp's momentum (the paper: 0.9). */
+  momentum: number;
+  /** RMSProp's decay of the squared-gradient average (Graves 2013: 0.95). */
+  decay: number;
+  /** Sequences per step. */
+  batch: number;
+  /** Clip each gradient element to ±this (the paper: 10); 0 disables. */
+  clipValue: number;
+  /** Clip the global gradient norm to this; 0 disables. */
+  clipNorm: number;
+}
+
+/**
+ * The paper's recipe (Graves et al. 2014, §4): RMSProp η 1e-4 with momentum 0.9, one sequence per
+ * step, gradients clipped element-wise to ±10. The CLI, the demo and the pretrained models use it.
+ */
+export const NTM_RECIPE: Readonly<NtmRecipe> = Object.freeze({
+  optimizer: 'rmsprop',
+  learningRate: 1e-4,
+  momentum: 0.9,
+  decay: 0.95,
+  batch: 1,
+  clipValue: 10,
+  clipNorm: 0,
+});
+
+/** The optimizer a recipe names, over the model's parameters. */
+export function ntmOptimizer(model: NtmModel, recipe: NtmRecipe = NTM_RECIPE): Optimizer {
+  const params = parameterList(model.params);
+  return recipe.optimizer === 'adam'
+    ? new Adam(params, recipe.learningRate)
+    : new RMSProp(params, recipe.learningRate, { momentum: recipe.momentum, decay: recipe.decay });
+}
+
+/** A new model with what {@link trainNtm} starts from. */
+export interface NewNtm extends NtmTrainingSnapshot {
+  /** The model. */
+  model: NtmModel;
+}
+
+/** What {@link newNtm} may be told. */
+export interface NewNtmOptions {
+  /** The optimizer to build (default {@link NTM_RECIPE}). */
+  recipe?: NtmRecipe;
+  /** The task's options (widths decide the model's input and output sizes). */
+  taskOptions?: Record<string, number | undefined>;
+  /** The architecture beyond the paper's defaults. */
+  config?: Parameters<typeof defaultNtmConfig>[2];
+  /** Start with a curriculum (its first level), as `trainNtm`'s `curriculum` option. */
+  curriculum?: boolean;
+}
+
+/**
+ * A fresh NTM for a task with the paper's architecture (LSTM 100, memory 128 × 20, one read and one
+ * write head unless `config` says otherwise), its optimizer, and the training state to start from:
+ * the weights are drawn from `seed`'s generator forked once, and the data stream continues that
+ * generator.
+ */
+export function newNtm(task: AlgorithmicTaskName, seed: number, options: NewNtmOptions = {}): NewNtm {
+  const generator = algorithmicTask(task);
+  const taskOptions = options.taskOptions ?? {};
+  const rng = new Random(seed);
+  const model = createNtm(defaultNtmConfig(generator.inputWidth(taskOptions), generator.outputWidth(taskOptions), options.config ?? {}), rng.fork());
+  const ceiling = curriculumCeiling(task, taskOptions);
+  const level = options.curriculum === true && ceiling > 0 ? Math.min(2, ceiling) : null;
+  return { model, optimizer: ntmOptimizer(model, options.recipe ?? NTM_RECIPE), training: freshNtmTraining(rng, level) };
+}
+
+/** When held-out sequences are scored and when training counts the task as solved. */
+export interface NtmEvaluationPlan {
+  /** Score every this many steps, once the curriculum (if any) reaches the full range. */
+  every: number;
+  /** Held-out sequences, drawn once from their own stream (seed + 1,000,003). */
+  size: number;
+  /** Solved below this many error bits per sequence... */
+  until: number;
+  /** ...on this many evaluations in a row. */
+  stable: number;
+}
+
+/** What one step reports. */
+export interface NtmStepReport {
+  /** Steps done. */
+  step: number;
+  /** Sequences trained on. */
+  sequences: number;
+  /** Training seconds in all (over every session). */
+  seconds: number;
+  /** Loss of this batch, nats per sequence. */
+  loss: number;
+  /** Error bits per sequence of this batch. */
+  errorBits: number;
+  /** Mean error bits of the recent batches (the curriculum's and the progress line's measure). */
+  recentBits: number;
+  /** Curriculum level (longest length allowed), or null without a curriculum. */
+  level: number | null;
+  /** True once the curriculum (if any) reached the full range. */
+  atFullRange: boolean;
+  /** Held-out error bits per sequence, when this step evaluated. */
+  heldOutBits?: number;
+}
+
+/** How {@link trainNtm} ended. */
+export type NtmTrainOutcome =
+  | { kind: 'solved'; step: number; heldOutBits: number }
+  | { kind: 'budget'; step: number }
+  | { kind: 'interrupted'; step: number }
+  | { kind: 'non-finite'; step: number; message: string };
+
+/** A snapshot to save: what `onCheckpoint` gets, and what `resume` takes. */
+export interface NtmTrainingSnapshot {
+  /** Where training stands. */
+  training: TrainingState;
+  /** The optimizer, whose state and learning rate go into the checkpoint. */
+  optimizer: Optimizer;
+}
+
+/** Options of {@link trainNtm}. Hooks may be async; training waits for them. */
+export interface TrainNtmOptions {
+  /** The optimizer, clipping and batch (default {@link NTM_RECIPE}); `optimizer` is built from it unless resuming. */
+  recipe?: NtmRecipe;
+  /** The data stream's seed (default 1). */
+  seed?: number;
+  /** The task's options (lengths, widths) on top of the paper's defaults. */
+  taskOptions?: Record<string, number | undefined>;
+  /** Start on short sequences and lengthen them as the error falls (default false). */
+  curriculum?: boolean;
+  /** Held-out scoring and the stopping rule; `false` trains without them (the demo). */
+  evaluation?: NtmEvaluationPlan | false;
+  /** Stop after this many sequences (default ∞). */
+  maxSequences?: number;
+  /** Stop after this many training seconds (default ∞). */
+  timeLimit?: number;
+  /** `onCheckpoint` every this many steps (default 1000), and when training ends. */
+  checkpointEvery?: number;
+  /** Continue from a snapshot, exactly. */
+  resume?: NtmTrainingSnapshot;
+  /** Let other events through at least this often, in milliseconds (default 50). */
+  yieldEveryMs?: number;
+  /** After every step. */
+  onStep?: (report: NtmStepReport) => void | Promise<void>;
+  /** With a snapshot to save. */
+  onCheckpoint?: (snapshot: NtmTrainingSnapshot) => void | Promise<void>;
+  /** Checked between steps: true stops with a checkpoint (Ctrl-C, a paused page). */
+  shouldStop?: () => boolean;
+}
+
+/** Batches whose error bits the curriculum and the progress line average. */
+const RECENT_WINDOW = 20;
+/** The curriculum decides once it has this many recent batches. */
+const CURRICULUM_MIN_BATCHES = 10;
+/** Held-out sequences are scored this many at a time. */
+const EVAL_CHUNK = 100;
+
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Trains an NTM on an algorithmic task with a recipe: sampling batches from a seeded stream, an
+ * optional length curriculum, held-out evaluation and the stopping rule (solved when `until` error
+ * bits per sequence hold `stable` evaluations in a row), NaN/Inf detection, and a checkpoint
+ * snapshot every `checkpointEvery` steps. Resumes exactly from a snapshot. Without `resume` it
+ * starts from `seed`'s stream and builds the recipe's optimizer; {@link newNtm} makes both. The caller owns files,
+ * printing and messages: this loop only calls the hooks.
+ *
+ * @example
+ * ```ts
+ * const { model, ...start } = newNtm('copy', 1);
+ * const outcome = await trainNtm(model, 'copy', { resume: start, evaluation: { every: 1000, size: 1000, until: 0.01, stable: 3 } });
+ * ```
+ */
+export async function trainNtm(model: NtmModel, task: AlgorithmicTaskName, options: TrainNtmOptions = {}): Promise<NtmTrainOutcome> {
+  const recipe = options.recipe ?? NTM_RECIPE;
+  const seed = options.seed ?? 1;
+  const taskOptions = options.taskOptions ?? {};
+  const generator = algorithmicTask(task);
+  const ceiling = curriculumCeiling(task, taskOptions);
+  const useCurriculum = options.curriculum === true && ceiling > 0;
+  const snapshot: NtmTrainingSnapshot = options.resume ?? {
+    training: freshNtmTraining(new Random(seed), useCurriculum ? Math.min(2, ceiling) : null),
+    optimizer: ntmOptimizer(model, recipe),
+  };
+  const { training, optimizer } = snapshot;
+  const rng = Random.fromState(training.rngState);
+  let level = useCurriculum ? (training.curriculumLevel ?? Math.min(2, ceiling)) : ceiling;
+  let recent = [...(training.recentBits ?? [])];
+  let passes = training.passes ?? 0;
+  const plan = options.evaluation === false || options.evaluation === undefined ? null : options.evaluation;
+  const evalRng = new Random(seed + 1_000_003);
+  const evalChunks = plan
+    ? Array.from({ length: Math.ceil(plan.size / EVAL_CHUNK) }, (_, i) =>
+        sampleBatch(generator, evalRng, Math.min(EVAL_CHUNK, plan.size - i * EVAL_CHUNK), taskOptions),
+      )
+    : [];
+  const heldOut = (): number => evalChunks.reduce((bits, chunk) => bits + evaluateBatch(model, chunk).errorBits * chunk.batch, 0) / (plan?.size ?? 1);
+  const started = performance.now();
+  const secondsBefore = training.seconds;
+  const elapsed = () => secondsBefore + (performance.now() - started) / 1000;
+  const maxSequences = options.maxSequences ?? Number.POSITIVE_INFINITY;
+  const timeLimit = options.timeLimit ?? Number.POSITIVE_INFINITY;
+  const checkpointEvery = options.checkpointEvery ?? 1000;
+  const yieldEveryMs = options.yieldEveryMs ?? 50;
+  let lastCheckpoint = training.step;
+  let lastYield = performance.now();
+  const checkpoint = async () => {
+    Object.assign(training, { seconds: elapsed(), rngState: rng.state(), curriculumLevel: useCurriculum ? level : null, recentBits: [...recent], passes });
+    lastCheckpoint = training.step;
+    await options.onCheckpoint?.({ training, optimizer });
+  };
+
+  for (;;) {
+    if (options.shouldStop?.()) {
+      await checkpoint();
+      return { kind: 'interrupted', step: training.step };
+    }
+    if (training.sequences >= maxSequences || elapsed() >= timeLimit) {
+      await checkpoint();
+      return { kind: 'budget', step: training.step };
+    }
+    const batch = sampleBatch(generator, rng, recipe.batch, useCurriculum ? curriculumOptions(task, level, taskOptions) : taskOptions);
+    let result: ReturnType<typeof trainBatch>;
+    try {
+      result = trainBatch(model, optimizer, batch, { clipNorm: recipe.clipNorm, clipValue: recipe.clipValue, step: training.step + 1 });
+    } catch (error) {
+      if (error instanceof NonFiniteError) return { kind: 'non-finite', step: training.step + 1, message: error.message };
+      throw error;
+    }
+    training.step++;
+    training.sequences += recipe.batch;
+    recent.push(result.errorBits);
+    if (recent.length > RECENT_WINDOW) recent.shift();
+    const recentBits = recent.reduce((a, b) => a + b, 0) / recent.length;
+    if (useCurriculum && level < ceiling && recent.length >= CURRICULUM_MIN_BATCHES) {
+      const next = advanceCurriculum(level, recentBits, ceiling);
+      if (next !== level) {
+        level = next;
+        recent = [];
+      }
+    }
+    const atFullRange = !useCurriculum || level >= ceiling;
+    const heldOutBits = plan && atFullRange && training.step % plan.every === 0 ? heldOut() : undefined;
+    await options.onStep?.({
+      step: training.step,
+      sequences: training.sequences,
+      seconds: elapsed(),
+      loss: result.loss,
+      errorBits: result.errorBits,
+      recentBits,
+      level: useCurriculum ? level : null,
+      atFullRange,
+      ...(heldOutBits === undefined ? {} : { heldOutBits }),
+    });
+    if (training.step - lastCheckpoint >= checkpointEvery) await checkpoint();
+    if (plan && heldOutBits !== undefined) {
+      passes = heldOutBits < plan.until ? passes + 1 : 0;
+      if (passes >= plan.stable) {
+        await checkpoint();
+        return { kind: 'solved', step: training.step, heldOutBits };
+      }
+    }
+    if (performance.now() - lastYield >= yieldEveryMs) {
+      await yieldToEvents();
+      lastYield = performance.now();
+    }
+  }
+}
+
+/** The training state at the start: step 0, the data stream continuing `rng`. */
+export function freshNtmTraining(rng: Random, curriculumLevel: number | null = null): TrainingState {
+  return { step: 0, sequences: 0, seconds: 0, rngState: rng.state(), curriculumLevel, extra: {}, recentBits: [], passes: 0 };
+}
