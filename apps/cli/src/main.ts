@@ -90,7 +90,7 @@ momentum 0.9, gradients clipped to ±10, one sequence per step — which solves 
   --eval-every N         evaluate every N training sequences (default 1000); --eval-size N (default 1000)
   --checkpoint-every N   checkpoint every N training sequences (default 1000)
   --resume               continue from DIR/checkpoint.safetensors exactly where it stopped
-  --hidden N (100)  --layers N (1)  --controller lstm|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
+  --hidden N (100)  --layers N (1)  --controller lstm|gru|feedforward  --memory NxM (128x20)  --read-heads N  --write-heads N
   --max-length N         longest training sequence for copy-like tasks
 `;
 
@@ -191,8 +191,8 @@ async function train(argv: string[]): Promise<number> {
   const task = values.task as AlgorithmicTaskName;
   if (!(task in ALGORITHMIC_TASKS)) throw new EngramError(`--task: unknown task '${task}' (known: ${Object.keys(ALGORITHMIC_TASKS).join(', ')})`);
   if (values.optimizer !== 'adam' && values.optimizer !== 'rmsprop') throw new EngramError(`--optimizer: expected adam or rmsprop, got '${values.optimizer}'`);
-  if (values.controller !== 'lstm' && values.controller !== 'feedforward')
-    throw new EngramError(`--controller: expected lstm or feedforward, got '${values.controller}'`);
+  if (values.controller !== 'lstm' && values.controller !== 'gru' && values.controller !== 'feedforward')
+    throw new EngramError(`--controller: expected lstm, gru or feedforward, got '${values.controller}'`);
   const memory = /^(\d+)x(\d+)$/.exec(values.memory ?? '');
   if (!memory) throw new EngramError(`--memory: expected NxM such as 128x20, got '${values.memory}'`);
   const batch = number(values.batch, 'batch', 1);

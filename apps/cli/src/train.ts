@@ -43,7 +43,7 @@ export interface TrainOptions {
   resume: boolean;
   hidden: number;
   layers: number;
-  controller: 'lstm' | 'feedforward';
+  controller: 'lstm' | 'gru' | 'feedforward';
   memorySlots: number;
   memoryWidth: number;
   readHeads: number;

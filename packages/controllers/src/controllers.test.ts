@@ -2,6 +2,8 @@ import { Adam, Random, type Tensor, binaryCrossEntropyWithLogits, concat, parame
 import { gradientCheck } from '@engram/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import {
+  CONTROLLER_KINDS,
+  createController,
   createFeedForward,
   createGru,
   createLinear,
@@ -158,5 +160,35 @@ describe('feed-forward controller', () => {
     expect(Array.from(out).map((v) => (v > 0 ? 1 : 0))).toEqual([0, 1, 1, 0]);
     const layer = mlp.layers[0] as { weight: Tensor; bias?: Tensor };
     expect(gradientCheck((w) => feedForwardStep({ layers: [{ weight: w as Tensor }] }, x), [layer.weight]).maxError).toBeLessThan(2e-2);
+  });
+});
+
+describe('the Controller interface', () => {
+  it('gives every kind one interface whose steps equal the kind’s own step function, with the same weight draws', () => {
+    const x = randomNormal([3, 5], new Random(9));
+    for (const kind of CONTROLLER_KINDS) {
+      const controller = createController({ kind, hiddenSize: 4, layers: 2 }, 5, new Random(1));
+      const expected = (() => {
+        const rng = new Random(1);
+        if (kind === 'lstm') {
+          const p = createLstm(5, 4, rng, { layers: 2 });
+          return lstmStep(p, initialLstmState(p, 3), x).output;
+        }
+        if (kind === 'gru') {
+          const p = createGru(5, 4, rng, { layers: 2 });
+          return gruStep(p, initialGruState(p, 3), x).output;
+        }
+        if (kind === 'feedforward') return feedForwardStep(createFeedForward([5, 4, 4], rng), x);
+        return linear(createLinear(5, 4, rng), x);
+      })();
+      const first = controller.step(controller.initialState(3), x);
+      expect(controller.kind).toBe(kind);
+      expect(controller.outputSize).toBe(4);
+      expect(first.output.toArray()).toEqual(expected.toArray());
+      // State in, state out: a second step from the returned state runs.
+      expect(controller.step(first.state, x).output.shape).toEqual([3, 4]);
+      expect(parameterList(controller.parameters).length).toBeGreaterThan(0);
+    }
+    expect(() => createController({ kind: 'rnn' as never, hiddenSize: 4, layers: 1 }, 5, new Random(1))).toThrow(/unknown kind 'rnn'/);
   });
 });

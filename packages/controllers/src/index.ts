@@ -13,6 +13,18 @@
  *
  * @packageDocumentation
  */
+export {
+  CONTROLLER_KINDS,
+  type Controller,
+  type ControllerKind,
+  type ControllerParameters,
+  type ControllerSpec,
+  createController,
+  feedForwardController,
+  gruController,
+  linearController,
+  lstmController,
+} from './controller.js';
 export { ACTIVATIONS, type ActivationName, type FeedForwardOptions, type FeedForwardParameters, createFeedForward, feedForwardStep } from './feed-forward.js';
 export { type GruLayerParameters, type GruParameters, type GruState, createGru, gruSequence, gruStep, initialGruState } from './gru.js';
 export { type LinearOptions, type LinearParameters, createLinear, linear } from './linear.js';

@@ -5,8 +5,8 @@ export type MemoryInit = 'constant' | 'learned' | 'random';
 
 /** The controller part of an {@link NtmConfig}. */
 export interface ControllerConfig {
-  /** An LSTM (recurrent) or a feed-forward network. */
-  kind: 'lstm' | 'feedforward';
+  /** An LSTM or a GRU (recurrent), or a feed-forward network. */
+  kind: 'lstm' | 'gru' | 'feedforward';
   /** Units per layer. */
   hiddenSize: number;
   /** Stacked layers. */
@@ -81,8 +81,8 @@ export function validateConfig(config: NtmConfig): void {
   if (!Number.isInteger(config.shiftWidth) || config.shiftWidth % 2 !== 1 || config.shiftWidth > config.memorySlots) {
     throw new EngramError(`NTM config: shiftWidth must be odd and at most memorySlots, got ${config.shiftWidth}`);
   }
-  if (!['lstm', 'feedforward'].includes(config.controller.kind))
-    throw new EngramError(`NTM config: controller.kind must be 'lstm' or 'feedforward', got '${config.controller.kind}'`);
+  if (!['lstm', 'gru', 'feedforward'].includes(config.controller.kind))
+    throw new EngramError(`NTM config: controller.kind must be 'lstm', 'gru' or 'feedforward', got '${config.controller.kind}'`);
   if (!['constant', 'learned', 'random'].includes(config.memoryInit)) {
     throw new EngramError(`NTM config: memoryInit must be 'constant', 'learned' or 'random', got '${config.memoryInit}'`);
   }

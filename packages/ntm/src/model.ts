@@ -1,17 +1,5 @@
 import { type HeadLayout, type HeadParameters, address, constrainHeadParameters, headParameterSize, read, write } from '@engram/addressing';
-import {
-  type FeedForwardParameters,
-  type LinearParameters,
-  type LstmParameters,
-  type LstmState,
-  createFeedForward,
-  createLinear,
-  createLstm,
-  feedForwardStep,
-  initialLstmState,
-  linear,
-  lstmStep,
-} from '@engram/controllers';
+import { type Controller, type ControllerParameters, type LinearParameters, createController, createLinear, linear } from '@engram/controllers';
 import {
   type Random,
   ShapeError,
@@ -41,8 +29,8 @@ export const INITIAL_FOCUS_LOGIT = 10;
 
 /** The trainable parameters of an NTM, as a plain tree (see `parameterList`). */
 export interface NtmParameters {
-  /** The controller network. */
-  controller: LstmParameters | FeedForwardParameters;
+  /** The controller network's tensors (those of {@link NtmModel.controller}). */
+  controller: ControllerParameters;
   /** Controller output → every head's raw parameters, read heads first. */
   heads: LinearParameters;
   /** [controller output, read vectors] → output logits. */
@@ -61,6 +49,8 @@ export interface NtmModel {
   config: NtmConfig;
   /** What training updates. */
   params: NtmParameters;
+  /** The controller, driven through its interface (its tensors are `params.controller`). */
+  controller: Controller;
   /** The fixed initial memory for `constant` and `random` initialisation, `[N, M]`. */
   fixedMemory: Tensor | null;
 }
@@ -70,8 +60,8 @@ export interface NtmModel {
  * never stored on the model.
  */
 export interface NtmState {
-  /** Controller state (null for a feed-forward controller). */
-  controller: LstmState | null;
+  /** The controller's state (opaque: only the controller reads it; null for a feed-forward one). */
+  controller: unknown;
   /** M_t, `[batch, N, M]`. */
   memory: Tensor;
   /** Each read head's last weighting, `[batch, N]`. */
@@ -107,13 +97,10 @@ export function createNtm(config: NtmConfig, rng: Random): NtmModel {
   const { inputSize, outputSize, memorySlots, memoryWidth, readHeads, writeHeads } = config;
   const hidden = config.controller.hiddenSize;
   const controllerInput = inputSize + readHeads * memoryWidth;
-  const controller =
-    config.controller.kind === 'lstm'
-      ? createLstm(controllerInput, hidden, rng, { layers: config.controller.layers })
-      : createFeedForward([controllerInput, ...Array.from({ length: config.controller.layers }, () => hidden)], rng);
+  const controller = createController(config.controller, controllerInput, rng);
   const headSize = headLayouts(config).reduce((n, layout) => n + headParameterSize(layout), 0);
   const params: NtmParameters = {
-    controller,
+    controller: controller.parameters,
     heads: createLinear(hidden, headSize, rng),
     output: createLinear(hidden + readHeads * memoryWidth, outputSize, rng),
     initialReads: randomNormal([readHeads, memoryWidth], rng, 0, INITIAL_READ_STD, { requiresGrad: true }),
@@ -128,7 +115,7 @@ export function createNtm(config: NtmConfig, rng: Random): NtmModel {
   } else {
     fixedMemory = fill([memorySlots, memoryWidth], config.memoryConstant);
   }
-  return { config, params, fixedMemory };
+  return { config, params, controller, fixedMemory };
 }
 
 function focusedLogits(heads: number, slots: number): Tensor {
@@ -146,7 +133,7 @@ export function initialNtmState(model: NtmModel, batch: number): NtmState {
   const weightings = split(softmax(params.initialWeightings, -1), readHeads + writeHeads, 0).map((w) => broadcastTo(w, [batch, n]));
   const reads = split(params.initialReads, readHeads, 0).map((r) => broadcastTo(r, [batch, m]));
   return {
-    controller: config.controller.kind === 'lstm' ? initialLstmState(params.controller as LstmParameters, batch) : null,
+    controller: model.controller.initialState(batch),
     memory,
     readWeightings: weightings.slice(0, readHeads),
     writeWeightings: weightings.slice(readHeads),
@@ -175,15 +162,7 @@ export function ntmStep(model: NtmModel, state: NtmState, x: Tensor, options: Nt
     throw new ShapeError('ntmStep', `input x must be [${batch}, ${config.inputSize}] (batch, inputSize)`, [x.shape, [batch, config.inputSize]]);
   }
   const controllerInput = concat([x, ...state.readVectors], 1);
-  let hidden: Tensor;
-  let controllerState: LstmState | null = null;
-  if (config.controller.kind === 'lstm') {
-    const step = lstmStep(params.controller as LstmParameters, state.controller as LstmState, controllerInput);
-    hidden = step.output;
-    controllerState = step.state;
-  } else {
-    hidden = feedForwardStep(params.controller as FeedForwardParameters, controllerInput);
-  }
+  const { output: hidden, state: controllerState } = model.controller.step(state.controller, controllerInput);
   let raw = linear(params.heads, hidden);
   if (config.controllerClip > 0) raw = clamp(raw, -config.controllerClip, config.controllerClip);
   const layouts = headLayouts(config);

@@ -153,7 +153,10 @@ describe('NTM', () => {
 });
 
 describe('trainNtm (the training loop)', () => {
-  const small = { config: { controller: { kind: 'lstm' as const, hiddenSize: 16, layers: 1 }, memorySlots: 8, memoryWidth: 4 }, taskOptions: { width: 3, maxLength: 4 } };
+  const small = {
+    config: { controller: { kind: 'lstm' as const, hiddenSize: 16, layers: 1 }, memorySlots: 8, memoryWidth: 4 },
+    taskOptions: { width: 3, maxLength: 4 },
+  };
   const recipe = { ...NTM_RECIPE, optimizer: 'adam' as const, learningRate: 1e-2, batch: 4, clipValue: 0, clipNorm: 10 };
 
   it('resumes exactly: stopped at a checkpoint, saved, loaded and continued equals an uninterrupted run (curriculum on)', async () => {
@@ -181,7 +184,11 @@ describe('trainNtm (the training loop)', () => {
     optimizer.learningRate = checkpoint.learningRate;
     optimizer.loadState(checkpoint.optimizerState);
     const rest: string[] = [];
-    const outcome = await trainNtm(checkpoint.model, 'copy', { ...options, resume: { training: checkpoint.training, optimizer }, onStep: (r) => void rest.push(JSON.stringify({ ...r, seconds: 0 })) });
+    const outcome = await trainNtm(checkpoint.model, 'copy', {
+      ...options,
+      resume: { training: checkpoint.training, optimizer },
+      onStep: (r) => void rest.push(JSON.stringify({ ...r, seconds: 0 })),
+    });
     expect(outcome).toEqual({ kind: 'budget', step: 50 });
     expect(rest).toEqual(curve.slice(23));
     expect(ntmToSafetensors(checkpoint.model)).toEqual(ntmToSafetensors(whole.model));
@@ -189,10 +196,27 @@ describe('trainNtm (the training loop)', () => {
 
   it('stops when held-out sequences are solved, and on a non-finite loss with the step', async () => {
     const run = newNtm('copy', 1, { ...small, recipe });
-    const outcome = await trainNtm(run.model, 'copy', { recipe, taskOptions: small.taskOptions, resume: run, evaluation: { every: 10, size: 20, until: 1e9, stable: 2 } });
+    const outcome = await trainNtm(run.model, 'copy', {
+      recipe,
+      taskOptions: small.taskOptions,
+      resume: run,
+      evaluation: { every: 10, size: 20, until: 1e9, stable: 2 },
+    });
     expect(outcome).toMatchObject({ kind: 'solved', step: 20 });
     const broken = newNtm('copy', 1, { ...small, recipe });
-    broken.model.params.output.bias.assign(new Float32Array(broken.model.params.output.bias.size).fill(Number.NaN));
+    const bias = broken.model.params.output.bias as Tensor;
+    bias.assign(new Float32Array(bias.size).fill(Number.NaN));
     expect(await trainNtm(broken.model, 'copy', { recipe, taskOptions: small.taskOptions, resume: broken })).toMatchObject({ kind: 'non-finite', step: 1 });
   });
+});
+
+it('drives a GRU controller through the same interface (a kind the model never switches on)', async () => {
+  const small = { config: { controller: { kind: 'gru' as const, hiddenSize: 16, layers: 1 }, memorySlots: 8, memoryWidth: 4 }, taskOptions: { width: 3, maxLength: 3 } };
+  const recipe = { ...NTM_RECIPE, optimizer: 'adam' as const, learningRate: 1e-2, batch: 8, clipValue: 0, clipNorm: 10 };
+  const run = newNtm('copy', 2, { ...small, recipe });
+  expect(run.model.controller.kind).toBe('gru');
+  const first: number[] = [];
+  await trainNtm(run.model, 'copy', { recipe, taskOptions: small.taskOptions, resume: run, maxSequences: 8 * 150, onStep: (r) => void first.push(r.errorBits) });
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  expect(mean(first.slice(-20))).toBeLessThan(mean(first.slice(0, 20)) * 0.6);
 });
