@@ -72,10 +72,23 @@ const checks = {
     if (reply.attention.length !== 3 || reply.attention[0].length !== 2) throw new Error('bad attention');
     console.log('ok');
   `,
+  '@engram/lm': `
+    import { Random } from '@engram/tensor';
+    import { LmVocabulary, cacheGrid, createLm, lmFromSafetensors, lmToSafetensors, runText, trainLm } from '@engram/lm';
+    const recipe = { model: { embeddingSize: 8, hiddenSize: 8, layers: 1, dropout: 0, tied: true, initScale: 0.1 }, batch: 2, unroll: 5, epochs: 1, learningRate: 1, decayAfter: 1, decay: 2, maxGradNorm: 5 };
+    const ids = Int32Array.from({ length: 200 }, (_, i) => i % 5);
+    const model = createLm({ ...recipe.model, vocabularySize: 5 }, new Random(1));
+    const outcome = await trainLm(model, { train: ids, valid: ids.subarray(0, 50) }, { recipe });
+    if (outcome.kind !== 'finished') throw new Error('training did not finish: ' + outcome.kind);
+    const back = lmFromSafetensors(lmToSafetensors(model, new LmVocabulary(['a', 'b', 'c', 'd', 'e']))).model;
+    const [point] = cacheGrid(runText(back, ids.subarray(0, 60)), { sizes: [10], thetas: [0.5], lambdas: [0.1] });
+    if (!(point.perplexity > 0)) throw new Error('bad perplexity');
+    console.log('ok');
+  `,
   engram: `
     import { execFileSync } from 'node:child_process';
     const out = execFileSync('node_modules/.bin/engram', ['help'], { encoding: 'utf8' });
-    if (!out.includes('engram train ntm') || !out.includes('engram train memnet')) throw new Error('unexpected help: ' + out);
+    if (!out.includes('engram train ntm') || !out.includes('engram train memnet') || !out.includes('engram train lm')) throw new Error('unexpected help: ' + out);
     console.log('ok');
   `,
 };

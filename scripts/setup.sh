@@ -10,8 +10,9 @@ PNPM_VERSION=12.4.2
 # chromium renders the documentation site in its check (scripts/check-docs-site.mjs); chromium and
 # firefox-esr run the demo app's browser test (apps/demo/test).
 SYSTEM_PACKAGES=(xvfb xauth pkg-config make g++ python3 libxi-dev libx11-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri chromium firefox-esr)
-# `scripts/setup.sh --bench` also installs Debian's PyTorch, the peer that `pnpm bench` measures the NTM against.
-if [ "${1:-}" = "--bench" ]; then SYSTEM_PACKAGES+=(python3-torch); fi
+# `scripts/setup.sh --bench` also installs Debian's PyTorch (the peer `pnpm bench` measures against) and OpenBLAS, which
+# PyTorch then uses instead of the reference BLAS, as a user's install would.
+if [ "${1:-}" = "--bench" ]; then SYSTEM_PACKAGES+=(python3-torch libopenblas0-pthread); fi
 
 missing=()
 for p in "${SYSTEM_PACKAGES[@]}"; do

@@ -2,6 +2,14 @@ import { EngramError, type Tensor, crossEntropy, matmulRaw, noGrad, softmax, ten
 import { type Streams, toStreams, windowAt } from './data.js';
 import { type LmModel, initialLmState, lmForward } from './model.js';
 
+/** What {@link cacheDistribution} returns. */
+export interface CacheDistribution {
+  /** Each entry's weight a_i (they sum to 1). */
+  weights: Float32Array;
+  /** p_cache: probability by word id (words absent from the cache have 0). */
+  distribution: Map<number, number>;
+}
+
 /**
  * The neural cache (Grave, Joulin & Usunier 2017, eq. 2) over stored pairs (h_i, w_{i+1}):
  * weights a_i = softmax_i(θ · h_t · h_i) and p_cache(w) = Σ_i [w_{i+1} = w] a_i.
@@ -12,12 +20,7 @@ import { type LmModel, initialLmState, lmForward } from './model.js';
  * @param theta θ, the flatness of the cache distribution
  * @returns each entry's weight a_i, and p_cache as a map from word id to probability
  */
-export function cacheDistribution(
-  keys: Float32Array,
-  values: Int32Array,
-  query: Float32Array,
-  theta: number,
-): { weights: Float32Array; distribution: Map<number, number> } {
+export function cacheDistribution(keys: Float32Array, values: Int32Array, query: Float32Array, theta: number): CacheDistribution {
   const n = values.length;
   const h = query.length;
   if (keys.length !== n * h) throw new EngramError(`cacheDistribution: ${keys.length} key values for ${n} entries of width ${h}`);
@@ -233,7 +236,7 @@ export function completeText(model: LmModel, ids: Int32Array, options: { size: n
     const keys = hs.subarray(from * h, (rows - 1) * h);
     const values = ids.subarray(from + 1, rows);
     const query = hs.subarray((rows - 1) * h, rows * h);
-    const cache =
+    const cache: CacheDistribution =
       values.length > 0 ? cacheDistribution(keys, values, query, options.theta) : { weights: new Float32Array(), distribution: new Map<number, number>() };
     const topOf = (p: (id: number) => number): WordProbability[] => {
       const order = Array.from({ length: v }, (_, id) => id).sort((a, b) => p(b) - p(a));

@@ -18,8 +18,28 @@ export interface LmConfig {
   initScale: number;
 }
 
+/** Upper bounds of a config's sizes. */
+export interface LmLimits {
+  /** Most words. */
+  vocabularySize: number;
+  /** Widest embedding. */
+  embeddingSize: number;
+  /** Widest LSTM layer. */
+  hiddenSize: number;
+  /** Most layers. */
+  layers: number;
+  /** Most parameters in all. */
+  parameters: number;
+}
+
 /** The largest vocabulary, width and depth a config may ask for (bounds what a hostile file can make us allocate). */
-export const LM_LIMITS = Object.freeze({ vocabularySize: 1_000_000, embeddingSize: 8192, hiddenSize: 8192, layers: 16, parameters: 500_000_000 });
+export const LM_LIMITS: Readonly<LmLimits> = Object.freeze({
+  vocabularySize: 1_000_000,
+  embeddingSize: 8192,
+  hiddenSize: 8192,
+  layers: 16,
+  parameters: 500_000_000,
+});
 
 const isPositiveInteger = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max;
 

@@ -17,6 +17,7 @@
  * @packageDocumentation
  */
 export {
+  type CacheDistribution,
   type CacheGridPoint,
   type Completion,
   DEFAULT_LAMBDAS,
@@ -31,7 +32,7 @@ export {
   interpolate,
   runText,
 } from './cache.js';
-export { LM_LIMITS, type LmConfig, validateLmConfig } from './config.js';
+export { LM_LIMITS, type LmConfig, type LmLimits, validateLmConfig } from './config.js';
 export { type LmCorpus, loadPtbCorpus } from './corpus.js';
 export { type Streams, type Window, toStreams, windowAt, windowCount } from './data.js';
 export {
@@ -39,6 +40,7 @@ export {
   type LmForwardOptions,
   type LmLayerParameters,
   type LmModel,
+  type LmOutputParameters,
   type LmParameters,
   type LmState,
   createLm,
@@ -63,6 +65,9 @@ export {
   type EvaluateLmOptions,
   type LmEpochRecord,
   type LmEvaluation,
+  type LmFinished,
+  type LmInterrupted,
+  type LmNonFinite,
   type LmStepReport,
   type LmTrainOutcome,
   type LmTrainingSnapshot,
@@ -75,4 +80,4 @@ export {
   trainLm,
   trainWindow,
 } from './train.js';
-export { LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
+export { type EncodedText, LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';

@@ -24,14 +24,22 @@ export interface LmLayerParameters {
   bias: Tensor;
 }
 
+/** The softmax layer's parameters. */
+export interface LmOutputParameters {
+  /** W_out, `[H, V]`; absent when the embeddings are tied (the embedding's transpose is used). */
+  weight?: Tensor;
+  /** b_out, `[V]`. */
+  bias: Tensor;
+}
+
 /** A language model's parameters, as a plain tree. */
 export interface LmParameters {
   /** The word embeddings, `[V, E]`. */
   embedding: Tensor;
   /** The LSTM layers, bottom first. */
   layers: LmLayerParameters[];
-  /** The softmax: `weight` `[H, V]` (absent when tied: the embedding's transpose is used) and `bias` `[V]`. */
-  output: { weight?: Tensor; bias: Tensor };
+  /** The softmax layer. */
+  output: LmOutputParameters;
 }
 
 /** A word-level LSTM language model: its config and parameters. */

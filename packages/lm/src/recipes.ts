@@ -27,7 +27,7 @@ export interface LmRecipe {
  * epochs, init ±0.1, gradient norm ≤ 5, no dropout. `medium`: 2 × 650, unroll 35, dropout 0.5, 39
  * epochs, η divided by 1.2 each epoch after the 6th, init ±0.05.
  */
-export const LM_RECIPES = Object.freeze({
+export const LM_RECIPES: Readonly<Record<'small' | 'medium', Readonly<LmRecipe>>> = Object.freeze({
   small: Object.freeze({
     model: Object.freeze({ embeddingSize: 200, hiddenSize: 200, layers: 2, dropout: 0, tied: false, initScale: 0.1 }),
     batch: 20,
@@ -48,10 +48,10 @@ export const LM_RECIPES = Object.freeze({
     decay: 1.2,
     maxGradNorm: 5,
   }),
-} satisfies Record<string, LmRecipe>);
+});
 
 /** A recipe's name. */
-export type LmRecipeName = keyof typeof LM_RECIPES;
+export type LmRecipeName = 'small' | 'medium';
 
 /** The recipe called `name`, or an error listing the names. */
 export function lmRecipe(name: string): LmRecipe {

@@ -73,8 +73,32 @@ export interface LmStepReport {
   seconds: number;
 }
 
+/** {@link trainLm} ran every epoch. */
+export interface LmFinished {
+  /** How it ended. */
+  kind: 'finished';
+}
+
+/** {@link trainLm} stopped because `shouldStop` said so (a checkpoint was offered first). */
+export interface LmInterrupted {
+  /** How it ended. */
+  kind: 'interrupted';
+  /** Steps done. */
+  step: number;
+}
+
+/** {@link trainLm} met a NaN or infinite loss or gradient; the weights are those before that step. */
+export interface LmNonFinite {
+  /** How it ended. */
+  kind: 'non-finite';
+  /** The step that failed. */
+  step: number;
+  /** What was not finite. */
+  message: string;
+}
+
 /** How {@link trainLm} ended. */
-export type LmTrainOutcome = { kind: 'finished' } | { kind: 'interrupted'; step: number } | { kind: 'non-finite'; step: number; message: string };
+export type LmTrainOutcome = LmFinished | LmInterrupted | LmNonFinite;
 
 /** Options of {@link trainLm}. All hooks may be async; training waits for them. */
 export interface TrainLmOptions {

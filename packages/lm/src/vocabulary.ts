@@ -5,6 +5,14 @@ export const UNKNOWN_WORD = '<unk>';
 /** The longest word a saved vocabulary may hold (bounds what a hostile file makes us keep). */
 const MAX_WORD_LENGTH = 200;
 
+/** Word ids of a text, and how many of its words were unknown. */
+export interface EncodedText {
+  /** One id per token. */
+  ids: Int32Array;
+  /** Tokens that became {@link UNKNOWN_WORD}. */
+  unknown: number;
+}
+
 /** A language model's words: ids 0 … V − 1, in a Map (no object keys a word could pollute). */
 export class LmVocabulary {
   /** Words by id. */
@@ -54,7 +62,7 @@ export class LmVocabulary {
    * Ids for `tokens`; words outside the vocabulary become {@link UNKNOWN_WORD} (if the vocabulary has it,
    * else an error naming the word), and are counted.
    */
-  encode(tokens: readonly string[]): { ids: Int32Array; unknown: number } {
+  encode(tokens: readonly string[]): EncodedText {
     const unk = this.ids.get(UNKNOWN_WORD);
     let unknown = 0;
     const ids = Int32Array.from(tokens, (token) => {

@@ -40,6 +40,8 @@ export {
   type NtmStepReport,
   type NtmTrainOutcome,
   type NtmTrainingSnapshot,
+  type NewNtm,
+  type NewNtmOptions,
   type TrainNtmOptions,
   freshNtmTraining,
   newNtm,

@@ -211,12 +211,21 @@ describe('trainNtm (the training loop)', () => {
 });
 
 it('drives a GRU controller through the same interface (a kind the model never switches on)', async () => {
-  const small = { config: { controller: { kind: 'gru' as const, hiddenSize: 16, layers: 1 }, memorySlots: 8, memoryWidth: 4 }, taskOptions: { width: 3, maxLength: 3 } };
+  const small = {
+    config: { controller: { kind: 'gru' as const, hiddenSize: 16, layers: 1 }, memorySlots: 8, memoryWidth: 4 },
+    taskOptions: { width: 3, maxLength: 3 },
+  };
   const recipe = { ...NTM_RECIPE, optimizer: 'adam' as const, learningRate: 1e-2, batch: 8, clipValue: 0, clipNorm: 10 };
   const run = newNtm('copy', 2, { ...small, recipe });
   expect(run.model.controller.kind).toBe('gru');
   const first: number[] = [];
-  await trainNtm(run.model, 'copy', { recipe, taskOptions: small.taskOptions, resume: run, maxSequences: 8 * 150, onStep: (r) => void first.push(r.errorBits) });
+  await trainNtm(run.model, 'copy', {
+    recipe,
+    taskOptions: small.taskOptions,
+    resume: run,
+    maxSequences: 8 * 150,
+    onStep: (r) => void first.push(r.errorBits),
+  });
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   expect(mean(first.slice(-20))).toBeLessThan(mean(first.slice(0, 20)) * 0.6);
 });

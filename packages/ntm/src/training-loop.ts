@@ -113,12 +113,21 @@ export interface NtmStepReport {
   heldOutBits?: number;
 }
 
-/** How {@link trainNtm} ended. */
-export type NtmTrainOutcome =
-  | { kind: 'solved'; step: number; heldOutBits: number }
-  | { kind: 'budget'; step: number }
-  | { kind: 'interrupted'; step: number }
-  | { kind: 'non-finite'; step: number; message: string };
+/** How {@link trainNtm} ended, and at which step. */
+export interface NtmTrainOutcome {
+  /**
+   * `solved`: held-out sequences met the goal; `budget`: `maxSequences` or `timeLimit` ran out;
+   * `interrupted`: `shouldStop` said so; `non-finite`: a NaN or infinite loss or gradient (the weights are
+   * those before that step).
+   */
+  kind: 'solved' | 'budget' | 'interrupted' | 'non-finite';
+  /** Steps done (for `non-finite`: the step that failed). */
+  step: number;
+  /** The held-out error that met the goal (`solved` only). */
+  heldOutBits?: number;
+  /** What was not finite (`non-finite` only). */
+  message?: string;
+}
 
 /** A snapshot to save: what `onCheckpoint` gets, and what `resume` takes. */
 export interface NtmTrainingSnapshot {

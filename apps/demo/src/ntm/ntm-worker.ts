@@ -115,7 +115,7 @@ async function trainWhileRunning(current: Trainee): Promise<void> {
   });
   if (outcome.kind === 'non-finite') {
     training = false;
-    post({ type: 'stopped', reason: outcome.message });
+    post({ type: 'stopped', reason: outcome.message ?? 'a non-finite value' });
   }
 }
 

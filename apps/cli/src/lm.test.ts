@@ -1,0 +1,128 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EngramError } from '@engram/tensor';
+import { afterAll, describe, expect, it } from 'vitest';
+import { COMPLETE_LM_OPTIONS, EVAL_LM_OPTIONS, TRAIN_LM_OPTIONS, completeLmCommand, evalLmCommand, isLmRun, ptbTokens, trainLmCommand } from './lm.js';
+import { parseOptions, usageText } from './option-table.js';
+
+const folders: string[] = [];
+const scratch = () => {
+  const f = mkdtempSync(join(tmpdir(), 'engram-cli-lm-'));
+  folders.push(f);
+  return f;
+};
+afterAll(() => {
+  for (const f of folders) rmSync(f, { recursive: true, force: true });
+});
+
+/** A tiny PTB-shaped corpus: sentences over 12 words, in the three files. */
+function tinyPtb(): string {
+  const dir = scratch();
+  const words = ['the', 'cat', 'sat', 'on', 'mat', 'a', 'dog', 'ran', 'to', 'park', '<unk>', 'N'];
+  const sentences = (n: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => Array.from({ length: 6 }, (_, j) => words[(i * 7 + j * (seed + 3)) % words.length]).join(' ')).join('\n');
+  writeFileSync(join(dir, 'ptb.train.txt'), `${words.join(' ')}\n${sentences(600, 1)}\n`);
+  writeFileSync(join(dir, 'ptb.valid.txt'), `${sentences(20, 2)}\n`);
+  writeFileSync(join(dir, 'ptb.test.txt'), `${sentences(20, 4)}\n`);
+  return dir;
+}
+
+const io = () => {
+  const lines: string[] = [];
+  return { lines, status: () => {}, log: (l: string) => void lines.push(l), interrupted: () => false };
+};
+const parse = (argv: string[]) => parseOptions(TRAIN_LM_OPTIONS, argv) as Map<string, string | number | boolean>;
+
+describe('engram train lm / eval / complete', () => {
+  it('trains, refuses to overwrite, resumes exactly, then evaluates with a cache and completes a text', async () => {
+    const data = tinyPtb();
+    const out = join(scratch(), 'run');
+    const base = ['--data', data, '--out', out, '--hidden', '8', '--epochs', '2', '--checkpoint-every', '3'];
+    const first = io();
+    expect(await trainLmCommand(parse([...base, '--max-steps', '5']), first)).toBe(0);
+    expect(first.lines.join('\n')).toMatch(/stopped at step 5: checkpoint saved/);
+    await expect(trainLmCommand(parse(base), io())).rejects.toThrow(/already holds a run.*--resume.*--overwrite/);
+    await expect(trainLmCommand(parse([...base, '--resume']), io())).rejects.toThrow(/--resume continues the run as it was/);
+    const resumed = io();
+    expect(await trainLmCommand(parse(['--out', out, '--resume']), resumed)).toBe(0);
+    expect(resumed.lines.join('\n')).toMatch(/resumed .* at step 5/);
+
+    const whole = join(scratch(), 'whole');
+    expect(await trainLmCommand(parse(['--data', data, '--out', whole, '--hidden', '8', '--epochs', '2']), io())).toBe(0);
+    expect(readFileSync(join(out, 'model.safetensors'))).toEqual(readFileSync(join(whole, 'model.safetensors')));
+    const curve = (dir: string) =>
+      readFileSync(join(dir, 'curve.csv'), 'utf8')
+        .split('\n')
+        .map((l) =>
+          l
+            .split(',')
+            .filter((_, i) => i !== 3)
+            .join(','),
+        );
+    expect(curve(out)).toEqual(curve(whole));
+    expect(await isLmRun(out)).toBe(true);
+    expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
+
+    const evaluated = io();
+    expect(await evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out, '--cache', '5,50']) as Map<string, string>, evaluated)).toBe(0);
+    expect(evaluated.lines.join('\n')).toMatch(/\| none \| [\d.]+ \| [\d.]+ \| \| \|[\s\S]*neural cache, 5 [\s\S]*neural cache, 50 /);
+    await expect(evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out, '--cache', '0']) as Map<string, string>, io())).rejects.toThrow(/--cache/);
+
+    const completed = io();
+    const values = parseOptions(COMPLETE_LM_OPTIONS, ['--run', join(out, 'model.safetensors'), '--text', 'The cat sat on the zebra', '--top', '3']) as Map<
+      string,
+      string | number
+    >;
+    expect(await completeLmCommand(values, completed)).toBe(0);
+    expect(completed.lines.join('\n')).toMatch(/1 word outside the vocabulary read as <unk>[\s\S]*\| 3 \|[\s\S]*what the cache recalled/);
+    const empty = parseOptions(COMPLETE_LM_OPTIONS, ['--run', out, '--text', '  ']) as Map<string, string | number>;
+    await expect(completeLmCommand(empty, io())).rejects.toThrow(/the text has no words/);
+  });
+
+  it('names a missing data folder, a run folder that is a file, and a run.json that is not JSON', async () => {
+    const dir = scratch();
+    await expect(trainLmCommand(parse(['--data', join(dir, 'nowhere'), '--out', join(dir, 'r')]), io())).rejects.toThrow(/cannot read .*ptb.train.txt/);
+    writeFileSync(join(dir, 'file'), 'x');
+    await expect(trainLmCommand(parse(['--out', join(dir, 'file')]), io())).rejects.toThrow(/is not a folder/);
+    mkdirSync(join(dir, 'bad'));
+    writeFileSync(join(dir, 'bad', 'run.json'), '{not json');
+    writeFileSync(join(dir, 'bad', 'checkpoint.safetensors'), 'x');
+    await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(/run.json: cannot read it as JSON/);
+  });
+});
+
+describe('option tables', () => {
+  it('parse flags, values and defaults, and name every mistake in one line', () => {
+    const v = parse(['--recipe', 'medium', '--seed=7', '--tied']);
+    expect([v.get('recipe'), v.get('seed'), v.get('tied'), v.get('checkpoint-every')]).toEqual(['medium', 7, true, 200]);
+    const cases: [string[], RegExp][] = [
+      [['--recpie', 'small'], /unknown option --recpie \(did you mean --recipe\?\)/],
+      [['--seed'], /--seed needs a value/],
+      [['--seed', '--tied'], /--seed needs a value/],
+      [['--seed', '-3'], /--seed: -3 is out of range/],
+      [['--seed', '1.5'], /--seed: expected an integer/],
+      [['--dropout', 'x'], /--dropout: expected a number, got 'x'/],
+      [['--recipe', 'constructor'], /--recipe: expected one of small, medium/],
+      [['--tied=yes'], /--tied takes no value/],
+      [['small'], /unexpected argument 'small'/],
+      [['--hidden', '99999999'], /--hidden: 99999999 is out of range/],
+    ];
+    for (const [argv, message] of cases) {
+      expect(() => parse(argv)).toThrow(EngramError);
+      expect(() => parse(argv)).toThrow(message);
+    }
+    expect(parseOptions(TRAIN_LM_OPTIONS, ['--seed', '3', '--help'])).toBeNull();
+  });
+
+  it('write the usage text from the same table', () => {
+    const text = usageText('usage: engram train lm', TRAIN_LM_OPTIONS);
+    for (const spec of TRAIN_LM_OPTIONS) expect(text).toContain(`--${spec.name}`);
+    expect(text).toContain('small|medium');
+    expect(text).toContain('(default 200)');
+  });
+
+  it('tokenise text as PTB is written', () => {
+    expect(ptbTokens('The  Dow rose 3.5 points\n')).toEqual(['the', 'dow', 'rose', 'N', 'points']);
+  });
+});
