@@ -2,14 +2,28 @@ import { existsSync, lstatSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type DatastoreFile,
+  type IvfIndex,
   LM_RECIPES,
   type LmCorpus,
   type LmModel,
   type LmRecipe,
   type LmTrainingSnapshot,
   type LmVocabulary,
+  type Neighbours,
+  type TextRun,
   bestPerSize,
+  buildDatastore,
+  buildIvfIndex,
   cacheGrid,
+  exactNeighbours,
+  interpolate,
+  ivfNeighbours,
+  knnPerplexities,
+  knnProbabilities,
+  loadDatastore,
+  neighbourRecall,
+  saveDatastore,
   completeText,
   createLm,
   evaluateLm,
@@ -70,6 +84,33 @@ export const EVAL_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
   { name: 'data', type: 'string', value: 'DIR', help: "PTB folder (default: the run's)" },
   { name: 'cache', type: 'string', value: 'N,N', help: 'neural cache sizes to report (θ and λ chosen on validation), e.g. 100,500,2000' },
+  {
+    name: 'knn',
+    type: 'integer',
+    value: 'K',
+    min: 1,
+    max: 4096,
+    help: 'kNN-LM over the training text with K neighbours (λ chosen on validation); builds the datastore once',
+  },
+  {
+    name: 'index',
+    type: 'choice',
+    choices: ['ivf', 'exact'],
+    default: 'ivf',
+    help: 'kNN search: an IVF index (approximate, recall reported) or exact over the whole datastore',
+  },
+  { name: 'probes', type: 'integer', value: 'N', default: 32, min: 1, max: 100_000, help: 'IVF cells searched per query' },
+  { name: 'datastore-dtype', type: 'choice', choices: ['f32', 'f16'], default: 'f32', help: 'key precision when building the datastore file (f16 halves it)' },
+  { name: 'rebuild', type: 'flag', help: 'rebuild the datastore even if one is saved' },
+  {
+    name: 'recall-queries',
+    type: 'integer',
+    value: 'N',
+    default: 500,
+    min: 0,
+    max: 100_000,
+    help: 'validation queries whose IVF neighbours are checked against exact search',
+  },
 ];
 
 /** The options of `engram tune`. */
@@ -407,7 +448,100 @@ export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
     const [onTest] = cacheGrid(test, { sizes: [size], thetas: [best.theta], lambdas: [best.lambda] });
     io.log(`| neural cache, ${count(size)} | ${best.perplexity.toFixed(2)} | ${onTest?.perplexity.toFixed(2)} | ${best.theta} | ${best.lambda} |`);
   }
+  const k = get<number>(values, 'knn');
+  if (k !== undefined) await knnRows(values, { runPath, model: run.model, corpus, valid, test, k, sizes }, io);
   return 0;
+}
+
+const KNN_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5];
+
+/** The saved datastore beside the model, or a new one (built over the training text, indexed, saved). */
+async function datastoreFor(path: string, model: LmModel, corpus: LmCorpus, values: OptionValues, io: Pick<LmIO, 'log' | 'status'>): Promise<DatastoreFile> {
+  const useIndex = get<string>(values, 'index') !== 'exact';
+  let loaded: DatastoreFile | null = null;
+  if (existsSync(path) && get<boolean>(values, 'rebuild') !== true) {
+    const t0 = performance.now();
+    loaded = await loadDatastore(path, model);
+    io.log(`datastore ${path}: ${count(loaded.store.count)} entries × ${loaded.store.width}, loaded in ${formatDuration((performance.now() - t0) / 1000)}`);
+    if (!useIndex || loaded.index !== null) return loaded;
+  }
+  const dtype = get<'f32' | 'f16'>(values, 'datastore-dtype') ?? 'f32';
+  let store = loaded?.store;
+  if (store === undefined) {
+    const t0 = performance.now();
+    store = buildDatastore(model, corpus.train, { onProgress: (d, t) => io.status(`building the datastore: ${((d / t) * 100).toFixed(0)}%`) });
+    io.log(`datastore built: ${count(store.count)} entries (every training word) × ${store.width} in ${formatDuration((performance.now() - t0) / 1000)}`);
+  }
+  let index: IvfIndex | null = null;
+  if (useIndex) {
+    const t0 = performance.now();
+    io.status('building the IVF index (k-means)');
+    const indexed = buildIvfIndex(store, new Random(1));
+    store = indexed.store;
+    index = indexed.index;
+    io.log(`IVF index: ${count(index.lists)} cells by k-means, ${formatDuration((performance.now() - t0) / 1000)}`);
+  }
+  const bytes = store.count * store.width * (dtype === 'f16' ? 2 : 4) + store.count * 4;
+  await saveDatastore(path, store, { dtype, ...(index ? { index } : {}) });
+  io.log(
+    `saved ${path}: ${(bytes / 2 ** 20).toFixed(0)} MiB of keys and values (${dtype}); in memory ${((store.count * store.width * 4) / 2 ** 20).toFixed(0)} MiB (float32)`,
+  );
+  return { store, index };
+}
+
+/** The kNN-LM rows of `engram eval`: the datastore (built and saved once), the search, λ on validation, and the cache on top. */
+async function knnRows(
+  values: OptionValues,
+  context: { runPath: string; model: LmModel; corpus: LmCorpus; valid: TextRun; test: TextRun; k: number; sizes: number[] },
+  io: Pick<LmIO, 'log' | 'status'>,
+): Promise<void> {
+  const { runPath, model, corpus, valid, test, k } = context;
+  const path = runPath.endsWith('.safetensors') ? `${runPath.slice(0, -'.safetensors'.length)}.knn` : join(runPath, 'datastore.knn');
+  const useIndex = get<string>(values, 'index') !== 'exact';
+  const { store, index } = await datastoreFor(path, model, corpus, values, io);
+  const probes = get<number>(values, 'probes') ?? 32;
+  const search = (queries: Float32Array, label: string) => {
+    io.status(`kNN search over ${label}`);
+    return useIndex && index
+      ? ivfNeighbours(store, index, queries, k, probes)
+      : exactNeighbours(store, queries, k, { onProgress: (d, t) => io.status(`exact kNN over ${label}: ${((d / t) * 100).toFixed(0)}%`) });
+  };
+  let t0 = performance.now();
+  const validNeighbours = search(valid.hidden, 'validation');
+  const queryMs = (performance.now() - t0) / valid.tokens;
+  const recallQueries = Math.min(get<number>(values, 'recall-queries') ?? 500, valid.tokens);
+  let recallNote = 'exact search';
+  if (useIndex && recallQueries > 0) {
+    t0 = performance.now();
+    const exact = exactNeighbours(store, valid.hidden.subarray(0, recallQueries * store.width), k);
+    const exactMs = (performance.now() - t0) / recallQueries;
+    const approx: Neighbours = {
+      k,
+      indices: validNeighbours.indices.subarray(0, recallQueries * k),
+      distances: validNeighbours.distances.subarray(0, recallQueries * k),
+    };
+    recallNote = `IVF, ${probes} of ${index?.lists} cells: recall@${k} ${neighbourRecall(exact, approx).toFixed(3)} against exact search on ${recallQueries} validation queries (exact: ${exactMs.toFixed(1)} ms per query)`;
+  }
+  const validKnn = knnProbabilities(store, validNeighbours, valid.targets);
+  const best = knnPerplexities(valid, validKnn, KNN_LAMBDAS).reduce((a, b) => (b.perplexity < a.perplexity ? b : a));
+  const testNeighbours = search(test.hidden, 'test');
+  const testKnn = knnProbabilities(store, testNeighbours, test.targets);
+  const [onTest] = knnPerplexities(test, testKnn, [best.lambda]);
+  io.log(`| kNN-LM, k = ${k} | ${best.perplexity.toFixed(2)} | ${onTest?.perplexity.toFixed(2)} | | ${best.lambda} |`);
+  // Both memories: the cache on top of the kNN-interpolated model, θ and λ_cache chosen on validation.
+  const mixed = (run: TextRun, pKnn: Float64Array): TextRun => ({
+    ...run,
+    modelProbability: run.modelProbability.map((p, t) => interpolate(p, pKnn[t] as number, best.lambda)),
+  });
+  const size = context.sizes.length > 0 ? Math.max(...context.sizes) : 2000;
+  const [both] = bestPerSize(cacheGrid(mixed(valid, validKnn), { sizes: [size] }));
+  if (both) {
+    const [bothTest] = cacheGrid(mixed(test, testKnn), { sizes: [size], thetas: [both.theta], lambdas: [both.lambda] });
+    io.log(
+      `| kNN-LM + neural cache ${count(size)} | ${both.perplexity.toFixed(2)} | ${bothTest?.perplexity.toFixed(2)} | ${both.theta} | ${both.lambda} (cache; kNN ${best.lambda}) |`,
+    );
+  }
+  io.log(`kNN: ${recallNote}; ${queryMs.toFixed(2)} ms per query (validation, ${count(valid.tokens)} queries)`);
 }
 
 /** `engram tune`: the θ × λ grid of validation perplexity for one cache size. */

@@ -62,6 +62,15 @@ state = train(3, state)  # warm-up
 start = time.perf_counter()
 train(steps, state)
 seconds = time.perf_counter() - start
-config = torch.__config__.show()
-blas = "OpenBLAS" if "openblas" in config.lower() else ("MKL" if "mkl" in config.lower() else "reference or unknown")
+# Debian builds PyTorch against the generic BLAS interface (libblas.so.3); which library answers it, and which
+# OpenBLAS kernel, is read from the loaded library.
+blas = "libblas.so.3 (BLAS_INFO=generic)"
+try:
+    import ctypes
+
+    openblas = ctypes.CDLL("libopenblas.so.0")
+    openblas.openblas_get_corename.restype = ctypes.c_char_p
+    blas = "OpenBLAS, core " + openblas.openblas_get_corename().decode()
+except OSError:
+    pass
 print(json.dumps({"tokens_per_second": steps * B * T / seconds, "threads": torch.get_num_threads(), "blas": blas, "torch": torch.__version__}))

@@ -46,6 +46,7 @@ export {
   createLm,
   detachState,
   dropout,
+  flatParameters,
   initialLmState,
   lmForward,
 } from './model.js';
@@ -81,3 +82,24 @@ export {
   trainWindow,
 } from './train.js';
 export { type EncodedText, LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
+export {
+  type Datastore,
+  type DatastoreFile,
+  type IndexedDatastore,
+  type IvfIndex,
+  MAX_DATASTORE_ENTRIES,
+  type Neighbours,
+  buildDatastore,
+  buildIvfIndex,
+  datastoreFromBytes,
+  datastoreToBytes,
+  exactNeighbours,
+  ivfNeighbours,
+  knnPerplexities,
+  knnProbabilities,
+  loadDatastore,
+  makeDatastore,
+  modelFingerprint,
+  neighbourRecall,
+  saveDatastore,
+} from './knn.js';

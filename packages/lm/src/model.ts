@@ -76,6 +76,13 @@ export function createLm(config: LmConfig, rng: Random): LmModel {
   return { config, params: { embedding, layers, output } };
 }
 
+/** Every weight array of the model, in a fixed order (for fingerprints). */
+export function flatParameters(model: LmModel): Float32Array[] {
+  const { embedding, layers, output } = model.params;
+  const tensors = [embedding, ...layers.flatMap((l) => [l.weight, l.bias]), ...(output.weight ? [output.weight] : []), output.bias];
+  return tensors.map((t) => t.dataSync());
+}
+
 /** The all-zeros state for `batch` streams (the start of the text). */
 export function initialLmState(model: LmModel, batch: number): LmState {
   const make = () => model.params.layers.map(() => zeros([batch, model.config.hiddenSize]));
