@@ -87,6 +87,7 @@ export {
   type DatastoreFile,
   type IndexedDatastore,
   type IvfIndex,
+  type LambdaPerplexity,
   MAX_DATASTORE_ENTRIES,
   type Neighbours,
   buildDatastore,

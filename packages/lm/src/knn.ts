@@ -256,7 +256,9 @@ export function buildIvfIndex(store: Datastore, rng: Random, options: { lists?: 
   const sampleSize = Math.min(store.count, options.sample ?? Math.max(lists * 40, 10_000));
   const order = rng.permutation(store.count).subarray(0, sampleSize);
   const sample = new Float32Array(sampleSize * width);
-  order.forEach((i, r) => sample.set(store.keys.subarray(i * width, (i + 1) * width), r * width));
+  order.forEach((i, r) => {
+    sample.set(store.keys.subarray(i * width, (i + 1) * width), r * width);
+  });
   const centroids = new Float32Array(lists * width);
   for (let c = 0; c < lists; c++) centroids.set(sample.subarray(c * width, (c + 1) * width), c * width);
   for (let it = 0; it < (options.iterations ?? 10); it++) {
@@ -329,7 +331,9 @@ export function ivfNeighbours(store: Datastore, index: IvfIndex, queries: Float3
         const size = (index.offsets[c + 1] as number) - from;
         if (size === 0) continue;
         const block = new Float32Array(members.length * width);
-        members.forEach((r, i) => block.set(queries.subarray((q0 + r) * width, (q0 + r + 1) * width), i * width));
+        members.forEach((r, i) => {
+          block.set(queries.subarray((q0 + r) * width, (q0 + r + 1) * width), i * width);
+        });
         const dots = matmulRaw(
           tensor(block, [members.length, width]),
           tensor(keys.subarray(from * width, (from + size) * width), [size, width]),
@@ -397,8 +401,16 @@ export function knnProbabilities(store: Datastore, neighbours: Neighbours, targe
   return out;
 }
 
+/** The perplexity at one interpolation weight. */
+export interface LambdaPerplexity {
+  /** λ. */
+  lambda: number;
+  /** Perplexity of (1 − λ) p_model + λ p_memory. */
+  perplexity: number;
+}
+
 /** Perplexity of (1 − λ) p_model + λ p_kNN over a run's positions, for each λ. */
-export function knnPerplexities(run: TextRun, pKnn: Float64Array, lambdas: readonly number[]): { lambda: number; perplexity: number }[] {
+export function knnPerplexities(run: TextRun, pKnn: Float64Array, lambdas: readonly number[]): LambdaPerplexity[] {
   return lambdas.map((lambda) => {
     let nats = 0;
     for (let t = 0; t < run.tokens; t++) nats -= Math.log(interpolate(run.modelProbability[t] as number, pKnn[t] as number, lambda));
