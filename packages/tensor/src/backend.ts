@@ -151,6 +151,63 @@ export interface Kernels<S> {
   locationAddressBackward: (wc: S, wp: S, g: S, s: S, gamma: S, grad: S, batch: number, slots: number, shifts: number, epsilon: number) => S;
 }
 
+/** The shapes of the pieces a fused kernel returns in one flat array, in order. */
+export type OutputLayout = readonly (readonly number[])[];
+
+/**
+ * The one description of every multi-output kernel's flat result: the gradient rules cut it with these
+ * shapes, and every backend sizes its output from them ({@link layoutLength}). A kernel's body writes
+ * the pieces in this order.
+ */
+export const OUTPUT_LAYOUTS = {
+  /** o `[batch, width]` then p `[batch, slots]`. */
+  attentionRead: (batch: number, slots: number, width: number): OutputLayout => [
+    [batch, width],
+    [batch, slots],
+  ],
+  /** dm, dc `[batch, slots, width]` then du `[batch, width]`. */
+  attentionReadBackward: (batch: number, slots: number, width: number): OutputLayout => [
+    [batch, slots, width],
+    [batch, slots, width],
+    [batch, width],
+  ],
+  /** dM `[batch, rows, width]`, dw `[batch, rows]`, de and da `[batch, width]`. */
+  memoryWriteBackward: (batch: number, rows: number, width: number): OutputLayout => [
+    [batch, rows, width],
+    [batch, rows],
+    [batch, width],
+    [batch, width],
+  ],
+  /** dM `[batch, rows, width]` then dk `[batch, width]`. */
+  rowCosineBackward: (batch: number, rows: number, width: number): OutputLayout => [
+    [batch, rows, width],
+    [batch, width],
+  ],
+  /** dwc, dwp `[batch, slots]`, dg `[batch, 1]`, ds `[batch, shifts]`, dγ `[batch, 1]`. */
+  locationAddressBackward: (batch: number, slots: number, shifts: number): OutputLayout => [
+    [batch, slots],
+    [batch, slots],
+    [batch, 1],
+    [batch, shifts],
+    [batch, 1],
+  ],
+} as const;
+
+/** Floats in a layout: the flat result's length. */
+export function layoutLength(layout: OutputLayout): number {
+  return layout.reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Where each piece of a layout starts in the flat result. */
+export function layoutOffsets(layout: OutputLayout): number[] {
+  let offset = 0;
+  return layout.map((shape) => {
+    const at = offset;
+    offset += shape.reduce((a, b) => a * b, 1);
+    return at;
+  });
+}
+
 /** out[i] = f(x[i]) over `size` elements. */
 export type UnaryKernel<S> = (x: S, size: number) => S;
 /** out = f(a, b) with broadcasting to `outShape`. */

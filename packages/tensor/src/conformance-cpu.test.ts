@@ -1,5 +1,6 @@
 import { createCpuBackend } from './index.js';
-import { conformanceSuite } from './test-support/conformance.js';
+import { conformanceSuite, kernelCoverageSuite } from './test-support/conformance.js';
 
 conformanceSuite('cpu (WebAssembly SIMD matmul)', () => createCpuBackend());
 conformanceSuite('cpu (TypeScript reference)', () => createCpuBackend({ simd: false }));
+kernelCoverageSuite();

@@ -4,7 +4,7 @@
  * Every other op in Engram is composed from these in `ops.ts`.
  */
 import { DeferredProduct, isGradEnabled } from './autograd.js';
-import type { Backend, KernelName, Kernels, MatmulArgs } from './backend.js';
+import { type Backend, type KernelName, type Kernels, type MatmulArgs, OUTPUT_LAYOUTS, layoutLength } from './backend.js';
 import { getDefaultBackend } from './default-backend.js';
 import { EngramError, ShapeError, formatShape } from './errors.js';
 import { type Shape, broadcastShapes, checkShape, normalizeAxis, sameShape, shapeSize } from './shape.js';
@@ -200,49 +200,30 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   lstmCellBackward: ({ inputs }) => inputs.map(() => null),
   memoryWrite: ({ grad, inputs: [memory, w, e, a] }) => {
     const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
-    const flat = memoryWriteBackward(memory as Tensor, w as Tensor, e as Tensor, a as Tensor, grad);
-    return splitFlat(flat, [
-      [batch, rows, width],
-      [batch, rows],
-      [batch, width],
-      [batch, width],
-    ]);
+    return splitFlat(
+      memoryWriteBackward(memory as Tensor, w as Tensor, e as Tensor, a as Tensor, grad),
+      OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width),
+    );
   },
   memoryWriteBackward: ({ inputs }) => inputs.map(() => null),
   attentionRead: ({ grad, inputs: [m, c, u, mask], out, params }: GradContext<AttentionParams>) => {
     const [batch, slots, width] = (m as Tensor).shape as [number, number, number];
     const flat = attentionReadBackward(m as Tensor, c as Tensor, u as Tensor, mask as Tensor, out, grad, params.normalize);
-    return [
-      ...splitFlat(flat, [
-        [batch, slots, width],
-        [batch, slots, width],
-        [batch, width],
-      ]),
-      null,
-    ];
+    return [...splitFlat(flat, OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)), null];
   },
   attentionReadBackward: ({ inputs }) => inputs.map(() => null),
   softmaxCrossEntropy: ({ grad, inputs: [x], params }: GradContext<CrossEntropyParams>) => [softmaxCrossEntropyBackward(x as Tensor, params.labels, grad)],
   softmaxCrossEntropyBackward: ({ inputs }) => inputs.map(() => null),
   rowCosine: ({ grad, inputs: [memory, key], params }: GradContext<CosineParams>) => {
     const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
-    return splitFlat(rowCosineBackward(memory as Tensor, key as Tensor, grad, params.epsilon), [
-      [batch, rows, width],
-      [batch, width],
-    ]);
+    return splitFlat(rowCosineBackward(memory as Tensor, key as Tensor, grad, params.epsilon), OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width));
   },
   rowCosineBackward: ({ inputs }) => inputs.map(() => null),
   locationAddress: ({ grad, inputs: [wc, wp, g, s, gamma], params }: GradContext<CosineParams>) => {
     const [batch, slots] = (wc as Tensor).shape as [number, number];
     const shifts = (s as Tensor).shape[1] as number;
     const flat = locationAddressBackward(wc as Tensor, wp as Tensor, g as Tensor, s as Tensor, gamma as Tensor, grad, params.epsilon);
-    return splitFlat(flat, [
-      [batch, slots],
-      [batch, slots],
-      [batch, 1],
-      [batch, shifts],
-      [batch, 1],
-    ]);
+    return splitFlat(flat, OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts));
   },
   locationAddressBackward: ({ inputs }) => inputs.map(() => null),
 };
@@ -630,7 +611,14 @@ export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Ten
   const backend = backendOf('memoryWriteBackward', [memory, w, e, a, grad]);
   const [batch, rows, width] = memory.shape as [number, number, number];
   const storage = kernels(backend).memoryWriteBackward(memory.storage, w.storage, e.storage, a.storage, grad.storage, batch, rows, width);
-  return record('memoryWriteBackward', storage, [batch * rows * width + batch * rows + 2 * batch * width], [memory, w, e, a, grad], undefined, backend);
+  return record(
+    'memoryWriteBackward',
+    storage,
+    [layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width))],
+    [memory, w, e, a, grad],
+    undefined,
+    backend,
+  );
 }
 
 /**
@@ -678,7 +666,7 @@ export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Ten
     width,
     normalize,
   );
-  return record(op, storage, [2 * batch * slots * width + batch * width], [m, c, u, mask, out, grad], { normalize }, backend);
+  return record(op, storage, [layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width))], [m, c, u, mask, out, grad], { normalize }, backend);
 }
 
 /**
@@ -698,7 +686,7 @@ export function rowCosineBackward(memory: Tensor, key: Tensor, grad: Tensor, eps
   const backend = backendOf('rowCosineBackward', [memory, key, grad]);
   const [batch, rows, width] = memory.shape as [number, number, number];
   const storage = kernels(backend).rowCosineBackward(memory.storage, key.storage, grad.storage, batch, rows, width, epsilon);
-  return record('rowCosineBackward', storage, [batch * rows * width + batch * width], [memory, key, grad], { epsilon }, backend);
+  return record('rowCosineBackward', storage, [layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width))], [memory, key, grad], { epsilon }, backend);
 }
 
 /**
@@ -748,7 +736,14 @@ export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Te
     shifts,
     epsilon,
   );
-  return record('locationAddressBackward', storage, [2 * batch * slots + 2 * batch + batch * shifts], [wc, wp, g, s, gamma, grad], { epsilon }, backend);
+  return record(
+    'locationAddressBackward',
+    storage,
+    [layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts))],
+    [wc, wp, g, s, gamma, grad],
+    { epsilon },
+    backend,
+  );
 }
 
 /**

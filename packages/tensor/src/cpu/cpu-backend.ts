@@ -28,18 +28,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     ? ({
         ...referenceKernels,
         matmul,
-        memoryWrite: wasm.memoryWrite,
-        memoryWriteBackward: wasm.memoryWriteBackward,
-        rowCosine: wasm.rowCosine,
-        rowCosineBackward: wasm.rowCosineBackward,
-        locationAddress: wasm.locationAddress,
-        locationAddressBackward: wasm.locationAddressBackward,
-        attentionRead: wasm.attentionRead,
-        attentionReadBackward: wasm.attentionReadBackward,
-        embeddingBag: wasm.embeddingBag,
-        embeddingBagBackward: wasm.embeddingBagBackward,
-        softmaxCrossEntropy: wasm.softmaxCrossEntropy,
-        softmaxCrossEntropyBackward: wasm.softmaxCrossEntropyBackward,
+        // Every kernel of the WebAssembly table: none can be forgotten here.
+        ...wasm.fused,
       } satisfies Kernels<Float32Array>)
     : referenceKernels;
   const backend: Backend<Float32Array> = {

@@ -1,4 +1,4 @@
-import type { BinaryKernel, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from '../backend.js';
+import { type BinaryKernel, type Kernels, type MatmulArgs, OUTPUT_LAYOUTS, type ReduceKernel, type UnaryKernel, layoutLength } from '../backend.js';
 import { type Shape, shapeSize, stridesOf } from '../shape.js';
 import { allocateFloats } from './allocate.js';
 
@@ -460,7 +460,7 @@ function attentionReadBackward(
   normalize: boolean,
 ): Float32Array {
   const cells = batch * slots * width;
-  const result = allocateFloats(2 * cells + batch * width);
+  const result = allocateFloats(layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)));
   const ds = new Float64Array(slots);
   for (let b = 0; b < batch; b++) {
     const p = batch * width + b * slots;
@@ -592,7 +592,7 @@ function memoryWriteBackward(
   width: number,
 ): Float32Array {
   const cells = batch * rows * width;
-  const out = allocateFloats(cells + batch * rows + 2 * batch * width);
+  const out = allocateFloats(layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width)));
   const dwBase = cells;
   const deBase = cells + batch * rows;
   const daBase = deBase + batch * width;

@@ -68,7 +68,7 @@ describe.runIf(wasm !== null)('WebAssembly SIMD matmul', () => {
 });
 
 describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
-  const kernel = wasm as NonNullable<typeof wasm>;
+  const kernel = (wasm as NonNullable<typeof wasm>).fused;
   it('match the TypeScript reference for any batch, rows and width (vector body and scalar tail)', async () => {
     const { referenceKernels: ref } = await import('./reference-kernels.js');
     fc.assert(
@@ -168,5 +168,19 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe.runIf(wasm !== null)('the WebAssembly kernel table', () => {
+  it('binds every row, and the cpu backend runs every one of them in WebAssembly (none forgotten)', async () => {
+    const { WASM_KERNEL_TABLE } = await import('./wasm-kernels.js');
+    const { createCpuBackend } = await import('./cpu-backend.js');
+    const { referenceKernels } = await import('./reference-kernels.js');
+    const fused = (wasm as NonNullable<typeof wasm>).fused as unknown as Record<string, unknown>;
+    const backend = createCpuBackend().kernels as unknown as Record<string, unknown>;
+    for (const name of Object.keys(WASM_KERNEL_TABLE)) {
+      expect(typeof fused[name], name).toBe('function');
+      expect(backend[name], `${name} runs the TypeScript kernel`).not.toBe((referenceKernels as unknown as Record<string, unknown>)[name]);
+    }
   });
 });

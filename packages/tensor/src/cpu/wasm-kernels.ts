@@ -1,4 +1,4 @@
-import type { Kernels, MatmulArgs } from '../backend.js';
+import { type Kernels, type MatmulArgs, OUTPUT_LAYOUTS, layoutLength } from '../backend.js';
 import { SLAB_MAX_FLOATS, allocateFloats } from './allocate.js';
 import { KERNELS_RELAXED_SIMD_WASM, KERNELS_SIMD_WASM } from './kernels-wasm.generated.js';
 
@@ -14,68 +14,85 @@ import { KERNELS_RELAXED_SIMD_WASM, KERNELS_SIMD_WASM } from './kernels-wasm.gen
  * That is safe because storage arrays are immutable: kernels always return fresh arrays, and
  * parameter updates swap in a new array. When the arena fills, it is emptied at once.
  */
-interface KernelExports {
+/**
+ * The one table of the fused kernels that run in WebAssembly. Each row says how many of the kernel's
+ * leading arguments are arrays (copied into wasm memory; Int32Array index arrays too), how many floats
+ * it returns (from its scalar arguments), and, when it needs scratch memory, which export sizes it.
+ * The wasm export of the same name takes the arrays' pointers, the output pointer, the scalars, then
+ * the scratch pointer. The bindings, the types and the cpu backend's overrides are all made from this
+ * table, so a kernel added here runs in WebAssembly everywhere, and one missing here cannot be claimed.
+ */
+export const WASM_KERNEL_TABLE = {
+  memoryWrite: row<'memoryWrite'>()(4, (batch, rows, width) => batch * rows * width),
+  memoryWriteBackward: row<'memoryWriteBackward'>()(5, (batch, rows, width) => layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width))),
+  rowCosine: row<'rowCosine'>()(2, (batch, rows) => batch * rows),
+  rowCosineBackward: row<'rowCosineBackward'>()(3, (batch, rows, width) => layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width))),
+  locationAddress: row<'locationAddress'>()(5, (batch, slots) => batch * slots, { export: 'locationTempBytes', argument: 1 }),
+  locationAddressBackward: row<'locationAddressBackward'>()(
+    6,
+    (batch, slots, shifts) => layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts)),
+    { export: 'locationTempBytes', argument: 1 },
+  ),
+  attentionRead: row<'attentionRead'>()(4, (batch, slots, width) => layoutLength(OUTPUT_LAYOUTS.attentionRead(batch, slots, width))),
+  attentionReadBackward: row<'attentionReadBackward'>()(6, (batch, slots, width) => layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)), {
+    export: 'attentionTempBytes',
+    argument: 1,
+  }),
+  embeddingBag: row<'embeddingBag'>()(4, (bags, _words, width) => bags * width),
+  embeddingBagBackward: row<'embeddingBagBackward'>()(4, (rows, _bags, _words, width) => rows * width),
+  softmaxCrossEntropy: row<'softmaxCrossEntropy'>()(2, (rows) => rows),
+  softmaxCrossEntropyBackward: row<'softmaxCrossEntropyBackward'>()(3, (rows, cols) => rows * cols),
+} satisfies { [K in WasmKernelName]: WasmKernelSpec };
+
+/** The kernels the table runs in WebAssembly. */
+export type WasmKernelName =
+  | 'memoryWrite'
+  | 'memoryWriteBackward'
+  | 'rowCosine'
+  | 'rowCosineBackward'
+  | 'locationAddress'
+  | 'locationAddressBackward'
+  | 'attentionRead'
+  | 'attentionReadBackward'
+  | 'embeddingBag'
+  | 'embeddingBagBackward'
+  | 'softmaxCrossEntropy'
+  | 'softmaxCrossEntropyBackward';
+
+/** A tuple without its first N elements. */
+type Drop<T extends readonly unknown[], N extends number, Dropped extends unknown[] = []> = Dropped['length'] extends N
+  ? T
+  : T extends readonly [unknown, ...infer Rest]
+    ? Drop<Rest, N, [...Dropped, unknown]>
+    : [];
+
+/** One row of {@link WASM_KERNEL_TABLE}. */
+interface WasmKernelSpec {
+  /** How many leading arguments are arrays. */
+  arrays: number;
+  /** Output length in floats, from the kernel's scalar arguments. */
+  output: (...scalars: never[]) => number;
+  /** Scratch memory: the export that sizes it and which scalar argument it takes. */
+  temp?: { export: 'locationTempBytes' | 'attentionTempBytes'; argument: number };
+}
+
+/**
+ * A table row for kernel K: `arrays` leading array arguments, and `output` typed by the rest of K's
+ * signature in {@link Kernels} (so a wrong count or a misnamed scalar is a compile error).
+ */
+function row<K extends WasmKernelName>() {
+  return <N extends number>(
+    arrays: N,
+    output: (...scalars: Drop<Parameters<Kernels<Float32Array>[K]>, N>) => number,
+    temp?: WasmKernelSpec['temp'],
+  ): WasmKernelSpec => ({ arrays, output: output as unknown as WasmKernelSpec['output'], ...(temp ? { temp } : {}) });
+}
+
+/** The module's exports: the table's kernels (pointers and scalars) and the matmul's own entry points. */
+type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) => void } & {
   memory: WebAssembly.Memory;
-  memoryWrite(memory: number, w: number, e: number, a: number, out: number, batch: number, rows: number, width: number): void;
-  memoryWriteBackward(memory: number, w: number, e: number, a: number, grad: number, out: number, batch: number, rows: number, width: number): void;
-  rowCosine(memory: number, key: number, out: number, batch: number, rows: number, width: number, epsilon: number): void;
-  rowCosineBackward(memory: number, key: number, grad: number, out: number, batch: number, rows: number, width: number, epsilon: number): void;
   locationTempBytes(slots: number): number;
-  locationAddress(
-    wc: number,
-    wp: number,
-    g: number,
-    s: number,
-    gamma: number,
-    out: number,
-    batch: number,
-    slots: number,
-    shifts: number,
-    epsilon: number,
-    temp: number,
-  ): void;
-  locationAddressBackward(
-    wc: number,
-    wp: number,
-    g: number,
-    s: number,
-    gamma: number,
-    grad: number,
-    out: number,
-    batch: number,
-    slots: number,
-    shifts: number,
-    epsilon: number,
-    temp: number,
-  ): void;
-  attentionRead(m: number, c: number, u: number, mask: number, out: number, batch: number, slots: number, width: number, normalize: boolean): void;
-  attentionReadBackward(
-    m: number,
-    c: number,
-    u: number,
-    mask: number,
-    forward: number,
-    grad: number,
-    out: number,
-    batch: number,
-    slots: number,
-    width: number,
-    normalize: boolean,
-    temp: number,
-  ): void;
   attentionTempBytes(slots: number): number;
-  embeddingBag(table: number, indices: number, weights: number, weightIndices: number, out: number, bags: number, words: number, width: number): void;
-  embeddingBagBackward(
-    grad: number,
-    indices: number,
-    weights: number,
-    weightIndices: number,
-    out: number,
-    rows: number,
-    bags: number,
-    words: number,
-    width: number,
-  ): void;
   pack(b: number, dst: number, k: number, n: number, sBk: number, sBj: number): void;
   multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
   multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
@@ -96,9 +113,7 @@ interface KernelExports {
     strideB: number,
   ): void;
   heapBase(): number;
-  softmaxCrossEntropy(x: number, labels: number, out: number, rows: number, cols: number): void;
-  softmaxCrossEntropyBackward(x: number, labels: number, grad: number, out: number, rows: number, cols: number): void;
-}
+};
 
 const WASM_PAGE_BYTES = 65536;
 const ALIGNMENT = 16;
@@ -121,30 +136,8 @@ export interface WasmKernels {
   readonly flavor: WasmMatmulFlavor;
   /** See {@link Kernels.matmul}. */
   matmul(a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array;
-  /** See {@link Kernels.memoryWrite}. */
-  memoryWrite: Kernels<Float32Array>['memoryWrite'];
-  /** See {@link Kernels.memoryWriteBackward}. */
-  memoryWriteBackward: Kernels<Float32Array>['memoryWriteBackward'];
-  /** See {@link Kernels.rowCosine}. */
-  rowCosine: Kernels<Float32Array>['rowCosine'];
-  /** See {@link Kernels.rowCosineBackward}. */
-  rowCosineBackward: Kernels<Float32Array>['rowCosineBackward'];
-  /** See {@link Kernels.locationAddress}. */
-  locationAddress: Kernels<Float32Array>['locationAddress'];
-  /** See {@link Kernels.locationAddressBackward}. */
-  locationAddressBackward: Kernels<Float32Array>['locationAddressBackward'];
-  /** See {@link Kernels.attentionRead}. */
-  attentionRead: Kernels<Float32Array>['attentionRead'];
-  /** See {@link Kernels.attentionReadBackward}. */
-  attentionReadBackward: Kernels<Float32Array>['attentionReadBackward'];
-  /** See {@link Kernels.embeddingBag}. */
-  embeddingBag: Kernels<Float32Array>['embeddingBag'];
-  /** See {@link Kernels.embeddingBagBackward}. */
-  embeddingBagBackward: Kernels<Float32Array>['embeddingBagBackward'];
-  /** See {@link Kernels.softmaxCrossEntropy}. */
-  softmaxCrossEntropy: Kernels<Float32Array>['softmaxCrossEntropy'];
-  /** See {@link Kernels.softmaxCrossEntropyBackward}. */
-  softmaxCrossEntropyBackward: Kernels<Float32Array>['softmaxCrossEntropyBackward'];
+  /** Every kernel of {@link WASM_KERNEL_TABLE}, with the signature {@link Kernels} gives it. */
+  readonly fused: Pick<Kernels<Float32Array>, WasmKernelName>;
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -257,60 +250,23 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     out.set(result);
     return out;
   };
-  const p = (pointers: number[], i: number): number => pointers[i] as number;
+
+  const fused = {} as Record<WasmKernelName, (...args: unknown[]) => Float32Array>;
+  for (const name of Object.keys(WASM_KERNEL_TABLE) as WasmKernelName[]) {
+    const spec = WASM_KERNEL_TABLE[name];
+    const output = spec.output as unknown as (...scalars: unknown[]) => number;
+    const kernel = wasm[name];
+    fused[name] = (...args: unknown[]) => {
+      const arrays = args.slice(0, spec.arrays) as (Float32Array | Int32Array)[];
+      const scalars = args.slice(spec.arrays) as (number | boolean)[];
+      const tempBytes = spec.temp ? wasm[spec.temp.export](scalars[spec.temp.argument] as number) : 0;
+      return run(arrays, output(...scalars), (pointers, out, temp) => kernel(...pointers, out, ...scalars, ...(spec.temp ? [temp] : [])), tempBytes);
+    };
+  }
 
   return {
     flavor,
-    memoryWrite: (memory, w, e, a, batch, rows, width) =>
-      run([memory, w, e, a], batch * rows * width, (ptr, out) => wasm.memoryWrite(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, batch, rows, width)),
-    memoryWriteBackward: (memory, w, e, a, grad, batch, rows, width) =>
-      run([memory, w, e, a, grad], batch * rows * width + batch * rows + 2 * batch * width, (ptr, out) =>
-        wasm.memoryWriteBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), out, batch, rows, width),
-      ),
-    rowCosine: (memory, key, batch, rows, width, epsilon) =>
-      run([memory, key], batch * rows, (ptr, out) => wasm.rowCosine(p(ptr, 0), p(ptr, 1), out, batch, rows, width, epsilon)),
-    rowCosineBackward: (memory, key, grad, batch, rows, width, epsilon) =>
-      run([memory, key, grad], batch * rows * width + batch * width, (ptr, out) =>
-        wasm.rowCosineBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, batch, rows, width, epsilon),
-      ),
-    locationAddress: (wc, wp, g, s, gamma, batch, slots, shifts, epsilon) =>
-      run(
-        [wc, wp, g, s, gamma],
-        batch * slots,
-        (ptr, out, temp) => wasm.locationAddress(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), out, batch, slots, shifts, epsilon, temp),
-        wasm.locationTempBytes(slots),
-      ),
-    locationAddressBackward: (wc, wp, g, s, gamma, grad, batch, slots, shifts, epsilon) =>
-      run(
-        [wc, wp, g, s, gamma, grad],
-        2 * batch * slots + 2 * batch + batch * shifts,
-        (ptr, out, temp) =>
-          wasm.locationAddressBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), out, batch, slots, shifts, epsilon, temp),
-        wasm.locationTempBytes(slots),
-      ),
-    attentionRead: (m, c, u, mask, batch, slots, width, normalize) =>
-      run([m, c, u, mask], batch * (slots + width), (ptr, out) =>
-        wasm.attentionRead(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, batch, slots, width, normalize),
-      ),
-    attentionReadBackward: (m, c, u, mask, out, grad, batch, slots, width, normalize) =>
-      run(
-        [m, c, u, mask, out, grad],
-        2 * batch * slots * width + batch * width,
-        (ptr, result, temp) =>
-          wasm.attentionReadBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), p(ptr, 4), p(ptr, 5), result, batch, slots, width, normalize, temp),
-        wasm.attentionTempBytes(slots),
-      ),
-    embeddingBag: (table, indices, weights, weightIndices, bags, words, width) =>
-      run([table, indices, weights, weightIndices], bags * width, (ptr, out) =>
-        wasm.embeddingBag(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, bags, words, width),
-      ),
-    embeddingBagBackward: (grad, indices, weights, weightIndices, rows, bags, words, width) =>
-      run([grad, indices, weights, weightIndices], rows * width, (ptr, out) =>
-        wasm.embeddingBagBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), p(ptr, 3), out, rows, bags, words, width),
-      ),
-    softmaxCrossEntropy: (x, labels, rows, cols) => run([x, labels], rows, (ptr, out) => wasm.softmaxCrossEntropy(p(ptr, 0), p(ptr, 1), out, rows, cols)),
-    softmaxCrossEntropyBackward: (x, labels, grad, rows, cols) =>
-      run([x, labels, grad], rows * cols, (ptr, out) => wasm.softmaxCrossEntropyBackward(p(ptr, 0), p(ptr, 1), p(ptr, 2), out, rows, cols)),
+    fused: fused as unknown as Pick<Kernels<Float32Array>, WasmKernelName>,
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);
@@ -318,8 +274,8 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       const [sBk, sBj] = transB ? [1, k] : [n, 1];
       if (batch > 1 && m * k * n <= SMALL_BATCHED_MAX_MACS) {
         const outLength = batch * m * n;
-        return run([a, b], outLength, (ptr, out) =>
-          wasm.multiplySmallBatched(p(ptr, 0), p(ptr, 1), out, batch, m, k, n, sAi, sAk, sBk, sBj, batchedA ? m * k : 0, batchedB ? k * n : 0),
+        return run([a, b], outLength, ([pa, pb], out) =>
+          wasm.multiplySmallBatched(pa as number, pb as number, out, batch, m, k, n, sAi, sAk, sBk, sBj, batchedA ? m * k : 0, batchedB ? k * n : 0),
         );
       }
       const direct = m < DIRECT_MAX_ROWS && sBj === 1;

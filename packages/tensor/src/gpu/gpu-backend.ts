@@ -5,7 +5,16 @@
  *
  * Data stays on the GPU between ops as textures; it is read back only when a tensor is read.
  */
-import type { Backend, BinaryKernel, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from '../backend.js';
+import {
+  type Backend,
+  type BinaryKernel,
+  type Kernels,
+  type MatmulArgs,
+  OUTPUT_LAYOUTS,
+  type ReduceKernel,
+  type UnaryKernel,
+  layoutLength,
+} from '../backend.js';
 import { broadcastStrides } from '../cpu/reference-kernels.js';
 import { createCpuBackend } from '../cpu/cpu-backend.js';
 import { EngramError, formatShape } from '../errors.js';
@@ -267,7 +276,18 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
         ? run(uploadSource, rows * width, new Float32Array(rows * width))
         : run(embeddingBagBackwardSource, rows * width, tex(grad), Array.from(indices), tex(weights), Array.from(weightIndices), bags * words, words, width),
     attentionRead: (m: GpuStorage, c: GpuStorage, u: GpuStorage, mask: GpuStorage, batch: number, slots: number, width: number, normalize: boolean) =>
-      run(attentionReadSource, batch * (slots + width), tex(m), tex(c), tex(u), tex(mask), batch, slots, width, normalize ? 1 : 0),
+      run(
+        attentionReadSource,
+        layoutLength(OUTPUT_LAYOUTS.attentionRead(batch, slots, width)),
+        tex(m),
+        tex(c),
+        tex(u),
+        tex(mask),
+        batch,
+        slots,
+        width,
+        normalize ? 1 : 0,
+      ),
     attentionReadBackward: (
       m: GpuStorage,
       c: GpuStorage,
@@ -282,7 +302,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     ) =>
       run(
         attentionReadBackwardSource,
-        2 * batch * slots * width + batch * width,
+        layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)),
         tex(m),
         tex(c),
         tex(u),
@@ -302,7 +322,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     memoryWriteBackward: (memory: GpuStorage, w: GpuStorage, e: GpuStorage, a: GpuStorage, grad: GpuStorage, batch: number, rows: number, width: number) =>
       run(
         memoryWriteBackwardSource,
-        batch * rows * width + batch * rows + 2 * batch * width,
+        layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width)),
         tex(memory),
         tex(w),
         tex(e),
@@ -315,7 +335,17 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     rowCosine: (memory: GpuStorage, key: GpuStorage, batch: number, rows: number, width: number, epsilon: number) =>
       run(rowCosineSource, batch * rows, tex(memory), tex(key), rows, width, epsilon),
     rowCosineBackward: (memory: GpuStorage, key: GpuStorage, grad: GpuStorage, batch: number, rows: number, width: number, epsilon: number) =>
-      run(rowCosineBackwardSource, batch * rows * width + batch * width, tex(memory), tex(key), tex(grad), batch, rows, width, epsilon),
+      run(
+        rowCosineBackwardSource,
+        layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width)),
+        tex(memory),
+        tex(key),
+        tex(grad),
+        batch,
+        rows,
+        width,
+        epsilon,
+      ),
     locationAddress: (
       wc: GpuStorage,
       wp: GpuStorage,
@@ -341,7 +371,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     ) =>
       run(
         locationAddressBackwardSource,
-        2 * batch * slots + batch + batch * shifts + batch,
+        layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts)),
         tex(wc),
         tex(wp),
         tex(g),

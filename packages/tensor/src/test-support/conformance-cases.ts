@@ -39,6 +39,10 @@ export const opCases: OpCase[] = [
   { name: 'tanh', inputs: [any([3, 4])], run: (x) => t.tanh(x) },
   { name: 'sigmoid', inputs: [{ shape: [3, 4], low: -30, high: 30 }], run: (x) => t.sigmoid(x) },
   { name: 'relu', inputs: [away([3, 4])], run: (x) => t.relu(x) },
+  // sign, step and equal have no gradient (their rules return none): values only.
+  { name: 'sign', inputs: [away([3, 4])], run: (x) => t.sign(x), noGrad: [0] },
+  { name: 'step', inputs: [away([3, 4])], run: (x) => t.step(x), noGrad: [0] },
+  { name: 'equal', inputs: [any([3, 4])], run: (x) => t.equal(t.relu(x), 0), noGrad: [0] },
   { name: 'add', inputs: [any([3, 4]), any([3, 4])], run: (a, b) => t.add(a, b) },
   { name: 'add (broadcast row)', inputs: [any([2, 3, 4]), any([4])], run: (a, b) => t.add(a, b) },
   { name: 'add (broadcast both)', inputs: [any([3, 1]), any([1, 4])], run: (a, b) => t.add(a, b) },

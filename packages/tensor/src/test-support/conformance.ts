@@ -3,7 +3,7 @@
  * backend, and its gradient against central finite differences accumulated in float64.
  */
 import { describe, expect, it } from 'vitest';
-import { type Backend, Random, type Tensor, createCpuBackend, mul, noGrad, sum, tensor } from '../index.js';
+import { type Backend, Random, type Tensor, createCpuBackend, mul, noGrad, referenceKernels, sum, tensor } from '../index.js';
 import { type InputSpec, type OpCase, opCases } from './conformance-cases.js';
 
 /** Step of the central difference. Large enough that float32 rounding in the op stays small. */
@@ -48,6 +48,10 @@ export function conformanceSuite(label: string, makeBackend: () => Backend, tole
   const valueTolerance = tolerances.valueTolerance ?? VALUE_TOLERANCE;
   describe(`conformance: ${label}`, () => {
     const backend = makeBackend();
+    it('implements every kernel it claims (the reference backend has each of them)', () => {
+      const kernels = backend.kernels as unknown as Record<string, unknown>;
+      for (const name of Object.keys(referenceKernels)) expect(typeof kernels[name], `kernel ${name}`).toBe('function');
+    });
     for (const c of opCases) {
       it(`${c.name}: value matches the reference`, () => {
         const rng = new Random(7);
@@ -58,7 +62,9 @@ export function conformanceSuite(label: string, makeBackend: () => Backend, tole
         expect(close(actual.toArray(), expected.toArray(), valueTolerance)).toBeNull();
       });
 
-      it(`${c.name}: gradient matches finite differences`, () => {
+      // An op with no differentiable input (sign, step, equal) has only its value checked.
+      const differentiable = c.inputs.some((_, i) => !(c.noGrad ?? []).includes(i));
+      it.runIf(differentiable)(`${c.name}: gradient matches finite differences`, () => {
         const rng = new Random(11);
         const data = c.inputs.map((spec) => draw(spec, rng));
         const { inputs, out } = runCase(c, backend, data, true);
@@ -91,5 +97,44 @@ export function conformanceSuite(label: string, makeBackend: () => Backend, tole
         });
       });
     }
+  });
+}
+
+/**
+ * Fails when some kernel is exercised by no conformance case: runs every case (value and backward) on a
+ * backend whose kernels record their calls, then compares with the reference backend's kernel list.
+ */
+export function kernelCoverageSuite(): void {
+  it('every kernel is exercised by some conformance case (value or gradient)', () => {
+    const called = new Set<string>();
+    const base = createCpuBackend({ simd: false });
+    const kernels = Object.fromEntries(
+      Object.entries(base.kernels as unknown as Record<string, (...args: unknown[]) => unknown>).map(([name, kernel]) => [
+        name,
+        (...args: unknown[]) => {
+          called.add(name);
+          return kernel(...args);
+        },
+      ]),
+    );
+    const recording = { ...base, kernels } as unknown as Backend;
+    const rng = new Random(3);
+    for (const c of opCases) {
+      const data = c.inputs.map((spec) => draw(spec, rng));
+      const { out } = runCase(c, recording, data, true);
+      if (out.requiresGrad)
+        sum(
+          mul(
+            out,
+            tensor(
+              Float32Array.from({ length: out.size }, () => rng.uniform(-1, 1)),
+              out.shape,
+              { backend: recording },
+            ),
+          ),
+        ).backward();
+    }
+    const missing = Object.keys(referenceKernels).filter((name) => !called.has(name));
+    expect(missing, 'kernels no conformance case reaches').toEqual([]);
   });
 }
