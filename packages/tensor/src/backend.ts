@@ -1,14 +1,19 @@
 import type { Shape } from './shape.js';
 
 /**
- * The primitive kernels a backend implements. Everything else in Engram (softmax, losses, cosine
- * similarity, circular convolution, LSTM cells...) is composed from these, and their gradients are
- * defined once, in `primitives.ts`, in terms of these same kernels — never per backend.
- *
- * `S` is the backend's storage type (a `Float32Array` on the CPU, a texture handle on the GPU).
- * A backend is one object literal `satisfies Kernels<S>`, so a missing kernel is a compile error.
+ * Every kernel a backend implements: the primitive kernels and the fused ones. `S` is the backend's
+ * storage type (a `Float32Array` on the CPU, a texture handle on the GPU). A backend is one object
+ * literal `satisfies Kernels<S>`, so a missing kernel is a compile error, and the conformance suite
+ * checks each one against the TypeScript reference on every backend.
  */
-export interface Kernels<S> {
+export interface Kernels<S> extends PrimitiveKernels<S>, FusedKernels<S> {}
+
+/**
+ * The primitive kernels. Composed ops (losses, cosine similarity, circular convolution...) are built
+ * from the primitives in `ops.ts`, and each primitive's gradient is one row of `primitives.ts`'s table,
+ * written in these same primitives — never per backend.
+ */
+export interface PrimitiveKernels<S> {
   // Elementwise unary: out[i] = f(x[i]).
   /** −x */
   neg: UnaryKernel<S>;
@@ -60,13 +65,6 @@ export interface Kernels<S> {
   max: ReduceKernel<S>;
   /** softmax over the last axis of x viewed as [rows, cols], shifted by each row's maximum */
   softmax: (x: S, rows: number, cols: number) => S;
-  /**
-   * Cross-entropy of each row of logits x `[rows, cols]` with an integer label: out[r] =
-   * log Σ_j e^{x_rj} − x_r,labels[r] (shifted by the row's maximum, so it never overflows).
-   */
-  softmaxCrossEntropy: (x: S, labels: Int32Array, rows: number, cols: number) => S;
-  /** Its backward: out[r, j] = (softmax(x_r)_j − [j = labels[r]])·grad[r]. */
-  softmaxCrossEntropyBackward: (x: S, labels: Int32Array, grad: S, rows: number, cols: number) => S;
 
   /** Batched matrix product; see {@link MatmulArgs}. */
   matmul: (a: S, b: S, args: MatmulArgs) => S;
@@ -86,6 +84,22 @@ export interface Kernels<S> {
   gather: (table: S, rows: number, cols: number, indices: Int32Array) => S;
   /** Adjoint of gather: out[rows, cols] = 0, then out[indices[i], :] += src[i, :]. */
   scatterAdd: (src: S, indices: Int32Array, rows: number, cols: number) => S;
+}
+
+/**
+ * The fused kernels: each pair (a forward kernel and its hand-written backward) is registered as one
+ * op in `fused.ts`. They exist for speed — one pass instead of the dozen primitives they replace —
+ * and are checked against their composed form. Multi-output results are laid out as
+ * {@link OUTPUT_LAYOUTS} says.
+ */
+export interface FusedKernels<S> {
+  /**
+   * Cross-entropy of each row of logits x `[rows, cols]` with an integer label: out[r] =
+   * log Σ_j e^{x_rj} − x_r,labels[r] (shifted by the row's maximum, so it never overflows).
+   */
+  softmaxCrossEntropy: (x: S, labels: Int32Array, rows: number, cols: number) => S;
+  /** Its backward: out[r, j] = (softmax(x_r)_j − [j = labels[r]])·grad[r]. */
+  softmaxCrossEntropyBackward: (x: S, labels: Int32Array, grad: S, rows: number, cols: number) => S;
   /**
    * Weighted bags of rows (a memory network's sentence encoding): table `[rows, width]`, weights
    * `[weightRows, width]`, and for item i = n·words + l a table row indices[i] and a weight row
@@ -235,8 +249,12 @@ export interface MatmulArgs {
   batchedB: boolean;
 }
 
-/** The names of the primitive kernels. */
+/** The names of all kernels. */
 export type KernelName = keyof Kernels<unknown>;
+/** The names of the primitive kernels. */
+export type PrimitiveKernelName = keyof PrimitiveKernels<unknown>;
+/** The names of the fused kernels. */
+export type FusedKernelName = keyof FusedKernels<unknown>;
 
 /**
  * A compute backend: the kernels plus moving data in and out. Tensors remember their backend;

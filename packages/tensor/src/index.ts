@@ -13,7 +13,23 @@
  * @packageDocumentation
  */
 export { type BackwardOptions, DeferredProduct, type GradNode, isGradEnabled, noGrad, topologicalOrder } from './autograd.js';
-export type { Backend, BinaryKernel, KernelName, Kernels, MatmulArgs, ReduceKernel, UnaryKernel } from './backend.js';
+export {
+  type Backend,
+  type BinaryKernel,
+  type FusedKernelName,
+  type FusedKernels,
+  type KernelName,
+  type Kernels,
+  type MatmulArgs,
+  OUTPUT_LAYOUTS,
+  type OutputLayout,
+  type PrimitiveKernelName,
+  type PrimitiveKernels,
+  type ReduceKernel,
+  type UnaryKernel,
+  layoutLength,
+  layoutOffsets,
+} from './backend.js';
 export { type CpuBackendOptions, WASM_MATMUL_MIN_MACS, createCpuBackend } from './cpu/cpu-backend.js';
 export { referenceKernels } from './cpu/reference-kernels.js';
 export { type CreateOptions, arange, eye, fill, ones, randomNormal, randomUniform, scalar, tensor, zeros } from './create.js';
@@ -65,13 +81,9 @@ export {
   stepDecay,
 } from './optim.js';
 export {
-  type AttentionParams,
   type BinaryOp,
   type BoxParams,
   type ConcatParams,
-  type CrossEntropyParams,
-  type CosineParams,
-  type EmbeddingBagParams,
   type GatherParams,
   type GradContext,
   type GradientRule,
@@ -82,13 +94,9 @@ export {
   type UnaryOp,
   abs,
   add,
-  attentionRead,
-  attentionReadBackward,
   broadcastTo,
   concat,
   div,
-  embeddingBag,
-  embeddingBagBackward,
   equal,
   exp,
   full,
@@ -96,15 +104,7 @@ export {
   gradients,
   greater,
   greaterEqual,
-  locationAddress,
-  locationAddressBackward,
   log,
-  lstmCell,
-  lstmCellBackward,
-  memoryWrite,
-  memoryWriteBackward,
-  rowCosine,
-  rowCosineBackward,
   matmulRaw,
   maximum,
   minimum,
@@ -120,8 +120,6 @@ export {
   sigmoid,
   sign,
   slice,
-  softmaxCrossEntropy,
-  softmaxCrossEntropyBackward,
   softmaxLast,
   sqrt,
   step,
@@ -129,6 +127,27 @@ export {
   tanh,
   where,
 } from './primitives.js';
+export {
+  type AttentionParams,
+  attentionRead,
+  attentionReadBackward,
+  type CosineParams,
+  type CrossEntropyParams,
+  embeddingBag,
+  embeddingBagBackward,
+  type EmbeddingBagParams,
+  locationAddress,
+  locationAddressBackward,
+  type LocationParams,
+  lstmCell,
+  lstmCellBackward,
+  memoryWrite,
+  memoryWriteBackward,
+  rowCosine,
+  rowCosineBackward,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyBackward,
+} from './fused.js';
 export { Random } from './random.js';
 export {
   type LoadSafetensorsOptions,

@@ -21,13 +21,13 @@ import {
   relu,
   reshape,
   slice,
-  softmaxCrossEntropy,
   softmaxLast,
   softplus as softplusPrimitive,
   sqrt,
   sub,
   where,
 } from './primitives.js';
+import { softmaxCrossEntropy } from './fused.js';
 import { type Shape, normalizeAxis, sameShape } from './shape.js';
 import type { Tensor } from './tensor.js';
 

@@ -1,10 +1,11 @@
 /**
  * The primitive ops: each runs one backend kernel, and its gradient is one line of the
  * {@link gradients} table, written with these same primitives (so it works on every backend).
- * Every other op in Engram is composed from these in `ops.ts`.
+ * Composed ops are built from these in `ops.ts`; fused ops (one forward and one backward kernel
+ * registered as one op) are in `fused.ts`.
  */
 import { DeferredProduct, isGradEnabled } from './autograd.js';
-import { type Backend, type KernelName, type Kernels, type MatmulArgs, OUTPUT_LAYOUTS, layoutLength } from './backend.js';
+import type { Backend, Kernels, MatmulArgs, PrimitiveKernelName } from './backend.js';
 import { getDefaultBackend } from './default-backend.js';
 import { EngramError, ShapeError, formatShape } from './errors.js';
 import { type Shape, broadcastShapes, checkShape, normalizeAxis, sameShape, shapeSize } from './shape.js';
@@ -61,33 +62,9 @@ export interface ConcatParams {
   /** The joined axis. */
   axis: number;
 }
-/** Parameters of `rowCosine`. */
-export interface CosineParams {
-  /** ε in the denominator. */
-  epsilon: number;
-}
 
-/** Parameters of `embeddingBag` and its backward. */
-export interface EmbeddingBagParams {
-  /** Table row of each item, `[bags·words]`. */
-  indices: Int32Array;
-  /** Weight row of each item, `[bags·words]`. */
-  weightIndices: Int32Array;
-  /** Items per bag. */
-  words: number;
-}
 
-/** Parameters of `attentionRead` and its backward. */
-export interface AttentionParams {
-  /** Softmax over the real slots (true) or linear start (false). */
-  normalize: boolean;
-}
 
-/** Parameters of `softmaxCrossEntropy` and its backward. */
-export interface CrossEntropyParams {
-  /** The class of each row. */
-  labels: Int32Array;
-}
 
 /** Parameters of `gather` and `scatterAdd`. */
 export interface GatherParams {
@@ -105,8 +82,8 @@ const inv = (perm: readonly number[]): number[] => {
   return inverse;
 };
 
-/** The name of a primitive op: the backend kernels plus `reshape`, which needs none. */
-export type PrimitiveOp = KernelName | 'reshape';
+/** The name of a primitive op: the primitive kernels plus `reshape`, which needs none. Fused ops are in `fused.ts`. */
+export type PrimitiveOp = PrimitiveKernelName | 'reshape';
 
 /** An input's gradient, computed only when that input needs one (constants such as masks do not). */
 const needed = <T>(input: Tensor | undefined, gradient: () => T): T | null => (input?.requiresGrad ? gradient() : null);
@@ -184,52 +161,10 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   where: ({ grad, inputs: [cond, a, b] }) => [null, needed(a, () => where(cond as Tensor, grad, 0)), needed(b, () => where(cond as Tensor, 0, grad))],
   gather: ({ grad, params }: GradContext<GatherParams>) => [scatterAdd(grad, params.indices, params.rows)],
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
-  embeddingBag: ({ grad, inputs: [table, weights], params: { indices, weightIndices, words } }: GradContext<EmbeddingBagParams>) => [
-    needed(table, () => embeddingBagAdjoint(grad, indices, weights as Tensor, weightIndices, words, (table as Tensor).shape[0] as number)),
-    // Weights are usually constants (position encodings); their gradient is the same adjoint with the roles swapped.
-    needed(weights, () => embeddingBagAdjoint(grad, weightIndices, table as Tensor, indices, words, (weights as Tensor).shape[0] as number)),
-  ],
-  embeddingBagBackward: ({ inputs }) => inputs.map(() => null),
-  lstmCell: ({ grad, inputs: [z, c], out }) => {
-    const both = lstmCellBackward(z as Tensor, c as Tensor, out, grad);
-    const [batch, fiveH] = both.shape as [number, number];
-    const hidden = fiveH / 5;
-    return [slice(both, [0, 0], [batch, 4 * hidden]), slice(both, [0, 4 * hidden], [batch, hidden])];
-  },
-  // The backward kernel is not differentiated again (no second-order gradients through the cell).
-  lstmCellBackward: ({ inputs }) => inputs.map(() => null),
-  memoryWrite: ({ grad, inputs: [memory, w, e, a] }) => {
-    const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
-    return splitFlat(
-      memoryWriteBackward(memory as Tensor, w as Tensor, e as Tensor, a as Tensor, grad),
-      OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width),
-    );
-  },
-  memoryWriteBackward: ({ inputs }) => inputs.map(() => null),
-  attentionRead: ({ grad, inputs: [m, c, u, mask], out, params }: GradContext<AttentionParams>) => {
-    const [batch, slots, width] = (m as Tensor).shape as [number, number, number];
-    const flat = attentionReadBackward(m as Tensor, c as Tensor, u as Tensor, mask as Tensor, out, grad, params.normalize);
-    return [...splitFlat(flat, OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)), null];
-  },
-  attentionReadBackward: ({ inputs }) => inputs.map(() => null),
-  softmaxCrossEntropy: ({ grad, inputs: [x], params }: GradContext<CrossEntropyParams>) => [softmaxCrossEntropyBackward(x as Tensor, params.labels, grad)],
-  softmaxCrossEntropyBackward: ({ inputs }) => inputs.map(() => null),
-  rowCosine: ({ grad, inputs: [memory, key], params }: GradContext<CosineParams>) => {
-    const [batch, rows, width] = (memory as Tensor).shape as [number, number, number];
-    return splitFlat(rowCosineBackward(memory as Tensor, key as Tensor, grad, params.epsilon), OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width));
-  },
-  rowCosineBackward: ({ inputs }) => inputs.map(() => null),
-  locationAddress: ({ grad, inputs: [wc, wp, g, s, gamma], params }: GradContext<CosineParams>) => {
-    const [batch, slots] = (wc as Tensor).shape as [number, number];
-    const shifts = (s as Tensor).shape[1] as number;
-    const flat = locationAddressBackward(wc as Tensor, wp as Tensor, g as Tensor, s as Tensor, gamma as Tensor, grad, params.epsilon);
-    return splitFlat(flat, OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts));
-  },
-  locationAddressBackward: ({ inputs }) => inputs.map(() => null),
 };
 
-/** Cuts a flat tensor into consecutive pieces of the given shapes. */
-function splitFlat(flat: Tensor, shapes: readonly (readonly number[])[]): Tensor[] {
+/** Cuts a flat tensor into consecutive pieces of the given shapes. @internal */
+export function splitFlat(flat: Tensor, shapes: readonly (readonly number[])[]): Tensor[] {
   let offset = 0;
   return shapes.map((shape) => {
     const size = shapeSize(shape);
@@ -245,17 +180,24 @@ function keptShape(shape: Shape, axis: number): number[] {
 
 /** Wraps a kernel result, recording the gradient rule when any input needs a gradient. */
 function record<P>(op: PrimitiveOp, storage: Storage, shape: Shape, inputs: readonly Tensor[], params: P, backend: Backend): Tensor {
+  return recordWithRule(op, storage, shape, inputs, params, gradients[op] as unknown as GradientRule<P>, backend);
+}
+
+/**
+ * Wraps a kernel result and, when any input needs a gradient, records `rule` as its backward. The
+ * primitives pass their row of {@link gradients}; fused ops (`fused.ts`) pass their own rule.
+ * @internal
+ */
+export function recordWithRule<P>(op: string, storage: Storage, shape: Shape, inputs: readonly Tensor[], params: P, rule: GradientRule<P>, backend: Backend): Tensor {
   let needsGrad = false;
   if (isGradEnabled()) for (const input of inputs) needsGrad ||= input.requiresGrad;
   const out = new Tensor(storage, shape, backend, needsGrad);
-  if (needsGrad) {
-    const rule = gradients[op] as unknown as GradientRule<P>;
-    out.node = { op, inputs, backward: (grad) => rule({ grad, inputs, out, params }) };
-  }
+  if (needsGrad) out.node = { op, inputs, backward: (grad) => rule({ grad, inputs, out, params }) };
   return out;
 }
 
-function backendOf(op: string, tensors: readonly Tensor[]): Backend {
+/** The one backend all `tensors` live on (an error naming `op` otherwise). @internal */
+export function backendOf(op: string, tensors: readonly Tensor[]): Backend {
   const backend = (tensors[0] as Tensor).backend;
   for (const t of tensors) {
     if (t.backend !== backend) {
@@ -265,7 +207,8 @@ function backendOf(op: string, tensors: readonly Tensor[]): Backend {
   return backend;
 }
 
-function kernels(backend: Backend): AnyKernels {
+/** A backend's kernels, untyped in their storage. @internal */
+export function kernels(backend: Backend): AnyKernels {
   return backend.kernels as AnyKernels;
 }
 
@@ -327,35 +270,6 @@ export function softmaxLast(x: Tensor): Tensor {
   const cols = x.shape[x.rank - 1] as number;
   const rows = cols === 0 ? 0 : x.size / cols;
   return record('softmax', kernels(x.backend).softmax(x.storage, rows, cols), x.shape, [x], undefined, x.backend);
-}
-
-/**
- * Cross-entropy of each row of `logits` `[rows, classes]` with its integer label, fused:
- * ℓ_r = log Σ_j e^{x_rj} − x_r,label (max-shifted, never overflows) → `[rows]`. Gradient:
- * (softmax(x_r) − onehot(label))·dℓ_r. Labels must be in [0, classes).
- */
-export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
-  const op = 'softmaxCrossEntropy';
-  if (logits.rank !== 2) throw new ShapeError(op, 'logits must have shape [rows, classes]', [logits.shape]);
-  const [rows, classes] = logits.shape as [number, number];
-  if (labels.length !== rows) throw new ShapeError(op, `expected ${rows} labels, got ${labels.length}`, [logits.shape, [labels.length]]);
-  checkIndices(op, labels, classes);
-  return record(op, kernels(logits.backend).softmaxCrossEntropy(logits.storage, labels, rows, classes), [rows], [logits], { labels }, logits.backend);
-}
-
-/** The backward of {@link softmaxCrossEntropy}: `[rows, classes]`. */
-export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, grad: Tensor): Tensor {
-  const op = 'softmaxCrossEntropyBackward';
-  const [rows, classes] = logits.shape as [number, number];
-  const backend = backendOf(op, [logits, grad]);
-  return record(
-    op,
-    kernels(backend).softmaxCrossEntropyBackward(logits.storage, labels, grad.storage, rows, classes),
-    [rows, classes],
-    [logits, grad],
-    { labels },
-    backend,
-  );
 }
 
 /** A reduction that keeps the reduced axis with length 1. */
@@ -534,7 +448,8 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   return record('where', storage, shape, [c, x, y], undefined, backend);
 }
 
-function checkIndices(op: string, indices: Int32Array, rows: number): void {
+/** Every index an integer in [0, rows) (an error naming `op` otherwise). @internal */
+export function checkIndices(op: string, indices: Int32Array, rows: number): void {
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i] as number;
     if (index < 0 || index >= rows) throw new EngramError(`${op}: index ${index} at position ${i} is out of range [0, ${rows})`);
@@ -553,247 +468,6 @@ export function gather(table: Tensor, indices: Int32Array | readonly number[]): 
   const cols = table.size / Math.max(rows, 1);
   const shape = [ids.length, ...table.shape.slice(1)];
   return record('gather', kernels(table.backend).gather(table.storage, rows, cols, ids), shape, [table], { indices: ids, rows }, table.backend);
-}
-
-/**
- * Fused LSTM cell (gate order i, f, g, o, as in PyTorch): from the gate pre-activations z
- * `[batch, 4H]` and the cell state c `[batch, H]`, returns `[batch, 2H]` holding h then c':
- * i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h = o·tanh(c').
- * One kernel forward and one backward, instead of about a dozen of each.
- */
-export function lstmCell(z: Tensor, c: Tensor): Tensor {
-  const backend = backendOf('lstmCell', [z, c]);
-  const [batch, hidden] = c.shape as [number, number];
-  if (c.rank !== 2 || z.rank !== 2 || z.shape[0] !== batch || z.shape[1] !== 4 * hidden) {
-    throw new ShapeError('lstmCell', 'expected z [batch, 4H] and c [batch, H]', [z.shape, c.shape]);
-  }
-  return record('lstmCell', kernels(backend).lstmCell(z.storage, c.storage, batch, hidden), [batch, 2 * hidden], [z, c], undefined, backend);
-}
-
-/** The fused LSTM cell's backward: `[batch, 5H]` = dz then dc (used by {@link lstmCell}'s gradient). */
-export function lstmCellBackward(z: Tensor, c: Tensor, out: Tensor, grad: Tensor): Tensor {
-  const backend = backendOf('lstmCellBackward', [z, c, out, grad]);
-  const [batch, hidden] = c.shape as [number, number];
-  const storage = kernels(backend).lstmCellBackward(z.storage, c.storage, out.storage, grad.storage, batch, hidden);
-  return record('lstmCellBackward', storage, [batch, 5 * hidden], [z, c, out, grad], undefined, backend);
-}
-
-function memoryShapeOf(op: string, memory: Tensor, vectors: readonly [string, Tensor, 'row' | 'column'][]): [number, number, number] {
-  if (memory.rank !== 3) throw new ShapeError(op, 'memory must be [batch, rows, width]', [memory.shape]);
-  const [batch, rows, width] = memory.shape as [number, number, number];
-  for (const [name, t, kind] of vectors) {
-    const expected = kind === 'row' ? [batch, rows] : [batch, width];
-    if (t.rank !== 2 || t.shape[0] !== expected[0] || t.shape[1] !== expected[1]) {
-      throw new ShapeError(op, `${name} must be [${expected.join(', ')}]`, [memory.shape, t.shape]);
-    }
-  }
-  return [batch, rows, width];
-}
-
-/**
- * One write head's erase-then-add in a single pass (NTM eq. 3–4):
- * M'(i, j) = M(i, j)·(1 − w(i)·e(j)) + w(i)·a(j), for memory `[batch, N, M]`, weighting w
- * `[batch, N]`, erase e and add a `[batch, M]`. Its gradient is one fused kernel too.
- */
-export function memoryWrite(memory: Tensor, w: Tensor, e: Tensor, a: Tensor): Tensor {
-  const backend = backendOf('memoryWrite', [memory, w, e, a]);
-  const [batch, rows, width] = memoryShapeOf('memoryWrite', memory, [
-    ['weighting w', w, 'row'],
-    ['erase e', e, 'column'],
-    ['add a', a, 'column'],
-  ]);
-  const storage = kernels(backend).memoryWrite(memory.storage, w.storage, e.storage, a.storage, batch, rows, width);
-  return record('memoryWrite', storage, memory.shape, [memory, w, e, a], undefined, backend);
-}
-
-/** The fused write's backward (flat dM, dw, de, da); used by {@link memoryWrite}'s gradient. */
-export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Tensor, grad: Tensor): Tensor {
-  const backend = backendOf('memoryWriteBackward', [memory, w, e, a, grad]);
-  const [batch, rows, width] = memory.shape as [number, number, number];
-  const storage = kernels(backend).memoryWriteBackward(memory.storage, w.storage, e.storage, a.storage, grad.storage, batch, rows, width);
-  return record(
-    'memoryWriteBackward',
-    storage,
-    [layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width))],
-    [memory, w, e, a, grad],
-    undefined,
-    backend,
-  );
-}
-
-/**
- * Memory-network attention and read in one pass (End-to-End Memory Networks, eq. 1–2):
- * p_i = softmax(uᵀ m_i) over the slots where `mask` is 1 (0 elsewhere), o = Σ_i p_i c_i.
- * With `normalize` false (the paper's linear start), p_i = (uᵀ m_i)·mask_i. Returns a flat
- * `[batch·width + batch·slots]`: o (`[batch, width]`), then p (`[batch, slots]`), so that both are
- * contiguous views. Differentiable in m, c and u (not in the mask).
- *
- * @param m `[batch, slots, width]`, the input memory
- * @param c `[batch, slots, width]`, the output memory
- * @param u `[batch, width]`, the query
- * @param mask `[batch, slots]`, 1 for a real slot and 0 for an empty one
- */
-export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, normalize = true): Tensor {
-  const op = 'attentionRead';
-  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, c.shape]);
-  const [batch, slots, width] = m.shape as [number, number, number];
-  const expect = (name: string, x: Tensor, shape: number[]): void => {
-    if (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i]))
-      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
-  };
-  expect('c', c, [batch, slots, width]);
-  expect('u', u, [batch, width]);
-  expect('mask', mask, [batch, slots]);
-  const backend = backendOf(op, [m, c, u, mask]);
-  const storage = kernels(backend).attentionRead(m.storage, c.storage, u.storage, mask.storage, batch, slots, width, normalize);
-  return record(op, storage, [batch * width + batch * slots], [m, c, u, mask], { normalize }, backend);
-}
-
-/** The fused attention's backward (flat dm, dc, du); used by {@link attentionRead}'s gradient. */
-export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, out: Tensor, grad: Tensor, normalize: boolean): Tensor {
-  const op = 'attentionReadBackward';
-  const backend = backendOf(op, [m, c, u, mask, out, grad]);
-  const [batch, slots, width] = m.shape as [number, number, number];
-  const storage = kernels(backend).attentionReadBackward(
-    m.storage,
-    c.storage,
-    u.storage,
-    mask.storage,
-    out.storage,
-    grad.storage,
-    batch,
-    slots,
-    width,
-    normalize,
-  );
-  return record(op, storage, [layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width))], [m, c, u, mask, out, grad], { normalize }, backend);
-}
-
-/**
- * Cosine similarity of a key `[batch, M]` with every row of a memory `[batch, N, M]` in one pass
- * (NTM eq. 6): K(k, M(i)) = k·M(i) / (‖k‖·‖M(i)‖ + ε) → `[batch, N]`. A zero row or key gives 0
- * with a finite gradient.
- */
-export function rowCosine(memory: Tensor, key: Tensor, epsilon: number): Tensor {
-  const backend = backendOf('rowCosine', [memory, key]);
-  const [batch, rows, width] = memoryShapeOf('rowCosine', memory, [['key', key, 'column']]);
-  const storage = kernels(backend).rowCosine(memory.storage, key.storage, batch, rows, width, epsilon);
-  return record('rowCosine', storage, [batch, rows], [memory, key], { epsilon }, backend);
-}
-
-/** The fused cosine's backward (flat dM then dk); used by {@link rowCosine}'s gradient. */
-export function rowCosineBackward(memory: Tensor, key: Tensor, grad: Tensor, epsilon: number): Tensor {
-  const backend = backendOf('rowCosineBackward', [memory, key, grad]);
-  const [batch, rows, width] = memory.shape as [number, number, number];
-  const storage = kernels(backend).rowCosineBackward(memory.storage, key.storage, grad.storage, batch, rows, width, epsilon);
-  return record('rowCosineBackward', storage, [layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width))], [memory, key, grad], { epsilon }, backend);
-}
-
-/**
- * NTM location addressing in one pass (eq. 7–9): interpolation w_g = g·w_c + (1 − g)·w_{t−1},
- * circular shift w̃(i) = Σ_k s(k)·w_g(i − k + (S−1)/2), sharpening w(i) = (w̃(i) + ε)^γ / Σ_j (w̃(j) + ε)^γ.
- * Shapes: wc, wp `[batch, N]`; g, γ `[batch, 1]`; s `[batch, S]`, S odd ≤ N.
- */
-export function locationAddress(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, epsilon: number): Tensor {
-  const backend = backendOf('locationAddress', [wc, wp, g, s, gamma]);
-  const [batch, slots] = wc.shape as [number, number];
-  const shifts = s.shape[1] as number;
-  const ok =
-    wc.rank === 2 &&
-    sameShape(wp.shape, wc.shape) &&
-    sameShape(g.shape, [batch, 1]) &&
-    sameShape(gamma.shape, [batch, 1]) &&
-    s.rank === 2 &&
-    s.shape[0] === batch &&
-    shifts % 2 === 1 &&
-    shifts <= slots;
-  if (!ok)
-    throw new ShapeError('locationAddress', 'expected wc, wp [batch, N], g, γ [batch, 1], s [batch, S] with S odd ≤ N', [
-      wc.shape,
-      wp.shape,
-      g.shape,
-      s.shape,
-      gamma.shape,
-    ]);
-  const storage = kernels(backend).locationAddress(wc.storage, wp.storage, g.storage, s.storage, gamma.storage, batch, slots, shifts, epsilon);
-  return record('locationAddress', storage, [batch, slots], [wc, wp, g, s, gamma], { epsilon }, backend);
-}
-
-/** The fused location addressing's backward (flat dwc, dwp, dg, ds, dγ). */
-export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, grad: Tensor, epsilon: number): Tensor {
-  const backend = backendOf('locationAddressBackward', [wc, wp, g, s, gamma, grad]);
-  const [batch, slots] = wc.shape as [number, number];
-  const shifts = s.shape[1] as number;
-  const storage = kernels(backend).locationAddressBackward(
-    wc.storage,
-    wp.storage,
-    g.storage,
-    s.storage,
-    gamma.storage,
-    grad.storage,
-    batch,
-    slots,
-    shifts,
-    epsilon,
-  );
-  return record(
-    'locationAddressBackward',
-    storage,
-    [layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts))],
-    [wc, wp, g, s, gamma, grad],
-    { epsilon },
-    backend,
-  );
-}
-
-/**
- * Weighted bags of embedding rows, fused (a memory network's sentence encoding, Sukhbaatar et al.
- * 2015 §4.1: m_i = Σ_j l_j ⊙ A x_ij). `table` `[rows, width]`; `weights` `[weightRows, width]`, a
- * small table of weight vectors (one per word position, say); item i = n·words + l of bag n uses
- * table row `indices[i]` and weight row `weightIndices[i]`:
- * out[n, k] = Σ_l weights[weightIndices[i], k]·table[indices[i], k], shape `[bags, width]`.
- * One pass instead of gather, multiply and sum; differentiable in the table and the weights.
- */
-export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number): Tensor {
-  const op = 'embeddingBag';
-  if (table.rank !== 2 || weights.rank !== 2 || weights.shape[1] !== table.shape[1])
-    throw new ShapeError(op, 'the table and the weights must have shapes [rows, width] and [weightRows, width]', [table.shape, weights.shape]);
-  const [rows, width] = table.shape as [number, number];
-  if (!(Number.isInteger(words) && words > 0) || indices.length % words !== 0 || weightIndices.length !== indices.length)
-    throw new ShapeError(op, `expected as many weight indices (${weightIndices.length}) as indices (${indices.length}), a multiple of words (${words})`, [
-      table.shape,
-      weights.shape,
-    ]);
-  checkIndices(op, indices, rows);
-  checkIndices(op, weightIndices, weights.shape[0] as number);
-  const backend = backendOf(op, [table, weights]);
-  const bags = indices.length / words;
-  const storage = kernels(backend).embeddingBag(table.storage, indices, weights.storage, weightIndices, bags, words, width);
-  return record(op, storage, [bags, width], [table, weights], { indices, weightIndices, words }, backend);
-}
-
-/**
- * The adjoint of {@link embeddingBag} for its table: `[rows, width]`, with grad[n, k]·weights[weightIndices[i], k]
- * added at row indices[i]. Swapping (indices, table) with (weightIndices, weights) gives the weights' adjoint.
- */
-export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
-  const op = 'embeddingBagBackward';
-  const bags = indices.length / words;
-  const width = weights.shape[1] as number;
-  if (grad.rank !== 2 || grad.shape[0] !== bags || grad.shape[1] !== width)
-    throw new ShapeError(op, `the gradient must have shape [${bags}, ${width}]`, [grad.shape, weights.shape]);
-  checkIndices(op, indices, rows);
-  checkIndices(op, weightIndices, weights.shape[0] as number);
-  return embeddingBagAdjoint(grad, indices, weights, weightIndices, words, rows);
-}
-
-/** {@link embeddingBagBackward} without the index checks: the gradient rule's indices were checked by the forward pass. */
-function embeddingBagAdjoint(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
-  const backend = backendOf('embeddingBagBackward', [grad, weights]);
-  const bags = indices.length / words;
-  const width = weights.shape[1] as number;
-  const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, weightIndices, rows, bags, words, width);
-  return record('embeddingBagBackward', storage, [rows, width], [grad, weights], { indices, weightIndices, words }, backend);
 }
 
 /** Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`. */

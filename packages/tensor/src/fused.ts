@@ -1,0 +1,328 @@
+/**
+ * The fused ops: each is one forward kernel and one hand-written backward kernel, registered as one op
+ * by {@link fused} (as tinygrad's custom gradient functions are). They exist for speed: one pass over the
+ * data instead of the dozen primitives they replace, whose composed form stays the readable reference
+ * and is tested against them. A backward kernel's flat result is cut by the op's layout in
+ * {@link OUTPUT_LAYOUTS}; it is a plain tensor with no tape (no second-order gradients through fused ops).
+ */
+import { OUTPUT_LAYOUTS, layoutLength } from './backend.js';
+import type { Backend } from './backend.js';
+import { type GradientRule, backendOf, checkIndices, kernels, recordWithRule, slice, splitFlat } from './primitives.js';
+import { ShapeError, formatShape } from './errors.js';
+import { sameShape } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** Parameters of `locationAddress`. */
+export interface LocationParams {
+  /** ε added before sharpening. */
+  epsilon: number;
+}
+
+/** Parameters of `rowCosine`. */
+export interface CosineParams {
+  /** ε in the denominator. */
+  epsilon: number;
+}
+
+/** Parameters of `embeddingBag` and its backward. */
+export interface EmbeddingBagParams {
+  /** Table row of each item, `[bags·words]`. */
+  indices: Int32Array;
+  /** Weight row of each item, `[bags·words]`. */
+  weightIndices: Int32Array;
+  /** Items per bag. */
+  words: number;
+}
+
+/** Parameters of `attentionRead` and its backward. */
+export interface AttentionParams {
+  /** Softmax over the real slots (true) or linear start (false). */
+  normalize: boolean;
+}
+
+/** Parameters of `softmaxCrossEntropy` and its backward. */
+export interface CrossEntropyParams {
+  /** The class of each row. */
+  labels: Int32Array;
+}
+
+/**
+ * One application of a fused op: the forward kernel's `storage` as a tensor, with `backward` (which calls
+ * the op's backward kernel) as its gradient rule when an input needs one.
+ */
+function fused<P>(op: string, storage: unknown, shape: readonly number[], inputs: readonly Tensor[], params: P, backend: Backend, backward: GradientRule<P>): Tensor {
+  return recordWithRule(op, storage, shape, inputs, params, backward, backend);
+}
+
+/** A backward kernel's result: a tensor without a tape. */
+function untracked(storage: unknown, shape: readonly number[], backend: Backend): Tensor {
+  return new Tensor(storage, shape, backend, false);
+}
+
+/**
+ * Cross-entropy of each row of `logits` `[rows, classes]` with its integer label, fused:
+ * ℓ_r = log Σ_j e^{x_rj} − x_r,label (max-shifted, never overflows) → `[rows]`. Gradient:
+ * (softmax(x_r) − onehot(label))·dℓ_r. Labels must be in [0, classes).
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
+  const op = 'softmaxCrossEntropy';
+  if (logits.rank !== 2) throw new ShapeError(op, 'logits must have shape [rows, classes]', [logits.shape]);
+  const [rows, classes] = logits.shape as [number, number];
+  if (labels.length !== rows) throw new ShapeError(op, `expected ${rows} labels, got ${labels.length}`, [logits.shape, [labels.length]]);
+  checkIndices(op, labels, classes);
+  return fused(op, kernels(logits.backend).softmaxCrossEntropy(logits.storage, labels, rows, classes), [rows], [logits], { labels }, logits.backend, ({ grad }) => [
+    softmaxCrossEntropyBackward(logits, labels, grad),
+  ]);
+}
+
+/** The backward of {@link softmaxCrossEntropy}: `[rows, classes]`. */
+export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, grad: Tensor): Tensor {
+  const op = 'softmaxCrossEntropyBackward';
+  const [rows, classes] = logits.shape as [number, number];
+  const backend = backendOf(op, [logits, grad]);
+  return untracked(kernels(backend).softmaxCrossEntropyBackward(logits.storage, labels, grad.storage, rows, classes), [rows, classes], backend);
+}
+
+/**
+ * Fused LSTM cell (gate order i, f, g, o, as in PyTorch): from the gate pre-activations z
+ * `[batch, 4H]` and the cell state c `[batch, H]`, returns `[batch, 2H]` holding h then c':
+ * i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h = o·tanh(c').
+ * One kernel forward and one backward, instead of about a dozen of each.
+ */
+export function lstmCell(z: Tensor, c: Tensor): Tensor {
+  const backend = backendOf('lstmCell', [z, c]);
+  const [batch, hidden] = c.shape as [number, number];
+  if (c.rank !== 2 || z.rank !== 2 || z.shape[0] !== batch || z.shape[1] !== 4 * hidden) {
+    throw new ShapeError('lstmCell', 'expected z [batch, 4H] and c [batch, H]', [z.shape, c.shape]);
+  }
+  return fused('lstmCell', kernels(backend).lstmCell(z.storage, c.storage, batch, hidden), [batch, 2 * hidden], [z, c], undefined, backend, ({ grad, out }) => {
+    const both = lstmCellBackward(z, c, out, grad);
+    return [slice(both, [0, 0], [batch, 4 * hidden]), slice(both, [0, 4 * hidden], [batch, hidden])];
+  });
+}
+
+/** The fused LSTM cell's backward: `[batch, 5H]` = dz then dc (used by {@link lstmCell}'s gradient). */
+export function lstmCellBackward(z: Tensor, c: Tensor, out: Tensor, grad: Tensor): Tensor {
+  const backend = backendOf('lstmCellBackward', [z, c, out, grad]);
+  const [batch, hidden] = c.shape as [number, number];
+  const storage = kernels(backend).lstmCellBackward(z.storage, c.storage, out.storage, grad.storage, batch, hidden);
+  return untracked(storage, [batch, 5 * hidden], backend);
+}
+
+function memoryShapeOf(op: string, memory: Tensor, vectors: readonly [string, Tensor, 'row' | 'column'][]): [number, number, number] {
+  if (memory.rank !== 3) throw new ShapeError(op, 'memory must be [batch, rows, width]', [memory.shape]);
+  const [batch, rows, width] = memory.shape as [number, number, number];
+  for (const [name, t, kind] of vectors) {
+    const expected = kind === 'row' ? [batch, rows] : [batch, width];
+    if (t.rank !== 2 || t.shape[0] !== expected[0] || t.shape[1] !== expected[1]) {
+      throw new ShapeError(op, `${name} must be [${expected.join(', ')}]`, [memory.shape, t.shape]);
+    }
+  }
+  return [batch, rows, width];
+}
+
+/**
+ * One write head's erase-then-add in a single pass (NTM eq. 3–4):
+ * M'(i, j) = M(i, j)·(1 − w(i)·e(j)) + w(i)·a(j), for memory `[batch, N, M]`, weighting w
+ * `[batch, N]`, erase e and add a `[batch, M]`. Its gradient is one fused kernel too.
+ */
+export function memoryWrite(memory: Tensor, w: Tensor, e: Tensor, a: Tensor): Tensor {
+  const backend = backendOf('memoryWrite', [memory, w, e, a]);
+  const [batch, rows, width] = memoryShapeOf('memoryWrite', memory, [
+    ['weighting w', w, 'row'],
+    ['erase e', e, 'column'],
+    ['add a', a, 'column'],
+  ]);
+  const storage = kernels(backend).memoryWrite(memory.storage, w.storage, e.storage, a.storage, batch, rows, width);
+  return fused('memoryWrite', storage, memory.shape, [memory, w, e, a], undefined, backend, ({ grad }) =>
+    splitFlat(memoryWriteBackward(memory, w, e, a, grad), OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width)),
+  );
+}
+
+/** The fused write's backward (flat dM, dw, de, da); used by {@link memoryWrite}'s gradient. */
+export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Tensor, grad: Tensor): Tensor {
+  const backend = backendOf('memoryWriteBackward', [memory, w, e, a, grad]);
+  const [batch, rows, width] = memory.shape as [number, number, number];
+  const storage = kernels(backend).memoryWriteBackward(memory.storage, w.storage, e.storage, a.storage, grad.storage, batch, rows, width);
+  return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width))], backend);
+}
+
+/**
+ * Memory-network attention and read in one pass (End-to-End Memory Networks, eq. 1–2):
+ * p_i = softmax(uᵀ m_i) over the slots where `mask` is 1 (0 elsewhere), o = Σ_i p_i c_i.
+ * With `normalize` false (the paper's linear start), p_i = (uᵀ m_i)·mask_i. Returns a flat
+ * `[batch·width + batch·slots]`: o (`[batch, width]`), then p (`[batch, slots]`), so that both are
+ * contiguous views. Differentiable in m, c and u (not in the mask).
+ *
+ * @param m `[batch, slots, width]`, the input memory
+ * @param c `[batch, slots, width]`, the output memory
+ * @param u `[batch, width]`, the query
+ * @param mask `[batch, slots]`, 1 for a real slot and 0 for an empty one
+ */
+export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, normalize = true): Tensor {
+  const op = 'attentionRead';
+  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, c.shape]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const expect = (name: string, x: Tensor, shape: number[]): void => {
+    if (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i]))
+      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
+  };
+  expect('c', c, [batch, slots, width]);
+  expect('u', u, [batch, width]);
+  expect('mask', mask, [batch, slots]);
+  const backend = backendOf(op, [m, c, u, mask]);
+  const storage = kernels(backend).attentionRead(m.storage, c.storage, u.storage, mask.storage, batch, slots, width, normalize);
+  return fused(op, storage, [layoutLength(OUTPUT_LAYOUTS.attentionRead(batch, slots, width))], [m, c, u, mask], { normalize }, backend, ({ grad, out }) => [
+    ...splitFlat(attentionReadBackward(m, c, u, mask, out, grad, normalize), OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)),
+    null,
+  ]);
+}
+
+/** The fused attention's backward (flat dm, dc, du); used by {@link attentionRead}'s gradient. */
+export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, out: Tensor, grad: Tensor, normalize: boolean): Tensor {
+  const op = 'attentionReadBackward';
+  const backend = backendOf(op, [m, c, u, mask, out, grad]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const storage = kernels(backend).attentionReadBackward(
+    m.storage,
+    c.storage,
+    u.storage,
+    mask.storage,
+    out.storage,
+    grad.storage,
+    batch,
+    slots,
+    width,
+    normalize,
+  );
+  return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width))], backend);
+}
+
+/**
+ * Cosine similarity of a key `[batch, M]` with every row of a memory `[batch, N, M]` in one pass
+ * (NTM eq. 6): K(k, M(i)) = k·M(i) / (‖k‖·‖M(i)‖ + ε) → `[batch, N]`. A zero row or key gives 0
+ * with a finite gradient.
+ */
+export function rowCosine(memory: Tensor, key: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('rowCosine', [memory, key]);
+  const [batch, rows, width] = memoryShapeOf('rowCosine', memory, [['key', key, 'column']]);
+  const storage = kernels(backend).rowCosine(memory.storage, key.storage, batch, rows, width, epsilon);
+  return fused('rowCosine', storage, [batch, rows], [memory, key], { epsilon }, backend, ({ grad }) =>
+    splitFlat(rowCosineBackward(memory, key, grad, epsilon), OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width)),
+  );
+}
+
+/** The fused cosine's backward (flat dM then dk); used by {@link rowCosine}'s gradient. */
+export function rowCosineBackward(memory: Tensor, key: Tensor, grad: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('rowCosineBackward', [memory, key, grad]);
+  const [batch, rows, width] = memory.shape as [number, number, number];
+  const storage = kernels(backend).rowCosineBackward(memory.storage, key.storage, grad.storage, batch, rows, width, epsilon);
+  return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width))], backend);
+}
+
+/**
+ * NTM location addressing in one pass (eq. 7–9): interpolation w_g = g·w_c + (1 − g)·w_{t−1},
+ * circular shift w̃(i) = Σ_k s(k)·w_g(i − k + (S−1)/2), sharpening w(i) = (w̃(i) + ε)^γ / Σ_j (w̃(j) + ε)^γ.
+ * Shapes: wc, wp `[batch, N]`; g, γ `[batch, 1]`; s `[batch, S]`, S odd ≤ N.
+ */
+export function locationAddress(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('locationAddress', [wc, wp, g, s, gamma]);
+  const [batch, slots] = wc.shape as [number, number];
+  const shifts = s.shape[1] as number;
+  const ok =
+    wc.rank === 2 &&
+    sameShape(wp.shape, wc.shape) &&
+    sameShape(g.shape, [batch, 1]) &&
+    sameShape(gamma.shape, [batch, 1]) &&
+    s.rank === 2 &&
+    s.shape[0] === batch &&
+    shifts % 2 === 1 &&
+    shifts <= slots;
+  if (!ok)
+    throw new ShapeError('locationAddress', 'expected wc, wp [batch, N], g, γ [batch, 1], s [batch, S] with S odd ≤ N', [
+      wc.shape,
+      wp.shape,
+      g.shape,
+      s.shape,
+      gamma.shape,
+    ]);
+  const storage = kernels(backend).locationAddress(wc.storage, wp.storage, g.storage, s.storage, gamma.storage, batch, slots, shifts, epsilon);
+  return fused('locationAddress', storage, [batch, slots], [wc, wp, g, s, gamma], { epsilon }, backend, ({ grad }) =>
+    splitFlat(locationAddressBackward(wc, wp, g, s, gamma, grad, epsilon), OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts)),
+  );
+}
+
+/** The fused location addressing's backward (flat dwc, dwp, dg, ds, dγ). */
+export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, grad: Tensor, epsilon: number): Tensor {
+  const backend = backendOf('locationAddressBackward', [wc, wp, g, s, gamma, grad]);
+  const [batch, slots] = wc.shape as [number, number];
+  const shifts = s.shape[1] as number;
+  const storage = kernels(backend).locationAddressBackward(
+    wc.storage,
+    wp.storage,
+    g.storage,
+    s.storage,
+    gamma.storage,
+    grad.storage,
+    batch,
+    slots,
+    shifts,
+    epsilon,
+  );
+  return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts))], backend);
+}
+
+/**
+ * Weighted bags of embedding rows, fused (a memory network's sentence encoding, Sukhbaatar et al.
+ * 2015 §4.1: m_i = Σ_j l_j ⊙ A x_ij). `table` `[rows, width]`; `weights` `[weightRows, width]`, a
+ * small table of weight vectors (one per word position, say); item i = n·words + l of bag n uses
+ * table row `indices[i]` and weight row `weightIndices[i]`:
+ * out[n, k] = Σ_l weights[weightIndices[i], k]·table[indices[i], k], shape `[bags, width]`.
+ * One pass instead of gather, multiply and sum; differentiable in the table and the weights.
+ */
+export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number): Tensor {
+  const op = 'embeddingBag';
+  if (table.rank !== 2 || weights.rank !== 2 || weights.shape[1] !== table.shape[1])
+    throw new ShapeError(op, 'the table and the weights must have shapes [rows, width] and [weightRows, width]', [table.shape, weights.shape]);
+  const [rows, width] = table.shape as [number, number];
+  if (!(Number.isInteger(words) && words > 0) || indices.length % words !== 0 || weightIndices.length !== indices.length)
+    throw new ShapeError(op, `expected as many weight indices (${weightIndices.length}) as indices (${indices.length}), a multiple of words (${words})`, [
+      table.shape,
+      weights.shape,
+    ]);
+  checkIndices(op, indices, rows);
+  checkIndices(op, weightIndices, weights.shape[0] as number);
+  const backend = backendOf(op, [table, weights]);
+  const bags = indices.length / words;
+  const storage = kernels(backend).embeddingBag(table.storage, indices, weights.storage, weightIndices, bags, words, width);
+  return fused(op, storage, [bags, width], [table, weights], { indices, weightIndices, words }, backend, ({ grad }) => [
+    table.requiresGrad ? embeddingBagAdjoint(grad, indices, weights, weightIndices, words, rows) : null,
+    // Weights are usually constants (position encodings); their gradient is the same adjoint with the roles swapped.
+    weights.requiresGrad ? embeddingBagAdjoint(grad, weightIndices, table, indices, words, weights.shape[0] as number) : null,
+  ]);
+}
+
+/**
+ * The adjoint of {@link embeddingBag} for its table: `[rows, width]`, with grad[n, k]·weights[weightIndices[i], k]
+ * added at row indices[i]. Swapping (indices, table) with (weightIndices, weights) gives the weights' adjoint.
+ */
+export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
+  const op = 'embeddingBagBackward';
+  const bags = indices.length / words;
+  const width = weights.shape[1] as number;
+  if (grad.rank !== 2 || grad.shape[0] !== bags || grad.shape[1] !== width)
+    throw new ShapeError(op, `the gradient must have shape [${bags}, ${width}]`, [grad.shape, weights.shape]);
+  checkIndices(op, indices, rows);
+  checkIndices(op, weightIndices, weights.shape[0] as number);
+  return embeddingBagAdjoint(grad, indices, weights, weightIndices, words, rows);
+}
+
+/** {@link embeddingBagBackward} without the index checks: the gradient rule's indices were checked by the forward pass. */
+function embeddingBagAdjoint(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
+  const backend = backendOf('embeddingBagBackward', [grad, weights]);
+  const bags = indices.length / words;
+  const width = weights.shape[1] as number;
+  const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, weightIndices, rows, bags, words, width);
+  return untracked(storage, [rows, width], backend);
+}
+
