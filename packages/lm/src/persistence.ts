@@ -1,20 +1,6 @@
-import {
-  EngramError,
-  OPTIMIZER_TENSOR_PREFIX,
-  Random,
-  SGD,
-  type SafetensorsContents,
-  type Tensor,
-  flattenParameters,
-  loadParameters,
-  loadSafetensors,
-  loadSafetensorsFile,
-  optimizerStateFromTensors,
-  optimizerStateTensors,
-  parameterList,
-  saveSafetensors,
-  writeFileAtomic,
-} from '@engram/tensor';
+import { EngramError, PARAMETERS_PREFIX, Random, SGD, type SafetensorsContents, checkpointContents, checkpointOptimizer } from '@engram/tensor';
+import { flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, parameterList, saveSafetensors } from '@engram/tensor';
+import { tensorsWithPrefix, writeFileAtomic } from '@engram/tensor';
 import { type LmConfig, validateLmConfig } from './config.js';
 import { type LmModel, type LmState, createLm } from './model.js';
 import { type LmTrainingSnapshot, type LmTrainingState, carriedStateTensors } from './train.js';
@@ -22,31 +8,7 @@ import { LmVocabulary } from './vocabulary.js';
 
 /** Format tag written into every file, checked on load. */
 export const LM_FORMAT = 'engram-lm/1';
-const PARAMS = 'params.';
 const STATE = 'state.';
-/** Path segments that could reach an object's prototype: a tensor named with one is rejected. */
-const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
-
-function parseJson(source: string, metadata: Record<string, string>, key: string): unknown {
-  const text = Object.hasOwn(metadata, key) ? metadata[key] : undefined;
-  if (text === undefined) throw new EngramError(`${source}: the '${key}' metadata is missing`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new EngramError(`${source}: the '${key}' metadata is not valid JSON`);
-  }
-}
-
-/** The tensors under `prefix`, keyed without it, in a map with no prototype; unsafe names are an error. */
-function tensorsUnder(source: string, tensors: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
-  const out: Record<string, Tensor> = Object.create(null);
-  for (const [key, value] of Object.entries(tensors)) {
-    if (key.split('.').some((segment) => UNSAFE_SEGMENTS.has(segment))) throw new EngramError(`${source}: tensor name '${key}' is not allowed`);
-    if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
-  }
-  return out;
-}
-
 /** A model read back from a file. */
 export interface LoadedLm {
   /** The model with its weights. */
@@ -60,13 +22,13 @@ export interface LoadedLm {
 function restore(source: string, { tensors, metadata }: SafetensorsContents): LoadedLm {
   const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
   if (format !== LM_FORMAT) throw new EngramError(`${source}: not an Engram language model (format '${format ?? 'missing'}', expected '${LM_FORMAT}')`);
-  const config = parseJson(source, metadata, 'config');
+  const config = metadataJson(source, metadata, 'config');
   validateLmConfig(config, `${source}: config`);
-  const vocabulary = LmVocabulary.fromJson(parseJson(source, metadata, 'vocabulary'), `${source}: vocabulary`);
+  const vocabulary = LmVocabulary.fromJson(metadataJson(source, metadata, 'vocabulary'), `${source}: vocabulary`);
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
   const model = createLm(config, new Random(0));
-  loadParameters(model.params, tensorsUnder(source, tensors, PARAMS), source);
+  restoreParameters(source, model.params, tensors);
   return { model, vocabulary, metadata };
 }
 
@@ -104,18 +66,10 @@ export async function saveLmCheckpoint(
   snapshot: LmTrainingSnapshot,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  const tensors = flattenParameters(model.params, 'params');
-  const state = snapshot.optimizer.state();
-  Object.assign(tensors, optimizerStateTensors(state), carriedStateTensors(snapshot.carried));
+  const contents = checkpointContents(model.params, snapshot.optimizer, carriedStateTensors(snapshot.carried));
   await writeFileAtomic(
     path,
-    saveSafetensors(tensors, {
-      ...metadata,
-      ...header(model, vocabulary),
-      optimizerStep: String(state.step),
-      optimizerLearningRate: String(snapshot.optimizer.learningRate),
-      training: JSON.stringify(snapshot.training),
-    }),
+    saveSafetensors(contents.tensors, { ...metadata, ...header(model, vocabulary), ...contents.metadata, training: JSON.stringify(snapshot.training) }),
   );
 }
 
@@ -157,13 +111,13 @@ function validateTrainingState(source: string, value: unknown): LmTrainingState 
 /** Reads a checkpoint written by {@link saveLmCheckpoint}; every field is checked and named when wrong. Node only. */
 export async function loadLmCheckpoint(path: string, batch: number): Promise<LmCheckpoint> {
   const contents = await loadSafetensorsFile(path);
-  const params = Object.fromEntries(Object.entries(contents.tensors).filter(([k]) => k.startsWith(PARAMS)));
+  const params = Object.fromEntries(Object.entries(contents.tensors).filter(([k]) => k.startsWith(PARAMETERS_PREFIX)));
   const loaded = restore(path, { tensors: params, metadata: contents.metadata });
   const { metadata, tensors } = contents;
   if (!Object.hasOwn(metadata, 'training')) throw new EngramError(`${path}: no 'training' metadata (a model file rather than a checkpoint?)`);
-  const training = validateTrainingState(path, parseJson(path, metadata, 'training'));
+  const training = validateTrainingState(path, metadataJson(path, metadata, 'training'));
   const config: LmConfig = loaded.model.config;
-  const carriedTensors = tensorsUnder(path, tensors, STATE);
+  const carriedTensors = tensorsWithPrefix(path, tensors, STATE);
   const carried: LmState = { h: [], c: [] };
   for (const part of ['h', 'c'] as const) {
     for (let l = 0; l < config.layers; l++) {
@@ -174,12 +128,9 @@ export async function loadLmCheckpoint(path: string, batch: number): Promise<LmC
       carried[part].push(t);
     }
   }
-  const learningRate = Number(metadata.optimizerLearningRate);
-  if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new EngramError(`${path}: 'optimizerLearningRate' must be a positive number`);
-  const optimizer = new SGD(parameterList(loaded.model.params), learningRate);
-  const optimizerTensors = tensorsUnder(path, tensors, OPTIMIZER_TENSOR_PREFIX);
-  const prefixed: Record<string, Tensor> = Object.create(null);
-  for (const [key, value] of Object.entries(optimizerTensors)) prefixed[OPTIMIZER_TENSOR_PREFIX + key] = value;
-  optimizer.loadState(optimizerStateFromTensors(prefixed, Number(metadata.optimizerStep ?? 0)));
+  const saved = checkpointOptimizer(path, tensors, metadata);
+  if (!(saved.learningRate > 0 && Number.isFinite(saved.learningRate))) throw new EngramError(`${path}: 'optimizerLearningRate' must be a positive number`);
+  const optimizer = new SGD(parameterList(loaded.model.params), saved.learningRate);
+  optimizer.loadState(saved.state);
   return { ...loaded, snapshot: { training, carried, optimizer } };
 }

@@ -1,32 +1,15 @@
 import { Vocabulary } from '@engram/datasets';
-import {
-  EngramError,
-  type Optimizer,
-  type OptimizerState,
-  Random,
-  type Tensor,
-  flattenParameters,
-  loadParameters,
-  loadSafetensors,
-  loadSafetensorsFile,
-  optimizerStateFromTensors,
-  optimizerStateTensors,
-  saveSafetensorsFile,
-} from '@engram/tensor';
+import { EngramError, type Optimizer, type OptimizerState, Random, type Tensor, checkpointContents, checkpointOptimizer } from '@engram/tensor';
+import { flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, saveSafetensorsFile } from '@engram/tensor';
 import { type MemnetConfig, validateMemnetConfig } from './config.js';
 import { type MemnetModel, createMemnet } from './model.js';
 import type { MemnetTrainingState } from './train.js';
 
 /** Format tag written into every file, checked on load. */
 export const MEMNET_FORMAT = 'engram-memnet/1';
-const PARAMS_PREFIX = 'params.';
 
 function parseJson<T>(path: string, metadata: Record<string, string>, key: string): T {
-  try {
-    return JSON.parse(metadata[key] ?? '') as T;
-  } catch {
-    throw new EngramError(`${path}: the '${key}' metadata is missing or not valid JSON`);
-  }
+  return metadataJson(path, metadata, key) as T;
 }
 
 function restore(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): { model: MemnetModel; vocabulary: Vocabulary } {
@@ -40,9 +23,7 @@ function restore(path: string, tensors: Record<string, Tensor>, metadata: Record
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`${path}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
   const model = createMemnet(config, new Random(0));
-  const params: Record<string, Tensor> = {};
-  for (const [key, value] of Object.entries(tensors)) if (key.startsWith(PARAMS_PREFIX)) params[key.slice(PARAMS_PREFIX.length)] = value;
-  loadParameters(model.params, params, path);
+  restoreParameters(path, model.params, tensors);
   return { model, vocabulary };
 }
 
@@ -104,15 +85,8 @@ export async function saveMemnetCheckpoint(
   training: MemnetTrainingState,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  const tensors = flattenParameters(model.params, 'params');
-  const state = optimizer.state();
-  Object.assign(tensors, optimizerStateTensors(state));
-  await saveSafetensorsFile(path, tensors, {
-    ...metadata,
-    ...header(model, vocabulary),
-    optimizerStep: String(state.step),
-    training: JSON.stringify(training),
-  });
+  const contents = checkpointContents(model.params, optimizer);
+  await saveSafetensorsFile(path, contents.tensors, { ...metadata, ...header(model, vocabulary), ...contents.metadata, training: JSON.stringify(training) });
 }
 
 /** Reads a checkpoint written by {@link saveMemnetCheckpoint}. */
@@ -120,5 +94,5 @@ export async function loadMemnetCheckpoint(path: string): Promise<MemnetCheckpoi
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const loaded = restore(path, tensors, metadata);
   const training = parseJson<MemnetTrainingState>(path, metadata, 'training');
-  return { ...loaded, metadata, optimizerState: optimizerStateFromTensors(tensors, Number(metadata.optimizerStep ?? 0)), training };
+  return { ...loaded, metadata, optimizerState: checkpointOptimizer(path, tensors, metadata).state, training };
 }

@@ -1,21 +1,6 @@
-import {
-  EngramError,
-  type Optimizer,
-  type OptimizerState,
-  type Random,
-  type SafetensorsContents,
-  type Tensor,
-  flattenParameters,
-  loadParameters,
-  loadSafetensors,
-  loadSafetensorsFile,
-  OPTIMIZER_TENSOR_PREFIX,
-  optimizerStateFromTensors,
-  optimizerStateTensors,
-  saveSafetensors,
-  saveSafetensorsFile,
-  writeFileAtomic,
-} from '@engram/tensor';
+import { EngramError, type Optimizer, type OptimizerState, type Random, type SafetensorsContents, type Tensor, checkpointContents } from '@engram/tensor';
+import { checkpointOptimizer, flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, saveSafetensors } from '@engram/tensor';
+import { saveSafetensorsFile, writeFileAtomic } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
 import { type NtmModel, createNtm } from './model.js';
 
@@ -35,22 +20,16 @@ const header = (model: NtmModel): Record<string, string> => ({ format: NTM_FORMA
 function parseConfig(path: string, metadata: Record<string, string>): NtmConfig {
   if (metadata.format !== NTM_FORMAT)
     throw new EngramError(`${path}: not an Engram NTM file (format '${metadata.format ?? 'missing'}', expected '${NTM_FORMAT}')`);
-  let config: NtmConfig;
-  try {
-    config = JSON.parse(metadata.config ?? '') as NtmConfig;
-  } catch {
-    throw new EngramError(`${path}: the 'config' metadata is not valid JSON`);
-  }
-  validateConfig(config);
-  return config;
+  const config = metadataJson(path, metadata, 'config');
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new EngramError(`${path}: the 'config' metadata must be an object`);
+  validateConfig(config as NtmConfig);
+  return config as NtmConfig;
 }
 
 function restoreModel(path: string, config: NtmConfig, tensors: Record<string, Tensor>, rng: Random): NtmModel {
   const model = createNtm(config, rng);
-  const params: Record<string, Tensor> = {};
-  for (const [key, value] of Object.entries(tensors)) if (key.startsWith('params.')) params[key.slice('params.'.length)] = value;
-  loadParameters(model.params, params, path);
-  const fixed = tensors[FIXED_MEMORY_KEY];
+  restoreParameters(path, model.params, tensors);
+  const fixed = Object.hasOwn(tensors, FIXED_MEMORY_KEY) ? tensors[FIXED_MEMORY_KEY] : undefined;
   if (model.fixedMemory) {
     if (fixed === undefined) throw new EngramError(`${path}: missing '${FIXED_MEMORY_KEY}'`);
     model.fixedMemory.assign(fixed.toArray());
@@ -124,15 +103,8 @@ export interface TrainingState {
  * renamed over the target, so an interrupted write never leaves a broken checkpoint.
  */
 export async function saveCheckpoint(path: string, model: NtmModel, optimizer: Optimizer, training: TrainingState): Promise<void> {
-  const tensors = modelTensors(model);
-  const state = optimizer.state();
-  Object.assign(tensors, optimizerStateTensors(state));
-  await saveSafetensorsFile(path, tensors, {
-    ...header(model),
-    optimizerStep: String(state.step),
-    optimizerLearningRate: String(optimizer.learningRate),
-    training: JSON.stringify(training),
-  });
+  const { tensors, metadata } = checkpointContents(model.params, optimizer, model.fixedMemory ? { [FIXED_MEMORY_KEY]: model.fixedMemory } : {});
+  await saveSafetensorsFile(path, tensors, { ...header(model), ...metadata, training: JSON.stringify(training) });
 }
 
 /** A checkpoint read back by {@link loadCheckpoint}. */
@@ -150,18 +122,17 @@ export interface Checkpoint {
 /** Reads a checkpoint written by {@link saveCheckpoint}. */
 export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpoint> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
-  const config = parseConfig(path, metadata);
-  const model = restoreModel(path, config, Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_TENSOR_PREFIX))), rng);
-  let training: TrainingState;
-  try {
-    training = JSON.parse(metadata.training ?? '') as TrainingState;
-  } catch {
-    throw new EngramError(`${path}: the 'training' metadata is missing or not valid JSON (is this a model file rather than a checkpoint?)`);
-  }
-  return {
-    model,
-    optimizerState: optimizerStateFromTensors(tensors, Number(metadata.optimizerStep ?? 0)),
-    learningRate: Number(metadata.optimizerLearningRate),
-    training,
-  };
+  const model = restoreModel(path, parseConfig(path, metadata), tensors, rng);
+  if (!Object.hasOwn(metadata, 'training')) throw new EngramError(`${path}: no 'training' metadata (is this a model file rather than a checkpoint?)`);
+  const training = metadataJson(path, metadata, 'training') as TrainingState;
+  if (
+    typeof training !== 'object' ||
+    training === null ||
+    !Number.isSafeInteger(training.step) ||
+    !Array.isArray(training.rngState) ||
+    training.rngState.length !== 4
+  )
+    throw new EngramError(`${path}: the 'training' metadata must hold step, sequences, seconds and a four-number rngState`);
+  const optimizer = checkpointOptimizer(path, tensors, metadata);
+  return { model, optimizerState: optimizer.state, learningRate: optimizer.learningRate, training };
 }

@@ -16,7 +16,7 @@ import {
 } from '@engram/tensor';
 import { type NtmModel, type NtmState, initialNtmState, ntmStep, stepSlice } from './model.js';
 
-/** Re-exported from `@engram/tensor`, where it now lives, so existing imports keep working. */
+/** `NonFiniteError` (from `@engram/tensor`), which `trainBatch` throws, for callers that import it from here. */
 export { NonFiniteError };
 
 /** What {@link runSequence} returns. */

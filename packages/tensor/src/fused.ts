@@ -50,7 +50,15 @@ export interface CrossEntropyParams {
  * One application of a fused op: the forward kernel's `storage` as a tensor, with `backward` (which calls
  * the op's backward kernel) as its gradient rule when an input needs one.
  */
-function fused<P>(op: string, storage: unknown, shape: readonly number[], inputs: readonly Tensor[], params: P, backend: Backend, backward: GradientRule<P>): Tensor {
+function fused<P>(
+  op: string,
+  storage: unknown,
+  shape: readonly number[],
+  inputs: readonly Tensor[],
+  params: P,
+  backend: Backend,
+  backward: GradientRule<P>,
+): Tensor {
   return recordWithRule(op, storage, shape, inputs, params, backward, backend);
 }
 
@@ -70,9 +78,15 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor 
   const [rows, classes] = logits.shape as [number, number];
   if (labels.length !== rows) throw new ShapeError(op, `expected ${rows} labels, got ${labels.length}`, [logits.shape, [labels.length]]);
   checkIndices(op, labels, classes);
-  return fused(op, kernels(logits.backend).softmaxCrossEntropy(logits.storage, labels, rows, classes), [rows], [logits], { labels }, logits.backend, ({ grad }) => [
-    softmaxCrossEntropyBackward(logits, labels, grad),
-  ]);
+  return fused(
+    op,
+    kernels(logits.backend).softmaxCrossEntropy(logits.storage, labels, rows, classes),
+    [rows],
+    [logits],
+    { labels },
+    logits.backend,
+    ({ grad }) => [softmaxCrossEntropyBackward(logits, labels, grad)],
+  );
 }
 
 /** The backward of {@link softmaxCrossEntropy}: `[rows, classes]`. */
@@ -325,4 +339,3 @@ function embeddingBagAdjoint(grad: Tensor, indices: Int32Array, weights: Tensor,
   const storage = kernels(backend).embeddingBagBackward(grad.storage, indices, weights.storage, weightIndices, rows, bags, words, width);
   return untracked(storage, [rows, width], backend);
 }
-

@@ -80,53 +80,10 @@ export {
   optimizerStateTensors,
   stepDecay,
 } from './optim.js';
-export {
-  type BinaryOp,
-  type BoxParams,
-  type ConcatParams,
-  type GatherParams,
-  type GradContext,
-  type GradientRule,
-  type MatmulParams,
-  type PermuteParams,
-  type ReduceParams,
-  type PrimitiveOp,
-  type UnaryOp,
-  abs,
-  add,
-  broadcastTo,
-  concat,
-  div,
-  equal,
-  exp,
-  full,
-  gather,
-  gradients,
-  greater,
-  greaterEqual,
-  log,
-  matmulRaw,
-  maximum,
-  minimum,
-  mul,
-  neg,
-  pad,
-  permute,
-  pow,
-  reduce,
-  relu,
-  reshape,
-  scatterAdd,
-  sigmoid,
-  sign,
-  slice,
-  softmaxLast,
-  sqrt,
-  step,
-  sub,
-  tanh,
-  where,
-} from './primitives.js';
+export type { BinaryOp, BoxParams, ConcatParams, GatherParams, GradContext, GradientRule, MatmulParams } from './primitives.js';
+export { type PermuteParams, type ReduceParams, type PrimitiveOp, type UnaryOp, abs, add, broadcastTo, concat, div, equal, exp, full } from './primitives.js';
+export { gather, gradients, greater, greaterEqual, log, matmulRaw, maximum, minimum, mul, neg, pad, permute, pow, reduce, relu } from './primitives.js';
+export { reshape, scatterAdd, sigmoid, sign, slice, softmaxLast, sqrt, step, sub, tanh, where } from './primitives.js';
 export {
   type AttentionParams,
   attentionRead,
@@ -162,4 +119,13 @@ export {
 } from './safetensors.js';
 export { type Shape, broadcastShapes, shapeSize } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
+export {
+  PARAMETERS_PREFIX,
+  type SavedOptimizer,
+  checkpointContents,
+  checkpointOptimizer,
+  metadataJson,
+  restoreParameters,
+  tensorsWithPrefix,
+} from './model-file.js';
 export { type ParameterTree, countParameters, flattenParameters, loadParameters, parameterList } from './parameters.js';

@@ -38,7 +38,8 @@ export function optimizerStateTensors(state: OptimizerState): Record<string, Ten
 
 /** The inverse of {@link optimizerStateTensors}: the slots found among `tensors` (other keys are ignored). */
 export function optimizerStateFromTensors(tensors: Record<string, Tensor>, step: number): OptimizerState {
-  const slots: Record<string, Float32Array[]> = {};
+  // No prototype: a slot name read from a file can never reach Object.prototype.
+  const slots: Record<string, Float32Array[]> = Object.create(null);
   for (const [key, value] of Object.entries(tensors)) {
     if (!key.startsWith(OPTIMIZER_TENSOR_PREFIX)) continue;
     const [slot, index] = key.slice(OPTIMIZER_TENSOR_PREFIX.length).split('.') as [string, string];

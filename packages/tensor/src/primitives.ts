@@ -63,9 +63,6 @@ export interface ConcatParams {
   axis: number;
 }
 
-
-
-
 /** Parameters of `gather` and `scatterAdd`. */
 export interface GatherParams {
   /** Row indices. */
@@ -188,7 +185,15 @@ function record<P>(op: PrimitiveOp, storage: Storage, shape: Shape, inputs: read
  * primitives pass their row of {@link gradients}; fused ops (`fused.ts`) pass their own rule.
  * @internal
  */
-export function recordWithRule<P>(op: string, storage: Storage, shape: Shape, inputs: readonly Tensor[], params: P, rule: GradientRule<P>, backend: Backend): Tensor {
+export function recordWithRule<P>(
+  op: string,
+  storage: Storage,
+  shape: Shape,
+  inputs: readonly Tensor[],
+  params: P,
+  rule: GradientRule<P>,
+  backend: Backend,
+): Tensor {
   let needsGrad = false;
   if (isGradEnabled()) for (const input of inputs) needsGrad ||= input.requiresGrad;
   const out = new Tensor(storage, shape, backend, needsGrad);

@@ -134,3 +134,20 @@ describe('safetensors', () => {
     await expect(loadSafetensorsFile(broken)).rejects.toThrow(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
   });
 });
+
+describe('model files trust no name', () => {
+  it('keep names such as __proto__ as plain keys, and reject them where a model would use them as paths', async () => {
+    const { checkpointOptimizer, metadataJson, tensorsWithPrefix } = await import('./index.js');
+    const t = tensor([1, 2]);
+    const bytes = saveSafetensors({ ['__proto__']: t, 'optimizer.__proto__.0': t, 'params.constructor.x': t }, { ['__proto__']: 'x', training: '{' });
+    const { tensors, metadata } = loadSafetensors(bytes, { source: 'f' });
+    expect(Object.keys(tensors).sort()).toEqual(['__proto__', 'optimizer.__proto__.0', 'params.constructor.x']);
+    expect(Object.keys(metadata)).toContain('__proto__');
+    expect(() => tensorsWithPrefix('f', tensors, 'params.')).toThrow(/tensor name '__proto__' is not allowed/);
+    expect(() => checkpointOptimizer('f', tensors, metadata)).toThrow(/is not allowed/);
+    expect(() => metadataJson('f', metadata, 'training')).toThrow(/'training' metadata is not valid JSON/);
+    expect(() => metadataJson('f', metadata, 'config')).toThrow(/'config' metadata is missing/);
+    expect(Object.keys(Object.prototype)).toEqual([]);
+    expect(({} as Record<string, unknown>)[0]).toBeUndefined();
+  });
+});

@@ -41,7 +41,7 @@ export interface SafetensorsContents {
 /** Serializes named tensors (F32) and string metadata. Names are written in sorted order. */
 export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
   const names = Object.keys(tensors).sort();
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = Object.create(null);
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
   let offset = 0;
   for (const name of names) {
@@ -100,7 +100,8 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
   }
   if (!isRecord(header)) return fail('header must be a JSON object');
   const dataLength = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
+  // Maps without a prototype: a name such as `__proto__` read from the file stays an ordinary key.
+  const metadata: Record<string, string> = Object.create(null);
   const rawMetadata = header[METADATA_KEY];
   if (rawMetadata !== undefined) {
     if (!isRecord(rawMetadata)) fail(`'${METADATA_KEY}' must be an object of strings`);
@@ -136,7 +137,7 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
     const current = sorted[i] as (typeof sorted)[number];
     if (current.begin < previous.end) fail(`tensors '${previous.name}' and '${current.name}' have overlapping data_offsets`);
   }
-  const tensors: Record<string, Tensor> = {};
+  const tensors: Record<string, Tensor> = Object.create(null);
   for (const { name, shape, begin } of entries) {
     const size = shapeSize(shape);
     const data = new Float32Array(size);

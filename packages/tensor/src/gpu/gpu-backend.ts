@@ -122,6 +122,9 @@ function padRank(values: readonly number[], fill: number): number[] {
 const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;
 
 /** Builds the kernels over a live gpu.js instance. */
+/** The flat output length of a multi-output kernel, from its layout. */
+const floats = (kernel: keyof typeof OUTPUT_LAYOUTS, a: number, b: number, c: number): number => layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
+
 function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray: (data: Float32Array) => GpuStorage } {
   const compiled = new Map<string, GpuKernel>();
   const kernel = (source: string): GpuKernel => {
@@ -276,18 +279,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
         ? run(uploadSource, rows * width, new Float32Array(rows * width))
         : run(embeddingBagBackwardSource, rows * width, tex(grad), Array.from(indices), tex(weights), Array.from(weightIndices), bags * words, words, width),
     attentionRead: (m: GpuStorage, c: GpuStorage, u: GpuStorage, mask: GpuStorage, batch: number, slots: number, width: number, normalize: boolean) =>
-      run(
-        attentionReadSource,
-        layoutLength(OUTPUT_LAYOUTS.attentionRead(batch, slots, width)),
-        tex(m),
-        tex(c),
-        tex(u),
-        tex(mask),
-        batch,
-        slots,
-        width,
-        normalize ? 1 : 0,
-      ),
+      run(attentionReadSource, floats('attentionRead', batch, slots, width), tex(m), tex(c), tex(u), tex(mask), batch, slots, width, normalize ? 1 : 0),
     attentionReadBackward: (
       m: GpuStorage,
       c: GpuStorage,
@@ -302,7 +294,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     ) =>
       run(
         attentionReadBackwardSource,
-        layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)),
+        floats('attentionReadBackward', batch, slots, width),
         tex(m),
         tex(c),
         tex(u),
@@ -320,32 +312,11 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     memoryWrite: (memory: GpuStorage, w: GpuStorage, e: GpuStorage, a: GpuStorage, batch: number, rows: number, width: number) =>
       run(memoryWriteSource, batch * rows * width, tex(memory), tex(w), tex(e), tex(a), rows, width),
     memoryWriteBackward: (memory: GpuStorage, w: GpuStorage, e: GpuStorage, a: GpuStorage, grad: GpuStorage, batch: number, rows: number, width: number) =>
-      run(
-        memoryWriteBackwardSource,
-        layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width)),
-        tex(memory),
-        tex(w),
-        tex(e),
-        tex(a),
-        tex(grad),
-        batch,
-        rows,
-        width,
-      ),
+      run(memoryWriteBackwardSource, floats('memoryWriteBackward', batch, rows, width), tex(memory), tex(w), tex(e), tex(a), tex(grad), batch, rows, width),
     rowCosine: (memory: GpuStorage, key: GpuStorage, batch: number, rows: number, width: number, epsilon: number) =>
       run(rowCosineSource, batch * rows, tex(memory), tex(key), rows, width, epsilon),
     rowCosineBackward: (memory: GpuStorage, key: GpuStorage, grad: GpuStorage, batch: number, rows: number, width: number, epsilon: number) =>
-      run(
-        rowCosineBackwardSource,
-        layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width)),
-        tex(memory),
-        tex(key),
-        tex(grad),
-        batch,
-        rows,
-        width,
-        epsilon,
-      ),
+      run(rowCosineBackwardSource, floats('rowCosineBackward', batch, rows, width), tex(memory), tex(key), tex(grad), batch, rows, width, epsilon),
     locationAddress: (
       wc: GpuStorage,
       wp: GpuStorage,
@@ -371,7 +342,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     ) =>
       run(
         locationAddressBackwardSource,
-        layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts)),
+        floats('locationAddressBackward', batch, slots, shifts),
         tex(wc),
         tex(wp),
         tex(g),

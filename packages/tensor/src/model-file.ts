@@ -1,0 +1,81 @@
+/**
+ * What every model file and checkpoint of Engram shares, written once: prototype-safe access to its
+ * tensors by prefix, checked JSON metadata, and the optimizer's part of a checkpoint. Each model package
+ * (ntm, memnet, lm) adds only its own format tag and config on top.
+ */
+import { EngramError } from './errors.js';
+import { OPTIMIZER_TENSOR_PREFIX, type Optimizer, type OptimizerState, optimizerStateFromTensors, optimizerStateTensors } from './optim.js';
+import { type ParameterTree, flattenParameters, loadParameters } from './parameters.js';
+import type { Tensor } from './tensor.js';
+
+/** The prefix of a model's parameters in every file (`params.controller.layers.0.weight`). */
+export const PARAMETERS_PREFIX = 'params.';
+
+/** Path segments that could reach an object's prototype; a tensor name holding one is rejected. */
+const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/**
+ * The tensors whose names start with `prefix`, keyed without it, in a map with no prototype. A name
+ * with a segment that could reach an object's prototype (`__proto__`, `constructor`, `prototype`) is an
+ * error naming `source`, whatever its prefix.
+ */
+export function tensorsWithPrefix(source: string, tensors: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = Object.create(null);
+  for (const [key, value] of Object.entries(tensors)) {
+    if (key.split('.').some((segment) => UNSAFE_SEGMENTS.has(segment))) throw new EngramError(`${source}: tensor name '${key}' is not allowed`);
+    if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
+  }
+  return out;
+}
+
+/** The JSON held in `metadata[key]`, parsed; a missing or malformed value is an error naming `source` and the key. */
+export function metadataJson(source: string, metadata: Record<string, string>, key: string): unknown {
+  const text = Object.hasOwn(metadata, key) ? metadata[key] : undefined;
+  if (text === undefined) throw new EngramError(`${source}: the '${key}' metadata is missing`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new EngramError(`${source}: the '${key}' metadata is not valid JSON`);
+  }
+}
+
+/** A checkpoint's tensors and optimizer metadata: the parameters under `params.`, the optimizer's slots, and `extra`. */
+export function checkpointContents(
+  params: ParameterTree,
+  optimizer: Optimizer,
+  extra: Record<string, Tensor> = {},
+): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  const state = optimizer.state();
+  const tensors = { ...flattenParameters(params, 'params'), ...optimizerStateTensors(state), ...extra };
+  return { tensors, metadata: { optimizerStep: String(state.step), optimizerLearningRate: String(optimizer.learningRate) } };
+}
+
+/** What {@link checkpointOptimizer} reads back. */
+export interface SavedOptimizer {
+  /** Pass to `optimizer.loadState` after creating the same optimizer over the same parameters. */
+  state: OptimizerState;
+  /** The learning rate in effect when it was written (NaN when the file does not say). */
+  learningRate: number;
+}
+
+/** The optimizer's part of a checkpoint, checked: its slots (safely keyed), its step and its learning rate. */
+export function checkpointOptimizer(source: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): SavedOptimizer {
+  const step = Number(Object.hasOwn(metadata, 'optimizerStep') ? metadata.optimizerStep : 0);
+  if (!Number.isSafeInteger(step) || step < 0) throw new EngramError(`${source}: 'optimizerStep' must be a non-negative integer`);
+  const slots = tensorsWithPrefix(source, tensors, OPTIMIZER_TENSOR_PREFIX);
+  for (const key of Object.keys(slots)) {
+    if (!/^[A-Za-z]\w*\.\d{1,6}$/.test(key)) throw new EngramError(`${source}: optimizer tensor '${OPTIMIZER_TENSOR_PREFIX}${key}' is not <slot>.<index>`);
+  }
+  const prefixed: Record<string, Tensor> = Object.create(null);
+  for (const [key, value] of Object.entries(slots)) prefixed[OPTIMIZER_TENSOR_PREFIX + key] = value;
+  const rate = Object.hasOwn(metadata, 'optimizerLearningRate') ? Number(metadata.optimizerLearningRate) : Number.NaN;
+  return { state: optimizerStateFromTensors(prefixed, step), learningRate: rate };
+}
+
+/**
+ * Copies a file's parameters (the tensors under `params.`) into a model's parameter tree: every
+ * parameter present with its shape, no extra one, no name that could reach a prototype. Errors name `source`.
+ */
+export function restoreParameters(source: string, params: ParameterTree, tensors: Record<string, Tensor>): void {
+  loadParameters(params, tensorsWithPrefix(source, tensors, PARAMETERS_PREFIX), source);
+}
