@@ -120,6 +120,7 @@ export {
 export { type Shape, broadcastShapes, shapeSize } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
 export {
+  type CheckpointContents,
   PARAMETERS_PREFIX,
   type SavedOptimizer,
   checkpointContents,
