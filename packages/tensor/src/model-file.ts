@@ -39,12 +39,16 @@ export function metadataJson(source: string, metadata: Record<string, string>, k
   }
 }
 
+/** What {@link checkpointContents} returns: what to write with `saveSafetensors`. */
+export interface CheckpointContents {
+  /** The parameters under `params.`, the optimizer's slots under `optimizer.`, and the extra tensors. */
+  tensors: Record<string, Tensor>;
+  /** `optimizerStep` and `optimizerLearningRate`. */
+  metadata: Record<string, string>;
+}
+
 /** A checkpoint's tensors and optimizer metadata: the parameters under `params.`, the optimizer's slots, and `extra`. */
-export function checkpointContents(
-  params: ParameterTree,
-  optimizer: Optimizer,
-  extra: Record<string, Tensor> = {},
-): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function checkpointContents(params: ParameterTree, optimizer: Optimizer, extra: Record<string, Tensor> = {}): CheckpointContents {
   const state = optimizer.state();
   const tensors = { ...flattenParameters(params, 'params'), ...optimizerStateTensors(state), ...extra };
   return { tensors, metadata: { optimizerStep: String(state.step), optimizerLearningRate: String(optimizer.learningRate) } };
