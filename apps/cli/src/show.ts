@@ -1,5 +1,5 @@
 import { algorithmicTask } from '@engram/datasets';
-import { type NtmModel, type StepInspection, inspectSequence } from '@engram/ntm';
+import { type NtmModel, type StepInspection, inspectSequence, wrongBits } from '@engram/ntm';
 import { Random } from '@engram/tensor';
 import type { AlgorithmicTaskName } from '@engram/datasets';
 import { document, heatmap } from './svg.js';
@@ -29,13 +29,11 @@ export function showSequence(
     options.length !== undefined && (task === 'copy' || task === 'repeat-copy') ? { ...base, minLength: options.length, maxLength: options.length } : base;
   const sequence = algorithmicTask(task).sample(new Random(options.seed), taskOptions);
   const steps = inspectSequence(model, sequence.inputs);
-  let errorBits = 0;
-  steps.forEach((step, t) => {
-    if (sequence.scored[t] !== 1) return;
-    step.output.forEach((p, i) => {
-      if ((p > 0.5 ? 1 : 0) !== (sequence.targets[t] as Float32Array)[i]) errorBits++;
-    });
-  });
+  const errorBits = wrongBits(
+    steps.map((s) => s.output),
+    sequence.targets,
+    sequence.scored,
+  ).length;
   return { inputs: sequence.inputs.map((r) => Array.from(r)), targets: sequence.targets.map((r) => Array.from(r)), scored: sequence.scored, steps, errorBits };
 }
 

@@ -1,10 +1,12 @@
-import { Random, type Tensor, randomNormal, randomUniform, softmax, tensor } from '@engram/tensor';
+import { Random, type Tensor, randomNormal, randomUniform, sigmoid, softmax, tensor } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   address,
   constrainHeadParameters,
+  constrainInterface,
+  headParameterTable,
   contentAddressing,
   convolutionalShift,
   headParameterLengths,
@@ -376,5 +378,29 @@ describe('bad input names what was wrong', () => {
     ],
   ])('%s', (_, run, message) => {
     expect(run).toThrow(message);
+  });
+});
+
+describe('interface tables', () => {
+  it('constrain any memory model’s interface vector by its own table, and the NTM head by its table', () => {
+    const raw = tensor([[1, -2, 3, 0.5]]);
+    const table = [
+      { name: 'gate', length: 1, activation: (x: Tensor) => sigmoid(x) },
+      { name: 'vector', length: 3, activation: (x: Tensor) => x },
+    ] as const;
+    const out = constrainInterface(raw, table, 'a toy interface');
+    expect(out.gate.item()).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+    expect(Array.from(out.vector.toArray())).toEqual([-2, 3, 0.5]);
+    expect(() => constrainInterface(tensor([[1, 2]]), table, 'a toy interface')).toThrow(/a toy interface needs \[batch, 4\]/);
+    const layout = { kind: 'write' as const, memoryWidth: 2 };
+    expect(headParameterTable(layout).map((p) => `${p.name}:${p.length}`)).toEqual([
+      'key:2',
+      'strength:1',
+      'gate:1',
+      'shift:3',
+      'sharpening:1',
+      'erase:2',
+      'add:2',
+    ]);
   });
 });

@@ -67,30 +67,53 @@ const ACTIVATIONS: Record<HeadParameter, (raw: Tensor) => Tensor> = {
   add: (raw) => raw,
 };
 
-/**
- * Splits a head's raw slice of the controller output (`[batch, headParameterSize(layout)]`) by the
- * table of lengths and applies every constraining activation, so the memory only ever sees valid
- * parameters.
- */
-export function constrainHeadParameters(raw: Tensor, layout: HeadLayout): HeadParameters {
+/** One parameter of a controller's interface vector: its name, its length and the activation that makes it valid. */
+export interface InterfaceParameter<N extends string = string> {
+  /** The parameter's name (the key of the result). */
+  name: N;
+  /** Its width in the raw vector. */
+  length: number;
+  /** The constraining activation (identity for an unconstrained vector). */
+  activation: (raw: Tensor) => Tensor;
+}
+
+/** The NTM head's interface table for a layout: {@link HEAD_PARAMETERS} in order, with their lengths and activations (zero-length parameters left out). */
+export function headParameterTable(layout: HeadLayout): InterfaceParameter<HeadParameter>[] {
   const lengths = headParameterLengths(layout);
-  const size = headParameterSize(layout);
-  if (raw.rank !== 2 || raw.shape[1] !== size) {
-    throw new EngramError(
-      `constrainHeadParameters: a ${layout.kind} head with M = ${layout.memoryWidth} needs [batch, ${size}] raw parameters, got [${raw.shape.join(', ')}]`,
-    );
-  }
-  const names = HEAD_PARAMETERS.filter((name) => lengths[name] > 0);
+  return HEAD_PARAMETERS.filter((name) => lengths[name] > 0).map((name) => ({ name, length: lengths[name], activation: ACTIVATIONS[name] }));
+}
+
+/**
+ * Splits a raw interface vector `[batch, Σ lengths]` by a table and applies each parameter's activation, so
+ * the memory only ever sees valid parameters. Any memory model brings its own table (the NTM's is
+ * {@link headParameterTable}; the DNC's interface vector is another).
+ *
+ * @param raw the controller's output for this interface, `[batch, Σ lengths]`
+ * @param table the parameters in the order they are laid out
+ * @param what names the interface in errors
+ */
+export function constrainInterface<N extends string>(raw: Tensor, table: readonly InterfaceParameter<N>[], what = 'interface'): Record<N, Tensor> {
+  const size = table.reduce((n, p) => n + p.length, 0);
+  if (raw.rank !== 2 || raw.shape[1] !== size)
+    throw new EngramError(`constrainInterface: ${what} needs [batch, ${size}] raw parameters, got [${raw.shape.join(', ')}]`);
   const pieces = split(
     raw,
-    names.map((name) => lengths[name]),
+    table.map((p) => p.length),
     1,
   );
-  const out: Partial<Record<HeadParameter, Tensor>> = {};
-  names.forEach((name, i) => {
-    out[name] = ACTIVATIONS[name](pieces[i] as Tensor);
+  const out = {} as Record<N, Tensor>;
+  table.forEach((p, i) => {
+    out[p.name] = p.activation(pieces[i] as Tensor);
   });
-  return out as HeadParameters;
+  return out;
+}
+
+/**
+ * Splits a head's raw slice of the controller output (`[batch, headParameterSize(layout)]`) by the
+ * NTM's table ({@link headParameterTable}) and applies every constraining activation.
+ */
+export function constrainHeadParameters(raw: Tensor, layout: HeadLayout): HeadParameters {
+  return constrainInterface(raw, headParameterTable(layout), `a ${layout.kind} head with M = ${layout.memoryWidth}`) as unknown as HeadParameters;
 }
 
 /**

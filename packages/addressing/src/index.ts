@@ -22,7 +22,10 @@ export {
   type HeadParameters,
   address,
   constrainHeadParameters,
+  constrainInterface,
   headParameterLengths,
+  headParameterTable,
+  type InterfaceParameter,
   headParameterSize,
 } from './head-parameters.js';
 export { SHARPEN_EPSILON, convolutionalShift, interpolate, sharpen } from './location.js';

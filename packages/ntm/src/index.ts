@@ -32,7 +32,7 @@ export {
   sequenceLoss,
   trainBatch,
 } from './train.js';
-export { type StepInspection, inspectSequence } from './inspect.js';
+export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';
 export {
   NTM_RECIPE,
   type NtmEvaluationPlan,

@@ -61,3 +61,27 @@ export function inspectSequence(model: NtmModel, inputs: readonly ArrayLike<numb
     return steps;
   });
 }
+
+/** One wrong output bit: the time step and the bit's index. */
+export interface WrongBit {
+  /** Time step. */
+  step: number;
+  /** Bit within the output vector. */
+  bit: number;
+}
+
+/**
+ * The output bits of one sequence that differ from the target on scored steps, outputs thresholded at ½
+ * (probabilities, as {@link inspectSequence} gives them) — the error measure of the NTM papers for one
+ * sequence. `errorBits` is the same measure over a training batch's logits.
+ */
+export function wrongBits(outputs: readonly ArrayLike<number>[], targets: readonly ArrayLike<number>[], scored: readonly number[]): WrongBit[] {
+  const wrong: WrongBit[] = [];
+  scored.forEach((flag, step) => {
+    if (flag !== 1) return;
+    const target = targets[step] ?? [];
+    const output = outputs[step] ?? [];
+    for (let bit = 0; bit < target.length; bit++) if (((output[bit] ?? 0) > 0.5 ? 1 : 0) !== target[bit]) wrong.push({ step, bit });
+  });
+  return wrong;
+}

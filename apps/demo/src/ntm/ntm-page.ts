@@ -11,7 +11,7 @@ import { byId, count, fetchBytes, parameter } from '../shared/dom.js';
 import { cellAt, drawHeatmap } from '../shared/heatmap.js';
 import type { BackendChoice, BackendTiming, DemoTask, ModelChoice, TrainingProgress, WorkerReply, WorkerRequest } from './protocol.js';
 import { describeRuns, usedSlots } from './slots.js';
-import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, sequenceOf, wrongBits } from './sequences.js';
+import { type SequenceContent, TASK_SHAPES, randomContent, resizeContent, sequenceOf, wrongBitKeys } from './sequences.js';
 
 /** Seed of the visitor's random bits, so a fresh page shows the same first sequence. */
 const CONTENT_SEED = 2014;
@@ -389,7 +389,7 @@ function renderTrace(): void {
   if (trace === null) return;
   const { rows, steps } = trace;
   const outputs = steps.map((s) => s.output);
-  const wrong = wrongBits(rows, outputs);
+  const wrong = wrongBitKeys(rows, outputs);
   const scoredBits = rows.scored.reduce((sum, s, t) => sum + s * (rows.targets[t]?.length ?? 0), 0);
   el.verdict.textContent = wrong.size === 0 ? `All ${scoredBits} bits right` : `${wrong.size} of ${scoredBits} bits wrong`;
   el.verdict.dataset.wrong = String(wrong.size);

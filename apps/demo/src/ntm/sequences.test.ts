@@ -1,7 +1,7 @@
 import { associativeRecallTask, copyTask, repeatCopyTask } from '@engram/datasets';
 import { Random } from '@engram/tensor';
 import { describe, expect, it } from 'vitest';
-import { TASK_SHAPES, randomContent, resizeContent, sequenceOf, wrongBits } from './sequences.js';
+import { TASK_SHAPES, randomContent, resizeContent, sequenceOf, wrongBitKeys } from './sequences.js';
 
 describe("the visitor's sequences", () => {
   it('have the widths the tasks (and so the pretrained models) expect', () => {
@@ -33,6 +33,6 @@ describe("the visitor's sequences", () => {
       [0.9, 0.9],
       [0.8, 0.6],
     ];
-    expect([...wrongBits(rows, outputs)]).toEqual(['2,1']);
+    expect([...wrongBitKeys(rows, outputs)]).toEqual(['2,1']);
   });
 });

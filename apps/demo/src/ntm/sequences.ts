@@ -6,6 +6,7 @@
 import { type TaskSequence, associativeRecallSequence, copySequence, randomBits, repeatCopySequence } from '@engram/datasets';
 import type { Random } from '@engram/tensor';
 import type { DemoTask } from './protocol.js';
+import { wrongBits } from '@engram/ntm';
 
 /** The sliders a task offers, with the ranges the pretrained models were trained on. */
 export interface TaskShape {
@@ -84,16 +85,7 @@ export function sequenceOf(content: SequenceContent): TaskSequence {
   }
 }
 
-/** The output bits that differ from the target on scored steps, as `column,row` keys, and their count. */
-export function wrongBits(rows: TaskSequence, outputs: readonly (readonly number[])[]): Set<string> {
-  const wrong = new Set<string>();
-  rows.scored.forEach((scored, t) => {
-    if (scored !== 1) return;
-    const target = rows.targets[t] ?? [];
-    const output = outputs[t] ?? [];
-    target.forEach((bit, i) => {
-      if (((output[i] ?? 0) > 0.5 ? 1 : 0) !== bit) wrong.add(`${t},${i}`);
-    });
-  });
-  return wrong;
+/** The output bits that differ from the target on scored steps (@engram/ntm's `wrongBits`), as `column,row` keys for the heatmap. */
+export function wrongBitKeys(rows: TaskSequence, outputs: readonly (readonly number[])[]): Set<string> {
+  return new Set(wrongBits(outputs, rows.targets, rows.scored).map((w) => `${w.step},${w.bit}`));
 }
