@@ -22,7 +22,11 @@ import { type Shape, shapeSize, stridesOf } from '../shape.js';
 import {
   MAX_RANK,
   binaryBroadcastSource,
-  locationAddressBackwardSource,
+  locationBackwardStateSource,
+  locationGateGradSource,
+  locationSharpeningGradSource,
+  locationShiftGradSource,
+  locationWeightingGradSource,
   locationAddressSource,
   lstmCellBackwardSource,
   lstmCellSource,
@@ -121,10 +125,10 @@ function padRank(values: readonly number[], fill: number): number[] {
 
 const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;
 
-/** Builds the kernels over a live gpu.js instance. */
 /** The flat output length of a multi-output kernel, from its layout. */
 const floats = (kernel: keyof typeof OUTPUT_LAYOUTS, a: number, b: number, c: number): number => layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
 
+/** Builds the kernels over a live gpu.js instance. */
 function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray: (data: Float32Array) => GpuStorage } {
   const compiled = new Map<string, GpuKernel>();
   const kernel = (source: string): GpuKernel => {
@@ -339,21 +343,20 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       slots: number,
       shifts: number,
       epsilon: number,
-    ) =>
-      run(
-        locationAddressBackwardSource,
-        floats('locationAddressBackward', batch, slots, shifts),
-        tex(wc),
-        tex(wp),
-        tex(g),
-        tex(s),
-        tex(gamma),
-        tex(grad),
-        batch,
-        slots,
-        shifts,
-        epsilon,
-      ),
+    ): GpuStorage => {
+      // The per-slot terms of the backward, once per (row, slot); then one program per gradient, each
+      // summing over the shifts only; then the five joined in the layout's order.
+      const state = run(locationBackwardStateSource, 2 * batch * slots, tex(wc), tex(wp), tex(g), tex(s), tex(gamma), tex(grad), batch, slots, shifts, epsilon);
+      const parts = [
+        run(locationWeightingGradSource, batch * slots, tex(g), tex(s), tex(state), slots, shifts, 1),
+        run(locationWeightingGradSource, batch * slots, tex(g), tex(s), tex(state), slots, shifts, 0),
+        run(locationGateGradSource, batch, tex(wc), tex(wp), tex(s), tex(state), slots, shifts),
+        run(locationShiftGradSource, batch * shifts, tex(wc), tex(wp), tex(g), tex(state), slots, shifts),
+        run(locationSharpeningGradSource, batch, tex(state), batch, slots),
+      ];
+      const shapes = OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts).map((shape) => [shape.reduce((x, y) => x * y, 1)]);
+      return kernels.concat(parts, shapes, 0, [floats('locationAddressBackward', batch, slots, shifts)]);
+    },
   } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {

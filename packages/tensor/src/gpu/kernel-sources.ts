@@ -542,6 +542,10 @@ export const rowCosineBackwardSource = `function (memory, key, grad, batch, rows
 /** GLSL-safe source: `name` = `index` wrapped into [0, slots) (index is within one period). */
 const wrapInto = (name: string, index: string): string =>
   `let ${name} = ${index};\n      if (${name} < 0.0) { ${name} = ${name} + slots; }\n      if (${name} >= slots) { ${name} = ${name} - slots; }`;
+/** The row b and column i of this thread's element in a row-major `[rows, width]` output. */
+const rowAndColumn = (width: string): string => `const b = Math.floor((this.thread.x + 0.5) / ${width});
+  const i = this.thread.x - b * ${width};`;
+
 /** The interpolated weighting g·w_c + (1 − g)·w_p at slot `j` of batch row `b`. */
 const gatedAt = (j: string): string => `(gb * wc[b * slots + ${j}] + (1.0 - gb) * wp[b * slots + ${j}])`;
 
@@ -563,8 +567,7 @@ const forEachSharpened = (body: string): string => `let total = 0.0;
 
 /** Location addressing forward: one output per slot; each thread recomputes its row's normaliser. */
 export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shifts, epsilon) {
-  const b = Math.floor((this.thread.x + 0.5) / slots);
-  const i = this.thread.x - b * slots;
+  ${rowAndColumn('slots')}
   const half = (shifts - 1.0) / 2.0;
   const gb = g[b];
   const gammaB = gamma[b];
@@ -574,51 +577,85 @@ export const locationAddressSource = `function (wc, wp, g, s, gamma, slots, shif
 }`;
 
 /**
- * Location addressing backward: sections dwc, dwp, dg, ds, dγ. Every thread recomputes what it
- * needs for its batch row (O(N·S) each), which is cheap at NTM sizes on a GPU.
+ * Location addressing backward, step 1: per row b and slot r, the two terms every gradient is built
+ * from — dw̃(r), the gradient reaching the shifted weighting, and dp(r)·p(r)·ln(w̃(r) + ε), the term of
+ * dγ — as `[2, batch, slots]`. Each thread recomputes its row's normaliser and weighted sum (O(N·S)).
  */
-export const locationAddressBackwardSource = `function (wc, wp, g, s, gamma, grad, batch, slots, shifts, epsilon) {
+export const locationBackwardStateSource = `function (wc, wp, g, s, gamma, grad, batch, slots, shifts, epsilon) {
   const n = batch * slots;
-  const x = this.thread.x;
-  let b = 0.0;
-  let section = 0.0;
-  let index = 0.0;
-  if (x < n) { b = Math.floor((x + 0.5) / slots); section = 0.0; index = x - b * slots; }
-  else if (x < 2.0 * n) { b = Math.floor((x - n + 0.5) / slots); section = 1.0; index = x - n - b * slots; }
-  else if (x < 2.0 * n + batch) { b = x - 2.0 * n; section = 2.0; }
-  else if (x < 2.0 * n + batch + batch * shifts) { const r = x - 2.0 * n - batch; b = Math.floor((r + 0.5) / shifts); section = 3.0; index = r - b * shifts; }
-  else { b = x - 2.0 * n - batch - batch * shifts; section = 4.0; }
+  const second = this.thread.x >= n ? 1.0 : 0.0;
+  const x = this.thread.x - second * n;
+  const b = Math.floor((x + 0.5) / slots);
+  const r = x - b * slots;
   const half = (shifts - 1.0) / 2.0;
   const gb = g[b];
   const gammaB = gamma[b];
   let weighted = 0.0;
   ${forEachSharpened('weighted = weighted + grad[b * slots + q] * p;')}
   weighted = weighted / total;
-  let result = 0.0;
+  let shifted = 0.0;
+  for (let k = 0; k < shifts; k++) {
+    ${wrapInto('j', 'r - (k - half)')}
+    shifted = shifted + s[b * shifts + k] * ${gatedAt('j')};
+  }
+  const base = shifted + epsilon;
+  const p = Math.pow(base, gammaB);
+  const dp = (grad[b * slots + r] - weighted) / total;
+  if (second > 0.5) { return dp * p * Math.log(base); }
+  return (dp * gammaB * p) / base;
+}`;
+
+/**
+ * dwc (gate = 1: scaled by g) or dwp (gate = 0: scaled by 1 − g) at row b, slot i:
+ * Σ_k s(k)·dw̃(i + k − (S−1)/2), the slots whose shift reads slot i.
+ */
+export const locationWeightingGradSource = `function (g, s, state, slots, shifts, gate) {
+  ${rowAndColumn('slots')}
+  const half = (shifts - 1.0) / 2.0;
+  let sum = 0.0;
+  for (let k = 0; k < shifts; k++) {
+    ${wrapInto('r', 'i + (k - half)')}
+    sum = sum + s[b * shifts + k] * state[b * slots + r];
+  }
+  const scale = gate > 0.5 ? g[b] : 1.0 - g[b];
+  return scale * sum;
+}`;
+
+/** dg at row b: Σ_r Σ_k s(k)·dw̃(r)·(wc − wp)(r − k + (S−1)/2). */
+export const locationGateGradSource = `function (wc, wp, s, state, slots, shifts) {
+  const b = this.thread.x;
+  const half = (shifts - 1.0) / 2.0;
+  let sum = 0.0;
   for (let r = 0; r < slots; r++) {
-    let sum2 = 0.0;
-    for (let k2 = 0; k2 < shifts; k2++) {
-      ${wrapInto('j2', 'r - (k2 - half)')}
-      sum2 = sum2 + s[b * shifts + k2] * ${gatedAt('j2')};
-    }
-    const base = sum2 + epsilon;
-    const p2 = Math.pow(base, gammaB);
-    const dp = (grad[b * slots + r] - weighted) / total;
-    const dShifted = (dp * gammaB * p2) / base;
-    if (section > 3.5) {
-      result = result + dp * p2 * Math.log(base);
-    } else {
-      for (let k3 = 0; k3 < shifts; k3++) {
-        ${wrapInto('j3', 'r - (k3 - half)')}
-        const sk = s[b * shifts + k3];
-        if (section < 0.5 && j3 == index) { result = result + gb * sk * dShifted; }
-        if (section > 0.5 && section < 1.5 && j3 == index) { result = result + (1.0 - gb) * sk * dShifted; }
-        if (section > 1.5 && section < 2.5) { result = result + sk * dShifted * (wc[b * slots + j3] - wp[b * slots + j3]); }
-        if (section > 2.5 && section < 3.5 && k3 == index) { result = result + dShifted * ${gatedAt('j3')}; }
-      }
+    for (let k = 0; k < shifts; k++) {
+      ${wrapInto('j', 'r - (k - half)')}
+      sum = sum + s[b * shifts + k] * state[b * slots + r] * (wc[b * slots + j] - wp[b * slots + j]);
     }
   }
-  return result;
+  return sum;
+}`;
+
+/** ds at row b, shift k: Σ_r dw̃(r)·w_g(r − k + (S−1)/2). */
+export const locationShiftGradSource = `function (wc, wp, g, state, slots, shifts) {
+  ${rowAndColumn('shifts')}
+  const half = (shifts - 1.0) / 2.0;
+  const gb = g[b];
+  let sum = 0.0;
+  for (let r = 0; r < slots; r++) {
+    ${wrapInto('j', 'r - (i - half)')}
+    sum = sum + state[b * slots + r] * ${gatedAt('j')};
+  }
+  return sum;
+}`;
+
+/** dγ at row b: Σ_r dp(r)·p(r)·ln(w̃(r) + ε), the second half of the state. */
+export const locationSharpeningGradSource = `function (state, batch, slots) {
+  const b = this.thread.x;
+  let sum = 0.0;
+  for (let r = 0; r < slots; r++) {
+    sum = sum + state[batch * slots + b * slots + r];
+  }
+  return sum;
 }`;
 
 /** Softmax over rows of `cols`: each thread finds its row's maximum and normaliser. */
