@@ -161,6 +161,8 @@ export interface TrainNtmOptions {
   yieldEveryMs?: number;
   /** After every step. */
   onStep?: (report: NtmStepReport) => void | Promise<void>;
+  /** After each held-out evaluation (before `onStep` of the same step): the step and the error bits per sequence. */
+  onEvaluate?: (evaluation: { step: number; heldOutBits: number }) => void | Promise<void>;
   /** With a snapshot to save. */
   onCheckpoint?: (snapshot: NtmTrainingSnapshot) => void | Promise<void>;
   /** Checked between steps: true stops with a checkpoint (Ctrl-C, a paused page). */
@@ -260,6 +262,7 @@ export async function trainNtm(model: NtmModel, task: AlgorithmicTaskName, optio
     }
     const atFullRange = !useCurriculum || level >= ceiling;
     const heldOutBits = plan && atFullRange && training.step % plan.every === 0 ? heldOut() : undefined;
+    if (heldOutBits !== undefined) await options.onEvaluate?.({ step: training.step, heldOutBits });
     await options.onStep?.({
       step: training.step,
       sequences: training.sequences,
