@@ -139,20 +139,22 @@ export function lmForward(model: LmModel, state: LmState, inputs: Int32Array, ba
     ]);
   }
   const rng = options.dropoutRng;
-  let x = dropout(gather(model.params.embedding, inputs), p, rng);
+  // Step by step through the layers: each step's input is its own small tensor (the embedding rows of
+  // its words, or the layer below's h_t), so the backward pass never pads a window-sized gradient per
+  // step; every use of W is summed into its gradient by one matrix product (autograd's deferred products).
+  const embedded = dropout(gather(model.params.embedding, inputs), p, rng);
+  let layerInputs: Tensor[] = Array.from({ length: steps }, (_, t) =>
+    steps === 1 ? embedded : slice(embedded, [t * batch, 0], [batch, model.config.embeddingSize]),
+  );
   const hs: Tensor[] = [];
   const cs: Tensor[] = [];
-  let top = x;
+  let outputs: Tensor[] = [];
   model.params.layers.forEach((layer, l) => {
-    const inputSize = (layer.weight.shape[0] as number) - h;
-    const wx = slice(layer.weight, [0, 0], [inputSize, 4 * h]);
-    const wh = slice(layer.weight, [inputSize, 0], [h, 4 * h]);
-    const zx = add(matmul(x, wx), layer.bias);
     let hPrev = state.h[l] as Tensor;
     let cPrev = state.c[l] as Tensor;
-    const outputs: Tensor[] = [];
+    outputs = [];
     for (let t = 0; t < steps; t++) {
-      const z = add(slice(zx, [t * batch, 0], [batch, 4 * h]), matmul(hPrev, wh));
+      const z = add(matmul(concat([layerInputs[t] as Tensor, hPrev], 1), layer.weight), layer.bias);
       const both = lstmCell(z, cPrev);
       hPrev = slice(both, [0, 0], [batch, h]);
       cPrev = slice(both, [0, h], [batch, h]);
@@ -160,9 +162,10 @@ export function lmForward(model: LmModel, state: LmState, inputs: Int32Array, ba
     }
     hs.push(hPrev);
     cs.push(cPrev);
-    top = steps === 1 ? (outputs[0] as Tensor) : concat(outputs, 0);
-    x = dropout(top, p, rng);
+    layerInputs = p > 0 ? outputs.map((o) => dropout(o, p, rng)) : outputs;
   });
+  const top = steps === 1 ? (outputs[0] as Tensor) : concat(outputs, 0);
+  const x = steps === 1 ? (layerInputs[0] as Tensor) : concat(layerInputs, 0);
   const { weight, bias } = model.params.output;
   const scores = weight === undefined ? matmulRaw(x, model.params.embedding, false, true) : matmul(x, weight);
   return { logits: add(scores, bias), hidden: top, state: { h: hs, c: cs } };

@@ -142,8 +142,13 @@ export class SGD extends Optimizer {
     this.momentum = options.momentum ?? 0;
   }
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
-    const v = this.slot('velocity', index);
     const { momentum, learningRate } = this;
+    if (momentum === 0) {
+      // Plain SGD: the velocity would only ever equal the gradient, so it is not kept.
+      for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * (grad[i] as number);
+      return;
+    }
+    const v = this.slot('velocity', index);
     for (let i = 0; i < value.length; i++) {
       const vi = momentum * (v[i] as number) + (grad[i] as number);
       v[i] = vi;
@@ -265,7 +270,8 @@ export function clipGradientsByNorm(params: readonly Tensor[], maxNorm: number):
   let squares = 0;
   for (const p of params) {
     if (p.grad === null) continue;
-    for (const g of p.grad.dataSync()) squares += g * g;
+    const g = p.grad.dataSync();
+    for (let i = 0; i < g.length; i++) squares += (g[i] as number) * (g[i] as number);
   }
   const norm = Math.sqrt(squares);
   if (norm > maxNorm) {
