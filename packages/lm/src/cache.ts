@@ -102,8 +102,8 @@ export interface CacheGridPoint {
   perplexity: number;
 }
 
-/** The θ values {@link cacheGrid} tries by default (Grave et al. search θ in [0, 1]). */
-export const DEFAULT_THETAS: readonly number[] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1];
+/** The θ values {@link cacheGrid} tries by default (Grave et al. search θ in [0, 1]; larger caches here want more). */
+export const DEFAULT_THETAS: readonly number[] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3];
 /** The λ values {@link cacheGrid} tries by default. */
 export const DEFAULT_LAMBDAS: readonly number[] = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4];
 

@@ -482,7 +482,10 @@ export function datastoreToBytes(store: Datastore, options: { dtype?: 'f32' | 'f
   out.set(header, 12);
   let at = 12 + header.length;
   if (LITTLE_ENDIAN) {
-    if (dtype === 'f16') new Uint16Array(out.buffer, at, store.keys.length).set(Uint16Array.from(store.keys, toHalf));
+    if (dtype === 'f16') {
+      const halves = new Uint16Array(out.buffer, at, store.keys.length);
+      for (let i = 0; i < halves.length; i++) halves[i] = toHalf(store.keys[i] as number);
+    }
     else new Float32Array(out.buffer, at, store.keys.length).set(store.keys);
     new Int32Array(out.buffer, at + keyBytes, store.count).set(store.values);
     at += keyBytes + store.count * 4;
