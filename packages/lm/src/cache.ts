@@ -253,3 +253,104 @@ export function completeText(model: LmModel, ids: Int32Array, options: { size: n
     };
   });
 }
+
+/** Options of {@link readWithCache}. */
+export interface ReadOptions {
+  /** N, the cache size. */
+  size: number;
+  /** θ. */
+  theta: number;
+  /** λ. */
+  lambda: number;
+}
+
+/**
+ * A text read word by word with and without a neural cache (the demo's "long text" view): at each
+ * position t, the probability each gave the word that actually came next, and on demand the top words
+ * and the cache's weights over the earlier positions.
+ */
+export interface CacheReading {
+  /** Positions read: the text's length − 1 (position t predicts word t + 1). */
+  tokens: number;
+  /** p_model(w_{t+1}) at each position. */
+  modelProbability: Float64Array;
+  /** (1 − λ) p_model + λ p_cache of w_{t+1} at each position. */
+  mixedProbability: Float64Array;
+  /** Perplexity of the model alone over the text. */
+  modelPerplexity: number;
+  /** Perplexity with the cache. */
+  mixedPerplexity: number;
+  /** The `top` most likely next words at position t, alone and with the cache. */
+  top(t: number, top: number): { model: WordProbability[]; withCache: WordProbability[] };
+  /** The cache's weights at position t over the earlier positions it holds (position i stands for the word i + 1 it recalls). */
+  recall(t: number): Recalled[];
+}
+
+/** Reads a text once through the model (one stream, batch 1) and keeps what {@link CacheReading} shows. */
+export function readWithCache(model: LmModel, ids: Int32Array, options: ReadOptions): CacheReading {
+  if (ids.length < 2) throw new EngramError('readWithCache: the text needs at least two words');
+  const v = model.config.vocabularySize;
+  const width = model.config.hiddenSize;
+  const { probabilities, hidden } = noGrad(() => {
+    const forward = lmForward(model, initialLmState(model, 1), ids.subarray(0, ids.length - 1), 1);
+    return { probabilities: softmax(forward.logits).toArray(), hidden: forward.hidden.toArray() };
+  });
+  const tokens = ids.length - 1;
+  const cacheAt = (t: number) => {
+    const from = Math.max(0, t - options.size);
+    if (t === from) return null;
+    return {
+      from,
+      ...cacheDistribution(hidden.subarray(from * width, t * width), ids.subarray(from + 1, t + 1), hidden.subarray(t * width, (t + 1) * width), options.theta),
+    };
+  };
+  const modelProbability = new Float64Array(tokens);
+  const mixedProbability = new Float64Array(tokens);
+  let modelNats = 0;
+  let mixedNats = 0;
+  for (let t = 0; t < tokens; t++) {
+    const next = ids[t + 1] as number;
+    const pm = probabilities[t * v + next] as number;
+    const cache = cacheAt(t);
+    const mixed = cache === null ? pm : interpolate(pm, cache.distribution.get(next) ?? 0, options.lambda);
+    modelProbability[t] = pm;
+    mixedProbability[t] = mixed;
+    modelNats -= Math.log(pm);
+    mixedNats -= Math.log(mixed);
+  }
+  const ranked = (p: (id: number) => number, count: number): WordProbability[] => {
+    const best: WordProbability[] = [];
+    for (let id = 0; id < v; id++) {
+      const probability = p(id);
+      if (best.length < count || probability > (best[best.length - 1] as WordProbability).probability) {
+        best.push({ id, probability });
+        best.sort((a, b) => b.probability - a.probability);
+        if (best.length > count) best.pop();
+      }
+    }
+    return best;
+  };
+  const check = (t: number) => {
+    if (!Number.isInteger(t) || t < 0 || t >= tokens) throw new EngramError(`readWithCache: position ${t} is outside 0..${tokens - 1}`);
+  };
+  return {
+    tokens,
+    modelProbability,
+    mixedProbability,
+    modelPerplexity: Math.exp(modelNats / tokens),
+    mixedPerplexity: Math.exp(mixedNats / tokens),
+    top(t, count) {
+      check(t);
+      const row = (id: number) => probabilities[t * v + id] as number;
+      const cache = cacheAt(t);
+      const mixed = (id: number) => (cache === null ? row(id) : interpolate(row(id), cache.distribution.get(id) ?? 0, options.lambda));
+      return { model: ranked(row, count), withCache: ranked(mixed, count) };
+    },
+    recall(t) {
+      check(t);
+      const cache = cacheAt(t);
+      if (cache === null) return [];
+      return Array.from(cache.weights, (weight, i) => ({ position: cache.from + i, next: ids[cache.from + i + 1] as number, weight }));
+    },
+  };
+}

@@ -19,9 +19,11 @@
 export {
   type CacheDistribution,
   type CacheGridPoint,
+  type CacheReading,
   type Completion,
   DEFAULT_LAMBDAS,
   DEFAULT_THETAS,
+  type ReadOptions,
   type Recalled,
   type TextRun,
   type WordProbability,
@@ -30,6 +32,7 @@ export {
   cacheGrid,
   completeText,
   interpolate,
+  readWithCache,
   runText,
 } from './cache.js';
 export { LM_LIMITS, type LmConfig, type LmLimits, validateLmConfig } from './config.js';

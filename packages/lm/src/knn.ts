@@ -1,4 +1,4 @@
-import { EngramError, type Random, matmulRaw, noGrad, tensor } from '@engram/tensor';
+import { EngramError, type Random, float32ToHalf as toHalf, halfToFloat32 as fromHalf, matmulRaw, noGrad, tensor } from '@engram/tensor';
 import { type TextRun, interpolate, runText } from './cache.js';
 import { type LmModel, flatParameters } from './model.js';
 
@@ -423,43 +423,6 @@ const HEADER_LIMIT = 4096;
 /** The most entries a datastore file may declare (bounds what a hostile file makes us allocate). */
 export const MAX_DATASTORE_ENTRIES = 50_000_000;
 
-const halfScratch = new Float32Array(1);
-const halfBits = new Uint32Array(halfScratch.buffer);
-
-/** A float's nearest IEEE half (round half to even; subnormals kept; ±∞ above the range). */
-function toHalf(value: number): number {
-  halfScratch[0] = value;
-  const x = halfBits[0] as number;
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
-  const mantissa = x & 0x7fffff;
-  if (exponent < -10) return sign; // below half's smallest subnormal: ±0
-  if (exponent <= 0) {
-    // Subnormal half: the mantissa with its implicit 1, shifted into place, rounded to nearest.
-    const m = mantissa | 0x800000;
-    const shift = 14 - exponent;
-    const sub = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    return sign | (sub + (rest > halfway || (rest === halfway && (sub & 1) === 1) ? 1 : 0));
-  }
-  if (exponent >= 31) return sign | 0x7c00;
-  const half = (exponent << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  const up = rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1) ? 1 : 0;
-  return sign | (half + up);
-}
-
-/** The float an IEEE half stands for. */
-function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >>> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (mantissa / 1024);
-  if (exponent === 31) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exponent - 15) * (1 + mantissa / 1024);
-}
-
 /** True on little-endian machines, where typed arrays can view the file's bytes directly. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -485,8 +448,7 @@ export function datastoreToBytes(store: Datastore, options: { dtype?: 'f32' | 'f
     if (dtype === 'f16') {
       const halves = new Uint16Array(out.buffer, at, store.keys.length);
       for (let i = 0; i < halves.length; i++) halves[i] = toHalf(store.keys[i] as number);
-    }
-    else new Float32Array(out.buffer, at, store.keys.length).set(store.keys);
+    } else new Float32Array(out.buffer, at, store.keys.length).set(store.keys);
     new Int32Array(out.buffer, at + keyBytes, store.count).set(store.values);
     at += keyBytes + store.count * 4;
   } else {

@@ -15,6 +15,7 @@ import {
   cacheGrid,
   completeText,
   createLm,
+  readWithCache,
   evaluateLm,
   initialLmState,
   learningRateAt,
@@ -346,5 +347,39 @@ describe('files', () => {
     await expect(loadLmCheckpoint(path, 2)).rejects.toThrow(/a model file rather than a checkpoint/);
     writeFileSync(path, 'not safetensors');
     await expect(loadLm(path)).rejects.toThrow(EngramError);
+  });
+});
+
+describe('reading a text with the cache (the demo view)', () => {
+  it('agrees with the grid and completeText, and shows what each position recalled', () => {
+    const model = createLm(tiny({ hiddenSize: 16, embeddingSize: 16, layers: 1, initScale: 1 }), new Random(8));
+    const ids = Int32Array.from([1, 2, 3, 1, 2, 3, 1, 2, 4, 5, 1]);
+    const reading = readWithCache(model, ids, { size: 5, theta: 2, lambda: 0.4 });
+    expect(reading.tokens).toBe(10);
+    const [point] = cacheGrid(runText(model, ids), { sizes: [5], thetas: [2], lambdas: [0.4] });
+    expect(reading.mixedPerplexity).toBeCloseTo(point?.perplexity ?? 0, 4);
+    expect(reading.modelPerplexity).toBeCloseTo(evaluateLm(model, ids).perplexity, 4);
+    const recall = reading.recall(7);
+    expect(recall.map((r) => r.position)).toEqual([2, 3, 4, 5, 6]);
+    expect(recall.reduce((a, r) => a + r.weight, 0)).toBeCloseTo(1, 5);
+    expect(reading.recall(0)).toEqual([]);
+    const last = reading.top(9, 3);
+    const direct = completeText(model, ids.subarray(0, 10), { size: 5, theta: 2, lambda: 0.4, top: 3 });
+    expect(last.model.map((w) => w.id)).toEqual(direct.model.map((w) => w.id));
+    expect(last.withCache.map((w) => w.id)).toEqual(direct.withCache.map((w) => w.id));
+    expect(() => reading.top(10, 3)).toThrow(EngramError);
+  });
+
+  it('saves a model in float16 at about half the bytes, with nearly the same outputs', () => {
+    const model = createLm(tiny(), new Random(3));
+    const vocabulary = new LmVocabulary(['a', 'b', 'c', '<unk>', '<eos>', 'd', 'e']);
+    const full = lmToSafetensors(model, vocabulary);
+    const half = lmToSafetensors(model, vocabulary, {}, { dtype: 'F16' });
+    expect(half.length).toBeLessThan(full.length);
+    const back = lmFromSafetensors(half).model;
+    const ids = Int32Array.from([1, 2, 3]);
+    const a = lmForward(model, initialLmState(model, 1), ids, 1).logits.toArray();
+    const b = lmForward(back, initialLmState(back, 1), ids, 1).logits.toArray();
+    a.forEach((x, i) => expect(Math.abs(x - (b[i] as number))).toBeLessThan(1e-2));
   });
 });

@@ -38,9 +38,17 @@ function header(model: LmModel, vocabulary: LmVocabulary): Record<string, string
   return { format: LM_FORMAT, config: JSON.stringify(model.config), vocabulary: JSON.stringify(vocabulary.words) };
 }
 
-/** The bytes of a model file (weights as safetensors; config and words as metadata), for places without a file system. */
-export function lmToSafetensors(model: LmModel, vocabulary: LmVocabulary, metadata: Record<string, string> = {}): Uint8Array {
-  return saveSafetensors(flattenParameters(model.params, 'params'), { ...metadata, ...header(model, vocabulary) });
+/**
+ * The bytes of a model file (weights as safetensors; config and words as metadata), for places without a file
+ * system. `dtype: 'F16'` halves the file (weights rounded to half precision; they load back as float32).
+ */
+export function lmToSafetensors(
+  model: LmModel,
+  vocabulary: LmVocabulary,
+  metadata: Record<string, string> = {},
+  options: { dtype?: 'F32' | 'F16' } = {},
+): Uint8Array {
+  return saveSafetensors(flattenParameters(model.params, 'params'), { ...metadata, ...header(model, vocabulary) }, options);
 }
 
 /** Reads a model from its bytes (a browser's `fetch`, say). Errors name `source`. */
@@ -49,8 +57,14 @@ export function lmFromSafetensors(bytes: Uint8Array, source = 'language model da
 }
 
 /** Saves a model with its vocabulary, atomically. Node only. */
-export async function saveLm(path: string, model: LmModel, vocabulary: LmVocabulary, metadata: Record<string, string> = {}): Promise<void> {
-  await writeFileAtomic(path, lmToSafetensors(model, vocabulary, metadata));
+export async function saveLm(
+  path: string,
+  model: LmModel,
+  vocabulary: LmVocabulary,
+  metadata: Record<string, string> = {},
+  options: { dtype?: 'F32' | 'F16' } = {},
+): Promise<void> {
+  await writeFileAtomic(path, lmToSafetensors(model, vocabulary, metadata, options));
 }
 
 /** Loads a model (or the model in a checkpoint). Errors name the file. Node only. */

@@ -35,6 +35,7 @@ export { referenceKernels } from './cpu/reference-kernels.js';
 export { type CreateOptions, arange, eye, fill, ones, randomNormal, randomUniform, scalar, tensor, zeros } from './create.js';
 export { getDefaultBackend, setDefaultBackend } from './default-backend.js';
 export { EngramError, NonFiniteError, ShapeError, formatShape } from './errors.js';
+export { encodeFloat16, float32ToHalf, halfToFloat32 } from './half.js';
 export { glorotUniform, orthogonal } from './init.js';
 export {
   COSINE_EPSILON,
@@ -111,6 +112,7 @@ export {
   MAX_HEADER_BYTES,
   SafetensorsError,
   type SafetensorsContents,
+  type SaveSafetensorsOptions,
   loadSafetensors,
   loadSafetensorsFile,
   saveSafetensors,

@@ -54,7 +54,7 @@ describe('safetensors', () => {
     ['not JSON', header('{nope'), /not valid UTF-8 JSON/],
     ['not an object', header('[1,2]'), /must be a JSON object/],
     ['unknown dtype', header('{"x":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), /tensor 'x': unknown dtype "F33"/],
-    ['unsupported dtype', header('{"x":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)), /dtype F16 is not supported/],
+    ['unsupported dtype', header('{"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)), /dtype BF16 is not supported/],
     ['offsets past the data', header('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', new Uint8Array(4)), /run past the 4 bytes of data/],
     ['offsets not matching the shape', header('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(8)), /span 4 bytes but shape \[2\]/],
     [
@@ -149,5 +149,24 @@ describe('model files trust no name', () => {
     expect(() => metadataJson('f', metadata, 'config')).toThrow(/'config' metadata is missing/);
     expect(Object.keys(Object.prototype)).toEqual([]);
     expect(({} as Record<string, unknown>)[0]).toBeUndefined();
+  });
+});
+
+describe('float16 files', () => {
+  it('store half the bytes and read back each value rounded to the nearest half (subnormals included)', () => {
+    const rng = new Random(4);
+    const values = Float32Array.from({ length: 2000 }, () => rng.uniform(-1, 1) * 10 ** rng.uniform(-8, 4));
+    const t = tensor(values, [2000]);
+    const full = saveSafetensors({ t });
+    const half = saveSafetensors({ t }, {}, { dtype: 'F16' });
+    expect(half.length).toBeLessThan(full.length * 0.6);
+    const back = loadSafetensors(half).tensors.t?.toArray() as Float32Array;
+    values.forEach((v, i) => {
+      // Relative error ≤ 2⁻¹¹ for normal halves; absolute ≤ 2⁻²⁵ below the normal range.
+      expect(Math.abs((back[i] as number) - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 2 ** -25);
+    });
+    expect(loadSafetensors(saveSafetensors({ t: tensor([70000, -1e9, 0.5]) }, {}, { dtype: 'F16' })).tensors.t?.toArray()).toEqual(
+      Float32Array.from([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5]),
+    );
   });
 });

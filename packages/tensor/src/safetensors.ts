@@ -10,6 +10,7 @@
 import type { Backend } from './backend.js';
 import { tensor } from './create.js';
 import { EngramError } from './errors.js';
+import { encodeFloat16, halfToFloat32 } from './half.js';
 import { shapeSize } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -21,7 +22,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
 const HEADER_ALIGNMENT = 8;
 const F32_BYTES = 4;
 const METADATA_KEY = '__metadata__';
-/** Dtypes defined by the format; Engram stores and loads F32 only. */
+/** Dtypes defined by the format; Engram stores F32 (or F16, on request) and loads F32 and F16. */
 const KNOWN_DTYPES = new Set(['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64']);
 
 /** A malformed or unsupported safetensors file. */
@@ -38,8 +39,16 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** Serializes named tensors (F32) and string metadata. Names are written in sorted order. */
-export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+/** Options for {@link saveSafetensors}. */
+export interface SaveSafetensorsOptions {
+  /** `F32` (default, exact) or `F16` (half the bytes; values rounded to the nearest half, ±65504 at most). */
+  dtype?: 'F32' | 'F16';
+}
+
+/** Serializes named tensors and string metadata. Names are written in sorted order. */
+export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, options: SaveSafetensorsOptions = {}): Uint8Array {
+  const dtype = options.dtype ?? 'F32';
+  const elementBytes = dtype === 'F16' ? 2 : F32_BYTES;
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = Object.create(null);
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
@@ -47,8 +56,8 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Recor
   for (const name of names) {
     if (name === METADATA_KEY) throw new SafetensorsError(`saveSafetensors: '${METADATA_KEY}' is reserved and cannot name a tensor`);
     const t = tensors[name] as Tensor;
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.size * F32_BYTES] };
-    offset += t.size * F32_BYTES;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.size * elementBytes] };
+    offset += t.size * elementBytes;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
@@ -60,8 +69,11 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Recor
   let position = LENGTH_PREFIX_BYTES + json.length;
   for (const name of names) {
     const data = (tensors[name] as Tensor).dataSync();
-    for (let i = 0; i < data.length; i++) view.setFloat32(position + i * F32_BYTES, data[i] as number, true);
-    position += data.length * F32_BYTES;
+    if (dtype === 'F16') {
+      const halves = encodeFloat16(data);
+      for (let i = 0; i < halves.length; i++) view.setUint16(position + i * 2, halves[i] as number, true);
+    } else for (let i = 0; i < data.length; i++) view.setFloat32(position + i * F32_BYTES, data[i] as number, true);
+    position += data.length * elementBytes;
   }
   return out;
 }
@@ -110,26 +122,27 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
       metadata[key] = value as string;
     }
   }
-  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  const entries: { name: string; shape: number[]; begin: number; end: number; half: boolean }[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
     if (!isRecord(entry)) return fail(`tensor '${name}': entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = entry;
     if (typeof dtype !== 'string' || !KNOWN_DTYPES.has(dtype)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
-    if (dtype !== 'F32') fail(`tensor '${name}': dtype ${dtype} is not supported (Engram reads F32)`);
+    if (dtype !== 'F32' && dtype !== 'F16') fail(`tensor '${name}': dtype ${dtype} is not supported (Engram reads F32 and F16)`);
+    const elementBytes = dtype === 'F16' ? 2 : F32_BYTES;
     if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`tensor '${name}': shape must be an array of non-negative integers`);
     const size = shapeSize(shape as number[]);
-    if (!Number.isSafeInteger(size * F32_BYTES)) fail(`tensor '${name}': shape [${shape.join(', ')}] is absurdly large`);
+    if (!Number.isSafeInteger(size * elementBytes)) fail(`tensor '${name}': shape [${shape.join(', ')}] is absurdly large`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
       return fail(`tensor '${name}': data_offsets must be two non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(`tensor '${name}': data_offsets [${begin}, ${end}] are reversed`);
     if (end > dataLength) fail(`tensor '${name}': data_offsets [${begin}, ${end}] run past the ${dataLength} bytes of data`);
-    if (end - begin !== size * F32_BYTES) {
-      fail(`tensor '${name}': data_offsets span ${end - begin} bytes but shape [${shape.join(', ')}] of F32 needs ${size * F32_BYTES}`);
+    if (end - begin !== size * elementBytes) {
+      fail(`tensor '${name}': data_offsets span ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${size * elementBytes}`);
     }
-    entries.push({ name, shape: shape as number[], begin, end });
+    entries.push({ name, shape: shape as number[], begin, end, half: dtype === 'F16' });
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < sorted.length; i++) {
@@ -138,11 +151,12 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
     if (current.begin < previous.end) fail(`tensors '${previous.name}' and '${current.name}' have overlapping data_offsets`);
   }
   const tensors: Record<string, Tensor> = Object.create(null);
-  for (const { name, shape, begin } of entries) {
+  for (const { name, shape, begin, half } of entries) {
     const size = shapeSize(shape);
     const data = new Float32Array(size);
     const base = dataStart + begin;
-    for (let i = 0; i < size; i++) data[i] = view.getFloat32(base + i * F32_BYTES, true);
+    if (half) for (let i = 0; i < size; i++) data[i] = halfToFloat32(view.getUint16(base + i * 2, true));
+    else for (let i = 0; i < size; i++) data[i] = view.getFloat32(base + i * F32_BYTES, true);
     tensors[name] = tensor(data, shape, options.backend ? { backend: options.backend } : {});
   }
   return { tensors, metadata };
