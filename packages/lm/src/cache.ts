@@ -264,6 +264,14 @@ export interface ReadOptions {
   lambda: number;
 }
 
+/** The most likely next words at one position. */
+export interface TopWords {
+  /** Under the model alone. */
+  model: WordProbability[];
+  /** With the cache. */
+  withCache: WordProbability[];
+}
+
 /**
  * A text read word by word with and without a neural cache (the demo's "long text" view): at each
  * position t, the probability each gave the word that actually came next, and on demand the top words
@@ -281,7 +289,7 @@ export interface CacheReading {
   /** Perplexity with the cache. */
   mixedPerplexity: number;
   /** The `top` most likely next words at position t, alone and with the cache. */
-  top(t: number, top: number): { model: WordProbability[]; withCache: WordProbability[] };
+  top(t: number, top: number): TopWords;
   /** The cache's weights at position t over the earlier positions it holds (position i stands for the word i + 1 it recalls). */
   recall(t: number): Recalled[];
 }

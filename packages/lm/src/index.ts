@@ -26,6 +26,7 @@ export {
   type ReadOptions,
   type Recalled,
   type TextRun,
+  type TopWords,
   type WordProbability,
   bestPerSize,
   cacheDistribution,
