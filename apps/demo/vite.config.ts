@@ -7,6 +7,7 @@ const NODE_BUILTIN = /^node:/;
 const NAVIGATION = [
   ['ntm.html', 'Neural Turing Machine'],
   ['memnet.html', 'Memory network'],
+  ['lm.html', 'Long text'],
 ] as const;
 const FOOTER = 'Everything runs in this tab: no server, no network beyond this site’s own files.';
 
@@ -63,6 +64,7 @@ export default defineConfig({
         index: resolve(import.meta.dirname, 'index.html'),
         ntm: resolve(import.meta.dirname, 'ntm.html'),
         memnet: resolve(import.meta.dirname, 'memnet.html'),
+        lm: resolve(import.meta.dirname, 'lm.html'),
       },
     },
   },

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngramError } from '@engram/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMPLETE_LM_OPTIONS, EVAL_LM_OPTIONS, TRAIN_LM_OPTIONS, completeLmCommand, evalLmCommand, isLmRun, ptbTokens, trainLmCommand } from './lm.js';
+import { ptbTokens } from '@engram/lm';
+import { COMPLETE_LM_OPTIONS, EVAL_LM_OPTIONS, TRAIN_LM_OPTIONS, completeLmCommand, evalLmCommand, isLmRun, trainLmCommand } from './lm.js';
 import { parseOptions, usageText } from './option-table.js';
 
 const folders: string[] = [];
@@ -124,5 +125,21 @@ describe('option tables', () => {
 
   it('tokenise text as PTB is written', () => {
     expect(ptbTokens('The  Dow rose 3.5 points\n')).toEqual(['the', 'dow', 'rose', 'N', 'points']);
+    expect(ptbTokens('The fund\'s stake rose 3.5%. "Yes," they said; it didn\'t!')).toEqual([
+      'the',
+      'fund',
+      "'s",
+      'stake',
+      'rose',
+      'N',
+      '<eos>',
+      'yes',
+      'they',
+      'said',
+      'it',
+      'did',
+      "n't",
+      '<eos>',
+    ]);
   });
 });

@@ -23,6 +23,7 @@ import {
   knnProbabilities,
   loadDatastore,
   neighbourRecall,
+  ptbTokens,
   saveDatastore,
   completeText,
   createLm,
@@ -560,15 +561,6 @@ export async function tuneLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
   const [best] = bestPerSize(grid);
   if (best) io.log(`best: θ ${best.theta}, λ ${best.lambda}: ${best.perplexity.toFixed(2)}`);
   return 0;
-}
-
-/** Splits text as PTB is written: lower case, words by spaces, numbers as N. */
-export function ptbTokens(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/\s+/)
-    .filter((w) => w.length > 0)
-    .map((w) => (/^[\d.,]+$/.test(w) && /\d/.test(w) ? 'N' : w));
 }
 
 /** `engram complete`: the next-word distribution after a text, with and without the cache, and what the cache recalled. */

@@ -3,7 +3,8 @@
  * it before `test`): each page loads without a console error, a failed request or a request off the
  * site; the pretrained NTMs get their sequences right on the GPU backend; training from scratch in
  * the worker lowers the loss; the bAbI model answers, attends to the supporting fact and flags
- * unknown words; the pages fit a phone's width. Screenshots go to apps/demo/.screenshots/.
+ * unknown words; the language model reads a long text with the cache below its perplexity alone and
+ * shows what each word recalled; the pages fit a phone's width. Screenshots go to apps/demo/.screenshots/.
  */
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -40,6 +41,18 @@ interface MemnetState {
   errors: string[];
 }
 
+interface LmState {
+  loaded: boolean;
+  words: number;
+  unknown: string[];
+  modelPerplexity: number | null;
+  cachePerplexity: number | null;
+  selected: number | null;
+  recalled: { position: number; weight: number }[];
+  errors: string[];
+}
+
+const lmState = (page: DemoPage): Promise<LmState> => page.evaluate(() => (globalThis as unknown as { engramLm: LmState }).engramLm);
 const ntmState = (page: DemoPage): Promise<NtmState> => page.evaluate(() => (globalThis as unknown as { engramNtm: NtmState }).engramNtm);
 const memnetState = (page: DemoPage): Promise<MemnetState> => page.evaluate(() => (globalThis as unknown as { engramMemnet: MemnetState }).engramMemnet);
 const text = (page: DemoPage, selector: string): Promise<string | null> => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
@@ -91,7 +104,7 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   it('opens the front page', async () => {
     const page = await browser.newPage();
     await page.goto('index.html');
-    expect(await count(page, 'a.tile')).toBe(2);
+    expect(await count(page, 'a.tile')).toBe(3);
     await page.screenshot('index');
     expectClean(page.problems);
     await page.close();
@@ -219,6 +232,41 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   );
 
   it(
+    'reads a long text with the neural cache, lower perplexity than without, and shows what each word recalled',
+    async () => {
+      const page = await browser.newPage();
+      await page.goto('lm.html');
+      await page.waitUntil(() => document.body.dataset.ready === 'true');
+      let state = await lmState(page);
+      expect(state.loaded).toBe(true);
+      expect(state.words).toBeGreaterThan(80);
+      // The example repeats its names and phrases: the cache must help.
+      expect(state.cachePerplexity).toBeLessThan((state.modelPerplexity ?? 0) * 0.9);
+      expect(await count(page, '#reading .word')).toBe(state.words);
+      // The last word recalled earlier positions, weights summing to 1.
+      expect(state.recalled.length).toBeGreaterThan(10);
+      expect(state.recalled.reduce((a, r) => a + r.weight, 0)).toBeCloseTo(1, 3);
+      // Click a word: its predictions both ways, and the recalled words lit.
+      await page.click('#reading .word[data-index="20"]');
+      state = await lmState(page);
+      expect(state.selected).toBe(19);
+      expect(await count(page, '#top-model li')).toBe(5);
+      expect(await count(page, '#top-cache li')).toBe(5);
+      expect(await count(page, '#reading .word[data-recall]:not([data-recall=""])')).toBe(19);
+      await page.screenshot('lm-example');
+      await page.fill('#text', 'The zorblaxian fund said the zorblaxian stake would be sold.');
+      await page.click('#read');
+      state = await lmState(page);
+      expect(state.unknown).toEqual(['zorblaxian']);
+      expect(await text(page, '#unknown-note')).toContain('“zorblaxian”');
+      expect(state.errors).toEqual([]);
+      expectClean(page.problems);
+      await page.close();
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
     'fits a phone screen',
     async () => {
       const page = await browser.newPage();
@@ -232,6 +280,10 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       await page.waitUntil(() => document.querySelector('#verdict')?.getAttribute('data-wrong') === '0');
       expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
       await page.screenshot('phone-ntm');
+      await page.goto('lm.html');
+      await page.waitUntil(() => document.body.dataset.ready === 'true');
+      expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+      await page.screenshot('phone-lm');
       expectClean(page.problems);
       await page.close();
     },

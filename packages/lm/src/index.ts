@@ -108,3 +108,4 @@ export {
   neighbourRecall,
   saveDatastore,
 } from './knn.js';
+export { ptbTokens } from './tokenize.js';
