@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LmPageState } from '../src/lm/page-state.js';
 import { BROWSERS, type BrowserName, DIST, type DemoBrowser, type DemoPage, type PageProblems, launch, serve } from './browser.js';
 
 /** Sequences trained before the loss is compared (5–15 s here on the CPU backend). */
@@ -41,18 +42,7 @@ interface MemnetState {
   errors: string[];
 }
 
-interface LmState {
-  loaded: boolean;
-  words: number;
-  unknown: string[];
-  modelPerplexity: number | null;
-  cachePerplexity: number | null;
-  selected: number | null;
-  recalled: { position: number; weight: number }[];
-  errors: string[];
-}
-
-const lmState = (page: DemoPage): Promise<LmState> => page.evaluate(() => (globalThis as unknown as { engramLm: LmState }).engramLm);
+const lmState = (page: DemoPage): Promise<LmPageState> => page.evaluate(() => (globalThis as unknown as { engramLm: LmPageState }).engramLm);
 const ntmState = (page: DemoPage): Promise<NtmState> => page.evaluate(() => (globalThis as unknown as { engramNtm: NtmState }).engramNtm);
 const memnetState = (page: DemoPage): Promise<MemnetState> => page.evaluate(() => (globalThis as unknown as { engramMemnet: MemnetState }).engramMemnet);
 const text = (page: DemoPage, selector: string): Promise<string | null> => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);

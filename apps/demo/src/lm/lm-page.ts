@@ -8,6 +8,7 @@ import { type CacheReading, type LmModel, type LmVocabulary, UNKNOWN_WORD, lmFro
 import { byId, fetchBytes } from '../shared/dom.js';
 import { colour, divergingColour } from '../shared/heatmap.js';
 import { EXAMPLE_TEXT } from './example-text.js';
+import type { LmPageState } from './page-state.js';
 
 const MODEL_PATH = 'models/ptb-lstm.safetensors';
 /** Predictions listed per side. */
@@ -17,19 +18,8 @@ const MAX_WORDS = 3000;
 /** θ and λ until the visitor changes them: the values chosen on validation for this model (in its file), else these. */
 const FALLBACK = { theta: 0.7, lambda: 0.15 };
 
-/** What the page shows, exposed as `window.engramLm` (for the curious and the browser test). */
-interface PageState {
-  loaded: boolean;
-  words: number;
-  unknown: string[];
-  modelPerplexity: number | null;
-  cachePerplexity: number | null;
-  selected: number | null;
-  recalled: { position: number; weight: number }[];
-  errors: string[];
-}
-const state: PageState = { loaded: false, words: 0, unknown: [], modelPerplexity: null, cachePerplexity: null, selected: null, recalled: [], errors: [] };
-(globalThis as unknown as { engramLm: PageState }).engramLm = state;
+const state: LmPageState = { loaded: false, words: 0, unknown: [], modelPerplexity: null, cachePerplexity: null, selected: null, recalled: [], errors: [] };
+(globalThis as unknown as { engramLm: LmPageState }).engramLm = state;
 
 const el = {
   status: byId('model-status'),
