@@ -21,8 +21,10 @@ import {
   ivfNeighbours,
   knnPerplexities,
   knnProbabilities,
+  knnRecall,
   loadDatastore,
   neighbourRecall,
+  nextWordState,
   ptbTokens,
   saveDatastore,
   completeText,
@@ -129,6 +131,17 @@ export const COMPLETE_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'theta', type: 'number', value: 'X', default: 0.3, min: 0, max: 100, help: 'θ, the flatness of the cache distribution' },
   { name: 'lambda', type: 'number', value: 'X', default: 0.1, min: 0, max: 1, help: 'λ, the weight of the cache' },
   { name: 'top', type: 'integer', value: 'N', default: 10, min: 1, max: 1000, help: 'words to show' },
+  {
+    name: 'knn',
+    type: 'integer',
+    value: 'K',
+    min: 1,
+    max: 4096,
+    help: "also the kNN-LM's K nearest training contexts (needs the run's datastore: engram eval --knn)",
+  },
+  { name: 'knn-lambda', type: 'number', value: 'X', default: 0.25, min: 0, max: 1, help: 'λ of the kNN memory' },
+  { name: 'probes', type: 'integer', value: 'N', default: 32, min: 1, max: 100_000, help: 'IVF cells searched (when the datastore has an index)' },
+  { name: 'data', type: 'string', value: 'DIR', help: "PTB folder, to print the training contexts (default: the run's)" },
 ];
 
 /** What run.json records for a language-model run. */
@@ -587,5 +600,42 @@ export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'lo
   });
   io.log('\nwhat the cache recalled (earlier position → the word that followed it, weight):');
   for (const r of result.recalled) io.log(`  ${r.position}: '${tokens[r.position]}' → '${w(r.next)}'  ${r.weight.toFixed(4)}`);
+  const k = get<number>(values, 'knn');
+  if (k !== undefined) await completeWithKnn(values, { run, ids, k, top: get<number>(values, 'top') ?? 10 }, io);
   return 0;
+}
+
+/** The kNN part of `engram complete`: the next words with the kNN memory and the training contexts it drew on. */
+async function completeWithKnn(
+  values: OptionValues,
+  context: { run: { model: LmModel; vocabulary: LmVocabulary; data: string | undefined }; ids: Int32Array; k: number; top: number },
+  io: Pick<LmIO, 'log'>,
+): Promise<void> {
+  const { run, ids, k, top } = context;
+  const runPath = get<string>(values, 'run') ?? '';
+  const path = runPath.endsWith('.safetensors') ? `${runPath.slice(0, -'.safetensors'.length)}.knn` : join(runPath, 'datastore.knn');
+  if (!existsSync(path)) throw new EngramError(`--knn: no datastore at ${path}; build it once with: engram eval --run ${runPath} --knn ${k}`);
+  const { store, index } = await loadDatastore(path, run.model);
+  const state = nextWordState(run.model, ids);
+  const neighbours = index ? ivfNeighbours(store, index, state.hidden, k, get<number>(values, 'probes') ?? 32) : exactNeighbours(store, state.hidden, k);
+  const recalled = knnRecall(store, neighbours);
+  const lambda = get<number>(values, 'knn-lambda') ?? 0.25;
+  const pKnn = new Map<number, number>();
+  for (const r of recalled) pKnn.set(r.next, (pKnn.get(r.next) ?? 0) + r.weight);
+  const mixed = Array.from(state.probabilities, (p, id) => ({ id, probability: interpolate(p, pKnn.get(id) ?? 0, lambda) }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, top);
+  const w = (id: number) => run.vocabulary.word(id);
+  io.log(`\nwith the kNN memory (k = ${k}, λ = ${lambda}):`);
+  io.log(mixed.map((m, i) => `  ${i + 1}. ${w(m.id)} ${m.probability.toFixed(4)}`).join('\n'));
+  // The training text, to show each context (when the folder is there).
+  let train: Int32Array | null = null;
+  const folder = get<string>(values, 'data') ?? run.data;
+  if (folder !== undefined && existsSync(folder)) train = (await loadPtbCorpus(folder)).train;
+  io.log('\nthe training contexts it drew on (nearest first: … context → the word that followed, weight):');
+  for (const r of recalled.slice(0, top)) {
+    const before =
+      train && r.position >= 0 ? Array.from(train.subarray(Math.max(0, r.position - 5), r.position + 1), w).join(' ') : `training position ${r.position}`;
+    io.log(`  … ${before} → '${w(r.next)}'  ${r.weight.toFixed(4)}`);
+  }
 }

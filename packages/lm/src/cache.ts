@@ -362,3 +362,28 @@ export function readWithCache(model: LmModel, ids: Int32Array, options: ReadOpti
     },
   };
 }
+
+/** The model's state after reading a text: the next-word distribution and the top layer's h_t (a kNN query). */
+export interface NextWordState {
+  /** p_model over the vocabulary for the word after the text. */
+  probabilities: Float32Array;
+  /** h_t at the text's last word, `H` values. */
+  hidden: Float32Array;
+}
+
+/** Reads a text (one stream from the zero state) and returns the state after its last word. */
+export function nextWordState(model: LmModel, ids: Int32Array): NextWordState {
+  if (ids.length < 1) throw new EngramError('nextWordState: the text has no words');
+  return noGrad(() => {
+    const { logits, hidden } = lmForward(model, initialLmState(model, 1), ids, 1);
+    const v = model.config.vocabularySize;
+    const h = model.config.hiddenSize;
+    const rows = ids.length;
+    return {
+      probabilities: softmax(logits)
+        .toArray()
+        .slice((rows - 1) * v, rows * v),
+      hidden: hidden.toArray().slice((rows - 1) * h, rows * h),
+    };
+  });
+}

@@ -5,7 +5,7 @@ import { EngramError, Random } from '@engram/tensor';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDatastore, buildIvfIndex, createLm, datastoreFromBytes, datastoreToBytes, exactNeighbours, ivfNeighbours, knnPerplexities } from './index.js';
-import { knnProbabilities, loadDatastore, makeDatastore, neighbourRecall, runText, saveDatastore } from './index.js';
+import { knnProbabilities, knnRecall, loadDatastore, makeDatastore, neighbourRecall, runText, saveDatastore } from './index.js';
 
 const folders: string[] = [];
 afterAll(() => {
@@ -16,7 +16,13 @@ function randomStore(count: number, width: number, seed: number) {
   const rng = new Random(seed);
   const keys = Float32Array.from({ length: count * width }, () => rng.normal());
   const values = Int32Array.from({ length: count }, () => rng.int(0, 9));
-  return makeDatastore(keys, values, width, 'test');
+  return makeDatastore(
+    keys,
+    values,
+    width,
+    'test',
+    Int32Array.from({ length: count }, (_, i) => i),
+  );
 }
 
 /** Brute force: every distance in float64, sorted (ties by index). */
@@ -68,13 +74,21 @@ describe('kNN search', () => {
 
   it('gives p_kNN(w) ∝ Σ [v_i = w] exp(−d_i) (a hand-worked example), and λ = 0 gives the model alone', () => {
     // Keys on a line at 0, 1, 2 with values 4, 5, 4; the query at 0: d = 0, 1, 4 → weights ∝ 1, e⁻¹, e⁻⁴.
-    const store = makeDatastore(Float32Array.from([0, 1, 2]), Int32Array.from([4, 5, 4]), 1, 'x');
+    const store = makeDatastore(Float32Array.from([0, 1, 2]), Int32Array.from([4, 5, 4]), 1, 'x', Int32Array.from([0, 1, 2]));
     const neighbours = exactNeighbours(store, Float32Array.from([0]), 3);
     const z = 1 + Math.exp(-1) + Math.exp(-4);
     const [p4] = knnProbabilities(store, neighbours, Int32Array.from([4]));
     const [p5] = knnProbabilities(store, neighbours, Int32Array.from([5]));
     expect(p4).toBeCloseTo((1 + Math.exp(-4)) / z, 6);
     expect(p5).toBeCloseTo(Math.exp(-1) / z, 6);
+    // The inspection: the same neighbours as training contexts, with their weights, nearest first.
+    const recall = knnRecall(store, neighbours);
+    expect(recall.map((r) => [r.position, r.next])).toEqual([
+      [0, 4],
+      [1, 5],
+      [2, 4],
+    ]);
+    expect(recall[0]?.weight).toBeCloseTo(1 / z, 6);
   });
 
   it('lowers the perplexity of text seen in the datastore, built from a model run', () => {
@@ -100,6 +114,9 @@ describe('datastore files', () => {
     expect(back.store.values).toEqual(ordered.values);
     expect(back.index?.offsets).toEqual(index.offsets);
     expect(back.index?.centroids).toEqual(index.centroids);
+    // Where each entry came from survives the reordering and the file.
+    expect(back.store.positions).toEqual(ordered.positions);
+    expect(new Set(back.store.positions)).toEqual(new Set(Array.from({ length: 500 }, (_, i) => i)));
     const f16 = datastoreToBytes(ordered, { dtype: 'f16' });
     expect(f16.length).toBeLessThan(f32.length * 0.75);
     const half = datastoreFromBytes(f16, 'f', 10);

@@ -18,6 +18,8 @@ export interface Datastore {
   norms: Float32Array;
   /** Values: the word id that followed each key. */
   values: Int32Array;
+  /** Where each entry came from: its position in the text the datastore was built from (null when not kept). */
+  positions: Int32Array | null;
   /** The fingerprint of the model whose states the keys are (see {@link modelFingerprint}). */
   fingerprint: string;
 }
@@ -47,12 +49,13 @@ function squaredNorms(keys: Float32Array, count: number, width: number): Float32
   return norms;
 }
 
-/** A datastore from keys and values (checked). */
-export function makeDatastore(keys: Float32Array, values: Int32Array, width: number, fingerprint: string): Datastore {
+/** A datastore from keys and values (checked); `positions` (default: 0, 1, 2, …) say where each entry came from. */
+export function makeDatastore(keys: Float32Array, values: Int32Array, width: number, fingerprint: string, positions: Int32Array | null = null): Datastore {
   const count = values.length;
   if (!Number.isInteger(width) || width < 1 || keys.length !== count * width)
     throw new EngramError(`datastore: ${keys.length} key values for ${count} entries of width ${width}`);
-  return { count, width, keys, norms: squaredNorms(keys, count, width), values, fingerprint };
+  if (positions !== null && positions.length !== count) throw new EngramError(`datastore: ${positions.length} positions for ${count} entries`);
+  return { count, width, keys, norms: squaredNorms(keys, count, width), values, fingerprint, positions };
 }
 
 /**
@@ -61,7 +64,13 @@ export function makeDatastore(keys: Float32Array, values: Int32Array, width: num
  */
 export function buildDatastore(model: LmModel, ids: Int32Array, options: { onProgress?: (done: number, total: number) => void } = {}): Datastore {
   const run = runText(model, ids, options.onProgress ? { onProgress: options.onProgress } : {});
-  return makeDatastore(run.hidden, run.targets, run.width, modelFingerprint(model));
+  return makeDatastore(
+    run.hidden,
+    run.targets,
+    run.width,
+    modelFingerprint(model),
+    Int32Array.from({ length: run.tokens }, (_, i) => i),
+  );
 }
 
 /** The k nearest keys of each query: indices and squared L2 distances, nearest first, `queries × k`. */
@@ -285,13 +294,15 @@ export function buildIvfIndex(store: Datastore, rng: Random, options: { lists?: 
   const next = offsets.slice(0, lists);
   const keys = new Float32Array(store.keys.length);
   const values = new Int32Array(store.count);
+  const positions = store.positions ? new Int32Array(store.count) : null;
   owner.forEach((c, i) => {
     const at = next[c] as number;
     next[c] = at + 1;
     keys.set(store.keys.subarray(i * width, (i + 1) * width), at * width);
     values[at] = store.values[i] as number;
+    if (positions) positions[at] = store.positions?.[i] as number;
   });
-  return { store: makeDatastore(keys, values, width, store.fingerprint), index: { lists, centroids, offsets } };
+  return { store: makeDatastore(keys, values, width, store.fingerprint, positions), index: { lists, centroids, offsets } };
 }
 
 /** Queries {@link ivfNeighbours} groups by cell at once. */
@@ -409,6 +420,37 @@ export interface LambdaPerplexity {
   perplexity: number;
 }
 
+/** One training context the kNN memory drew on. */
+export interface KnnRecall {
+  /** The entry's position in the text the datastore was built from (−1 when the datastore does not keep positions). */
+  position: number;
+  /** The word that followed it there (what it votes for). */
+  next: number;
+  /** Squared L2 distance d_i to the query. */
+  distance: number;
+  /** Its weight exp(−d_i) / Σ_j exp(−d_j). */
+  weight: number;
+}
+
+/** The neighbours of query q (row q of `neighbours`) as weighted training contexts, nearest first (the inspection API). */
+export function knnRecall(store: Datastore, neighbours: Neighbours, q = 0, temperature = 1): KnnRecall[] {
+  const { k } = neighbours;
+  const rows: { index: number; distance: number }[] = [];
+  for (let j = 0; j < k; j++) {
+    const index = neighbours.indices[q * k + j] as number;
+    if (index >= 0) rows.push({ index, distance: neighbours.distances[q * k + j] as number });
+  }
+  const min = Math.min(...rows.map((r) => r.distance));
+  const weights = rows.map((r) => Math.exp(-(r.distance - min) / temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return rows.map((r, i) => ({
+    position: store.positions ? (store.positions[r.index] as number) : -1,
+    next: store.values[r.index] as number,
+    distance: r.distance,
+    weight: (weights[i] as number) / total,
+  }));
+}
+
 /** Perplexity of (1 − λ) p_model + λ p_kNN over a run's positions, for each λ. */
 export function knnPerplexities(run: TextRun, pKnn: Float64Array, lambdas: readonly number[]): LambdaPerplexity[] {
   return lambdas.map((lambda) => {
@@ -433,12 +475,14 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function datastoreToBytes(store: Datastore, options: { dtype?: 'f32' | 'f16'; index?: IvfIndex } = {}): Uint8Array {
   const dtype = options.dtype ?? 'f32';
   const lists = options.index?.lists ?? 0;
-  const json = JSON.stringify({ format: 'engram-knn/1', count: store.count, width: store.width, dtype, fingerprint: store.fingerprint, lists });
+  const positions = store.positions !== null;
+  const json = JSON.stringify({ format: 'engram-knn/1', count: store.count, width: store.width, dtype, fingerprint: store.fingerprint, lists, positions });
   // Padded with spaces so the arrays after it start 4-byte aligned.
   const header = new TextEncoder().encode(json.padEnd(json.length + ((4 - ((12 + json.length) % 4)) % 4), ' '));
   const keyBytes = store.count * store.width * (dtype === 'f16' ? 2 : 4);
   const indexBytes = lists > 0 ? lists * store.width * 4 + (lists + 1) * 4 : 0;
-  const out = new Uint8Array(12 + header.length + keyBytes + store.count * 4 + indexBytes);
+  const positionBytes = positions ? store.count * 4 : 0;
+  const out = new Uint8Array(12 + header.length + keyBytes + store.count * 4 + indexBytes + positionBytes);
   out.set(new TextEncoder().encode(MAGIC), 0);
   const view = new DataView(out.buffer);
   view.setUint32(8, header.length, true);
@@ -472,6 +516,10 @@ export function datastoreToBytes(store: Datastore, options: { dtype?: 'f32' | 'f
       at += 4;
     }
   }
+  for (const v of store.positions ?? []) {
+    view.setInt32(at, v, true);
+    at += 4;
+  }
   return out;
 }
 /** What a datastore file holds. */
@@ -499,6 +547,7 @@ export function datastoreFromBytes(bytes: Uint8Array, source = 'datastore', voca
   }
   if (typeof header !== 'object' || header === null || header.format !== 'engram-knn/1') fail(`unknown format '${String(header?.format)}'`);
   const { count, width, dtype, fingerprint, lists } = header;
+  const hasPositions = header.positions === true;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_DATASTORE_ENTRIES)
     fail(`'count' must be an integer in 1..${MAX_DATASTORE_ENTRIES}`);
   if (typeof width !== 'number' || !Number.isInteger(width) || width < 1 || width > 8192) fail("'width' must be an integer in 1..8192");
@@ -510,7 +559,7 @@ export function datastoreFromBytes(bytes: Uint8Array, source = 'datastore', voca
   const l = lists as number;
   const keyBytes = n * w * (dtype === 'f16' ? 2 : 4);
   const indexBytes = l > 0 ? l * w * 4 + (l + 1) * 4 : 0;
-  const expected = 12 + headerLength + keyBytes + n * 4 + indexBytes;
+  const expected = 12 + headerLength + keyBytes + n * 4 + indexBytes + (hasPositions ? n * 4 : 0);
   if (bytes.length !== expected) fail(`${bytes.length} bytes, but ${n} entries of width ${w} (${dtype})${l > 0 ? ` and ${l} cells` : ''} need ${expected}`);
   // A copy of everything after the header starts at offset 0, so typed arrays can view it (little-endian
   // machines; the header is padded so the arrays are aligned).
@@ -545,7 +594,16 @@ export function datastoreFromBytes(bytes: Uint8Array, source = 'datastore', voca
     for (const c of centroids) if (!Number.isFinite(c)) fail('a centroid is not finite');
     index = { lists: l, centroids, offsets };
   }
-  return { store: makeDatastore(keys, values, w, fingerprint as string), index };
+  let positions: Int32Array | null = null;
+  if (hasPositions) {
+    positions = new Int32Array(n);
+    for (let i = 0; i < n; i++, at += 4) {
+      const p = bodyView.getInt32(at, true);
+      if (p < 0) fail(`position ${i} (${p}) is negative`);
+      positions[i] = p;
+    }
+  }
+  return { store: makeDatastore(keys, values, w, fingerprint as string, positions), index };
 }
 
 /** Saves a datastore beside a model, atomically. Node only. */
