@@ -41,6 +41,8 @@ export interface TrainOptions {
   evalSize: number;
   checkpointEvery: number;
   resume: boolean;
+  /** Start afresh even if `out` already holds a checkpoint (otherwise that is refused). */
+  overwrite?: boolean;
   hidden: number;
   layers: number;
   controller: 'lstm' | 'gru' | 'feedforward';
@@ -96,6 +98,8 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   let model: NtmModel;
   let snapshot: NtmTrainingSnapshot | undefined;
 
+  if (!options.resume && options.overwrite !== true && existsSync(checkpointPath))
+    throw new EngramError(`${options.out} already holds a run (checkpoint.safetensors): add --resume to continue it or --overwrite to start afresh`);
   if (options.resume) {
     if (!existsSync(checkpointPath)) throw new EngramError(`--resume: no checkpoint at ${checkpointPath}`);
     const checkpoint = await loadCheckpoint(checkpointPath, new Random(options.seed));
