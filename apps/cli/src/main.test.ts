@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ENGRAM_DEBUG: '' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe.runIf(existsSync(MAIN))('the engram command', () => {
+  it('answers --help on every command and --version', () => {
+    const commands = [['train', 'ntm'], ['train', 'memnet'], ['train', 'lm'], ['eval'], ['show'], ['ask'], ['download'], ['tune'], ['complete'], ['train']];
+    for (const command of commands) {
+      const r = run(...command, '--help');
+      expect(r.code, command.join(' ')).toBe(0);
+      expect(r.out).toMatch(/^usage: engram /);
+    }
+    expect(run('--version').out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('gives a user mistake one line and exit code 2, never a stack trace', () => {
+    const cases: [string[], RegExp][] = [
+      [['train', 'ntm', '--bach', '3'], /unknown option --bach \(did you mean --batch\?\)/],
+      [['train', 'ntm', '--batch', '-3'], /--batch: -3 is out of range/],
+      [['train', 'ntm', '--task', 'constructor'], /--task: expected one of copy/],
+      [['train', 'ntm', '--memory', '99999999x99999999'], /--memory: expected NxM/],
+      [['train', 'memnet', '--task', '25'], /--task: 25 is out of range/],
+      [['eval', '--run', '/nonexistent/run'], /no model in \/nonexistent\/run/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['train', 'lm', '--data', '/nonexistent/ptb', '--out', '/nonexistent/out'], /cannot read \/nonexistent\/ptb/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+});
