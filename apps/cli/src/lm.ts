@@ -1,5 +1,5 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type DatastoreFile,
@@ -42,6 +42,7 @@ import {
 import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get } from './option-table.js';
+import { prepareRunFolder } from './run-folder.js';
 import { lineChart } from './svg.js';
 
 /** The options of `engram train lm`: the parser and `--help` both read this table. */
@@ -234,7 +235,7 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
   return { info, model, vocabulary, snapshot, corpus };
 }
 
-async function newRun(out: string, recipeName: string, values: OptionValues): Promise<PreparedRun> {
+async function newRun(out: string, recipeName: string, values: OptionValues, defaultOut: boolean): Promise<PreparedRun> {
   const base = lmRecipe(recipeName);
   const hidden = get<number>(values, 'hidden');
   const recipe: LmRecipe = {
@@ -259,7 +260,7 @@ async function newRun(out: string, recipeName: string, values: OptionValues): Pr
   const corpus = await loadPtbCorpus(info.data);
   const vocabulary = corpus.vocabulary;
   const model = createLm({ ...info.recipe.model, vocabularySize: vocabulary.size }, new Random(info.seed));
-  await mkdir(out, { recursive: true });
+  prepareRunFolder(out, '--out', defaultOut);
   await writeFile(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   await writeFile(join(out, 'curve.csv'), CURVE_HEADER);
   await writeFile(join(out, 'epochs.csv'), EPOCHS_HEADER);
@@ -286,7 +287,9 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     throw new EngramError(`${out} already holds a run (checkpoint.safetensors): add --resume to continue it or --overwrite to start afresh`);
 
   const notes: string[] = [];
-  const { info, model, vocabulary, snapshot, corpus } = resume ? await resumeRun(out, checkpointPath, values, notes) : await newRun(out, recipeName, values);
+  const { info, model, vocabulary, snapshot, corpus } = resume
+    ? await resumeRun(out, checkpointPath, values, notes)
+    : await newRun(out, recipeName, values, !values.has('out'));
   const { recipe } = info;
   const c = model.config;
   const curvePath = join(out, 'curve.csv');

@@ -30,6 +30,9 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
       [['eval', '--run', '/nonexistent/run'], /no model in \/nonexistent\/run/],
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['train', 'lm', '--data', '/nonexistent/ptb', '--out', '/nonexistent/out'], /cannot read \/nonexistent\/ptb/],
+      [['train', 'ntm', '--out', '/proc/engram-run', '--max-sequences', '1'], /--out: cannot create \/proc\/engram-run/],
+      [['train', 'ntm', '--out', '/nonexistent/parent/run', '--max-sequences', '1'], /--out: the parent folder \/nonexistent\/parent does not exist/],
+      [['train', 'ntm', '--out', MAIN, '--max-sequences', '1'], /exists and is not a folder/],
     ];
     for (const [args, message] of cases) {
       const r = run(...args);

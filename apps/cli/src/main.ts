@@ -152,6 +152,7 @@ async function train(argv: string[]): Promise<number> {
     checkpointEvery: Math.max(1, Math.round(numberOr('checkpoint-every', 1000) / batch)),
     resume: get<boolean>(values, 'resume') === true,
     overwrite: get<boolean>(values, 'overwrite') === true,
+    defaultOut: !values.has('out'),
     hidden: numberOr('hidden', 100),
     layers: numberOr('layers', 1),
     controller: get<'lstm' | 'gru' | 'feedforward'>(values, 'controller') ?? 'lstm',
@@ -344,7 +345,7 @@ async function show(argv: string[]): Promise<number> {
   const length = get<number>(parsed, 'length');
   const shown = showSequence(model, task, { length, seed: get<number>(parsed, 'seed') ?? 3, taskOptions });
   console.log(renderTerminal(shown));
-  const out = values.out ?? join(run, 'show.svg');
+  const out = values.out ?? (run.endsWith('.safetensors') ? `${run.slice(0, -'.safetensors'.length)}.show.svg` : join(run, 'show.svg'));
   writeFileSync(out, renderSvg(shown, `NTM on ${task}${length === undefined ? '' : `, length ${length}`}: ${shown.errorBits} wrong bits`));
   console.log(`figure: ${out}`);
   return 0;

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { prepareRunFolder } from './run-folder.js';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BABI_TASKS, type BabiExample, Vocabulary, loadBabiTask, tokenize } from '@engram/datasets';
@@ -108,7 +109,7 @@ export function resultsTable(results: readonly TaskResult[]): string {
  * test error of every task and the final model.
  */
 export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO): Promise<TrainOutcome> {
-  mkdirSync(options.out, { recursive: true });
+  prepareRunFolder(options.out, '--out', true);
   const checkpointPath = join(options.out, 'checkpoint.safetensors');
   const curvePath = join(options.out, 'curve.csv');
   const trains = await loadSplit(options, 'train');
@@ -199,7 +200,9 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
     });
   } catch (error) {
     if (!(error instanceof NonFiniteError)) throw error;
-    io.log(`\n${error.message}. The last good checkpoint is kept at ${checkpointPath}.`);
+    io.log(
+      `\n${error.message}. ${existsSync(checkpointPath) ? `The last good checkpoint is kept at ${checkpointPath}.` : 'No checkpoint had been written yet.'}`,
+    );
     return 'non-finite';
   }
   await plotMemnetCurve(curvePath, join(options.out, 'curve.svg'), `MemN2N on bAbI task${options.tasks.length > 1 ? 's (joint)' : ` ${options.tasks[0]}`}`);

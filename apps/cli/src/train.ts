@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AlgorithmicTaskName, algorithmicTask } from '@engram/datasets';
@@ -19,6 +19,7 @@ import {
 import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
 import { bar, count, formatDuration } from './format.js';
 import { plotCurve } from './plot.js';
+import { prepareRunFolder } from './run-folder.js';
 
 /** Everything `engram train ntm` can be told. */
 export interface TrainOptions {
@@ -43,6 +44,8 @@ export interface TrainOptions {
   resume: boolean;
   /** Start afresh even if `out` already holds a checkpoint (otherwise that is refused). */
   overwrite?: boolean;
+  /** `out` is the default runs/<task> (its missing parents are created; a given --out needs an existing parent). */
+  defaultOut?: boolean;
   hidden: number;
   layers: number;
   controller: 'lstm' | 'gru' | 'feedforward';
@@ -90,7 +93,7 @@ function recipeOf(options: TrainOptions): NtmRecipe {
  */
 export async function runTraining(options: TrainOptions, io: TrainIO): Promise<TrainOutcome> {
   const task = algorithmicTask(options.task);
-  mkdirSync(options.out, { recursive: true });
+  prepareRunFolder(options.out, '--out', options.defaultOut === true);
   const checkpointPath = join(options.out, 'checkpoint.safetensors');
   const curvePath = join(options.out, 'curve.csv');
   const taskOptions = options.taskOptions;
@@ -185,7 +188,10 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   });
 
   const outcome: TrainOutcome = result.kind;
-  if (result.kind === 'non-finite') io.log(`\n${result.message}. The last good checkpoint (step ${count(lastCheckpoint)}) is kept at ${checkpointPath}.`);
+  if (result.kind === 'non-finite')
+    io.log(
+      `\n${result.message}. ${existsSync(checkpointPath) ? `The last good checkpoint (step ${count(lastCheckpoint)}) is kept at ${checkpointPath}.` : 'No checkpoint had been written yet.'}`,
+    );
   const { step, sequences, seconds } = last;
   if (outcome === 'solved' || outcome === 'budget')
     await saveNtm(join(options.out, 'model.safetensors'), model, { task: options.task, taskOptions: JSON.stringify(taskOptions), step: String(step) });
