@@ -63,21 +63,40 @@ export function defaultNtmConfig(inputSize: number, outputSize: number, override
   return config;
 }
 
-/** Checks a config (from code or a JSON file) and names the first bad field. */
+/** The largest sizes a config may ask for: they bound what a file can make us allocate. */
+export const NTM_LIMITS = Object.freeze({
+  inputSize: 65_536,
+  outputSize: 65_536,
+  hiddenSize: 8192,
+  layers: 16,
+  memorySlots: 65_536,
+  memoryWidth: 8192,
+  memoryCells: 16_777_216,
+  heads: 64,
+});
+
+/** Checks a config (from code or a JSON file) and names the first bad field; sizes are bounded by {@link NTM_LIMITS}. */
 export function validateConfig(config: NtmConfig): void {
-  const positive = (name: string, value: unknown): void => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-      throw new EngramError(`NTM config: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (typeof config !== 'object' || config === null) throw new EngramError('NTM config: must be an object');
+  if (typeof config.controller !== 'object' || config.controller === null) throw new EngramError('NTM config: controller must be an object');
+  const bounded = (name: string, value: unknown, max: number, min = 1): void => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      throw new EngramError(`NTM config: ${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
   };
-  positive('inputSize', config.inputSize);
-  positive('outputSize', config.outputSize);
-  positive('controller.hiddenSize', config.controller?.hiddenSize);
-  positive('controller.layers', config.controller?.layers);
-  positive('memorySlots', config.memorySlots);
-  positive('memoryWidth', config.memoryWidth);
-  positive('readHeads', config.readHeads);
-  if (!Number.isInteger(config.writeHeads) || config.writeHeads < 0)
-    throw new EngramError(`NTM config: writeHeads must be a non-negative integer, got ${config.writeHeads}`);
+  bounded('inputSize', config.inputSize, NTM_LIMITS.inputSize);
+  bounded('outputSize', config.outputSize, NTM_LIMITS.outputSize);
+  bounded('controller.hiddenSize', config.controller.hiddenSize, NTM_LIMITS.hiddenSize);
+  bounded('controller.layers', config.controller.layers, NTM_LIMITS.layers);
+  bounded('memorySlots', config.memorySlots, NTM_LIMITS.memorySlots);
+  bounded('memoryWidth', config.memoryWidth, NTM_LIMITS.memoryWidth);
+  if (config.memorySlots * config.memoryWidth > NTM_LIMITS.memoryCells)
+    throw new EngramError(`NTM config: memorySlots × memoryWidth must be at most ${NTM_LIMITS.memoryCells}, got ${config.memorySlots * config.memoryWidth}`);
+  bounded('readHeads', config.readHeads, NTM_LIMITS.heads);
+  bounded('writeHeads', config.writeHeads, NTM_LIMITS.heads, 0);
+  if (typeof config.memoryConstant !== 'number' || !Number.isFinite(config.memoryConstant))
+    throw new EngramError('NTM config: memoryConstant must be a finite number');
+  if (typeof config.controllerClip !== 'number' || !(config.controllerClip >= 0))
+    throw new EngramError('NTM config: controllerClip must be a non-negative number');
   if (!Number.isInteger(config.shiftWidth) || config.shiftWidth % 2 !== 1 || config.shiftWidth > config.memorySlots) {
     throw new EngramError(`NTM config: shiftWidth must be odd and at most memorySlots, got ${config.shiftWidth}`);
   }

@@ -229,3 +229,18 @@ it('drives a GRU controller through the same interface (a kind the model never s
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   expect(mean(first.slice(-20))).toBeLessThan(mean(first.slice(0, 20)) * 0.6);
 });
+
+it('refuses a model file whose config would allocate without bound or is not an object, naming the field', async () => {
+  const { saveSafetensors, tensor } = await import('@engram/tensor');
+  const config = defaultNtmConfig(5, 4, { controller: { kind: 'lstm', hiddenSize: 8, layers: 1 }, memorySlots: 8, memoryWidth: 4 });
+  const file = (c: unknown) => saveSafetensors({ 'params.x': tensor([1]) }, { format: 'engram-ntm/1', config: JSON.stringify(c) });
+  const cases: [unknown, RegExp][] = [
+    [{ ...config, memorySlots: 1e9 }, /memorySlots must be an integer in 1\.\.65536/],
+    [{ ...config, writeHeads: 2 ** 31 }, /writeHeads must be an integer in 0\.\.64/],
+    [{ ...config, memorySlots: 65536, memoryWidth: 8192 }, /memorySlots × memoryWidth must be at most/],
+    [null, /'config' metadata must be an object/],
+    [{ ...config, controller: null }, /controller must be an object/],
+    [{ ...config, memoryConstant: 'x' }, /memoryConstant must be a finite number/],
+  ];
+  for (const [c, message] of cases) expect(() => ntmFromSafetensors(file(c), new Random(0), 'f')).toThrow(message);
+});

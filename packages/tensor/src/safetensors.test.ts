@@ -170,3 +170,22 @@ describe('float16 files', () => {
     );
   });
 });
+
+describe('safetensors as the reference implementation reads it', () => {
+  it('rejects trailing bytes, gaps and data before the first tensor', () => {
+    const file = (json: string, data: number) => {
+      const header = new TextEncoder().encode(json);
+      const out = new Uint8Array(8 + header.length + data);
+      new DataView(out.buffer).setBigUint64(0, BigInt(header.length), true);
+      out.set(header, 8);
+      return out;
+    };
+    expect(() => loadSafetensors(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 8))).toThrow(/4 trailing bytes after the last tensor/);
+    expect(() =>
+      loadSafetensors(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}', 12)),
+    ).toThrow(/4 bytes between tensors 'x' and 'y' belong to none/);
+    expect(() => loadSafetensors(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8))).toThrow(/the first 4 bytes of data belong to no tensor/);
+    expect(() => loadSafetensors(file('{}', 4))).toThrow(/4 trailing bytes/);
+    expect(loadSafetensors(file('{}', 0)).tensors).toEqual({});
+  });
+});

@@ -149,7 +149,14 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
     const previous = sorted[i - 1] as (typeof sorted)[number];
     const current = sorted[i] as (typeof sorted)[number];
     if (current.begin < previous.end) fail(`tensors '${previous.name}' and '${current.name}' have overlapping data_offsets`);
+    if (current.begin > previous.end) fail(`${current.begin - previous.end} bytes between tensors '${previous.name}' and '${current.name}' belong to none`);
   }
+  // As the reference implementation: the tensors cover the data section exactly, from its first byte to its last.
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  if (first !== undefined && first.begin > 0) fail(`the first ${first.begin} bytes of data belong to no tensor`);
+  const covered = last?.end ?? 0;
+  if (covered !== dataLength) fail(`${dataLength - covered} trailing bytes after the last tensor`);
   const tensors: Record<string, Tensor> = Object.create(null);
   for (const { name, shape, begin, half } of entries) {
     const size = shapeSize(shape);
