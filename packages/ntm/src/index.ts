@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { type ControllerConfig, type MemoryInit, NTM_LIMITS, type NtmConfig, defaultNtmConfig, validateConfig } from './config.js';
+export { type ControllerConfig, type MemoryInit, NTM_LIMITS, type NtmConfig, type NtmLimits, defaultNtmConfig, validateConfig } from './config.js';
 export {
   INITIAL_FOCUS_LOGIT,
   type NtmModel,
