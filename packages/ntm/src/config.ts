@@ -63,8 +63,28 @@ export function defaultNtmConfig(inputSize: number, outputSize: number, override
   return config;
 }
 
+/** Upper bounds of an NTM config's sizes. */
+export interface NtmLimits {
+  /** Widest input x_t. */
+  inputSize: number;
+  /** Widest output y_t. */
+  outputSize: number;
+  /** Most controller units per layer. */
+  hiddenSize: number;
+  /** Most controller layers. */
+  layers: number;
+  /** Most memory rows N. */
+  memorySlots: number;
+  /** Widest memory row M. */
+  memoryWidth: number;
+  /** Most memory cells N · M. */
+  memoryCells: number;
+  /** Most read heads, and most write heads. */
+  heads: number;
+}
+
 /** The largest sizes a config may ask for: they bound what a file can make us allocate. */
-export const NTM_LIMITS = Object.freeze({
+export const NTM_LIMITS: Readonly<NtmLimits> = Object.freeze({
   inputSize: 65_536,
   outputSize: 65_536,
   hiddenSize: 8192,
