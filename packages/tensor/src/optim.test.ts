@@ -11,6 +11,8 @@ import {
   glorotUniform,
   matmul,
   orthogonal,
+  optimizerStateFromTensors,
+  optimizerStateTensors,
   stepDecay,
   tanh,
   tensor,
@@ -147,5 +149,16 @@ describe('parameter trees', () => {
       /model\.safetensors: parameter 'layers\.0\.weight' has shape \[1\], the model expects \[2, 2\]/,
     );
     expect(() => loadParameters(tree, {}, 'ckpt')).toThrow(/ckpt: missing parameter 'layers\.0\.weight'/);
+  });
+});
+
+describe('optimizer state from a file', () => {
+  it('is complete or rejected: a missing slot of any parameter is named', () => {
+    const params = [tensor([1, 2], undefined, { requiresGrad: true }), tensor([3], undefined, { requiresGrad: true })];
+    const adam = new Adam(params, 0.1);
+    const state = adam.state();
+    const tensors = optimizerStateTensors(state);
+    delete tensors['optimizer.m.0'];
+    expect(() => new Adam(params, 0.1).loadState(optimizerStateFromTensors(tensors, state.step))).toThrow(/lacks slot 'm' of parameter 0/);
   });
 });

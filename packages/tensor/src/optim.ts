@@ -117,11 +117,14 @@ export abstract class Optimizer {
       const saved = state.slots[name];
       if (saved === undefined || saved.length !== arrays.length)
         throw new EngramError(`optimizer: saved state lacks slot '${name}' for ${arrays.length} parameters`);
-      saved.forEach((a, i) => {
+      // Every parameter's slot must be there (a sparse array's holes are not skipped), with its size.
+      for (let i = 0; i < arrays.length; i++) {
+        const a = saved[i];
+        if (a === undefined) throw new EngramError(`optimizer: saved state lacks slot '${name}' of parameter ${i}`);
         if (a.length !== (arrays[i] as Float32Array).length)
           throw new EngramError(`optimizer: slot '${name}' of parameter ${i} has ${a.length} values, expected ${(arrays[i] as Float32Array).length}`);
         (arrays[i] as Float32Array).set(a);
-      });
+      }
     }
     this.stepCount = state.step;
   }
