@@ -42,7 +42,15 @@ export interface EvaluationRow {
 export function evaluateModel(
   model: NtmModel,
   task: AlgorithmicTaskName,
-  options: { lengths: (number | [number, number])[]; sequences: number; seed: number; batch: number; taskOptions?: Record<string, number | undefined> },
+  options: {
+    lengths: (number | [number, number])[];
+    sequences: number;
+    seed: number;
+    batch: number;
+    taskOptions?: Record<string, number | undefined>;
+    /** After each batch: the row being evaluated and the sequences done of it. */
+    onProgress?: (label: string, done: number, total: number) => void;
+  },
 ): EvaluationRow[] {
   const base = options.taskOptions ?? {};
   const generator = algorithmicTask(task);
@@ -65,6 +73,7 @@ export function evaluateModel(
       bits += result.errorBits * size;
       loss += result.loss * size;
       done += size;
+      options.onProgress?.(label, done, options.sequences);
     }
     return { label, sequences: done, errorBits: bits / done, loss: loss / done };
   });

@@ -319,6 +319,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const sequences = get<number>(parsed, 'sequences') ?? 1000;
   const seed = get<number>(parsed, 'seed') ?? 7;
   console.log(`${path}: ${task}, ${count(sequences)} fresh sequences per row (seed ${seed})`);
+  const progress = terminalIO();
   console.log('| setting | error bits per sequence | loss (nats per sequence) |\n|---|---|---|');
   for (const row of evaluateModel(model, task, {
     lengths,
@@ -326,8 +327,9 @@ async function evaluate(argv: string[]): Promise<number> {
     seed,
     batch: get<number>(parsed, 'batch') ?? 50,
     taskOptions,
+    onProgress: (label, done, total) => progress.status(`evaluating ${label}: ${done} of ${total} sequences`),
   })) {
-    console.log(`| ${row.label} | ${row.errorBits.toFixed(4)} | ${row.loss.toFixed(4)} |`);
+    progress.log(`| ${row.label} | ${row.errorBits.toFixed(4)} | ${row.loss.toFixed(4)} |`);
   }
   return 0;
 }
