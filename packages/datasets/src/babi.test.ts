@@ -48,6 +48,16 @@ describe('bAbI reader', () => {
     expect(() => parseBabi(text, 'data.txt')).toThrow(message);
   });
 
+  it('is strict where the format is: no question, no supporting facts, ids that are not plain integers', () => {
+    expect(() => parseBabi('1 Mary went to the garden.\n', 'f')).toThrow(/f: no question in the file/);
+    expect(() => parseBabi('1 Mary went home.\n2 Where is Mary?\thome\t\n', 'f')).toThrow(/f:2: a question line needs the ids of its supporting facts/);
+    for (const id of ['0x1', '+1', '1e0', '1.0'])
+      expect(() => parseBabi(`1 Mary went home.\n2 Where is Mary?\thome\t${id}\n`, 'f')).toThrow(/is not a line id/);
+    // A carriage return or a Unicode line separator inside a line is text (and not a word).
+    const [example] = parseBabi('1 Mary went\r to the\u2028garden.\n2 Where is Mary?\tgarden\t1\n', 'f');
+    expect(example?.story).toEqual([['mary', 'went', 'to', 'the', 'garden']]);
+  });
+
   it('fuzz: arbitrary text parses or fails with an EngramError naming the line', () => {
     const line = fc.oneof(
       fc.string(),
@@ -59,7 +69,8 @@ describe('bAbI reader', () => {
         try {
           parseBabi(lines.join('\n'), 'fuzz.txt');
         } catch (error) {
-          if (!(error instanceof EngramError) || !/^fuzz\.txt:\d+: /.test(error.message)) throw error;
+          // Each error names the file and the line (or, for a file with no question, the file).
+          if (!(error instanceof EngramError) || !/^fuzz\.txt(:\d+: |: no question in the file$)/.test(error.message)) throw error;
         }
       }),
       { numRuns: 2000 },

@@ -18,7 +18,8 @@ export interface BabiExample {
 }
 
 /** The file's 1-based line numbers restart at 1 with each story; one line is one sentence or question. */
-const LINE = /^(\d+) (.*)$/;
+// `s`: a carriage return or a Unicode line separator inside a line is part of its text.
+const LINE = /^(\d+) (.*)$/s;
 
 /**
  * The usual bAbI tokenisation: lower case, words split on anything that is not a letter, digit or
@@ -76,20 +77,24 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
       .map((w) => w.trim().toLowerCase())
       .filter((w) => w.length > 0);
     if (answerWords.length === 0) fail('empty answer');
-    const supportingFacts = support
+    const ids = support
       .trim()
       .split(/\s+/)
-      .filter((s) => s.length > 0)
-      .map((s) => {
-        const factId = Number(s);
-        const index = indexOfId.get(factId);
-        if (!Number.isInteger(factId) || index === undefined) return fail(`supporting fact ${JSON.stringify(s)} is not an earlier sentence of this story`);
-        return index;
-      });
+      .filter((s) => s.length > 0);
+    if (ids.length === 0) fail('a question line needs the ids of its supporting facts');
+    const supportingFacts = ids.map((s) => {
+      // Plain decimal integers only: 0x1, +1 and 1e0 are not ids.
+      if (!/^\d{1,9}$/.test(s)) return fail(`supporting fact ${JSON.stringify(s)} is not a line id`);
+      const factId = Number(s);
+      const index = indexOfId.get(factId);
+      if (!Number.isInteger(factId) || index === undefined) return fail(`supporting fact ${JSON.stringify(s)} is not an earlier sentence of this story`);
+      return index;
+    });
     const questionTokens = tokenize(question);
     if (questionTokens.length === 0) fail('empty question');
     examples.push({ story: sentences.map((s) => s.slice()), question: questionTokens, answer: answerWords, supportingFacts });
   }
+  if (examples.length === 0) throw new EngramError(`${source}: no question in the file`);
   return examples;
 }
 
