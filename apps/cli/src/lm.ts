@@ -1,6 +1,7 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendText, removeLeftoverTemporaries, writeText } from './files.js';
 import {
   type DatastoreFile,
   type IvfIndex,
@@ -221,12 +222,13 @@ interface PreparedRun {
 
 async function resumeRun(out: string, checkpointPath: string, values: OptionValues, notes: string[]): Promise<PreparedRun> {
   if (!existsSync(checkpointPath)) throw new EngramError(`--resume: no checkpoint at ${checkpointPath}`);
+  removeLeftoverTemporaries(out);
   let info = await readRunInfo(out);
   const epochs = get<number>(values, 'epochs');
   if (epochs !== undefined && epochs !== info.recipe.epochs) {
     notes.push(`epochs changed from ${info.recipe.epochs} to ${epochs} (--epochs)`);
     info = { ...info, recipe: { ...info.recipe, epochs } };
-    await writeFile(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+    await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   }
   const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
   const corpus = await loadPtbCorpus(info.data);
@@ -261,9 +263,9 @@ async function newRun(out: string, recipeName: string, values: OptionValues, def
   const vocabulary = corpus.vocabulary;
   const model = createLm({ ...info.recipe.model, vocabularySize: vocabulary.size }, new Random(info.seed));
   prepareRunFolder(out, '--out', defaultOut);
-  await writeFile(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
-  await writeFile(join(out, 'curve.csv'), CURVE_HEADER);
-  await writeFile(join(out, 'epochs.csv'), EPOCHS_HEADER);
+  await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+  await writeText(join(out, 'curve.csv'), CURVE_HEADER);
+  await writeText(join(out, 'epochs.csv'), EPOCHS_HEADER);
   return { info, model, vocabulary, snapshot: undefined, corpus };
 }
 
@@ -304,7 +306,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
             .slice(1)
             .filter((l) => l !== '' && last(l.split(',')))
         : [];
-      await writeFile(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
+      await writeText(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
     };
     await keep(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= step);
     await keep(epochsPath, EPOCHS_HEADER, (f) => Number(f[0]) < snapshot.training.history.length);
@@ -332,7 +334,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     shouldStop: () => io.interrupted() || (maxSteps !== undefined && step >= maxSteps),
     onStep: async (r) => {
       step = r.step;
-      await appendFile(
+      await appendText(
         curvePath,
         `${r.step},${r.epoch},${r.tokens},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.epochPerplexity.toFixed(3)},${r.learningRate},${r.gradientNorm.toFixed(4)}\n`,
       );
@@ -352,7 +354,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     },
     onEpoch: async (e) => {
       lastValid = e.validPerplexity;
-      await appendFile(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
+      await appendText(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
       io.log(
         `epoch ${e.epoch + 1}: η ${e.learningRate}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
       );
@@ -373,7 +375,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   await saveLm(join(out, 'model.safetensors'), model, vocabulary, { recipe: info.recipeName });
   const t0 = performance.now();
   const test = evaluateLm(model, corpus.test);
-  await writeFile(
+  await writeText(
     join(out, 'results.json'),
     `${JSON.stringify({ validPerplexity: lastValid, testPerplexity: test.perplexity, testWords: test.tokens }, null, 2)}\n`,
   );
@@ -406,7 +408,7 @@ export async function plotLmCurve(out: string, title: string): Promise<void> {
   });
   const wordsPerEpoch = rows.length > 0 ? (rows[rows.length - 1]?.[2] as number) / Math.max(1e-9, (rows[rows.length - 1]?.[1] as number) + 1) : 0;
   const valid: [number, number][] = epochs.map((e) => [((e[0] as number) + 1) * wordsPerEpoch, e[3] as number]);
-  await writeFile(
+  await writeText(
     join(out, 'curve.svg'),
     lineChart(title, 'training words', 'perplexity (log scale)', [
       { label: `training windows (mean loss of ${window})`, color: '#1f77b4', points: train },

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type AlgorithmicTaskName, type DownloadReport, answerToken, downloadBabi, downloadPtb, loadBabiTask, tokenize } from '@engram/datasets';
@@ -7,6 +6,7 @@ import type { EmptySlots, SentenceEncoding } from '@engram/memnet';
 import { EngramError } from '@engram/tensor';
 import { ASK_OPTIONS, DOWNLOAD_OPTIONS, EVAL_OPTIONS, SHOW_OPTIONS, TRAIN_MEMNET_OPTIONS, TRAIN_NTM_OPTIONS } from './commands.js';
 import { evaluateModel, loadRun } from './evaluate.js';
+import { writeText } from './files.js';
 import { count } from './format.js';
 import {
   type MemnetTrainOptions,
@@ -348,7 +348,7 @@ async function show(argv: string[]): Promise<number> {
   const shown = showSequence(model, task, { length, seed: get<number>(parsed, 'seed') ?? 3, taskOptions });
   console.log(renderTerminal(shown));
   const out = values.out ?? (run.endsWith('.safetensors') ? `${run.slice(0, -'.safetensors'.length)}.show.svg` : join(run, 'show.svg'));
-  writeFileSync(out, renderSvg(shown, `NTM on ${task}${length === undefined ? '' : `, length ${length}`}: ${shown.errorBits} wrong bits`));
+  await writeText(out, renderSvg(shown, `NTM on ${task}${length === undefined ? '' : `, length ${length}`}: ${shown.errorBits} wrong bits`));
   console.log(`figure: ${out}`);
   return 0;
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { prepareRunFolder } from './run-folder.js';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendText, writeText } from './files.js';
 import { BABI_TASKS, type BabiExample, Vocabulary, loadBabiTask, tokenize } from '@engram/datasets';
 import {
   JOINT_SCHEDULE,
@@ -135,7 +136,7 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
       const rows = (await readFile(curvePath, 'utf8'))
         .split('\n')
         .filter((line, i) => i === 0 || (line !== '' && Number(line.split(',')[0]) < checkpoint.training.epoch));
-      await writeFile(curvePath, `${rows.join('\n')}\n`);
+      await writeText(curvePath, `${rows.join('\n')}\n`);
     }
     io.log(`resumed ${checkpointPath} after epoch ${checkpoint.training.epoch}`);
   } else {
@@ -150,8 +151,8 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
     model = createMemnet(config, new Random(options.seed));
     optimizer = new SGD(parameterList(model.params), options.schedule.learningRate);
     resume = undefined;
-    await writeFile(curvePath, MEMNET_CURVE_HEADER);
-    await writeFile(join(options.out, 'run.json'), `${JSON.stringify({ model: 'memnet', ...options, started: new Date().toISOString() }, null, 2)}\n`);
+    await writeText(curvePath, MEMNET_CURVE_HEADER);
+    await writeText(join(options.out, 'run.json'), `${JSON.stringify({ model: 'memnet', ...options, started: new Date().toISOString() }, null, 2)}\n`);
   }
   const { config } = model;
   const epochs = totalEpochs(options.schedule);
@@ -178,7 +179,7 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
       resume,
       onEpoch: async (report, state) => {
         await saveMemnetCheckpoint(checkpointPath, model, vocabulary, optimizer, state, metadata);
-        await appendFile(
+        await appendText(
           curvePath,
           `${report.epoch},${report.phase},${report.learningRate},${report.trainLoss.toFixed(5)},${report.trainError.toFixed(5)},${report.validationLoss.toFixed(5)},${report.validationError.toFixed(5)},${report.seconds.toFixed(3)}\n`,
         );
@@ -212,7 +213,7 @@ export async function runMemnetTraining(options: MemnetTrainOptions, io: TrainIO
   }
   const results = evaluateTasks(model, vocabulary, options.tasks, tests);
   await saveMemnet(join(options.out, 'model.safetensors'), model, vocabulary, metadata);
-  await writeFile(join(options.out, 'results.json'), `${JSON.stringify({ tasks: results, seconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
+  await writeText(join(options.out, 'results.json'), `${JSON.stringify({ tasks: results, seconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
   io.log(`\ntest error after ${formatDuration((performance.now() - started) / 1000)}:\n${resultsTable(results)}`);
   io.log(`files in ${options.out}: model.safetensors, checkpoint.safetensors, curve.csv, curve.svg, results.json`);
   return outcome;

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeText } from './files.js';
+import { readFile } from 'node:fs/promises';
 import { lineChart } from './svg.js';
 
 /** Reads a learning-curve CSV written by training. */
@@ -27,7 +28,7 @@ export async function plotCurve(csvPath: string, svgPath: string, title: string)
   // At most MAX_POINTS points per line keeps the file small whatever the run's length.
   const every = Math.max(1, Math.ceil(smoothed.length / MAX_POINTS));
   const thinned = smoothed.filter((_, i) => i % every === 0 || i === smoothed.length - 1);
-  await writeFile(
+  await writeText(
     svgPath,
     lineChart(title, 'training sequences', 'error bits per sequence (log scale)', [
       { label: `training batches (mean of ${window})`, color: '#1f77b4', points: thinned },
@@ -46,7 +47,7 @@ export async function plotMemnetCurve(csvPath: string, svgPath: string, title: s
     .map((line) => line.split(','));
   const column = (index: number): [number, number][] =>
     rows.map((r) => [Number(r[0]) + 1, 100 * Number(r[index])] as [number, number]).filter((p) => Number.isFinite(p[1]));
-  await writeFile(
+  await writeText(
     svgPath,
     lineChart(
       title,

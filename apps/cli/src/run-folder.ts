@@ -1,6 +1,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EngramError } from '@engram/tensor';
+import { removeLeftoverTemporaries } from './files.js';
 
 /**
  * Makes sure `out` is a real folder a run can be written to, creating it (and, when `createParents`,
@@ -41,4 +42,5 @@ export function prepareRunFolder(out: string, option: string, createParents = fa
       throw new EngramError(`${option}: cannot create ${folder} (${(error as { code?: string }).code ?? (error as Error).message})`);
     }
   }
+  removeLeftoverTemporaries(path);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendText, writeText } from './files.js';
 import { type AlgorithmicTaskName, algorithmicTask } from '@engram/datasets';
 import {
   NTM_RECIPE,
@@ -116,7 +117,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     // resumed run recomputes them exactly.
     if (existsSync(curvePath)) {
       const rows = (await readFile(curvePath, 'utf8')).split('\n').filter((line, i) => i === 0 || (line !== '' && Number(line.split(',')[0]) <= step));
-      await writeFile(curvePath, `${rows.join('\n')}\n`);
+      await writeText(curvePath, `${rows.join('\n')}\n`);
     }
     io.log(`resumed ${checkpointPath} at step ${count(step)} (${count(checkpoint.training.sequences)} sequences)`);
   } else {
@@ -130,8 +131,8 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     const rng = new Random(options.seed);
     model = createNtm(config, rng.fork());
     snapshot = { training: freshNtmTraining(rng, null), optimizer: ntmOptimizer(model, recipe) };
-    await writeFile(curvePath, CURVE_HEADER);
-    await writeFile(join(options.out, 'run.json'), `${JSON.stringify({ ...options, started: new Date().toISOString() }, null, 2)}\n`);
+    await writeText(curvePath, CURVE_HEADER);
+    await writeText(join(options.out, 'run.json'), `${JSON.stringify({ ...options, started: new Date().toISOString() }, null, 2)}\n`);
   }
 
   const { config } = model;
@@ -167,7 +168,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     onStep: async (r) => {
       last = r;
       if (r.heldOutBits !== undefined) lastEval = r.heldOutBits;
-      await appendFile(
+      await appendText(
         curvePath,
         `${r.step},${r.sequences},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.errorBits.toFixed(4)},${r.heldOutBits === undefined ? '' : r.heldOutBits.toFixed(4)},${r.level ?? ''}\n`,
       );

@@ -108,6 +108,7 @@ export {
 } from './fused.js';
 export { Random } from './random.js';
 export {
+  ATOMIC_TEMPORARY_SUFFIX,
   type LoadSafetensorsOptions,
   MAX_HEADER_BYTES,
   SafetensorsError,

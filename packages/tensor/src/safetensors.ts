@@ -169,20 +169,29 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
   return { tensors, metadata };
 }
 
+/** Ends the name of a temporary file {@link writeFileAtomic} writes: `<file>.<random hex>.tmp`. */
+export const ATOMIC_TEMPORARY_SUFFIX = /\.[0-9a-f]{16}\.tmp$/;
+
 /**
- * Writes a file atomically: to a temporary file beside it, then renamed over the target, so a
- * crash never leaves a half-written checkpoint. Node only.
+ * Writes a file atomically: to a temporary file beside it with an unpredictable name, created
+ * exclusively (so nothing planted there, a symbolic link included, is ever written through), then
+ * renamed over the target — which replaces a link at `path` rather than following it. A crash never
+ * leaves a half-written file. Node only.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const { writeFile, rename, open } = await import('node:fs/promises');
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, bytes);
-  const handle = await open(temporary, 'r+');
+  const { rename, open, unlink } = await import('node:fs/promises');
+  const random = crypto.getRandomValues(new Uint8Array(8));
+  const temporary = `${path}.${Array.from(random, (b) => b.toString(16).padStart(2, '0')).join('')}.tmp`;
+  const handle = await open(temporary, 'wx');
   try {
+    await handle.writeFile(bytes);
     await handle.sync();
-  } finally {
+  } catch (error) {
     await handle.close();
+    await unlink(temporary).catch(() => {});
+    throw error;
   }
+  await handle.close();
   await rename(temporary, path);
 }
 
