@@ -143,3 +143,12 @@ describe('option tables', () => {
     ]);
   });
 });
+
+describe('learning-curve axes', () => {
+  it('tick at round values', async () => {
+    const { roundTicks } = await import('./svg.js');
+    expect(roundTicks(0, 2464)).toEqual([0, 500, 1000, 1500, 2000]);
+    expect(roundTicks(0.5, 3.7)).toEqual([1, 2, 3]);
+    expect(roundTicks(0, 12_084_657)).toEqual([0, 5_000_000, 10_000_000]);
+  });
+});

@@ -41,6 +41,17 @@ export function document(width: number, height: number, body: string, title = 'E
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img"><title>${escapeXml(title)}</title><rect width="100%" height="100%" fill="white"/>${body}</svg>\n`;
 }
 
+/** Round tick values between `min` and `max`: about `target` of them, a step of 1, 2 or 5 times a power of ten. */
+export function roundTicks(min: number, max: number, target = 5): number[] {
+  if (!(max > min)) return [min];
+  const rough = (max - min) / target;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? rough;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(6)));
+  return ticks;
+}
+
 /** One line of a chart. */
 export interface Series {
   /** Legend label. */
@@ -64,7 +75,8 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const ys = all.map((p) => yValue(p[1]));
   const xMin = Math.min(0, ...xs);
   const xMax = Math.max(1, ...xs);
-  const yMin = logY ? Math.log10(floor) : Math.min(0, ...ys);
+  // A log axis starts at the decade below the smallest value (error bits reach the floor, perplexities do not).
+  const yMin = logY ? Math.floor(Math.min(...ys, Math.log10(floor) + 10)) : Math.min(0, ...ys);
   const yMax = Math.max(yMin + 1, ...ys);
   const px = (v: number) => margin.left + ((v - xMin) / (xMax - xMin)) * (width - margin.left - margin.right);
   const py = (v: number) => height - margin.bottom - ((yValue(v) - yMin) / (yMax - yMin)) * (height - margin.top - margin.bottom);
@@ -82,14 +94,9 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   if (logY) {
     for (let e = Math.ceil(yMin); e <= Math.floor(yMax); e++) tick(10 ** e, py(10 ** e));
   } else {
-    // About five gridlines at a round step (1, 2 or 5 times a power of ten).
-    const rough = (yMax - yMin) / 5;
-    const power = 10 ** Math.floor(Math.log10(rough));
-    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? rough;
-    for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step) tick(Number(v.toPrecision(6)), py(v));
+    for (const v of roundTicks(yMin, yMax)) tick(v, py(v));
   }
-  for (let k = 0; k <= 4; k++) {
-    const v = xMin + ((xMax - xMin) * k) / 4;
+  for (const v of roundTicks(xMin, xMax)) {
     parts.push(
       `<text x="${px(v)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11" font-family="sans-serif">${Math.round(v).toLocaleString('en-US')}</text>`,
     );
