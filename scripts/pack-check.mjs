@@ -109,7 +109,17 @@ const packages = ['packages', 'apps']
   });
 
 try {
-  for (const dir of packages) execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (const dir of packages) {
+    execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  // Every tarball carries the licence and says which Node it needs.
+  for (const file of readdirSync(tarballs)) {
+    const listing = execFileSync('tar', ['-tzf', join(tarballs, file)], { encoding: 'utf8' });
+    if (!listing.split('\n').includes('package/LICENSE')) throw new Error(`pack-check: ${file} has no LICENSE`);
+  }
+  for (const dir of packages) {
+    if (!JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).engines?.node) throw new Error(`pack-check: ${dir}/package.json has no engines.node`);
+  }
   const files = readdirSync(tarballs).map((f) => join(tarballs, f));
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
@@ -123,7 +133,17 @@ try {
     try {
       const out = execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
       if (!out.includes('ok')) throw new Error(out);
-      console.log(`pack-check: ${name} installs from its tarball and works`);
+      // CommonJS users: require() of the ES module (Node ≥ 20.19) through the exports map's default condition.
+      const required = execFileSync(
+        process.execPath,
+        ['-e', `const m = require('${name}'); if (Object.keys(m).length === 0) throw new Error('no exports'); console.log('ok');`],
+        {
+          cwd: project,
+          encoding: 'utf8',
+        },
+      );
+      if (!required.includes('ok')) throw new Error(`require('${name}'): ${required}`);
+      console.log(`pack-check: ${name} installs from its tarball and works (import and require)`);
     } catch (error) {
       failed++;
       console.error(`pack-check: ${name} FAILED outside the workspace:\n${error.stderr ?? error.message}`);
