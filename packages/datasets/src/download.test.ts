@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,18 @@ import { gzipSync } from 'node:zlib';
 import { EngramError } from '@engram/tensor';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BABI_SHA256, END_OF_SENTENCE, type TarEntry, downloadBabi, downloadPtb, loadBabiTask, loadPtb, parsePtb, readTar } from './index.js';
+import {
+  BABI_SHA256,
+  END_OF_SENTENCE,
+  MAX_UNPACKED_BYTES,
+  type TarEntry,
+  downloadBabi,
+  downloadPtb,
+  loadBabiTask,
+  loadPtb,
+  parsePtb,
+  readTar,
+} from './index.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const BABI = join(SHARED, 'babi');
@@ -102,10 +113,23 @@ describe('download helpers, against the local copies (a loopback server and file
     expect(again.cached).toHaveLength(41);
   });
 
-  it('refuses a file whose checksum differs, naming it and both hashes', async () => {
-    const error = await downloadBabi({ url: `${base}/corrupt.tar.gz`, to: scratch() }).catch((e: unknown) => e);
+  it('refuses a file whose checksum differs, naming it and both hashes, and writes nothing at all', async () => {
+    const to = scratch();
+    const error = await downloadBabi({ url: `${base}/corrupt.tar.gz`, to }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngramError);
     expect((error as Error).message).toMatch(/checksum mismatch for en\/qa7_counting_train\.txt .*SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/);
+    // qa1–qa6 come before qa7 in the archive, and were not written either.
+    expect(existsSync(join(to, 'en'))).toBe(false);
+  });
+
+  it('refuses a gzip bomb before it fills memory', async () => {
+    // 64 MiB of zeros in 64 KiB of gzip, against a 16 MiB limit (the default is MAX_UNPACKED_BYTES).
+    archives.set('/bomb.tar.gz', gzipSync(new Uint8Array(64 * 2 ** 20)));
+    expect(MAX_UNPACKED_BYTES).toBeGreaterThan(200 * 2 ** 20);
+    await expect(downloadBabi({ url: `${base}/bomb.tar.gz`, to: scratch(), maxUnpackedBytes: 16 * 2 ** 20 })).rejects.toThrow(
+      /unpacks to more than 16777216 bytes; refusing it/,
+    );
+    archives.delete('/bomb.tar.gz');
   });
 
   it('names required files the source lacks, and HTTP errors', async () => {

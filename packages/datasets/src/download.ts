@@ -29,6 +29,8 @@ export interface DownloadOptions {
   url?: string;
   /** Progress messages. */
   onProgress?: (message: string) => void;
+  /** The most bytes an archive may unpack to (default {@link MAX_UNPACKED_BYTES}). */
+  maxUnpackedBytes?: number;
 }
 
 /** What a download did. */
@@ -138,24 +140,31 @@ export function readTar(bytes: Uint8Array, source = 'archive'): TarEntry[] {
   return entries;
 }
 
-async function unpackArchive(bytes: Uint8Array, source: string): Promise<TarEntry[]> {
+/** The most bytes an archive may unpack to (bAbI's unpacks to about 200 MB): a gzip bomb stops here. */
+export const MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
+
+async function unpackArchive(bytes: Uint8Array, source: string, limit: number): Promise<TarEntry[]> {
   const { gunzipSync } = await import('node:zlib');
   let tar: Uint8Array;
   try {
-    tar = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes)) : bytes;
+    tar = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes, { maxOutputLength: limit })) : bytes;
   } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError)
+      throw new EngramError(`download: ${source} unpacks to more than ${limit} bytes; refusing it`);
     throw new EngramError(`download: ${source} is not a valid gzip archive (${(error as Error).message})`);
   }
   return readTar(tar, source);
 }
 
 /**
- * Fetches pinned files from an archive or a folder URL, verifies each against its checksum, and
- * writes it atomically (temporary file + rename) into `to`. Files already present and valid are
- * kept. A checksum mismatch is an error; a missing required file is an error listing it.
+ * Fetches pinned files from an archive or a folder URL, verifies every one against its checksum
+ * before writing any, then writes each atomically (an unpredictable temporary file, created
+ * exclusively, renamed into place) into `to`. Files already present and valid are kept. A checksum
+ * mismatch is an error and nothing is written; a missing required file is an error listing it.
  */
 export async function downloadPinned(files: readonly PinnedFile[], url: string, options: DownloadOptions): Promise<DownloadReport> {
-  const { mkdir, readFile, rename, writeFile } = await import('node:fs/promises');
+  const { mkdir, readFile } = await import('node:fs/promises');
+  const { writeFileAtomic } = await import('@engram/tensor');
   const { dirname, join } = await import('node:path');
   const report: DownloadReport = { folder: options.to, written: [], cached: [], missing: [] };
   const needed: PinnedFile[] = [];
@@ -168,14 +177,11 @@ export async function downloadPinned(files: readonly PinnedFile[], url: string, 
     }
   }
   if (needed.length === 0) return report;
+  // Everything is fetched and verified first; only then is anything written.
+  const verified: { file: PinnedFile; bytes: Uint8Array }[] = [];
   const save = async (file: PinnedFile, bytes: Uint8Array, source: string): Promise<void> => {
     await verifyFile(file, bytes, source);
-    const target = join(options.to, file.path);
-    await mkdir(dirname(target), { recursive: true });
-    const temporary = `${target}.${process.pid}.tmp`;
-    await writeFile(temporary, bytes);
-    await rename(temporary, target);
-    report.written.push(file.path);
+    verified.push({ file, bytes });
   };
   if (url.endsWith('/')) {
     for (const file of needed) {
@@ -194,7 +200,7 @@ export async function downloadPinned(files: readonly PinnedFile[], url: string, 
     }
   } else {
     options.onProgress?.(`fetching ${url}`);
-    const entries = await unpackArchive(await fetchBytes(url), url);
+    const entries = await unpackArchive(await fetchBytes(url), url, options.maxUnpackedBytes ?? MAX_UNPACKED_BYTES);
     for (const file of needed) {
       // Archives nest the files under a top folder (tasks_1-20_v1-2/, ./simple-examples/data/).
       const entry = entries.find((e) => e.path === file.path || e.path.endsWith(`/${file.path}`));
@@ -207,6 +213,12 @@ export async function downloadPinned(files: readonly PinnedFile[], url: string, 
   }
   const required = report.missing.filter((path) => !files.find((f) => f.path === path)?.optional);
   if (required.length > 0) throw new EngramError(`download: ${url} lacks ${required.length} required file(s): ${required.join(', ')}`);
+  for (const { file, bytes } of verified) {
+    const target = join(options.to, file.path);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFileAtomic(target, bytes);
+    report.written.push(file.path);
+  }
   return report;
 }
 

@@ -45,6 +45,7 @@ export {
   BABI_URL,
   type DownloadOptions,
   type DownloadReport,
+  MAX_UNPACKED_BYTES,
   PTB_URL,
   type PinnedFile,
   type TarEntry,
