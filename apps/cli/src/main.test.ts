@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const MEMNET_MODEL = fileURLToPath(new URL('../../demo/public/models/babi-joint.safetensors', import.meta.url));
 const run = (...args: string[]) => {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ENGRAM_DEBUG: '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -29,6 +30,9 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
       [['train', 'memnet', '--task', '25'], /--task: 25 is out of range/],
       [['eval', '--run', '/nonexistent/run'], /no model in \/nonexistent\/run/],
       [['frobnicate'], /unknown command 'frobnicate'/],
+      [['ask', '--run', MEMNET_MODEL, '--story', 'Mary went home.', '--question', '?!'], /--question: the question has no words/],
+      [['ask', '--run', MEMNET_MODEL, '--story', '...', '--question', 'Where is Mary?'], /--story: the story has no words/],
+      [['eval', '--run', MEMNET_MODEL, '--sequences', '0'], /--sequences: 0 is out of range/],
       [['train', 'lm', '--data', '/nonexistent/ptb', '--out', '/nonexistent/out'], /cannot read \/nonexistent\/ptb/],
       [['train', 'ntm', '--out', '/proc/engram-run', '--max-sequences', '1'], /--out: cannot create \/proc\/engram-run/],
       [['train', 'ntm', '--out', '/nonexistent/parent/run', '--max-sequences', '1'], /--out: the parent folder \/nonexistent\/parent does not exist/],

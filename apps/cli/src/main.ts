@@ -153,6 +153,7 @@ async function train(argv: string[]): Promise<number> {
     resume: get<boolean>(values, 'resume') === true,
     overwrite: get<boolean>(values, 'overwrite') === true,
     defaultOut: !values.has('out'),
+    learningRateGiven: values.has('lr'),
     hidden: numberOr('hidden', 100),
     layers: numberOr('layers', 1),
     controller: get<'lstm' | 'gru' | 'feedforward'>(values, 'controller') ?? 'lstm',

@@ -276,6 +276,8 @@ export function renderAnswer(
 
 /** Answers a question with a trained model, checking the words first. */
 export function ask(model: MemnetModel, vocabulary: Vocabulary, story: string[][], question: string[]): MemnetAnswer {
+  if (story.length === 0) throw new EngramError('--story: the story has no words (one sentence per line or ending in .)');
+  if (question.length === 0) throw new EngramError('--question: the question has no words');
   const unknown = unknownWords({ story, question, answer: [], supportingFacts: [] }, vocabulary);
   if (unknown.length > 0)
     throw new EngramError(`the model does not know ${unknown.map((w) => `'${w}'`).join(', ')} (its vocabulary: ${vocabulary.words.slice(1).join(' ')})`);

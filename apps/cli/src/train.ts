@@ -45,6 +45,8 @@ export interface TrainOptions {
   resume: boolean;
   /** Start afresh even if `out` already holds a checkpoint (otherwise that is refused). */
   overwrite?: boolean;
+  /** `--lr` was given (with `--resume` it replaces the run's learning rate, and says so). */
+  learningRateGiven?: boolean;
   /** `out` is the default runs/<task> (its missing parents are created; a given --out needs an existing parent). */
   defaultOut?: boolean;
   hidden: number;
@@ -109,7 +111,10 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     const checkpoint = await loadCheckpoint(checkpointPath, new Random(options.seed));
     model = checkpoint.model;
     const optimizer = ntmOptimizer(model, recipe);
-    optimizer.learningRate = checkpoint.learningRate;
+    // A learning rate given with --resume applies (and the header says so); otherwise the run's own continues.
+    optimizer.learningRate = options.learningRateGiven ? options.learningRate : checkpoint.learningRate;
+    if (options.learningRateGiven && options.learningRate !== checkpoint.learningRate)
+      io.log(`--lr: the learning rate changes from ${checkpoint.learningRate} to ${options.learningRate} from here on`);
     optimizer.loadState(checkpoint.optimizerState);
     snapshot = { training: checkpoint.training, optimizer };
     const step = checkpoint.training.step;
