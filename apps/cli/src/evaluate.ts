@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { type AlgorithmicTaskName, algorithmicTask, sampleBatch } from '@engram/datasets';
+import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, algorithmicTask, checkTaskOptions, sampleBatch } from '@engram/datasets';
 import { type NtmModel, evaluateBatch, loadNtm } from '@engram/ntm';
-import { EngramError, Random } from '@engram/tensor';
+import { EngramError, Random, metadataJson } from '@engram/tensor';
 import { existsSync } from 'node:fs';
 
 /** Loads the trained model of a run folder (model.safetensors, else the checkpoint). */
@@ -13,14 +13,15 @@ export async function loadRun(
   if (path === undefined || !path.endsWith('.safetensors')) throw new EngramError(`no model in ${run} (expected model.safetensors or checkpoint.safetensors)`);
   const { model, metadata } = await loadNtm(path, new Random(0));
   let task = metadata.task as AlgorithmicTaskName | undefined;
-  let taskOptions: Record<string, number | undefined> = metadata.taskOptions ? JSON.parse(metadata.taskOptions) : {};
+  let taskOptions: unknown = metadata.taskOptions ? metadataJson(path, metadata, 'taskOptions') : {};
   if (task === undefined && metadata.training) {
-    const extra = (JSON.parse(metadata.training) as { extra?: { task?: AlgorithmicTaskName; taskOptions?: Record<string, number> } }).extra;
+    const extra = (metadataJson(path, metadata, 'training') as { extra?: { task?: AlgorithmicTaskName; taskOptions?: unknown } } | null)?.extra;
     task = extra?.task;
     taskOptions = extra?.taskOptions ?? {};
   }
   if (task === undefined) throw new EngramError(`${path}: does not say which task it was trained on`);
-  return { model, task, taskOptions, path };
+  if (!Object.hasOwn(ALGORITHMIC_TASKS, task)) throw new EngramError(`${path}: unknown task '${String(task)}'`);
+  return { model, task, taskOptions: checkTaskOptions(taskOptions, `${path}: taskOptions`), path };
 }
 
 /** One row of an evaluation table. */

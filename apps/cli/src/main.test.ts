@@ -21,6 +21,21 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
     expect(run('--version').out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('refuses a model file whose task options would allocate without bound', async () => {
+    const { readFileSync, writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { ntmFromSafetensors, ntmToSafetensors } = await import('@engram/ntm');
+    const { Random } = await import('@engram/tensor');
+    const copy = fileURLToPath(new URL('../../demo/public/models/copy.safetensors', import.meta.url));
+    const { model } = ntmFromSafetensors(new Uint8Array(readFileSync(copy)), new Random(0));
+    const file = join(mkdtempSync(join(tmpdir(), 'engram-cli-')), 'huge.safetensors');
+    writeFileSync(file, ntmToSafetensors(model, { task: 'copy', taskOptions: '{"maxLength":1000000000}' }));
+    const r = run('show', '--run', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/taskOptions: 'maxLength' must be an integer in 1\.\.10000/);
+  });
+
   it('gives a user mistake one line and exit code 2, never a stack trace', () => {
     const cases: [string[], RegExp][] = [
       [['train', 'ntm', '--bach', '3'], /unknown option --bach \(did you mean --batch\?\)/],

@@ -65,3 +65,35 @@ export function curriculumCeiling(task: AlgorithmicTaskName, base: Record<string
 export function advanceCurriculum(level: number, errorBits: number, ceiling: number, curriculum: LengthCurriculum = DEFAULT_CURRICULUM): number {
   return errorBits < curriculum.threshold ? Math.min(ceiling, level + curriculum.step) : level;
 }
+
+/** The largest value each task option may take (bounds what a model file's options make us allocate). */
+export const TASK_OPTION_LIMITS: Readonly<Record<string, number>> = Object.freeze({
+  width: 1024,
+  minLength: 10_000,
+  maxLength: 10_000,
+  minRepeats: 1000,
+  maxRepeats: 1000,
+  itemLength: 1000,
+  minItems: 1000,
+  maxItems: 1000,
+  inputCount: 10_000,
+  outputCount: 10_000,
+});
+
+/**
+ * Checks task options read from a file or a flag: an object whose every field is a known option
+ * holding an integer in 1..its limit ({@link TASK_OPTION_LIMITS}). Errors name `source` and the field.
+ */
+export function checkTaskOptions(options: unknown, source = 'task options'): Record<string, number | undefined> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new EngramError(`${source}: must be an object`);
+  const out: Record<string, number | undefined> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (!Object.hasOwn(TASK_OPTION_LIMITS, key)) throw new EngramError(`${source}: unknown task option '${key}'`);
+    if (value === undefined || value === null) continue;
+    const limit = TASK_OPTION_LIMITS[key] as number;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > limit)
+      throw new EngramError(`${source}: '${key}' must be an integer in 1..${limit}, got ${JSON.stringify(value)}`);
+    out[key] = value;
+  }
+  return out;
+}

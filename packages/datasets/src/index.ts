@@ -16,9 +16,11 @@
  */
 export {
   DEFAULT_CURRICULUM,
+  TASK_OPTION_LIMITS,
   type LengthCurriculum,
   advanceCurriculum,
   algorithmicTask,
+  checkTaskOptions,
   curriculumCeiling,
   curriculumOptions,
   sampleBatch,
