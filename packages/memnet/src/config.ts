@@ -81,18 +81,48 @@ export function defaultMemnetConfig(vocabularySize: number, overrides: Partial<M
   return config;
 }
 
+/** Upper bounds of a MemN2N config's sizes (they bound what a file can make us allocate). */
+export interface MemnetLimits {
+  /** Most words. */
+  vocabularySize: number;
+  /** Widest embedding d. */
+  embeddingSize: number;
+  /** Most hops K. */
+  hops: number;
+  /** Most memory slots. */
+  memorySize: number;
+  /** Longest sentence J. */
+  sentenceLength: number;
+  /** Most cells of one embedding table (V · d). */
+  tableCells: number;
+}
+
+/** The bounds {@link validateMemnetConfig} enforces. */
+export const MEMNET_LIMITS: Readonly<MemnetLimits> = Object.freeze({
+  vocabularySize: 1_000_000,
+  embeddingSize: 4096,
+  hops: 64,
+  memorySize: 100_000,
+  sentenceLength: 10_000,
+  tableCells: 50_000_000,
+});
+
 /** Checks a config (from code or a JSON file) and names the first bad field. */
 export function validateMemnetConfig(config: MemnetConfig): void {
-  const positive = (name: keyof MemnetConfig): void => {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new EngramError('MemN2N config: must be an object');
+  const bounded = (name: 'vocabularySize' | 'embeddingSize' | 'hops' | 'memorySize' | 'sentenceLength'): void => {
     const value = config[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-      throw new EngramError(`MemN2N config: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    const max = MEMNET_LIMITS[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
+      throw new EngramError(`MemN2N config: ${name} must be an integer in 1..${max}, got ${JSON.stringify(value)}`);
   };
-  positive('vocabularySize');
-  positive('embeddingSize');
-  positive('hops');
-  positive('memorySize');
-  positive('sentenceLength');
+  bounded('vocabularySize');
+  bounded('embeddingSize');
+  bounded('hops');
+  bounded('memorySize');
+  bounded('sentenceLength');
+  if (config.vocabularySize * config.embeddingSize > MEMNET_LIMITS.tableCells)
+    throw new EngramError(`MemN2N config: vocabularySize × embeddingSize must be at most ${MEMNET_LIMITS.tableCells}`);
   if (config.emptySlots !== 'attend' && config.emptySlots !== 'mask')
     throw new EngramError(`MemN2N config: emptySlots must be 'attend' or 'mask', got ${JSON.stringify(config.emptySlots)}`);
   if (config.tying !== 'adjacent' && config.tying !== 'layerwise')

@@ -19,7 +19,16 @@
  *
  * @packageDocumentation
  */
-export { type EmptySlots, type MemnetConfig, type SentenceEncoding, type WeightTying, defaultMemnetConfig, validateMemnetConfig } from './config.js';
+export {
+  type EmptySlots,
+  MEMNET_LIMITS,
+  type MemnetConfig,
+  type MemnetLimits,
+  type SentenceEncoding,
+  type WeightTying,
+  defaultMemnetConfig,
+  validateMemnetConfig,
+} from './config.js';
 export {
   type EncodeOptions,
   type MemnetBatch,

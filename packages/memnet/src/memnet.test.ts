@@ -248,3 +248,19 @@ describe('save, load and ask', () => {
     expect(a.validation.map((e) => e.supportingFacts[0])).toEqual(b.validation.map((e) => e.supportingFacts[0]));
   });
 });
+
+describe('model files trust no config', () => {
+  it('refuse sizes that would allocate without bound, and a null config, naming the field', async () => {
+    const { saveSafetensors, tensor } = await import('@engram/tensor');
+    const config = defaultMemnetConfig(10, { embeddingSize: 4 });
+    const words = JSON.stringify(Array.from({ length: 9 }, (_, i) => `w${i}`));
+    const file = (c: unknown) => saveSafetensors({ 'params.x': tensor([1]) }, { format: 'engram-memnet/1', config: JSON.stringify(c), vocabulary: words });
+    const cases: [unknown, RegExp][] = [
+      [{ ...config, vocabularySize: 1e12 }, /vocabularySize must be an integer in 1\.\.1000000/],
+      [{ ...config, hops: 2 ** 31 }, /hops must be an integer in 1\.\.64/],
+      [{ ...config, vocabularySize: 1_000_000, embeddingSize: 4096 }, /vocabularySize × embeddingSize must be at most/],
+      [null, /must be an object/],
+    ];
+    for (const [c, message] of cases) expect(() => memnetFromSafetensors(file(c), 'f')).toThrow(message);
+  });
+});
