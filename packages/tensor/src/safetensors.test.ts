@@ -186,6 +186,13 @@ describe('safetensors as the reference implementation reads it', () => {
     ).toThrow(/4 bytes between tensors 'x' and 'y' belong to none/);
     expect(() => loadSafetensors(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8))).toThrow(/the first 4 bytes of data belong to no tensor/);
     expect(() => loadSafetensors(file('{}', 4))).toThrow(/4 trailing bytes/);
+    expect(() =>
+      loadSafetensors(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4)),
+    ).toThrow(/the header names 'x' twice/);
+    // A key inside a tensor's entry, or a name with an escaped quote, is not a top-level duplicate.
+    expect(Object.keys(loadSafetensors(file('{"a\\"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__":{"a\\"b":"x"}}', 4)).tensors)).toEqual([
+      'a"b',
+    ]);
     expect(loadSafetensors(file('{}', 0)).tensors).toEqual({});
   });
 });

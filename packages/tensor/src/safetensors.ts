@@ -86,6 +86,33 @@ export interface LoadSafetensorsOptions {
   backend?: Backend;
 }
 
+/**
+ * The keys of the header's top-level object, in order, duplicates included (JSON.parse keeps only the
+ * last of a duplicated key; the reference implementation rejects the file). `text` is valid JSON.
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1 && c === '{') expectKey = true;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -111,6 +138,13 @@ export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptio
     fail(`header is not valid UTF-8 JSON (${(error as Error).message})`);
   }
   if (!isRecord(header)) return fail('header must be a JSON object');
+  {
+    const seen = new Set<string>();
+    for (const key of topLevelKeys(new TextDecoder().decode(bytes.subarray(LENGTH_PREFIX_BYTES, dataStart)))) {
+      if (seen.has(key)) fail(`the header names '${key}' twice`);
+      seen.add(key);
+    }
+  }
   const dataLength = bytes.length - dataStart;
   // Maps without a prototype: a name such as `__proto__` read from the file stays an ordinary key.
   const metadata: Record<string, string> = Object.create(null);
