@@ -1,6 +1,15 @@
 import { Vocabulary } from '@engram/datasets';
 import { EngramError, type Optimizer, type OptimizerState, Random, type Tensor, checkpointContents, checkpointOptimizer } from '@engram/tensor';
-import { flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, saveSafetensorsFile } from '@engram/tensor';
+import {
+  checkCount,
+  checkRngState,
+  flattenParameters,
+  loadSafetensors,
+  loadSafetensorsFile,
+  metadataJson,
+  restoreParameters,
+  saveSafetensorsFile,
+} from '@engram/tensor';
 import { type MemnetConfig, validateMemnetConfig } from './config.js';
 import { type MemnetModel, createMemnet } from './model.js';
 import type { MemnetTrainingState } from './train.js';
@@ -93,6 +102,12 @@ export async function saveMemnetCheckpoint(
 export async function loadMemnetCheckpoint(path: string): Promise<MemnetCheckpoint> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const loaded = restore(path, tensors, metadata);
-  const training = parseJson<MemnetTrainingState>(path, metadata, 'training');
+  const raw = parseJson<Record<string, unknown> | null>(path, metadata, 'training');
+  if (typeof raw !== 'object' || raw === null) throw new EngramError(`${path}: the 'training' metadata must be an object`);
+  const training: MemnetTrainingState = {
+    epoch: checkCount(path, 'training.epoch', raw.epoch),
+    steps: checkCount(path, 'training.steps', raw.steps),
+    rngState: checkRngState(path, 'training.rngState', raw.rngState),
+  };
   return { ...loaded, metadata, optimizerState: checkpointOptimizer(path, tensors, metadata).state, training };
 }

@@ -244,3 +244,23 @@ it('refuses a model file whose config would allocate without bound or is not an 
   ];
   for (const [c, message] of cases) expect(() => ntmFromSafetensors(file(c), new Random(0), 'f')).toThrow(message);
 });
+
+it('refuses a checkpoint whose training state is malformed, naming the field', async () => {
+  const model = createNtm(tinyConfig(), new Random(1));
+  const optimizer = new Adam(parameterList(model.params));
+  const path = join(mkdtempSync(join(tmpdir(), 'engram-ntm-')), 'c.safetensors');
+  const good = { step: 1, sequences: 1, seconds: 1, rngState: [1, 2, 3, 4] as [number, number, number, number], curriculumLevel: null, extra: {} };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ...good, step: -1 }, /'training.step' must be a non-negative integer/],
+    [{ ...good, rngState: [0, 0, 0, 0] }, /'training.rngState' must be four 32-bit integers/],
+    [{ ...good, seconds: 'soon' }, /'training.seconds'/],
+    [{ ...good, curriculumLevel: 1e9 }, /'training.curriculumLevel'/],
+    [{ ...good, recentBits: [Number.NaN] }, /'training.recentBits'/],
+  ];
+  for (const [training, message] of cases) {
+    await saveCheckpoint(path, model, optimizer, training as never);
+    await expect(loadCheckpoint(path, new Random(0))).rejects.toThrow(message);
+  }
+  await saveCheckpoint(path, model, optimizer, good);
+  await expect(loadCheckpoint(path, new Random(0))).resolves.toBeTruthy();
+});

@@ -1,5 +1,15 @@
 import { EngramError, type Optimizer, type OptimizerState, type Random, type SafetensorsContents, type Tensor, checkpointContents } from '@engram/tensor';
-import { checkpointOptimizer, flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, saveSafetensors } from '@engram/tensor';
+import {
+  checkCount,
+  checkRngState,
+  checkpointOptimizer,
+  flattenParameters,
+  loadSafetensors,
+  loadSafetensorsFile,
+  metadataJson,
+  restoreParameters,
+  saveSafetensors,
+} from '@engram/tensor';
 import { saveSafetensorsFile, writeFileAtomic } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
 import { type NtmModel, createNtm } from './model.js';
@@ -124,15 +134,34 @@ export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpo
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const model = restoreModel(path, parseConfig(path, metadata), tensors, rng);
   if (!Object.hasOwn(metadata, 'training')) throw new EngramError(`${path}: no 'training' metadata (is this a model file rather than a checkpoint?)`);
-  const training = metadataJson(path, metadata, 'training') as TrainingState;
-  if (
-    typeof training !== 'object' ||
-    training === null ||
-    !Number.isSafeInteger(training.step) ||
-    !Array.isArray(training.rngState) ||
-    training.rngState.length !== 4
-  )
-    throw new EngramError(`${path}: the 'training' metadata must hold step, sequences, seconds and a four-number rngState`);
+  const training = checkTrainingState(path, metadataJson(path, metadata, 'training'));
   const optimizer = checkpointOptimizer(path, tensors, metadata);
   return { model, optimizerState: optimizer.state, learningRate: optimizer.learningRate, training };
+}
+
+/** A checkpoint's training state, every field checked and named when wrong. */
+function checkTrainingState(source: string, value: unknown): TrainingState {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EngramError(`${source}: the 'training' metadata must be an object`);
+  const t = value as Record<string, unknown>;
+  const seconds = t.seconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+    throw new EngramError(`${source}: 'training.seconds' must be a non-negative number`);
+  const level = t.curriculumLevel ?? null;
+  if (level !== null && (typeof level !== 'number' || !Number.isInteger(level) || level < 1 || level > 10_000))
+    throw new EngramError(`${source}: 'training.curriculumLevel' must be null or an integer in 1..10000`);
+  const recent = t.recentBits ?? [];
+  if (!Array.isArray(recent) || recent.length > 1000 || !recent.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0))
+    throw new EngramError(`${source}: 'training.recentBits' must be at most 1000 non-negative numbers`);
+  const extra = t.extra ?? {};
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new EngramError(`${source}: 'training.extra' must be an object`);
+  return {
+    step: checkCount(source, 'training.step', t.step),
+    sequences: checkCount(source, 'training.sequences', t.sequences),
+    seconds,
+    rngState: checkRngState(source, 'training.rngState', t.rngState),
+    curriculumLevel: level as number | null,
+    extra: extra as Record<string, unknown>,
+    recentBits: recent as number[],
+    passes: checkCount(source, 'training.passes', t.passes ?? 0),
+  };
 }

@@ -126,6 +126,8 @@ export {
   type CheckpointContents,
   PARAMETERS_PREFIX,
   type SavedOptimizer,
+  checkCount,
+  checkRngState,
   checkpointContents,
   checkpointOptimizer,
   metadataJson,

@@ -83,3 +83,17 @@ export function checkpointOptimizer(source: string, tensors: Record<string, Tens
 export function restoreParameters(source: string, params: ParameterTree, tensors: Record<string, Tensor>): void {
   loadParameters(params, tensorsWithPrefix(source, tensors, PARAMETERS_PREFIX), source);
 }
+
+/** A non-negative integer read from a file, or an error naming `source` and the field. */
+export function checkCount(source: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new EngramError(`${source}: '${field}' must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A random generator's state read from a file (four 32-bit integers, not all zero), or an error naming `source` and the field. */
+export function checkRngState(source: string, field: string, value: unknown): [number, number, number, number] {
+  if (!Array.isArray(value) || value.length !== 4 || !value.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 32) || value.every((x) => x === 0))
+    throw new EngramError(`${source}: '${field}' must be four 32-bit integers, not all zero`);
+  return value as [number, number, number, number];
+}
