@@ -1,4 +1,4 @@
-import { EngramError, PARAMETERS_PREFIX, Random, SGD, type SafetensorsContents, checkpointContents, checkpointOptimizer } from '@engram/tensor';
+import { EngramError, PARAMETERS_PREFIX, Random, SGD, type SafetensorsContents, checkRngState, checkpointContents, checkpointOptimizer } from '@engram/tensor';
 import { flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, parameterList, saveSafetensors } from '@engram/tensor';
 import { tensorsWithPrefix, writeFileAtomic } from '@engram/tensor';
 import { type LmConfig, validateLmConfig } from './config.js';
@@ -106,10 +106,7 @@ function validateTrainingState(source: string, value: unknown): LmTrainingState 
     if (typeof t[key] !== 'number' || !Number.isFinite(t[key]) || (t[key] as number) < 0)
       throw new EngramError(`${source}: training '${key}' must be a non-negative number`);
   }
-  const rng = t.rngState;
-  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 32) || rng.every((x) => x === 0)) {
-    throw new EngramError(`${source}: training 'rngState' must be four 32-bit integers, not all zero`);
-  }
+  checkRngState(source, 'training.rngState', t.rngState);
   if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
   t.history.forEach((r, i) => {
     const record = r as Record<string, unknown>;
