@@ -108,6 +108,15 @@ export const EVAL_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'datastore-dtype', type: 'choice', choices: ['f32', 'f16'], default: 'f32', help: 'key precision when building the datastore file (f16 halves it)' },
   { name: 'rebuild', type: 'flag', help: 'rebuild the datastore even if one is saved' },
   {
+    name: 'datastore-streams',
+    type: 'integer',
+    value: 'N',
+    default: 1,
+    min: 1,
+    max: 1000,
+    help: 'read the training text as N parallel streams to build the datastore (1: one stream, every context whole)',
+  },
+  {
     name: 'recall-queries',
     type: 'integer',
     value: 'N',
@@ -488,8 +497,11 @@ async function datastoreFor(path: string, model: LmModel, corpus: LmCorpus, valu
   let store = loaded?.store;
   if (store === undefined) {
     const t0 = performance.now();
-    store = buildDatastore(model, corpus.train, { onProgress: (d, t) => io.status(`building the datastore: ${((d / t) * 100).toFixed(0)}%`) });
-    io.log(`datastore built: ${count(store.count)} entries (every training word) × ${store.width} in ${formatDuration((performance.now() - t0) / 1000)}`);
+    const streams = get<number>(values, 'datastore-streams') ?? 1;
+    store = buildDatastore(model, corpus.train, { streams, onProgress: (d, t) => io.status(`building the datastore: ${((d / t) * 100).toFixed(0)}%`) });
+    io.log(
+      `datastore built: ${count(store.count)} entries (the training text read as ${streams} stream${streams > 1 ? 's' : ''}) × ${store.width} in ${formatDuration((performance.now() - t0) / 1000)}`,
+    );
   }
   let index: IvfIndex | null = null;
   if (useIndex) {

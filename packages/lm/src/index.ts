@@ -44,6 +44,7 @@ export { type Streams, type Window, toStreams, windowAt, windowCount } from './d
 export {
   type LmForward,
   type LmForwardOptions,
+  type LmHidden,
   type LmLayerParameters,
   type LmModel,
   type LmOutputParameters,
@@ -55,6 +56,7 @@ export {
   flatParameters,
   initialLmState,
   lmForward,
+  lmHidden,
 } from './model.js';
 export {
   LM_FORMAT,
@@ -89,6 +91,7 @@ export {
 } from './train.js';
 export { type EncodedText, LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
 export {
+  type BuildDatastoreOptions,
   type Datastore,
   type DatastoreFile,
   type IndexedDatastore,

@@ -186,3 +186,19 @@ describe('datastore files', () => {
     await expect(loadDatastore(path, model)).rejects.toThrow(EngramError);
   });
 });
+
+describe('building a datastore from parallel streams', () => {
+  it('keeps every entry with the word that followed it where it came from, and stream 0 as one stream reads it', () => {
+    const model = createLm({ vocabularySize: 10, embeddingSize: 8, hiddenSize: 8, layers: 1, dropout: 0, tied: false, initScale: 0.5 }, new Random(4));
+    const rng = new Random(9);
+    const text = Int32Array.from({ length: 403 }, () => rng.int(0, 9));
+    const single = buildDatastore(model, text);
+    const parallel = buildDatastore(model, text, { streams: 4 });
+    expect(parallel.count).toBe(4 * 99);
+    const positions = parallel.positions as Int32Array;
+    for (let i = 0; i < parallel.count; i++) expect(parallel.values[i]).toBe(text[(positions[i] as number) + 1]);
+    // Stream 0 starts where the text starts: its keys are the single stream's.
+    for (let i = 0; i < 99; i++)
+      for (let k = 0; k < 8; k++) expect(parallel.keys[i * 8 + k]).toBeCloseTo(single.keys[(positions[i] as number) * 8 + k] as number, 5);
+  });
+});

@@ -1,6 +1,7 @@
 import { EngramError, type Random, float32ToHalf as toHalf, halfToFloat32 as fromHalf, matmulRaw, noGrad, tensor } from '@engram/tensor';
-import { type TextRun, interpolate, runText } from './cache.js';
-import { type LmModel, flatParameters } from './model.js';
+import { type TextRun, interpolate } from './cache.js';
+import { type LmModel, flatParameters, initialLmState, lmHidden } from './model.js';
+import { toStreams, windowAt } from './data.js';
 
 /**
  * The kNN-LM datastore (Khandelwal et al. 2020, "Generalization through Memorization"): for every
@@ -58,19 +59,52 @@ export function makeDatastore(keys: Float32Array, values: Int32Array, width: num
   return { count, width, keys, norms: squaredNorms(keys, count, width), values, fingerprint, positions };
 }
 
+/** Options of {@link buildDatastore}. */
+export interface BuildDatastoreOptions {
+  /**
+   * Read the text as this many parallel streams (default 1: one stream, every position with its whole
+   * prefix as context). More streams batch the work (about 20% faster at 20 here); each stream then starts
+   * from the zero state, so the first words of each have a shorter context.
+   */
+  streams?: number;
+  /** After each window: positions done of total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /**
- * Builds the datastore of a text (the training text, for kNN-LM): one pass of the model over it as a
- * single stream, keeping every position's h_t and the next word.
+ * Builds the datastore of a text (the training text, for kNN-LM): one pass of the LSTM over it (no softmax
+ * layer: only h_t is kept), keeping every position's h_t, the next word, and where it came from.
  */
-export function buildDatastore(model: LmModel, ids: Int32Array, options: { onProgress?: (done: number, total: number) => void } = {}): Datastore {
-  const run = runText(model, ids, options.onProgress ? { onProgress: options.onProgress } : {});
-  return makeDatastore(
-    run.hidden,
-    run.targets,
-    run.width,
-    modelFingerprint(model),
-    Int32Array.from({ length: run.tokens }, (_, i) => i),
-  );
+export function buildDatastore(model: LmModel, ids: Int32Array, options: BuildDatastoreOptions = {}): Datastore {
+  const streamCount = options.streams ?? 1;
+  const streams = toStreams(ids, streamCount);
+  const width = model.config.hiddenSize;
+  const perStream = streams.length - 1;
+  const count = perStream * streamCount;
+  const keys = new Float32Array(count * width);
+  const values = new Int32Array(count);
+  const positions = new Int32Array(count);
+  const unroll = 50;
+  noGrad(() => {
+    let state = initialLmState(model, streamCount);
+    for (let start = 0; start < perStream; start += unroll) {
+      const window = windowAt(streams, start, unroll);
+      const { hidden, state: next } = lmHidden(model, state, window.inputs, streamCount);
+      const h = hidden.dataSync();
+      for (let t = 0; t < window.steps; t++) {
+        for (let b = 0; b < streamCount; b++) {
+          // Entry order: stream by stream, so each stream's positions stay together.
+          const entry = b * perStream + start + t;
+          keys.set(h.subarray((t * streamCount + b) * width, (t * streamCount + b + 1) * width), entry * width);
+          values[entry] = window.targets[t * streamCount + b] as number;
+          positions[entry] = b * streams.length + start + t;
+        }
+      }
+      state = next;
+      options.onProgress?.((start + window.steps) * streamCount, count);
+    }
+  });
+  return makeDatastore(keys, values, width, modelFingerprint(model), positions);
 }
 
 /** The k nearest keys of each query: indices and squared L2 distances, nearest first, `queries × k`. */

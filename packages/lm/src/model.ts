@@ -120,15 +120,37 @@ export function dropout(x: Tensor, p: number, rng: Random | undefined): Tensor {
 }
 
 /**
- * The model over a window of words: embeddings, then each LSTM layer over the whole window
- * (i, f, o = σ(·), g = tanh(·) of x_t·W_x + h_{t−1}·W_h + b; c_t = f ∘ c_{t−1} + i ∘ g;
+ * The model over a window of words: embeddings, then each LSTM layer step by step
+ * (i, f, o = σ(·), g = tanh(·) of [x_t, h_{t−1}]·W + b; c_t = f ∘ c_{t−1} + i ∘ g;
  * h_t = o ∘ tanh(c_t)), dropout on the non-recurrent connections only (Zaremba et al. 2014, §3),
- * then the softmax layer's scores. x_t·W_x runs for all steps at once; only h_{t−1}·W_h is per step.
+ * then the softmax layer's scores.
  *
  * @param inputs word ids, time-major: `inputs[t · batch + b]` is stream b's word at step t
  * @param batch streams per step (the state's batch)
  */
 export function lmForward(model: LmModel, state: LmState, inputs: Int32Array, batch: number, options: LmForwardOptions = {}): LmForward {
+  const { top, x, state: next } = lstmLayers(model, state, inputs, batch, options);
+  const { weight, bias } = model.params.output;
+  const scores = weight === undefined ? matmulRaw(x, model.params.embedding, false, true) : matmul(x, weight);
+  return { logits: add(scores, bias), hidden: top, state: next };
+}
+
+/** What {@link lmHidden} returns: the top layer's h_t and the state, without the softmax layer. */
+export interface LmHidden {
+  /** The top layer's h_t for every position, `[steps · batch, H]`. */
+  hidden: Tensor;
+  /** The state after the last step. */
+  state: LmState;
+}
+
+/** The LSTM part of {@link lmForward} alone (no softmax layer): what a kNN datastore keeps, at a fraction of the cost. */
+export function lmHidden(model: LmModel, state: LmState, inputs: Int32Array, batch: number): LmHidden {
+  const { top, state: next } = lstmLayers(model, state, inputs, batch, {});
+  return { hidden: top, state: next };
+}
+
+/** The embedding and LSTM layers of {@link lmForward}: the top layer's outputs (before and after dropout) and the state. */
+function lstmLayers(model: LmModel, state: LmState, inputs: Int32Array, batch: number, options: LmForwardOptions): { top: Tensor; x: Tensor; state: LmState } {
   const { hiddenSize: h, dropout: p } = model.config;
   const steps = inputs.length / batch;
   const stateBatch = (state.h[0] as Tensor).shape[0];
@@ -166,7 +188,5 @@ export function lmForward(model: LmModel, state: LmState, inputs: Int32Array, ba
   });
   const top = steps === 1 ? (outputs[0] as Tensor) : concat(outputs, 0);
   const x = steps === 1 ? (layerInputs[0] as Tensor) : concat(layerInputs, 0);
-  const { weight, bias } = model.params.output;
-  const scores = weight === undefined ? matmulRaw(x, model.params.embedding, false, true) : matmul(x, weight);
-  return { logits: add(scores, bias), hidden: top, state: { h: hs, c: cs } };
+  return { top, x, state: { h: hs, c: cs } };
 }
