@@ -38,6 +38,7 @@ import {
   runText,
   saveLm,
   saveLmCheckpoint,
+  topWords,
   trainLm,
 } from '@engram/lm';
 import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
@@ -639,9 +640,7 @@ async function completeWithKnn(
   const lambda = get<number>(values, 'knn-lambda') ?? 0.25;
   const pKnn = new Map<number, number>();
   for (const r of recalled) pKnn.set(r.next, (pKnn.get(r.next) ?? 0) + r.weight);
-  const mixed = Array.from(state.probabilities, (p, id) => ({ id, probability: interpolate(p, pKnn.get(id) ?? 0, lambda) }))
-    .sort((a, b) => b.probability - a.probability)
-    .slice(0, top);
+  const mixed = topWords((id) => interpolate(state.probabilities[id] as number, pKnn.get(id) ?? 0, lambda), state.probabilities.length, top);
   const w = (id: number) => run.vocabulary.word(id);
   io.log(`\nwith the kNN memory (k = ${k}, λ = ${lambda}):`);
   io.log(mixed.map((m, i) => `  ${i + 1}. ${w(m.id)} ${m.probability.toFixed(4)}`).join('\n'));

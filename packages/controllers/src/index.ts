@@ -40,6 +40,7 @@ export {
   createLstm,
   initialLstmState,
   lstmCellComposed,
+  lstmLayerStep,
   lstmSequence,
   lstmStep,
 } from './lstm.js';

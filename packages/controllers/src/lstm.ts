@@ -112,6 +112,21 @@ export function lstmCellComposed(z: Tensor, c: Tensor): LstmCellOutput {
 }
 
 /**
+ * One layer's time step: z = [x, h_{t−1}]·W + b, then the cell (fused unless `fused: false`).
+ * {@link lstmStep} runs it through every layer; a model that treats the layers differently (dropout
+ * between them, say) calls it layer by layer.
+ *
+ * @param x `[batch, input]`; h and c `[batch, H]`
+ */
+export function lstmLayerStep(layer: LstmLayerParameters, x: Tensor, h: Tensor, c: Tensor, options: LstmStepOptions = {}): LstmCellOutput {
+  const z = add(matmul(concat([x, h], 1), layer.weight), layer.bias);
+  if (options.fused === false) return lstmCellComposed(z, c);
+  const both = lstmCell(z, c);
+  const [batch, hidden] = c.shape as [number, number];
+  return { h: slice(both, [0, 0], [batch, hidden]), c: slice(both, [0, hidden], [batch, hidden]) };
+}
+
+/**
  * One time step through every layer: i, f, o = σ(·), g = tanh(·) of [x, h_{t−1}]·W + b;
  * c_t = f ∘ c_{t−1} + i ∘ g; h_t = o ∘ tanh(c_t).
  *
@@ -130,18 +145,10 @@ export function lstmStep(params: LstmParameters, state: LstmState, x: Tensor, op
   const c: Tensor[] = [];
   let input = x;
   params.layers.forEach((layer, l) => {
-    const z = add(matmul(concat([input, state.h[l] as Tensor], 1), layer.weight), layer.bias);
-    if (options.fused === false) {
-      const next = lstmCellComposed(z, state.c[l] as Tensor);
-      h.push(next.h);
-      c.push(next.c);
-    } else {
-      const both = lstmCell(z, state.c[l] as Tensor);
-      const batch = both.shape[0] as number;
-      h.push(slice(both, [0, 0], [batch, hidden]));
-      c.push(slice(both, [0, hidden], [batch, hidden]));
-    }
-    input = h[l] as Tensor;
+    const next = lstmLayerStep(layer, input, state.h[l] as Tensor, state.c[l] as Tensor, options);
+    h.push(next.h);
+    c.push(next.c);
+    input = next.h;
   });
   return { output: input, state: { h, c } };
 }

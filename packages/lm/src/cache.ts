@@ -1,6 +1,5 @@
 import { EngramError, type Tensor, crossEntropy, matmulRaw, noGrad, softmax, tensor } from '@engram/tensor';
-import { type Streams, toStreams, windowAt } from './data.js';
-import { type LmModel, initialLmState, lmForward } from './model.js';
+import { type LmModel, initialLmState, lmForward, readText } from './model.js';
 
 /** What {@link cacheDistribution} returns. */
 export interface CacheDistribution {
@@ -67,27 +66,19 @@ export interface TextRun {
 
 /** Runs the model over a text as one stream (batch 1) and keeps each position's target probability and h_t. */
 export function runText(model: LmModel, ids: Int32Array, options: { unroll?: number; onProgress?: (done: number, total: number) => void } = {}): TextRun {
-  const unroll = options.unroll ?? 100;
   const width = model.config.hiddenSize;
-  return noGrad(() => {
-    const streams: Streams = toStreams(ids, 1);
-    const tokens = streams.length - 1;
-    const modelProbability = new Float64Array(tokens);
-    const hidden = new Float32Array(tokens * width);
-    const targets = new Int32Array(tokens);
-    let state = initialLmState(model, 1);
-    for (let start = 0; start < tokens; start += unroll) {
-      const window = windowAt(streams, start, unroll);
-      const { logits, hidden: h, state: next } = lmForward(model, state, window.inputs, 1);
-      const nats = crossEntropy(logits, window.targets, 'none').dataSync();
-      for (let t = 0; t < window.steps; t++) modelProbability[start + t] = Math.exp(-(nats[t] as number));
-      hidden.set(h.dataSync(), start * width);
-      targets.set(window.targets, start);
-      state = next;
-      options.onProgress?.(start + window.steps, tokens);
-    }
-    return { tokens, modelProbability, hidden, width, targets };
+  const tokens = ids.length - 1;
+  const modelProbability = new Float64Array(Math.max(0, tokens));
+  const hidden = new Float32Array(Math.max(0, tokens) * width);
+  const targets = new Int32Array(Math.max(0, tokens));
+  readText(model, ids, { unroll: options.unroll ?? 100 }, ({ window, start, hidden: h, logits }) => {
+    const nats = crossEntropy(logits as Tensor, window.targets, 'none').dataSync();
+    for (let t = 0; t < window.steps; t++) modelProbability[start + t] = Math.exp(-(nats[t] as number));
+    hidden.set(h.dataSync(), start * width);
+    targets.set(window.targets, start);
+    options.onProgress?.(start + window.steps, tokens);
   });
+  return { tokens, modelProbability, hidden, width, targets };
 }
 
 /** One point of the cache grid. */
@@ -124,7 +115,6 @@ export function cacheGrid(run: TextRun, grid: { sizes: readonly number[]; thetas
   const maxSize = Math.max(...sizes);
   const { tokens, width, hidden, targets, modelProbability } = run;
   const nats = new Float64Array(sizes.length * thetas.length * lambdas.length);
-  const exps = new Float64Array(maxSize);
   noGrad(() => {
     for (let start = 0; start < tokens; start += CHUNK) {
       const rows = Math.min(CHUNK, tokens - start);
@@ -149,7 +139,6 @@ export function cacheGrid(run: TextRun, grid: { sizes: readonly number[]; thetas
               let hit = 0;
               for (let i = from; i < t; i++) {
                 const e = Math.exp(theta * (dots[r * columns + i - base] as number) - max);
-                exps[i - from] = e;
                 total += e;
                 if (targets[i] === target) hit += e;
               }
@@ -192,6 +181,20 @@ export interface WordProbability {
   id: number;
   /** Its probability. */
   probability: number;
+}
+
+/** The `count` most likely of `vocabularySize` words under `p`, most likely first (one pass, no full sort). */
+export function topWords(p: (id: number) => number, vocabularySize: number, count: number): WordProbability[] {
+  const best: WordProbability[] = [];
+  for (let id = 0; id < vocabularySize; id++) {
+    const probability = p(id);
+    if (best.length < count || probability > (best[best.length - 1] as WordProbability).probability) {
+      best.push({ id, probability });
+      best.sort((a, b) => b.probability - a.probability);
+      if (best.length > count) best.pop();
+    }
+  }
+  return best;
 }
 
 /** One cache entry the cache drew on. */
@@ -238,17 +241,13 @@ export function completeText(model: LmModel, ids: Int32Array, options: { size: n
     const query = hs.subarray((rows - 1) * h, rows * h);
     const cache: CacheDistribution =
       values.length > 0 ? cacheDistribution(keys, values, query, options.theta) : { weights: new Float32Array(), distribution: new Map<number, number>() };
-    const topOf = (p: (id: number) => number): WordProbability[] => {
-      const order = Array.from({ length: v }, (_, id) => id).sort((a, b) => p(b) - p(a));
-      return order.slice(0, top).map((id) => ({ id, probability: p(id) }));
-    };
     const lambda = values.length > 0 ? options.lambda : 0;
     const recalled = Array.from(cache.weights, (weight, i) => ({ position: from + i, next: values[i] as number, weight }))
       .sort((a, b) => b.weight - a.weight)
       .slice(0, top);
     return {
-      model: topOf((id) => probabilities[id] as number),
-      withCache: topOf((id) => interpolate(probabilities[id] as number, cache.distribution.get(id) ?? 0, lambda)),
+      model: topWords((id) => probabilities[id] as number, v, top),
+      withCache: topWords((id) => interpolate(probabilities[id] as number, cache.distribution.get(id) ?? 0, lambda), v, top),
       recalled,
     };
   });
@@ -326,18 +325,6 @@ export function readWithCache(model: LmModel, ids: Int32Array, options: ReadOpti
     modelNats -= Math.log(pm);
     mixedNats -= Math.log(mixed);
   }
-  const ranked = (p: (id: number) => number, count: number): WordProbability[] => {
-    const best: WordProbability[] = [];
-    for (let id = 0; id < v; id++) {
-      const probability = p(id);
-      if (best.length < count || probability > (best[best.length - 1] as WordProbability).probability) {
-        best.push({ id, probability });
-        best.sort((a, b) => b.probability - a.probability);
-        if (best.length > count) best.pop();
-      }
-    }
-    return best;
-  };
   const check = (t: number) => {
     if (!Number.isInteger(t) || t < 0 || t >= tokens) throw new EngramError(`readWithCache: position ${t} is outside 0..${tokens - 1}`);
   };
@@ -352,7 +339,7 @@ export function readWithCache(model: LmModel, ids: Int32Array, options: ReadOpti
       const row = (id: number) => probabilities[t * v + id] as number;
       const cache = cacheAt(t);
       const mixed = (id: number) => (cache === null ? row(id) : interpolate(row(id), cache.distribution.get(id) ?? 0, options.lambda));
-      return { model: ranked(row, count), withCache: ranked(mixed, count) };
+      return { model: topWords(row, v, count), withCache: topWords(mixed, v, count) };
     },
     recall(t) {
       check(t);

@@ -37,6 +37,7 @@ export {
   nextWordState,
   readWithCache,
   runText,
+  topWords,
 } from './cache.js';
 export { LM_LIMITS, type LmConfig, type LmLimits, validateLmConfig } from './config.js';
 export { type LmCorpus, loadPtbCorpus } from './corpus.js';
@@ -57,6 +58,8 @@ export {
   initialLmState,
   lmForward,
   lmHidden,
+  type ReadWindow,
+  readText,
 } from './model.js';
 export {
   LM_FORMAT,

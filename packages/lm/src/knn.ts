@@ -1,7 +1,6 @@
 import { EngramError, type Random, float32ToHalf as toHalf, halfToFloat32 as fromHalf, matmulRaw, noGrad, tensor } from '@engram/tensor';
 import { type TextRun, interpolate } from './cache.js';
-import { type LmModel, flatParameters, initialLmState, lmHidden } from './model.js';
-import { toStreams, windowAt } from './data.js';
+import { type LmModel, flatParameters, readText } from './model.js';
 
 /**
  * The kNN-LM datastore (Khandelwal et al. 2020, "Generalization through Memorization"): for every
@@ -77,32 +76,24 @@ export interface BuildDatastoreOptions {
  */
 export function buildDatastore(model: LmModel, ids: Int32Array, options: BuildDatastoreOptions = {}): Datastore {
   const streamCount = options.streams ?? 1;
-  const streams = toStreams(ids, streamCount);
-  const width = model.config.hiddenSize;
-  const perStream = streams.length - 1;
+  const perStream = Math.floor(ids.length / streamCount) - 1;
   const count = perStream * streamCount;
+  const width = model.config.hiddenSize;
   const keys = new Float32Array(count * width);
   const values = new Int32Array(count);
   const positions = new Int32Array(count);
-  const unroll = 50;
-  noGrad(() => {
-    let state = initialLmState(model, streamCount);
-    for (let start = 0; start < perStream; start += unroll) {
-      const window = windowAt(streams, start, unroll);
-      const { hidden, state: next } = lmHidden(model, state, window.inputs, streamCount);
-      const h = hidden.dataSync();
-      for (let t = 0; t < window.steps; t++) {
-        for (let b = 0; b < streamCount; b++) {
-          // Entry order: stream by stream, so each stream's positions stay together.
-          const entry = b * perStream + start + t;
-          keys.set(h.subarray((t * streamCount + b) * width, (t * streamCount + b + 1) * width), entry * width);
-          values[entry] = window.targets[t * streamCount + b] as number;
-          positions[entry] = b * streams.length + start + t;
-        }
+  readText(model, ids, { streams: streamCount, unroll: 50, logits: false }, ({ window, start, hidden }) => {
+    const h = hidden.dataSync();
+    for (let t = 0; t < window.steps; t++) {
+      for (let b = 0; b < streamCount; b++) {
+        // Entry order: stream by stream, so each stream's positions stay together.
+        const entry = b * perStream + start + t;
+        keys.set(h.subarray((t * streamCount + b) * width, (t * streamCount + b + 1) * width), entry * width);
+        values[entry] = window.targets[t * streamCount + b] as number;
+        positions[entry] = b * (perStream + 1) + start + t;
       }
-      state = next;
-      options.onProgress?.((start + window.steps) * streamCount, count);
     }
+    options.onProgress?.((start + window.steps) * streamCount, count);
   });
   return makeDatastore(keys, values, width, modelFingerprint(model), positions);
 }
@@ -160,8 +151,29 @@ class TopK {
     d[i] = distance;
     ix[i] = index;
   }
+  /**
+   * Offers `count` keys whose dot products with the query are `dots[dotsAt …]`: key j (entry `first + j`)
+   * is at ‖k‖² − 2 q·k, the distance less ‖q‖² (the same for every key of this query).
+   */
+  scan(dots: Float32Array, dotsAt: number, norms: Float32Array, first: number, count: number): void {
+    let bound = this.bound;
+    for (let j = 0; j < count; j++) {
+      const d = (norms[first + j] as number) - 2 * (dots[dotsAt + j] as number);
+      if (d < bound) {
+        this.push(d, first + j);
+        bound = this.bound;
+      }
+    }
+  }
+  /** Writes the kept entries nearest first as squared distances from `query` (adding back its ‖q‖²). */
+  finish(query: Float32Array, distances: Float32Array, indices: Int32Array, at: number): void {
+    let qq = 0;
+    for (const v of query) qq += v * v;
+    this.drain(distances, indices, at);
+    for (let j = 0; j < this.k; j++) distances[at + j] = Math.max(0, (distances[at + j] as number) + qq);
+  }
   /** Writes the kept entries nearest first. */
-  drain(distances: Float32Array, indices: Int32Array, at: number): void {
+  private drain(distances: Float32Array, indices: Int32Array, at: number): void {
     const order = Array.from({ length: this.size }, (_, i) => i).sort((a, b) => (this.distances[a] as number) - (this.distances[b] as number));
     order.forEach((j, r) => {
       distances[at + r] = this.distances[j] as number;
@@ -212,25 +224,12 @@ export function exactNeighbours(
       for (let k0 = 0; k0 < store.count; k0 += KEY_BLOCK) {
         const cols = Math.min(KEY_BLOCK, store.count - k0);
         const dots = matmulRaw(queryTensor, tensor(keys.subarray(k0 * width, (k0 + cols) * width), [cols, width]), false, true).dataSync();
-        for (let r = 0; r < rows; r++) {
-          const heap = heaps[r] as TopK;
-          let bound = heap.bound;
-          const base = r * cols;
-          for (let c = 0; c < cols; c++) {
-            // ‖k‖² − 2 q·k: the distance less ‖q‖², which is the same for every key of this query.
-            const d = (norms[k0 + c] as number) - 2 * (dots[base + c] as number);
-            if (d < bound) {
-              heap.push(d, k0 + c);
-              bound = heap.bound;
-            }
-          }
-        }
+        heaps.forEach((heap, r) => {
+          heap.scan(dots, r * cols, norms, k0, cols);
+        });
       }
       heaps.forEach((heap, r) => {
-        let qq = 0;
-        for (let j = 0; j < width; j++) qq += (block[r * width + j] as number) ** 2;
-        heap.drain(distances, indices, (q0 + r) * k);
-        for (let j = 0; j < k; j++) distances[(q0 + r) * k + j] = Math.max(0, (distances[(q0 + r) * k + j] as number) + qq);
+        heap.finish(block.subarray(r * width, (r + 1) * width), distances, indices, (q0 + r) * k);
       });
       options.onProgress?.(q0 + rows, count);
     }
@@ -260,30 +259,14 @@ export interface IndexedDatastore {
   index: IvfIndex;
 }
 
-/** Nearest centroid of each of `count` rows (squared L2), by matrix products in blocks. */
+/** Nearest centroid of each of `count` rows (squared L2): exact 1-nearest-neighbour search over the centroids. */
 function assign(rows: Float32Array, count: number, width: number, centroids: Float32Array, lists: number): Int32Array {
-  const out = new Int32Array(count);
-  const centroidNorms = squaredNorms(centroids, lists, width);
-  noGrad(() => {
-    const c = tensor(centroids, [lists, width]);
-    for (let r0 = 0; r0 < count; r0 += KEY_BLOCK) {
-      const n = Math.min(KEY_BLOCK, count - r0);
-      const dots = matmulRaw(tensor(rows.subarray(r0 * width, (r0 + n) * width), [n, width]), c, false, true).dataSync();
-      for (let r = 0; r < n; r++) {
-        let best = 0;
-        let bestD = Number.POSITIVE_INFINITY;
-        for (let j = 0; j < lists; j++) {
-          const d = (centroidNorms[j] as number) - 2 * (dots[r * lists + j] as number);
-          if (d < bestD) {
-            bestD = d;
-            best = j;
-          }
-        }
-        out[r0 + r] = best;
-      }
-    }
-  });
-  return out;
+  return exactNeighbours(centroidStore(centroids, lists, width), rows.subarray(0, count * width), 1).indices;
+}
+
+/** The centroids as a datastore, to search them like keys. */
+function centroidStore(centroids: Float32Array, lists: number, width: number): Datastore {
+  return makeDatastore(centroids, new Int32Array(lists), width, '');
 }
 
 /**
@@ -357,7 +340,7 @@ export function ivfNeighbours(store: Datastore, index: IvfIndex, queries: Float3
   const indices = new Int32Array(count * k);
   const distances = new Float32Array(count * k);
   const p = Math.min(probes, index.lists);
-  const cells = exactNeighbours(makeDatastore(index.centroids, new Int32Array(index.lists), width, ''), queries, p);
+  const cells = exactNeighbours(centroidStore(index.centroids, index.lists, width), queries, p);
   noGrad(() => {
     for (let q0 = 0; q0 < count; q0 += IVF_QUERY_BLOCK) {
       const rows = Math.min(IVF_QUERY_BLOCK, count - q0);
@@ -386,22 +369,11 @@ export function ivfNeighbours(store: Datastore, index: IvfIndex, queries: Float3
           true,
         ).dataSync();
         members.forEach((r, i) => {
-          const heap = heaps[r] as TopK;
-          let bound = heap.bound;
-          for (let j = 0; j < size; j++) {
-            const d = (norms[from + j] as number) - 2 * (dots[i * size + j] as number);
-            if (d < bound) {
-              heap.push(d, from + j);
-              bound = heap.bound;
-            }
-          }
+          (heaps[r] as TopK).scan(dots, i * size, norms, from, size);
         });
       }
       heaps.forEach((heap, r) => {
-        let qq = 0;
-        for (let j = 0; j < width; j++) qq += (queries[(q0 + r) * width + j] as number) ** 2;
-        heap.drain(distances, indices, (q0 + r) * k);
-        for (let j = 0; j < k; j++) distances[(q0 + r) * k + j] = Math.max(0, (distances[(q0 + r) * k + j] as number) + qq);
+        heap.finish(queries.subarray((q0 + r) * width, (q0 + r + 1) * width), distances, indices, (q0 + r) * k);
       });
     }
   });

@@ -1,28 +1,10 @@
-import {
-  type Random,
-  ShapeError,
-  type Tensor,
-  add,
-  concat,
-  gather,
-  lstmCell,
-  matmul,
-  matmulRaw,
-  mul,
-  randomUniform,
-  slice,
-  tensor,
-  zeros,
-} from '@engram/tensor';
+import { type LstmLayerParameters, lstmLayerStep } from '@engram/controllers';
+import { type Random, ShapeError, type Tensor, add, concat, gather, matmul, matmulRaw, mul, noGrad, randomUniform, slice, tensor, zeros } from '@engram/tensor';
 import { type LmConfig, validateLmConfig } from './config.js';
+import { type Streams, type Window, toStreams, windowAt } from './data.js';
 
-/** One LSTM layer: the four gates' weights stacked, `[input + H, 4H]` (W_x over W_h), gate order i, f, g, o. */
-export interface LmLayerParameters {
-  /** W = [W_x; W_h]. */
-  weight: Tensor;
-  /** b, `[4H]`. */
-  bias: Tensor;
-}
+/** One LSTM layer: W = [W_x; W_h] `[input + H, 4H]` and b `[4H]`, gate order i, f, g, o (the controllers' layer). */
+export type LmLayerParameters = LstmLayerParameters;
 
 /** The softmax layer's parameters. */
 export interface LmOutputParameters {
@@ -176,10 +158,7 @@ function lstmLayers(model: LmModel, state: LmState, inputs: Int32Array, batch: n
     let cPrev = state.c[l] as Tensor;
     outputs = [];
     for (let t = 0; t < steps; t++) {
-      const z = add(matmul(concat([layerInputs[t] as Tensor, hPrev], 1), layer.weight), layer.bias);
-      const both = lstmCell(z, cPrev);
-      hPrev = slice(both, [0, 0], [batch, h]);
-      cPrev = slice(both, [0, h], [batch, h]);
+      ({ h: hPrev, c: cPrev } = lstmLayerStep(layer, layerInputs[t] as Tensor, hPrev, cPrev));
       outputs.push(hPrev);
     }
     hs.push(hPrev);
@@ -189,4 +168,50 @@ function lstmLayers(model: LmModel, state: LmState, inputs: Int32Array, batch: n
   const top = steps === 1 ? (outputs[0] as Tensor) : concat(outputs, 0);
   const x = steps === 1 ? (layerInputs[0] as Tensor) : concat(layerInputs, 0);
   return { top, x, state: { h: hs, c: cs } };
+}
+
+/** What {@link readText} hands to its visitor for each window. */
+export interface ReadWindow {
+  /** The window's inputs and targets, time-major (`[t · streams + b]`). */
+  window: Window;
+  /** Its first position in each stream. */
+  start: number;
+  /** The top layer's h_t, `[steps · streams, H]`. */
+  hidden: Tensor;
+  /** The softmax layer's scores, `[steps · streams, V]` (null when `logits: false`). */
+  logits: Tensor | null;
+}
+
+/**
+ * Reads a text without a tape, as `streams` parallel streams (default 1: the whole text as one) from the
+ * zero state, `unroll` words at a time with the state carried, and visits each window. `logits: false`
+ * skips the softmax layer (h_t is all a kNN datastore needs).
+ *
+ * @returns the streams the text was laid out in
+ */
+export function readText(
+  model: LmModel,
+  ids: Int32Array,
+  options: { streams?: number; unroll?: number; logits?: boolean },
+  visit: (read: ReadWindow) => void,
+): Streams {
+  const batch = options.streams ?? 1;
+  const unroll = options.unroll ?? 100;
+  const streams = toStreams(ids, batch);
+  noGrad(() => {
+    let state = initialLmState(model, batch);
+    for (let start = 0; start < streams.length - 1; start += unroll) {
+      const window = windowAt(streams, start, unroll);
+      if (options.logits === false) {
+        const read = lmHidden(model, state, window.inputs, batch);
+        visit({ window, start, hidden: read.hidden, logits: null });
+        state = read.state;
+      } else {
+        const read = lmForward(model, state, window.inputs, batch);
+        visit({ window, start, hidden: read.hidden, logits: read.logits });
+        state = read.state;
+      }
+    }
+  });
+  return streams;
 }

@@ -1,6 +1,6 @@
-import { EngramError, NonFiniteError, Random, SGD, type Tensor, clipGradientsByNorm, crossEntropy, mul, noGrad, parameterList } from '@engram/tensor';
+import { EngramError, NonFiniteError, Random, SGD, type Tensor, clipGradientsByNorm, crossEntropy, mul, parameterList } from '@engram/tensor';
 import { type Streams, toStreams, windowAt, windowCount } from './data.js';
-import { type LmModel, type LmState, detachState, initialLmState, lmForward } from './model.js';
+import { type LmModel, type LmState, detachState, initialLmState, lmForward, readText } from './model.js';
 import { type LmRecipe, learningRateAt } from './recipes.js';
 
 /** One finished epoch, as kept in the training state and shown in the learning curve. */
@@ -298,23 +298,15 @@ export interface EvaluateLmOptions {
  * predicted from all the words before it, as Zaremba et al. evaluate): exp(−(1/N) Σ log p(w_{t+1} | w_{≤t})).
  */
 export function evaluateLm(model: LmModel, ids: Int32Array, options: EvaluateLmOptions = {}): LmEvaluation {
-  const unroll = options.unroll ?? 100;
-  return noGrad(() => {
-    const streams = toStreams(ids, 1);
-    let state = initialLmState(model, 1);
-    let nats = 0;
-    let tokens = 0;
-    const total = streams.length - 1;
-    for (let start = 0; start < total; start += unroll) {
-      const { inputs, targets } = windowAt(streams, start, unroll);
-      const { logits, state: next } = lmForward(model, state, inputs, 1);
-      nats += crossEntropy(logits, targets, 'sum').item();
-      tokens += targets.length;
-      state = next;
-      options.onProgress?.(tokens, total);
-    }
-    return { perplexity: Math.exp(nats / tokens), nats, tokens };
+  let nats = 0;
+  let tokens = 0;
+  const total = ids.length - 1;
+  readText(model, ids, { unroll: options.unroll ?? 100 }, ({ window, logits }) => {
+    nats += crossEntropy(logits as Tensor, window.targets, 'sum').item();
+    tokens += window.targets.length;
+    options.onProgress?.(tokens, total);
   });
+  return { perplexity: Math.exp(nats / tokens), nats, tokens };
 }
 
 /** The tensors a checkpoint needs for the carried state (`state.h.0`, `state.c.0`, …). */
