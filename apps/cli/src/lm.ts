@@ -128,6 +128,16 @@ export const EVAL_LM_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** True when two vocabularies hold the same words in the same order (a model and its data agree). */
+function sameWords(a: LmVocabulary, b: LmVocabulary): boolean {
+  return a.size === b.size && a.words.every((w, i) => w === b.words[i]);
+}
+
+/** Where a run's kNN datastore lives: beside a model file, or in the run folder. */
+function datastorePath(run: string): string {
+  return run.endsWith('.safetensors') ? `${run.slice(0, -'.safetensors'.length)}.knn` : join(run, 'datastore.knn');
+}
+
 /** The options of `engram tune`. */
 export const TUNE_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
@@ -242,7 +252,7 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
   }
   const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
   const corpus = await loadPtbCorpus(info.data);
-  if (corpus.vocabulary.size !== vocabulary.size || corpus.vocabulary.words.some((w, i) => w !== vocabulary.words[i]))
+  if (!sameWords(corpus.vocabulary, vocabulary))
     throw new EngramError(`${info.data}: its vocabulary differs from the checkpoint's; resume with the data the run was trained on`);
   return { info, model, vocabulary, snapshot, corpus };
 }
@@ -439,8 +449,7 @@ async function loadLmRun(path: string): Promise<{ model: LmModel; vocabulary: Lm
 async function corpusFor(run: { vocabulary: LmVocabulary; data: string | undefined }, data: string | undefined): Promise<LmCorpus> {
   const folder = data ?? run.data ?? 'data/ptb';
   const corpus = await loadPtbCorpus(folder);
-  if (corpus.vocabulary.size !== run.vocabulary.size || corpus.vocabulary.words.some((w, i) => w !== run.vocabulary.words[i]))
-    throw new EngramError(`${folder}: its vocabulary is not the model's`);
+  if (!sameWords(corpus.vocabulary, run.vocabulary)) throw new EngramError(`${folder}: its vocabulary is not the model's`);
   return corpus;
 }
 
@@ -528,7 +537,7 @@ async function knnRows(
   io: Pick<LmIO, 'log' | 'status'>,
 ): Promise<void> {
   const { runPath, model, corpus, valid, test, k } = context;
-  const path = runPath.endsWith('.safetensors') ? `${runPath.slice(0, -'.safetensors'.length)}.knn` : join(runPath, 'datastore.knn');
+  const path = datastorePath(runPath);
   const useIndex = get<string>(values, 'index') !== 'exact';
   const { store, index } = await datastoreFor(path, model, corpus, values, io);
   const probes = get<number>(values, 'probes') ?? 32;
@@ -631,7 +640,7 @@ async function completeWithKnn(
 ): Promise<void> {
   const { run, ids, k, top } = context;
   const runPath = get<string>(values, 'run') ?? '';
-  const path = runPath.endsWith('.safetensors') ? `${runPath.slice(0, -'.safetensors'.length)}.knn` : join(runPath, 'datastore.knn');
+  const path = datastorePath(runPath);
   if (!existsSync(path)) throw new EngramError(`--knn: no datastore at ${path}; build it once with: engram eval --run ${runPath} --knn ${k}`);
   const { store, index } = await loadDatastore(path, run.model);
   const state = nextWordState(run.model, ids);

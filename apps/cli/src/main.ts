@@ -57,16 +57,21 @@ usage:
 Every command answers --help with its options and defaults. ENGRAM_DEBUG=1 shows stack traces.
 `;
 
-/** A terminal's status line: rewritten in place on a TTY, else printed every few seconds. */
-function terminalIO() {
+/**
+ * A terminal's status line: rewritten in place on a TTY, else printed every few seconds. With
+ * `interruptible` (training, which checks `interrupted()` between steps), the first Ctrl-C asks it to
+ * stop with a checkpoint and a second one exits; otherwise Ctrl-C ends the command as usual.
+ */
+function terminalIO(options: { interruptible?: boolean } = {}) {
   const tty = process.stdout.isTTY === true;
   let lastPrinted = 0;
   let stop = false;
   let presses = 0;
-  process.on('SIGINT', () => {
-    stop = true;
-    if (++presses > 1) process.exit(130);
-  });
+  if (options.interruptible)
+    process.on('SIGINT', () => {
+      stop = true;
+      if (++presses > 1) process.exit(130);
+    });
   return {
     status: (line: string) => {
       if (tty) process.stdout.write(`\r\x1b[K${line}`);
@@ -93,7 +98,7 @@ async function trainLm(argv: string[]): Promise<number> {
     TRAIN_LM_OPTIONS,
     argv,
   );
-  return values === null ? 0 : trainLmCommand(values, terminalIO());
+  return values === null ? 0 : trainLmCommand(values, terminalIO({ interruptible: true }));
 }
 
 async function tune(argv: string[]): Promise<number> {
@@ -163,25 +168,7 @@ async function train(argv: string[]): Promise<number> {
     writeHeads: numberOr('write-heads', 1),
     taskOptions: maxLength === undefined ? {} : { maxLength },
   };
-  let stop = false;
-  let presses = 0;
-  process.on('SIGINT', () => {
-    stop = true;
-    if (++presses > 1) process.exit(130);
-  });
-  const tty = process.stdout.isTTY === true;
-  let lastPrinted = 0;
-  const outcome = await runTraining(options, {
-    status: (line) => {
-      if (tty) process.stdout.write(`\r\x1b[K${line}`);
-      else if (performance.now() - lastPrinted > 5000) {
-        lastPrinted = performance.now();
-        console.log(line);
-      }
-    },
-    log: (line) => console.log(tty ? `\r\x1b[K${line}` : line),
-    interrupted: () => stop,
-  });
+  const outcome = await runTraining(options, terminalIO({ interruptible: true }));
   return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
 }
 
@@ -227,13 +214,9 @@ async function trainMemnetCommand(argv: string[]): Promise<number> {
     validationFraction: given('validation') ?? 0.1,
     resume: get<boolean>(values, 'resume') === true,
   };
-  let stop = false;
-  let presses = 0;
-  process.on('SIGINT', () => {
-    stop = true;
-    if (++presses > 1) process.exit(130);
-  });
-  const outcome = await runMemnetTraining(options, { status: (line) => console.log(line), log: (line) => console.log(line), interrupted: () => stop });
+  // One line per epoch: every status line is kept.
+  const { interrupted } = terminalIO({ interruptible: true });
+  const outcome = await runMemnetTraining(options, { status: (line) => console.log(line), log: (line) => console.log(line), interrupted });
   return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
 }
 
