@@ -135,7 +135,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     });
     const rng = new Random(options.seed);
     model = createNtm(config, rng.fork());
-    snapshot = { training: freshNtmTraining(rng, null), optimizer: ntmOptimizer(model, recipe) };
+    snapshot = { training: freshNtmTraining(rng), optimizer: ntmOptimizer(model, recipe) };
     await writeText(curvePath, CURVE_HEADER);
     await writeText(join(options.out, 'run.json'), `${JSON.stringify({ ...options, started: new Date().toISOString() }, null, 2)}\n`);
   }

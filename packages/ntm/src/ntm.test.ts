@@ -161,11 +161,11 @@ describe('trainNtm (the training loop)', () => {
 
   it('resumes exactly: stopped at a checkpoint, saved, loaded and continued equals an uninterrupted run (curriculum on)', async () => {
     const options = { recipe, taskOptions: small.taskOptions, curriculum: true, maxSequences: 200, evaluation: { every: 5, size: 20, until: 0, stable: 1 } };
-    const whole = newNtm('copy', 3, { ...small, recipe, curriculum: true });
+    const whole = newNtm('copy', 3, { ...small, recipe });
     const curve: string[] = [];
     await trainNtm(whole.model, 'copy', { ...options, resume: whole, onStep: (r) => void curve.push(JSON.stringify({ ...r, seconds: 0 })) });
 
-    const part = newNtm('copy', 3, { ...small, recipe, curriculum: true });
+    const part = newNtm('copy', 3, { ...small, recipe });
     const path = join(mkdtempSync(join(tmpdir(), 'engram-ntm-')), 'checkpoint.safetensors');
     let steps = 0;
     const first = await trainNtm(part.model, 'copy', {

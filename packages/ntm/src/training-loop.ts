@@ -1,4 +1,12 @@
-import { type AlgorithmicTaskName, advanceCurriculum, algorithmicTask, curriculumCeiling, curriculumOptions, sampleBatch } from '@engram/datasets';
+import {
+  type AlgorithmicTaskName,
+  DEFAULT_CURRICULUM,
+  advanceCurriculum,
+  algorithmicTask,
+  curriculumCeiling,
+  curriculumOptions,
+  sampleBatch,
+} from '@engram/datasets';
 import { Adam, NonFiniteError, type Optimizer, RMSProp, Random, parameterList } from '@engram/tensor';
 import type { TrainingState } from './persistence.js';
 import { type NtmModel, createNtm } from './model.js';
@@ -59,8 +67,6 @@ export interface NewNtmOptions {
   taskOptions?: Record<string, number | undefined>;
   /** The architecture beyond the paper's defaults. */
   config?: Parameters<typeof defaultNtmConfig>[2];
-  /** Start with a curriculum (its first level), as `trainNtm`'s `curriculum` option. */
-  curriculum?: boolean;
 }
 
 /**
@@ -74,9 +80,7 @@ export function newNtm(task: AlgorithmicTaskName, seed: number, options: NewNtmO
   const taskOptions = options.taskOptions ?? {};
   const rng = new Random(seed);
   const model = createNtm(defaultNtmConfig(generator.inputWidth(taskOptions), generator.outputWidth(taskOptions), options.config ?? {}), rng.fork());
-  const ceiling = curriculumCeiling(task, taskOptions);
-  const level = options.curriculum === true && ceiling > 0 ? Math.min(2, ceiling) : null;
-  return { model, optimizer: ntmOptimizer(model, options.recipe ?? NTM_RECIPE), training: freshNtmTraining(rng, level) };
+  return { model, optimizer: ntmOptimizer(model, options.recipe ?? NTM_RECIPE), training: freshNtmTraining(rng) };
 }
 
 /** When held-out sequences are scored and when training counts the task as solved. */
@@ -200,12 +204,13 @@ export async function trainNtm(model: NtmModel, task: AlgorithmicTaskName, optio
   const ceiling = curriculumCeiling(task, taskOptions);
   const useCurriculum = options.curriculum === true && ceiling > 0;
   const snapshot: NtmTrainingSnapshot = options.resume ?? {
-    training: freshNtmTraining(new Random(seed), useCurriculum ? Math.min(2, ceiling) : null),
+    training: freshNtmTraining(new Random(seed)),
     optimizer: ntmOptimizer(model, recipe),
   };
   const { training, optimizer } = snapshot;
   const rng = Random.fromState(training.rngState);
-  let level = useCurriculum ? (training.curriculumLevel ?? Math.min(2, ceiling)) : ceiling;
+  // A fresh run (no level saved yet) starts at the curriculum's first level.
+  let level = useCurriculum ? (training.curriculumLevel ?? Math.min(DEFAULT_CURRICULUM.start, ceiling)) : ceiling;
   let recent = [...(training.recentBits ?? [])];
   let passes = training.passes ?? 0;
   const plan = options.evaluation === false || options.evaluation === undefined ? null : options.evaluation;
@@ -289,7 +294,7 @@ export async function trainNtm(model: NtmModel, task: AlgorithmicTaskName, optio
   }
 }
 
-/** The training state at the start: step 0, the data stream continuing `rng`. */
-export function freshNtmTraining(rng: Random, curriculumLevel: number | null = null): TrainingState {
-  return { step: 0, sequences: 0, seconds: 0, rngState: rng.state(), curriculumLevel, extra: {}, recentBits: [], passes: 0 };
+/** The training state at the start: step 0, the data stream continuing `rng` (the curriculum, if any, at its first level). */
+export function freshNtmTraining(rng: Random): TrainingState {
+  return { step: 0, sequences: 0, seconds: 0, rngState: rng.state(), curriculumLevel: null, extra: {}, recentBits: [], passes: 0 };
 }

@@ -80,7 +80,7 @@ async function init(choice: BackendChoice): Promise<void> {
 }
 
 function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Trainee {
-  const { model, ...snapshot } = newNtm(task, seed, { curriculum });
+  const { model, ...snapshot } = newNtm(task, seed);
   return { task, model, snapshot, seed, curriculum };
 }
 
