@@ -75,7 +75,7 @@ describe('optimizer state', () => {
   });
 
   it('rejects state of the wrong size', () => {
-    const opt = new SGD([tensor([1, 2], undefined, { requiresGrad: true })], 0.1);
+    const opt = new SGD([tensor([1, 2], undefined, { requiresGrad: true })], 0.1, { momentum: 0.9 }); // plain SGD keeps no slot to check
     expect(() => opt.loadState({ step: 0, slots: { velocity: [new Float32Array(3)] } })).toThrow(/3 values, expected 2/);
   });
 });

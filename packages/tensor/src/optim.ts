@@ -141,13 +141,13 @@ export class SGD extends Optimizer {
   /** μ */
   readonly momentum: number;
   constructor(params: readonly Tensor[], learningRate: number, options: SgdOptions = {}) {
-    super(params, learningRate, ['velocity']);
+    // Plain SGD (μ = 0) keeps no velocity: it would only ever equal the gradient.
+    super(params, learningRate, (options.momentum ?? 0) === 0 ? [] : ['velocity']);
     this.momentum = options.momentum ?? 0;
   }
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
     const { momentum, learningRate } = this;
     if (momentum === 0) {
-      // Plain SGD: the velocity would only ever equal the gradient, so it is not kept.
       for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * (grad[i] as number);
       return;
     }
