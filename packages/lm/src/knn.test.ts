@@ -4,8 +4,23 @@ import { join } from 'node:path';
 import { EngramError, Random } from '@engram/tensor';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildDatastore, buildIvfIndex, createLm, datastoreFromBytes, datastoreToBytes, exactNeighbours, ivfNeighbours, knnPerplexities } from './index.js';
-import { knnProbabilities, knnRecall, loadDatastore, makeDatastore, neighbourRecall, runText, saveDatastore } from './index.js';
+import {
+  buildDatastore,
+  buildIvfIndex,
+  createLm,
+  datastoreFromBytes,
+  datastoreToBytes,
+  exactNeighbours,
+  ivfNeighbours,
+  knnPerplexities,
+  knnProbabilities,
+  knnRecall,
+  loadDatastore,
+  makeDatastore,
+  neighbourRecall,
+  runText,
+  saveDatastore,
+} from './index.js';
 
 const folders: string[] = [];
 afterAll(() => {

@@ -1,6 +1,22 @@
-import { EngramError, PARAMETERS_PREFIX, Random, SGD, type SafetensorsContents, checkRngState, checkpointContents, checkpointOptimizer } from '@engram/tensor';
-import { flattenParameters, loadSafetensors, loadSafetensorsFile, metadataJson, restoreParameters, parameterList, saveSafetensors } from '@engram/tensor';
-import { tensorsWithPrefix, writeFileAtomic } from '@engram/tensor';
+import {
+  EngramError,
+  PARAMETERS_PREFIX,
+  Random,
+  SGD,
+  type SafetensorsContents,
+  checkRngState,
+  checkpointContents,
+  checkpointOptimizer,
+  flattenParameters,
+  loadSafetensors,
+  loadSafetensorsFile,
+  metadataJson,
+  restoreParameters,
+  parameterList,
+  saveSafetensors,
+  tensorsWithPrefix,
+  writeFileAtomic,
+} from '@engram/tensor';
 import { type LmConfig, validateLmConfig } from './config.js';
 import { type LmModel, type LmState, createLm } from './model.js';
 import { type LmTrainingSnapshot, type LmTrainingState, carriedStateTensors } from './train.js';

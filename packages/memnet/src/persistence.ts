@@ -1,6 +1,12 @@
 import { Vocabulary } from '@engram/datasets';
-import { EngramError, type Optimizer, type OptimizerState, Random, type Tensor, checkpointContents, checkpointOptimizer } from '@engram/tensor';
 import {
+  EngramError,
+  type Optimizer,
+  type OptimizerState,
+  Random,
+  type Tensor,
+  checkpointContents,
+  checkpointOptimizer,
   checkCount,
   checkRngState,
   flattenParameters,

@@ -1,5 +1,13 @@
-import { EngramError, type Optimizer, type OptimizerState, type Random, type SafetensorsContents, type Tensor, checkpointContents } from '@engram/tensor';
 import {
+  EngramError,
+  type Optimizer,
+  type OptimizerState,
+  type Random,
+  type SafetensorsContents,
+  type Tensor,
+  checkpointContents,
+  saveSafetensorsFile,
+  writeFileAtomic,
   checkCount,
   checkRngState,
   checkpointOptimizer,
@@ -10,7 +18,6 @@ import {
   restoreParameters,
   saveSafetensors,
 } from '@engram/tensor';
-import { saveSafetensorsFile, writeFileAtomic } from '@engram/tensor';
 import { type NtmConfig, validateConfig } from './config.js';
 import { type NtmModel, createNtm } from './model.js';
 
