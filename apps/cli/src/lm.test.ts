@@ -62,6 +62,16 @@ describe('engram train lm / eval / complete', () => {
             .join(','),
         );
     expect(curve(out)).toEqual(curve(whole));
+    // The best model by validation is kept, and results.json names its epoch and test perplexity.
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    const epochs = readFileSync(join(out, 'epochs.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[3]));
+    expect(results.best.validPerplexity).toBeCloseTo(Math.min(...epochs), 2);
+    expect(results.best.epoch).toBe(epochs.indexOf(Math.min(...epochs)) + 1);
+    expect(readFileSync(join(out, 'best.safetensors'))).toEqual(readFileSync(join(whole, 'best.safetensors')));
     expect(await isLmRun(out)).toBe(true);
     expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
 

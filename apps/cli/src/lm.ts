@@ -346,6 +346,12 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   let lastLog = 0;
   let step = snapshot?.training.step ?? 0;
   let lastValid = Number.NaN;
+  // The model with the best validation perplexity so far is kept beside the checkpoint (best.safetensors).
+  const bestPath = join(out, 'best.safetensors');
+  let best = (snapshot?.training.history ?? []).reduce((b, e) => (e.validPerplexity < b.validPerplexity ? e : b), {
+    epoch: -1,
+    validPerplexity: Number.POSITIVE_INFINITY,
+  });
   const outcome = await trainLm(model, corpus, {
     recipe,
     seed: info.seed,
@@ -374,6 +380,10 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     },
     onEpoch: async (e) => {
       lastValid = e.validPerplexity;
+      if (e.validPerplexity < best.validPerplexity) {
+        best = e;
+        await saveLm(bestPath, model, vocabulary, { recipe: info.recipeName });
+      }
       await appendText(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
       io.log(
         `epoch ${e.epoch + 1}: η ${e.learningRate}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
@@ -395,12 +405,25 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   await saveLm(join(out, 'model.safetensors'), model, vocabulary, { recipe: info.recipeName });
   const t0 = performance.now();
   const test = evaluateLm(model, corpus.test);
+  const bestEpoch = best.epoch;
+  const bestTest = bestEpoch === recipe.epochs - 1 || !existsSync(bestPath) ? test : evaluateLm((await loadLm(bestPath)).model, corpus.test);
   await writeText(
     join(out, 'results.json'),
-    `${JSON.stringify({ validPerplexity: lastValid, testPerplexity: test.perplexity, testWords: test.tokens }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        validPerplexity: lastValid,
+        testPerplexity: test.perplexity,
+        testWords: test.tokens,
+        best: { epoch: bestEpoch + 1, validPerplexity: best.validPerplexity, testPerplexity: bestTest.perplexity },
+      },
+      null,
+      2,
+    )}\n`,
   );
   io.log(
-    `\nfinished: test perplexity ${test.perplexity.toFixed(2)} (${count(test.tokens)} words, ${formatDuration((performance.now() - t0) / 1000)}); files in ${out}: model.safetensors, checkpoint.safetensors, curve.csv, epochs.csv, curve.svg, results.json`,
+    `\nfinished: test perplexity ${test.perplexity.toFixed(2)} (${count(test.tokens)} words, ${formatDuration((performance.now() - t0) / 1000)}); ` +
+      `best validation ${best.validPerplexity.toFixed(2)} after epoch ${bestEpoch + 1}, its test perplexity ${bestTest.perplexity.toFixed(2)} (best.safetensors)\n` +
+      `files in ${out}: model.safetensors, best.safetensors, checkpoint.safetensors, curve.csv, epochs.csv, curve.svg, results.json`,
   );
   return 0;
 }
