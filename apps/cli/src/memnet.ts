@@ -27,7 +27,7 @@ import {
   unknownWords,
 } from '@engram/memnet';
 import { EngramError, NonFiniteError, Random, SGD, countParameters, getDefaultBackend, parameterList } from '@engram/tensor';
-import { bar, formatDuration } from './format.js';
+import { bar, count, formatDuration } from './format.js';
 import { plotMemnetCurve } from './plot.js';
 import type { TrainIO, TrainOutcome } from './train.js';
 
@@ -269,7 +269,7 @@ export function renderAnswer(
       return `${bar(w, 5).slice(1, -1)} ${w.toFixed(2)}`.padEnd(HOP_COLUMN);
     });
     const mark = supportingFacts.includes(i) ? '*' : ' ';
-    lines.push(`${weights.join(' ')} ${mark} ${i + 1}. ${sentence.join(' ')}${i < reply.firstInMemory ? '  (older than the memory)' : ''}`);
+    lines.push(`${weights.join(' ')} ${mark} ${i + 1}. ${shortSentence(sentence)}${i < reply.firstInMemory ? '  (older than the memory)' : ''}`);
   });
   return lines.join('\n');
 }
@@ -282,4 +282,10 @@ export function ask(model: MemnetModel, vocabulary: Vocabulary, story: string[][
   if (unknown.length > 0)
     throw new EngramError(`the model does not know ${unknown.map((w) => `'${w}'`).join(', ')} (its vocabulary: ${vocabulary.words.slice(1).join(' ')})`);
   return answerQuestions(model, vocabulary, [{ story, question }])[0] as MemnetAnswer;
+}
+
+/** A sentence as printed: its first 24 words, and how many there are when it is longer. */
+function shortSentence(words: readonly string[]): string {
+  const shown = 24;
+  return words.length <= shown ? words.join(' ') : `${words.slice(0, shown).join(' ')} … (${count(words.length)} words)`;
 }

@@ -149,40 +149,50 @@ export function sentenceAges(count: number, memorySize: number, noise: number, r
 }
 
 /**
- * The weight table of a config for sentences of up to `longest` words: row 0 zeros, row 1 ones,
- * then, for `position`, row 2 + (j − 1) for word j; for `position-paper`, row 2 + J(J − 1)/2 + (j − 1)
- * for word j of a J-word sentence. Cached per (config, longest).
+ * The weight table of a config for the sentence lengths of one batch: row 0 zeros, row 1 ones, then,
+ * for `position`, row 2 + (j − 1) for word j (up to the longest sentence); for `position-paper`, one
+ * block of J rows per distinct length J present, row `start(J)` + (j − 1) for word j. Its size is
+ * linear in the batch's words (a table for every length up to the longest would be quadratic:
+ * one 8,000-word sentence would need 32 million rows). Cached per (config, lengths).
  */
 class WeightTable {
   readonly rows: number;
   readonly data: Float32Array;
+  /** For `position-paper`: the first row of each length's block. */
+  private readonly starts = new Map<number, number>();
   constructor(
     private readonly config: MemnetConfig,
-    longest: number,
+    lengths: readonly number[],
   ) {
     const d = config.embeddingSize;
-    const positions = config.encoding === 'position' ? longest : config.encoding === 'position-paper' ? (longest * (longest + 1)) / 2 : 0;
-    this.rows = 2 + positions;
+    const longest = Math.max(1, ...lengths);
+    let rows = 2;
+    if (config.encoding === 'position') rows += longest;
+    else if (config.encoding === 'position-paper')
+      for (const length of lengths) {
+        this.starts.set(length, rows);
+        rows += length;
+      }
+    this.rows = rows;
     this.data = new Float32Array(this.rows * d);
     this.data.fill(1, UNIT_WEIGHT_ROW * d, (UNIT_WEIGHT_ROW + 1) * d);
-    for (let length = 1; length <= longest; length++) {
-      for (let j = 1; j <= length; j++) {
-        const row = this.row(j, length);
-        if (row === UNIT_WEIGHT_ROW) continue;
-        for (let k = 1; k <= d; k++) this.data[row * d + k - 1] = wordWeight(config, j, length, k);
-      }
-    }
+    const fill = (j: number, length: number): void => {
+      const row = this.row(j, length);
+      for (let k = 1; k <= d; k++) this.data[row * d + k - 1] = wordWeight(this.config, j, length, k);
+    };
+    if (config.encoding === 'position') for (let j = 1; j <= longest; j++) fill(j, longest);
+    else if (config.encoding === 'position-paper') for (const length of lengths) for (let j = 1; j <= length; j++) fill(j, length);
   }
   /** The row for word j (1-based) of a sentence of `length` words. */
   row(j: number, length: number): number {
     if (this.config.encoding === 'position') return 2 + (j - 1);
-    if (this.config.encoding === 'position-paper') return 2 + (length * (length - 1)) / 2 + (j - 1);
+    if (this.config.encoding === 'position-paper') return (this.starts.get(length) as number) + (j - 1);
     return UNIT_WEIGHT_ROW;
   }
 }
 
 /** Weight tables per config, and word ids per (vocabulary, sentence): epochs re-encode the same sentences. */
-const weightTables = new WeakMap<MemnetConfig, Map<number, WeightTable>>();
+const weightTables = new WeakMap<MemnetConfig, Map<string, WeightTable>>();
 const idCaches = new WeakMap<Vocabulary, WeakMap<readonly string[], Int32Array>>();
 
 function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () => string): Int32Array {
@@ -221,20 +231,29 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   let slots = 1;
   let longestSentence = 1;
   let queryWords = 1;
+  const lengths = new Set<number>();
   for (const e of examples) {
     const first = Math.max(0, e.story.length - config.memorySize);
     slots = Math.max(slots, e.story.length - first);
-    for (let i = first; i < e.story.length; i++) longestSentence = Math.max(longestSentence, (e.story[i] as string[]).length);
+    for (let i = first; i < e.story.length; i++) {
+      const length = (e.story[i] as string[]).length;
+      longestSentence = Math.max(longestSentence, length);
+      lengths.add(length);
+    }
     queryWords = Math.max(queryWords, e.question.length);
+    lengths.add(e.question.length);
   }
   // With `attend`, every example has the full memory: its empty slots take part in the softmax.
   if (config.emptySlots === 'attend') slots = config.memorySize;
   const memoryWords = longestSentence + time;
-  const longest = Math.max(longestSentence, queryWords);
-  let table = tables.get(longest);
+  // `position` needs only the longest length; `position-paper` a block per distinct length.
+  const tableLengths = config.encoding === 'position-paper' ? [...lengths].filter((l) => l > 0).sort((a, b) => a - b) : [Math.max(longestSentence, queryWords)];
+  const key = tableLengths.join(',');
+  let table = tables.get(key);
   if (table === undefined) {
-    table = new WeightTable(config, longest);
-    tables.set(longest, table);
+    if (tables.size >= 256) tables.clear(); // shuffled batches of `position-paper` give many length sets
+    table = new WeightTable(config, tableLengths);
+    tables.set(key, table);
   }
   const weights = table;
   const memoryTokens = new Int32Array(size * slots * memoryWords);

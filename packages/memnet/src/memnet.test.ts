@@ -68,6 +68,30 @@ describe('position and time encoding', () => {
     expect(batch.weights[row * 4 + 2]).toBeCloseTo(officialPositionWeight(2, 8, 3, 4));
   });
 
+  it('the weight table grows with the words of the batch, not with the square of the longest sentence', () => {
+    // One 8,000-word sentence: a table for every length up to 8,000 would need 32 million rows.
+    const long = Array.from({ length: 8000 }, (_, i) => (['mary', 'moved', 'to', 'the', 'bathroom'] as const)[i % 5] as string);
+    const example: BabiExample = { ...(examples[0] as BabiExample), story: [long, ['john', 'went', 'to', 'the', 'hallway']] };
+    for (const encoding of ['position', 'position-paper'] as const) {
+      const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, sentenceLength: 8001, encoding });
+      const batch = encodeBatch([example], vocabulary, config);
+      expect(batch.weightRows).toBeLessThanOrEqual(2 + 8000 + 5 + 3);
+      // Each word still gets its own l_kj: word j of the J-word sentence, dimension k.
+      const d = 4;
+      for (const [slot, j, J] of [
+        [0, 1, 8000],
+        [0, 8000, 8000],
+        [1, 2, 5],
+      ] as const) {
+        const row = batch.memoryWeightRows[slot * batch.memoryWords + j - 1] as number;
+        const expected = encoding === 'position' ? officialPositionWeight(j, 8001, 3, d) : positionWeight(j, J, 3, d);
+        expect(batch.weights[row * d + 2]).toBeCloseTo(expected, 5);
+      }
+      const q = batch.queryWeightRows[2] as number;
+      expect(batch.weights[q * d]).toBeCloseTo(encoding === 'position' ? officialPositionWeight(3, 8001, 1, d) : positionWeight(3, 3, 1, d), 5);
+    }
+  });
+
   it('ages run from the newest sentence (0), capped at the memory; noise spreads them, seeded', () => {
     expect(Array.from(sentenceAges(4, 50, 0))).toEqual([3, 2, 1, 0]);
     expect(Array.from(sentenceAges(4, 3, 0))).toEqual([2, 2, 1, 0]);
