@@ -30,6 +30,8 @@ interface NtmState {
   backend: string | null;
   usingGpu: boolean;
   timing: { gpu: number; cpu: number } | null;
+  firstTraceAt: number | null;
+  timedAt: number | null;
   trace: { task: string; steps: unknown[]; model: string } | null;
   progress: { sequences: number; loss: number; count: number; errorBits: number }[];
   errors: string[];
@@ -151,7 +153,11 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       const page = await browser.newPage();
       await page.goto('ntm.html');
       await page.waitUntil(verdictShown);
-      const { timing, usingGpu } = await ntmState(page);
+      // The pretrained run is drawn first (on the CPU); the backends are timed after it.
+      await page.waitUntil(() => (globalThis as unknown as { engramNtm: NtmState }).engramNtm.timing !== null);
+      const { timing, usingGpu, firstTraceAt, timedAt } = await ntmState(page);
+      expect(firstTraceAt, 'the first run was drawn').not.toBeNull();
+      expect(firstTraceAt as number).toBeLessThan(timedAt as number);
       expect(timing, 'both backends timed').not.toBeNull();
       expect(usingGpu).toBe((timing?.gpu ?? 0) > (timing?.cpu ?? 0));
       expect(await text(page, '#backend-status')).toMatch(/the faster here \(a training step measured: WebGL2 [\d.]+, CPU [\d.]+ sequences\/s\)/);

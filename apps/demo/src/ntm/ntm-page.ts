@@ -43,6 +43,9 @@ interface PageState {
   usingGpu: boolean;
   /** What `auto` measured, when it chose. */
   timing: BackendTiming | null;
+  /** When (performance.now()) the first run was drawn, and when `auto`'s timing came: the first comes first. */
+  firstTraceAt: number | null;
+  timedAt: number | null;
   content: SequenceContent;
   trace: Trace | null;
   time: number;
@@ -63,6 +66,8 @@ const state: PageState = {
   backend: null,
   usingGpu: false,
   timing: null,
+  firstTraceAt: null,
+  timedAt: null,
   content: randomContent(initialTask, contentRng, shape0.length.value, shape0.repeats?.value ?? 1),
   trace: null,
   time: 0,
@@ -143,7 +148,10 @@ function startWorker(choice: BackendChoice): void {
   state.backend = null;
   state.training = false;
   state.pretrainedSequences = {};
-  el.backendStatus.textContent = choice === 'auto' ? 'timing WebGL2 and the CPU…' : 'starting…';
+  state.timing = null;
+  state.firstTraceAt = null;
+  state.timedAt = null;
+  el.backendStatus.textContent = 'starting…';
   send({ type: 'init', backend: choice });
   void selectTask(state.task);
 }
@@ -174,11 +182,14 @@ function onReply(reply: WorkerReply): void {
       state.backend = reply.backend;
       state.usingGpu = reply.usingGpu;
       state.timing = reply.timing ?? null;
+      if (reply.timing) state.timedAt = performance.now();
       const name = reply.usingGpu ? 'gpu.js WebGL2' : 'CPU (WebAssembly)';
       const timing = reply.timing;
       el.backendStatus.textContent = timing
-        ? `Backend: ${name}, the faster here (a training step measured: WebGL2 ${rate(timing.gpu)}, CPU ${rate(timing.cpu)} sequences/s)`
-        : `Backend: ${name}`;
+        ? `Backend: ${name}, ${reply.note ?? 'the faster here'} (a training step measured: WebGL2 ${rate(timing.gpu)}, CPU ${rate(timing.cpu)} sequences/s)`
+        : reply.timingPending
+          ? `Backend: ${name}; timing WebGL2…`
+          : `Backend: ${name}`;
       el.backendStatus.title = reply.fallbackReason ? `${reply.backend}. ${reply.fallbackReason}` : reply.backend;
       document.body.dataset.backend = reply.usingGpu ? 'webgl2' : 'cpu';
       return;
@@ -212,6 +223,7 @@ function onReply(reply: WorkerReply): void {
       return;
     case 'trace': {
       if (pending === null || reply.id !== pending.id) return;
+      state.firstTraceAt ??= performance.now();
       state.trace = { task: pending.task, rows: pending.rows, steps: reply.steps, model: pending.model, milliseconds: reply.milliseconds };
       state.time = Math.min(state.time, reply.steps.length - 1);
       if (state.time < 0 || !timeTouched) state.time = firstScoredStep(pending.rows);

@@ -1,6 +1,7 @@
 /**
  * The NTM worker: picks the tensor backend (gpu.js WebGL2 on an OffscreenCanvas when the visitor
- * allows it and the browser can, otherwise the CPU's WebAssembly kernels), holds the pretrained
+ * allows it, the browser can and it is faster here, otherwise the CPU's WebAssembly kernels; `auto`
+ * starts on the CPU and times WebGL2 after the first run is on screen), holds the pretrained
  * models and the one being trained, trains in chunks so it can still answer the page, and runs
  * sequences through either model with `inspectSequence`.
  */
@@ -55,28 +56,62 @@ function trainingSpeed(backend: Backend): number {
 }
 
 async function init(choice: BackendChoice): Promise<void> {
-  if (choice === 'cpu') {
-    const cpu = createCpuBackend();
-    setDefaultBackend(cpu);
-    post({ type: 'ready', backend: cpu.description, usingGpu: false });
-    return;
-  }
-  // The reason for a fallback comes back in the result; the page shows it, so no console warning.
-  const result = await createGpuBackend({ module: await import('gpu.js'), onFallback: () => {} });
-  const reason = result.fallbackReason ? { fallbackReason: result.fallbackReason } : {};
-  if (choice === 'gpu' || !result.usingGpu) {
+  if (choice === 'gpu') {
+    // The reason for a fallback comes back in the result; the page shows it, so no console warning.
+    const result = await createGpuBackend({ module: await import('gpu.js'), onFallback: () => {} });
     setDefaultBackend(result.backend);
-    post({ type: 'ready', backend: result.backend.description, usingGpu: result.usingGpu, ...reason });
+    post({ type: 'ready', backend: result.backend.description, usingGpu: result.usingGpu, ...fallback(result.fallbackReason) });
     return;
   }
-  // auto: keep whichever trains faster here. For a model this small that is often the CPU: each of
-  // the ~170 ops per time step is its own GPU kernel.
-  const cpu = createCpuBackend();
+  setDefaultBackend(cpu);
+  // auto: the page's first run comes from the CPU at once; WebGL2 is timed after it (see timeBackends).
+  timingPending = choice === 'auto';
+  post({ type: 'ready', backend: cpu.description, usingGpu: false, ...(timingPending ? { timingPending } : {}) });
+}
+
+const fallback = (reason: string | undefined): { fallbackReason?: string } => (reason ? { fallbackReason: reason } : {});
+
+/** The CPU backend of `auto` and `cpu`: models made on it stay on it. */
+const cpu: Backend = createCpuBackend();
+/** `auto` still has to time WebGL2 against the CPU (it does so after the first trace is posted). */
+let timingPending = false;
+/** The pretrained files as received, so that a move to WebGL2 can load them there. */
+const pretrainedFiles = new Map<DemoTask, { bytes: Uint8Array; source: string }>();
+
+/**
+ * `auto`: measures a training step on WebGL2 and on the CPU and keeps the faster. For a model this
+ * small that is often the CPU: each of the ~170 ops per time step is its own GPU kernel. Moving to
+ * WebGL2 loads the pretrained models there again and starts the model to train afresh; once training
+ * has begun the CPU is kept, so that no training is lost.
+ */
+async function timeBackends(): Promise<void> {
+  timingPending = false;
+  const result = await createGpuBackend({ module: await import('gpu.js'), onFallback: () => {} });
+  if (!result.usingGpu) {
+    post({ type: 'ready', backend: cpu.description, usingGpu: false, ...fallback(result.fallbackReason) });
+    return;
+  }
   const timing: BackendTiming = { gpu: trainingSpeed(result.backend), cpu: trainingSpeed(cpu) };
-  const useGpu = timing.gpu > timing.cpu;
-  const backend = useGpu ? result.backend : cpu;
-  setDefaultBackend(backend);
-  post({ type: 'ready', backend: backend.description, usingGpu: useGpu, timing });
+  const trained = training || (trainee !== null && trainee.snapshot.training.sequences > 0);
+  const useGpu = timing.gpu > timing.cpu && !trained;
+  setDefaultBackend(useGpu ? result.backend : cpu);
+  const kept = timing.gpu > timing.cpu && trained ? { note: 'kept the CPU: training had already begun there' } : {};
+  post({ type: 'ready', backend: useGpu ? result.backend.description : cpu.description, usingGpu: useGpu, timing, ...kept });
+  if (!useGpu) return;
+  for (const [task, file] of pretrainedFiles) loadPretrained(task, file.bytes, file.source);
+  if (trainee !== null) {
+    trainee = resetTrainee(trainee.task, trainee.seed, trainee.curriculum);
+    post({ type: 'reset-done', task: trainee.task, seed: trainee.seed, parameters: countParameters(trainee.model.params) });
+  }
+}
+
+/** Loads a pretrained model onto the current backend and tells the page. */
+function loadPretrained(task: DemoTask, bytes: Uint8Array, source: string): void {
+  const { model, metadata } = ntmFromSafetensors(bytes, new Random(0), source);
+  if (metadata.task !== task) throw new Error(`${source}: holds a model for '${metadata.task}', not '${task}'`);
+  pretrained.set(task, model);
+  pretrainedFiles.set(task, { bytes, source });
+  post({ type: 'loaded', task, sequencesTrained: Number(metadata.step ?? 0) });
 }
 
 function resetTrainee(task: DemoTask, seed: number, curriculum: boolean): Trainee {
@@ -127,13 +162,9 @@ async function handle(request: WorkerRequest): Promise<void> {
   }
   await ready;
   switch (request.type) {
-    case 'pretrained': {
-      const { model, metadata } = ntmFromSafetensors(new Uint8Array(request.bytes), new Random(0), request.source);
-      if (metadata.task !== request.task) throw new Error(`${request.source}: holds a model for '${metadata.task}', not '${request.task}'`);
-      pretrained.set(request.task, model);
-      post({ type: 'loaded', task: request.task, sequencesTrained: Number(metadata.step ?? 0) });
+    case 'pretrained':
+      loadPretrained(request.task, new Uint8Array(request.bytes), request.source);
       return;
-    }
     case 'reset': {
       training = false;
       trainee = resetTrainee(request.task, request.seed, request.curriculum);
@@ -171,6 +202,14 @@ async function handle(request: WorkerRequest): Promise<void> {
       const start = performance.now();
       const steps = inspectSequence(model, request.inputs, { memory: true });
       post({ type: 'trace', id: request.id, steps, milliseconds: performance.now() - start });
+      if (timingPending)
+        setTimeout(
+          () =>
+            timeBackends().catch((error: unknown) =>
+              post({ type: 'error', message: `timing WebGL2 failed: ${error instanceof Error ? error.message : String(error)}` }),
+            ),
+          0,
+        );
       return;
     }
   }

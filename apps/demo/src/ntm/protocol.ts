@@ -8,8 +8,8 @@ import type { StepInspection } from '@engram/ntm';
 export type DemoTask = 'copy' | 'repeat-copy' | 'associative-recall';
 
 /**
- * Which backend the visitor asked for: `auto` measures a training step on WebGL2 (when the browser
- * has it) and on the CPU and keeps the faster; `gpu` insists on WebGL2 (the CPU only if there is
+ * Which backend the visitor asked for: `auto` starts on the CPU, then measures a training step on
+ * WebGL2 (when the browser has it) and on the CPU and keeps the faster; `gpu` insists on WebGL2 (the CPU only if there is
  * none); `cpu` is the WebAssembly CPU backend.
  */
 export type BackendChoice = 'auto' | 'gpu' | 'cpu';
@@ -50,7 +50,17 @@ export interface TrainingProgress {
 
 /** Worker → page. */
 export type WorkerReply =
-  | { type: 'ready'; backend: string; usingGpu: boolean; fallbackReason?: string; timing?: BackendTiming }
+  | {
+      type: 'ready';
+      backend: string;
+      usingGpu: boolean;
+      fallbackReason?: string;
+      /** `auto` before it has timed WebGL2: the CPU runs meanwhile, and another `ready` follows. */
+      timingPending?: boolean;
+      timing?: BackendTiming;
+      /** Why the faster backend was not taken. */
+      note?: string;
+    }
   | { type: 'loaded'; task: DemoTask; sequencesTrained: number }
   | { type: 'reset-done'; task: DemoTask; seed: number; parameters: number }
   | { type: 'progress'; task: DemoTask; progress: TrainingProgress }
