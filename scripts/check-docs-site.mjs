@@ -71,12 +71,14 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const problems = [];
 const brokenLinks = new Set();
+let formulas = 0;
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 const screenshotted = new Set([
   'index.html',
   'documents/Getting_started.html',
   'documents/Concepts.html',
+  'documents/Language-model_results.html',
   'documents/results_memnet.html',
   'modules/_engram_memnet.html',
 ]);
@@ -104,6 +106,15 @@ try {
       const target = decodeURIComponent(new URL(link).pathname).replace(/^\/+/, '') || 'index.html';
       if (!served.has(target)) brokenLinks.add(`${path} → ${target}`);
     }
+    // Every formula was turned into KaTeX's output (docs/typedoc-plugin-math.mjs): none is left as code.
+    const leftover = await page.$$eval(
+      'pre > code.math, code',
+      (codes) =>
+        codes.filter((c) => c.matches('pre > code.math') || (c.previousSibling?.textContent?.endsWith('$') && c.nextSibling?.textContent?.startsWith('$')))
+          .length,
+    );
+    if (leftover > 0) problems.push(`${path}: ${leftover} formula(s) not rendered as mathematics`);
+    formulas += await page.$$eval('.katex', (nodes) => nodes.length);
     if (screenshotted.has(path)) await page.screenshot({ path: join(shots, `${path.replace(/\W+/g, '-')}.png`), fullPage: false });
   }
 } finally {
@@ -116,4 +127,6 @@ if (problems.length > 0) {
   console.error(`docs site check: ${problems.length} problem(s) in ${pages.length} pages:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log(`docs site check: ${pages.length} pages render in chromium without errors or broken links; screenshots in docs/.site-check/`);
+console.log(
+  `docs site check: ${pages.length} pages render in chromium without errors or broken links, ${formulas} formulas as mathematics; screenshots in docs/.site-check/`,
+);

@@ -14,6 +14,12 @@ import { type ValidateOptions, expectShape, expectValues, memoryShape } from './
  *   `validate`: check β ≥ 0 (default true); `fused`: use the one-pass `rowCosine` kernel
  *   (default true; false composes the same from primitives)
  * @returns w_c, `[batch, N]`
+ * @example
+ * ```ts
+ * const memory = tensor([[[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]]]); // [batch 1, N 4, M 3]
+ * const w = contentAddressing(memory, tensor([[0, 1, 0]]), tensor([[10]])); // key k, strength β
+ * console.log(w.toArray()); // most of the mass on row 2
+ * ```
  */
 export function contentAddressing(
   memory: Tensor,

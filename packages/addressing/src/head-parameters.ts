@@ -23,6 +23,7 @@ export interface HeadLayout {
 /**
  * The one table of parameter lengths: key M, strength 1, gate 1, shift S, sharpening 1, and for
  * write heads erase M and add M (0 for read heads).
+ * @param layout - the head's shape: memory width and shift range
  */
 export function headParameterLengths(layout: HeadLayout): Record<HeadParameter, number> {
   const shiftWidth = layout.shiftWidth ?? DEFAULT_SHIFT_WIDTH;
@@ -33,7 +34,10 @@ export function headParameterLengths(layout: HeadLayout): Record<HeadParameter, 
   return { key: layout.memoryWidth, strength: 1, gate: 1, shift: shiftWidth, sharpening: 1, erase: writes, add: writes };
 }
 
-/** Total length of a head's slice of the controller output. */
+/**
+ * Total length of a head's slice of the controller output.
+ * @param layout - the head's shape: memory width and shift range
+ */
 export function headParameterSize(layout: HeadLayout): number {
   return Object.values(headParameterLengths(layout)).reduce((a, b) => a + b, 0);
 }
@@ -77,7 +81,10 @@ export interface InterfaceParameter<N extends string = string> {
   activation: (raw: Tensor) => Tensor;
 }
 
-/** The NTM head's interface table for a layout: {@link HEAD_PARAMETERS} in order, with their lengths and activations (zero-length parameters left out). */
+/**
+ * The NTM head's interface table for a layout: {@link HEAD_PARAMETERS} in order, with their lengths and activations (zero-length parameters left out).
+ * @param layout - the head's shape: memory width and shift range
+ */
 export function headParameterTable(layout: HeadLayout): InterfaceParameter<HeadParameter>[] {
   const lengths = headParameterLengths(layout);
   return HEAD_PARAMETERS.filter((name) => lengths[name] > 0).map((name) => ({ name, length: lengths[name], activation: ACTIVATIONS[name] }));
@@ -111,6 +118,8 @@ export function constrainInterface<N extends string>(raw: Tensor, table: readonl
 /**
  * Splits a head's raw slice of the controller output (`[batch, headParameterSize(layout)]`) by the
  * NTM's table ({@link headParameterTable}) and applies every constraining activation.
+ * @param raw - the controller's raw head output, [batch, headParameterSize(layout)]
+ * @param layout - the head's shape: memory width and shift range
  */
 export function constrainHeadParameters(raw: Tensor, layout: HeadLayout): HeadParameters {
   return constrainInterface(raw, headParameterTable(layout), `a ${layout.kind} head with M = ${layout.memoryWidth}`) as unknown as HeadParameters;
@@ -124,6 +133,8 @@ export function constrainHeadParameters(raw: Tensor, layout: HeadLayout): HeadPa
  *
  * @param memory M_t, `[batch, N, M]`
  * @param previous w_{t−1}, `[batch, N]`
+ * @param params - the head's constrained parameters for this step (key k, strength β, gate g, shift s, sharpening γ), from `constrainHeadParameters`
+ * @param options - `validate` checks shapes and ranges (off in training loops); `fused` (default true) runs the one-kernel location addressing
  * @returns w_t, `[batch, N]`
  */
 export function address(memory: Tensor, previous: Tensor, params: HeadParameters, options: { validate?: boolean; fused?: boolean } = {}): Tensor {

@@ -25,6 +25,7 @@ export function checkInterpolation(content: Tensor, previous: Tensor, gate: Tens
  * @param content w_c, `[batch, N]`
  * @param previous w_{t−1}, `[batch, N]`
  * @param gate g ∈ [0, 1], `[batch, 1]`
+ * @param options - `validate` checks the shapes and that the gate lies in [0, 1]
  */
 export function interpolate(content: Tensor, previous: Tensor, gate: Tensor, options: ValidateOptions = {}): Tensor {
   checkInterpolation(content, previous, gate, options);
@@ -38,6 +39,7 @@ export function interpolate(content: Tensor, previous: Tensor, gate: Tensor, opt
  *
  * @param weighting w_g, `[batch, N]`
  * @param shift s, `[batch, S]`, non-negative and summing to 1
+ * @param options - `validate` checks that the shift is a distribution of odd width no wider than the memory
  */
 export function convolutionalShift(weighting: Tensor, shift: Tensor, options: ValidateOptions = {}): Tensor {
   checkShift(weighting, shift, options);
@@ -71,6 +73,7 @@ export function checkSharpening(weighting: Tensor, sharpening: Tensor, options: 
  *
  * @param weighting w̃, `[batch, N]`
  * @param sharpening γ ≥ 1, `[batch, 1]`
+ * @param options - `validate` checks that γ ≥ 1; `epsilon` keeps the normalising sum above zero
  */
 export function sharpen(weighting: Tensor, sharpening: Tensor, options: ValidateOptions & { epsilon?: number } = {}): Tensor {
   checkSharpening(weighting, sharpening, options);

@@ -31,6 +31,7 @@ export interface WriteHead {
  *
  * @param memory M_{t−1}, `[batch, N, M]`
  * @param options `fused`: with one head, use the one-pass `memoryWrite` kernel (default true)
+ * @param heads - the write heads, applied in order: each a weighting w [batch, N], erase vector e [batch, M] and add vector a [batch, M]
  * @returns M_t, `[batch, N, M]`
  */
 export function write(memory: Tensor, heads: readonly WriteHead[], options: { fused?: boolean } = {}): Tensor {

@@ -26,13 +26,23 @@ export interface Controller<S = unknown> {
   readonly outputSize: number;
   /** The trainable tensors, as a plain tree. */
   readonly parameters: ControllerParameters;
-  /** The state at the start of a sequence, for a batch. */
+  /**
+   * The state at the start of a sequence, for a batch.
+   * @param batch - how many sequences run side by side
+   */
   initialState(batch: number): S;
-  /** One time step: x `[batch, input]` → the output `[batch, outputSize]` and the next state. */
+  /**
+   * One time step: x `[batch, input]` → the output `[batch, outputSize]` and the next state.
+   * @param state - the state the previous step returned (or `initialState`)
+   * @param x - this time step's input, [batch, inputSize]
+   */
   step(state: S, x: Tensor): StepResult<S>;
 }
 
-/** An LSTM (stacked, fused cell) as a {@link Controller}. */
+/**
+ * An LSTM (stacked, fused cell) as a {@link Controller}.
+ * @param params - the LSTM's weights, from `createLstm`
+ */
 export function lstmController(params: LstmParameters): Controller<LstmState> {
   return {
     kind: 'lstm',
@@ -43,7 +53,10 @@ export function lstmController(params: LstmParameters): Controller<LstmState> {
   };
 }
 
-/** A GRU as a {@link Controller}. */
+/**
+ * A GRU as a {@link Controller}.
+ * @param params - the GRU's weights, from `createGru`
+ */
 export function gruController(params: GruParameters): Controller<GruState> {
   return {
     kind: 'gru',
@@ -54,7 +67,10 @@ export function gruController(params: GruParameters): Controller<GruState> {
   };
 }
 
-/** A feed-forward (MLP, tanh) controller: stateless. */
+/**
+ * A feed-forward (MLP, tanh) controller: stateless.
+ * @param params - the network's weights, from `createFeedForward`
+ */
 export function feedForwardController(params: FeedForwardParameters): Controller<null> {
   const last = params.layers[params.layers.length - 1];
   if (last === undefined) throw new EngramError('feedForwardController: no layers');
@@ -67,7 +83,10 @@ export function feedForwardController(params: FeedForwardParameters): Controller
   };
 }
 
-/** A single dense layer (no activation): stateless. */
+/**
+ * A single dense layer (no activation): stateless.
+ * @param params - the layer's weights, from `createLinear`
+ */
 export function linearController(params: LinearParameters): Controller<null> {
   return {
     kind: 'linear',
@@ -92,6 +111,9 @@ export interface ControllerSpec {
  * A new controller of any kind with weights drawn from `rng`: the only place that switches on the
  * kind. The draws are those of `createLstm`, `createGru`, `createFeedForward` and `createLinear`.
  *
+ * @param spec - which controller and its sizes: LSTM or GRU (hidden size, layers), feed-forward (hidden sizes) or linear
+ * @param inputSize - the width of each step's input
+ * @param rng - the seeded random source the initial weights are drawn from
  * @example
  * ```ts
  * const controller = createController({ kind: 'lstm', hiddenSize: 100, layers: 1 }, 29, new Random(1));

@@ -18,13 +18,22 @@ export interface FeedForwardOptions {
   activation?: ActivationName;
 }
 
-/** An MLP with layer sizes `[input, hidden..., output]`. */
+/**
+ * An MLP with layer sizes `[input, hidden..., output]`.
+ * @param sizes - layer widths from input to output, e.g. [29, 100, 100]
+ * @param rng - the seeded random source the initial weights are drawn from
+ */
 export function createFeedForward(sizes: readonly number[], rng: Random): FeedForwardParameters {
   if (sizes.length < 2) throw new EngramError(`createFeedForward: needs at least an input and an output size, got [${sizes.join(', ')}]`);
   return { layers: sizes.slice(1).map((size, i) => createLinear(sizes[i] as number, size, rng)) };
 }
 
-/** One controller step: x `[batch, input]` → `[batch, output]`. A feed-forward controller has no state. */
+/**
+ * One controller step: x `[batch, input]` → `[batch, output]`. A feed-forward controller has no state.
+ * @param params - the network's weights, from `createFeedForward`
+ * @param x - the input, [batch, sizes[0]]
+ * @param options - the activation after every layer (default tanh)
+ */
 export function feedForwardStep(params: FeedForwardParameters, x: Tensor, options: FeedForwardOptions = {}): Tensor {
   const activation = ACTIVATIONS[options.activation ?? 'tanh'];
   let h = x;

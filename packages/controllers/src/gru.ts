@@ -27,7 +27,13 @@ export interface GruState {
   h: Tensor[];
 }
 
-/** A GRU with Glorot-uniform weights and zero biases. */
+/**
+ * A GRU with Glorot-uniform weights and zero biases.
+ * @param inputSize - the width of each step's input
+ * @param hiddenSize - the width of each layer's state
+ * @param rng - the seeded random source the initial weights are drawn from
+ * @param options - `layers`: how many GRU layers are stacked (default 1)
+ */
 export function createGru(inputSize: number, hiddenSize: number, rng: Random, options: { layers?: number } = {}): GruParameters {
   const count = options.layers ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new EngramError(`createGru: layers must be a positive integer, got ${count}`);
@@ -40,7 +46,11 @@ export function createGru(inputSize: number, hiddenSize: number, rng: Random, op
   return { layers, hiddenSize };
 }
 
-/** The all-zeros state for a batch. */
+/**
+ * The all-zeros state for a batch.
+ * @param params - the GRU's weights, from `createGru`
+ * @param batch - how many sequences run side by side
+ */
 export function initialGruState(params: GruParameters, batch: number): GruState {
   return { h: params.layers.map(() => zeros([batch, params.hiddenSize])) };
 }
@@ -49,6 +59,9 @@ export function initialGruState(params: GruParameters, batch: number): GruState 
  * One time step through every layer: r = σ(x W_xr + b_xr + h W_hr + b_hr),
  * z = σ(x W_xz + b_xz + h W_hz + b_hz), n = tanh(x W_xn + b_xn + r ∘ (h W_hn + b_hn)),
  * h_t = (1 − z) ∘ n + z ∘ h_{t−1}.
+ * @param params - the GRU's weights, from `createGru`
+ * @param state - the state before this step
+ * @param x - this step's input, [batch, inputSize]
  */
 export function gruStep(params: GruParameters, state: GruState, x: Tensor): StepResult<GruState> {
   const inputSize = (params.layers[0] as GruLayerParameters).inputWeight.shape[0] as number;
@@ -71,7 +84,12 @@ export function gruStep(params: GruParameters, state: GruState, x: Tensor): Step
   return { output: input, state: { h } };
 }
 
-/** Runs {@link gruStep} over a sequence. */
+/**
+ * Runs {@link gruStep} over a sequence.
+ * @param params - the GRU's weights, from `createGru`
+ * @param state - the state before the first step
+ * @param xs - one input per time step, each [batch, inputSize]
+ */
 export function gruSequence(params: GruParameters, state: GruState, xs: readonly Tensor[]): SequenceResult<GruState> {
   const outputs: Tensor[] = [];
   let current = state;

@@ -16,7 +16,13 @@ export interface LinearOptions {
   biasValue?: number;
 }
 
-/** A dense layer with Glorot-uniform weights drawn from `rng`. */
+/**
+ * A dense layer with Glorot-uniform weights drawn from `rng`.
+ * @param inputSize - the width of the input
+ * @param outputSize - the width of the output
+ * @param rng - the seeded random source the initial weights are drawn from
+ * @param options - whether there is a bias (default yes) and its initial value (default 0)
+ */
 export function createLinear(inputSize: number, outputSize: number, rng: Random, options: LinearOptions = {}): LinearParameters {
   const weight = glorotUniform([inputSize, outputSize], rng);
   if (options.bias === false) return { weight };
@@ -25,7 +31,11 @@ export function createLinear(inputSize: number, outputSize: number, rng: Random,
   return { weight, bias };
 }
 
-/** y = x·W + b for x `[batch, input]` (or any leading axes). */
+/**
+ * y = x·W + b for x `[batch, input]` (or any leading axes).
+ * @param params - the layer's weights, from `createLinear`
+ * @param x - the input, [batch, inputSize]
+ */
 export function linear(params: LinearParameters, x: Tensor): Tensor {
   const y = matmul(x, params.weight);
   return params.bias ? add(y, params.bias) : y;

@@ -48,7 +48,13 @@ export interface LstmOptions {
   forgetBias?: number;
 }
 
-/** An LSTM with Glorot-uniform weights and a forget-gate bias. */
+/**
+ * An LSTM with Glorot-uniform weights and a forget-gate bias.
+ * @param inputSize - the width of each step's input
+ * @param hiddenSize - the width of each layer's state h and cell c
+ * @param rng - the seeded random source the initial weights are drawn from
+ * @param options - how many layers are stacked (default 1) and the initial forget-gate bias (default 1)
+ */
 export function createLstm(inputSize: number, hiddenSize: number, rng: Random, options: LstmOptions = {}): LstmParameters {
   const count = options.layers ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new EngramError(`createLstm: layers must be a positive integer, got ${count}`);
@@ -65,7 +71,11 @@ export function createLstm(inputSize: number, hiddenSize: number, rng: Random, o
   return { layers, hiddenSize };
 }
 
-/** The all-zeros state for a batch. */
+/**
+ * The all-zeros state for a batch.
+ * @param params - the LSTM's weights, from `createLstm`
+ * @param batch - how many sequences run side by side
+ */
 export function initialLstmState(params: LstmParameters, batch: number): LstmState {
   const make = () => params.layers.map(() => zeros([batch, params.hiddenSize]));
   return { h: make(), c: make() };
@@ -104,7 +114,11 @@ export interface LstmCellOutput {
   c: Tensor;
 }
 
-/** One cell from pre-activations z `[batch, 4H]`, composed op by op. */
+/**
+ * One cell from pre-activations z `[batch, 4H]`, composed op by op.
+ * @param z - the four gates' pre-activations side by side, [batch, 4H] (input, forget, cell, output)
+ * @param c - the previous cell state, [batch, H]
+ */
 export function lstmCellComposed(z: Tensor, c: Tensor): LstmCellOutput {
   const [i, f, g, o] = split(z, 4, 1) as [Tensor, Tensor, Tensor, Tensor];
   const cNext = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
@@ -117,6 +131,10 @@ export function lstmCellComposed(z: Tensor, c: Tensor): LstmCellOutput {
  * between them, say) calls it layer by layer.
  *
  * @param x `[batch, input]`; h and c `[batch, H]`
+ * @param layer - one layer's weights (W over [x, h] and the bias)
+ * @param h - the layer's previous output, [batch, H]
+ * @param c - the layer's previous cell state, [batch, H]
+ * @param options - `fused`: run the fused cell kernel (default true)
  */
 export function lstmLayerStep(layer: LstmLayerParameters, x: Tensor, h: Tensor, c: Tensor, options: LstmStepOptions = {}): LstmCellOutput {
   const z = add(matmul(concat([x, h], 1), layer.weight), layer.bias);
@@ -131,6 +149,9 @@ export function lstmLayerStep(layer: LstmLayerParameters, x: Tensor, h: Tensor, 
  * c_t = f ∘ c_{t−1} + i ∘ g; h_t = o ∘ tanh(c_t).
  *
  * @param x `[batch, input]`
+ * @param params - the LSTM's weights, from `createLstm`
+ * @param state - each layer's h and c before this step
+ * @param options - `fused`: run the fused cell kernel (default true)
  * @returns the top layer's h `[batch, H]` and the new state
  */
 export function lstmStep(params: LstmParameters, state: LstmState, x: Tensor, options: LstmStepOptions = {}): StepResult<LstmState> {
@@ -153,7 +174,13 @@ export function lstmStep(params: LstmParameters, state: LstmState, x: Tensor, op
   return { output: input, state: { h, c } };
 }
 
-/** Runs {@link lstmStep} over a sequence of inputs, returning every step's output and the final state. */
+/**
+ * Runs {@link lstmStep} over a sequence of inputs, returning every step's output and the final state.
+ * @param params - the LSTM's weights, from `createLstm`
+ * @param state - the state before the first step
+ * @param xs - one input per time step, each [batch, inputSize]
+ * @param options - `fused`: run the fused cell kernel (default true)
+ */
 export function lstmSequence(params: LstmParameters, state: LstmState, xs: readonly Tensor[], options: LstmStepOptions = {}): SequenceResult<LstmState> {
   const outputs: Tensor[] = [];
   let current = state;

@@ -24,6 +24,7 @@ const LINE = /^(\d+) (.*)$/s;
 /**
  * The usual bAbI tokenisation: lower case, words split on anything that is not a letter, digit or
  * apostrophe, sentence punctuation dropped.
+ * @param text - the text to split into lower-case words
  */
 export function tokenize(text: string): string[] {
   return text
@@ -36,6 +37,8 @@ export function tokenize(text: string): string[] {
  * Parses a bAbI task file (the official format: an id that restarts at 1 with each story, then a
  * sentence; or a question, a tab, the answer, a tab, the supporting-fact ids). Malformed input gets
  * an {@link EngramError} naming `source` and the line number.
+ * @param text - the file's contents
+ * @param source - named in errors
  */
 export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
   const examples: BabiExample[] = [];
@@ -101,6 +104,7 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
 /**
  * The answer as one class label: the answer words joined by commas (`football,apple` in task 8,
  * `n,w` in task 19), as the official MemN2N code treats them; a one-word answer is that word.
+ * @param example - the example whose answer words are joined
  */
 export function answerToken(example: Pick<BabiExample, 'answer'>): string {
   return example.answer.join(',');
@@ -117,6 +121,7 @@ export class Vocabulary {
   /**
    * A vocabulary of every word in the examples' stories, questions and answers, plus each
    * multi-word {@link answerToken}, sorted.
+   * @param examples - the examples whose stories, questions and answers give the words
    */
   static fromExamples(examples: readonly BabiExample[]): Vocabulary {
     const words = new Set<string>();
@@ -131,7 +136,10 @@ export class Vocabulary {
     return vocabulary;
   }
 
-  /** A vocabulary with exactly these words after the padding token, in this order (as saved with a model). */
+  /**
+   * A vocabulary with exactly these words after the padding token, in this order (as saved with a model).
+   * @param words - the words in index order (index 0 must be the padding word)
+   */
   static fromWords(words: readonly string[]): Vocabulary {
     const vocabulary = new Vocabulary();
     for (const w of words) {
@@ -142,7 +150,10 @@ export class Vocabulary {
     return vocabulary;
   }
 
-  /** Adds a word (if new) and returns its index. */
+  /**
+   * Adds a word (if new) and returns its index.
+   * @param word - the word to add (kept once)
+   */
   add(word: string): number {
     const known = this.indices.get(word);
     if (known !== undefined) return known;
@@ -151,7 +162,10 @@ export class Vocabulary {
     return this.words.length - 1;
   }
 
-  /** The index of a word, or undefined when it is not in the vocabulary. */
+  /**
+   * The index of a word, or undefined when it is not in the vocabulary.
+   * @param word - the word to look up
+   */
   indexOf(word: string): number | undefined {
     return this.indices.get(word);
   }
@@ -189,6 +203,15 @@ export const BABI_TASKS = [
 /**
  * Reads task `task` (1..20) of an unpacked bAbI release folder (`en` or `en-10k`) from disk.
  * Node only. Errors name the file and line.
+ * @param folder - the folder holding the qaN_*_train.txt and _test.txt files
+ * @param task - the task number, 1..20
+ * @param split - train or test
+ * @example
+ * ```ts
+ * await downloadBabi({ to: 'data/babi' });
+ * const train = await loadBabiTask('data/babi/en', 1, 'train');
+ * console.log(train.length, train[0]?.question, train[0]?.answer); // 1000 [ 'where', 'is', 'mary' ] …
+ * ```
  */
 export async function loadBabiTask(folder: string, task: number, split: 'train' | 'test'): Promise<BabiExample[]> {
   const stem = BABI_TASKS[task - 1];

@@ -2,14 +2,28 @@ import { EngramError, type Random } from '@engram/tensor';
 import { type SequenceBatch, type SequenceTask, packSequences } from './sequence-batch.js';
 import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, type CopyOptions, type RepeatCopyOptions } from './tasks.js';
 
-/** `batch` sequences of `task`, drawn from `rng`, padded into one time-major batch. */
+/**
+ * `batch` sequences of `task`, drawn from `rng`, padded into one time-major batch.
+ * @param task - the task to sample from
+ * @param rng - the seeded random source
+ * @param batch - how many sequences
+ * @param options - the task's options
+ * @example
+ * ```ts
+ * const batch = sampleBatch(copyTask, new Random(1), 16, { width: 8, minLength: 1, maxLength: 20 });
+ * console.log(batch.batch, batch.steps, batch.inputWidth); // 16 sequences, time steps, 9 input channels
+ * ```
+ */
 export function sampleBatch<O>(task: SequenceTask<O>, rng: Random, batch: number, options: O): SequenceBatch {
   if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`sampleBatch: batch must be a positive integer, got ${batch}`);
   const sequences = Array.from({ length: batch }, () => task.sample(rng, options));
   return packSequences(sequences, task.inputWidth(options), task.outputWidth(options));
 }
 
-/** Looks a task up by name, with an error listing the known ones. */
+/**
+ * Looks a task up by name, with an error listing the known ones.
+ * @param name - the task's name: copy, repeat-copy, associative-recall or priority-sort
+ */
 export function algorithmicTask(name: string): SequenceTask<Record<string, number | undefined>> {
   const task = (ALGORITHMIC_TASKS as Record<string, SequenceTask<never>>)[name];
   if (task === undefined) throw new EngramError(`unknown task '${name}' (known: ${Object.keys(ALGORITHMIC_TASKS).join(', ')})`);
@@ -33,7 +47,12 @@ export interface LengthCurriculum {
 /** The defaults of {@link LengthCurriculum}. */
 export const DEFAULT_CURRICULUM: LengthCurriculum = { start: 2, step: 2, threshold: 0.5 };
 
-/** The task's options at curriculum `level` (the longest length, or repeats cap for repeat copy). */
+/**
+ * The task's options at curriculum `level` (the longest length, or repeats cap for repeat copy).
+ * @param task - the algorithmic task
+ * @param level - the curriculum's current level
+ * @param base - the task's options, which the level caps
+ */
 export function curriculumOptions(task: AlgorithmicTaskName, level: number, base: Record<string, number | undefined> = {}): Record<string, number | undefined> {
   switch (task) {
     case 'copy':
@@ -47,7 +66,11 @@ export function curriculumOptions(task: AlgorithmicTaskName, level: number, base
   }
 }
 
-/** The level's ceiling: past it, the curriculum is the task's full range. */
+/**
+ * The level's ceiling: past it, the curriculum is the task's full range.
+ * @param task - the algorithmic task
+ * @param base - the task's options
+ */
 export function curriculumCeiling(task: AlgorithmicTaskName, base: Record<string, number | undefined> = {}): number {
   switch (task) {
     case 'copy':
@@ -61,7 +84,13 @@ export function curriculumCeiling(task: AlgorithmicTaskName, base: Record<string
   }
 }
 
-/** The next level: one step up when `errorBits` (recent bits per sequence) is under the threshold. */
+/**
+ * The next level: one step up when `errorBits` (recent bits per sequence) is under the threshold.
+ * @param level - the current level (longest length, or item count)
+ * @param errorBits - the mean error bits per sequence over the recent window
+ * @param ceiling - the highest level (the task's full size)
+ * @param curriculum - when to advance and by how much
+ */
 export function advanceCurriculum(level: number, errorBits: number, ceiling: number, curriculum: LengthCurriculum = DEFAULT_CURRICULUM): number {
   return errorBits < curriculum.threshold ? Math.min(ceiling, level + curriculum.step) : level;
 }
@@ -83,6 +112,8 @@ export const TASK_OPTION_LIMITS: Readonly<Record<string, number>> = Object.freez
 /**
  * Checks task options read from a file or a flag: an object whose every field is a known option
  * holding an integer in 1..its limit ({@link TASK_OPTION_LIMITS}). Errors name `source` and the field.
+ * @param options - the untrusted value (from a file or the command line)
+ * @param source - named in errors
  */
 export function checkTaskOptions(options: unknown, source = 'task options'): Record<string, number | undefined> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new EngramError(`${source}: must be an object`);

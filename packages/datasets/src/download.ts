@@ -45,7 +45,10 @@ export interface DownloadReport {
   missing: string[];
 }
 
-/** Fetches a URL's bytes (`file:` read from disk), with an error that names the URL. */
+/**
+ * Fetches a URL's bytes (`file:` read from disk), with an error that names the URL.
+ * @param url - an http(s) or file URL
+ */
 export async function fetchBytes(url: string): Promise<Uint8Array> {
   if (url.startsWith('file:')) {
     const { readFile } = await import('node:fs/promises');
@@ -74,7 +77,12 @@ async function digest(algorithm: 'sha256' | 'sha1', bytes: Uint8Array, prefix?: 
   return hash.digest('hex');
 }
 
-/** Checks bytes against a pinned file's checksum; a mismatch is an error naming the file, both hashes and the source. */
+/**
+ * Checks bytes against a pinned file's checksum; a mismatch is an error naming the file, both hashes and the source.
+ * @param file - the file's pinned name, size and SHA-256
+ * @param bytes - its contents
+ * @param source - named in errors
+ */
 export async function verifyFile(file: PinnedFile, bytes: Uint8Array, source: string): Promise<void> {
   if (file.sha256 !== undefined) {
     const actual = await digest('sha256', bytes);
@@ -112,6 +120,8 @@ function tarString(block: Uint8Array, start: number, length: number): string {
 /**
  * Reads the regular files of a tar archive (ustar, GNU long names and pax `path` records).
  * Malformed archives get an error naming `source` and the byte offset.
+ * @param bytes - the archive's contents (already decompressed)
+ * @param source - named in errors
  */
 export function readTar(bytes: Uint8Array, source = 'archive'): TarEntry[] {
   const entries: TarEntry[] = [];
@@ -161,6 +171,9 @@ async function unpackArchive(bytes: Uint8Array, source: string, limit: number): 
  * before writing any, then writes each atomically (an unpredictable temporary file, created
  * exclusively, renamed into place) into `to`. Files already present and valid are kept. A checksum
  * mismatch is an error and nothing is written; a missing required file is an error listing it.
+ * @param files - the files to fetch, each with its pinned size and SHA-256
+ * @param url - where to fetch from: an archive, or a folder URL ending in /
+ * @param options - the destination folder and progress reporting
  */
 export async function downloadPinned(files: readonly PinnedFile[], url: string, options: DownloadOptions): Promise<DownloadReport> {
   const { mkdir, readFile } = await import('node:fs/promises');
@@ -232,12 +245,16 @@ export function babiFiles(): PinnedFile[] {
 /**
  * Downloads bAbI v1.2 into `to` (`to/en/…`, `to/en-10k/…`, `to/LICENSE.txt`), verified file by file
  * against pinned checksums, so that `loadBabiTask(join(to, 'en'), task, split)` works. Node only.
+ * @param options - the destination folder, the source URL and progress reporting
  */
 export function downloadBabi(options: DownloadOptions): Promise<DownloadReport> {
   return downloadPinned(babiFiles(), options.url ?? BABI_URL, options);
 }
 
-/** Downloads the Penn Treebank LM text into `to` (`ptb.train.txt`, `ptb.valid.txt`, `ptb.test.txt`), verified. Node only. */
+/**
+ * Downloads the Penn Treebank LM text into `to` (`ptb.train.txt`, `ptb.valid.txt`, `ptb.test.txt`), verified. Node only.
+ * @param options - the destination folder, the source URL and progress reporting
+ */
 export function downloadPtb(options: DownloadOptions): Promise<DownloadReport> {
   const files = Object.entries(PTB_SHA256).map(([path, sha256]) => ({ path, sha256, optional: false }));
   return downloadPinned(files, options.url ?? PTB_URL, options);

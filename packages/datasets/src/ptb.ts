@@ -9,6 +9,8 @@ export const END_OF_SENTENCE = '<eos>';
  * Tokenises Penn Treebank LM text (one sentence per line, tokens separated by spaces): the tokens
  * of each line, then {@link END_OF_SENTENCE}. Lines with a tab or a control character are an
  * error naming `source` and the line, since the preprocessed files contain neither.
+ * @param text - the file's contents
+ * @param source - named in errors
  */
 export function parsePtb(text: string, source = 'PTB text'): string[] {
   const tokens: string[] = [];
@@ -34,6 +36,9 @@ export interface TextCorpus {
 /**
  * Word ids for `tokens` over `vocabulary`; an unknown word is an error naming `source` and the
  * token position (PTB's valid and test sets use only training words).
+ * @param tokens - the words
+ * @param vocabulary - the vocabulary to index them by
+ * @param source - named in the error for an unknown word
  */
 export function toIds(tokens: readonly string[], vocabulary: Vocabulary, source = 'text'): Int32Array {
   return Int32Array.from(tokens, (word, i) => {
@@ -43,7 +48,10 @@ export function toIds(tokens: readonly string[], vocabulary: Vocabulary, source 
   });
 }
 
-/** A vocabulary of the tokens in order of first appearance. */
+/**
+ * A vocabulary of the tokens in order of first appearance.
+ * @param tokens - the training text's words
+ */
 export function vocabularyOf(tokens: readonly string[]): Vocabulary {
   const vocabulary = new Vocabulary();
   for (const word of tokens) vocabulary.add(word);
@@ -53,6 +61,8 @@ export function vocabularyOf(tokens: readonly string[]): Vocabulary {
 /**
  * Reads `ptb.train.txt` and the requested split from a folder (as written by `downloadPtb`), builds
  * the vocabulary from the training text, and returns the split as ids. Node only.
+ * @param folder - the folder holding ptb.train.txt, ptb.valid.txt and ptb.test.txt
+ * @param split - the split to read besides the training text (which gives the vocabulary)
  */
 export async function loadPtb(folder: string, split: 'train' | 'valid' | 'test'): Promise<TextCorpus> {
   const read = async (name: string): Promise<{ path: string; tokens: string[] }> => {

@@ -28,11 +28,21 @@ export interface SequenceBatch {
 export interface SequenceTask<Options> {
   /** The task's name (`copy`, `repeat-copy`, ...). */
   readonly name: string;
-  /** Width of the input vectors for these options. */
+  /**
+   * Width of the input vectors for these options.
+   * @param options - the task's options
+   */
   inputWidth(options: Options): number;
-  /** Width of the target vectors for these options. */
+  /**
+   * Width of the target vectors for these options.
+   * @param options - the task's options
+   */
   outputWidth(options: Options): number;
-  /** One sequence: per-step inputs and targets and which steps are scored. */
+  /**
+   * One sequence: per-step inputs and targets and which steps are scored.
+   * @param rng - the seeded random source
+   * @param options - the task's options (widths, lengths, counts)
+   */
   sample(rng: Random, options: Options): TaskSequence;
 }
 
@@ -48,7 +58,12 @@ export interface TaskSequence {
   info: Record<string, number>;
 }
 
-/** Packs sequences of possibly different lengths into one padded, time-major batch. */
+/**
+ * Packs sequences of possibly different lengths into one padded, time-major batch.
+ * @param sequences - the sequences to pack (padded to the longest)
+ * @param inputWidth - values per input vector
+ * @param outputWidth - values per output vector
+ */
 export function packSequences(sequences: readonly TaskSequence[], inputWidth: number, outputWidth: number): SequenceBatch {
   if (sequences.length === 0) throw new EngramError('packSequences: needs at least one sequence');
   const batch = sequences.length;
@@ -66,7 +81,11 @@ export function packSequences(sequences: readonly TaskSequence[], inputWidth: nu
   return { steps, batch, inputWidth, outputWidth, inputs, targets, mask, info: sequences.map((s) => s.info) };
 }
 
-/** A random binary vector of `width` bits, each 1 with probability ½. */
+/**
+ * A random binary vector of `width` bits, each 1 with probability ½.
+ * @param rng - the seeded random source
+ * @param width - how many bits
+ */
 export function randomBits(rng: Random, width: number): Float32Array {
   const bits = new Float32Array(width);
   for (let i = 0; i < width; i++) bits[i] = rng.next() < 0.5 ? 1 : 0;

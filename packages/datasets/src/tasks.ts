@@ -124,6 +124,9 @@ export const repeatCopyTask: SequenceTask<RepeatCopyOptions> = {
  * around random ones). The count is normalised over the training range of `options`
  * (`minRepeats`..`maxRepeats`, default 1..10), as the model saw it in training; a count outside
  * that range is allowed (the paper tests generalisation that way).
+ * @param vectors - the sequence to repeat
+ * @param repeats - how many times it is to be written back
+ * @param options - the task's options (the repeat count's normalisation)
  */
 export function repeatCopySequence(vectors: readonly Float32Array[], repeats: number, options: RepeatCopyOptions = {}): TaskSequence {
   const width = checkVectors('repeatCopySequence', vectors);

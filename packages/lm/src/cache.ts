@@ -45,7 +45,12 @@ export function cacheDistribution(keys: Float32Array, values: Int32Array, query:
   return { weights, distribution };
 }
 
-/** p = (1 − λ) p_model + λ p_cache (Grave et al. 2017, eq. 3): the interpolation of the two distributions for one word. */
+/**
+ * p = (1 − λ) p_model + λ p_cache (Grave et al. 2017, eq. 3): the interpolation of the two distributions for one word.
+ * @param pModel - the model's probability of the word
+ * @param pMemory - the memory's probability of the word
+ * @param lambda - λ, the memory's weight in [0, 1]
+ */
 export function interpolate(pModel: number, pMemory: number, lambda: number): number {
   return (1 - lambda) * pModel + lambda * pMemory;
 }
@@ -64,7 +69,12 @@ export interface TextRun {
   targets: Int32Array;
 }
 
-/** Runs the model over a text as one stream (batch 1) and keeps each position's target probability and h_t. */
+/**
+ * Runs the model over a text as one stream (batch 1) and keeps each position's target probability and h_t.
+ * @param model - the language model
+ * @param ids - the text as word ids
+ * @param options - the unroll and progress reporting
+ */
 export function runText(model: LmModel, ids: Int32Array, options: { unroll?: number; onProgress?: (done: number, total: number) => void } = {}): TextRun {
   const width = model.config.hiddenSize;
   const tokens = ids.length - 1;
@@ -104,6 +114,8 @@ const CHUNK = 256;
  * Perplexity of the model with a neural cache for every cache size, θ and λ given, from one run of
  * the model (the cache needs no retraining). Position t's cache holds (h_i, w_{i+1}) for the `size`
  * positions i < t before it; the first position has an empty cache and uses p_model alone.
+ * @param run - the text read once through the model (`runText`)
+ * @param grid - the cache sizes N, and the θ and λ values to try (defaults: the grid in the results page)
  */
 export function cacheGrid(run: TextRun, grid: { sizes: readonly number[]; thetas?: readonly number[]; lambdas?: readonly number[] }): CacheGridPoint[] {
   const thetas = grid.thetas ?? DEFAULT_THETAS;
@@ -165,7 +177,10 @@ export function cacheGrid(run: TextRun, grid: { sizes: readonly number[]; thetas
   return out;
 }
 
-/** The point of a grid with the lowest perplexity for each cache size. */
+/**
+ * The point of a grid with the lowest perplexity for each cache size.
+ * @param points - the grid's points, as `cacheGrid` returns them
+ */
 export function bestPerSize(points: readonly CacheGridPoint[]): CacheGridPoint[] {
   const best = new Map<number, CacheGridPoint>();
   for (const p of points) {
@@ -183,7 +198,12 @@ export interface WordProbability {
   probability: number;
 }
 
-/** The `count` most likely of `vocabularySize` words under `p`, most likely first (one pass, no full sort). */
+/**
+ * The `count` most likely of `vocabularySize` words under `p`, most likely first (one pass, no full sort).
+ * @param p - the probability of each word id
+ * @param vocabularySize - how many word ids there are
+ * @param count - how many to keep
+ */
 export function topWords(p: (id: number) => number, vocabularySize: number, count: number): WordProbability[] {
   const best: WordProbability[] = [];
   for (let id = 0; id < vocabularySize; id++) {
@@ -222,6 +242,9 @@ export interface Completion {
  * positions, and which earlier positions the cache drew on (the inspection API).
  *
  * @param ids the text's word ids (at least one)
+ * @param model - the language model
+ * @param ids - the text as word ids
+ * @param options - the cache size N, θ, λ, and how many words to list
  */
 export function completeText(model: LmModel, ids: Int32Array, options: { size: number; theta: number; lambda: number; top?: number }): Completion {
   if (ids.length < 1) throw new EngramError('completeText: the text has no words');
@@ -287,13 +310,32 @@ export interface CacheReading {
   modelPerplexity: number;
   /** Perplexity with the cache. */
   mixedPerplexity: number;
-  /** The `top` most likely next words at position t, alone and with the cache. */
+  /**
+   * The `top` most likely next words at position t, alone and with the cache.
+   * @param t - the position (it predicts word t + 1)
+   * @param top - how many words to list
+   */
   top(t: number, top: number): TopWords;
-  /** The cache's weights at position t over the earlier positions it holds (position i stands for the word i + 1 it recalls). */
+  /**
+   * The cache's weights at position t over the earlier positions it holds (position i stands for the word i + 1 it recalls).
+   * @param t - the position (it predicts word t + 1)
+   */
   recall(t: number): Recalled[];
 }
 
-/** Reads a text once through the model (one stream, batch 1) and keeps what {@link CacheReading} shows. */
+/**
+ * Reads a text once through the model (one stream, batch 1) and keeps what {@link CacheReading} shows.
+ * @param model - the language model
+ * @param ids - the text as word ids
+ * @param options - the cache size N, θ and λ
+ * @example
+ * ```ts
+ * const { model, vocabulary } = await loadLm('runs/lm-small/model.safetensors');
+ * const { ids } = vocabulary.encode(ptbTokens('the company said it would buy the company'));
+ * const reading = readWithCache(model, ids, { size: 500, theta: 0.7, lambda: 0.15 });
+ * console.log(reading.modelPerplexity, reading.mixedPerplexity, reading.recall(ids.length - 2));
+ * ```
+ */
 export function readWithCache(model: LmModel, ids: Int32Array, options: ReadOptions): CacheReading {
   if (ids.length < 2) throw new EngramError('readWithCache: the text needs at least two words');
   const v = model.config.vocabularySize;
@@ -358,7 +400,11 @@ export interface NextWordState {
   hidden: Float32Array;
 }
 
-/** Reads a text (one stream from the zero state) and returns the state after its last word. */
+/**
+ * Reads a text (one stream from the zero state) and returns the state after its last word.
+ * @param model - the language model
+ * @param ids - the text as word ids
+ */
 export function nextWordState(model: LmModel, ids: Int32Array): NextWordState {
   if (ids.length < 1) throw new EngramError('nextWordState: the text has no words');
   return noGrad(() => {

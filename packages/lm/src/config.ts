@@ -46,6 +46,8 @@ const isPositiveInteger = (v: unknown, max: number): boolean => typeof v === 'nu
 /**
  * Checks every field of a config (from a file, a flag or code), naming the field that is wrong.
  *
+ * @param config - the untrusted value (from a file's metadata)
+ * @param source - named in errors
  * @throws EngramError naming the first bad field
  */
 export function validateLmConfig(config: unknown, source = 'LM config'): asserts config is LmConfig {

@@ -17,6 +17,7 @@ export interface LmCorpus {
  * Reads Mikolov's Penn Treebank split from a folder holding `ptb.{train,valid,test}.txt` (as
  * `engram download ptb` writes it). Node only.
  *
+ * @param folder - the folder holding ptb.train.txt, ptb.valid.txt and ptb.test.txt
  * @example
  * ```ts
  * const { vocabulary, train, valid } = await loadPtbCorpus('data/ptb');

@@ -14,7 +14,11 @@ export interface Streams {
   ids: Int32Array;
 }
 
-/** Lays `ids` out as `batch` streams, dropping the words that do not fill a whole column. */
+/**
+ * Lays `ids` out as `batch` streams, dropping the words that do not fill a whole column.
+ * @param ids - the text as word ids
+ * @param batch - how many parallel streams to cut it into
+ */
 export function toStreams(ids: Int32Array, batch: number): Streams {
   if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`toStreams: batch must be a positive integer, got ${batch}`);
   const length = Math.floor(ids.length / batch);
@@ -22,7 +26,11 @@ export function toStreams(ids: Int32Array, batch: number): Streams {
   return { batch, length, ids: ids.subarray(0, length * batch) };
 }
 
-/** Windows of `unroll` steps in one pass over the streams: ⌊(length − 1) / unroll⌋ (the last, partial one is dropped). */
+/**
+ * Windows of `unroll` steps in one pass over the streams: ⌊(length − 1) / unroll⌋ (the last, partial one is dropped).
+ * @param streams - the text laid out in streams
+ * @param unroll - the window's length
+ */
 export function windowCount(streams: Streams, unroll: number): number {
   return Math.floor((streams.length - 1) / unroll);
 }
@@ -40,6 +48,9 @@ export interface Window {
 /**
  * Window `index` of `unroll` steps, or the steps left from `start` when `unroll` would run past the end
  * (evaluation reads every word).
+ * @param streams - the text laid out in streams
+ * @param start - the window's first time step
+ * @param unroll - the window's length
  */
 export function windowAt(streams: Streams, start: number, unroll: number): Window {
   const steps = Math.min(unroll, streams.length - 1 - start);

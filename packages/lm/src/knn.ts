@@ -24,7 +24,10 @@ export interface Datastore {
   fingerprint: string;
 }
 
-/** A fingerprint of a model's config and weights (FNV-1a over every parameter's bits), stored with a datastore. */
+/**
+ * A fingerprint of a model's config and weights (FNV-1a over every parameter's bits), stored with a datastore.
+ * @param model - the language model
+ */
 export function modelFingerprint(model: LmModel): string {
   let hash = 0x811c9dc5;
   const mix = (byte: number) => {
@@ -49,7 +52,14 @@ function squaredNorms(keys: Float32Array, count: number, width: number): Float32
   return norms;
 }
 
-/** A datastore from keys and values (checked); `positions` (default: 0, 1, 2, …) say where each entry came from. */
+/**
+ * A datastore from keys and values (checked); `positions` (default: 0, 1, 2, …) say where each entry came from.
+ * @param keys - the context vectors, `entries × width` row-major
+ * @param values - the next word of each entry
+ * @param width - the width of each vector
+ * @param fingerprint - the fingerprint of the model that made the keys
+ * @param positions - each entry's position in the training text, or null
+ */
 export function makeDatastore(keys: Float32Array, values: Int32Array, width: number, fingerprint: string, positions: Int32Array | null = null): Datastore {
   const count = values.length;
   if (!Number.isInteger(width) || width < 1 || keys.length !== count * width)
@@ -73,6 +83,16 @@ export interface BuildDatastoreOptions {
 /**
  * Builds the datastore of a text (the training text, for kNN-LM): one pass of the LSTM over it (no softmax
  * layer: only h_t is kept), keeping every position's h_t, the next word, and where it came from.
+ * @param model - the language model
+ * @param ids - the training text as word ids
+ * @param options - how many parallel streams to read it in, the unroll, and progress reporting
+ * @example
+ * ```ts
+ * const { model } = await loadLm('runs/lm-small/model.safetensors');
+ * const corpus = await loadPtbCorpus('data/ptb');
+ * const indexed = buildIvfIndex(buildDatastore(model, corpus.train, { streams: 20 }), new Random(1)); // entries reordered by cell
+ * await saveDatastore('runs/lm-small/datastore.bin', indexed.store, { dtype: 'f16', index: indexed.index });
+ * ```
  */
 export function buildDatastore(model: LmModel, ids: Int32Array, options: BuildDatastoreOptions = {}): Datastore {
   const streamCount = options.streams ?? 1;
@@ -204,6 +224,9 @@ function checkQueries(store: Datastore, queries: Float32Array, k: number): numbe
  * one matrix product (the WebAssembly SIMD matmul), the k best kept in a heap per query.
  *
  * @param queries `queries × width` row-major
+ * @param store - the datastore to search
+ * @param k - how many neighbours per query
+ * @param options - progress reporting
  */
 export function exactNeighbours(
   store: Datastore,
@@ -274,6 +297,9 @@ function centroidStore(centroids: Float32Array, lists: number, width: number): D
  * then every key assigned to its nearest centre and the datastore reordered cell by cell.
  *
  * @param options `lists` (default √count), `sample` (default max(40 · lists, 10,000)), `iterations` (default 10)
+ * @param store - the datastore to index
+ * @param rng - the seeded random source for the k-means sample and initial centroids
+ * @param options - the number of cells (default √entries), the k-means sample size and iterations
  */
 export function buildIvfIndex(store: Datastore, rng: Random, options: { lists?: number; sample?: number; iterations?: number } = {}): IndexedDatastore {
   const lists = options.lists ?? Math.max(1, Math.round(Math.sqrt(store.count)));
@@ -331,6 +357,11 @@ const IVF_QUERY_BLOCK = 4096;
  * product.
  *
  * @param store the datastore in the index's cell order (as {@link buildIvfIndex} returns it)
+ * @param store - the datastore to search
+ * @param index - its IVF index (`buildIvfIndex`)
+ * @param queries - the query vectors, `count × width` row-major
+ * @param k - how many neighbours per query
+ * @param probes - how many cells to scan per query (more: higher recall, slower)
  */
 export function ivfNeighbours(store: Datastore, index: IvfIndex, queries: Float32Array, k: number, probes: number): Neighbours {
   const count = checkQueries(store, queries, k);
@@ -380,7 +411,11 @@ export function ivfNeighbours(store: Datastore, index: IvfIndex, queries: Float3
   return { k, indices, distances };
 }
 
-/** Recall@k of approximate neighbours against exact ones (both over the same datastore): the fraction of the exact k found. */
+/**
+ * Recall@k of approximate neighbours against exact ones (both over the same datastore): the fraction of the exact k found.
+ * @param exact - the exact neighbours
+ * @param approximate - the approximate neighbours of the same queries
+ */
 export function neighbourRecall(exact: Neighbours, approximate: Neighbours): number {
   const queries = exact.indices.length / exact.k;
   let found = 0;
@@ -397,6 +432,8 @@ export function neighbourRecall(exact: Neighbours, approximate: Neighbours): num
  *
  * @param targets the word each query should predict
  * @param temperature T (default 1, the paper's)
+ * @param store - the datastore
+ * @param neighbours - each query's neighbours and squared distances
  */
 export function knnProbabilities(store: Datastore, neighbours: Neighbours, targets: Int32Array, temperature = 1): Float64Array {
   const { k } = neighbours;
@@ -438,7 +475,13 @@ export interface KnnRecall {
   weight: number;
 }
 
-/** The neighbours of query q (row q of `neighbours`) as weighted training contexts, nearest first (the inspection API). */
+/**
+ * The neighbours of query q (row q of `neighbours`) as weighted training contexts, nearest first (the inspection API).
+ * @param store - the datastore (its positions say where in the training text each neighbour is)
+ * @param neighbours - the neighbours of the queries
+ * @param q - which query (row of `neighbours`)
+ * @param temperature - divides the distances before the softmax (default 1, as in p_kNN)
+ */
 export function knnRecall(store: Datastore, neighbours: Neighbours, q = 0, temperature = 1): KnnRecall[] {
   const { k } = neighbours;
   const rows: { index: number; distance: number }[] = [];
@@ -457,7 +500,12 @@ export function knnRecall(store: Datastore, neighbours: Neighbours, q = 0, tempe
   }));
 }
 
-/** Perplexity of (1 − λ) p_model + λ p_kNN over a run's positions, for each λ. */
+/**
+ * Perplexity of (1 − λ) p_model + λ p_kNN over a run's positions, for each λ.
+ * @param run - the text read once through the model (`runText`)
+ * @param pKnn - p_kNN of each next word (`knnProbabilities`)
+ * @param lambdas - the λ values to try
+ */
 export function knnPerplexities(run: TextRun, pKnn: Float64Array, lambdas: readonly number[]): LambdaPerplexity[] {
   return lambdas.map((lambda) => {
     let nats = 0;
@@ -477,6 +525,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * The bytes of a datastore file: `ENGRAMKN`, a 4-byte header length, a JSON header (format, count, width,
  * dtype, model fingerprint), the keys (float32, or float16 which halves the file) and the values (int32).
+ * @param store - the datastore
+ * @param options - `dtype`: keys as float32 or float16 (half the size); `index`: an IVF index to store with it
  */
 export function datastoreToBytes(store: Datastore, options: { dtype?: 'f32' | 'f16'; index?: IvfIndex } = {}): Uint8Array {
   const dtype = options.dtype ?? 'f32';
@@ -536,7 +586,12 @@ export interface DatastoreFile {
   index: IvfIndex | null;
 }
 
-/** Reads a datastore file's bytes; every field is checked and sizes bounded before anything is allocated. */
+/**
+ * Reads a datastore file's bytes; every field is checked and sizes bounded before anything is allocated.
+ * @param bytes - the file's contents
+ * @param source - named in errors
+ * @param vocabularySize - the model's vocabulary size; every stored next word must be below it
+ */
 export function datastoreFromBytes(bytes: Uint8Array, source = 'datastore', vocabularySize?: number): DatastoreFile {
   const fail = (message: string): never => {
     throw new EngramError(`${source}: ${message}`);
@@ -612,13 +667,22 @@ export function datastoreFromBytes(bytes: Uint8Array, source = 'datastore', voca
   return { store: makeDatastore(keys, values, w, fingerprint as string, positions), index };
 }
 
-/** Saves a datastore beside a model, atomically. Node only. */
+/**
+ * Saves a datastore beside a model, atomically. Node only.
+ * @param path - where to write (atomically)
+ * @param store - the datastore
+ * @param options - `dtype`: keys as float32 or float16; `index`: an IVF index to store with it
+ */
 export async function saveDatastore(path: string, store: Datastore, options: { dtype?: 'f32' | 'f16'; index?: IvfIndex } = {}): Promise<void> {
   const { writeFileAtomic } = await import('@engram/tensor');
   await writeFileAtomic(path, datastoreToBytes(store, options));
 }
 
-/** Loads a datastore and checks it was built by this model. Node only. */
+/**
+ * Loads a datastore and checks it was built by this model. Node only.
+ * @param path - a datastore file written by `saveDatastore`
+ * @param model - the model it must have been built from (checked by fingerprint)
+ */
 export async function loadDatastore(path: string, model: LmModel): Promise<DatastoreFile> {
   const { readFile } = await import('node:fs/promises');
   const loaded = datastoreFromBytes(new Uint8Array(await readFile(path)), path, model.config.vocabularySize);

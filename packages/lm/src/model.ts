@@ -43,6 +43,8 @@ export interface LmState {
 /**
  * A language model with every weight uniform in ±`initScale` (Zaremba et al. 2014: biases too).
  *
+ * @param config - the model's sizes: vocabulary, embedding, layers, hidden size, dropout, tying
+ * @param rng - the seeded random source the initial weights are drawn from
  * @example
  * ```ts
  * const model = createLm({ vocabularySize: 10000, embeddingSize: 200, hiddenSize: 200, layers: 2, dropout: 0, tied: false, initScale: 0.1 }, new Random(1));
@@ -58,20 +60,30 @@ export function createLm(config: LmConfig, rng: Random): LmModel {
   return { config, params: { embedding, layers, output } };
 }
 
-/** Every weight array of the model, in a fixed order (for fingerprints). */
+/**
+ * Every weight array of the model, in a fixed order (for fingerprints).
+ * @param model - the language model
+ */
 export function flatParameters(model: LmModel): Float32Array[] {
   const { embedding, layers, output } = model.params;
   const tensors = [embedding, ...layers.flatMap((l) => [l.weight, l.bias]), ...(output.weight ? [output.weight] : []), output.bias];
   return tensors.map((t) => t.dataSync());
 }
 
-/** The all-zeros state for `batch` streams (the start of the text). */
+/**
+ * The all-zeros state for `batch` streams (the start of the text).
+ * @param model - the language model
+ * @param batch - how many streams run side by side
+ */
 export function initialLmState(model: LmModel, batch: number): LmState {
   const make = () => model.params.layers.map(() => zeros([batch, model.config.hiddenSize]));
   return { h: make(), c: make() };
 }
 
-/** The same state without its history, so the next batch's backward pass stops here (truncated BPTT). */
+/**
+ * The same state without its history, so the next batch's backward pass stops here (truncated BPTT).
+ * @param state - the hidden state to cut from the tape (truncated back-propagation through time)
+ */
 export function detachState(state: LmState): LmState {
   return { h: state.h.map((t) => t.detach()), c: state.c.map((t) => t.detach()) };
 }
@@ -92,7 +104,12 @@ export interface LmForwardOptions {
   dropoutRng?: Random;
 }
 
-/** Inverted dropout (Srivastava et al. 2014): keeps each unit with probability 1 − p and scales it by 1 / (1 − p). */
+/**
+ * Inverted dropout (Srivastava et al. 2014): keeps each unit with probability 1 − p and scales it by 1 / (1 − p).
+ * @param x - the activations
+ * @param p - the probability of dropping each unit (0 returns x)
+ * @param rng - the seeded random source of the mask; undefined at evaluation (returns x)
+ */
 export function dropout(x: Tensor, p: number, rng: Random | undefined): Tensor {
   if (p <= 0 || rng === undefined) return x;
   const keep = new Float32Array(x.size);
@@ -109,6 +126,9 @@ export function dropout(x: Tensor, p: number, rng: Random | undefined): Tensor {
  *
  * @param inputs word ids, time-major: `inputs[t · batch + b]` is stream b's word at step t
  * @param batch streams per step (the state's batch)
+ * @param model - the language model
+ * @param state - the hidden state carried in
+ * @param options - dropout's seeded random source (training only)
  */
 export function lmForward(model: LmModel, state: LmState, inputs: Int32Array, batch: number, options: LmForwardOptions = {}): LmForward {
   const { top, x, state: next } = lstmLayers(model, state, inputs, batch, options);
@@ -125,7 +145,13 @@ export interface LmHidden {
   state: LmState;
 }
 
-/** The LSTM part of {@link lmForward} alone (no softmax layer): what a kNN datastore keeps, at a fraction of the cost. */
+/**
+ * The LSTM part of {@link lmForward} alone (no softmax layer): what a kNN datastore keeps, at a fraction of the cost.
+ * @param model - the language model
+ * @param state - the hidden state carried in
+ * @param inputs - word ids, time-major (`unroll × batch`)
+ * @param batch - how many streams
+ */
 export function lmHidden(model: LmModel, state: LmState, inputs: Int32Array, batch: number): LmHidden {
   const { top, state: next } = lstmLayers(model, state, inputs, batch, {});
   return { hidden: top, state: next };
@@ -187,6 +213,10 @@ export interface ReadWindow {
  * zero state, `unroll` words at a time with the state carried, and visits each window. `logits: false`
  * skips the softmax layer (h_t is all a kNN datastore needs).
  *
+ * @param model - the language model
+ * @param ids - the text as word ids
+ * @param options - how many parallel streams, the unroll, and whether to compute the softmax layer
+ * @param visit - called with each window's hidden states (and logits)
  * @returns the streams the text was laid out in
  */
 export function readText(

@@ -57,6 +57,10 @@ function header(model: LmModel, vocabulary: LmVocabulary): Record<string, string
 /**
  * The bytes of a model file (weights as safetensors; config and words as metadata), for places without a file
  * system. `dtype: 'F16'` halves the file (weights rounded to half precision; they load back as float32).
+ * @param model - the language model
+ * @param vocabulary - the model's vocabulary, stored in the file
+ * @param metadata - strings stored in the file's header
+ * @param options - `dtype`: F32 or F16 (half the size)
  */
 export function lmToSafetensors(
   model: LmModel,
@@ -67,12 +71,23 @@ export function lmToSafetensors(
   return saveSafetensors(flattenParameters(model.params, 'params'), { ...metadata, ...header(model, vocabulary) }, options);
 }
 
-/** Reads a model from its bytes (a browser's `fetch`, say). Errors name `source`. */
+/**
+ * Reads a model from its bytes (a browser's `fetch`, say). Errors name `source`.
+ * @param bytes - the file's contents
+ * @param source - named in errors
+ */
 export function lmFromSafetensors(bytes: Uint8Array, source = 'language model data'): LoadedLm {
   return restore(source, loadSafetensors(bytes, { source }));
 }
 
-/** Saves a model with its vocabulary, atomically. Node only. */
+/**
+ * Saves a model with its vocabulary, atomically. Node only.
+ * @param path - where to write (atomically)
+ * @param model - the language model
+ * @param vocabulary - the model's vocabulary, stored in the file
+ * @param metadata - strings stored in the file's header
+ * @param options - `dtype`: F32 or F16 (half the size)
+ */
 export async function saveLm(
   path: string,
   model: LmModel,
@@ -83,12 +98,22 @@ export async function saveLm(
   await writeFileAtomic(path, lmToSafetensors(model, vocabulary, metadata, options));
 }
 
-/** Loads a model (or the model in a checkpoint). Errors name the file. Node only. */
+/**
+ * Loads a model (or the model in a checkpoint). Errors name the file. Node only.
+ * @param path - a model file written by `saveLm` (or a checkpoint)
+ */
 export async function loadLm(path: string): Promise<LoadedLm> {
   return restore(path, await loadSafetensorsFile(path));
 }
 
-/** Saves a training checkpoint (weights, vocabulary, optimizer, carried state, training state) atomically. Node only. */
+/**
+ * Saves a training checkpoint (weights, vocabulary, optimizer, carried state, training state) atomically. Node only.
+ * @param path - where to write (atomically)
+ * @param model - the language model
+ * @param vocabulary - the model's vocabulary
+ * @param snapshot - the training state, optimizer and carried state from `onCheckpoint`
+ * @param metadata - strings stored in the file's header
+ */
 export async function saveLmCheckpoint(
   path: string,
   model: LmModel,
@@ -135,7 +160,11 @@ function validateTrainingState(source: string, value: unknown): LmTrainingState 
   return t as unknown as LmTrainingState;
 }
 
-/** Reads a checkpoint written by {@link saveLmCheckpoint}; every field is checked and named when wrong. Node only. */
+/**
+ * Reads a checkpoint written by {@link saveLmCheckpoint}; every field is checked and named when wrong. Node only.
+ * @param path - a checkpoint written by `saveLmCheckpoint`
+ * @param batch - the recipe's batch, which the carried state must match
+ */
 export async function loadLmCheckpoint(path: string, batch: number): Promise<LmCheckpoint> {
   const contents = await loadSafetensorsFile(path);
   const params = Object.fromEntries(Object.entries(contents.tensors).filter(([k]) => k.startsWith(PARAMETERS_PREFIX)));

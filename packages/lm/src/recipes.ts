@@ -53,13 +53,20 @@ export const LM_RECIPES: Readonly<Record<'small' | 'medium', Readonly<LmRecipe>>
 /** A recipe's name. */
 export type LmRecipeName = 'small' | 'medium';
 
-/** The recipe called `name`, or an error listing the names. */
+/**
+ * The recipe called `name`, or an error listing the names.
+ * @param name - small or medium
+ */
 export function lmRecipe(name: string): LmRecipe {
   if (!Object.hasOwn(LM_RECIPES, name)) throw new EngramError(`unknown recipe '${name}' (recipes: ${Object.keys(LM_RECIPES).join(', ')})`);
   return LM_RECIPES[name as LmRecipeName];
 }
 
-/** η for epoch `epoch` (0-based): `learningRate / decay^max(0, epoch + 1 − decayAfter)`. */
+/**
+ * η for epoch `epoch` (0-based): `learningRate / decay^max(0, epoch + 1 − decayAfter)`.
+ * @param recipe - the training recipe
+ * @param epoch - the 0-based epoch
+ */
 export function learningRateAt(recipe: LmRecipe, epoch: number): number {
   return recipe.learningRate / recipe.decay ** Math.max(0, epoch + 1 - recipe.decayAfter);
 }

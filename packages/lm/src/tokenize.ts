@@ -8,6 +8,7 @@ const SENTENCE_END = /^[.!?]+$/;
  * it: lower case, words by spaces, `'s`-style endings split off, numbers as `N`, a sentence's final
  * `.`, `!` or `?` as `<eos>`, other punctuation dropped.
  *
+ * @param text - the text to split into words (lower case, numbers as N)
  * @example
  * ```ts
  * ptbTokens("The fund's stake rose 3.5%. Analysts agreed!"); // ['the', 'fund', "'s", 'stake', 'rose', 'N', '<eos>', 'analysts', 'agreed', '<eos>']

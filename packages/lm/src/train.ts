@@ -127,7 +127,10 @@ export interface TrainLmOptions {
 /** Lets pending events (a Ctrl-C, a message to a worker) through between steps. */
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-/** The state at the start of training. */
+/**
+ * The state at the start of training.
+ * @param seed - the seed of the dropout masks (saved in checkpoints)
+ */
 export function freshTrainingState(seed: number): LmTrainingState {
   return { step: 0, epoch: 0, window: 0, tokens: 0, seconds: 0, rngState: new Random(seed).state(), epochNats: 0, epochTokens: 0, history: [] };
 }
@@ -147,6 +150,13 @@ export interface LmWindowResult {
  * −log p(w_{t+1}) (summed over time, averaged over streams, as Zaremba et al.'s code), backward,
  * NaN/Inf check (throws {@link NonFiniteError} before touching the weights), global-norm clipping,
  * SGD update.
+ * @param model - the language model
+ * @param optimizer - the SGD optimizer
+ * @param state - the hidden state carried in
+ * @param inputs - word ids, time-major (`unroll × batch`)
+ * @param targets - the next word of each input
+ * @param batch - how many streams
+ * @param options - the gradient-norm limit, dropout's random source and the step number
  */
 export function trainWindow(
   model: LmModel,
@@ -178,6 +188,8 @@ export function trainWindow(
  * loop only calls the hooks.
  *
  * @param data word ids of the training and validation texts
+ * @param model - the language model
+ * @param options - recipe, seed, checkpoint cadence, hooks and `resume`
  * @example
  * ```ts
  * const recipe = LM_RECIPES.small;
@@ -296,6 +308,15 @@ export interface EvaluateLmOptions {
 /**
  * Perplexity of the model on a text read as one stream from the zero state (batch 1, every word
  * predicted from all the words before it, as Zaremba et al. evaluate): exp(−(1/N) Σ log p(w_{t+1} | w_{≤t})).
+ * @param model - the language model
+ * @param ids - the text as word ids
+ * @param options - the unroll and progress reporting
+ * @example
+ * ```ts
+ * const { model } = await loadLm('runs/lm-small/model.safetensors');
+ * const corpus = await loadPtbCorpus('data/ptb');
+ * console.log(evaluateLm(model, corpus.test).perplexity);
+ * ```
  */
 export function evaluateLm(model: LmModel, ids: Int32Array, options: EvaluateLmOptions = {}): LmEvaluation {
   let nats = 0;
@@ -309,7 +330,10 @@ export function evaluateLm(model: LmModel, ids: Int32Array, options: EvaluateLmO
   return { perplexity: Math.exp(nats / tokens), nats, tokens };
 }
 
-/** The tensors a checkpoint needs for the carried state (`state.h.0`, `state.c.0`, …). */
+/**
+ * The tensors a checkpoint needs for the carried state (`state.h.0`, `state.c.0`, …).
+ * @param state - the hidden state carried across windows
+ */
 export function carriedStateTensors(state: LmState): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   state.h.forEach((t, l) => {

@@ -35,7 +35,11 @@ export class LmVocabulary {
     this.words = [...words];
   }
 
-  /** A vocabulary from parsed JSON, checked: a list of unique non-empty strings. */
+  /**
+   * A vocabulary from parsed JSON, checked: a list of unique non-empty strings.
+   * @param value - the untrusted value read from a model file's metadata
+   * @param source - named in errors
+   */
   static fromJson(value: unknown, source = 'vocabulary'): LmVocabulary {
     if (!Array.isArray(value)) throw new EngramError(`${source}: must be a list of words`);
     return new LmVocabulary(value as string[], source);
@@ -46,12 +50,18 @@ export class LmVocabulary {
     return this.words.length;
   }
 
-  /** The id of `word`, or undefined. */
+  /**
+   * The id of `word`, or undefined.
+   * @param word - the word to look up
+   */
   id(word: string): number | undefined {
     return this.ids.get(word);
   }
 
-  /** The word with id `id`. */
+  /**
+   * The word with id `id`.
+   * @param id - the word's id (0 ≤ id < size)
+   */
   word(id: number): string {
     const w = this.words[id];
     if (w === undefined) throw new EngramError(`vocabulary: no word with id ${id}`);
@@ -61,6 +71,7 @@ export class LmVocabulary {
   /**
    * Ids for `tokens`; words outside the vocabulary become {@link UNKNOWN_WORD} (if the vocabulary has it,
    * else an error naming the word), and are counted.
+   * @param tokens - the words of a text; unknown ones become `<unk>` and are counted
    */
   encode(tokens: readonly string[]): EncodedText {
     const unk = this.ids.get(UNKNOWN_WORD);

@@ -62,7 +62,11 @@ export interface MemnetConfig {
   initScale: number;
 }
 
-/** The paper's bAbI model: 3 hops, embedding 20, memory 50, adjacent tying, PE, temporal encoding. */
+/**
+ * The paper's bAbI model: 3 hops, embedding 20, memory 50, adjacent tying, PE, temporal encoding.
+ * @param vocabularySize - how many words the model knows (padding included)
+ * @param overrides - any field to change from the paper's settings
+ */
 export function defaultMemnetConfig(vocabularySize: number, overrides: Partial<MemnetConfig> = {}): MemnetConfig {
   const config: MemnetConfig = {
     vocabularySize,
@@ -107,7 +111,10 @@ export const MEMNET_LIMITS: Readonly<MemnetLimits> = Object.freeze({
   tableCells: 50_000_000,
 });
 
-/** Checks a config (from code or a JSON file) and names the first bad field. */
+/**
+ * Checks a config (from code or a JSON file) and names the first bad field.
+ * @param config - the config to check
+ */
 export function validateMemnetConfig(config: MemnetConfig): void {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new EngramError('MemN2N config: must be an object');
   const bounded = (name: 'vocabularySize' | 'embeddingSize' | 'hops' | 'memorySize' | 'sentenceLength'): void => {

@@ -6,6 +6,10 @@ import { type MemnetConfig, defaultMemnetConfig } from './config.js';
  * Position encoding as the paper writes it (Sukhbaatar et al. 2015, §4.1): the weight l_kj of word
  * j (1-based) of a J-word sentence in embedding dimension k (1-based) of d,
  * l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's own length. Used by `position-paper`.
+ * @param position - j, the word's 1-based position in the sentence
+ * @param sentenceLength - J, the number of words in the sentence
+ * @param dimension - k, the 1-based embedding dimension
+ * @param embeddingSize - d, the embedding width
  */
 export function positionWeight(position: number, sentenceLength: number, dimension: number, embeddingSize: number): number {
   return 1 - position / sentenceLength - (dimension / embeddingSize) * (1 - (2 * position) / sentenceLength);
@@ -16,6 +20,10 @@ export function positionWeight(position: number, sentenceLength: number, dimensi
  * l_kj = 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ), with one J for all sentences (the longest sentence
  * of the data plus one). Near 1 everywhere, tilted by position; it does better on bAbI than the
  * paper's formula (docs/results/memnet.md).
+ * @param position - j, the word's 1-based position in the sentence
+ * @param sentenceLength - J, the longest sentence the model was sized for
+ * @param dimension - k, the 1-based embedding dimension
+ * @param embeddingSize - d, the embedding width
  */
 export function officialPositionWeight(position: number, sentenceLength: number, dimension: number, embeddingSize: number): number {
   return 1 + (4 * (dimension - (embeddingSize + 1) / 2) * (position - (sentenceLength + 1) / 2)) / (embeddingSize * sentenceLength);
@@ -82,7 +90,10 @@ export interface EncodeOptions {
   rng?: Random;
 }
 
-/** The longest sentence or question of the examples, in words (the official code's max_words). */
+/**
+ * The longest sentence or question of the examples, in words (the official code's max_words).
+ * @param examples - the examples to scan (story sentences and questions)
+ */
 export function longestSentence(examples: readonly BabiExample[]): number {
   let longest = 0;
   for (const e of examples) {
@@ -99,6 +110,10 @@ export const PAPER_MEMORY_SIZE = 50;
  * The paper's model sized for a data set, as the official code sizes it: memory of min(50, the
  * longest training story) sentences, J of the position encoding = the longest sentence or question
  * (training and test) plus one, and the vocabulary's size. `overrides` change anything else.
+ * @param vocabulary - the vocabulary of the training (and test) examples
+ * @param train - the training examples (their longest story sets the memory size)
+ * @param test - the test examples (their sentences count towards the longest sentence)
+ * @param overrides - any field to change
  */
 export function memnetConfigFor(
   vocabulary: Vocabulary,
@@ -115,7 +130,11 @@ export function memnetConfigFor(
   });
 }
 
-/** Words of an example not in the vocabulary (story, question and answer), in order of appearance. */
+/**
+ * Words of an example not in the vocabulary (story, question and answer), in order of appearance.
+ * @param example - the example to check
+ * @param vocabulary - the model's vocabulary
+ */
 export function unknownWords(example: BabiExample, vocabulary: Vocabulary): string[] {
   const unknown = new Set<string>();
   const check = (w: string): void => {
@@ -131,6 +150,10 @@ export function unknownWords(example: BabiExample, vocabulary: Vocabulary): stri
  * Ages (0 = the most recent sentence) for a story of `count` sentences, capped at `memorySize − 1`.
  * With noise, `blank` ∈ [0, ⌈count·noise⌉] empty memories are placed at random among the sentences
  * (the official code's randomize_time), which spreads the ages out.
+ * @param count - the number of sentences in the story
+ * @param memorySize - the memory's size (ages are capped at memorySize − 1)
+ * @param noise - the fraction of empty memories to insert at random (0: none)
+ * @param rng - the seeded random source for the noise
  */
 export function sentenceAges(count: number, memorySize: number, noise: number, rng?: Random): Int32Array {
   const ages = new Int32Array(count);
@@ -216,6 +239,10 @@ function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () 
 /**
  * Turns bAbI examples into a {@link MemnetBatch}: the last `memorySize` sentences of each story
  * as memory, the question, and the answer index. Unknown words are an error naming the word.
+ * @param examples - the bAbI examples to encode
+ * @param vocabulary - the model's vocabulary
+ * @param config - the model's config (memory size, encoding, time)
+ * @param options - random time noise and its seeded random source
  */
 export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabulary, config: MemnetConfig, options: EncodeOptions = {}): MemnetBatch {
   if (examples.length === 0) throw new EngramError('encodeBatch: no examples');

@@ -27,6 +27,16 @@ export interface MemnetAnswer {
  * Answers questions and returns each hop's attention over the story's sentences, so one can see
  * which facts the model used (compare with the bAbI supporting facts). Words the model does not
  * know are an error that lists them (see `unknownWords`).
+ * @param model - the memory network
+ * @param vocabulary - the model's vocabulary
+ * @param questions - each a story (sentences of words) and a question
+ * @example
+ * ```ts
+ * const [reply] = answerQuestions(model, vocabulary, [
+ *   { story: [['mary', 'moved', 'to', 'the', 'bathroom'], ['john', 'went', 'to', 'the', 'hallway']], question: ['where', 'is', 'mary'] },
+ * ]);
+ * console.log(reply?.answer, reply?.attention); // 'bathroom', each hop's weights over the two sentences
+ * ```
  */
 export function answerQuestions(model: MemnetModel, vocabulary: Vocabulary, questions: readonly MemnetQuestion[]): MemnetAnswer[] {
   if (questions.length === 0) return [];

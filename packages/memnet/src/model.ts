@@ -40,12 +40,29 @@ export interface MemnetModel {
   params: MemnetParams;
 }
 
-/** Rows of each embedding table: the words, then one time vector per memory age when temporal. */
+/**
+ * Rows of each embedding table: the words, then one time vector per memory age when temporal.
+ * @param config - the model's config
+ */
 export function embeddingRows(config: MemnetConfig): number {
   return config.vocabularySize + (config.temporal ? config.memorySize : 0);
 }
 
-/** A model with Gaussian weights N(0, initScale²), as in the paper. */
+/**
+ * A model with Gaussian weights N(0, initScale²), as in the paper.
+ * @param config - the model's sizes and choices (see `defaultMemnetConfig`)
+ * @param rng - the seeded random source the initial weights are drawn from
+ * @param backend - where the weights live (default: the default backend)
+ * @example
+ * ```ts
+ * const train = await loadBabiTask('data/babi/en', 1, 'train');
+ * const test = await loadBabiTask('data/babi/en', 1, 'test');
+ * const vocabulary = Vocabulary.fromExamples([...train, ...test]);
+ * const model = createMemnet(memnetConfigFor(vocabulary, train, test), new Random(1));
+ * await trainMemnet(model, train, vocabulary, { seed: 1 });
+ * console.log(evaluateMemnet(model, test, vocabulary).error);
+ * ```
+ */
 export function createMemnet(config: MemnetConfig, rng: Random, backend: Backend = getDefaultBackend()): MemnetModel {
   validateMemnetConfig(config);
   const d = config.embeddingSize;
@@ -89,6 +106,9 @@ function answerLogits(model: MemnetModel, u: Tensor): Tensor {
 /**
  * The forward pass (§2): u^1 = Σ_j l_j ⊙ B q_j; for each hop k, p^k = softmax(u^kᵀ m^k),
  * o^k = Σ_i p_i^k c_i^k, u^{k+1} = u^k + o^k (layer-wise: H u^k + o^k); â = W u^{K+1}.
+ * @param model - the memory network
+ * @param batch - the encoded examples
+ * @param options - `linear`: linear start, no softmax in the memory layers
  */
 export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: ForwardOptions = {}): MemnetOutput {
   const { config, params } = model;

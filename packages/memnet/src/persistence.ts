@@ -58,12 +58,21 @@ export interface LoadedMemnet {
   metadata: Record<string, string>;
 }
 
-/** Saves a trained model with its vocabulary: weights as safetensors, config and words as JSON metadata. Atomic. */
+/**
+ * Saves a trained model with its vocabulary: weights as safetensors, config and words as JSON metadata. Atomic.
+ * @param path - where to write (atomically)
+ * @param model - the memory network
+ * @param vocabulary - the model's vocabulary, stored in the file
+ * @param metadata - strings stored in the file's header
+ */
 export async function saveMemnet(path: string, model: MemnetModel, vocabulary: Vocabulary, metadata: Record<string, string> = {}): Promise<void> {
   await saveSafetensorsFile(path, flattenParameters(model.params, 'params'), { ...metadata, ...header(model, vocabulary) });
 }
 
-/** Loads a model saved by {@link saveMemnet} (or a checkpoint). Errors name the file. */
+/**
+ * Loads a model saved by {@link saveMemnet} (or a checkpoint). Errors name the file.
+ * @param path - a model file written by `saveMemnet`
+ */
 export async function loadMemnet(path: string): Promise<LoadedMemnet> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   return { ...restore(path, tensors, metadata), metadata };
@@ -74,6 +83,7 @@ export async function loadMemnet(path: string): Promise<LoadedMemnet> {
  * file system (`fetch(url)` → `arrayBuffer()`). Errors name `source`.
  *
  * @param source names the data in error messages (a URL, say)
+ * @param bytes - the file's contents
  */
 export function memnetFromSafetensors(bytes: Uint8Array, source = 'MemN2N data'): LoadedMemnet {
   const { tensors, metadata } = loadSafetensors(bytes, { source });
@@ -91,6 +101,12 @@ export interface MemnetCheckpoint extends LoadedMemnet {
 /**
  * Writes a checkpoint (weights, vocabulary, optimiser state, training state, and any extra
  * metadata such as the run's options) atomically: a temporary file renamed over the target.
+ * @param path - where to write (atomically)
+ * @param model - the memory network
+ * @param vocabulary - the model's vocabulary
+ * @param optimizer - the optimizer whose state is saved
+ * @param training - where training stands: epoch, order, random state
+ * @param metadata - strings stored in the file's header
  */
 export async function saveMemnetCheckpoint(
   path: string,
@@ -104,7 +120,10 @@ export async function saveMemnetCheckpoint(
   await saveSafetensorsFile(path, contents.tensors, { ...metadata, ...header(model, vocabulary), ...contents.metadata, training: JSON.stringify(training) });
 }
 
-/** Reads a checkpoint written by {@link saveMemnetCheckpoint}. */
+/**
+ * Reads a checkpoint written by {@link saveMemnetCheckpoint}.
+ * @param path - a checkpoint written by `saveMemnetCheckpoint`
+ */
 export async function loadMemnetCheckpoint(path: string): Promise<MemnetCheckpoint> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const loaded = restore(path, tensors, metadata);

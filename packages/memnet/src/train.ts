@@ -74,12 +74,19 @@ export interface EpochPlan {
   learningRate: number;
 }
 
-/** Total epochs of a schedule: linear start plus the main phase. */
+/**
+ * Total epochs of a schedule: linear start plus the main phase.
+ * @param schedule - the training schedule
+ */
 export function totalEpochs(schedule: MemnetSchedule): number {
   return schedule.linearStartEpochs + schedule.epochs;
 }
 
-/** The phase and learning rate of epoch `epoch` (0-based) of a schedule. */
+/**
+ * The phase and learning rate of epoch `epoch` (0-based) of a schedule.
+ * @param schedule - the training schedule
+ * @param epoch - the 0-based epoch
+ */
 export function epochPlan(schedule: MemnetSchedule, epoch: number): EpochPlan {
   if (epoch < schedule.linearStartEpochs) return { phase: 'linear', learningRate: schedule.linearStartLearningRate };
   const main = epoch - schedule.linearStartEpochs;
@@ -95,7 +102,12 @@ export interface ValidationSplit {
   validation: BabiExample[];
 }
 
-/** Holds out a seeded random `fraction` of the examples for validation. */
+/**
+ * Holds out a seeded random `fraction` of the examples for validation.
+ * @param examples - the training examples
+ * @param fraction - the share held out for validation (the paper: 0.1)
+ * @param rng - the seeded random source of the split
+ */
 export function splitValidation(examples: readonly BabiExample[], fraction: number, rng: Random): ValidationSplit {
   if (!(fraction >= 0 && fraction < 1)) throw new EngramError(`splitValidation: fraction must be in [0, 1), got ${fraction}`);
   const order = rng.permutation(examples.length);
@@ -112,7 +124,12 @@ export interface BatchLoss {
   logits: Tensor;
 }
 
-/** The summed cross-entropy of a batch (the official code sums over the batch) and its logits. */
+/**
+ * The summed cross-entropy of a batch (the official code sums over the batch) and its logits.
+ * @param model - the memory network
+ * @param batch - the encoded examples
+ * @param linear - linear start: no softmax in the memory layers
+ */
 export function batchLoss(model: MemnetModel, batch: MemnetBatch, linear = false): BatchLoss {
   const { logits } = memnetForward(model, batch, { linear });
   return { loss: crossEntropy(logits, batch.answers, 'sum'), logits };
@@ -142,7 +159,13 @@ export interface MemnetEvaluation {
   count: number;
 }
 
-/** Evaluates without recording a tape (softmax attention unless `linear`). */
+/**
+ * Evaluates without recording a tape (softmax attention unless `linear`).
+ * @param model - the memory network
+ * @param examples - the examples to answer
+ * @param vocabulary - the model's vocabulary
+ * @param options - the batch size (default 100) and linear start
+ */
 export function evaluateMemnet(
   model: MemnetModel,
   examples: readonly BabiExample[],
@@ -177,6 +200,10 @@ export interface MemnetStepResult {
 /**
  * One SGD step on a batch: forward, backward, NaN/Inf check (throws {@link NonFiniteError} naming
  * the step, before touching the weights), gradient-norm clipping, update.
+ * @param model - the memory network
+ * @param optimizer - the optimizer that takes the step
+ * @param batch - the encoded examples
+ * @param options - linear start, the gradient-norm limit and how it is applied, and the step number
  */
 export function trainStep(
   model: MemnetModel,
@@ -266,6 +293,10 @@ export interface TrainMemnetResult {
 /**
  * Trains with the paper's recipe: seeded shuffling, random time noise, linear start, then SGD with
  * step decay and gradient-norm clipping. Deterministic for a seed; resumable at epoch boundaries.
+ * @param model - the memory network
+ * @param examples - the training examples
+ * @param vocabulary - the model's vocabulary
+ * @param options - schedule, seed, validation, hooks and `resume`
  */
 export async function trainMemnet(
   model: MemnetModel,

@@ -43,7 +43,12 @@ export interface NtmConfig {
   controllerClip: number;
 }
 
-/** The paper's copy-task NTM: LSTM 100, memory 128 × 20, one read and one write head. */
+/**
+ * The paper's copy-task NTM: LSTM 100, memory 128 × 20, one read and one write head.
+ * @param inputSize - the width of each input vector (the task's input width, delimiter channel included)
+ * @param outputSize - the width of each output vector
+ * @param overrides - any field to change from the paper's model
+ */
 export function defaultNtmConfig(inputSize: number, outputSize: number, overrides: Partial<NtmConfig> = {}): NtmConfig {
   const config: NtmConfig = {
     inputSize,
@@ -95,7 +100,10 @@ export const NTM_LIMITS: Readonly<NtmLimits> = Object.freeze({
   heads: 64,
 });
 
-/** Checks a config (from code or a JSON file) and names the first bad field; sizes are bounded by {@link NTM_LIMITS}. */
+/**
+ * Checks a config (from code or a JSON file) and names the first bad field; sizes are bounded by {@link NTM_LIMITS}.
+ * @param config - the config to check
+ */
 export function validateConfig(config: NtmConfig): void {
   if (typeof config !== 'object' || config === null) throw new EngramError('NTM config: must be an object');
   if (typeof config.controller !== 'object' || config.controller === null) throw new EngramError('NTM config: controller must be an object');

@@ -35,6 +35,15 @@ const rowsOf = (data: Float32Array, rows: number, width: number): number[][] =>
  * `memory: true`) the memory after the write — what the paper's Figure 6 shows.
  *
  * @param inputs one input row per step, each `inputSize` wide
+ * @param model - the NTM
+ * @param options - `memory`: also return the memory matrix after each step (large: N × M per step)
+ * @example
+ * ```ts
+ * const { model } = await loadNtm('runs/copy/model.safetensors', new Random(0));
+ * const sequence = copyTask.sample(new Random(3), { minLength: 10, maxLength: 10 });
+ * const steps = inspectSequence(model, sequence.inputs);
+ * console.log(steps[5]?.writeWeightings[0]); // the write head's weighting over the rows at step 5
+ * ```
  */
 export function inspectSequence(model: NtmModel, inputs: readonly ArrayLike<number>[], options: { memory?: boolean } = {}): StepInspection[] {
   return noGrad(() => {
@@ -74,6 +83,9 @@ export interface WrongBit {
  * The output bits of one sequence that differ from the target on scored steps, outputs thresholded at ½
  * (probabilities, as {@link inspectSequence} gives them) — the error measure of the NTM papers for one
  * sequence. `errorBits` is the same measure over a training batch's logits.
+ * @param outputs - the model's outputs per step, as probabilities
+ * @param targets - the target vectors per step
+ * @param scored - the steps that count (the output phase)
  */
 export function wrongBits(outputs: readonly ArrayLike<number>[], targets: readonly ArrayLike<number>[], scored: readonly number[]): WrongBit[] {
   const wrong: WrongBit[] = [];

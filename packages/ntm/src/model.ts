@@ -84,14 +84,28 @@ export interface NtmStepResult {
   writeHeads: HeadParameters[];
 }
 
-/** The layouts of the read heads then the write heads. */
+/**
+ * The layouts of the read heads then the write heads.
+ * @param config - the model's config
+ */
 export function headLayouts(config: NtmConfig): HeadLayout[] {
   const read: HeadLayout = { kind: 'read', memoryWidth: config.memoryWidth, shiftWidth: config.shiftWidth };
   const writeLayout: HeadLayout = { kind: 'write', memoryWidth: config.memoryWidth, shiftWidth: config.shiftWidth };
   return [...Array.from({ length: config.readHeads }, () => read), ...Array.from({ length: config.writeHeads }, () => writeLayout)];
 }
 
-/** Creates an NTM with weights drawn from `rng`. */
+/**
+ * Creates an NTM with weights drawn from `rng`.
+ * @param config - the model's sizes: controller, memory N × M, heads (see `defaultNtmConfig`)
+ * @param rng - the seeded random source the initial weights are drawn from
+ * @example
+ * ```ts
+ * const model = createNtm(defaultNtmConfig(9, 8), new Random(1)); // the paper's copy model
+ * const optimizer = ntmOptimizer(model);
+ * const batch = sampleBatch(copyTask, new Random(2), 1, { maxLength: 20 });
+ * const { loss, errorBits } = trainBatch(model, optimizer, batch, { clipValue: 10 });
+ * ```
+ */
 export function createNtm(config: NtmConfig, rng: Random): NtmModel {
   validateConfig(config);
   const { inputSize, outputSize, memorySlots, memoryWidth, readHeads, writeHeads } = config;
@@ -124,7 +138,11 @@ function focusedLogits(heads: number, slots: number): Tensor {
   return tensor(logits, [heads, slots], { requiresGrad: true });
 }
 
-/** The state at the start of a sequence, for a batch. */
+/**
+ * The state at the start of a sequence, for a batch.
+ * @param model - the NTM
+ * @param batch - how many sequences run side by side
+ */
 export function initialNtmState(model: NtmModel, batch: number): NtmState {
   const { config, params } = model;
   const { memorySlots: n, memoryWidth: m, readHeads, writeHeads } = config;
@@ -154,6 +172,9 @@ export interface NtmStepOptions {
  * controller output and r_t (as in pytorch-ntm).
  *
  * @param x `[batch, inputSize]`
+ * @param model - the NTM
+ * @param state - the state before this step (memory, weightings, reads, controller state)
+ * @param options - `output`: compute the output layer (default true)
  */
 export function ntmStep(model: NtmModel, state: NtmState, x: Tensor, options: NtmStepOptions = {}): NtmStepResult {
   const { config, params } = model;
@@ -185,7 +206,13 @@ export function ntmStep(model: NtmModel, state: NtmState, x: Tensor, options: Nt
   return { output, state: { controller: controllerState, memory, readWeightings, writeWeightings, readVectors }, readHeads, writeHeads };
 }
 
-/** Row `t` of a time-major `[steps, batch, width]` array as a `[batch, width]` tensor. */
+/**
+ * Row `t` of a time-major `[steps, batch, width]` array as a `[batch, width]` tensor.
+ * @param data - a packed sequence tensor's values, time-major ([time, batch, width])
+ * @param t - the time step
+ * @param batch - sequences per batch
+ * @param width - values per vector
+ */
 export function stepSlice(data: Float32Array, t: number, batch: number, width: number): Tensor {
   return tensor(data.subarray(t * batch * width, (t + 1) * batch * width), [batch, width]);
 }

@@ -54,7 +54,12 @@ function restoreModel(path: string, config: NtmConfig, tensors: Record<string, T
   return model;
 }
 
-/** Saves a trained model for inference: weights as safetensors, the config as JSON metadata. Atomic. */
+/**
+ * Saves a trained model for inference: weights as safetensors, the config as JSON metadata. Atomic.
+ * @param path - where to write (atomically)
+ * @param model - the NTM
+ * @param metadata - strings stored in the file's header beside the config
+ */
 export async function saveNtm(path: string, model: NtmModel, metadata: Record<string, string> = {}): Promise<void> {
   await writeFileAtomic(path, ntmToSafetensors(model, metadata));
 }
@@ -62,6 +67,8 @@ export async function saveNtm(path: string, model: NtmModel, metadata: Record<st
 /**
  * The bytes {@link saveNtm} writes, for places without a file system (a browser download, say).
  * {@link ntmFromSafetensors} and {@link loadNtm} read them back.
+ * @param model - the NTM
+ * @param metadata - strings stored in the file's header beside the config
  */
 export function ntmToSafetensors(model: NtmModel, metadata: Record<string, string> = {}): Uint8Array {
   return saveSafetensors(modelTensors(model), { ...metadata, ...header(model) });
@@ -80,7 +87,11 @@ function loaded(source: string, { tensors, metadata }: SafetensorsContents, rng:
   return { model: restoreModel(source, parseConfig(source, metadata), tensors, rng), metadata };
 }
 
-/** Loads a model saved by {@link saveNtm} (or a checkpoint). Errors name the file. */
+/**
+ * Loads a model saved by {@link saveNtm} (or a checkpoint). Errors name the file.
+ * @param path - a model file written by `saveNtm` (or a checkpoint)
+ * @param rng - a seeded random source for building the model before its weights are loaded
+ */
 export async function loadNtm(path: string, rng: Random): Promise<LoadedNtm> {
   return loaded(path, await loadSafetensorsFile(path), rng);
 }
@@ -90,6 +101,8 @@ export async function loadNtm(path: string, rng: Random): Promise<LoadedNtm> {
  * file system (`fetch(url)` → `arrayBuffer()`). Errors name `source`.
  *
  * @param source names the data in error messages (a URL, say)
+ * @param bytes - the file's contents
+ * @param rng - a seeded random source for building the model before its weights are loaded
  */
 export function ntmFromSafetensors(bytes: Uint8Array, rng: Random, source = 'NTM data'): LoadedNtm {
   return loaded(source, loadSafetensors(bytes, { source }), rng);
@@ -118,6 +131,10 @@ export interface TrainingState {
 /**
  * Writes a checkpoint (weights, optimizer state, training state) atomically: a temporary file
  * renamed over the target, so an interrupted write never leaves a broken checkpoint.
+ * @param path - where to write (atomically: a temporary file, then a rename)
+ * @param model - the NTM
+ * @param optimizer - the optimizer whose state is saved beside the weights
+ * @param training - where training stands: step, data stream state, curriculum
  */
 export async function saveCheckpoint(path: string, model: NtmModel, optimizer: Optimizer, training: TrainingState): Promise<void> {
   const { tensors, metadata } = checkpointContents(model.params, optimizer, model.fixedMemory ? { [FIXED_MEMORY_KEY]: model.fixedMemory } : {});
@@ -136,7 +153,11 @@ export interface Checkpoint {
   training: TrainingState;
 }
 
-/** Reads a checkpoint written by {@link saveCheckpoint}. */
+/**
+ * Reads a checkpoint written by {@link saveCheckpoint}.
+ * @param path - the checkpoint file written by `saveCheckpoint`
+ * @param rng - a seeded random source for building the model before its weights are loaded
+ */
 export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpoint> {
   const { tensors, metadata } = await loadSafetensorsFile(path);
   const model = restoreModel(path, parseConfig(path, metadata), tensors, rng);

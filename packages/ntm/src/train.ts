@@ -30,6 +30,9 @@ export interface SequenceRun {
 /**
  * Runs the NTM over a batch of sequences from the initial state. With `scoredOnly`, the output
  * layer runs only on steps where some sequence is scored (training needs no other outputs).
+ * @param model - the NTM
+ * @param batch - the input and target sequences
+ * @param options - `scoredOnly`: compute outputs only on the steps that are scored
  */
 export function runSequence(model: NtmModel, batch: SequenceBatch, options: { scoredOnly?: boolean } = {}): SequenceRun {
   if (batch.inputWidth !== model.config.inputSize || batch.outputWidth !== model.config.outputSize) {
@@ -56,7 +59,11 @@ export interface SequenceLoss {
   run: SequenceRun;
 }
 
-/** The training loss of a batch: masked binary cross-entropy per sequence. */
+/**
+ * The training loss of a batch: masked binary cross-entropy per sequence.
+ * @param model - the NTM
+ * @param batch - the input and target sequences
+ */
 export function sequenceLoss(model: NtmModel, batch: SequenceBatch): SequenceLoss {
   const run = runSequence(model, batch, { scoredOnly: true });
   const steps = run.logits.flatMap((l, t) => (l === null ? [] : [t]));
@@ -80,6 +87,8 @@ export function sequenceLoss(model: NtmModel, batch: SequenceBatch): SequenceLos
 /**
  * Error bits per sequence: outputs thresholded at ½ (logit 0) against the targets, counted over
  * the scored steps and averaged over the batch — the measure the NTM papers and pytorch-ntm report.
+ * @param batch - the sequences whose targets are compared
+ * @param logits - the model's output logits per time step (null where a step is not scored)
  */
 export function errorBits(batch: SequenceBatch, logits: readonly (Tensor | null)[]): number {
   let wrong = 0;
@@ -121,6 +130,10 @@ export interface TrainBatchResult {
 /**
  * One optimisation step on a batch: forward, backward, NaN/Inf check (throws
  * {@link NonFiniteError} before touching the weights), clipping, update.
+ * @param model - the NTM
+ * @param optimizer - the optimizer that takes one step
+ * @param batch - the sequences to train on
+ * @param options - gradient clipping by value and by norm
  */
 export function trainBatch(model: NtmModel, optimizer: Optimizer, batch: SequenceBatch, options: TrainBatchOptions = {}): TrainBatchResult {
   const step = options.step ?? optimizer.stepCount + 1;
@@ -145,7 +158,11 @@ export interface Evaluation {
   errorBits: number;
 }
 
-/** Error bits per sequence of the model on a batch, without recording a tape. */
+/**
+ * Error bits per sequence of the model on a batch, without recording a tape.
+ * @param model - the NTM
+ * @param batch - the sequences to run (no gradient is kept)
+ */
 export function evaluateBatch(model: NtmModel, batch: SequenceBatch): Evaluation {
   return noGrad(() => {
     const { loss, run } = sequenceLoss(model, batch);

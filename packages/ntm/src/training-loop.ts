@@ -45,7 +45,11 @@ export const NTM_RECIPE: Readonly<NtmRecipe> = Object.freeze({
   clipNorm: 0,
 });
 
-/** The optimizer a recipe names, over the model's parameters. */
+/**
+ * The optimizer a recipe names, over the model's parameters.
+ * @param model - the NTM
+ * @param recipe - the optimizer and its settings (default the paper's RMSProp)
+ */
 export function ntmOptimizer(model: NtmModel, recipe: NtmRecipe = NTM_RECIPE): Optimizer {
   const params = parameterList(model.params);
   return recipe.optimizer === 'adam'
@@ -74,6 +78,9 @@ export interface NewNtmOptions {
  * write head unless `config` says otherwise), its optimizer, and the training state to start from:
  * the weights are drawn from `seed`'s generator forked once, and the data stream continues that
  * generator.
+ * @param task - the algorithmic task, which decides the input and output widths
+ * @param seed - the seed of the initial weights and of the data stream
+ * @param options - the recipe, the task's options and config overrides
  */
 export function newNtm(task: AlgorithmicTaskName, seed: number, options: NewNtmOptions = {}): NewNtm {
   const generator = algorithmicTask(task);
@@ -190,6 +197,9 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
  * starts from `seed`'s stream and builds the recipe's optimizer; {@link newNtm} makes both. The caller owns files,
  * printing and messages: this loop only calls the hooks.
  *
+ * @param model - the NTM
+ * @param task - the algorithmic task to train on
+ * @param options - recipe, seed, stopping rule, curriculum, evaluation and checkpoint cadence, hooks, and `resume`
  * @example
  * ```ts
  * const { model, ...start } = newNtm('copy', 1);
@@ -294,7 +304,10 @@ export async function trainNtm(model: NtmModel, task: AlgorithmicTaskName, optio
   }
 }
 
-/** The training state at the start: step 0, the data stream continuing `rng` (the curriculum, if any, at its first level). */
+/**
+ * The training state at the start: step 0, the data stream continuing `rng` (the curriculum, if any, at its first level).
+ * @param rng - the data stream's seeded random source (its state is saved in checkpoints)
+ */
 export function freshNtmTraining(rng: Random): TrainingState {
   return { step: 0, sequences: 0, seconds: 0, rngState: rng.state(), curriculumLevel: null, extra: {}, recentBits: [], passes: 0 };
 }

@@ -44,6 +44,7 @@ export function isGradEnabled(): boolean {
 /**
  * Runs `fn` without recording a tape (inference, optimizer updates). Nested calls are fine; the
  * previous mode is restored even if `fn` throws.
+ * @param fn - the computation to run without recording
  */
 export function noGrad<T>(fn: () => T): T {
   const previous = gradEnabled;
@@ -59,6 +60,7 @@ export function noGrad<T>(fn: () => T): T {
  * Every tensor reachable from `root` through recorded nodes, inputs before outputs. Iterative
  * depth-first search with an explicit stack, so a graph unrolled over thousands of time steps
  * neither overflows the call stack nor revisits shared subgraphs.
+ * @param root - the output the order ends with
  */
 export function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];

@@ -207,12 +207,18 @@ export const OUTPUT_LAYOUTS = {
   ],
 } as const;
 
-/** Floats in a layout: the flat result's length. */
+/**
+ * Floats in a layout: the flat result's length.
+ * @param layout - the outputs' layout
+ */
 export function layoutLength(layout: OutputLayout): number {
   return layout.reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Where each piece of a layout starts in the flat result. */
+/**
+ * Where each piece of a layout starts in the flat result.
+ * @param layout - the outputs' layout
+ */
 export function layoutOffsets(layout: OutputLayout): number[] {
   let offset = 0;
   return layout.map((shape) => {
@@ -267,14 +273,24 @@ export interface Backend<S = unknown> {
   readonly description: string;
   /** The primitive kernels. */
   readonly kernels: Kernels<S>;
-  /** Takes ownership of `data` (the caller must not mutate it afterwards). */
+  /**
+   * Takes ownership of `data` (the caller must not mutate it afterwards).
+   * @param data - the values to upload
+   */
   fromArray(data: Float32Array): S;
-  /** Reads a storage back as a fresh or shared array of `size` floats; callers must not mutate it. */
+  /**
+   * Reads a storage back as a fresh or shared array of `size` floats; callers must not mutate it.
+   * @param storage - the storage to read
+   * @param size - how many values
+   */
   toArray(storage: S, size: number): Float32Array;
   /**
    * Optional: target += source, in place, for `size` floats. Autodiff uses it to accumulate a
    * gradient into a buffer it owns (one that no other tensor shares), which saves an allocation
    * and a pass per contribution; without it, gradients are summed with the `add` kernel.
+   * @param target - the storage added into
+   * @param source - the storage added
+   * @param size - how many values
    */
   addInPlace?(target: S, source: S, size: number): void;
 }

@@ -58,6 +58,16 @@ function flatten(value: NestedArray, shape: Shape, out: Float32Array): void {
 /**
  * A tensor from nested arrays (`tensor([[1, 2], [3, 4]])`) or from flat data with a shape
  * (`tensor(new Float32Array(6), [2, 3])`). The data is copied unless `copy: false`.
+ * @param values - the values, nested arrays or flat
+ * @param shape - the shape (default: from the nesting)
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+ * const y = sum(mul(x, x)); // Σ x²
+ * y.backward();
+ * console.log(y.item(), x.grad?.toArray()); // 30, [2, 4, 6, 8]
+ * ```
  */
 export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
   if (typeof values === 'number' || (Array.isArray(values) && shape === undefined)) {
@@ -77,36 +87,61 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, o
   return make(Float32Array.from(flat), resolved, options);
 }
 
-/** A one-element tensor of rank 0. */
+/**
+ * A one-element tensor of rank 0.
+ * @param value - the value
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function scalar(value: number, options: CreateOptions = {}): Tensor {
   return make(Float32Array.of(value), [], options);
 }
 
-/** All zeros. */
+/**
+ * All zeros.
+ * @param shape - the shape
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
   return fill(shape, 0, options);
 }
 
-/** All ones. */
+/**
+ * All ones.
+ * @param shape - the shape
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
   return fill(shape, 1, options);
 }
 
-/** Every element equal to `value`. */
+/**
+ * Every element equal to `value`.
+ * @param shape - the shape
+ * @param value - the value of every element
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function fill(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   const t = full(shape, value, options.backend ?? getDefaultBackend());
   t.requiresGrad = options.requiresGrad ?? false;
   return t;
 }
 
-/** The n × n identity matrix. */
+/**
+ * The n × n identity matrix.
+ * @param n - the matrix's size
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function eye(n: number, options: CreateOptions = {}): Tensor {
   const data = new Float32Array(n * n);
   for (let i = 0; i < n; i++) data[i * n + i] = 1;
   return make(data, [n, n], options);
 }
 
-/** 0, 1, …, n − 1. */
+/**
+ * 0, 1, …, n − 1.
+ * @param n - how many values (0 … n − 1)
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function arange(n: number, options: CreateOptions = {}): Tensor {
   return make(
     Float32Array.from({ length: n }, (_, i) => i),
@@ -115,7 +150,14 @@ export function arange(n: number, options: CreateOptions = {}): Tensor {
   );
 }
 
-/** Normal deviates with the given mean and standard deviation, drawn from `rng`. */
+/**
+ * Normal deviates with the given mean and standard deviation, drawn from `rng`.
+ * @param shape - the shape
+ * @param rng - the seeded random source
+ * @param mean - the mean
+ * @param std - the standard deviation
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function randomNormal(shape: Shape, rng: Random, mean = 0, std = 1, options: CreateOptions = {}): Tensor {
   checkShape('randomNormal', shape);
   const data = new Float32Array(shapeSize(shape));
@@ -123,7 +165,14 @@ export function randomNormal(shape: Shape, rng: Random, mean = 0, std = 1, optio
   return make(data, shape, options);
 }
 
-/** Uniform deviates in [low, high), drawn from `rng`. */
+/**
+ * Uniform deviates in [low, high), drawn from `rng`.
+ * @param shape - the shape
+ * @param rng - the seeded random source
+ * @param low - the lower bound
+ * @param high - the upper bound
+ * @param options - the backend to create on and whether the tensor requires a gradient
+ */
 export function randomUniform(shape: Shape, rng: Random, low = 0, high = 1, options: CreateOptions = {}): Tensor {
   checkShape('randomUniform', shape);
   const data = new Float32Array(shapeSize(shape));

@@ -12,7 +12,10 @@ export function getDefaultBackend(): Backend {
   return current;
 }
 
-/** Makes `backend` the default for tensors created from now on. Returns the previous default. */
+/**
+ * Makes `backend` the default for tensors created from now on. Returns the previous default.
+ * @param backend - the backend new tensors are created on
+ */
 export function setDefaultBackend(backend: Backend): Backend {
   const previous = getDefaultBackend();
   current = backend;

@@ -21,7 +21,10 @@ export class ShapeError extends EngramError {
   }
 }
 
-/** Formats a shape the way error messages print it: `[2, 3]`. */
+/**
+ * Formats a shape the way error messages print it: `[2, 3]`.
+ * @param shape - the shape
+ */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }

@@ -71,6 +71,8 @@ function untracked(storage: unknown, shape: readonly number[], backend: Backend)
  * Cross-entropy of each row of `logits` `[rows, classes]` with its integer label, fused:
  * ℓ_r = log Σ_j e^{x_rj} − x_r,label (max-shifted, never overflows) → `[rows]`. Gradient:
  * (softmax(x_r) − onehot(label))·dℓ_r. Labels must be in [0, classes).
+ * @param logits - the logits, [batch, classes]
+ * @param labels - the correct class of each row
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
   const op = 'softmaxCrossEntropy';
@@ -89,7 +91,12 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): Tensor 
   );
 }
 
-/** The backward of {@link softmaxCrossEntropy}: `[rows, classes]`. */
+/**
+ * The backward of {@link softmaxCrossEntropy}: `[rows, classes]`.
+ * @param logits - the logits
+ * @param labels - the correct classes
+ * @param grad - the gradient of the loss
+ */
 export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, grad: Tensor): Tensor {
   const op = 'softmaxCrossEntropyBackward';
   const [rows, classes] = logits.shape as [number, number];
@@ -102,6 +109,8 @@ export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, 
  * `[batch, 4H]` and the cell state c `[batch, H]`, returns `[batch, 2H]` holding h then c':
  * i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h = o·tanh(c').
  * One kernel forward and one backward, instead of about a dozen of each.
+ * @param z - the four gates' pre-activations, [batch, 4H]
+ * @param c - the previous cell state, [batch, H]
  */
 export function lstmCell(z: Tensor, c: Tensor): Tensor {
   const backend = backendOf('lstmCell', [z, c]);
@@ -115,7 +124,13 @@ export function lstmCell(z: Tensor, c: Tensor): Tensor {
   });
 }
 
-/** The fused LSTM cell's backward: `[batch, 5H]` = dz then dc (used by {@link lstmCell}'s gradient). */
+/**
+ * The fused LSTM cell's backward: `[batch, 5H]` = dz then dc (used by {@link lstmCell}'s gradient).
+ * @param z - the gates' pre-activations
+ * @param c - the previous cell state
+ * @param out - the forward pass's output (h and c)
+ * @param grad - the gradient of that output
+ */
 export function lstmCellBackward(z: Tensor, c: Tensor, out: Tensor, grad: Tensor): Tensor {
   const backend = backendOf('lstmCellBackward', [z, c, out, grad]);
   const [batch, hidden] = c.shape as [number, number];
@@ -139,6 +154,10 @@ function memoryShapeOf(op: string, memory: Tensor, vectors: readonly [string, Te
  * One write head's erase-then-add in a single pass (NTM eq. 3–4):
  * M'(i, j) = M(i, j)·(1 − w(i)·e(j)) + w(i)·a(j), for memory `[batch, N, M]`, weighting w
  * `[batch, N]`, erase e and add a `[batch, M]`. Its gradient is one fused kernel too.
+ * @param memory - the memory, [batch, N, M]
+ * @param w - the write weighting, [batch, N]
+ * @param e - the erase vector, [batch, M]
+ * @param a - the add vector, [batch, M]
  */
 export function memoryWrite(memory: Tensor, w: Tensor, e: Tensor, a: Tensor): Tensor {
   const backend = backendOf('memoryWrite', [memory, w, e, a]);
@@ -153,7 +172,14 @@ export function memoryWrite(memory: Tensor, w: Tensor, e: Tensor, a: Tensor): Te
   );
 }
 
-/** The fused write's backward (flat dM, dw, de, da); used by {@link memoryWrite}'s gradient. */
+/**
+ * The fused write's backward (flat dM, dw, de, da); used by {@link memoryWrite}'s gradient.
+ * @param memory - the memory before the write
+ * @param w - the write weighting
+ * @param e - the erase vector
+ * @param a - the add vector
+ * @param grad - the gradient of the written memory
+ */
 export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Tensor, grad: Tensor): Tensor {
   const backend = backendOf('memoryWriteBackward', [memory, w, e, a, grad]);
   const [batch, rows, width] = memory.shape as [number, number, number];
@@ -172,6 +198,7 @@ export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Ten
  * @param c `[batch, slots, width]`, the output memory
  * @param u `[batch, width]`, the query
  * @param mask `[batch, slots]`, 1 for a real slot and 0 for an empty one
+ * @param normalize - apply the softmax (false: linear start, the scores are used as they are)
  */
 export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, normalize = true): Tensor {
   const op = 'attentionRead';
@@ -192,7 +219,16 @@ export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, nor
   ]);
 }
 
-/** The fused attention's backward (flat dm, dc, du); used by {@link attentionRead}'s gradient. */
+/**
+ * The fused attention's backward (flat dm, dc, du); used by {@link attentionRead}'s gradient.
+ * @param m - the input memories, [batch, slots, width]
+ * @param c - the output memories, [batch, slots, width]
+ * @param u - the queries, [batch, width]
+ * @param mask - which slots count, [batch, slots]
+ * @param out - the forward pass's output
+ * @param grad - the gradient of the output
+ * @param normalize - whether the forward pass applied the softmax
+ */
 export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, out: Tensor, grad: Tensor, normalize: boolean): Tensor {
   const op = 'attentionReadBackward';
   const backend = backendOf(op, [m, c, u, mask, out, grad]);
@@ -216,6 +252,9 @@ export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Ten
  * Cosine similarity of a key `[batch, M]` with every row of a memory `[batch, N, M]` in one pass
  * (NTM eq. 6): K(k, M(i)) = k·M(i) / (‖k‖·‖M(i)‖ + ε) → `[batch, N]`. A zero row or key gives 0
  * with a finite gradient.
+ * @param memory - the memory, [batch, N, M]
+ * @param key - the key, [batch, M]
+ * @param epsilon - keeps the norms' product above zero
  */
 export function rowCosine(memory: Tensor, key: Tensor, epsilon: number): Tensor {
   const backend = backendOf('rowCosine', [memory, key]);
@@ -226,7 +265,13 @@ export function rowCosine(memory: Tensor, key: Tensor, epsilon: number): Tensor 
   );
 }
 
-/** The fused cosine's backward (flat dM then dk); used by {@link rowCosine}'s gradient. */
+/**
+ * The fused cosine's backward (flat dM then dk); used by {@link rowCosine}'s gradient.
+ * @param memory - the memory
+ * @param key - the key
+ * @param grad - the gradient of the similarities
+ * @param epsilon - as in the forward pass
+ */
 export function rowCosineBackward(memory: Tensor, key: Tensor, grad: Tensor, epsilon: number): Tensor {
   const backend = backendOf('rowCosineBackward', [memory, key, grad]);
   const [batch, rows, width] = memory.shape as [number, number, number];
@@ -238,6 +283,12 @@ export function rowCosineBackward(memory: Tensor, key: Tensor, grad: Tensor, eps
  * NTM location addressing in one pass (eq. 7–9): interpolation w_g = g·w_c + (1 − g)·w_{t−1},
  * circular shift w̃(i) = Σ_k s(k)·w_g(i − k + (S−1)/2), sharpening w(i) = (w̃(i) + ε)^γ / Σ_j (w̃(j) + ε)^γ.
  * Shapes: wc, wp `[batch, N]`; g, γ `[batch, 1]`; s `[batch, S]`, S odd ≤ N.
+ * @param wc - the content weighting w_c, [batch, N]
+ * @param wp - the previous weighting w_{t−1}
+ * @param g - the gate g, [batch, 1]
+ * @param s - the shift distribution s, [batch, S]
+ * @param gamma - the sharpening γ ≥ 1, [batch, 1]
+ * @param epsilon - keeps the normalising sum above zero
  */
 export function locationAddress(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, epsilon: number): Tensor {
   const backend = backendOf('locationAddress', [wc, wp, g, s, gamma]);
@@ -266,7 +317,16 @@ export function locationAddress(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, ga
   );
 }
 
-/** The fused location addressing's backward (flat dwc, dwp, dg, ds, dγ). */
+/**
+ * The fused location addressing's backward (flat dwc, dwp, dg, ds, dγ).
+ * @param wc - the content weighting
+ * @param wp - the previous weighting
+ * @param g - the gate
+ * @param s - the shift distribution
+ * @param gamma - the sharpening
+ * @param grad - the gradient of the output weighting
+ * @param epsilon - as in the forward pass
+ */
 export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Tensor, gamma: Tensor, grad: Tensor, epsilon: number): Tensor {
   const backend = backendOf('locationAddressBackward', [wc, wp, g, s, gamma, grad]);
   const [batch, slots] = wc.shape as [number, number];
@@ -293,6 +353,11 @@ export function locationAddressBackward(wc: Tensor, wp: Tensor, g: Tensor, s: Te
  * table row `indices[i]` and weight row `weightIndices[i]`:
  * out[n, k] = Σ_l weights[weightIndices[i], k]·table[indices[i], k], shape `[bags, width]`.
  * One pass instead of gather, multiply and sum; differentiable in the table and the weights.
+ * @param table - the embedding table, [rows, width]
+ * @param indices - the word ids, `bags × words`
+ * @param weights - the weight table (position encoding), [weightRows, width]
+ * @param weightIndices - the weight row of each word
+ * @param words - words per bag
  */
 export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number): Tensor {
   const op = 'embeddingBag';
@@ -319,6 +384,12 @@ export function embeddingBag(table: Tensor, indices: Int32Array, weights: Tensor
 /**
  * The adjoint of {@link embeddingBag} for its table: `[rows, width]`, with grad[n, k]·weights[weightIndices[i], k]
  * added at row indices[i]. Swapping (indices, table) with (weightIndices, weights) gives the weights' adjoint.
+ * @param grad - the gradient of the output, [bags, width]
+ * @param indices - the word ids
+ * @param weights - the weight table
+ * @param weightIndices - the weight row of each word
+ * @param words - words per bag
+ * @param rows - the embedding table's rows
  */
 export function embeddingBagBackward(grad: Tensor, indices: Int32Array, weights: Tensor, weightIndices: Int32Array, words: number, rows: number): Tensor {
   const op = 'embeddingBagBackward';

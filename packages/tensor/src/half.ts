@@ -3,7 +3,10 @@
 const halfScratch = new Float32Array(1);
 const halfBits = new Uint32Array(halfScratch.buffer);
 
-/** A float's nearest IEEE half (round half to even; subnormals kept; ±∞ above the range). */
+/**
+ * A float's nearest IEEE half (round half to even; subnormals kept; ±∞ above the range).
+ * @param value - the number to round
+ */
 export function float32ToHalf(value: number): number {
   halfScratch[0] = value;
   const x = halfBits[0] as number;
@@ -27,7 +30,10 @@ export function float32ToHalf(value: number): number {
   return sign | (half + up);
 }
 
-/** The float an IEEE half stands for. */
+/**
+ * The float an IEEE half stands for.
+ * @param h - the 16-bit pattern
+ */
 export function halfToFloat32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >>> 10) & 0x1f;
@@ -37,7 +43,10 @@ export function halfToFloat32(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + mantissa / 1024);
 }
 
-/** Every value of `values` as float16 bits. */
+/**
+ * Every value of `values` as float16 bits.
+ * @param values - the float32 values
+ */
 export function encodeFloat16(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = float32ToHalf(values[i] as number);

@@ -14,6 +14,10 @@ function fans(shape: Shape): [number, number] {
 /**
  * Glorot/Xavier uniform initialisation (Glorot & Bengio 2010): U(−a, a) with
  * a = gain · √(6 / (fan_in + fan_out)). Returns a trainable tensor.
+ * @param shape - [fan in, fan out]
+ * @param rng - the seeded random source
+ * @param gain - scales the bound
+ * @param options - the backend to create on and whether the tensor requires a gradient
  */
 export function glorotUniform(shape: Shape, rng: Random, gain = 1, options: CreateOptions = {}): Tensor {
   const [fanIn, fanOut] = fans(shape);
@@ -24,6 +28,10 @@ export function glorotUniform(shape: Shape, rng: Random, gain = 1, options: Crea
 /**
  * Orthogonal initialisation (Saxe et al. 2014): a random matrix with orthonormal rows or columns
  * (Gram–Schmidt on Gaussian vectors, in float64), scaled by `gain`. Good for recurrent weights.
+ * @param shape - the matrix's shape
+ * @param rng - the seeded random source
+ * @param gain - scales the matrix
+ * @param options - the backend to create on and whether the tensor requires a gradient
  */
 export function orthogonal(shape: Shape, rng: Random, gain = 1, options: CreateOptions = {}): Tensor {
   if (shape.length !== 2) throw new EngramError(`orthogonal: expected a matrix shape, got ${formatShape(shape)}`);

@@ -18,6 +18,9 @@ const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
  * The tensors whose names start with `prefix`, keyed without it, in a map with no prototype. A name
  * with a segment that could reach an object's prototype (`__proto__`, `constructor`, `prototype`) is an
  * error naming `source`, whatever its prefix.
+ * @param source - the file or data named in errors
+ * @param tensors - the file's tensors
+ * @param prefix - the names' common prefix
  */
 export function tensorsWithPrefix(source: string, tensors: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
   const out: Record<string, Tensor> = Object.create(null);
@@ -28,7 +31,12 @@ export function tensorsWithPrefix(source: string, tensors: Record<string, Tensor
   return out;
 }
 
-/** The JSON held in `metadata[key]`, parsed; a missing or malformed value is an error naming `source` and the key. */
+/**
+ * The JSON held in `metadata[key]`, parsed; a missing or malformed value is an error naming `source` and the key.
+ * @param source - the file or data named in errors
+ * @param metadata - the file's metadata
+ * @param key - the field to parse
+ */
 export function metadataJson(source: string, metadata: Record<string, string>, key: string): unknown {
   const text = Object.hasOwn(metadata, key) ? metadata[key] : undefined;
   if (text === undefined) throw new EngramError(`${source}: the '${key}' metadata is missing`);
@@ -47,7 +55,12 @@ export interface CheckpointContents {
   metadata: Record<string, string>;
 }
 
-/** A checkpoint's tensors and optimizer metadata: the parameters under `params.`, the optimizer's slots, and `extra`. */
+/**
+ * A checkpoint's tensors and optimizer metadata: the parameters under `params.`, the optimizer's slots, and `extra`.
+ * @param params - the model's parameter tree
+ * @param optimizer - the optimizer whose state is saved
+ * @param extra - more tensors to store (a carried state, say)
+ */
 export function checkpointContents(params: ParameterTree, optimizer: Optimizer, extra: Record<string, Tensor> = {}): CheckpointContents {
   const state = optimizer.state();
   const tensors = { ...flattenParameters(params, 'params'), ...optimizerStateTensors(state), ...extra };
@@ -62,7 +75,12 @@ export interface SavedOptimizer {
   learningRate: number;
 }
 
-/** The optimizer's part of a checkpoint, checked: its slots (safely keyed), its step and its learning rate. */
+/**
+ * The optimizer's part of a checkpoint, checked: its slots (safely keyed), its step and its learning rate.
+ * @param source - the file or data named in errors
+ * @param tensors - the file's tensors
+ * @param metadata - the file's metadata
+ */
 export function checkpointOptimizer(source: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): SavedOptimizer {
   const step = Number(Object.hasOwn(metadata, 'optimizerStep') ? metadata.optimizerStep : 0);
   if (!Number.isSafeInteger(step) || step < 0) throw new EngramError(`${source}: 'optimizerStep' must be a non-negative integer`);
@@ -79,19 +97,32 @@ export function checkpointOptimizer(source: string, tensors: Record<string, Tens
 /**
  * Copies a file's parameters (the tensors under `params.`) into a model's parameter tree: every
  * parameter present with its shape, no extra one, no name that could reach a prototype. Errors name `source`.
+ * @param source - the file or data named in errors
+ * @param params - the model's parameter tree, filled in place
+ * @param tensors - the file's tensors
  */
 export function restoreParameters(source: string, params: ParameterTree, tensors: Record<string, Tensor>): void {
   loadParameters(params, tensorsWithPrefix(source, tensors, PARAMETERS_PREFIX), source);
 }
 
-/** A non-negative integer read from a file, or an error naming `source` and the field. */
+/**
+ * A non-negative integer read from a file, or an error naming `source` and the field.
+ * @param source - the file or data named in errors
+ * @param field - the field named in errors
+ * @param value - the untrusted value
+ */
 export function checkCount(source: string, field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
     throw new EngramError(`${source}: '${field}' must be a non-negative integer, got ${JSON.stringify(value)}`);
   return value;
 }
 
-/** A random generator's state read from a file (four 32-bit integers, not all zero), or an error naming `source` and the field. */
+/**
+ * A random generator's state read from a file (four 32-bit integers, not all zero), or an error naming `source` and the field.
+ * @param source - the file or data named in errors
+ * @param field - the field named in errors
+ * @param value - the untrusted value
+ */
 export function checkRngState(source: string, field: string, value: unknown): [number, number, number, number] {
   if (!Array.isArray(value) || value.length !== 4 || !value.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 32) || value.every((x) => x === 0))
     throw new EngramError(`${source}: '${field}' must be four 32-bit integers, not all zero`);

@@ -52,22 +52,42 @@ function reduceAxes(op: 'sum' | 'max', x: Tensor, axes: number | readonly number
   return out;
 }
 
-/** Σ over `axes` (default: all). */
+/**
+ * Σ over `axes` (default: all).
+ * @param x - the input tensor
+ * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+ * @param keepDims - keep each reduced axis with size 1
+ */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   return reduceAxes('sum', x, axes, keepDims);
 }
 
-/** Maximum over `axes` (default: all). */
+/**
+ * Maximum over `axes` (default: all).
+ * @param x - the input tensor
+ * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+ * @param keepDims - keep each reduced axis with size 1
+ */
 export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   return reduceAxes('max', x, axes, keepDims);
 }
 
-/** Minimum over `axes` (default: all): −max(−x). */
+/**
+ * Minimum over `axes` (default: all): −max(−x).
+ * @param x - the input tensor
+ * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+ * @param keepDims - keep each reduced axis with size 1
+ */
 export function min(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   return neg(max(neg(x), axes, keepDims));
 }
 
-/** Arithmetic mean over `axes` (default: all). */
+/**
+ * Arithmetic mean over `axes` (default: all).
+ * @param x - the input tensor
+ * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+ * @param keepDims - keep each reduced axis with size 1
+ */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const list = axesOf('mean', x, axes);
   const count = list.reduce((n, a) => n * (x.shape[a] as number), 1);
@@ -77,6 +97,8 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
 /**
  * Undoes broadcasting: sums `grad` over the axes that were stretched to reach its shape, so it
  * matches `shape`. Autodiff calls this for every input gradient, in this one place.
+ * @param grad - a gradient of the broadcast shape
+ * @param shape - the shape to sum it back to
  */
 export function sumToShape(grad: Tensor, shape: Shape): Tensor {
   if (sameShape(grad.shape, shape)) return grad;
@@ -92,6 +114,8 @@ export function sumToShape(grad: Tensor, shape: Shape): Tensor {
  * Matrix product over the last two axes. Shapes: `[m, k] · [k, n]`, `[b, m, k] · [k, n]`
  * (B shared; runs as one `[b·m, k] · [k, n]` product), `[m, k] · [b, k, n]`, `[b, m, k] · [b, k, n]`.
  * Leading batch axes beyond one are flattened.
+ * @param a - the left operand, [..., m, k]
+ * @param b - the right operand, [..., k, n] (batch axes broadcast)
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank < 2 || b.rank < 2) {
@@ -113,7 +137,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return reshape(matmulRaw(a3, b3), [...batchShape, m, n]);
 }
 
-/** Swaps the last two axes. */
+/**
+ * Swaps the last two axes.
+ * @param x - a matrix [m, n]
+ */
 export function transpose(x: Tensor): Tensor {
   if (x.rank < 2) throw new ShapeError('transpose', 'needs at least two axes', [x.shape]);
   const perm = x.shape.map((_, i) => i);
@@ -122,7 +149,11 @@ export function transpose(x: Tensor): Tensor {
   return permute(x, perm);
 }
 
-/** Inserts an axis of length 1 at `axis`. */
+/**
+ * Inserts an axis of length 1 at `axis`.
+ * @param x - the input tensor
+ * @param axis - where the new axis of size 1 goes
+ */
 export function expandDims(x: Tensor, axis: number): Tensor {
   const resolved = normalizeAxis('expandDims', axis, x.rank + 1);
   const shape = [...x.shape];
@@ -130,7 +161,11 @@ export function expandDims(x: Tensor, axis: number): Tensor {
   return reshape(x, shape);
 }
 
-/** Removes axes of length 1 (all of them, or those in `axes`). */
+/**
+ * Removes axes of length 1 (all of them, or those in `axes`).
+ * @param x - the input tensor
+ * @param axes - the axes of size 1 to drop (default: all of them)
+ */
 export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   const list = axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : axesOf('squeeze', x, axes);
   for (const a of list) {
@@ -142,7 +177,11 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   );
 }
 
-/** Joins tensors of equal shape along a new axis. */
+/**
+ * Joins tensors of equal shape along a new axis.
+ * @param xs - the tensors to stack (same shape)
+ * @param axis - where the new axis goes
+ */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new EngramError('stack: needs at least one tensor');
   const first = xs[0] as Tensor;
@@ -160,7 +199,12 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   );
 }
 
-/** Splits along `axis` into pieces of the given sizes (or `count` equal pieces). */
+/**
+ * Splits along `axis` into pieces of the given sizes (or `count` equal pieces).
+ * @param x - the input tensor
+ * @param sizes - the size of each piece, or how many equal pieces
+ * @param axis - the axis to split along
+ */
 export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
   const resolved = normalizeAxis('split', axis, x.rank);
   const length = x.shape[resolved] as number;
@@ -177,23 +221,38 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   });
 }
 
-/** Clamps into [low, high]; the gradient is 1 inside and 0 outside. */
+/**
+ * Clamps into [low, high]; the gradient is 1 inside and 0 outside.
+ * @param x - the input tensor
+ * @param low - the smallest value kept
+ * @param high - the largest value kept
+ */
 export function clamp(x: Tensor, low: number, high: number): Tensor {
   if (!(low <= high)) throw new EngramError(`clamp: low ${low} must not exceed high ${high}`);
   return minimum(maximum(x, low), high);
 }
 
-/** softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) so it never overflows. */
+/**
+ * softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) so it never overflows.
+ * @param x - the input tensor
+ */
 export function softplus(x: Tensor): Tensor {
   return softplusPrimitive(x);
 }
 
-/** A copy that gradients do not flow through. */
+/**
+ * A copy that gradients do not flow through.
+ * @param x - the tensor whose gradient is cut
+ */
 export function stopGradient(x: Tensor): Tensor {
   return x.detach();
 }
 
-/** softmax(x)_i = e^{x_i} / Σ_j e^{x_j} over `axis`, shifted by the maximum for stability. */
+/**
+ * softmax(x)_i = e^{x_i} / Σ_j e^{x_j} over `axis`, shifted by the maximum for stability.
+ * @param x - the input tensor
+ * @param axis - the axis to normalise over (default the last)
+ */
 export function softmax(x: Tensor, axis = -1): Tensor {
   // The last axis runs as one kernel (the common case); others are composed from primitives.
   if (normalizeAxis('softmax', axis, x.rank) === x.rank - 1) return softmaxLast(x);
@@ -202,7 +261,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return div(e, sum(e, axis, true));
 }
 
-/** log softmax(x) over `axis`: x − max − ln Σ e^{x − max}. */
+/**
+ * log softmax(x) over `axis`: x − max − ln Σ e^{x − max}.
+ * @param x - the input tensor
+ * @param axis - the axis to normalise over (default the last)
+ */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const shifted = sub(x, stopGradient(max(x, axis, true)));
   return sub(shifted, log(sum(exp(shifted), axis, true)));
@@ -211,6 +274,10 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 /**
  * Cosine similarity K[u, v] = u·v / (‖u‖·‖v‖ + ε) along `axis`, broadcasting u against v (NTM
  * eq. 6: a key `[batch, 1, M]` against a memory `[batch, N, M]` gives `[batch, N]`).
+ * @param u - the first tensor
+ * @param v - the second tensor (broadcast against u)
+ * @param axis - the axis the vectors lie along (default the last)
+ * @param epsilon - keeps the norms' product above zero
  */
 export function cosineSimilarity(u: Tensor, v: Tensor, axis = -1, epsilon = COSINE_EPSILON): Tensor {
   const dot = sum(mul(u, v), axis);
@@ -219,7 +286,11 @@ export function cosineSimilarity(u: Tensor, v: Tensor, axis = -1, epsilon = COSI
   return div(dot, add(mul(normU, normV), epsilon));
 }
 
-/** Rolls the last axis by `shift` places: out[i] = x[(i − shift) mod n]. */
+/**
+ * Rolls the last axis by `shift` places: out[i] = x[(i − shift) mod n].
+ * @param x - the input tensor
+ * @param shift - how far to rotate the last axis
+ */
 export function roll(x: Tensor, shift: number): Tensor {
   const n = x.shape[x.rank - 1] as number;
   const s = ((shift % n) + n) % n;
@@ -242,6 +313,8 @@ export function roll(x: Tensor, shift: number): Tensor {
  * Circular convolution over the last axis (the NTM's shift, eq. 8):
  * out[i] = Σ_j s[j] · w[(i − shift_j) mod N], where s has an odd length S and its entries stand
  * for shifts −(S−1)/2 … (S−1)/2.
+ * @param w - the weighting, [batch, N]
+ * @param s - the shift distribution, [batch, S] with S odd
  */
 export function circularConvolution(w: Tensor, s: Tensor): Tensor {
   const width = s.shape[s.rank - 1] as number;
@@ -263,7 +336,11 @@ export function circularConvolution(w: Tensor, s: Tensor): Tensor {
   return out as Tensor;
 }
 
-/** Outer product over the last axis: [..., m] ⊗ [..., n] → [..., m, n]. */
+/**
+ * Outer product over the last axis: [..., m] ⊗ [..., n] → [..., m, n].
+ * @param a - a vector [m] (or [batch, m])
+ * @param b - a vector [n] (or [batch, n])
+ */
 export function outer(a: Tensor, b: Tensor): Tensor {
   return mul(expandDims(a, -1), expandDims(b, -2));
 }
@@ -278,6 +355,9 @@ function reduceLoss(loss: Tensor, reduction: Reduction): Tensor {
 /**
  * Binary cross-entropy on logits x with targets z ∈ [0, 1], stable for any x:
  * max(x, 0) − x·z + ln(1 + e^−|x|).
+ * @param logits - the logits
+ * @param targets - the targets in [0, 1], the shape of logits
+ * @param reduction - mean, sum or none
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, reduction: Reduction = 'mean'): Tensor {
   if (!sameShape(logits.shape, targets.shape)) {
@@ -290,6 +370,9 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, re
 /**
  * Cross-entropy between class logits `[..., C]` and integer labels (one per row):
  * −ln softmax(x)[label].
+ * @param logits - the logits, [batch, classes]
+ * @param labels - the correct class of each row
+ * @param reduction - mean, sum or none
  */
 export function crossEntropy(logits: Tensor, labels: Int32Array | readonly number[], reduction: Reduction = 'mean'): Tensor {
   const classes = logits.shape[logits.rank - 1] as number;
@@ -308,7 +391,12 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | readonly numbe
   return reduceLoss(loss, reduction);
 }
 
-/** `where` with a boolean-like mask: keeps x where mask ≠ 0, else `fill`. */
+/**
+ * `where` with a boolean-like mask: keeps x where mask ≠ 0, else `fill`.
+ * @param x - the input tensor
+ * @param mask - 1 where x is kept, 0 where it is replaced
+ * @param fill - the value put where the mask is 0
+ */
 export function masked(x: Tensor, mask: Tensor, fill = 0): Tensor {
   return where(mask, x, full([], fill, x.backend));
 }

@@ -25,6 +25,7 @@ export const OPTIMIZER_TENSOR_PREFIX = 'optimizer.';
 /**
  * An optimizer's slots as named 1-D tensors (`optimizer.<slot>.<parameter index>`), to save beside
  * a model's weights in a checkpoint. The step count goes in the metadata.
+ * @param state - the optimizer's state
  */
 export function optimizerStateTensors(state: OptimizerState): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
@@ -36,7 +37,11 @@ export function optimizerStateTensors(state: OptimizerState): Record<string, Ten
   return tensors;
 }
 
-/** The inverse of {@link optimizerStateTensors}: the slots found among `tensors` (other keys are ignored). */
+/**
+ * The inverse of {@link optimizerStateTensors}: the slots found among `tensors` (other keys are ignored).
+ * @param tensors - the saved tensors, named `optimizer.<slot>.<index>`
+ * @param step - the saved step count
+ */
 export function optimizerStateFromTensors(tensors: Record<string, Tensor>, step: number): OptimizerState {
   // No prototype: a slot name read from a file can never reach Object.prototype.
   const slots: Record<string, Float32Array[]> = Object.create(null);
@@ -96,10 +101,19 @@ export abstract class Optimizer {
     });
   }
 
-  /** Updates `value` in place given `grad`, for parameter `index`. */
+  /**
+   * Updates `value` in place given `grad`, for parameter `index`.
+   * @param value - the parameter's values, updated in place
+   * @param grad - its gradient
+   * @param index - the parameter's index in the optimizer's list (selects its slots)
+   */
   protected abstract update(value: Float32Array, grad: Float32Array, index: number): void;
 
-  /** The state array `name` of parameter `index`. */
+  /**
+   * The state array `name` of parameter `index`.
+   * @param name - the slot's name (e.g. "velocity")
+   * @param index - the parameter's index
+   */
   protected slot(name: string, index: number): Float32Array {
     return (this.slots[name] as Float32Array[])[index] as Float32Array;
   }
@@ -111,7 +125,10 @@ export abstract class Optimizer {
     return { step: this.stepCount, slots };
   }
 
-  /** Restores state saved with {@link Optimizer.state}; shapes must match the parameters. */
+  /**
+   * Restores state saved with {@link Optimizer.state}; shapes must match the parameters.
+   * @param state - a state saved by `state()` (every slot of every parameter, with its size)
+   */
   loadState(state: OptimizerState): void {
     for (const [name, arrays] of Object.entries(this.slots)) {
       const saved = state.slots[name];
@@ -140,6 +157,11 @@ export interface SgdOptions {
 export class SGD extends Optimizer {
   /** μ */
   readonly momentum: number;
+  /**
+   * @param params - the trainable leaf tensors to update
+   * @param learningRate - η
+   * @param options - momentum μ (default 0: plain SGD, which keeps no velocity slot)
+   */
   constructor(params: readonly Tensor[], learningRate: number, options: SgdOptions = {}) {
     // Plain SGD (μ = 0) keeps no velocity: it would only ever equal the gradient.
     super(params, learningRate, (options.momentum ?? 0) === 0 ? [] : ['velocity']);
@@ -188,6 +210,11 @@ export class RMSProp extends Optimizer {
   readonly centered: boolean;
   /** ε inside the square root. */
   readonly epsilon: number;
+  /**
+   * @param params - the trainable leaf tensors to update
+   * @param learningRate - η
+   * @param options - the decay ρ of the squared-gradient average, momentum, centring and ε
+   */
   constructor(params: readonly Tensor[], learningRate: number, options: RmsPropOptions = {}) {
     super(params, learningRate, ['square', 'mean', 'delta']);
     this.decay = options.decay ?? 0.95;
@@ -231,6 +258,11 @@ export class Adam extends Optimizer {
   readonly beta2: number;
   /** ε added to the denominator. */
   readonly epsilon: number;
+  /**
+   * @param params - the trainable leaf tensors to update
+   * @param learningRate - η (default 1e-3)
+   * @param options - β₁, β₂ and ε
+   */
   constructor(params: readonly Tensor[], learningRate = 1e-3, options: AdamOptions = {}) {
     super(params, learningRate, ['m', 'v']);
     this.beta1 = options.beta1 ?? 0.9;
@@ -254,7 +286,11 @@ export class Adam extends Optimizer {
   }
 }
 
-/** Clips every gradient element into [−limit, limit] (the NTM paper clips to ±10). */
+/**
+ * Clips every gradient element into [−limit, limit] (the NTM paper clips to ±10).
+ * @param params - the parameters whose gradients are clipped
+ * @param limit - each gradient element is clipped to ±limit
+ */
 export function clipGradientsByValue(params: readonly Tensor[], limit: number): void {
   for (const p of params) {
     if (p.grad === null) continue;
@@ -268,6 +304,8 @@ export function clipGradientsByValue(params: readonly Tensor[], limit: number): 
 /**
  * Scales all gradients together so their global L2 norm is at most `maxNorm`. Returns the norm
  * before clipping (useful for logging, and NaN/Inf detection).
+ * @param params - the parameters whose gradients are scaled
+ * @param maxNorm - the largest global L2 norm allowed
  */
 export function clipGradientsByNorm(params: readonly Tensor[], maxNorm: number): number {
   let squares = 0;
@@ -290,7 +328,12 @@ export function clipGradientsByNorm(params: readonly Tensor[], maxNorm: number):
   return norm;
 }
 
-/** Step decay: lr = initial · factor^⌊step / every⌋ (MemN2N halves every 25 epochs). */
+/**
+ * Step decay: lr = initial · factor^⌊step / every⌋ (MemN2N halves every 25 epochs).
+ * @param initial - the first value
+ * @param factor - multiplies the value every `every` steps
+ * @param every - steps between decays
+ */
 export function stepDecay(initial: number, factor: number, every: number): (step: number) => number {
   if (!(every > 0)) throw new EngramError(`stepDecay: 'every' must be positive, got ${every}`);
   return (step) => initial * factor ** Math.floor(step / every);

@@ -9,7 +9,11 @@ import { Tensor } from './tensor.js';
  */
 export type ParameterTree = Tensor | readonly unknown[] | object;
 
-/** Every tensor in the tree, keyed by its dotted path (`controller.layers.0.weight`). */
+/**
+ * Every tensor in the tree, keyed by its dotted path (`controller.layers.0.weight`).
+ * @param tree - the parameter tree
+ * @param prefix - put before every name
+ */
 export function flattenParameters(tree: ParameterTree, prefix = ''): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   const visit = (node: unknown, path: string): void => {
@@ -25,12 +29,18 @@ export function flattenParameters(tree: ParameterTree, prefix = ''): Record<stri
   return out;
 }
 
-/** Every tensor in the tree, in a stable order (for optimizers). */
+/**
+ * Every tensor in the tree, in a stable order (for optimizers).
+ * @param tree - the parameter tree
+ */
 export function parameterList(tree: ParameterTree): Tensor[] {
   return Object.values(flattenParameters(tree));
 }
 
-/** Total number of scalar parameters in the tree. */
+/**
+ * Total number of scalar parameters in the tree.
+ * @param tree - the parameter tree
+ */
 export function countParameters(tree: ParameterTree): number {
   return parameterList(tree).reduce((n, t) => n + t.size, 0);
 }
@@ -38,6 +48,9 @@ export function countParameters(tree: ParameterTree): number {
 /**
  * Copies values into the tree's tensors from tensors keyed by dotted path (as read from a
  * safetensors file). Every path must be present with the same shape; extra keys are an error.
+ * @param tree - the model's parameter tree, filled in place
+ * @param values - the tensors read from a file, by name
+ * @param source - the file or data named in errors
  */
 export function loadParameters(tree: ParameterTree, values: Record<string, Tensor>, source = 'parameters'): void {
   const targets = flattenParameters(tree);

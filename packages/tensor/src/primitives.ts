@@ -217,7 +217,12 @@ export function kernels(backend: Backend): AnyKernels {
   return backend.kernels as AnyKernels;
 }
 
-/** A tensor of `shape` filled with `value`, without a tape. */
+/**
+ * A tensor of `shape` filled with `value`, without a tape.
+ * @param shape - the shape
+ * @param value - the value of every element
+ * @param backend - the backend to create on
+ */
 export function full(shape: Shape, value: number, backend: Backend = getDefaultBackend()): Tensor {
   checkShape('full', shape);
   const data = new Float32Array(shapeSize(shape));
@@ -243,25 +248,55 @@ function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
   return record(op, kernels(backend)[op](ta.storage, ta.shape, tb.storage, tb.shape, shape), shape, [ta, tb], undefined, backend);
 }
 
-/** −x */
+/**
+ * −x
+ * @param x - the input tensor
+ */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
-/** eˣ */
+/**
+ * eˣ
+ * @param x - the input tensor
+ */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
-/** ln x */
+/**
+ * ln x
+ * @param x - the input tensor
+ */
 export const log = (x: Tensor): Tensor => unary('log', x);
-/** √x */
+/**
+ * √x
+ * @param x - the input tensor
+ */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
-/** |x| */
+/**
+ * |x|
+ * @param x - the input tensor
+ */
 export const abs = (x: Tensor): Tensor => unary('abs', x);
-/** sign(x) ∈ {−1, 0, 1}; no gradient. */
+/**
+ * sign(x) ∈ {−1, 0, 1}; no gradient.
+ * @param x - the input tensor
+ */
 export const sign = (x: Tensor): Tensor => unary('sign', x);
-/** tanh x */
+/**
+ * tanh x
+ * @param x - the input tensor
+ */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
-/** σ(x) = 1 / (1 + e⁻ˣ) */
+/**
+ * σ(x) = 1 / (1 + e⁻ˣ)
+ * @param x - the input tensor
+ */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
-/** max(x, 0) */
+/**
+ * max(x, 0)
+ * @param x - the input tensor
+ */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
-/** 1 where x > 0, else 0; no gradient. */
+/**
+ * 1 where x > 0, else 0; no gradient.
+ * @param x - the input tensor
+ */
 export const step = (x: Tensor): Tensor => unary('step', x);
 /** softplus(x) = ln(1 + eˣ), overflow-free; its gradient is σ(x). */
 export const softplus = (x: Tensor): Tensor => unary('softplus', x);
@@ -269,6 +304,7 @@ export const softplus = (x: Tensor): Tensor => unary('softplus', x);
 /**
  * Softmax over the last axis, one kernel: y_i = e^{x_i − max} / Σ_j e^{x_j − max}. Gradient:
  * dx = y ∘ (dy − Σ_j dy_j y_j).
+ * @param x - the input tensor (normalised over its last axis)
  */
 export function softmaxLast(x: Tensor): Tensor {
   if (x.rank === 0) throw new ShapeError('softmax', 'needs at least one axis', [x.shape]);
@@ -282,28 +318,73 @@ function reduceKeep(op: 'sum' | 'max', x: Tensor, axis: number): Tensor {
   return reshape(reduce(op, x, axis), keptShape(x.shape, axis));
 }
 
-/** a + b, broadcasting. */
+/**
+ * a + b, broadcasting.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
-/** a − b, broadcasting. */
+/**
+ * a − b, broadcasting.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor => binary('sub', a, b);
-/** a · b elementwise, broadcasting. */
+/**
+ * a · b elementwise, broadcasting.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('mul', a, b);
-/** a / b elementwise, broadcasting. */
+/**
+ * a / b elementwise, broadcasting.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary('div', a, b);
-/** aᵇ elementwise, broadcasting (gradient w.r.t. b needs a > 0). */
+/**
+ * aᵇ elementwise, broadcasting (gradient w.r.t. b needs a > 0).
+ * @param a - the base
+ * @param b - the exponent (broadcast against a)
+ */
 export const pow = (a: Tensor | number, b: Tensor | number): Tensor => binary('pow', a, b);
-/** Elementwise maximum; the gradient goes to `a` on ties. */
+/**
+ * Elementwise maximum; the gradient goes to `a` on ties.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => binary('maximum', a, b);
-/** Elementwise minimum; the gradient goes to `a` on ties. */
+/**
+ * Elementwise minimum; the gradient goes to `a` on ties.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binary('minimum', a, b);
-/** 1 where a > b, else 0; no gradient. */
+/**
+ * 1 where a > b, else 0; no gradient.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const greater = (a: Tensor | number, b: Tensor | number): Tensor => binary('greater', a, b);
-/** 1 where a = b, else 0; no gradient. */
+/**
+ * 1 where a = b, else 0; no gradient.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const equal = (a: Tensor | number, b: Tensor | number): Tensor => binary('equal', a, b);
-/** 1 where a ≥ b, else 0; no gradient. */
+/**
+ * 1 where a ≥ b, else 0; no gradient.
+ * @param a - the first operand
+ * @param b - the second operand (broadcast against a)
+ */
 export const greaterEqual = (a: Tensor | number, b: Tensor | number): Tensor => sub(1, greater(b, a));
 
-/** Reduces one axis with the `sum` or `max` kernel, dropping that axis. */
+/**
+ * Reduces one axis with the `sum` or `max` kernel, dropping that axis.
+ * @param op - sum or max
+ * @param x - the input tensor
+ * @param axis - the axis to reduce
+ */
 export function reduce(op: 'sum' | 'max', x: Tensor, axis: number): Tensor {
   const resolved = normalizeAxis(op, axis, x.rank);
   const outer = shapeSize(x.shape.slice(0, resolved));
@@ -318,6 +399,10 @@ export function reduce(op: 'sum' | 'max', x: Tensor, axis: number): Tensor {
 /**
  * The matmul primitive: C = op(A) · op(B), where op transposes the last two axes when asked.
  * A and B are rank 2 (one matrix) or rank 3 (a batch); a rank-2 operand is shared by the batch.
+ * @param a - the left matrix
+ * @param b - the right matrix
+ * @param transA - use a transposed
+ * @param transB - use b transposed
  */
 export function matmulRaw(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   const backend = backendOf('matmul', [a, b]);
@@ -340,7 +425,11 @@ export function matmulRaw(a: Tensor, b: Tensor, transA = false, transB = false):
   return record('matmul', kernels(backend).matmul(a.storage, b.storage, args), shape, [a, b], { transA, transB }, backend);
 }
 
-/** The same data with a new shape of the same size; one dimension may be -1 (inferred). */
+/**
+ * The same data with a new shape of the same size; one dimension may be -1 (inferred).
+ * @param x - the input tensor
+ * @param shape - the new shape (one −1 is inferred)
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const inferred = shape.indexOf(-1);
   let resolved = shape;
@@ -359,7 +448,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return record('reshape', x.storage, [...resolved], [x], undefined, x.backend);
 }
 
-/** Reorders axes: output axis i is input axis perm[i]. */
+/**
+ * Reorders axes: output axis i is input axis perm[i].
+ * @param x - the input tensor
+ * @param perm - the new order of the axes
+ */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const sorted = [...perm].sort((p, q) => p - q);
   if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) {
@@ -373,6 +466,9 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 /**
  * The box of `x` starting at `begin` with extent `size` (default: to the end; -1 also means to
  * the end).
+ * @param x - the input tensor
+ * @param begin - the first index along each axis
+ * @param size - how many along each axis (default: to the end)
  */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   if (begin.length !== x.rank || (size !== undefined && size.length !== x.rank)) {
@@ -390,7 +486,12 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   return record('slice', kernels(x.backend).slice(x.storage, x.shape, begin, shape), shape, [x], { begin: [...begin] }, x.backend);
 }
 
-/** Places `x` at `begin` inside a zero tensor of `shape` (the adjoint of {@link slice}). */
+/**
+ * Places `x` at `begin` inside a zero tensor of `shape` (the adjoint of {@link slice}).
+ * @param x - the input tensor
+ * @param begin - where x starts in the result, per axis
+ * @param shape - the result's shape
+ */
 export function pad(x: Tensor, begin: readonly number[], shape: Shape): Tensor {
   if (
     begin.length !== x.rank ||
@@ -403,7 +504,11 @@ export function pad(x: Tensor, begin: readonly number[], shape: Shape): Tensor {
   return record('pad', kernels(x.backend).pad(x.storage, x.shape, begin, shape), [...shape], [x], { begin: [...begin] }, x.backend);
 }
 
-/** Repeats `x` along broadcast dimensions to `shape` (NumPy rules). */
+/**
+ * Repeats `x` along broadcast dimensions to `shape` (NumPy rules).
+ * @param x - the input tensor
+ * @param shape - the shape to broadcast to
+ */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const target = broadcastShapes('broadcastTo', x.shape, shape);
   if (!sameShape(target, shape)) {
@@ -413,7 +518,11 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   return record('broadcastTo', kernels(x.backend).broadcastTo(x.storage, x.shape, shape), [...shape], [x], undefined, x.backend);
 }
 
-/** Joins tensors along `axis`; all other dimensions must agree. */
+/**
+ * Joins tensors along `axis`; all other dimensions must agree.
+ * @param xs - the tensors to join (same shape but along axis)
+ * @param axis - the axis to join along
+ */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new EngramError('concat: needs at least one tensor');
   const backend = backendOf('concat', xs);
@@ -441,7 +550,12 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return record('concat', storage, shape, xs, { axis: resolved }, backend);
 }
 
-/** Picks `a` where `cond` ≠ 0 and `b` elsewhere; all three broadcast together. */
+/**
+ * Picks `a` where `cond` ≠ 0 and `b` elsewhere; all three broadcast together.
+ * @param cond - 1 where a is taken, 0 where b is
+ * @param a - taken where cond is 1
+ * @param b - taken where cond is 0
+ */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   const backend = cond.backend;
   const ta = asTensor(a, backend);
@@ -464,6 +578,8 @@ export function checkIndices(op: string, indices: Int32Array, rows: number): voi
 /**
  * Row lookup (embedding): `out[i, ...] = table[indices[i], ...]`. The result's shape is
  * `[indices.length, ...table.shape.slice(1)]`. Its gradient scatter-adds into the table.
+ * @param table - the rows to pick from, [rows, width]
+ * @param indices - the rows to pick
  */
 export function gather(table: Tensor, indices: Int32Array | readonly number[]): Tensor {
   if (table.rank < 1) throw new ShapeError('gather', 'the table must have at least one axis', [table.shape]);
@@ -475,7 +591,12 @@ export function gather(table: Tensor, indices: Int32Array | readonly number[]): 
   return record('gather', kernels(table.backend).gather(table.storage, rows, cols, ids), shape, [table], { indices: ids, rows }, table.backend);
 }
 
-/** Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`. */
+/**
+ * Adjoint of {@link gather}: a `[rows, ...]` zero tensor with `src[i]` added at row `indices[i]`.
+ * @param src - the rows to add, [n, width]
+ * @param indices - the row each is added to
+ * @param rows - the result's rows
+ */
 export function scatterAdd(src: Tensor, indices: Int32Array, rows: number): Tensor {
   if (src.rank < 1 || src.shape[0] !== indices.length) {
     throw new ShapeError('scatterAdd', `expected ${indices.length} rows, one per index`, [src.shape]);

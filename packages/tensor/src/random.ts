@@ -32,7 +32,10 @@ export class Random {
     return [this.s0, this.s1, this.s2, this.s3];
   }
 
-  /** A generator that continues from a state taken with {@link Random.state}. */
+  /**
+   * A generator that continues from a state taken with {@link Random.state}.
+   * @param state - a state from `state()`, four 32-bit words
+   */
   static fromState(state: readonly [number, number, number, number]): Random {
     const rng = new Random(0);
     [rng.s0, rng.s1, rng.s2, rng.s3] = state;
@@ -57,12 +60,20 @@ export class Random {
     return this.nextUint32() / 4294967296;
   }
 
-  /** Uniform in [low, high). */
+  /**
+   * Uniform in [low, high).
+   * @param low - the lower bound (inclusive)
+   * @param high - the upper bound (exclusive)
+   */
   uniform(low = 0, high = 1): number {
     return low + (high - low) * this.next();
   }
 
-  /** A uniformly chosen integer in [low, high] (both inclusive). */
+  /**
+   * A uniformly chosen integer in [low, high] (both inclusive).
+   * @param low - the smallest value
+   * @param high - the largest value (inclusive)
+   */
   int(low: number, high: number): number {
     return low + Math.floor(this.next() * (high - low + 1));
   }
@@ -70,6 +81,8 @@ export class Random {
   /**
    * A normal deviate (Box–Muller). Each call consumes exactly two uniforms and caches nothing, so
    * {@link Random.state} captures everything.
+   * @param mean - the mean
+   * @param std - the standard deviation
    */
   normal(mean = 0, std = 1): number {
     const u = 1 - this.next(); // in (0, 1], so the logarithm is finite
@@ -77,7 +90,10 @@ export class Random {
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** A uniformly random ordering of 0..n−1 (Fisher–Yates, n − 1 draws). */
+  /**
+   * A uniformly random ordering of 0..n−1 (Fisher–Yates, n − 1 draws).
+   * @param n - how many integers (0 … n − 1)
+   */
   permutation(n: number): Int32Array {
     const order = Int32Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {

@@ -45,7 +45,18 @@ export interface SaveSafetensorsOptions {
   dtype?: 'F32' | 'F16';
 }
 
-/** Serializes named tensors and string metadata. Names are written in sorted order. */
+/**
+ * Serializes named tensors and string metadata. Names are written in sorted order.
+ * @param tensors - the tensors, by name
+ * @param metadata - strings stored in the header
+ * @param options - `dtype`: F32 or F16
+ * @example
+ * ```ts
+ * const bytes = saveSafetensors({ w: randomNormal([3, 2], new Random(1)) }, { note: 'a test' });
+ * const { tensors, metadata } = loadSafetensors(bytes, { source: 'w.safetensors' });
+ * console.log(tensors.w?.shape, metadata.note); // [3, 2] 'a test'
+ * ```
+ */
 export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, options: SaveSafetensorsOptions = {}): Uint8Array {
   const dtype = options.dtype ?? 'F32';
   const elementBytes = dtype === 'F16' ? 2 : F32_BYTES;
@@ -116,7 +127,11 @@ function topLevelKeys(text: string): string[] {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** Parses a safetensors file; see the module comment for what is checked. */
+/**
+ * Parses a safetensors file; see the module comment for what is checked.
+ * @param bytes - the file's contents
+ * @param options - the source named in errors and size limits
+ */
 export function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): SafetensorsContents {
   const source = options.source ?? 'safetensors data';
   const fail = (message: string): never => {
@@ -211,6 +226,8 @@ export const ATOMIC_TEMPORARY_SUFFIX = /\.[0-9a-f]{16}\.tmp$/;
  * exclusively (so nothing planted there, a symbolic link included, is ever written through), then
  * renamed over the target — which replaces a link at `path` rather than following it. A crash never
  * leaves a half-written file. Node only.
+ * @param path - where to write
+ * @param bytes - the contents
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const { rename, open, unlink } = await import('node:fs/promises');
@@ -229,12 +246,21 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   await rename(temporary, path);
 }
 
-/** Saves tensors to a safetensors file, atomically. Node only. */
+/**
+ * Saves tensors to a safetensors file, atomically. Node only.
+ * @param path - where to write (atomically)
+ * @param tensors - the tensors, by name
+ * @param metadata - strings stored in the header
+ */
 export async function saveSafetensorsFile(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
   await writeFileAtomic(path, saveSafetensors(tensors, metadata));
 }
 
-/** Loads a safetensors file; errors name the path. Node only. */
+/**
+ * Loads a safetensors file; errors name the path. Node only.
+ * @param path - the file to read
+ * @param options - size limits
+ */
 export async function loadSafetensorsFile(path: string, options: Omit<LoadSafetensorsOptions, 'source'> = {}): Promise<SafetensorsContents> {
   const { readFile } = await import('node:fs/promises');
   return loadSafetensors(new Uint8Array(await readFile(path)), { ...options, source: path });

@@ -3,7 +3,10 @@ import { EngramError, ShapeError, formatShape } from './errors.js';
 /** A tensor's dimensions, outermost first. `[]` is a scalar. */
 export type Shape = readonly number[];
 
-/** Number of elements in a tensor of this shape (1 for a scalar). */
+/**
+ * Number of elements in a tensor of this shape (1 for a scalar).
+ * @param shape - the shape
+ */
 export function shapeSize(shape: Shape): number {
   let size = 1;
   for (const d of shape) size *= d;
@@ -40,6 +43,9 @@ export function checkShape(op: string, shape: Shape): void {
 /**
  * NumPy broadcasting: shapes are aligned at their last dimension; a dimension of 1 stretches to
  * match the other. Throws a {@link ShapeError} naming the op when the shapes are incompatible.
+ * @param op - the op named in the error
+ * @param a - the first shape
+ * @param b - the second shape
  */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);

@@ -32,6 +32,14 @@ export class Tensor {
   /** How this tensor was computed; null for leaves and for tensors computed without a tape. */
   node: GradNode | null;
 
+  /**
+   * Tensors are made by the creation functions (`tensor`, `zeros`, …) and by ops; this is the raw form.
+   * @param storage - the backend's storage for the values
+   * @param shape - the tensor's shape
+   * @param backend - the backend that owns the storage
+   * @param requiresGrad - whether gradients flow to this tensor
+   * @param node - the tape node that made it (null for a leaf)
+   */
   constructor(storage: unknown, shape: Shape, backend: Backend, requiresGrad = false, node: GradNode | null = null) {
     this.storage = storage;
     this.shape = shape;
@@ -76,6 +84,7 @@ export class Tensor {
   /**
    * Replaces this tensor's data in place (optimizers update parameters this way). The data must
    * have the same number of elements; the tape is unaffected.
+   * @param data - the new values (as many as the tensor has), or a tensor of the same shape
    */
   assign(data: Float32Array | Tensor): void {
     const size = data instanceof Tensor ? data.size : data.length;
@@ -93,6 +102,8 @@ export class Tensor {
   /**
    * Backpropagates from this tensor. A scalar needs no `seed`; otherwise `seed` is the gradient of
    * the final objective with respect to this tensor.
+   * @param seed - the gradient of the output (default: ones; the output must then be a scalar)
+   * @param options - whether to keep the tape for another backward pass
    */
   backward(seed?: Tensor, options?: BackwardOptions): void {
     let start = seed;
@@ -114,7 +125,10 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.backend);
   }
 
-  /** The same data on another backend. */
+  /**
+   * The same data on another backend.
+   * @param backend - the backend to copy to
+   */
   to(backend: Backend): Tensor {
     if (backend === this.backend) return this;
     return new Tensor(backend.fromArray(this.toArray()), this.shape, backend);
@@ -132,23 +146,38 @@ export class Tensor {
     return `Tensor(${formatShape(this.shape)}, ${this.backend.name})`;
   }
 
-  /** Elementwise a + b with broadcasting; see {@link add}. */
+  /**
+   * Elementwise a + b with broadcasting; see {@link add}.
+   * @param other - the tensor or number to add (broadcast)
+   */
   add(other: Tensor | number): Tensor {
     return prim.add(this, other);
   }
-  /** Elementwise a − b with broadcasting; see {@link sub}. */
+  /**
+   * Elementwise a − b with broadcasting; see {@link sub}.
+   * @param other - the tensor or number to subtract (broadcast)
+   */
   sub(other: Tensor | number): Tensor {
     return prim.sub(this, other);
   }
-  /** Elementwise a · b with broadcasting; see {@link mul}. */
+  /**
+   * Elementwise a · b with broadcasting; see {@link mul}.
+   * @param other - the tensor or number to multiply by (broadcast)
+   */
   mul(other: Tensor | number): Tensor {
     return prim.mul(this, other);
   }
-  /** Elementwise a / b with broadcasting; see {@link div}. */
+  /**
+   * Elementwise a / b with broadcasting; see {@link div}.
+   * @param other - the tensor or number to divide by (broadcast)
+   */
   div(other: Tensor | number): Tensor {
     return prim.div(this, other);
   }
-  /** Elementwise aᵇ; see {@link pow}. */
+  /**
+   * Elementwise aᵇ; see {@link pow}.
+   * @param exponent - the exponent, a tensor (broadcast) or a number
+   */
   pow(exponent: Tensor | number): Tensor {
     return prim.pow(this, exponent);
   }
@@ -188,31 +217,56 @@ export class Tensor {
   softplus(): Tensor {
     return ops.softplus(this);
   }
-  /** Σ over axes (default all); see {@link sum}. */
+  /**
+   * Σ over axes (default all); see {@link sum}.
+   * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+   * @param keepDims - keep each reduced axis with size 1
+   */
   sum(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.sum(this, axes, keepDims);
   }
-  /** Mean over axes (default all); see {@link mean}. */
+  /**
+   * Mean over axes (default all); see {@link mean}.
+   * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+   * @param keepDims - keep each reduced axis with size 1
+   */
   mean(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.mean(this, axes, keepDims);
   }
-  /** Maximum over axes (default all); see {@link max}. */
+  /**
+   * Maximum over axes (default all); see {@link max}.
+   * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+   * @param keepDims - keep each reduced axis with size 1
+   */
   max(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.max(this, axes, keepDims);
   }
-  /** Minimum over axes (default all); see {@link min}. */
+  /**
+   * Minimum over axes (default all); see {@link min}.
+   * @param axes - the axis or axes to reduce (negative counts from the end; default: all)
+   * @param keepDims - keep each reduced axis with size 1
+   */
   min(axes?: number | readonly number[], keepDims = false): Tensor {
     return ops.min(this, axes, keepDims);
   }
-  /** Matrix product over the last two axes; see {@link matmul}. */
+  /**
+   * Matrix product over the last two axes; see {@link matmul}.
+   * @param other - the right operand, [..., k, n]
+   */
   matmul(other: Tensor): Tensor {
     return ops.matmul(this, other);
   }
-  /** Same data, new shape (one dimension may be -1); see {@link reshape}. */
+  /**
+   * Same data, new shape (one dimension may be -1); see {@link reshape}.
+   * @param shape - the new shape (same number of values; one −1 is inferred)
+   */
   reshape(shape: readonly number[]): Tensor {
     return prim.reshape(this, shape);
   }
-  /** Reorders axes; see {@link permute}. */
+  /**
+   * Reorders axes; see {@link permute}.
+   * @param perm - the new order of the axes
+   */
   permute(perm: readonly number[]): Tensor {
     return prim.permute(this, perm);
   }
@@ -220,19 +274,33 @@ export class Tensor {
   transpose(): Tensor {
     return ops.transpose(this);
   }
-  /** A box of the tensor; see {@link slice}. */
+  /**
+   * A box of the tensor; see {@link slice}.
+   * @param begin - the first index along each axis
+   * @param size - how many along each axis (default: to the end)
+   */
   slice(begin: readonly number[], size?: readonly number[]): Tensor {
     return prim.slice(this, begin, size);
   }
-  /** Softmax over an axis; see {@link softmax}. */
+  /**
+   * Softmax over an axis; see {@link softmax}.
+   * @param axis - the axis to normalise over (default the last)
+   */
   softmax(axis = -1): Tensor {
     return ops.softmax(this, axis);
   }
-  /** Log-softmax over an axis; see {@link logSoftmax}. */
+  /**
+   * Log-softmax over an axis; see {@link logSoftmax}.
+   * @param axis - the axis to normalise over (default the last)
+   */
   logSoftmax(axis = -1): Tensor {
     return ops.logSoftmax(this, axis);
   }
-  /** Clamps into [low, high]; see {@link clamp}. */
+  /**
+   * Clamps into [low, high]; see {@link clamp}.
+   * @param low - the smallest value kept
+   * @param high - the largest value kept
+   */
   clamp(low: number, high: number): Tensor {
     return ops.clamp(this, low, high);
   }

@@ -53,6 +53,9 @@ export interface GradientCheckOptions {
  * Compares the gradients autodiff computes for `fn` at `inputs` with central finite
  * differences, (f(x + h) − f(x − h)) / 2h, accumulated in float64. The output is reduced to a
  * scalar with a fixed random projection so every output element matters.
+ * @param fn - the function whose gradient is checked (it returns a scalar)
+ * @param inputs - the points to check at
+ * @param options - the step size and tolerances
  */
 export function gradientCheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: GradientCheckOptions = {}): GradientReport {
   const step = options.step ?? FINITE_DIFFERENCE_STEP;
@@ -118,6 +121,8 @@ export interface TimingOptions {
  * Benchmark helper: times several contenders with their batches interleaved (A, B, A, B, …), so a
  * change in the machine's load hits all of them alike. Returns each one's median microseconds per
  * call. Benchmarks report ratios of these, never absolute limits.
+ * @param fns - the functions to time
+ * @param options - rounds and warm-up
  */
 export function timeInterleaved(fns: readonly (() => unknown)[], options: TimingOptions = {}): number[] {
   const repeats = options.repeats ?? 5;

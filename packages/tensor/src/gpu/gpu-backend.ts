@@ -378,6 +378,13 @@ function gpuModuleOf(imported: unknown): GpuModule {
  * Creates the gpu backend. When gpu.js is not installed, or it cannot get a WebGL2 / headless-gl
  * context, this warns once (or calls `onFallback`) and returns the cpu backend instead, with
  * `usingGpu: false` and the reason, so callers can report the backend they actually use.
+ * @param options - the gpu.js module or canvas to use, and what to do on a fallback
+ * @example
+ * ```ts
+ * const { backend, usingGpu, fallbackReason } = await createGpuBackend();
+ * if (usingGpu) setDefaultBackend(backend);
+ * else console.log('staying on the CPU:', fallbackReason);
+ * ```
  */
 export async function createGpuBackend(options: GpuBackendOptions = {}): Promise<GpuBackendResult> {
   const fallback = (reason: string): GpuBackendResult => {
