@@ -14,6 +14,9 @@ import { noGrad } from './autograd.js';
 import { Random } from './random.js';
 import { sum } from './ops.js';
 import { mul } from './primitives.js';
+import { tensor } from './create.js';
+import { EngramError } from './errors.js';
+import { loadSafetensors, saveSafetensors } from './safetensors.js';
 import { Tensor } from './tensor.js';
 
 /** Default step of the central difference: large enough that float32 rounding stays small. */
@@ -137,4 +140,126 @@ export function timeInterleaved(fns: readonly (() => unknown)[], options: Timing
     });
   }
   return samples.map((s) => [...s].sort((a, b) => a - b)[Math.floor(repeats / 2)] as number);
+}
+
+/**
+ * Values a hostile or corrupt model file may hold in place of a config field: out of range, of the
+ * wrong type, huge (a file of a few KB that asks for gigabytes), or a name that reaches a prototype.
+ * The model packages' fuzz suites put each in every field of a config (with fast-check) and expect a
+ * one-line error naming the field, or a model that loads — never a crash or a polluted prototype.
+ */
+export const HOSTILE_VALUES: readonly unknown[] = [
+  -1,
+  0,
+  1.5,
+  1e9,
+  2 ** 31,
+  Number.MAX_SAFE_INTEGER,
+  1e308,
+  -0,
+  null,
+  'x',
+  '1',
+  true,
+  [],
+  [1],
+  {},
+  JSON.parse('{"__proto__":{"polluted":true}}'),
+  '__proto__',
+  'constructor',
+];
+
+/** Tensor names a hostile file may hold so that a loader that builds paths from names reaches a prototype. */
+export const HOSTILE_TENSOR_NAMES: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'params.__proto__',
+  'params.__proto__.x',
+  'params.constructor.prototype',
+  'optimizer.__proto__.0',
+  'optimizer.constructor.0',
+  'state.__proto__.0',
+];
+
+/**
+ * Every path to a leaf of a JSON value, as lists of keys (array indices included).
+ * @param value - the JSON value
+ * @param prefix - the path to `value` itself
+ */
+export function jsonLeafPaths(value: unknown, prefix: readonly (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => jsonLeafPaths(v, [...prefix, i]));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => jsonLeafPaths(v, [...prefix, k]));
+  return [[...prefix]];
+}
+
+/**
+ * A deep copy of a JSON value with the leaf at `path` replaced by `replacement`.
+ * @param value - the JSON value (not changed)
+ * @param path - the keys to the leaf, from {@link jsonLeafPaths}
+ * @param replacement - what to put there
+ */
+export function withJsonLeaf(value: unknown, path: readonly (string | number)[], replacement: unknown): unknown {
+  const copy = JSON.parse(JSON.stringify(value)) as Record<string | number, unknown>;
+  if (path.length === 0) return replacement;
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  Object.defineProperty(node, path[path.length - 1] as string | number, { value: replacement, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+/** A model file made hostile by {@link hostileModelFile}: its bytes, the field it changed, the tensor it added. */
+export interface HostileModelFile {
+  bytes: Uint8Array;
+  /** The changed field's key (the last named key on its path); '' when no field was changed. */
+  field: string;
+  /** The hostile tensor name added, or null. */
+  tensorName: string | null;
+}
+
+/**
+ * A copy of a good model file with one leaf of a JSON metadata entry replaced and, optionally, a
+ * tensor with a hostile name added. Fuzz suites pick the path, value and name with fast-check.
+ * @param good - a model file that loads
+ * @param key - the metadata entry holding JSON (`config`, say)
+ * @param path - the leaf to replace, from {@link jsonLeafPaths} of that entry
+ * @param value - the replacement, e.g. one of {@link HOSTILE_VALUES}
+ * @param tensorName - a tensor name to add (e.g. one of {@link HOSTILE_TENSOR_NAMES}), or null
+ */
+export function hostileModelFile(
+  good: Uint8Array,
+  key: string,
+  path: readonly (string | number)[],
+  value: unknown,
+  tensorName: string | null,
+): HostileModelFile {
+  const { tensors, metadata } = loadSafetensors(good);
+  const json = JSON.parse(metadata[key] as string) as unknown;
+  const extra = tensorName === null ? {} : { [tensorName]: tensor([1]) };
+  const bytes = saveSafetensors({ ...tensors, ...extra }, { ...metadata, [key]: JSON.stringify(withJsonLeaf(json, path, value)) });
+  return { bytes, field: String([...path].reverse().find((k) => typeof k === 'string') ?? key), tensorName };
+}
+
+/**
+ * What is wrong with how `load` treated a hostile file, or null when nothing is: it must either
+ * load or throw an {@link EngramError} naming the changed field, the hostile tensor, or (when a valid
+ * value makes the config disagree with the weights) the parameters that do not match; it must refuse
+ * any hostile tensor name, and must leave Object.prototype untouched.
+ * @param file - the hostile file
+ * @param load - the loader under test
+ */
+export function refusalProblem(file: HostileModelFile, load: (bytes: Uint8Array) => unknown): string | null {
+  let message: string | null = null;
+  try {
+    load(file.bytes);
+  } catch (error) {
+    if (!(error instanceof EngramError)) return `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    message = error.message;
+  }
+  if (Object.keys(Object.prototype).length > 0) return `Object.prototype was polluted: ${Object.keys(Object.prototype).join(', ')}`;
+  if (file.tensorName !== null && message === null) return `loaded a file holding a tensor named '${file.tensorName}'`;
+  // A valid value that makes the config disagree with the weights is refused by the weights' check.
+  const named =
+    message === null || message.includes(file.field) || (file.tensorName !== null && message.includes(file.tensorName)) || /parameter/.test(message);
+  if (!named) return `the error names neither '${file.field}' nor a parameter: ${message}`;
+  return null;
 }

@@ -1,0 +1,51 @@
+/**
+ * Fuzzes the MemN2N model-file loader with the hostile classes of `@engram/tensor/testing`: every
+ * config field and every vocabulary word replaced by each hostile value, hostile tensor names added,
+ * bytes flipped and files cut. Each file either loads or is refused with an EngramError naming the
+ * problem; Object.prototype is never touched.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Vocabulary, parseBabi } from '@engram/datasets';
+import { Random, loadSafetensors } from '@engram/tensor';
+import { HOSTILE_TENSOR_NAMES, HOSTILE_VALUES, hostileModelFile, jsonLeafPaths, refusalProblem } from '@engram/tensor/testing';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemnet, defaultMemnetConfig, memnetFromSafetensors, saveMemnet } from './index.js';
+
+const examples = parseBabi('1 Mary moved to the bathroom.\n2 Where is Mary?\tbathroom\t1\n', 'story.txt');
+const vocabulary = Vocabulary.fromExamples(examples);
+const folder = mkdtempSync(join(tmpdir(), 'engram-memnet-fuzz-'));
+let good = new Uint8Array();
+beforeAll(async () => {
+  const path = join(folder, 'model.safetensors');
+  await saveMemnet(path, createMemnet(defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, memorySize: 3, sentenceLength: 6 }), new Random(1)), vocabulary);
+  good = new Uint8Array(readFileSync(path));
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+const load = (bytes: Uint8Array) => memnetFromSafetensors(bytes, 'model.safetensors');
+
+describe('MemN2N model files, fuzzed', () => {
+  for (const key of ['config', 'vocabulary'] as const)
+    it(`a hostile value in any ${key} entry, with or without a hostile tensor name: loads, or one error naming it`, () => {
+      const paths = jsonLeafPaths(JSON.parse(loadSafetensors(good).metadata[key] as string));
+      fc.assert(
+        fc.property(fc.constantFrom(...paths), fc.constantFrom(...HOSTILE_VALUES), fc.option(fc.constantFrom(...HOSTILE_TENSOR_NAMES)), (path, value, name) => {
+          expect(refusalProblem(hostileModelFile(good, key, path, value, name), load)).toBeNull();
+        }),
+        { numRuns: 500, seed: 7 },
+      );
+    });
+
+  it('flipped bytes and cut files: loads, or one EngramError', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: good.length - 1 }), fc.nat({ max: 255 }), fc.integer({ min: 1, max: good.length }), (at, byte, cut) => {
+        const bytes = good.slice(0, cut);
+        if (at < bytes.length) bytes[at] = byte;
+        expect(refusalProblem({ bytes, field: '', tensorName: null }, load)).toBeNull();
+      }),
+      { numRuns: 500, seed: 8 },
+    );
+  });
+});
