@@ -60,6 +60,18 @@ export interface MemnetConfig {
   temporal: boolean;
   /** Standard deviation of the Gaussian initialisation (paper: 0.1). */
   initScale: number;
+  /**
+   * For a model without questions (the language model, §5): every unit of the first query u¹ is this
+   * constant (the paper: 0.1), and there is no question embedding B. Needs layer-wise tying. Absent:
+   * u¹ embeds the question.
+   */
+  query?: number;
+  /**
+   * After each hop, units from this index on go through a ReLU and the first `linearUnits` stay
+   * linear (the language model, §5: "ReLU operations to half of the units in each layer"). Absent:
+   * every unit stays linear.
+   */
+  linearUnits?: number;
 }
 
 /**
@@ -139,4 +151,15 @@ export function validateMemnetConfig(config: MemnetConfig): void {
   if (typeof config.temporal !== 'boolean') throw new EngramError(`MemN2N config: temporal must be true or false, got ${JSON.stringify(config.temporal)}`);
   if (!(typeof config.initScale === 'number' && config.initScale > 0 && Number.isFinite(config.initScale)))
     throw new EngramError(`MemN2N config: initScale must be a positive number, got ${JSON.stringify(config.initScale)}`);
+  if (config.query !== undefined) {
+    if (typeof config.query !== 'number' || !Number.isFinite(config.query))
+      throw new EngramError(`MemN2N config: query must be a finite number, got ${JSON.stringify(config.query)}`);
+    if (config.tying !== 'layerwise')
+      throw new EngramError(`MemN2N config: query (a constant first query) needs tying 'layerwise', got ${JSON.stringify(config.tying)}`);
+  }
+  if (
+    config.linearUnits !== undefined &&
+    (typeof config.linearUnits !== 'number' || !Number.isInteger(config.linearUnits) || config.linearUnits < 0 || config.linearUnits > config.embeddingSize)
+  )
+    throw new EngramError(`MemN2N config: linearUnits must be an integer in 0..${config.embeddingSize}, got ${JSON.stringify(config.linearUnits)}`);
 }

@@ -12,7 +12,16 @@ import { Random, loadSafetensors } from '@engram/tensor';
 import { HOSTILE_TENSOR_NAMES, HOSTILE_VALUES, hostileModelFile, jsonLeafPaths, refusalProblem } from '@engram/tensor/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemnet, defaultMemnetConfig, memnetFromSafetensors, saveMemnet } from './index.js';
+import { LmVocabulary } from '@engram/lm';
+import {
+  createMemnet,
+  defaultMemnetConfig,
+  memnetFromSafetensors,
+  memnetLmConfig,
+  memnetLmFromSafetensors,
+  memnetLmToSafetensors,
+  saveMemnet,
+} from './index.js';
 
 const examples = parseBabi('1 Mary moved to the bathroom.\n2 Where is Mary?\tbathroom\t1\n', 'story.txt');
 const vocabulary = Vocabulary.fromExamples(examples);
@@ -47,5 +56,20 @@ describe('MemN2N model files, fuzzed', () => {
       }),
       { numRuns: 500, seed: 8 },
     );
+  });
+
+  it('the language model: a hostile value in any config or vocabulary entry, with or without a hostile tensor name', () => {
+    const words = new LmVocabulary(['<unk>', '<eos>', 'a', 'b']);
+    const lm = memnetLmToSafetensors(createMemnet(memnetLmConfig(words.size, { hops: 2, memorySize: 3, embeddingSize: 4 }), new Random(1)), words);
+    const loadLm = (bytes: Uint8Array) => memnetLmFromSafetensors(bytes, 'model.safetensors');
+    for (const key of ['config', 'vocabulary'] as const) {
+      const paths = jsonLeafPaths(JSON.parse(loadSafetensors(lm).metadata[key] as string));
+      fc.assert(
+        fc.property(fc.constantFrom(...paths), fc.constantFrom(...HOSTILE_VALUES), fc.option(fc.constantFrom(...HOSTILE_TENSOR_NAMES)), (path, value, name) => {
+          expect(refusalProblem(hostileModelFile(lm, key, path, value, name), loadLm)).toBeNull();
+        }),
+        { numRuns: 300, seed: 9 },
+      );
+    }
   });
 });

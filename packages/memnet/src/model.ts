@@ -4,11 +4,14 @@ import {
   type Random,
   type Tensor,
   add,
+  concat,
   embeddingBag,
+  fill,
   getDefaultBackend,
   matmul,
   matmulRaw,
   randomNormal,
+  relu,
   reshape,
   slice,
   tensor,
@@ -23,7 +26,8 @@ import type { MemnetBatch } from './encoding.js';
 export interface MemnetParams {
   /**
    * Adjacent tying: K + 1 tables E_0…E_K with B = A^1 = E_0, A^k = E_{k−1}, C^k = E_k, and the
-   * answer matrix W = E_Kᵀ (its word rows). Layer-wise tying: [B, A, C].
+   * answer matrix W = E_Kᵀ (its word rows). Layer-wise tying: [B, A, C]; with a constant query
+   * (`config.query`, the language model) there is no B: [A, C].
    */
   embeddings: Tensor[];
   /** Layer-wise tying only: W, `[d, V]`. */
@@ -71,10 +75,11 @@ export function createMemnet(config: MemnetConfig, rng: Random, backend: Backend
   if (config.tying === 'adjacent') {
     return { config, params: { embeddings: Array.from({ length: config.hops + 1 }, () => table(rows, d)) } };
   }
+  const question = config.query === undefined ? [table(config.vocabularySize, d)] : [];
   return {
     config,
     params: {
-      embeddings: [table(config.vocabularySize, d), table(rows, d), table(rows, d)],
+      embeddings: [...question, table(rows, d), table(rows, d)],
       answer: table(d, config.vocabularySize),
       hop: table(d, d),
     },
@@ -103,6 +108,16 @@ function answerLogits(model: MemnetModel, u: Tensor): Tensor {
   return matmulRaw(u, slice(last, [0, 0], [config.vocabularySize, config.embeddingSize]), false, true);
 }
 
+/** The language model's non-linearity (§5): units from `linearUnits` on go through a ReLU, the rest stay linear. */
+function halfRelu(config: MemnetConfig, u: Tensor): Tensor {
+  const linear = config.linearUnits;
+  const d = config.embeddingSize;
+  if (linear === undefined || linear === d) return u;
+  if (linear === 0) return relu(u);
+  const batch = u.shape[0] as number;
+  return concat([slice(u, [0, 0], [batch, linear]), relu(slice(u, [0, linear], [batch, d - linear]))], 1);
+}
+
 /**
  * The forward pass (§2): u^1 = Σ_j l_j ⊙ B q_j; for each hop k, p^k = softmax(u^kᵀ m^k),
  * o^k = Σ_i p_i^k c_i^k, u^{k+1} = u^k + o^k (layer-wise: H u^k + o^k); â = W u^{K+1}.
@@ -127,16 +142,23 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
     }
     return m;
   };
-  const [first, second, third] = params.embeddings as [Tensor, Tensor, Tensor | undefined];
-  // u¹ = Σ_j l_j ⊙ B q_j and m_i = Σ_j l_j ⊙ A x_ij (+ T(i) through the time token): weighted bags of embedding rows.
-  let u = embeddingBag(first, batch.queryTokens, weights, batch.queryWeightRows, queryWords);
+  const constantQuery = config.query !== undefined;
+  // Layer-wise: [B, A, C], or [A, C] with a constant query.
+  const [questionTable, inputTable, outputTable] = constantQuery
+    ? [undefined, params.embeddings[0] as Tensor, params.embeddings[1] as Tensor]
+    : (params.embeddings as [Tensor, Tensor, Tensor | undefined]);
+  // u¹ = Σ_j l_j ⊙ B q_j (or the constant query) and m_i = Σ_j l_j ⊙ A x_ij (+ T(i) through the time
+  // token): weighted bags of embedding rows.
+  let u = constantQuery
+    ? fill([size, d], config.query as number, { backend })
+    : embeddingBag(questionTable as Tensor, batch.queryTokens, weights, batch.queryWeightRows, queryWords);
   const attention: Tensor[] = [];
   for (let hop = 0; hop < config.hops; hop++) {
-    const input = config.tying === 'adjacent' ? (params.embeddings[hop] as Tensor) : second;
-    const output = config.tying === 'adjacent' ? (params.embeddings[hop + 1] as Tensor) : (third as Tensor);
+    const input = config.tying === 'adjacent' ? (params.embeddings[hop] as Tensor) : inputTable;
+    const output = config.tying === 'adjacent' ? (params.embeddings[hop + 1] as Tensor) : (outputTable as Tensor);
     const read = memoryAttention(u, memoryOf(input), memoryOf(output), mask, { softmax: !options.linear });
     attention.push(read.weights);
-    u = add(params.hop === undefined ? u : matmul(u, params.hop), read.output);
+    u = halfRelu(config, add(params.hop === undefined ? u : matmul(u, params.hop), read.output));
   }
   return { logits: answerLogits(model, u), attention };
 }

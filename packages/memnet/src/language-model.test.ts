@@ -1,0 +1,177 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LmVocabulary } from '@engram/lm';
+import { Random, type Tensor, crossEntropy, parameterList } from '@engram/tensor';
+import { gradientCheck } from '@engram/tensor/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type MemnetLmSnapshot,
+  type MemnetModel,
+  createMemnet,
+  encodeTextPositions,
+  evaluateMemnetLm,
+  inspectMemnetLm,
+  loadMemnetLm,
+  loadMemnetLmCheckpoint,
+  memnetForward,
+  memnetLmConfig,
+  memnetLmFromSafetensors,
+  memnetLmToSafetensors,
+  saveMemnetLm,
+  saveMemnetLmCheckpoint,
+  trainMemnetLm,
+} from './index.js';
+
+const folders: string[] = [];
+const scratch = (): string => {
+  const folder = mkdtempSync(join(tmpdir(), 'engram-memnet-lm-'));
+  folders.push(folder);
+  return folder;
+};
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+const vocabulary = new LmVocabulary(['<unk>', '<eos>', 'the', 'cat', 'sat', 'on', 'mat', 'dog', 'ran']);
+/** A text whose next word depends on a word 3 back: "the cat sat on the mat <eos>", "the dog ran on the mat <eos>"… */
+function corpus(length: number, seed: number): Int32Array {
+  const rng = new Random(seed);
+  const out: number[] = [];
+  while (out.length < length) {
+    const animal = rng.int(0, 1) === 0 ? 'cat' : 'dog';
+    const verb = animal === 'cat' ? 'sat' : 'ran';
+    for (const w of ['the', animal, verb, 'on', 'the', 'mat', '<eos>']) out.push(vocabulary.id(w) as number);
+  }
+  return Int32Array.from(out.slice(0, length));
+}
+const tinyConfig = () => memnetLmConfig(vocabulary.size, { hops: 2, memorySize: 6, embeddingSize: 8 });
+
+describe('MemN2N language model (§5)', () => {
+  it('encodes each position as the N previous words, oldest first, with their ages; fewer at the start, masked', () => {
+    const config = memnetLmConfig(10, { hops: 1, memorySize: 3, embeddingSize: 4 });
+    const ids = Int32Array.from([5, 6, 7, 8, 9]);
+    const batch = encodeTextPositions(ids, Int32Array.of(4, 1), config);
+    expect([batch.size, batch.slots, batch.memoryWords]).toEqual([2, 3, 2]);
+    // Position 4 predicts 9 from 6, 7, 8 (ages 2, 1, 0: time rows V + age).
+    expect(Array.from(batch.memoryTokens.subarray(0, 6))).toEqual([6, 12, 7, 11, 8, 10]);
+    // Position 1 predicts 6 from 5 alone; the other slots are masked.
+    expect(Array.from(batch.memoryTokens.subarray(6, 8))).toEqual([5, 10]);
+    expect(Array.from(batch.mask)).toEqual([1, 1, 1, 1, 0, 0]);
+    expect(Array.from(batch.answers)).toEqual([9, 6]);
+    expect(() => encodeTextPositions(ids, Int32Array.of(0), config)).toThrow(/position 0 is outside 1..4/);
+  });
+
+  it('the config is the paper’s: constant query 0.1, layer-wise tying, ReLU on half the units, N(0, 0.05²), no question embedding', () => {
+    const config = memnetLmConfig(100);
+    expect(config).toMatchObject({
+      hops: 7,
+      memorySize: 200,
+      embeddingSize: 150,
+      query: 0.1,
+      linearUnits: 75,
+      tying: 'layerwise',
+      temporal: true,
+      initScale: 0.05,
+    });
+    const model = createMemnet(tinyConfig(), new Random(1));
+    // A and C (words + time rows), W and H: no B.
+    expect(model.params.embeddings.map((t) => t.shape)).toEqual([
+      [vocabulary.size + 6, 8],
+      [vocabulary.size + 6, 8],
+    ]);
+    expect(
+      () => memnetLmConfig(10, { embeddingSize: 4, hops: 1, memorySize: 2 }) && createMemnet({ ...memnetLmConfig(10), tying: 'adjacent' }, new Random(1)),
+    ).toThrow(/query .* needs tying 'layerwise'/);
+  });
+
+  it('gradients match finite differences (2 hops, layer-wise tying, ReLU on half)', () => {
+    const model = createMemnet(tinyConfig(), new Random(2));
+    const ids = corpus(40, 3);
+    const batch = encodeTextPositions(ids, Int32Array.of(3, 9, 17, 30), model.config);
+    const report = gradientCheck(
+      (a: Tensor, c: Tensor, w: Tensor, h: Tensor) => {
+        const swapped: MemnetModel = { ...model, params: { embeddings: [a, c], answer: w, hop: h } };
+        return crossEntropy(memnetForward(swapped, batch).logits, batch.answers, 'sum');
+      },
+      [...model.params.embeddings, model.params.answer as Tensor, model.params.hop as Tensor],
+      { step: 1e-2 },
+    );
+    expect(report.maxError).toBeLessThan(2e-2);
+  });
+
+  it('learns a tiny seeded corpus whose next word depends on a word three back', async () => {
+    const model = createMemnet(tinyConfig(), new Random(4));
+    const train = corpus(2000, 5);
+    const valid = corpus(300, 6);
+    const before = evaluateMemnetLm(model, valid).perplexity;
+    const outcome = await trainMemnetLm(
+      model,
+      { train, valid },
+      { seed: 1, recipe: { batch: 32, learningRate: 0.05, decay: 1.5, minLearningRate: 1e-4, maxGradNorm: 50, maxEpochs: 8 } },
+    );
+    expect(outcome.kind).toBe('finished');
+    const after = evaluateMemnetLm(model, valid).perplexity;
+    // Only "cat|dog" is uncertain (1 bit in 7 words): a perfect model scores 2^(1/7) ≈ 1.1 (plus the first word).
+    expect(before).toBeGreaterThan(7);
+    expect(after).toBeLessThan(1.6);
+    // The verb after "cat" is "sat": the model attends back to the animal to know it.
+    const text = Int32Array.from('the dog ran on the mat <eos> the cat'.split(' ').map((w) => vocabulary.id(w) as number));
+    expect(vocabulary.word(inspectMemnetLm(model, text, 1).top[0]?.id as number)).toBe('sat');
+  });
+
+  it('inspection: each hop’s attention over the previous words sums to 1, positions oldest first', () => {
+    const model = createMemnet(tinyConfig(), new Random(1));
+    const ids = corpus(20, 1);
+    const seen = inspectMemnetLm(model, ids, 3);
+    expect(seen.position).toBe(20);
+    expect(seen.top).toHaveLength(3);
+    expect(seen.hops).toHaveLength(2);
+    for (const hop of seen.hops) {
+      expect(hop.positions).toEqual([14, 15, 16, 17, 18, 19]);
+      expect(hop.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('save → load gives the same outputs; a file of another kind is refused', async () => {
+    const model = createMemnet(tinyConfig(), new Random(7));
+    const ids = corpus(50, 8);
+    const path = join(scratch(), 'model.safetensors');
+    await saveMemnetLm(path, model, vocabulary, { note: 'x' });
+    const loaded = await loadMemnetLm(path);
+    expect(loaded.vocabulary.words).toEqual(vocabulary.words);
+    expect(evaluateMemnetLm(loaded.model, ids).perplexity).toBe(evaluateMemnetLm(model, ids).perplexity);
+    expect(memnetLmFromSafetensors(memnetLmToSafetensors(model, vocabulary)).model.config).toEqual(model.config);
+    expect(() => memnetLmFromSafetensors(readFileSync(path).subarray(0, 40), 'f')).toThrow(/f:/);
+  });
+
+  it('resume equals an uninterrupted run, bit for bit', async () => {
+    const recipe = { batch: 16, learningRate: 0.3, decay: 1.5, minLearningRate: 1e-3, maxGradNorm: 50, maxEpochs: 2 };
+    const train = corpus(400, 9);
+    const valid = corpus(80, 10);
+    const whole = createMemnet(tinyConfig(), new Random(11));
+    await trainMemnetLm(whole, { train, valid }, { seed: 3, recipe });
+
+    const folder = scratch();
+    const path = join(folder, 'checkpoint.safetensors');
+    const first = createMemnet(tinyConfig(), new Random(11));
+    let steps = 0;
+    const stopped = await trainMemnetLm(
+      first,
+      { train, valid },
+      {
+        seed: 3,
+        recipe,
+        checkpointEvery: 1000,
+        shouldStop: () => steps >= 30,
+        onStep: () => void steps++,
+        onCheckpoint: (s: MemnetLmSnapshot) => saveMemnetLmCheckpoint(path, first, vocabulary, s),
+      },
+    );
+    expect(stopped).toEqual({ kind: 'interrupted', step: 30 });
+    const { model: resumed, snapshot } = await loadMemnetLmCheckpoint(path);
+    await trainMemnetLm(resumed, { train, valid }, { recipe, resume: snapshot });
+    const values = (m: MemnetModel) => parameterList(m.params).map((t) => Array.from(t.dataSync()));
+    expect(values(resumed)).toEqual(values(whole));
+  });
+});

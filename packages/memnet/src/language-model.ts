@@ -1,0 +1,603 @@
+/**
+ * The memory network as a language model (Sukhbaatar et al. 2015, §5): the memory holds the previous
+ * N words of the text, one word per slot (m_i = A x_i + T_A(i), c_i = C x_i + T_C(i), the temporal
+ * encoding), the first query is the constant vector 0.1, every hop reads with the same A and C
+ * (layer-wise tying), u^{k+1} = H u^k + o^k with a ReLU on half of the units, and the next word is
+ * softmax(W u^{K+1}). It is the QA model's forward pass (`memnetForward`, the same fused attention
+ * kernel) with a constant query and one word per slot; this module adds the text's encoding, the
+ * paper's training procedure and the language-model files.
+ */
+import {
+  type LmEpochRecord,
+  type LmNonFinite,
+  type LmStepReport,
+  LmVocabulary,
+  type LmFinished,
+  type LmInterrupted,
+  topWords,
+  type WordProbability,
+} from '@engram/lm';
+import {
+  EngramError,
+  PARAMETERS_PREFIX,
+  Random,
+  SGD,
+  type SafetensorsContents,
+  checkRngState,
+  checkpointContents,
+  checkpointOptimizer,
+  clipGradientsByNorm,
+  crossEntropy,
+  flattenParameters,
+  loadSafetensors,
+  loadSafetensorsFile,
+  metadataJson,
+  noGrad,
+  parameterList,
+  restoreParameters,
+  saveSafetensors,
+  writeFileAtomic,
+} from '@engram/tensor';
+import { type MemnetConfig, defaultMemnetConfig, validateMemnetConfig } from './config.js';
+import { type MemnetBatch, UNIT_WEIGHT_ROW } from './encoding.js';
+import { type MemnetModel, createMemnet, memnetForward } from './model.js';
+
+/** The sizes of a MemN2N language model; the rest of its config is fixed by §5. */
+export interface MemnetLmSizes {
+  /** K, hops (paper's PTB rows: 2…7; best 7 with memory 200, 6 with memory 100). */
+  hops: number;
+  /** N, previous words held in the memory (paper: 100 or 200). */
+  memorySize: number;
+  /** d, the embedding and query width (paper: 150). */
+  embeddingSize: number;
+}
+
+/** The paper's best PTB model (Table 2): 150-d, 7 hops, 200 memories: test perplexity 111. */
+export const MEMNET_LM_SIZES: Readonly<MemnetLmSizes> = Object.freeze({ hops: 7, memorySize: 200, embeddingSize: 150 });
+
+/**
+ * The config of a MemN2N language model (§5): one word per memory slot with temporal encoding,
+ * layer-wise tying, the constant query 0.1, a ReLU on half of each layer's units, weights N(0, 0.05²).
+ * @param vocabularySize - V, the text's vocabulary
+ * @param sizes - hops, memory size and embedding width (default {@link MEMNET_LM_SIZES})
+ * @example
+ * ```ts
+ * const corpus = await loadPtbCorpus('data/ptb');
+ * const model = createMemnet(memnetLmConfig(corpus.vocabulary.size, { hops: 7, memorySize: 200, embeddingSize: 150 }), new Random(1));
+ * await trainMemnetLm(model, corpus, { seed: 1, onEpoch: (e) => console.log(e.epoch, e.validPerplexity) });
+ * ```
+ */
+export function memnetLmConfig(vocabularySize: number, sizes: Partial<MemnetLmSizes> = {}): MemnetConfig {
+  const { hops, memorySize, embeddingSize } = { ...MEMNET_LM_SIZES, ...sizes };
+  return defaultMemnetConfig(vocabularySize, {
+    hops,
+    memorySize,
+    embeddingSize,
+    tying: 'layerwise',
+    encoding: 'bag-of-words',
+    temporal: true,
+    emptySlots: 'mask',
+    sentenceLength: 2,
+    initScale: 0.05,
+    query: 0.1,
+    linearUnits: Math.floor(embeddingSize / 2),
+  });
+}
+
+/** Whether a config is a language model's (a constant query and one word per slot). */
+export function isMemnetLm(config: MemnetConfig): boolean {
+  return config.query !== undefined && config.tying === 'layerwise' && config.temporal && config.sentenceLength === 2;
+}
+
+/** The training procedure of §5. */
+export interface MemnetLmRecipe {
+  /** Positions per step (paper: 128). */
+  batch: number;
+  /** η at the start (paper: 0.01). */
+  learningRate: number;
+  /** η is divided by this whenever validation perplexity does not improve after an epoch (paper: 1.5). */
+  decay: number;
+  /** Training stops once η falls below this (paper: 1e-5, "about 50 epochs"). */
+  minLearningRate: number;
+  /** Global gradient norm limit over all parameters (paper: 50). */
+  maxGradNorm: number;
+  /** Stop after this many epochs whatever η is (a bound; the paper's runs stop by η first). */
+  maxEpochs: number;
+}
+
+/** The paper's recipe: batch 128, η 0.01 ÷ 1.5 on no improvement, stop below 1e-5, gradient norm ≤ 50. */
+export const MEMNET_LM_RECIPE: Readonly<MemnetLmRecipe> = Object.freeze({
+  batch: 128,
+  learningRate: 0.01,
+  decay: 1.5,
+  minLearningRate: 1e-5,
+  maxGradNorm: 50,
+  maxEpochs: 100,
+});
+
+/**
+ * Encodes the positions of a text as a {@link MemnetBatch}: for position t (which predicts word t),
+ * the memory holds words t − N … t − 1 (fewer at the text's start; the empty slots are masked), each
+ * as its word row plus the time row of its age (0 = the previous word), and the answer is word t.
+ * @param ids - the text as word ids
+ * @param positions - the positions to predict (each ≥ 1)
+ * @param config - the model's config
+ */
+export function encodeTextPositions(ids: Int32Array, positions: Int32Array, config: MemnetConfig): MemnetBatch {
+  const size = positions.length;
+  if (size === 0) throw new EngramError('encodeTextPositions: no positions');
+  const n = config.memorySize;
+  let slots = 1;
+  for (const t of positions) {
+    if (!(t >= 1 && t < ids.length)) throw new EngramError(`encodeTextPositions: position ${t} is outside 1..${ids.length - 1}`);
+    slots = Math.max(slots, Math.min(n, t));
+  }
+  const words = 2;
+  const memoryTokens = new Int32Array(size * slots * words);
+  const memoryWeightRows = new Int32Array(size * slots * words).fill(UNIT_WEIGHT_ROW);
+  const mask = new Float32Array(size * slots);
+  const answers = new Int32Array(size);
+  const firstSentence = new Int32Array(size);
+  const sentences = new Int32Array(size);
+  const v = config.vocabularySize;
+  positions.forEach((t, b) => {
+    const kept = Math.min(n, t);
+    // Slot i holds word t − kept + i (oldest first, as the QA model's sentences); its age is kept − 1 − i.
+    for (let i = 0; i < kept; i++) {
+      const at = (b * slots + i) * words;
+      const id = ids[t - kept + i] as number;
+      if (!(id >= 0 && id < v)) throw new EngramError(`encodeTextPositions: word id ${id} at ${t - kept + i} is outside 0..${v - 1}`);
+      memoryTokens[at] = id;
+      memoryTokens[at + 1] = v + (kept - 1 - i);
+    }
+    mask.fill(1, b * slots, b * slots + kept);
+    answers[b] = ids[t] as number;
+    firstSentence[b] = t - kept;
+    sentences[b] = kept;
+  });
+  const weights = new Float32Array(2 * config.embeddingSize);
+  weights.fill(1, UNIT_WEIGHT_ROW * config.embeddingSize, (UNIT_WEIGHT_ROW + 1) * config.embeddingSize);
+  return {
+    size,
+    slots,
+    memoryWords: words,
+    queryWords: 1,
+    memoryTokens,
+    memoryWeightRows,
+    weights,
+    weightRows: 2,
+    mask,
+    queryTokens: new Int32Array(size),
+    queryWeightRows: new Int32Array(size).fill(UNIT_WEIGHT_ROW),
+    answers,
+    firstSentence,
+    sentences,
+  };
+}
+
+/** What {@link evaluateMemnetLm} measured. */
+export interface MemnetLmEvaluation {
+  /** exp(nats / words). */
+  perplexity: number;
+  /** −Σ log p of every predicted word. */
+  nats: number;
+  /** Words predicted: every word after the first, each from the (up to N) words before it. */
+  tokens: number;
+}
+
+/** Options of {@link evaluateMemnetLm}. */
+export interface EvaluateMemnetLmOptions {
+  /** Positions per forward pass (default 256; any value gives the same perplexity). */
+  batch?: number;
+  /** Called after each batch: words done of total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Perplexity over a text: every word after the first predicted from the N words before it (fewer
+ * at the start), the same words the LSTM's `evaluateLm` predicts.
+ * @param model - the MemN2N language model
+ * @param ids - the text as word ids
+ * @param options - the batch and progress reporting
+ */
+export function evaluateMemnetLm(model: MemnetModel, ids: Int32Array, options: EvaluateMemnetLmOptions = {}): MemnetLmEvaluation {
+  const batch = options.batch ?? 256;
+  const total = ids.length - 1;
+  if (total < 1) throw new EngramError('evaluateMemnetLm: the text needs at least two words');
+  let nats = 0;
+  noGrad(() => {
+    for (let from = 1; from <= total; from += batch) {
+      const positions = Int32Array.from({ length: Math.min(batch, total + 1 - from) }, (_, i) => from + i);
+      const encoded = encodeTextPositions(ids, positions, model.config);
+      const { logits } = memnetForward(model, encoded);
+      nats += crossEntropy(logits, encoded.answers, 'sum').item();
+      options.onProgress?.(from + positions.length - 1, total);
+    }
+  });
+  return { perplexity: Math.exp(nats / total), nats, tokens: total };
+}
+
+/** Where training stands: everything besides the weights and the optimizer that an exact resume needs. */
+export interface MemnetLmTrainingState {
+  /** Steps done in all. */
+  step: number;
+  /** The current epoch, 0-based. */
+  epoch: number;
+  /** Steps done in the current epoch. */
+  stepInEpoch: number;
+  /** Training words predicted in all. */
+  tokens: number;
+  /** Training seconds so far (over every session). */
+  seconds: number;
+  /** The position sampler's random state. */
+  rngState: [number, number, number, number];
+  /** η for the current epoch. */
+  learningRate: number;
+  /** The best validation perplexity so far (Infinity before the first epoch ends). */
+  bestValid: number;
+  /** Nats and words of the current epoch so far. */
+  epochNats: number;
+  epochTokens: number;
+  /** Every finished epoch. */
+  history: LmEpochRecord[];
+}
+
+/** A snapshot to save: what {@link trainMemnetLm} hands to `onCheckpoint` and takes back as `resume`. */
+export interface MemnetLmSnapshot {
+  /** Where training stands. */
+  training: MemnetLmTrainingState;
+  /** The optimizer (SGD). */
+  optimizer: SGD;
+}
+
+/** How {@link trainMemnetLm} ended: every epoch run (or η below its floor), stopped, or a non-finite loss. */
+export type MemnetLmTrainOutcome = LmFinished | LmInterrupted | LmNonFinite;
+
+/** Options of {@link trainMemnetLm}. All hooks may be async; training waits for them. */
+export interface TrainMemnetLmOptions {
+  /** The training procedure (default {@link MEMNET_LM_RECIPE}). */
+  recipe?: MemnetLmRecipe;
+  /** Seeds the positions sampled (default 1). */
+  seed?: number;
+  /** Continue from a snapshot (as saved from `onCheckpoint`) instead of starting afresh. */
+  resume?: MemnetLmSnapshot;
+  /** Call `onCheckpoint` every this many steps (default 500), and at each epoch's end and on stopping. */
+  checkpointEvery?: number;
+  /** After every step (`window`/`windows`: the step within the epoch and the steps per epoch). */
+  onStep?: (report: LmStepReport) => void | Promise<void>;
+  /** During the validation pass after each epoch: words done of total. */
+  onEvaluateProgress?: (done: number, total: number) => void;
+  /** After each epoch's validation. */
+  onEpoch?: (record: LmEpochRecord) => void | Promise<void>;
+  /** With a snapshot to save (the caller writes the checkpoint). */
+  onCheckpoint?: (snapshot: MemnetLmSnapshot) => void | Promise<void>;
+  /** Checked between steps; true stops training with a checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * The state at the start of training.
+ * @param seed - the seed of the position sampler
+ * @param recipe - the training procedure (its starting η)
+ */
+export function freshMemnetLmTraining(seed: number, recipe: MemnetLmRecipe = MEMNET_LM_RECIPE): MemnetLmTrainingState {
+  return {
+    step: 0,
+    epoch: 0,
+    stepInEpoch: 0,
+    tokens: 0,
+    seconds: 0,
+    rngState: new Random(seed).state(),
+    learningRate: recipe.learningRate,
+    bestValid: Number.POSITIVE_INFINITY,
+    epochNats: 0,
+    epochTokens: 0,
+    history: [],
+  };
+}
+
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Trains a MemN2N language model as §5 does: each step predicts `batch` positions sampled uniformly
+ * from the training text (each with a full memory of N previous words, as the official code),
+ * cross-entropy summed over the batch, the global gradient norm clipped to 50, SGD; an epoch is
+ * ⌈words / batch⌉ steps; after each epoch η is divided by 1.5 if validation perplexity did not
+ * improve, and training stops once η < 1e-5. NaN/Inf stops with the step (weights untouched);
+ * `resume` continues exactly (bit for bit).
+ * @param model - the MemN2N language model (`createMemnet(memnetLmConfig(V))`)
+ * @param data - word ids of the training and validation texts
+ * @param options - recipe, seed, checkpoint cadence, hooks and `resume`
+ */
+export async function trainMemnetLm(
+  model: MemnetModel,
+  data: { train: Int32Array; valid: Int32Array },
+  options: TrainMemnetLmOptions = {},
+): Promise<MemnetLmTrainOutcome> {
+  if (!isMemnetLm(model.config)) throw new EngramError('trainMemnetLm: the model is not a language model (build it with memnetLmConfig)');
+  const recipe = options.recipe ?? MEMNET_LM_RECIPE;
+  const n = model.config.memorySize;
+  if (data.train.length <= n + 1) throw new EngramError(`trainMemnetLm: the training text needs more than ${n + 1} words (the memory holds ${n})`);
+  const training = options.resume ? structuredClone(options.resume.training) : freshMemnetLmTraining(options.seed ?? 1, recipe);
+  const optimizer = options.resume?.optimizer ?? new SGD(parameterList(model.params), training.learningRate);
+  const params = parameterList(model.params);
+  const rng = Random.fromState(training.rngState);
+  const steps = Math.ceil(data.train.length / recipe.batch);
+  const checkpointEvery = options.checkpointEvery ?? 500;
+  const started = performance.now();
+  const startSeconds = training.seconds;
+  const elapsed = () => startSeconds + (performance.now() - started) / 1000;
+  let lastCheckpoint = training.step;
+  const checkpoint = async () => {
+    training.rngState = rng.state();
+    training.seconds = elapsed();
+    lastCheckpoint = training.step;
+    await options.onCheckpoint?.({ training: structuredClone(training), optimizer });
+  };
+  while (training.epoch < recipe.maxEpochs && training.learningRate >= recipe.minLearningRate) {
+    optimizer.learningRate = training.learningRate;
+    while (training.stepInEpoch < steps) {
+      if (options.shouldStop?.()) {
+        await checkpoint();
+        return { kind: 'interrupted', step: training.step };
+      }
+      // Positions with a full memory: t ∈ [N, len − 1].
+      const positions = Int32Array.from({ length: recipe.batch }, () => rng.int(n, data.train.length - 1));
+      const batch = encodeTextPositions(data.train, positions, model.config);
+      optimizer.zeroGrad();
+      const { logits } = memnetForward(model, batch);
+      const loss = crossEntropy(logits, batch.answers, 'sum');
+      const nats = loss.item();
+      if (!Number.isFinite(nats)) return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${nats} at step ${training.step + 1}` };
+      loss.backward();
+      const gradientNorm = clipGradientsByNorm(params, recipe.maxGradNorm);
+      if (!Number.isFinite(gradientNorm))
+        return { kind: 'non-finite', step: training.step + 1, message: `the gradient norm is ${gradientNorm} at step ${training.step + 1}` };
+      optimizer.step();
+      training.step++;
+      training.stepInEpoch++;
+      training.tokens += recipe.batch;
+      training.epochNats += nats;
+      training.epochTokens += recipe.batch;
+      await options.onStep?.({
+        step: training.step,
+        epoch: training.epoch,
+        window: training.stepInEpoch - 1,
+        windows: steps,
+        loss: nats / recipe.batch,
+        epochPerplexity: Math.exp(training.epochNats / training.epochTokens),
+        gradientNorm,
+        learningRate: training.learningRate,
+        tokens: training.tokens,
+        seconds: elapsed(),
+      });
+      if (training.step - lastCheckpoint >= checkpointEvery) await checkpoint();
+      await yieldToEvents();
+    }
+    const valid = evaluateMemnetLm(model, data.valid, options.onEvaluateProgress ? { onProgress: options.onEvaluateProgress } : {});
+    const record: LmEpochRecord = {
+      epoch: training.epoch,
+      learningRate: training.learningRate,
+      trainPerplexity: Math.exp(training.epochNats / training.epochTokens),
+      validPerplexity: valid.perplexity,
+      seconds: elapsed(),
+    };
+    training.history.push(record);
+    // η ÷ 1.5 whenever validation did not improve (§5).
+    if (valid.perplexity < training.bestValid) training.bestValid = valid.perplexity;
+    else training.learningRate /= recipe.decay;
+    training.epoch++;
+    training.stepInEpoch = 0;
+    training.epochNats = 0;
+    training.epochTokens = 0;
+    await options.onEpoch?.(record);
+    await checkpoint();
+  }
+  return { kind: 'finished' };
+}
+
+/** One hop's attention over the previous words, for {@link inspectMemnetLm}. */
+export interface MemnetLmHop {
+  /** The text positions of the words in memory, oldest first. */
+  positions: number[];
+  /** p_i of each, summing to 1. */
+  weights: number[];
+}
+
+/** What {@link inspectMemnetLm} shows for one position. */
+export interface MemnetLmInspection {
+  /** The position predicted (its word is the one after the text read so far). */
+  position: number;
+  /** The most likely next words. */
+  top: WordProbability[];
+  /** Each hop's attention over the words in memory. */
+  hops: MemnetLmHop[];
+}
+
+/**
+ * The inspection API: for the word after `ids` (the next one), the model's most likely words and
+ * each hop's attention over the previous N words.
+ * @param model - the MemN2N language model
+ * @param ids - the text so far as word ids (at least one word)
+ * @param top - how many next words to list (default 10)
+ */
+export function inspectMemnetLm(model: MemnetModel, ids: Int32Array, top = 10): MemnetLmInspection {
+  if (ids.length < 1) throw new EngramError('inspectMemnetLm: the text has no words');
+  // Predicting position t = ids.length: append a placeholder answer (it is not read).
+  const text = new Int32Array(ids.length + 1);
+  text.set(ids);
+  const t = ids.length;
+  const encoded = encodeTextPositions(text, Int32Array.of(t), model.config);
+  const { logits, attention } = noGrad(() => memnetForward(model, encoded));
+  const values = logits.dataSync();
+  let max = Number.NEGATIVE_INFINITY;
+  for (const x of values) max = Math.max(max, x);
+  let sum = 0;
+  for (const x of values) sum += Math.exp(x - max);
+  const kept = encoded.sentences[0] as number;
+  const first = encoded.firstSentence[0] as number;
+  return {
+    position: t,
+    top: topWords((id) => Math.exp((values[id] as number) - max) / sum, model.config.vocabularySize, top),
+    hops: attention.map((p) => {
+      const weights = Array.from(p.dataSync().subarray(0, kept));
+      return { positions: Array.from({ length: kept }, (_, i) => first + i), weights };
+    }),
+  };
+}
+
+/** Format tag of MemN2N language-model files. */
+export const MEMNET_LM_FORMAT = 'engram-memnet-lm/1';
+
+/** A MemN2N language model read back from a file. */
+export interface LoadedMemnetLm {
+  /** The model. */
+  model: MemnetModel;
+  /** Its words (ids 0 … V − 1). */
+  vocabulary: LmVocabulary;
+  /** The file's metadata. */
+  metadata: Record<string, string>;
+}
+
+/** A model from a file's contents; `parametersOnly` (a checkpoint) leaves the optimizer's tensors to the caller. */
+function restoreLm(source: string, { tensors, metadata }: SafetensorsContents, parametersOnly = false): LoadedMemnetLm {
+  const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
+  if (format !== MEMNET_LM_FORMAT)
+    throw new EngramError(`${source}: not an Engram MemN2N language model (format '${format ?? 'missing'}', expected '${MEMNET_LM_FORMAT}')`);
+  const config = metadataJson(source, metadata, 'config') as MemnetConfig;
+  validateMemnetConfig(config);
+  if (!isMemnetLm(config)) throw new EngramError(`${source}: config: not a language model's (query, layer-wise tying and temporal encoding)`);
+  const vocabulary = LmVocabulary.fromJson(metadataJson(source, metadata, 'vocabulary'), `${source}: vocabulary`);
+  if (vocabulary.size !== config.vocabularySize)
+    throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
+  const model = createMemnet(config, new Random(0));
+  restoreParameters(
+    source,
+    model.params,
+    parametersOnly ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(PARAMETERS_PREFIX))) : tensors,
+  );
+  return { model, vocabulary, metadata };
+}
+
+function lmHeader(model: MemnetModel, vocabulary: LmVocabulary): Record<string, string> {
+  if (vocabulary.size !== model.config.vocabularySize)
+    throw new EngramError(`saveMemnetLm: the vocabulary has ${vocabulary.size} words, the model expects ${model.config.vocabularySize}`);
+  return { format: MEMNET_LM_FORMAT, config: JSON.stringify(model.config), vocabulary: JSON.stringify(vocabulary.words) };
+}
+
+/**
+ * The bytes of a MemN2N language-model file (weights as safetensors; config and words as metadata).
+ * @param model - the MemN2N language model
+ * @param vocabulary - its words, stored in the file
+ * @param metadata - strings stored in the file's header
+ * @param options - `dtype`: F32 or F16 (half the size)
+ */
+export function memnetLmToSafetensors(
+  model: MemnetModel,
+  vocabulary: LmVocabulary,
+  metadata: Record<string, string> = {},
+  options: { dtype?: 'F32' | 'F16' } = {},
+): Uint8Array {
+  return saveSafetensors(flattenParameters(model.params, 'params'), { ...metadata, ...lmHeader(model, vocabulary) }, options);
+}
+
+/**
+ * Reads a MemN2N language model from its bytes. Errors name `source`.
+ * @param bytes - the file's contents
+ * @param source - named in errors
+ */
+export function memnetLmFromSafetensors(bytes: Uint8Array, source = 'MemN2N language model data'): LoadedMemnetLm {
+  return restoreLm(source, loadSafetensors(bytes, { source }));
+}
+
+/**
+ * Saves a MemN2N language model with its vocabulary, atomically. Node only.
+ * @param path - where to write (atomically)
+ * @param model - the MemN2N language model
+ * @param vocabulary - its words, stored in the file
+ * @param metadata - strings stored in the file's header
+ */
+export async function saveMemnetLm(path: string, model: MemnetModel, vocabulary: LmVocabulary, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, memnetLmToSafetensors(model, vocabulary, metadata));
+}
+
+/**
+ * Loads a MemN2N language model (or the model in a checkpoint). Node only.
+ * @param path - a file written by `saveMemnetLm` or `saveMemnetLmCheckpoint`
+ */
+export async function loadMemnetLm(path: string): Promise<LoadedMemnetLm> {
+  const contents = await loadSafetensorsFile(path);
+  // A checkpoint holds the model too: its optimizer's tensors are not the model's concern.
+  return restoreLm(path, contents, Object.hasOwn(contents.metadata, 'training'));
+}
+
+/**
+ * Saves a training checkpoint (weights, vocabulary, optimizer, training state) atomically. Node only.
+ * @param path - where to write (atomically)
+ * @param model - the MemN2N language model
+ * @param vocabulary - its words
+ * @param snapshot - the training state and optimizer from `onCheckpoint`
+ * @param metadata - strings stored in the file's header
+ */
+export async function saveMemnetLmCheckpoint(
+  path: string,
+  model: MemnetModel,
+  vocabulary: LmVocabulary,
+  snapshot: MemnetLmSnapshot,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const contents = checkpointContents(model.params, snapshot.optimizer);
+  const training = { ...snapshot.training, bestValid: Number.isFinite(snapshot.training.bestValid) ? snapshot.training.bestValid : null };
+  await writeFileAtomic(
+    path,
+    saveSafetensors(contents.tensors, { ...metadata, ...lmHeader(model, vocabulary), ...contents.metadata, training: JSON.stringify(training) }),
+  );
+}
+
+function validateMemnetLmTraining(source: string, value: unknown): MemnetLmTrainingState {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EngramError(`${source}: 'training' must be an object`);
+  const t = value as Record<string, unknown>;
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  for (const key of ['step', 'epoch', 'stepInEpoch', 'tokens'] as const)
+    if (!count(t[key])) throw new EngramError(`${source}: training '${key}' must be a non-negative integer`);
+  for (const key of ['seconds', 'epochNats', 'epochTokens'] as const)
+    if (typeof t[key] !== 'number' || !Number.isFinite(t[key]) || (t[key] as number) < 0)
+      throw new EngramError(`${source}: training '${key}' must be a non-negative number`);
+  if (typeof t.learningRate !== 'number' || !(t.learningRate > 0) || !Number.isFinite(t.learningRate))
+    throw new EngramError(`${source}: training 'learningRate' must be a positive number`);
+  if (t.bestValid !== null && (typeof t.bestValid !== 'number' || !(t.bestValid > 0) || !Number.isFinite(t.bestValid)))
+    throw new EngramError(`${source}: training 'bestValid' must be a positive number or null`);
+  checkRngState(source, 'training.rngState', t.rngState);
+  if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
+  t.history.forEach((r, i) => {
+    const record = r as Record<string, unknown>;
+    const ok =
+      typeof r === 'object' &&
+      r !== null &&
+      ['epoch', 'learningRate', 'trainPerplexity', 'validPerplexity', 'seconds'].every((k) => typeof record[k] === 'number');
+    if (!ok) throw new EngramError(`${source}: training 'history' entry ${i} must have epoch, learningRate, trainPerplexity, validPerplexity and seconds`);
+  });
+  return { ...(t as unknown as MemnetLmTrainingState), bestValid: t.bestValid === null ? Number.POSITIVE_INFINITY : (t.bestValid as number) };
+}
+
+/** A checkpoint read back: the model, its words and the snapshot to pass to `trainMemnetLm` as `resume`. */
+export interface MemnetLmCheckpoint extends LoadedMemnetLm {
+  /** Where training stood. */
+  snapshot: MemnetLmSnapshot;
+}
+
+/**
+ * Reads a checkpoint written by {@link saveMemnetLmCheckpoint}; every field is checked and named when wrong. Node only.
+ * @param path - the checkpoint file
+ */
+export async function loadMemnetLmCheckpoint(path: string): Promise<MemnetLmCheckpoint> {
+  const contents = await loadSafetensorsFile(path);
+  const loaded = restoreLm(path, contents, true);
+  const { metadata, tensors } = contents;
+  if (!Object.hasOwn(metadata, 'training')) throw new EngramError(`${path}: no 'training' metadata (a model file rather than a checkpoint?)`);
+  const training = validateMemnetLmTraining(path, metadataJson(path, metadata, 'training'));
+  const saved = checkpointOptimizer(path, tensors, metadata);
+  const optimizer = new SGD(parameterList(loaded.model.params), training.learningRate);
+  optimizer.loadState(saved.state);
+  return { ...loaded, snapshot: { training, optimizer } };
+}
