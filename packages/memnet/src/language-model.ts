@@ -235,8 +235,9 @@ export interface MemnetLmTrainingState {
   learningRate: number;
   /** The best validation perplexity so far (Infinity before the first epoch ends). */
   bestValid: number;
-  /** Nats and words of the current epoch so far. */
+  /** Nats of the current epoch so far. */
   epochNats: number;
+  /** Words predicted in the current epoch so far. */
   epochTokens: number;
   /** Every finished epoch. */
   history: LmEpochRecord[];

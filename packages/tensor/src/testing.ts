@@ -209,6 +209,7 @@ export function withJsonLeaf(value: unknown, path: readonly (string | number)[],
 
 /** A model file made hostile by {@link hostileModelFile}: its bytes, the field it changed, the tensor it added. */
 export interface HostileModelFile {
+  /** The file's contents. */
   bytes: Uint8Array;
   /** The changed field's key (the last named key on its path); '' when no field was changed. */
   field: string;
