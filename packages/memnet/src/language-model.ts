@@ -84,7 +84,10 @@ export function memnetLmConfig(vocabularySize: number, sizes: Partial<MemnetLmSi
   });
 }
 
-/** Whether a config is a language model's (a constant query and one word per slot). */
+/**
+ * Whether a config is a language model's (a constant query and one word per slot).
+ * @param config - the config to look at
+ */
 export function isMemnetLm(config: MemnetConfig): boolean {
   return config.query !== undefined && config.tying === 'layerwise' && config.temporal && config.sentenceLength === 2;
 }
