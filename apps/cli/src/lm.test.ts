@@ -91,6 +91,41 @@ describe('engram train lm / eval / complete', () => {
     await expect(completeLmCommand(empty, io())).rejects.toThrow(/the text has no words/);
   });
 
+  it("--model memnet: trains the MemN2N language model, resumes exactly, evaluates and shows each hop's attention", async () => {
+    const data = tinyPtb();
+    const out = join(scratch(), 'memnet');
+    const base = ['--model', 'memnet', '--data', data, '--out', out, '--hops', '2', '--memory', '5', '--embedding', '6', '--epochs', '2'];
+    await expect(trainLmCommand(parse([...base, '--hidden', '8']), io())).rejects.toThrow(/--hidden is not an option of --model memnet/);
+    await expect(trainLmCommand(parse(['--hops', '2', '--out', join(scratch(), 'x')]), io())).rejects.toThrow(/--hops is not an option of --model lstm/);
+    const first = io();
+    expect(await trainLmCommand(parse([...base, '--max-steps', '4', '--checkpoint-every', '3']), first)).toBe(0);
+    expect(first.lines.join('\n')).toMatch(/MemN2N LM: 2 hops, memory of 5 words, embedding 6 \(ReLU on 3\)[\s\S]*stopped at step 4/);
+    expect(await trainLmCommand(parse(['--out', out, '--resume']), io())).toBe(0);
+    await expect(trainLmCommand(parse(['--out', out, '--resume', '--hops', '3']), io())).rejects.toThrow(/--resume continues the run as it was/);
+    const whole = join(scratch(), 'whole');
+    expect(
+      await trainLmCommand(
+        parse(['--model', 'memnet', '--data', data, '--out', whole, '--hops', '2', '--memory', '5', '--embedding', '6', '--epochs', '2']),
+        io(),
+      ),
+    ).toBe(0);
+    expect(readFileSync(join(out, 'model.safetensors'))).toEqual(readFileSync(join(whole, 'model.safetensors')));
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.testPerplexity).toBeGreaterThan(1);
+    expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
+
+    const evaluated = io();
+    expect(await evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out]) as Map<string, string>, evaluated)).toBe(0);
+    expect(evaluated.lines.join('\n')).toMatch(new RegExp(`\\| MemN2N LM, 2 hops, memory 5 \\| [\\d.]+ \\| ${results.testPerplexity.toFixed(2)} \\|`));
+    await expect(evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out, '--cache', '5']) as Map<string, string>, io())).rejects.toThrow(
+      /--cache and --knn read an LSTM's hidden states/,
+    );
+    const completed = io();
+    const values = parseOptions(COMPLETE_LM_OPTIONS, ['--run', out, '--text', 'the cat sat on the', '--top', '3']) as Map<string, string | number>;
+    expect(await completeLmCommand(values, completed)).toBe(0);
+    expect(completed.lines.join('\n')).toMatch(/\| 3 \|[\s\S]*hop 1: '[a-z]+'@\d [\d.]+[\s\S]*hop 2:/);
+  });
+
   it('names a missing data folder, a run folder that is a file, and a run.json that is not JSON', async () => {
     const dir = scratch();
     await expect(trainLmCommand(parse(['--data', join(dir, 'nowhere'), '--out', join(dir, 'r')]), io())).rejects.toThrow(/cannot read .*ptb.train.txt/);

@@ -8,8 +8,11 @@ import {
   LM_RECIPES,
   type LmCorpus,
   type LmModel,
+  type LmEpochRecord,
   type LmRecipe,
+  type LmTrainOutcome,
   type LmTrainingSnapshot,
+  type TrainLmOptions,
   type LmVocabulary,
   type Neighbours,
   type TextRun,
@@ -41,15 +44,39 @@ import {
   topWords,
   trainLm,
 } from '@engram/lm';
-import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
+import {
+  MEMNET_LM_FORMAT,
+  MEMNET_LM_RECIPE,
+  MEMNET_LM_SIZES,
+  type MemnetLmRecipe,
+  type MemnetLmSizes,
+  type MemnetLmSnapshot,
+  type MemnetModel,
+  createMemnet,
+  evaluateMemnetLm,
+  inspectMemnetLm,
+  loadMemnetLm,
+  loadMemnetLmCheckpoint,
+  memnetLmConfig,
+  saveMemnetLm,
+  saveMemnetLmCheckpoint,
+  trainMemnetLm,
+} from '@engram/memnet';
+import { EngramError, Random, countParameters, getDefaultBackend, loadSafetensorsFile } from '@engram/tensor';
 import { bar, count, formatDuration } from './format.js';
-import { type OptionSpec, type OptionValues, get } from './option-table.js';
+import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
 import { prepareRunFolder } from './run-folder.js';
 import { lineChart } from './svg.js';
 
 /** The options of `engram train lm`: the parser and `--help` both read this table. */
 export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
-  { name: 'model', type: 'choice', choices: ['lstm'], default: 'lstm', help: 'the language model (the MemN2N LM comes next)' },
+  {
+    name: 'model',
+    type: 'choice',
+    choices: ['lstm', 'memnet'],
+    default: 'lstm',
+    help: 'lstm (Zaremba et al. 2014) or memnet (the memory network as a language model, Sukhbaatar et al. 2015 §5)',
+  },
   {
     name: 'recipe',
     type: 'choice',
@@ -66,11 +93,14 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
     value: 'N',
     min: 1,
     max: 1000,
-    help: "epochs in all (default the recipe's; with --resume it applies and the header says so)",
+    help: "epochs in all (default the recipe's; memnet: at most, it stops once η < 1e-5); with --resume it applies and the header says so",
   },
   { name: 'hidden', type: 'integer', value: 'N', min: 1, max: 4096, help: "LSTM units and embedding width (default the recipe's)" },
   { name: 'dropout', type: 'number', value: 'P', min: 0, max: 0.95, help: "dropout between layers (default the recipe's)" },
   { name: 'tied', type: 'flag', help: 'share input and output embeddings (Press & Wolf 2017)' },
+  { name: 'hops', type: 'integer', value: 'K', min: 1, max: 64, help: `memnet: hops (default ${MEMNET_LM_SIZES.hops})` },
+  { name: 'memory', type: 'integer', value: 'N', min: 1, max: 100_000, help: `memnet: previous words in memory (default ${MEMNET_LM_SIZES.memorySize})` },
+  { name: 'embedding', type: 'integer', value: 'D', min: 2, max: 4096, help: `memnet: embedding width (default ${MEMNET_LM_SIZES.embeddingSize})` },
   { name: 'max-steps', type: 'integer', value: 'N', min: 1, max: 1e9, help: 'stop (with a checkpoint) after N steps in all' },
   {
     name: 'checkpoint-every',
@@ -167,11 +197,26 @@ export const COMPLETE_LM_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /** What run.json records for a language-model run. */
-interface LmRunInfo {
+type LmRunInfo = LstmRunInfo | MemnetRunInfo;
+
+/** run.json of an LSTM language-model run. */
+interface LstmRunInfo {
   kind: 'lm';
   model: 'lstm';
   recipeName: string;
   recipe: LmRecipe;
+  seed: number;
+  data: string;
+  started: string;
+}
+
+/** run.json of a MemN2N language-model run. */
+interface MemnetRunInfo {
+  kind: 'lm';
+  model: 'memnet';
+  recipeName: 'paper';
+  recipe: MemnetLmRecipe;
+  sizes: MemnetLmSizes;
   seed: number;
   data: string;
   started: string;
@@ -190,6 +235,16 @@ export interface LmIO {
   interrupted(): boolean;
 }
 
+/** Checks that `value` has every numeric field of `base`, each a positive finite number. */
+function checkPositiveFields(path: string, what: string, value: unknown, base: object): void {
+  const record = value as Record<string, unknown> | undefined;
+  for (const key of Object.keys(base)) {
+    if (key === 'model') continue;
+    if (typeof record?.[key] !== 'number' || !Number.isFinite(record[key]) || (record[key] as number) <= 0)
+      throw new EngramError(`${path}: ${what} '${key}' must be a positive number`);
+  }
+}
+
 async function readRunInfo(dir: string): Promise<LmRunInfo> {
   const path = join(dir, 'run.json');
   let info: unknown;
@@ -198,26 +253,24 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
   } catch (error) {
     throw new EngramError(`${path}: cannot read it as JSON (${(error as Error).message.split('\n')[0]})`);
   }
-  const i = info as Partial<LmRunInfo>;
+  const i = info as Partial<LstmRunInfo> | Partial<MemnetRunInfo>;
   if (typeof info !== 'object' || info === null || i.kind !== 'lm') throw new EngramError(`${path}: not a language-model run`);
   if (typeof i.recipeName !== 'string' || typeof i.data !== 'string' || typeof i.seed !== 'number')
     throw new EngramError(`${path}: 'recipeName', 'data' and 'seed' must be present`);
   // The recipe's numbers are checked against the named recipe's fields and types.
-  const base = lmRecipe(i.recipeName);
-  const recipe = i.recipe as unknown as Record<string, unknown>;
-  for (const key of Object.keys(base) as (keyof LmRecipe)[]) {
-    if (key === 'model') continue;
-    if (typeof recipe?.[key] !== 'number' || !Number.isFinite(recipe[key]) || (recipe[key] as number) <= 0)
-      throw new EngramError(`${path}: recipe '${key}' must be a positive number`);
-  }
-  return i as LmRunInfo;
+  if (i.model === 'memnet') {
+    checkPositiveFields(path, 'recipe', i.recipe, MEMNET_LM_RECIPE);
+    checkPositiveFields(path, 'sizes', (i as Partial<MemnetRunInfo>).sizes, MEMNET_LM_SIZES);
+  } else if (i.model === 'lstm' || i.model === undefined) checkPositiveFields(path, 'recipe', i.recipe, lmRecipe(i.recipeName));
+  else throw new EngramError(`${path}: 'model' must be 'lstm' or 'memnet'`);
+  return { model: 'lstm', ...i } as LmRunInfo;
 }
 
-/** True when `dir` is a language-model run folder or `path` a language-model file. */
+/** True when `dir` is a language-model run folder or `path` a language-model file (LSTM or MemN2N). */
 export async function isLmRun(path: string): Promise<boolean> {
   if (path.endsWith('.safetensors')) {
     try {
-      await loadLm(path);
+      await loadAnyLm(path);
       return true;
     } catch {
       return false;
@@ -231,13 +284,112 @@ export async function isLmRun(path: string): Promise<boolean> {
   }
 }
 
+/** The hooks `engram train lm` gives a trainer (those of `trainLm` and `trainMemnetLm`). */
+type TrainHooks = Pick<TrainLmOptions, 'checkpointEvery' | 'shouldStop' | 'onStep' | 'onEvaluateProgress' | 'onEpoch'>;
+
+/**
+ * A language model being trained, whatever its kind: what `engram train lm` calls. One is made per
+ * `--model` by {@link LM_KINDS}; the command itself never looks at the kind.
+ */
+interface Trainer {
+  /** The header line: the architecture and the recipe. */
+  header: string;
+  /** Epochs in all (the MemN2N LM: at most; it stops once η is small). */
+  epochs: number;
+  /** Training words per step (for the ETA). */
+  wordsPerStep: number;
+  /** Where a resumed run stands. */
+  resumedAt: { step: number; epoch: number; tokens: number; history: readonly LmEpochRecord[] } | undefined;
+  /** Trains, writing the checkpoint itself. */
+  train(hooks: TrainHooks): Promise<LmTrainOutcome>;
+  /** Saves the model as it is now. */
+  save(path: string): Promise<void>;
+  /** Perplexity of the model now, or of the model in a saved file, on a text. */
+  evaluate(ids: Int32Array, file?: string): Promise<{ perplexity: number; tokens: number }>;
+}
+
 /** What a run starts or continues from. */
 interface PreparedRun {
   info: LmRunInfo;
-  model: LmModel;
-  vocabulary: LmVocabulary;
-  snapshot: LmTrainingSnapshot | undefined;
   corpus: LmCorpus;
+  trainer: Trainer;
+}
+
+/** One row per `--model`: how to start a run, and how to continue one from its checkpoint. */
+const LM_KINDS = {
+  lstm: {
+    fresh(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Trainer {
+      const model = createLm({ ...info.recipe.model, vocabularySize: corpus.vocabulary.size }, new Random(info.seed));
+      return lstmTrainer(info, model, corpus, checkpointPath, undefined);
+    },
+    async resume(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
+      const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
+      checkVocabulary(info.data, corpus, vocabulary);
+      return lstmTrainer(info, model, corpus, checkpointPath, snapshot);
+    },
+  },
+  memnet: {
+    fresh(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Trainer {
+      const model = createMemnet(memnetLmConfig(corpus.vocabulary.size, info.sizes), new Random(info.seed));
+      return memnetTrainer(info, model, corpus, checkpointPath, undefined);
+    },
+    async resume(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
+      const { model, vocabulary, snapshot } = await loadMemnetLmCheckpoint(checkpointPath);
+      checkVocabulary(info.data, corpus, vocabulary);
+      return memnetTrainer(info, model, corpus, checkpointPath, snapshot);
+    },
+  },
+} as const;
+
+function checkVocabulary(data: string, corpus: LmCorpus, vocabulary: LmVocabulary): void {
+  if (!sameWords(corpus.vocabulary, vocabulary))
+    throw new EngramError(`${data}: its vocabulary differs from the checkpoint's; resume with the data the run was trained on`);
+}
+
+function lstmTrainer(info: LstmRunInfo, model: LmModel, corpus: LmCorpus, checkpointPath: string, snapshot: LmTrainingSnapshot | undefined): Trainer {
+  const { recipe } = info;
+  const c = model.config;
+  return {
+    header:
+      `LSTM LM '${info.recipeName}': ${c.layers} × ${c.hiddenSize}, embedding ${c.embeddingSize}${c.tied ? ' (tied)' : ''}, dropout ${c.dropout}, vocabulary ${count(c.vocabularySize)}, ${count(countParameters(model.params))} parameters; ` +
+      `batch ${recipe.batch}, unroll ${recipe.unroll}, ${recipe.epochs} epochs, SGD η ${recipe.learningRate} ÷ ${recipe.decay} after epoch ${recipe.decayAfter}, gradient norm ≤ ${recipe.maxGradNorm}`,
+    epochs: recipe.epochs,
+    wordsPerStep: recipe.batch * recipe.unroll,
+    resumedAt: snapshot && { ...snapshot.training },
+    train: (hooks) =>
+      trainLm(model, corpus, {
+        recipe,
+        seed: info.seed,
+        ...(snapshot ? { resume: snapshot } : {}),
+        ...hooks,
+        onCheckpoint: (s) => saveLmCheckpoint(checkpointPath, model, corpus.vocabulary, s),
+      }),
+    save: (path) => saveLm(path, model, corpus.vocabulary, { recipe: info.recipeName }),
+    evaluate: async (ids, file) => evaluateLm(file === undefined ? model : (await loadLm(file)).model, ids),
+  };
+}
+
+function memnetTrainer(info: MemnetRunInfo, model: MemnetModel, corpus: LmCorpus, checkpointPath: string, snapshot: MemnetLmSnapshot | undefined): Trainer {
+  const { recipe } = info;
+  const c = model.config;
+  return {
+    header:
+      `MemN2N LM: ${c.hops} hops, memory of ${count(c.memorySize)} words, embedding ${c.embeddingSize} (ReLU on ${c.embeddingSize - (c.linearUnits ?? c.embeddingSize)}), vocabulary ${count(c.vocabularySize)}, ${count(countParameters(model.params))} parameters; ` +
+      `batch ${recipe.batch}, SGD η ${recipe.learningRate} ÷ ${recipe.decay} when validation does not improve, until η < ${recipe.minLearningRate} (at most ${recipe.maxEpochs} epochs), gradient norm ≤ ${recipe.maxGradNorm}`,
+    epochs: recipe.maxEpochs,
+    wordsPerStep: recipe.batch,
+    resumedAt: snapshot && { ...snapshot.training },
+    train: (hooks) =>
+      trainMemnetLm(model, corpus, {
+        recipe,
+        seed: info.seed,
+        ...(snapshot ? { resume: snapshot } : {}),
+        ...hooks,
+        onCheckpoint: (s) => saveMemnetLmCheckpoint(checkpointPath, model, corpus.vocabulary, s),
+      }),
+    save: (path) => saveMemnetLm(path, model, corpus.vocabulary),
+    evaluate: async (ids, file) => evaluateMemnetLm(file === undefined ? model : (await loadMemnetLm(file)).model, ids),
+  };
 }
 
 async function resumeRun(out: string, checkpointPath: string, values: OptionValues, notes: string[]): Promise<PreparedRun> {
@@ -245,80 +397,92 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
   removeLeftoverTemporaries(out);
   let info = await readRunInfo(out);
   const epochs = get<number>(values, 'epochs');
-  if (epochs !== undefined && epochs !== info.recipe.epochs) {
+  if (epochs !== undefined && info.model === 'lstm' && epochs !== info.recipe.epochs) {
     notes.push(`epochs changed from ${info.recipe.epochs} to ${epochs} (--epochs)`);
     info = { ...info, recipe: { ...info.recipe, epochs } };
     await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   }
-  const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
+  if (epochs !== undefined && info.model === 'memnet' && epochs !== info.recipe.maxEpochs) {
+    notes.push(`at most ${epochs} epochs instead of ${info.recipe.maxEpochs} (--epochs)`);
+    info = { ...info, recipe: { ...info.recipe, maxEpochs: epochs } };
+    await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+  }
   const corpus = await loadPtbCorpus(info.data);
-  if (!sameWords(corpus.vocabulary, vocabulary))
-    throw new EngramError(`${info.data}: its vocabulary differs from the checkpoint's; resume with the data the run was trained on`);
-  return { info, model, vocabulary, snapshot, corpus };
+  const trainer =
+    info.model === 'memnet' ? await LM_KINDS.memnet.resume(info, corpus, checkpointPath) : await LM_KINDS.lstm.resume(info, corpus, checkpointPath);
+  return { info, corpus, trainer };
 }
 
-async function newRun(out: string, recipeName: string, values: OptionValues, defaultOut: boolean): Promise<PreparedRun> {
-  const base = lmRecipe(recipeName);
-  const hidden = get<number>(values, 'hidden');
-  const recipe: LmRecipe = {
-    ...base,
-    model: {
-      ...base.model,
-      ...(hidden === undefined ? {} : { hiddenSize: hidden, embeddingSize: hidden }),
-      ...(values.has('dropout') ? { dropout: get<number>(values, 'dropout') as number } : {}),
-      ...(get<boolean>(values, 'tied') ? { tied: true } : {}),
-    },
-    ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
-  };
-  const info: LmRunInfo = {
-    kind: 'lm',
-    model: 'lstm',
-    recipeName,
-    recipe,
+async function newRun(out: string, values: OptionValues, defaultOut: boolean, checkpointPath: string): Promise<PreparedRun> {
+  const common = {
+    kind: 'lm' as const,
     seed: get<number>(values, 'seed') ?? 1,
     data: get<string>(values, 'data') ?? 'data/ptb',
     started: new Date().toISOString(),
   };
+  let info: LmRunInfo;
+  if (get<string>(values, 'model') === 'memnet') {
+    const sizes: MemnetLmSizes = {
+      hops: get<number>(values, 'hops') ?? MEMNET_LM_SIZES.hops,
+      memorySize: get<number>(values, 'memory') ?? MEMNET_LM_SIZES.memorySize,
+      embeddingSize: get<number>(values, 'embedding') ?? MEMNET_LM_SIZES.embeddingSize,
+    };
+    const recipe: MemnetLmRecipe = { ...MEMNET_LM_RECIPE, ...(values.has('epochs') ? { maxEpochs: get<number>(values, 'epochs') as number } : {}) };
+    info = { ...common, model: 'memnet', recipeName: 'paper', recipe, sizes };
+  } else {
+    const recipeName = get<string>(values, 'recipe') ?? 'small';
+    const base = lmRecipe(recipeName);
+    const hidden = get<number>(values, 'hidden');
+    const recipe: LmRecipe = {
+      ...base,
+      model: {
+        ...base.model,
+        ...(hidden === undefined ? {} : { hiddenSize: hidden, embeddingSize: hidden }),
+        ...(values.has('dropout') ? { dropout: get<number>(values, 'dropout') as number } : {}),
+        ...(get<boolean>(values, 'tied') ? { tied: true } : {}),
+      },
+      ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
+    };
+    info = { ...common, model: 'lstm', recipeName, recipe };
+  }
   const corpus = await loadPtbCorpus(info.data);
-  const vocabulary = corpus.vocabulary;
-  const model = createLm({ ...info.recipe.model, vocabularySize: vocabulary.size }, new Random(info.seed));
+  const trainer = info.model === 'memnet' ? LM_KINDS.memnet.fresh(info, corpus, checkpointPath) : LM_KINDS.lstm.fresh(info, corpus, checkpointPath);
   prepareRunFolder(out, '--out', defaultOut);
   await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   await writeText(join(out, 'curve.csv'), CURVE_HEADER);
   await writeText(join(out, 'epochs.csv'), EPOCHS_HEADER);
-  return { info, model, vocabulary, snapshot: undefined, corpus };
+  return { info, corpus, trainer };
 }
+
+/** The options that only one kind of language model takes. */
+const LSTM_ONLY = ['recipe', 'hidden', 'dropout', 'tied'] as const;
+const MEMNET_ONLY = ['hops', 'memory', 'embedding'] as const;
 
 /** Trains a language model: `engram train lm`. Returns the exit code. */
 export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<number> {
-  const recipeName = get<string>(values, 'recipe') ?? 'small';
-  const out = get<string>(values, 'out') ?? join('runs', `lm-${recipeName}`);
+  const kind = get<string>(values, 'model') ?? 'lstm';
+  const out = get<string>(values, 'out') ?? join('runs', kind === 'memnet' ? 'lm-memnet' : `lm-${get<string>(values, 'recipe') ?? 'small'}`);
   const resume = get<boolean>(values, 'resume') === true;
   const checkpointPath = join(out, 'checkpoint.safetensors');
   if (existsSync(out) && !lstatSync(out).isDirectory()) throw new EngramError(`--out: ${out} exists and is not a folder`);
-  if (
-    resume &&
-    (values.has('hidden') ||
-      values.has('dropout') ||
-      values.has('tied') ||
-      (values.has('seed') && values.get('seed') !== 1) ||
-      (values.has('data') && values.get('data') !== 'data/ptb'))
-  )
-    throw new EngramError('--resume continues the run as it was: --hidden, --dropout, --tied, --seed and --data come from the run and cannot be given');
+  if (resume && [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data'].some((name) => given(values, name)))
+    throw new EngramError(
+      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed and --data come from the run and cannot be given',
+    );
+  const misplaced = (kind === 'memnet' ? LSTM_ONLY : MEMNET_ONLY).filter((name) => given(values, name));
+  if (!resume && misplaced.length > 0) throw new EngramError(`--${misplaced[0]} is not an option of --model ${kind}`);
   if (!resume && existsSync(checkpointPath) && get<boolean>(values, 'overwrite') !== true)
     throw new EngramError(`${out} already holds a run (checkpoint.safetensors): add --resume to continue it or --overwrite to start afresh`);
 
   const notes: string[] = [];
-  const { info, model, vocabulary, snapshot, corpus } = resume
+  const { info, trainer, corpus } = resume
     ? await resumeRun(out, checkpointPath, values, notes)
-    : await newRun(out, recipeName, values, !values.has('out'));
-  const { recipe } = info;
-  const c = model.config;
+    : await newRun(out, values, !values.has('out'), checkpointPath);
   const curvePath = join(out, 'curve.csv');
   const epochsPath = join(out, 'epochs.csv');
-  if (resume && snapshot) {
+  const at = trainer.resumedAt;
+  if (at) {
     // Rows written after the checkpoint (a run killed before it could save) are dropped: the resumed run recomputes them exactly.
-    const step = snapshot.training.step;
     const keep = async (path: string, header: string, last: (fields: string[]) => boolean) => {
       const rows = existsSync(path)
         ? (await readFile(path, 'utf8'))
@@ -328,34 +492,29 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
         : [];
       await writeText(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
     };
-    await keep(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= step);
-    await keep(epochsPath, EPOCHS_HEADER, (f) => Number(f[0]) < snapshot.training.history.length);
+    await keep(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= at.step);
+    await keep(epochsPath, EPOCHS_HEADER, (f) => Number(f[0]) < at.history.length);
     io.log(
-      `resumed ${checkpointPath} at step ${count(step)}, epoch ${snapshot.training.epoch + 1}, ${count(snapshot.training.tokens)} words${notes.length ? `; ${notes.join('; ')}` : ''}`,
+      `resumed ${checkpointPath} at step ${count(at.step)}, epoch ${at.epoch + 1}, ${count(at.tokens)} words${notes.length ? `; ${notes.join('; ')}` : ''}`,
     );
   }
-  io.log(
-    `LSTM LM '${info.recipeName}': ${c.layers} × ${c.hiddenSize}, embedding ${c.embeddingSize}${c.tied ? ' (tied)' : ''}, dropout ${c.dropout}, vocabulary ${count(c.vocabularySize)}, ${count(countParameters(model.params))} parameters; ` +
-      `batch ${recipe.batch}, unroll ${recipe.unroll}, ${recipe.epochs} epochs, SGD η ${recipe.learningRate} ÷ ${recipe.decay} after epoch ${recipe.decayAfter}, gradient norm ≤ ${recipe.maxGradNorm}; backend ${getDefaultBackend().description}`,
-  );
+  io.log(`${trainer.header}; backend ${getDefaultBackend().description}`);
   io.log(`training text ${count(corpus.train.length)} words, validation ${count(corpus.valid.length)}; Ctrl-C saves a checkpoint; continue with --resume`);
 
   const maxSteps = get<number>(values, 'max-steps');
-  const startTokens = snapshot?.training.tokens ?? 0;
+  const startTokens = at?.tokens ?? 0;
   const started = performance.now();
   let lastLog = 0;
-  let step = snapshot?.training.step ?? 0;
+  let step = at?.step ?? 0;
   let lastValid = Number.NaN;
   // The model with the best validation perplexity so far is kept beside the checkpoint (best.safetensors).
   const bestPath = join(out, 'best.safetensors');
-  let best = (snapshot?.training.history ?? []).reduce((b, e) => (e.validPerplexity < b.validPerplexity ? e : b), {
+  let best = (at?.history ?? []).reduce((b, e) => (e.validPerplexity < b.validPerplexity ? e : b), {
     epoch: -1,
     validPerplexity: Number.POSITIVE_INFINITY,
   });
-  const outcome = await trainLm(model, corpus, {
-    recipe,
-    seed: info.seed,
-    ...(snapshot ? { resume: snapshot } : {}),
+  const epochs = trainer.epochs;
+  const outcome = await trainer.train({
     checkpointEvery: get<number>(values, 'checkpoint-every') ?? 200,
     shouldStop: () => io.interrupted() || (maxSteps !== undefined && step >= maxSteps),
     onStep: async (r) => {
@@ -365,11 +524,11 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
         `${r.step},${r.epoch},${r.tokens},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.epochPerplexity.toFixed(3)},${r.learningRate},${r.gradientNorm.toFixed(4)}\n`,
       );
       const rate = (r.tokens - startTokens) / Math.max(1e-9, (performance.now() - started) / 1000);
-      const fraction = (r.epoch + (r.window + 1) / r.windows) / recipe.epochs;
-      const remainingWords = (recipe.epochs - r.epoch - (r.window + 1) / r.windows) * r.windows * recipe.batch * recipe.unroll;
+      const fraction = (r.epoch + (r.window + 1) / r.windows) / epochs;
+      const remainingWords = (epochs - r.epoch - (r.window + 1) / r.windows) * r.windows * trainer.wordsPerStep;
       io.status(
-        `${bar(fraction)} epoch ${r.epoch + 1}/${recipe.epochs} ${(((r.window + 1) / r.windows) * 100).toFixed(1)}% | step ${count(r.step)} | ${count(rate)} words/s | ` +
-          `perplexity ${r.epochPerplexity.toFixed(1)} (this window ${Math.exp(r.loss).toFixed(1)}) | η ${r.learningRate} | ${formatDuration(r.seconds)} | ETA ${formatDuration(remainingWords / Math.max(rate, 1e-9))}`,
+        `${bar(fraction)} epoch ${r.epoch + 1}/${epochs} ${(((r.window + 1) / r.windows) * 100).toFixed(1)}% | step ${count(r.step)} | ${count(rate)} words/s | ` +
+          `perplexity ${r.epochPerplexity.toFixed(1)} (this step ${Math.exp(r.loss).toFixed(1)}) | η ${Number(r.learningRate.toPrecision(4))} | ${formatDuration(r.seconds)} | ETA ${formatDuration(remainingWords / Math.max(rate, 1e-9))}`,
       );
     },
     onEvaluateProgress: (done, total) => {
@@ -382,16 +541,15 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
       lastValid = e.validPerplexity;
       if (e.validPerplexity < best.validPerplexity) {
         best = e;
-        await saveLm(bestPath, model, vocabulary, { recipe: info.recipeName });
+        await trainer.save(bestPath);
       }
       await appendText(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
       io.log(
-        `epoch ${e.epoch + 1}: η ${e.learningRate}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
+        `epoch ${e.epoch + 1}: η ${Number(e.learningRate.toPrecision(4))}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
       );
     },
-    onCheckpoint: (s) => saveLmCheckpoint(checkpointPath, model, vocabulary, s),
   });
-  await plotLmCurve(out, `LSTM LM '${info.recipeName}' on Penn Treebank`);
+  await plotLmCurve(out, info.model === 'memnet' ? 'MemN2N LM on Penn Treebank' : `LSTM LM '${info.recipeName}' on Penn Treebank`);
   if (outcome.kind === 'non-finite') {
     io.log(
       `\n${outcome.message}. ${existsSync(checkpointPath) ? `The last good checkpoint is kept at ${checkpointPath}.` : 'No checkpoint had been written yet.'}`,
@@ -402,11 +560,10 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     io.log(`\nstopped at step ${count(outcome.step)}: checkpoint saved; continue with: engram train lm --out ${out} --resume`);
     return io.interrupted() ? 130 : 0;
   }
-  await saveLm(join(out, 'model.safetensors'), model, vocabulary, { recipe: info.recipeName });
+  await trainer.save(join(out, 'model.safetensors'));
   const t0 = performance.now();
-  const test = evaluateLm(model, corpus.test);
-  const bestEpoch = best.epoch;
-  const bestTest = bestEpoch === recipe.epochs - 1 || !existsSync(bestPath) ? test : evaluateLm((await loadLm(bestPath)).model, corpus.test);
+  const test = await trainer.evaluate(corpus.test);
+  const bestTest = !existsSync(bestPath) || best.validPerplexity === lastValid ? test : await trainer.evaluate(corpus.test, bestPath);
   await writeText(
     join(out, 'results.json'),
     `${JSON.stringify(
@@ -414,7 +571,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
         validPerplexity: lastValid,
         testPerplexity: test.perplexity,
         testWords: test.tokens,
-        best: { epoch: bestEpoch + 1, validPerplexity: best.validPerplexity, testPerplexity: bestTest.perplexity },
+        best: { epoch: best.epoch + 1, validPerplexity: best.validPerplexity, testPerplexity: bestTest.perplexity },
       },
       null,
       2,
@@ -422,7 +579,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   );
   io.log(
     `\nfinished: test perplexity ${test.perplexity.toFixed(2)} (${count(test.tokens)} words, ${formatDuration((performance.now() - t0) / 1000)}); ` +
-      `best validation ${best.validPerplexity.toFixed(2)} after epoch ${bestEpoch + 1}, its test perplexity ${bestTest.perplexity.toFixed(2)} (best.safetensors)\n` +
+      `best validation ${best.validPerplexity.toFixed(2)} after epoch ${best.epoch + 1}, its test perplexity ${bestTest.perplexity.toFixed(2)} (best.safetensors)\n` +
       `files in ${out}: model.safetensors, best.safetensors, checkpoint.safetensors, curve.csv, epochs.csv, curve.svg, results.json`,
   );
   return 0;
@@ -460,13 +617,30 @@ export async function plotLmCurve(out: string, title: string): Promise<void> {
   );
 }
 
+/** A language model of either kind, as read from a file. */
+type AnyLm = { kind: 'lstm'; model: LmModel; vocabulary: LmVocabulary } | { kind: 'memnet'; model: MemnetModel; vocabulary: LmVocabulary };
+
+/** Reads an LSTM or MemN2N language model (or the model in a checkpoint), by the file's format tag. */
+async function loadAnyLm(path: string): Promise<AnyLm> {
+  const { metadata } = await loadSafetensorsFile(path);
+  if (Object.hasOwn(metadata, 'format') && metadata.format === MEMNET_LM_FORMAT) return { kind: 'memnet', ...(await loadMemnetLm(path)) };
+  return { kind: 'lstm', ...(await loadLm(path)) };
+}
+
 /** A model from a run folder (its model.safetensors, else its checkpoint) or a model file. */
-async function loadLmRun(path: string): Promise<{ model: LmModel; vocabulary: LmVocabulary; data: string | undefined }> {
-  if (path.endsWith('.safetensors')) return { ...(await loadLm(path)), data: undefined };
+async function loadAnyLmRun(path: string): Promise<AnyLm & { data: string | undefined }> {
+  if (path.endsWith('.safetensors')) return { ...(await loadAnyLm(path)), data: undefined };
   const info = await readRunInfo(path);
   const file = existsSync(join(path, 'model.safetensors')) ? join(path, 'model.safetensors') : join(path, 'checkpoint.safetensors');
   if (!existsSync(file)) throw new EngramError(`${path}: no model.safetensors or checkpoint.safetensors`);
-  return { ...(await loadLm(file)), data: info.data };
+  return { ...(await loadAnyLm(file)), data: info.data };
+}
+
+/** An LSTM language model from a run folder or file; the commands that read its hidden states (the cache, kNN) need one. */
+async function loadLmRun(path: string, what: string): Promise<{ model: LmModel; vocabulary: LmVocabulary; data: string | undefined }> {
+  const run = await loadAnyLmRun(path);
+  if (run.kind !== 'lstm') throw new EngramError(`${what} reads an LSTM's hidden states: ${path} holds a MemN2N language model`);
+  return run;
 }
 
 async function corpusFor(run: { vocabulary: LmVocabulary; data: string | undefined }, data: string | undefined): Promise<LmCorpus> {
@@ -488,10 +662,27 @@ function parseSizes(text: string | undefined): number[] {
 /** `engram eval` for a language model: validation and test perplexity, alone and with each cache size. */
 export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' | 'status'>): Promise<number> {
   const runPath = get<string>(values, 'run') ?? '';
-  const run = await loadLmRun(runPath);
+  const progress = (what: string) => (done: number, total: number) => io.status(`${what}: ${((done / total) * 100).toFixed(0)}%`);
+  const any = await loadAnyLmRun(runPath);
+  if (any.kind === 'memnet') {
+    if (values.has('cache') || values.has('knn')) throw new EngramError("--cache and --knn read an LSTM's hidden states; this run is a MemN2N language model");
+    const corpus = await corpusFor(any, get<string>(values, 'data'));
+    const t0 = performance.now();
+    const valid = evaluateMemnetLm(any.model, corpus.valid, { onProgress: progress('validation text') });
+    const test = evaluateMemnetLm(any.model, corpus.test, { onProgress: progress('test text') });
+    const seconds = (performance.now() - t0) / 1000;
+    io.log(
+      `${runPath}: ${count(valid.tokens)} validation and ${count(test.tokens)} test words, ${formatDuration(seconds)} (${count((valid.tokens + test.tokens) / seconds)} words/s)`,
+    );
+    io.log('| model | validation perplexity | test perplexity |\n|---|---|---|');
+    io.log(
+      `| MemN2N LM, ${any.model.config.hops} hops, memory ${count(any.model.config.memorySize)} | ${valid.perplexity.toFixed(2)} | ${test.perplexity.toFixed(2)} |`,
+    );
+    return 0;
+  }
+  const run = any;
   const corpus = await corpusFor(run, get<string>(values, 'data'));
   const sizes = parseSizes(get<string>(values, 'cache'));
-  const progress = (what: string) => (done: number, total: number) => io.status(`${what}: ${((done / total) * 100).toFixed(0)}%`);
   const t0 = performance.now();
   const valid = runText(run.model, corpus.valid, { onProgress: progress('validation text') });
   const test = runText(run.model, corpus.test, { onProgress: progress('test text') });
@@ -610,7 +801,7 @@ async function knnRows(
 
 /** `engram tune`: the θ × λ grid of validation perplexity for one cache size. */
 export async function tuneLmCommand(values: OptionValues, io: Pick<LmIO, 'log' | 'status'>): Promise<number> {
-  const run = await loadLmRun(get<string>(values, 'run') ?? '');
+  const run = await loadLmRun(get<string>(values, 'run') ?? '', 'engram tune');
   const corpus = await corpusFor(run, get<string>(values, 'data'));
   const size = get<number>(values, 'cache') ?? 2000;
   const valid = runText(run.model, corpus.valid, { onProgress: (d, t) => io.status(`validation text: ${((d / t) * 100).toFixed(0)}%`) });
@@ -632,7 +823,9 @@ export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'lo
   if (text === undefined) throw new EngramError('--text is required');
   const tokens = ptbTokens(text);
   if (tokens.length === 0) throw new EngramError('--text: the text has no words');
-  const run = await loadLmRun(get<string>(values, 'run') ?? '');
+  const any = await loadAnyLmRun(get<string>(values, 'run') ?? '');
+  if (any.kind === 'memnet') return completeWithMemnet(values, any, tokens, io);
+  const run = any;
   const { ids, unknown } = run.vocabulary.encode(tokens);
   const size = get<number>(values, 'cache') ?? 2000;
   const result = completeText(run.model, ids, {
@@ -652,6 +845,31 @@ export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'lo
   for (const r of result.recalled) io.log(`  ${r.position}: '${tokens[r.position]}' → '${w(r.next)}'  ${r.weight.toFixed(4)}`);
   const k = get<number>(values, 'knn');
   if (k !== undefined) await completeWithKnn(values, { run, ids, k, top: get<number>(values, 'top') ?? 10 }, io);
+  return 0;
+}
+
+/** `engram complete` for a MemN2N language model: the next words and each hop's attention over the previous words. */
+function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; vocabulary: LmVocabulary }, tokens: string[], io: Pick<LmIO, 'log'>): number {
+  if (values.has('knn')) throw new EngramError("--knn reads an LSTM's hidden states; this run is a MemN2N language model");
+  const { ids, unknown } = run.vocabulary.encode(tokens);
+  const top = get<number>(values, 'top') ?? 10;
+  const seen = inspectMemnetLm(run.model, ids, top);
+  const w = (id: number) => run.vocabulary.word(id);
+  if (unknown > 0) io.log(`${unknown} word${unknown > 1 ? 's' : ''} outside the vocabulary read as <unk>`);
+  io.log('| rank | next word | p |\n|---|---|---|');
+  seen.top.forEach((m, i) => io.log(`| ${i + 1} | ${w(m.id)} | ${m.probability.toFixed(4)} |`));
+  io.log(
+    `\neach hop's attention over the previous ${count(seen.hops[0]?.positions.length ?? 0)} words (the ${Math.min(top, 10)} it weighed most, heaviest first):`,
+  );
+  seen.hops.forEach((hop, k) => {
+    const order = hop.weights.map((weight, i) => ({ weight, position: hop.positions[i] as number })).sort((a, b) => b.weight - a.weight);
+    io.log(
+      `  hop ${k + 1}: ${order
+        .slice(0, Math.min(top, 10))
+        .map((o) => `'${tokens[o.position]}'@${o.position} ${o.weight.toFixed(3)}`)
+        .join(', ')}`,
+    );
+  });
   return 0;
 }
 

@@ -93,8 +93,21 @@ export function parseOptions(specs: readonly OptionSpec[], argv: readonly string
     }
     values.set(name, convert(spec, raw));
   }
+  givenNames.set(values, new Set(values.keys()));
   for (const spec of specs) if (!values.has(spec.name) && spec.default !== undefined) values.set(spec.name, spec.default);
   return values;
+}
+
+/** The names given on the command line (not filled in from defaults), per parsed value map. */
+const givenNames = new WeakMap<OptionValues, ReadonlySet<string>>();
+
+/**
+ * True when the option was given on the command line rather than filled in from its default.
+ * @param values - a map returned by {@link parseOptions}
+ * @param name - the option's name, without `--`
+ */
+export function given(values: OptionValues, name: string): boolean {
+  return givenNames.get(values)?.has(name) ?? values.has(name);
 }
 
 /** The usage text of a command: its synopsis, then one line per option from the table. */

@@ -19,7 +19,6 @@ import {
 } from '@engram/lm';
 import {
   EngramError,
-  PARAMETERS_PREFIX,
   Random,
   SGD,
   type SafetensorsContents,
@@ -463,8 +462,8 @@ export interface LoadedMemnetLm {
   metadata: Record<string, string>;
 }
 
-/** A model from a file's contents; `parametersOnly` (a checkpoint) leaves the optimizer's tensors to the caller. */
-function restoreLm(source: string, { tensors, metadata }: SafetensorsContents, parametersOnly = false): LoadedMemnetLm {
+/** A model from a file's contents (a model file or a checkpoint: only the `params.` tensors are the model's). */
+function restoreLm(source: string, { tensors, metadata }: SafetensorsContents): LoadedMemnetLm {
   const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
   if (format !== MEMNET_LM_FORMAT)
     throw new EngramError(`${source}: not an Engram MemN2N language model (format '${format ?? 'missing'}', expected '${MEMNET_LM_FORMAT}')`);
@@ -475,11 +474,7 @@ function restoreLm(source: string, { tensors, metadata }: SafetensorsContents, p
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
   const model = createMemnet(config, new Random(0));
-  restoreParameters(
-    source,
-    model.params,
-    parametersOnly ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(PARAMETERS_PREFIX))) : tensors,
-  );
+  restoreParameters(source, model.params, tensors);
   return { model, vocabulary, metadata };
 }
 
@@ -530,9 +525,7 @@ export async function saveMemnetLm(path: string, model: MemnetModel, vocabulary:
  * @param path - a file written by `saveMemnetLm` or `saveMemnetLmCheckpoint`
  */
 export async function loadMemnetLm(path: string): Promise<LoadedMemnetLm> {
-  const contents = await loadSafetensorsFile(path);
-  // A checkpoint holds the model too: its optimizer's tensors are not the model's concern.
-  return restoreLm(path, contents, Object.hasOwn(contents.metadata, 'training'));
+  return restoreLm(path, await loadSafetensorsFile(path));
 }
 
 /**
@@ -596,7 +589,7 @@ export interface MemnetLmCheckpoint extends LoadedMemnetLm {
  */
 export async function loadMemnetLmCheckpoint(path: string): Promise<MemnetLmCheckpoint> {
   const contents = await loadSafetensorsFile(path);
-  const loaded = restoreLm(path, contents, true);
+  const loaded = restoreLm(path, contents);
   const { metadata, tensors } = contents;
   if (!Object.hasOwn(metadata, 'training')) throw new EngramError(`${path}: no 'training' metadata (a model file rather than a checkpoint?)`);
   const training = validateMemnetLmTraining(path, metadataJson(path, metadata, 'training'));
