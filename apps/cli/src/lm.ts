@@ -857,7 +857,7 @@ function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; voc
   const w = (id: number) => run.vocabulary.word(id);
   if (unknown > 0) io.log(`${unknown} word${unknown > 1 ? 's' : ''} outside the vocabulary read as <unk>`);
   io.log('| rank | next word | p |\n|---|---|---|');
-  seen.top.forEach((m, i) => io.log(`| ${i + 1} | ${w(m.id)} | ${m.probability.toFixed(4)} |`));
+  for (const [i, m] of seen.top.entries()) io.log(`| ${i + 1} | ${w(m.id)} | ${m.probability.toFixed(4)} |`);
   io.log(
     `\neach hop's attention over the previous ${count(seen.hops[0]?.positions.length ?? 0)} words (the ${Math.min(top, 10)} it weighed most, heaviest first):`,
   );
