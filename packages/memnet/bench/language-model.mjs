@@ -1,0 +1,76 @@
+// pnpm bench (second part): training speed of the MemN2N language model (Sukhbaatar et al. 2015 §5: d = 150,
+// 7 hops, memory of 200 words, batch 128) on Penn Treebank, Engram against a PyTorch model of the same shape
+// (bench/pytorch_memn2n_lm.py) on the same positions of the same word ids, rounds alternating; one thread each,
+// then PyTorch with every core (Engram trains on one core until multi-core training lands).
+// Set ENGRAM_PTB to the folder with ptb.*.txt (default ../shared/data/ptb).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPtbCorpus } from '@engram/lm';
+import { Random, SGD, clipGradientsByNorm, crossEntropy, getDefaultBackend, parameterList } from '@engram/tensor';
+import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
+import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, memnetForward, memnetLmConfig } from '../dist/index.js';
+
+const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 10);
+const ROUNDS = 2;
+const DATA = process.env.ENGRAM_PTB ?? new URL('../../../../shared/data/ptb', import.meta.url).pathname;
+const script = new URL('./pytorch_memn2n_lm.py', import.meta.url).pathname;
+const B = MEMNET_LM_RECIPE.batch;
+
+const corpus = await loadPtbCorpus(DATA);
+const config = memnetLmConfig(corpus.vocabulary.size);
+const rng = new Random(5);
+const positions = Int32Array.from({ length: (STEPS + 2) * B }, () => rng.int(config.memorySize, corpus.train.length - 1));
+
+function engram() {
+  const model = createMemnet(config, new Random(1));
+  const params = parameterList(model.params);
+  const optimizer = new SGD(params, MEMNET_LM_RECIPE.learningRate);
+  const train = (first, count) => {
+    for (let i = first; i < first + count; i++) {
+      const batch = encodeTextPositions(corpus.train, positions.subarray(i * B, (i + 1) * B), config);
+      optimizer.zeroGrad();
+      crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum').backward();
+      clipGradientsByNorm(params, MEMNET_LM_RECIPE.maxGradNorm);
+      optimizer.step();
+    }
+  };
+  train(0, 2);
+  const start = performance.now();
+  train(2, STEPS);
+  return (STEPS * B) / ((performance.now() - start) / 1000);
+}
+
+const folder = mkdtempSync(join(tmpdir(), 'engram-memnet-lm-bench-'));
+const idsFile = join(folder, 'ids.json');
+const positionsFile = join(folder, 'positions.json');
+writeFileSync(idsFile, JSON.stringify(Array.from(corpus.train)));
+writeFileSync(positionsFile, JSON.stringify(Array.from(positions)));
+const torchAvailable = pytorchAvailable();
+const cores = availableParallelism();
+console.log(`\n# @engram/memnet language-model training speed — ${new Date().toISOString()}`);
+console.log(
+  `MemN2N LM, PTB (${corpus.vocabulary.size} words), d = ${config.embeddingSize}, ${config.hops} hops, memory ${config.memorySize}, batch ${B}; ${ROUNDS} rounds of ${STEPS} steps, alternating`,
+);
+if (!torchAvailable) console.log(`!! PyTorch peer unavailable (${PYTHON} with torch): run scripts/setup.sh --bench; printing Engram alone`);
+const ours = [];
+const one = [];
+const all = [];
+let info = null;
+for (let r = 0; r < ROUNDS; r++) {
+  ours.push(engram());
+  if (torchAvailable) {
+    info = runPeer(script, [idsFile, positionsFile, STEPS, 1, corpus.vocabulary.size]);
+    one.push(info.tokens_per_second);
+    all.push(runPeer(script, [idsFile, positionsFile, STEPS, cores, corpus.vocabulary.size]).tokens_per_second);
+  }
+}
+const e = median(ours);
+console.log('| engram | pytorch | engram words/s | pytorch words/s | engram / pytorch |\n|---|---|---|---|---|');
+const row = (threads, t) =>
+  console.log(
+    `| 1 thread (${getDefaultBackend().description}) | ${threads} | ${e.toFixed(0)} | ${torchAvailable ? `${t.toFixed(0)} (torch ${info.torch})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`,
+  );
+row('1 thread', torchAvailable ? median(one) : Number.NaN);
+if (torchAvailable) row(`${cores} threads`, median(all));
+rmSync(folder, { recursive: true, force: true });
