@@ -97,7 +97,7 @@ export interface MemnetLmRecipe {
   batch: number;
   /** η at the start (paper: 0.01). */
   learningRate: number;
-  /** η is divided by this whenever validation perplexity does not improve after an epoch (paper: 1.5). */
+  /** η is divided by this whenever validation perplexity does not improve on the epoch before (paper: 1.5). */
   decay: number;
   /** Training stops once η falls below this (paper: 1e-5, "about 50 epochs"). */
   minLearningRate: number;
@@ -235,8 +235,8 @@ export interface MemnetLmTrainingState {
   rngState: [number, number, number, number];
   /** η for the current epoch. */
   learningRate: number;
-  /** The best validation perplexity so far (Infinity before the first epoch ends). */
-  bestValid: number;
+  /** The last epoch's validation perplexity (Infinity before the first epoch ends). */
+  previousValid: number;
   /** Nats of the current epoch so far. */
   epochNats: number;
   /** Words predicted in the current epoch so far. */
@@ -292,7 +292,7 @@ export function freshMemnetLmTraining(seed: number, recipe: MemnetLmRecipe = MEM
     seconds: 0,
     rngState: new Random(seed).state(),
     learningRate: recipe.learningRate,
-    bestValid: Number.POSITIVE_INFINITY,
+    previousValid: Number.POSITIVE_INFINITY,
     epochNats: 0,
     epochTokens: 0,
     history: [],
@@ -386,9 +386,9 @@ export async function trainMemnetLm(
       seconds: elapsed(),
     };
     training.history.push(record);
-    // η ÷ 1.5 whenever validation did not improve (§5).
-    if (valid.perplexity < training.bestValid) training.bestValid = valid.perplexity;
-    else training.learningRate /= recipe.decay;
+    // η ÷ 1.5 whenever validation did not improve on the epoch before (§5; the official code: by less than 0.01% in nats).
+    if (Math.log(valid.perplexity) > Math.log(training.previousValid) * 0.9999) training.learningRate /= recipe.decay;
+    training.previousValid = valid.perplexity;
     training.epoch++;
     training.stepInEpoch = 0;
     training.epochNats = 0;
@@ -544,7 +544,7 @@ export async function saveMemnetLmCheckpoint(
   metadata: Record<string, string> = {},
 ): Promise<void> {
   const contents = checkpointContents(model.params, snapshot.optimizer);
-  const training = { ...snapshot.training, bestValid: Number.isFinite(snapshot.training.bestValid) ? snapshot.training.bestValid : null };
+  const training = { ...snapshot.training, previousValid: Number.isFinite(snapshot.training.previousValid) ? snapshot.training.previousValid : null };
   await writeFileAtomic(
     path,
     saveSafetensors(contents.tensors, { ...metadata, ...lmHeader(model, vocabulary), ...contents.metadata, training: JSON.stringify(training) }),
@@ -562,8 +562,8 @@ function validateMemnetLmTraining(source: string, value: unknown): MemnetLmTrain
       throw new EngramError(`${source}: training '${key}' must be a non-negative number`);
   if (typeof t.learningRate !== 'number' || !(t.learningRate > 0) || !Number.isFinite(t.learningRate))
     throw new EngramError(`${source}: training 'learningRate' must be a positive number`);
-  if (t.bestValid !== null && (typeof t.bestValid !== 'number' || !(t.bestValid > 0) || !Number.isFinite(t.bestValid)))
-    throw new EngramError(`${source}: training 'bestValid' must be a positive number or null`);
+  if (t.previousValid !== null && (typeof t.previousValid !== 'number' || !(t.previousValid > 0) || !Number.isFinite(t.previousValid)))
+    throw new EngramError(`${source}: training 'previousValid' must be a positive number or null`);
   checkRngState(source, 'training.rngState', t.rngState);
   if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
   t.history.forEach((r, i) => {
@@ -574,7 +574,7 @@ function validateMemnetLmTraining(source: string, value: unknown): MemnetLmTrain
       ['epoch', 'learningRate', 'trainPerplexity', 'validPerplexity', 'seconds'].every((k) => typeof record[k] === 'number');
     if (!ok) throw new EngramError(`${source}: training 'history' entry ${i} must have epoch, learningRate, trainPerplexity, validPerplexity and seconds`);
   });
-  return { ...(t as unknown as MemnetLmTrainingState), bestValid: t.bestValid === null ? Number.POSITIVE_INFINITY : (t.bestValid as number) };
+  return { ...(t as unknown as MemnetLmTrainingState), previousValid: t.previousValid === null ? Number.POSITIVE_INFINITY : (t.previousValid as number) };
 }
 
 /** A checkpoint read back: the model, its words and the snapshot to pass to `trainMemnetLm` as `resume`. */
