@@ -1,8 +1,9 @@
 // Exports a language-model run for the demo's long-text page: the weights in float16 (under the page's
 // 10 MB budget), with the epochs trained and the validation perplexity of the exported (float16) weights,
 // measured here, and the cache's θ and λ to start from.
-// Usage: node apps/demo/scripts/export-lm-model.mjs RUN_DIR [--data DIR] [--theta X --lambda X]
-//   (after pnpm build; writes apps/demo/public/models/ptb-lstm.safetensors)
+// Usage: node apps/demo/scripts/export-lm-model.mjs RUN_DIR [--best] [--data DIR] [--theta X --lambda X]
+//   (after pnpm build; writes apps/demo/public/models/ptb-lstm.safetensors). --best exports the run's
+//   best.safetensors (the epoch with the lowest validation perplexity) instead of its latest model.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,11 +12,11 @@ import { evaluateLm, lmFromSafetensors, lmToSafetensors, loadLm, loadLmCheckpoin
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { data: { type: 'string' }, theta: { type: 'string' }, lambda: { type: 'string' } },
+  options: { data: { type: 'string' }, theta: { type: 'string' }, lambda: { type: 'string' }, best: { type: 'boolean' } },
 });
 const run = positionals[0];
 if (run === undefined) {
-  console.error('usage: node apps/demo/scripts/export-lm-model.mjs RUN_DIR [--data DIR] [--theta X --lambda X]');
+  console.error('usage: node apps/demo/scripts/export-lm-model.mjs RUN_DIR [--best] [--data DIR] [--theta X --lambda X]');
   process.exit(2);
 }
 const info = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
@@ -24,7 +25,11 @@ const corpus = await loadPtbCorpus(data);
 let model;
 let vocabulary;
 let epochs;
-if (existsSync(join(run, 'model.safetensors'))) {
+if (values.best) {
+  ({ model, vocabulary } = await loadLm(join(run, 'best.safetensors')));
+  const valid = readFileSync(join(run, 'epochs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
+  epochs = valid.indexOf(Math.min(...valid)) + 1;
+} else if (existsSync(join(run, 'model.safetensors'))) {
   ({ model, vocabulary } = await loadLm(join(run, 'model.safetensors')));
   epochs = info.recipe.epochs;
 } else {
