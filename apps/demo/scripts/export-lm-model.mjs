@@ -27,7 +27,11 @@ let vocabulary;
 let epochs;
 if (values.best) {
   ({ model, vocabulary } = await loadLm(join(run, 'best.safetensors')));
-  const valid = readFileSync(join(run, 'epochs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
+  const valid = readFileSync(join(run, 'epochs.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.split(',')[3]));
   epochs = valid.indexOf(Math.min(...valid)) + 1;
 } else if (existsSync(join(run, 'model.safetensors'))) {
   ({ model, vocabulary } = await loadLm(join(run, 'model.safetensors')));
