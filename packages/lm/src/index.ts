@@ -64,13 +64,17 @@ export {
 export {
   LM_FORMAT,
   type LmCheckpoint,
+  type LmFileKind,
   type LoadedLm,
+  checkEpochHistory,
   lmFromSafetensors,
   lmToSafetensors,
   loadLm,
   loadLmCheckpoint,
+  readLmHeader,
   saveLm,
   saveLmCheckpoint,
+  writeLmHeader,
 } from './persistence.js';
 export { LM_RECIPES, type LmRecipe, type LmRecipeName, learningRateAt, lmRecipe } from './recipes.js';
 export {

@@ -19,7 +19,7 @@ import {
 } from '@engram/tensor';
 import { type LmConfig, validateLmConfig } from './config.js';
 import { type LmModel, type LmState, createLm } from './model.js';
-import { type LmTrainingSnapshot, type LmTrainingState, carriedStateTensors } from './train.js';
+import { type LmEpochRecord, type LmTrainingSnapshot, type LmTrainingState, carriedStateTensors } from './train.js';
 import { LmVocabulary } from './vocabulary.js';
 
 /** Format tag written into every file, checked on load. */
@@ -35,23 +35,70 @@ export interface LoadedLm {
   metadata: Record<string, string>;
 }
 
-function restore(source: string, { tensors, metadata }: SafetensorsContents): LoadedLm {
+/** A kind of language-model file: its format tag, what it is called in errors, and its config's validator. */
+export interface LmFileKind<C extends { vocabularySize: number }> {
+  /** The format tag written into every file and checked on load. */
+  format: string;
+  /** What the file holds, for errors ("an Engram language model"). */
+  what: string;
+  /** Checks an untrusted config and names the first bad field (throws an EngramError). */
+  validate: (config: unknown, source: string) => void;
+  /** The config's type, carried for TypeScript only. */
+  readonly config?: C;
+}
+
+/** The LSTM language model's files. */
+const LSTM_FILE: LmFileKind<LmConfig> = { format: LM_FORMAT, what: 'an Engram language model', validate: validateLmConfig };
+
+/**
+ * Reads and checks what every language-model file's header holds, whatever the model: the format tag,
+ * the config and the vocabulary, and that the two agree. Errors name `source` and the field.
+ * @param source - the file or data named in errors
+ * @param metadata - the file's metadata
+ * @param kind - which kind of file it must be
+ */
+export function readLmHeader<C extends { vocabularySize: number }>(
+  source: string,
+  metadata: Record<string, string>,
+  kind: LmFileKind<C>,
+): { config: C; vocabulary: LmVocabulary } {
   const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
-  if (format !== LM_FORMAT) throw new EngramError(`${source}: not an Engram language model (format '${format ?? 'missing'}', expected '${LM_FORMAT}')`);
+  if (format !== kind.format) throw new EngramError(`${source}: not ${kind.what} (format '${format ?? 'missing'}', expected '${kind.format}')`);
   const config = metadataJson(source, metadata, 'config');
-  validateLmConfig(config, `${source}: config`);
+  kind.validate(config, `${source}: config`);
   const vocabulary = LmVocabulary.fromJson(metadataJson(source, metadata, 'vocabulary'), `${source}: vocabulary`);
+  const size = (config as C).vocabularySize;
+  if (vocabulary.size !== size) throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${size}`);
+  return { config: config as C, vocabulary };
+}
+
+/**
+ * The header {@link readLmHeader} reads: format tag, config and words as metadata.
+ * @param kind - which kind of file
+ * @param config - the model's config
+ * @param vocabulary - its words
+ * @param saver - the function named when the two disagree
+ */
+export function writeLmHeader<C extends { vocabularySize: number }>(
+  kind: LmFileKind<C>,
+  config: C,
+  vocabulary: LmVocabulary,
+  saver: string,
+): Record<string, string> {
   if (vocabulary.size !== config.vocabularySize)
-    throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
+    throw new EngramError(`${saver}: the vocabulary has ${vocabulary.size} words, the model expects ${config.vocabularySize}`);
+  return { format: kind.format, config: JSON.stringify(config), vocabulary: JSON.stringify(vocabulary.words) };
+}
+
+function restore(source: string, { tensors, metadata }: SafetensorsContents): LoadedLm {
+  const { config, vocabulary } = readLmHeader(source, metadata, LSTM_FILE);
   const model = createLm(config, new Random(0));
   restoreParameters(source, model.params, tensors);
   return { model, vocabulary, metadata };
 }
 
 function header(model: LmModel, vocabulary: LmVocabulary): Record<string, string> {
-  if (vocabulary.size !== model.config.vocabularySize)
-    throw new EngramError(`saveLm: the vocabulary has ${vocabulary.size} words, the model expects ${model.config.vocabularySize}`);
-  return { format: LM_FORMAT, config: JSON.stringify(model.config), vocabulary: JSON.stringify(vocabulary.words) };
+  return writeLmHeader(LSTM_FILE, model.config, vocabulary, 'saveLm');
 }
 
 /**
@@ -138,6 +185,23 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+/**
+ * Checks a checkpoint's list of finished epochs (every language model's training state keeps one).
+ * @param source - the file named in errors
+ * @param history - the untrusted value of `training.history`
+ */
+export function checkEpochHistory(source: string, history: unknown): asserts history is LmEpochRecord[] {
+  if (!Array.isArray(history) || history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
+  history.forEach((r, i) => {
+    const record = r as Record<string, unknown>;
+    const ok =
+      typeof r === 'object' &&
+      r !== null &&
+      ['epoch', 'learningRate', 'trainPerplexity', 'validPerplexity', 'seconds'].every((k) => typeof record[k] === 'number');
+    if (!ok) throw new EngramError(`${source}: training 'history' entry ${i} must have epoch, learningRate, trainPerplexity, validPerplexity and seconds`);
+  });
+}
+
 function validateTrainingState(source: string, value: unknown): LmTrainingState {
   if (typeof value !== 'object' || value === null) throw new EngramError(`${source}: 'training' must be an object`);
   const t = value as Record<string, unknown>;
@@ -148,15 +212,7 @@ function validateTrainingState(source: string, value: unknown): LmTrainingState 
       throw new EngramError(`${source}: training '${key}' must be a non-negative number`);
   }
   checkRngState(source, 'training.rngState', t.rngState);
-  if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
-  t.history.forEach((r, i) => {
-    const record = r as Record<string, unknown>;
-    const ok =
-      typeof r === 'object' &&
-      r !== null &&
-      ['epoch', 'learningRate', 'trainPerplexity', 'validPerplexity', 'seconds'].every((k) => typeof record[k] === 'number');
-    if (!ok) throw new EngramError(`${source}: training 'history' entry ${i} must have epoch, learningRate, trainPerplexity, validPerplexity and seconds`);
-  });
+  checkEpochHistory(source, t.history);
   return t as unknown as LmTrainingState;
 }
 

@@ -9,9 +9,13 @@
  */
 import {
   type LmEpochRecord,
+  type LmFileKind,
+  checkEpochHistory,
+  readLmHeader,
+  writeLmHeader,
   type LmNonFinite,
   type LmStepReport,
-  LmVocabulary,
+  type LmVocabulary,
   type LmFinished,
   type LmInterrupted,
   topWords,
@@ -462,26 +466,26 @@ export interface LoadedMemnetLm {
   metadata: Record<string, string>;
 }
 
+/** MemN2N language-model files: their tag, and a config check that also requires a language model's config. */
+const MEMNET_LM_FILE: LmFileKind<MemnetConfig> = {
+  format: MEMNET_LM_FORMAT,
+  what: 'an Engram MemN2N language model',
+  validate: (config, source) => {
+    validateMemnetConfig(config as MemnetConfig);
+    if (!isMemnetLm(config as MemnetConfig)) throw new EngramError(`${source}: not a language model's (query, layer-wise tying and temporal encoding)`);
+  },
+};
+
 /** A model from a file's contents (a model file or a checkpoint: only the `params.` tensors are the model's). */
 function restoreLm(source: string, { tensors, metadata }: SafetensorsContents): LoadedMemnetLm {
-  const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
-  if (format !== MEMNET_LM_FORMAT)
-    throw new EngramError(`${source}: not an Engram MemN2N language model (format '${format ?? 'missing'}', expected '${MEMNET_LM_FORMAT}')`);
-  const config = metadataJson(source, metadata, 'config') as MemnetConfig;
-  validateMemnetConfig(config);
-  if (!isMemnetLm(config)) throw new EngramError(`${source}: config: not a language model's (query, layer-wise tying and temporal encoding)`);
-  const vocabulary = LmVocabulary.fromJson(metadataJson(source, metadata, 'vocabulary'), `${source}: vocabulary`);
-  if (vocabulary.size !== config.vocabularySize)
-    throw new EngramError(`${source}: the vocabulary has ${vocabulary.size} words but the config says ${config.vocabularySize}`);
+  const { config, vocabulary } = readLmHeader(source, metadata, MEMNET_LM_FILE);
   const model = createMemnet(config, new Random(0));
   restoreParameters(source, model.params, tensors);
   return { model, vocabulary, metadata };
 }
 
 function lmHeader(model: MemnetModel, vocabulary: LmVocabulary): Record<string, string> {
-  if (vocabulary.size !== model.config.vocabularySize)
-    throw new EngramError(`saveMemnetLm: the vocabulary has ${vocabulary.size} words, the model expects ${model.config.vocabularySize}`);
-  return { format: MEMNET_LM_FORMAT, config: JSON.stringify(model.config), vocabulary: JSON.stringify(vocabulary.words) };
+  return writeLmHeader(MEMNET_LM_FILE, model.config, vocabulary, 'saveMemnetLm');
 }
 
 /**
@@ -565,15 +569,7 @@ function validateMemnetLmTraining(source: string, value: unknown): MemnetLmTrain
   if (t.previousValid !== null && (typeof t.previousValid !== 'number' || !(t.previousValid > 0) || !Number.isFinite(t.previousValid)))
     throw new EngramError(`${source}: training 'previousValid' must be a positive number or null`);
   checkRngState(source, 'training.rngState', t.rngState);
-  if (!Array.isArray(t.history) || t.history.length > 10_000) throw new EngramError(`${source}: training 'history' must be a list of epochs`);
-  t.history.forEach((r, i) => {
-    const record = r as Record<string, unknown>;
-    const ok =
-      typeof r === 'object' &&
-      r !== null &&
-      ['epoch', 'learningRate', 'trainPerplexity', 'validPerplexity', 'seconds'].every((k) => typeof record[k] === 'number');
-    if (!ok) throw new EngramError(`${source}: training 'history' entry ${i} must have epoch, learningRate, trainPerplexity, validPerplexity and seconds`);
-  });
+  checkEpochHistory(source, t.history);
   return { ...(t as unknown as MemnetLmTrainingState), previousValid: t.previousValid === null ? Number.POSITIVE_INFINITY : (t.previousValid as number) };
 }
 
