@@ -65,6 +65,8 @@ export {
   LM_FORMAT,
   type LmCheckpoint,
   type LmFileKind,
+  type LmHeader,
+  type SizedVocabulary,
   type LoadedLm,
   checkEpochHistory,
   lmFromSafetensors,

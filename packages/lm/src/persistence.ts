@@ -35,8 +35,22 @@ export interface LoadedLm {
   metadata: Record<string, string>;
 }
 
+/** What every language model's config has: the size of its vocabulary. */
+export interface SizedVocabulary {
+  /** V, the number of words. */
+  vocabularySize: number;
+}
+
+/** What {@link readLmHeader} reads. */
+export interface LmHeader<C extends SizedVocabulary> {
+  /** The model's config, checked. */
+  config: C;
+  /** Its words, as many as the config says. */
+  vocabulary: LmVocabulary;
+}
+
 /** A kind of language-model file: its format tag, what it is called in errors, and its config's validator. */
-export interface LmFileKind<C extends { vocabularySize: number }> {
+export interface LmFileKind<C extends SizedVocabulary> {
   /** The format tag written into every file and checked on load. */
   format: string;
   /** What the file holds, for errors ("an Engram language model"). */
@@ -57,11 +71,7 @@ const LSTM_FILE: LmFileKind<LmConfig> = { format: LM_FORMAT, what: 'an Engram la
  * @param metadata - the file's metadata
  * @param kind - which kind of file it must be
  */
-export function readLmHeader<C extends { vocabularySize: number }>(
-  source: string,
-  metadata: Record<string, string>,
-  kind: LmFileKind<C>,
-): { config: C; vocabulary: LmVocabulary } {
+export function readLmHeader<C extends SizedVocabulary>(source: string, metadata: Record<string, string>, kind: LmFileKind<C>): LmHeader<C> {
   const format = Object.hasOwn(metadata, 'format') ? metadata.format : undefined;
   if (format !== kind.format) throw new EngramError(`${source}: not ${kind.what} (format '${format ?? 'missing'}', expected '${kind.format}')`);
   const config = metadataJson(source, metadata, 'config');
@@ -79,12 +89,7 @@ export function readLmHeader<C extends { vocabularySize: number }>(
  * @param vocabulary - its words
  * @param saver - the function named when the two disagree
  */
-export function writeLmHeader<C extends { vocabularySize: number }>(
-  kind: LmFileKind<C>,
-  config: C,
-  vocabulary: LmVocabulary,
-  saver: string,
-): Record<string, string> {
+export function writeLmHeader<C extends SizedVocabulary>(kind: LmFileKind<C>, config: C, vocabulary: LmVocabulary, saver: string): Record<string, string> {
   if (vocabulary.size !== config.vocabularySize)
     throw new EngramError(`${saver}: the vocabulary has ${vocabulary.size} words, the model expects ${config.vocabularySize}`);
   return { format: kind.format, config: JSON.stringify(config), vocabulary: JSON.stringify(vocabulary.words) };
