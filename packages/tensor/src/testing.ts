@@ -249,9 +249,29 @@ export function hostileModelFile(
  * @param load - the loader under test
  */
 export function refusalProblem(file: HostileModelFile, load: (bytes: Uint8Array) => unknown): string | null {
+  return judgeRefusal(file, () => load(file.bytes));
+}
+
+/**
+ * {@link refusalProblem} for an asynchronous loader (one that reads a file, say): the same judgement of
+ * what it resolves or rejects with.
+ * @param file - the hostile file
+ * @param load - the loader under test
+ */
+export async function refusalProblemAsync(file: HostileModelFile, load: (bytes: Uint8Array) => Promise<unknown>): Promise<string | null> {
+  const error = await load(file.bytes).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  return judgeRefusal(file, () => {
+    if (error !== null) throw error;
+  });
+}
+
+function judgeRefusal(file: HostileModelFile, run: () => unknown): string | null {
   let message: string | null = null;
   try {
-    load(file.bytes);
+    run();
   } catch (error) {
     if (!(error instanceof EngramError)) return `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
     message = error.message;
