@@ -1,4 +1,4 @@
-import { Random, type Tensor, randomNormal, randomUniform, sigmoid, softmax, tensor } from '@engram/tensor';
+import { Random, type Tensor, add, mul, randomNormal, randomUniform, sigmoid, softmax, sum, tensor } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   headParameterSize,
   interpolate,
   memoryAttention,
+  memoryHopsAttention,
   read,
   sharpen,
   write,
@@ -160,6 +161,50 @@ describe('fused memory-network attention equals the composed ops', () => {
       const report = gradientCheck((a: Tensor, b: Tensor, d: Tensor) => memoryAttention(a, b, d, mask, { fused }).output, [q, m, c]);
       expect(report.maxError).toBeLessThan(2e-2);
     }
+  });
+});
+
+describe('fused memory hops equal the composed hops', () => {
+  it('values and gradients (m, c, u, H) for any hops, linear units, linear start and mask', () => {
+    const rng = new Random(12);
+    const mask = tensor([
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1],
+    ]);
+    for (const hops of [1, 3]) {
+      for (const linearUnits of [0, 2, 4]) {
+        for (const options of [{ mask }, { softmax: false, mask }, {}]) {
+          const inputs = [randomNormal([2, 4], rng), randomNormal([2, 5, 4], rng), randomNormal([2, 5, 4], rng), randomNormal([4, 4], rng, 0, 0.5)];
+          const projections = [randomNormal([2, 4], rng), ...Array.from({ length: hops }, () => randomNormal([2, 5], rng))];
+          const run = (fused: boolean) => {
+            const leaves = inputs.map((x) => tensor(x.toArray(), x.shape, { requiresGrad: true }));
+            const [u, m, c, hop] = leaves as [Tensor, Tensor, Tensor, Tensor];
+            const result = memoryHopsAttention(u, m, c, hop, hops, { ...options, linearUnits, fused });
+            const parts = [result.output, ...result.weights].map((x, i) => sum(mul(x, projections[i] as Tensor)));
+            parts.reduce((a, b) => add(a, b)).backward();
+            return { values: [result.output, ...result.weights].map((x) => x.toArray()), grads: leaves.map((x) => (x.grad as Tensor).toArray()) };
+          };
+          const fused = run(true);
+          const composed = run(false);
+          for (const key of ['values', 'grads'] as const) {
+            fused[key].forEach((array, j) => {
+              const expected = composed[key][j] as Float32Array;
+              for (const [i, v] of array.entries()) {
+                const e = expected[i] as number;
+                expect(Math.abs(v - e), `${key} ${j}[${i}]: ${v} vs ${e}, ${hops} hops, ${linearUnits} linear`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(e)));
+              }
+            });
+          }
+        }
+      }
+    }
+  });
+
+  it('rejects a hop matrix of the wrong shape, naming it', () => {
+    const rng = new Random(1);
+    expect(() =>
+      memoryHopsAttention(randomNormal([1, 3], rng), randomNormal([1, 2, 3], rng), randomNormal([1, 2, 3], rng), randomNormal([3, 2], rng), 2),
+    ).toThrow(/hop matrix H/);
   });
 });
 

@@ -29,6 +29,14 @@ export {
   headParameterSize,
 } from './head-parameters.js';
 export { SHARPEN_EPSILON, convolutionalShift, interpolate, sharpen } from './location.js';
-export { MASKED_SCORE, type MemoryAttention, type MemoryAttentionOptions, memoryAttention } from './memnet-attention.js';
+export {
+  MASKED_SCORE,
+  type MemoryAttention,
+  type MemoryAttentionOptions,
+  memoryAttention,
+  type MemoryHopsAttention,
+  type MemoryHopsOptions,
+  memoryHopsAttention,
+} from './memnet-attention.js';
 export { type WriteHead, read, write } from './memory-ops.js';
 export type { ValidateOptions } from './validate.js';

@@ -1,4 +1,23 @@
-import { ShapeError, type Tensor, add, attentionRead, expandDims, matmul, mul, ones, reshape, slice, softmax, squeeze, sub } from '@engram/tensor';
+import {
+  OUTPUT_LAYOUTS,
+  ShapeError,
+  type Tensor,
+  add,
+  attentionRead,
+  concat,
+  expandDims,
+  matmul,
+  memoryHops,
+  mul,
+  ones,
+  relu,
+  reshape,
+  slice,
+  softmax,
+  splitFlat,
+  squeeze,
+  sub,
+} from '@engram/tensor';
 import { expectShape } from './validate.js';
 
 /** Score given to masked (empty) memory slots before the softmax: their weight becomes 0. */
@@ -68,4 +87,86 @@ export function memoryAttention(
   const weights = normalise ? softmax(scores, -1) : scores;
   const output = squeeze(matmul(expandDims(weights, 1), outputMemory), 1);
   return { weights, output };
+}
+
+/** What {@link memoryHopsAttention} returns. */
+export interface MemoryHopsAttention {
+  /** u^{K+1}, `[batch, d]`: the controller state after the last hop. */
+  output: Tensor;
+  /** p^k, `[batch, n]` for each hop k = 1…K: the attention over the memory slots. */
+  weights: Tensor[];
+}
+
+/** Options for {@link memoryHopsAttention}. */
+export interface MemoryHopsOptions extends MemoryAttentionOptions {
+  /** `[batch, n]`, 1 for a real slot and 0 for an empty one (default: every slot real). */
+  mask?: Tensor;
+  /**
+   * Units 0…linearUnits − 1 of each hop's output stay linear, the rest go through a ReLU (the
+   * language model's layers, §5). Default d: all linear.
+   */
+  linearUnits?: number;
+  /**
+   * Use the fused `memoryHops` primitive (default true): the memory is read in once for all hops and
+   * its gradient summed in place. False runs the composed ops: {@link memoryAttention} per hop, a
+   * matmul and a ReLU (the reference the fused path is tested against).
+   */
+  fused?: boolean;
+}
+
+/**
+ * K hops of memory-network attention over one memory, as in End-to-End Memory Networks with
+ * layer-wise (RNN-like) tying (§2.2): for k = 1…K, p^k = softmax((u^k)ᵀ m_i), o^k = Σ_i p^k_i c_i,
+ * u^{k+1} = H u^k + o^k, with a ReLU on the units from `linearUnits` on (§5's language model).
+ *
+ * @param query u¹, `[batch, d]`
+ * @param inputMemory m, `[batch, n, d]` (A-embedded; the same at every hop)
+ * @param outputMemory c, `[batch, n, d]` (C-embedded)
+ * @param hop H, `[d, d]`, the linear map between hops (applied as u·H)
+ * @param hops K, the number of hops
+ * @param options mask, linear units, linear start and whether to use the fused primitive
+ * @example
+ * ```ts
+ * const { output, weights } = memoryHopsAttention(u, m, c, H, 7, { linearUnits: 75 });
+ * ```
+ */
+export function memoryHopsAttention(
+  query: Tensor,
+  inputMemory: Tensor,
+  outputMemory: Tensor,
+  hop: Tensor,
+  hops: number,
+  options: MemoryHopsOptions = {},
+): MemoryHopsAttention {
+  const op = 'memoryHopsAttention';
+  if (inputMemory.rank !== 3) throw new ShapeError(op, 'input memory m must have shape [batch, n, d]', [inputMemory.shape]);
+  const [batch, slots, dim] = inputMemory.shape as [number, number, number];
+  expectShape(op, 'query u', query, [batch, dim]);
+  expectShape(op, 'output memory c', outputMemory, [batch, slots, dim]);
+  expectShape(op, 'hop matrix H', hop, [dim, dim]);
+  const { mask, softmax: normalize = true } = options;
+  if (mask !== undefined) expectShape(op, 'mask', mask, [batch, slots]);
+  const linearUnits = options.linearUnits ?? dim;
+  if (options.fused ?? true) {
+    const flat = memoryHops(inputMemory, outputMemory, query, mask ?? ones([batch, slots], { backend: query.backend }), hop, { hops, linearUnits, normalize });
+    const [us, ps] = splitFlat(flat, OUTPUT_LAYOUTS.memoryHops(batch, slots, dim, hops)) as [Tensor, Tensor];
+    return {
+      output: reshape(slice(us, [hops, 0, 0], [1, batch, dim]), [batch, dim]),
+      weights: Array.from({ length: hops }, (_, k) => reshape(slice(ps, [k, 0, 0], [1, batch, slots]), [batch, slots])),
+    };
+  }
+  let u = query;
+  const weights: Tensor[] = [];
+  for (let k = 0; k < hops; k++) {
+    const read = memoryAttention(u, inputMemory, outputMemory, mask, { softmax: normalize, fused: false });
+    weights.push(read.weights);
+    const z = add(matmul(u, hop), read.output);
+    u =
+      linearUnits >= dim
+        ? z
+        : linearUnits === 0
+          ? relu(z)
+          : concat([slice(z, [0, 0], [batch, linearUnits]), relu(slice(z, [0, linearUnits], [batch, dim - linearUnits]))], 1);
+  }
+  return { output: u, weights };
 }

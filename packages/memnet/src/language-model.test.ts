@@ -85,19 +85,33 @@ describe('MemN2N language model (§5)', () => {
     ).toThrow(/query .* needs tying 'layerwise'/);
   });
 
-  it('gradients match finite differences (2 hops, layer-wise tying, ReLU on half)', () => {
-    const model = createMemnet(tinyConfig(), new Random(2));
-    const ids = corpus(40, 3);
-    const batch = encodeTextPositions(ids, Int32Array.of(3, 9, 17, 30), model.config);
-    const report = gradientCheck(
-      (a: Tensor, c: Tensor, w: Tensor, h: Tensor) => {
-        const swapped: MemnetModel = { ...model, params: { embeddings: [a, c], answer: w, hop: h } };
-        return crossEntropy(memnetForward(swapped, batch).logits, batch.answers, 'sum');
-      },
-      [...model.params.embeddings, model.params.answer as Tensor, model.params.hop as Tensor],
-      { step: 1e-2 },
-    );
-    expect(report.maxError).toBeLessThan(2e-2);
+  for (const fused of [true, false]) {
+    it(`gradients match finite differences (2 hops, layer-wise tying, ReLU on half; ${fused ? 'fused hops' : 'composed hops'})`, () => {
+      const model = createMemnet(tinyConfig(), new Random(2));
+      const ids = corpus(40, 3);
+      const batch = encodeTextPositions(ids, Int32Array.of(3, 9, 17, 30), model.config);
+      const report = gradientCheck(
+        (a: Tensor, c: Tensor, w: Tensor, h: Tensor) => {
+          const swapped: MemnetModel = { ...model, params: { embeddings: [a, c], answer: w, hop: h } };
+          return crossEntropy(memnetForward(swapped, batch, { fused }).logits, batch.answers, 'sum');
+        },
+        [...model.params.embeddings, model.params.answer as Tensor, model.params.hop as Tensor],
+        { step: 1e-2 },
+      );
+      expect(report.maxError).toBeLessThan(2e-2);
+    });
+  }
+
+  it('the fused hops give the composed hops’ logits and attention (paper-sized width, 7 hops)', () => {
+    const config = memnetLmConfig(vocabulary.size, { hops: 7, memorySize: 20, embeddingSize: 150 });
+    const model = createMemnet(config, new Random(4));
+    const batch = encodeTextPositions(corpus(200, 5), Int32Array.of(2, 25, 60, 199), config);
+    const fused = memnetForward(model, batch);
+    const composed = memnetForward(model, batch, { fused: false });
+    for (const [a, b] of [[fused.logits, composed.logits], ...fused.attention.map((p, k) => [p, composed.attention[k] as Tensor])] as [Tensor, Tensor][]) {
+      const expected = b.toArray();
+      for (const [i, v] of a.toArray().entries()) expect(Math.abs(v - (expected[i] as number))).toBeLessThan(1e-4 * (1 + Math.abs(expected[i] as number)));
+    }
   });
 
   it('learns a tiny seeded corpus whose next word depends on a word three back', async () => {

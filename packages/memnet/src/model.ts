@@ -1,4 +1,4 @@
-import { memoryAttention } from '@engram/addressing';
+import { memoryAttention, memoryHopsAttention } from '@engram/addressing';
 import {
   type Backend,
   type Random,
@@ -90,6 +90,11 @@ export function createMemnet(config: MemnetConfig, rng: Random, backend: Backend
 export interface ForwardOptions {
   /** Linear start (§4.2): no softmax in the memory layers. */
   linear?: boolean;
+  /**
+   * Layer-wise tying: run the K hops as the fused `memoryHops` kernel (default true); false runs them
+   * as composed ops, hop by hop (the reference the fused path is tested against).
+   */
+  fused?: boolean;
 }
 
 /** What {@link memnetForward} returns. */
@@ -152,6 +157,16 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
   let u = constantQuery
     ? fill([size, d], config.query as number, { backend })
     : embeddingBag(questionTable as Tensor, batch.queryTokens, weights, batch.queryWeightRows, queryWords);
+  if (params.hop !== undefined) {
+    // Layer-wise tying: the same m and c at every hop, so all K hops run as one fused kernel.
+    const hops = memoryHopsAttention(u, memoryOf(inputTable), memoryOf(outputTable as Tensor), params.hop, config.hops, {
+      mask,
+      softmax: !options.linear,
+      linearUnits: config.linearUnits ?? d,
+      fused: options.fused ?? true,
+    });
+    return { logits: answerLogits(model, hops.output), attention: hops.weights };
+  }
   const attention: Tensor[] = [];
   for (let hop = 0; hop < config.hops; hop++) {
     const input = config.tying === 'adjacent' ? (params.embeddings[hop] as Tensor) : inputTable;

@@ -5,7 +5,7 @@
 import { F, at } from './pointers';
 
 /** Σ_k x(k)·y(k) over `width` floats. */
-@inline function dot(x: usize, y: usize, width: i32): f32 {
+@inline export function dot(x: usize, y: usize, width: i32): f32 {
   let acc = f32x4.splat(0);
   let k = 0;
   for (; k + 4 <= width; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, k)), v128.load(at(y, k))));
@@ -15,7 +15,7 @@ import { F, at } from './pointers';
 }
 
 /** out(k) += scale·x(k) over `width` floats. */
-@inline function axpy(out: usize, scale: f32, x: usize, width: i32): void {
+@inline export function axpy(out: usize, scale: f32, x: usize, width: i32): void {
   const s = f32x4.splat(scale);
   let k = 0;
   for (; k + 4 <= width; k += 4) v128.store(at(out, k), f32x4.add(v128.load(at(out, k)), f32x4.mul(s, v128.load(at(x, k)))));
@@ -23,7 +23,7 @@ import { F, at } from './pointers';
 }
 
 /** out(k) = scale·x(k) over `width` floats. */
-@inline function scaled(out: usize, scale: f32, x: usize, width: i32): void {
+@inline export function scaled(out: usize, scale: f32, x: usize, width: i32): void {
   const s = f32x4.splat(scale);
   let k = 0;
   for (; k + 4 <= width; k += 4) v128.store(at(out, k), f32x4.mul(s, v128.load(at(x, k))));

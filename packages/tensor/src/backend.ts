@@ -124,6 +124,35 @@ export interface FusedKernels<S> {
    * gradient: a flat array holding dm (batch·slots·width), dc (batch·slots·width), du (batch·width).
    */
   attentionReadBackward: (m: S, c: S, u: S, mask: S, out: S, grad: S, batch: number, slots: number, width: number, normalize: boolean) => S;
+  /**
+   * K hops of memory-network attention over one memory, fused (layer-wise tying, Sukhbaatar et al.
+   * 2015 §2.2 and §5): m, c `[batch, slots, width]`, u¹ `[batch, width]`, mask `[batch, slots]`, H
+   * `[width, width]`. For k = 1…K: (o^k, p^k) = attentionRead(m, c, u^k), z = u^k H + o^k, and
+   * u^{k+1}_j = z_j for j < `linearUnits`, max(z_j, 0) otherwise. Returns a flat array laid out as
+   * {@link OUTPUT_LAYOUTS}.memoryHops says: u¹…u^{K+1}, then p¹…p^K, then o¹…o^K. The memory is read
+   * in once for all hops instead of once per hop.
+   */
+  memoryHops: (m: S, c: S, u: S, mask: S, hop: S, batch: number, slots: number, width: number, hops: number, linearUnits: number, normalize: boolean) => S;
+  /**
+   * Backward of {@link Kernels.memoryHops} from its inputs, its output and the output's gradient
+   * (the same layout): a flat array holding dm, dc (batch·slots·width each, summed over the hops
+   * in place), du¹ (batch·width) and dH (width·width).
+   */
+  memoryHopsBackward: (
+    m: S,
+    c: S,
+    u: S,
+    mask: S,
+    hop: S,
+    out: S,
+    grad: S,
+    batch: number,
+    slots: number,
+    width: number,
+    hops: number,
+    linearUnits: number,
+    normalize: boolean,
+  ) => S;
 
   // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
   /**
@@ -184,6 +213,19 @@ export const OUTPUT_LAYOUTS = {
     [batch, slots, width],
     [batch, slots, width],
     [batch, width],
+  ],
+  /** u¹…u^{K+1} `[hops + 1, batch, width]`, p¹…p^K `[hops, batch, slots]`, o¹…o^K `[hops, batch, width]`. */
+  memoryHops: (batch: number, slots: number, width: number, hops: number): OutputLayout => [
+    [hops + 1, batch, width],
+    [hops, batch, slots],
+    [hops, batch, width],
+  ],
+  /** dm, dc `[batch, slots, width]`, du¹ `[batch, width]`, dH `[width, width]`. */
+  memoryHopsBackward: (batch: number, slots: number, width: number): OutputLayout => [
+    [batch, slots, width],
+    [batch, slots, width],
+    [batch, width],
+    [width, width],
   ],
   /** dM `[batch, rows, width]`, dw `[batch, rows]`, de and da `[batch, width]`. */
   memoryWriteBackward: (batch: number, rows: number, width: number): OutputLayout => [

@@ -248,6 +248,96 @@ export function attentionReadBackward(m: Tensor, c: Tensor, u: Tensor, mask: Ten
   return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width))], backend);
 }
 
+/** Parameters of `memoryHops`. */
+export interface MemoryHopsParams {
+  /** K, the number of hops. */
+  hops: number;
+  /** Units 0…linearUnits − 1 of each hop's output stay linear; the rest go through a ReLU (the width: all linear). */
+  linearUnits: number;
+  /** Softmax over the real slots (true) or linear start (false). */
+  normalize: boolean;
+}
+
+/**
+ * K hops of memory-network attention over one memory in one pass (End-to-End Memory Networks with
+ * layer-wise tying, §2.2, and the language model's half-ReLU layers, §5): for k = 1…K,
+ * p^k = softmax((u^k)ᵀ m_i) over the real slots, o^k = Σ_i p^k_i c_i, u^{k+1} = act(u^k H + o^k) with
+ * act the identity on units below `linearUnits` and a ReLU on the rest. Returns a flat tensor laid out
+ * as `OUTPUT_LAYOUTS.memoryHops`: u¹…u^{K+1} (`[K + 1, batch, width]`), p¹…p^K (`[K, batch, slots]`),
+ * o¹…o^K (`[K, batch, width]`). Differentiable in m, c, u¹ and H (not in the mask); the gradients of m
+ * and c are summed over the hops inside the kernel, and the memory is read in once, not once per hop.
+ * The composed form (a loop of {@link attentionRead}, a matmul and a ReLU) is its reference in the tests.
+ *
+ * @param m - `[batch, slots, width]`, the input memory (the same at every hop)
+ * @param c - `[batch, slots, width]`, the output memory
+ * @param u - `[batch, width]`, the first query u¹
+ * @param mask - `[batch, slots]`, 1 for a real slot and 0 for an empty one
+ * @param hop - `[width, width]`, H, the map between hops
+ * @param params - the number of hops, how many units stay linear, and whether to apply the softmax
+ * @example
+ * ```ts
+ * const flat = memoryHops(m, c, u, mask, H, { hops: 7, linearUnits: 75, normalize: true });
+ * const [us, ps] = splitFlat(flat, OUTPUT_LAYOUTS.memoryHops(batch, slots, 150, 7));
+ * ```
+ */
+export function memoryHops(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, hop: Tensor, params: MemoryHopsParams): Tensor {
+  const op = 'memoryHops';
+  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, c.shape]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const expect = (name: string, x: Tensor, shape: number[]): void => {
+    if (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i]))
+      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
+  };
+  expect('c', c, [batch, slots, width]);
+  expect('u', u, [batch, width]);
+  expect('mask', mask, [batch, slots]);
+  expect('hop', hop, [width, width]);
+  const { hops, linearUnits, normalize } = params;
+  if (!Number.isInteger(hops) || hops < 1) throw new ShapeError(op, `hops must be a positive integer, got ${hops}`, [m.shape]);
+  if (!Number.isInteger(linearUnits) || linearUnits < 0 || linearUnits > width)
+    throw new ShapeError(op, `linearUnits must be an integer in [0, ${width}], got ${linearUnits}`, [m.shape]);
+  const backend = backendOf(op, [m, c, u, mask, hop]);
+  const storage = kernels(backend).memoryHops(m.storage, c.storage, u.storage, mask.storage, hop.storage, batch, slots, width, hops, linearUnits, normalize);
+  return fused(op, storage, [layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops))], [m, c, u, mask, hop], params, backend, ({ grad, out }) => {
+    const [dm, dc, du, dH] = splitFlat(memoryHopsBackward(m, c, u, mask, hop, out, grad, params), OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width));
+    return [dm as Tensor, dc as Tensor, du as Tensor, null, dH as Tensor];
+  });
+}
+
+/**
+ * The fused hops' backward (flat dm, dc, du¹, dH); used by {@link memoryHops}'s gradient.
+ * @param m - the input memory, [batch, slots, width]
+ * @param c - the output memory, [batch, slots, width]
+ * @param u - the first query, [batch, width]
+ * @param mask - which slots count, [batch, slots]
+ * @param hop - H, [width, width]
+ * @param out - the forward pass's output
+ * @param grad - the gradient of the output (the same layout)
+ * @param params - the forward pass's parameters
+ */
+export function memoryHopsBackward(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, hop: Tensor, out: Tensor, grad: Tensor, params: MemoryHopsParams): Tensor {
+  const op = 'memoryHopsBackward';
+  const backend = backendOf(op, [m, c, u, mask, hop, out, grad]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const { hops, linearUnits, normalize } = params;
+  const storage = kernels(backend).memoryHopsBackward(
+    m.storage,
+    c.storage,
+    u.storage,
+    mask.storage,
+    hop.storage,
+    out.storage,
+    grad.storage,
+    batch,
+    slots,
+    width,
+    hops,
+    linearUnits,
+    normalize,
+  );
+  return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width))], backend);
+}
+
 /**
  * Cosine similarity of a key `[batch, M]` with every row of a memory `[batch, N, M]` in one pass
  * (NTM eq. 6): K(k, M(i)) = k·M(i) / (‖k‖·‖M(i)‖ + ε) → `[batch, N]`. A zero row or key gives 0

@@ -160,7 +160,12 @@ export const gradients: Readonly<Record<PrimitiveOp, GradientRule<never>>> = {
   scatterAdd: ({ grad, params }: GradContext<GatherParams>) => [gather(grad, params.indices)],
 };
 
-/** Cuts a flat tensor into consecutive pieces of the given shapes. @internal */
+/**
+ * Cuts a flat tensor into consecutive pieces of the given shapes (a fused op's result, with its
+ * layout from `OUTPUT_LAYOUTS`). Each piece is a differentiable slice.
+ * @param flat - a one-dimensional tensor at least as long as the pieces together
+ * @param shapes - the pieces' shapes, in order
+ */
 export function splitFlat(flat: Tensor, shapes: readonly (readonly number[])[]): Tensor[] {
   let offset = 0;
   return shapes.map((shape) => {

@@ -495,6 +495,159 @@ function attentionReadBackward(
   return result;
 }
 
+/**
+ * One example's attention read at one hop (the body of attentionRead for row b): writes p into
+ * `out[p..p+slots)` and adds o into `out[o..o+width)` (which must start at zero).
+ */
+function readOne(
+  m: Float32Array,
+  c: Float32Array,
+  u: Float32Array,
+  uAt: number,
+  mask: Float32Array,
+  b: number,
+  slots: number,
+  width: number,
+  normalize: boolean,
+  out: Float32Array,
+  p: number,
+  o: number,
+): void {
+  let top = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < slots; i++) {
+    let s = 0;
+    const row = (b * slots + i) * width;
+    for (let k = 0; k < width; k++) s += (m[row + k] as number) * (u[uAt + k] as number);
+    out[p + i] = s;
+    if (mask[b * slots + i] !== 0 && s > top) top = s;
+  }
+  if (normalize) {
+    let total = 0;
+    for (let i = 0; i < slots; i++) {
+      const e = mask[b * slots + i] !== 0 ? Math.exp((out[p + i] as number) - top) : 0;
+      out[p + i] = e;
+      total += e;
+    }
+    for (let i = 0; i < slots; i++) out[p + i] = total > 0 ? (out[p + i] as number) / total : 0;
+  } else {
+    for (let i = 0; i < slots; i++) out[p + i] = (out[p + i] as number) * (mask[b * slots + i] as number);
+  }
+  for (let i = 0; i < slots; i++) {
+    const pi = out[p + i] as number;
+    if (pi === 0) continue;
+    const row = (b * slots + i) * width;
+    for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + pi * (c[row + k] as number);
+  }
+}
+
+function memoryHops(
+  m: Float32Array,
+  c: Float32Array,
+  u: Float32Array,
+  mask: Float32Array,
+  hop: Float32Array,
+  batch: number,
+  slots: number,
+  width: number,
+  hops: number,
+  linearUnits: number,
+  normalize: boolean,
+): Float32Array {
+  // Layout: u¹…u^{K+1} [K+1, B, d], p [K, B, slots], o [K, B, d].
+  const out = allocateFloats(layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops)));
+  const pBase = (hops + 1) * batch * width;
+  const oBase = pBase + hops * batch * slots;
+  out.set(u.subarray(0, batch * width));
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < hops; k++) {
+      const uk = (k * batch + b) * width;
+      const next = uk + batch * width;
+      const o = oBase + (k * batch + b) * width;
+      readOne(m, c, out, uk, mask, b, slots, width, normalize, out, pBase + (k * batch + b) * slots, o);
+      // z = uᵏH + oᵏ; the units from linearUnits on go through a ReLU.
+      for (let j = 0; j < width; j++) {
+        let z = out[o + j] as number;
+        for (let i = 0; i < width; i++) z += (out[uk + i] as number) * (hop[i * width + j] as number);
+        out[next + j] = j < linearUnits || z > 0 ? z : 0;
+      }
+    }
+  }
+  return out;
+}
+
+function memoryHopsBackward(
+  m: Float32Array,
+  c: Float32Array,
+  _u: Float32Array,
+  mask: Float32Array,
+  hop: Float32Array,
+  out: Float32Array,
+  grad: Float32Array,
+  batch: number,
+  slots: number,
+  width: number,
+  hops: number,
+  linearUnits: number,
+  normalize: boolean,
+): Float32Array {
+  const cells = batch * slots * width;
+  const result = allocateFloats(layoutLength(OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width)));
+  const duAt = 2 * cells;
+  const dHAt = duAt + batch * width;
+  const pBase = (hops + 1) * batch * width;
+  const oBase = pBase + hops * batch * slots;
+  const g = new Float64Array(width);
+  const dz = new Float64Array(width);
+  const dp = new Float64Array(slots);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < width; j++) g[j] = grad[(hops * batch + b) * width + j] as number;
+    for (let k = hops - 1; k >= 0; k--) {
+      const uk = (k * batch + b) * width;
+      const next = uk + batch * width;
+      const p = pBase + (k * batch + b) * slots;
+      const o = oBase + (k * batch + b) * width;
+      // dz = g ⊙ act′: 1 on the linear units, [u^{k+1} > 0] on the ReLU ones.
+      for (let j = 0; j < width; j++) dz[j] = j < linearUnits || (out[next + j] as number) > 0 ? (g[j] as number) : 0;
+      // dH += (uᵏ)ᵀ dz; the gradient of uᵏ starts as its own plus dz Hᵀ.
+      for (let i = 0; i < width; i++) {
+        const ui = out[uk + i] as number;
+        let back = grad[uk + i] as number;
+        for (let j = 0; j < width; j++) {
+          result[dHAt + i * width + j] = (result[dHAt + i * width + j] as number) + ui * (dz[j] as number);
+          back += (hop[i * width + j] as number) * (dz[j] as number);
+        }
+        g[i] = back;
+      }
+      // The attention's backward with do = dz + its own gradient: dc_i += p_i do, dp_i = gp_i + do·c_i.
+      let weighted = 0;
+      for (let i = 0; i < slots; i++) {
+        const row = (b * slots + i) * width;
+        const pi = out[p + i] as number;
+        let dpi = grad[p + i] as number;
+        for (let j = 0; j < width; j++) {
+          const go = (dz[j] as number) + (grad[o + j] as number);
+          dpi += go * (c[row + j] as number);
+          result[cells + row + j] = (result[cells + row + j] as number) + pi * go;
+        }
+        dp[i] = dpi;
+        weighted += pi * dpi;
+      }
+      // ds_i = p_i (dp_i − Σ_j p_j dp_j) (softmax) or dp_i·mask_i (linear start); dm_i += ds_i uᵏ; guᵏ += Σ_i ds_i m_i.
+      for (let i = 0; i < slots; i++) {
+        const ds = normalize ? (out[p + i] as number) * ((dp[i] as number) - weighted) : (dp[i] as number) * (mask[b * slots + i] as number);
+        if (ds === 0) continue;
+        const row = (b * slots + i) * width;
+        for (let j = 0; j < width; j++) {
+          result[row + j] = (result[row + j] as number) + ds * (out[uk + j] as number);
+          g[j] = (g[j] as number) + ds * (m[row + j] as number);
+        }
+      }
+    }
+    for (let j = 0; j < width; j++) result[duAt + b * width + j] = g[j] as number;
+  }
+  return result;
+}
+
 function softmaxCrossEntropy(x: Float32Array, labels: Int32Array, rows: number, cols: number): Float32Array {
   const out = allocateFloats(rows);
   for (let r = 0; r < rows; r++) {
@@ -831,6 +984,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   embeddingBagBackward,
   attentionRead,
   attentionReadBackward,
+  memoryHops,
+  memoryHopsBackward,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
   lstmCell,

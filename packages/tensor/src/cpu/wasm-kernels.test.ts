@@ -171,6 +171,40 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
   });
 });
 
+describe.runIf(wasm !== null)('WebAssembly SIMD memory hops', () => {
+  const kernel = (wasm as NonNullable<typeof wasm>).fused;
+  it('match the reference forward and backward (any hops, linear units, masks, softmax or linear start, vector body and tail)', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 23 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.integer(),
+        (batch, slots, width, hops, normalize, seed) => {
+          const rng = new Random(seed);
+          const linearUnits = rng.int(0, width);
+          const m = randomArray(batch * slots * width, rng);
+          const c = randomArray(batch * slots * width, rng);
+          const u = randomArray(batch * width, rng);
+          const hop = Float32Array.from({ length: width * width }, () => rng.uniform(-0.5, 0.5));
+          const mask = Float32Array.from({ length: batch * slots }, (_, i) => (i % slots === 0 || rng.next() < 0.7 ? 1 : 0));
+          const forward = ref.memoryHops(m, c, u, mask, hop, batch, slots, width, hops, linearUnits, normalize);
+          const actual = kernel.memoryHops(m, c, u, mask, hop, batch, slots, width, hops, linearUnits, normalize);
+          expect(maxError(actual, forward) / (1 + Math.max(...forward.map(Math.abs)))).toBeLessThan(1e-4);
+          const grad = randomArray(forward.length, rng);
+          const expected = ref.memoryHopsBackward(m, c, u, mask, hop, forward, grad, batch, slots, width, hops, linearUnits, normalize);
+          const backward = kernel.memoryHopsBackward(m, c, u, mask, hop, forward, grad, batch, slots, width, hops, linearUnits, normalize);
+          expect(maxError(backward, expected) / (1 + Math.max(...expected.map(Math.abs)))).toBeLessThan(1e-4);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe.runIf(wasm !== null)('the WebAssembly kernel table', () => {
   it('binds every row, and the cpu backend runs every one of them in WebAssembly (none forgotten)', async () => {
     const { WASM_KERNEL_TABLE } = await import('./wasm-kernels.js');

@@ -27,16 +27,21 @@ export const WASM_KERNEL_TABLE = {
   memoryWriteBackward: row<'memoryWriteBackward'>()(5, (batch, rows, width) => layoutLength(OUTPUT_LAYOUTS.memoryWriteBackward(batch, rows, width))),
   rowCosine: row<'rowCosine'>()(2, (batch, rows) => batch * rows),
   rowCosineBackward: row<'rowCosineBackward'>()(3, (batch, rows, width) => layoutLength(OUTPUT_LAYOUTS.rowCosineBackward(batch, rows, width))),
-  locationAddress: row<'locationAddress'>()(5, (batch, slots) => batch * slots, { export: 'locationTempBytes', argument: 1 }),
+  locationAddress: row<'locationAddress'>()(5, (batch, slots) => batch * slots, { export: 'locationTempBytes', arguments: [1] }),
   locationAddressBackward: row<'locationAddressBackward'>()(
     6,
     (batch, slots, shifts) => layoutLength(OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts)),
-    { export: 'locationTempBytes', argument: 1 },
+    { export: 'locationTempBytes', arguments: [1] },
   ),
   attentionRead: row<'attentionRead'>()(4, (batch, slots, width) => layoutLength(OUTPUT_LAYOUTS.attentionRead(batch, slots, width))),
   attentionReadBackward: row<'attentionReadBackward'>()(6, (batch, slots, width) => layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)), {
     export: 'attentionTempBytes',
-    argument: 1,
+    arguments: [1],
+  }),
+  memoryHops: row<'memoryHops'>()(5, (batch, slots, width, hops) => layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops))),
+  memoryHopsBackward: row<'memoryHopsBackward'>()(7, (batch, slots, width) => layoutLength(OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width)), {
+    export: 'memoryHopsTempBytes',
+    arguments: [1, 2],
   }),
   embeddingBag: row<'embeddingBag'>()(4, (bags, _words, width) => bags * width),
   embeddingBagBackward: row<'embeddingBagBackward'>()(4, (rows, _bags, _words, width) => rows * width),
@@ -54,6 +59,8 @@ export type WasmKernelName =
   | 'locationAddressBackward'
   | 'attentionRead'
   | 'attentionReadBackward'
+  | 'memoryHops'
+  | 'memoryHopsBackward'
   | 'embeddingBag'
   | 'embeddingBagBackward'
   | 'softmaxCrossEntropy'
@@ -66,14 +73,17 @@ type Drop<T extends readonly unknown[], N extends number, Dropped extends unknow
     ? Drop<Rest, N, [...Dropped, unknown]>
     : [];
 
+/** The exports that size a kernel's scratch memory. */
+type TempExport = 'locationTempBytes' | 'attentionTempBytes' | 'memoryHopsTempBytes';
+
 /** One row of {@link WASM_KERNEL_TABLE}. */
 interface WasmKernelSpec {
   /** How many leading arguments are arrays. */
   arrays: number;
   /** Output length in floats, from the kernel's scalar arguments. */
   output: (...scalars: never[]) => number;
-  /** Scratch memory: the export that sizes it and which scalar argument it takes. */
-  temp?: { export: 'locationTempBytes' | 'attentionTempBytes'; argument: number };
+  /** Scratch memory: the export that sizes it and which scalar arguments it takes. */
+  temp?: { export: TempExport; arguments: readonly number[] };
 }
 
 /**
@@ -91,8 +101,9 @@ function row<K extends WasmKernelName>() {
 /** The module's exports: the table's kernels (pointers and scalars) and the matmul's own entry points. */
 type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) => void } & {
   memory: WebAssembly.Memory;
-  locationTempBytes(slots: number): number;
-  attentionTempBytes(slots: number): number;
+} & {
+  [E in TempExport]: (...sizes: number[]) => number;
+} & {
   pack(b: number, dst: number, k: number, n: number, sBk: number, sBj: number): void;
   multiplyPacked(a: number, packed: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number): void;
   multiplyDirect(a: number, b: number, c: number, m: number, k: number, n: number, sAi: number, sAk: number, sBk: number): void;
@@ -259,7 +270,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     fused[name] = (...args: unknown[]) => {
       const arrays = args.slice(0, spec.arrays) as (Float32Array | Int32Array)[];
       const scalars = args.slice(spec.arrays) as (number | boolean)[];
-      const tempBytes = spec.temp ? wasm[spec.temp.export](scalars[spec.temp.argument] as number) : 0;
+      const tempBytes = spec.temp ? wasm[spec.temp.export](...spec.temp.arguments.map((i) => scalars[i] as number)) : 0;
       return run(arrays, output(...scalars), (pointers, out, temp) => kernel(...pointers, out, ...scalars, ...(spec.temp ? [temp] : [])), tempBytes);
     };
   }

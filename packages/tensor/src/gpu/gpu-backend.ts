@@ -16,6 +16,7 @@ import {
   layoutLength,
 } from '../backend.js';
 import { broadcastStrides } from '../cpu/reference-kernels.js';
+import { composeMemoryHops } from '../memory-hops-composed.js';
 import { createCpuBackend } from '../cpu/cpu-backend.js';
 import { EngramError, formatShape } from '../errors.js';
 import { type Shape, shapeSize, stridesOf } from '../shape.js';
@@ -126,7 +127,8 @@ function padRank(values: readonly number[], fill: number): number[] {
 const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;
 
 /** The flat output length of a multi-output kernel, from its layout. */
-const floats = (kernel: keyof typeof OUTPUT_LAYOUTS, a: number, b: number, c: number): number => layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
+const floats = (kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops'>, a: number, b: number, c: number): number =>
+  layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
 
 /** Builds the kernels over a live gpu.js instance. */
 function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray: (data: Float32Array) => GpuStorage } {
@@ -192,7 +194,7 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
   const indexMap = (x: GpuStorage, outShape: Shape, strides: readonly number[], base: number): GpuStorage =>
     run(gatherIndexSource, shapeSize(outShape), tex(x), padRank(outShape, 1), padRank(strides, 0), base);
 
-  const kernels = {
+  const own = {
     neg: unary(unaryExpressions.neg),
     exp: unary(unaryExpressions.exp),
     log: unary(unaryExpressions.log),
@@ -357,7 +359,9 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       const shapes = OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts).map((shape) => [shape.reduce((x, y) => x * y, 1)]);
       return kernels.concat(parts, shapes, 0, [floats('locationAddressBackward', batch, slots, shifts)]);
     },
-  } satisfies Kernels<GpuStorage>;
+  } satisfies Omit<Kernels<GpuStorage>, 'memoryHops' | 'memoryHopsBackward'>;
+  // The hops over one memory: a loop of this backend's own attention, matmul and ReLU kernels.
+  const kernels = { ...own, ...composeMemoryHops(own) } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {
     const storage = run(uploadSource, data.length, data);

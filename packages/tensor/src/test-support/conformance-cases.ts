@@ -122,6 +122,23 @@ export const opCases: OpCase[] = [
     inputs: [any([2, 4, 3]), any([2, 4, 3]), any([2, 3])],
     run: (m, c, u) => t.attentionRead(m, c, u, t.tensor([1, 1, 0, 1, 1, 1, 1, 0], [2, 4], { backend: m.backend }), false),
   },
+  {
+    name: 'memoryHops (fused, 3 hops, half ReLU)',
+    inputs: [any([2, 4, 3]), any([2, 4, 3]), any([2, 3]), { shape: [3, 3], low: -0.8, high: 0.8 }],
+    run: (m, c, u, hop) =>
+      t.memoryHops(m, c, u, t.tensor([1, 1, 0, 1, 1, 1, 1, 0], [2, 4], { backend: m.backend }), hop, { hops: 3, linearUnits: 1, normalize: true }),
+  },
+  {
+    name: 'memoryHops (fused, 2 hops, all linear, linear start)',
+    inputs: [any([2, 4, 3]), any([2, 4, 3]), any([2, 3]), { shape: [3, 3], low: -0.8, high: 0.8 }],
+    run: (m, c, u, hop) =>
+      t.memoryHops(m, c, u, t.tensor([1, 1, 0, 1, 1, 1, 1, 0], [2, 4], { backend: m.backend }), hop, { hops: 2, linearUnits: 3, normalize: false }),
+  },
+  {
+    name: 'memoryHops (fused, 2 hops, all ReLU)',
+    inputs: [any([1, 5, 4]), any([1, 5, 4]), any([1, 4]), { shape: [4, 4], low: -0.8, high: 0.8 }],
+    run: (m, c, u, hop) => t.memoryHops(m, c, u, t.ones([1, 5], { backend: m.backend }), hop, { hops: 2, linearUnits: 0, normalize: true }),
+  },
   { name: 'rowCosine (fused)', inputs: [any([2, 5, 3]), any([2, 3])], run: (m, k) => t.rowCosine(m, k, 1e-8) },
   {
     name: 'locationAddress (fused)',
