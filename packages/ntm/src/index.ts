@@ -32,6 +32,7 @@ export {
   sequenceLoss,
   trainBatch,
 } from './train.js';
+export { type RecurrentMemoryModel, type SequenceModel, asRecurrent } from './recurrent.js';
 export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';
 export {
   NTM_RECIPE,

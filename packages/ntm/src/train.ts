@@ -14,7 +14,8 @@ import {
   sum,
   tensor,
 } from '@engram/tensor';
-import { type NtmModel, type NtmState, initialNtmState, ntmStep, stepSlice } from './model.js';
+import { stepSlice } from './model.js';
+import { type SequenceModel, asRecurrent } from './recurrent.js';
 
 /** `NonFiniteError` (from `@engram/tensor`), which `trainBatch` throws, for callers that import it from here. */
 export { NonFiniteError };
@@ -23,28 +24,29 @@ export { NonFiniteError };
 export interface SequenceRun {
   /** Output logits per step, `[batch, outputSize]` (null on steps that were skipped). */
   logits: (Tensor | null)[];
-  /** The state after the last step. */
-  state: NtmState;
+  /** The state after the last step (an `NtmState` for an NTM). */
+  state: unknown;
 }
 
 /**
  * Runs the NTM over a batch of sequences from the initial state. With `scoredOnly`, the output
  * layer runs only on steps where some sequence is scored (training needs no other outputs).
- * @param model - the NTM
+ * @param model - the NTM (or any recurrent memory model)
  * @param batch - the input and target sequences
  * @param options - `scoredOnly`: compute outputs only on the steps that are scored
  */
-export function runSequence(model: NtmModel, batch: SequenceBatch, options: { scoredOnly?: boolean } = {}): SequenceRun {
-  if (batch.inputWidth !== model.config.inputSize || batch.outputWidth !== model.config.outputSize) {
+export function runSequence(model: SequenceModel, batch: SequenceBatch, options: { scoredOnly?: boolean } = {}): SequenceRun {
+  const recurrent = asRecurrent(model);
+  if (batch.inputWidth !== recurrent.inputSize || batch.outputWidth !== recurrent.outputSize) {
     throw new EngramError(
-      `runSequence: the batch has input width ${batch.inputWidth} and output width ${batch.outputWidth}; the NTM expects ${model.config.inputSize} and ${model.config.outputSize}`,
+      `runSequence: the batch has input width ${batch.inputWidth} and output width ${batch.outputWidth}; the ${recurrent.name} expects ${recurrent.inputSize} and ${recurrent.outputSize}`,
     );
   }
-  let state = initialNtmState(model, batch.batch);
+  let state = recurrent.initialState(batch.batch);
   const logits: (Tensor | null)[] = [];
   for (let t = 0; t < batch.steps; t++) {
     const scored = !options.scoredOnly || batch.mask.subarray(t * batch.batch, (t + 1) * batch.batch).some((m) => m > 0);
-    const step = ntmStep(model, state, stepSlice(batch.inputs, t, batch.batch, batch.inputWidth), { output: scored });
+    const step = recurrent.step(state, stepSlice(batch.inputs, t, batch.batch, batch.inputWidth), { output: scored });
     logits.push(step.output);
     state = step.state;
   }
@@ -61,10 +63,10 @@ export interface SequenceLoss {
 
 /**
  * The training loss of a batch: masked binary cross-entropy per sequence.
- * @param model - the NTM
+ * @param model - the NTM (or any recurrent memory model)
  * @param batch - the input and target sequences
  */
-export function sequenceLoss(model: NtmModel, batch: SequenceBatch): SequenceLoss {
+export function sequenceLoss(model: SequenceModel, batch: SequenceBatch): SequenceLoss {
   const run = runSequence(model, batch, { scoredOnly: true });
   const steps = run.logits.flatMap((l, t) => (l === null ? [] : [t]));
   const logits = concat(
@@ -130,12 +132,12 @@ export interface TrainBatchResult {
 /**
  * One optimisation step on a batch: forward, backward, NaN/Inf check (throws
  * {@link NonFiniteError} before touching the weights), clipping, update.
- * @param model - the NTM
+ * @param model - the NTM (or any recurrent memory model)
  * @param optimizer - the optimizer that takes one step
  * @param batch - the sequences to train on
  * @param options - gradient clipping by value and by norm
  */
-export function trainBatch(model: NtmModel, optimizer: Optimizer, batch: SequenceBatch, options: TrainBatchOptions = {}): TrainBatchResult {
+export function trainBatch(model: SequenceModel, optimizer: Optimizer, batch: SequenceBatch, options: TrainBatchOptions = {}): TrainBatchResult {
   const step = options.step ?? optimizer.stepCount + 1;
   const params = parameterList(model.params);
   optimizer.zeroGrad();
@@ -160,10 +162,10 @@ export interface Evaluation {
 
 /**
  * Error bits per sequence of the model on a batch, without recording a tape.
- * @param model - the NTM
+ * @param model - the NTM (or any recurrent memory model)
  * @param batch - the sequences to run (no gradient is kept)
  */
-export function evaluateBatch(model: NtmModel, batch: SequenceBatch): Evaluation {
+export function evaluateBatch(model: SequenceModel, batch: SequenceBatch): Evaluation {
   return noGrad(() => {
     const { loss, run } = sequenceLoss(model, batch);
     return { loss: loss.item(), errorBits: errorBits(batch, run.logits) };

@@ -10,6 +10,7 @@ import {
 import { Adam, NonFiniteError, type Optimizer, RMSProp, Random, parameterList } from '@engram/tensor';
 import type { TrainingState } from './persistence.js';
 import { type NtmModel, createNtm } from './model.js';
+import type { RecurrentMemoryModel, SequenceModel } from './recurrent.js';
 import { defaultNtmConfig } from './config.js';
 import { evaluateBatch, trainBatch } from './train.js';
 
@@ -47,10 +48,10 @@ export const NTM_RECIPE: Readonly<NtmRecipe> = Object.freeze({
 
 /**
  * The optimizer a recipe names, over the model's parameters.
- * @param model - the NTM
+ * @param model - the NTM, or any recurrent memory model
  * @param recipe - the optimizer and its settings (default the paper's RMSProp)
  */
-export function ntmOptimizer(model: NtmModel, recipe: NtmRecipe = NTM_RECIPE): Optimizer {
+export function ntmOptimizer(model: SequenceModel, recipe: NtmRecipe = NTM_RECIPE): Optimizer {
   const params = parameterList(model.params);
   return recipe.optimizer === 'adam'
     ? new Adam(params, recipe.learningRate)
@@ -190,14 +191,14 @@ const EVAL_CHUNK = 100;
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * Trains an NTM on an algorithmic task with a recipe: sampling batches from a seeded stream, an
+ * Trains an NTM (or any {@link RecurrentMemoryModel}, such as @engram/dnc's DNC) on an algorithmic task with a recipe: sampling batches from a seeded stream, an
  * optional length curriculum, held-out evaluation and the stopping rule (solved when `until` error
  * bits per sequence hold `stable` evaluations in a row), NaN/Inf detection, and a checkpoint
  * snapshot every `checkpointEvery` steps. Resumes exactly from a snapshot. Without `resume` it
  * starts from `seed`'s stream and builds the recipe's optimizer; {@link newNtm} makes both. The caller owns files,
  * printing and messages: this loop only calls the hooks.
  *
- * @param model - the NTM
+ * @param model - the NTM, or any recurrent memory model
  * @param task - the algorithmic task to train on
  * @param options - recipe, seed, stopping rule, curriculum, evaluation and checkpoint cadence, hooks, and `resume`
  * @example
@@ -206,7 +207,7 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
  * const outcome = await trainNtm(model, 'copy', { resume: start, evaluation: { every: 1000, size: 1000, until: 0.01, stable: 3 } });
  * ```
  */
-export async function trainNtm(model: NtmModel, task: AlgorithmicTaskName, options: TrainNtmOptions = {}): Promise<NtmTrainOutcome> {
+export async function trainNtm(model: SequenceModel, task: AlgorithmicTaskName, options: TrainNtmOptions = {}): Promise<NtmTrainOutcome> {
   const recipe = options.recipe ?? NTM_RECIPE;
   const seed = options.seed ?? 1;
   const taskOptions = options.taskOptions ?? {};

@@ -154,6 +154,18 @@ export interface FusedKernels<S> {
     normalize: boolean,
   ) => S;
 
+  /**
+   * Cumulative product along each row of x `[rows, cols]`: out[r, i] = Π_{j<i} x[r, j] when
+   * `exclusive` (out[r, 0] = 1; the DNC's allocation weighting), Π_{j≤i} x[r, j] otherwise.
+   */
+  cumulativeProduct: (x: S, rows: number, cols: number, exclusive: boolean) => S;
+  /**
+   * Its backward, without dividing by x (exact when some x is 0): dx_j = P_j·S_j with P_j = Π_{k<j} x_k
+   * and S_j the sum of the gradients of the later products, run from the end of the row
+   * (S_j = g_{j+1} + x_{j+1}·S_{j+1} exclusive; g_j + x_{j+1}·S_{j+1} inclusive).
+   */
+  cumulativeProductBackward: (x: S, grad: S, rows: number, cols: number, exclusive: boolean) => S;
+
   // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
   /**
    * z `[batch, 4H]` (pre-activations), c `[batch, H]` → `[batch, 2H]` holding h then c':

@@ -104,6 +104,49 @@ export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, 
   return untracked(kernels(backend).softmaxCrossEntropyBackward(logits.storage, labels, grad.storage, rows, classes), [rows, classes], backend);
 }
 
+/** Parameters of `cumulativeProduct`. */
+export interface CumulativeProductParams {
+  /** Leave each element out of its own product (out_i = Π_{j<i} x_j, out_0 = 1). */
+  exclusive: boolean;
+}
+
+/**
+ * Cumulative product along the last axis: out_i = Π_{j≤i} x_j, or with `exclusive` Π_{j<i} x_j
+ * (out_0 = 1) — the DNC's allocation weighting, a_t[φ_j] = (1 − u[φ_j]) Π_{i<j} u[φ_i]
+ * (Graves et al. 2016, Methods, "Dynamic memory allocation"). Its gradient divides by nothing, so
+ * it is exact where some x is 0.
+ * @param x - the tensor, products taken along its last axis
+ * @param exclusive - leave each element out of its own product (default false)
+ * @example
+ * ```ts
+ * cumulativeProduct(tensor([2, 3, 4]), true).toArray(); // [1, 2, 6]
+ * ```
+ */
+export function cumulativeProduct(x: Tensor, exclusive = false): Tensor {
+  const op = 'cumulativeProduct';
+  if (x.rank < 1) throw new ShapeError(op, 'x needs at least one axis', [x.shape]);
+  const cols = x.shape[x.rank - 1] as number;
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const backend = x.backend;
+  return fused(op, kernels(backend).cumulativeProduct(x.storage, rows, cols, exclusive), x.shape, [x], { exclusive }, backend, ({ grad }) => [
+    cumulativeProductBackward(x, grad, exclusive),
+  ]);
+}
+
+/**
+ * The backward of {@link cumulativeProduct}: the gradient of x, its shape.
+ * @param x - the forward pass's input
+ * @param grad - the gradient of the products
+ * @param exclusive - whether the forward pass was exclusive
+ */
+export function cumulativeProductBackward(x: Tensor, grad: Tensor, exclusive: boolean): Tensor {
+  const op = 'cumulativeProductBackward';
+  const backend = backendOf(op, [x, grad]);
+  const cols = x.shape[x.rank - 1] as number;
+  const rows = cols === 0 ? 0 : x.size / cols;
+  return untracked(kernels(backend).cumulativeProductBackward(x.storage, grad.storage, rows, cols, exclusive), x.shape, backend);
+}
+
 /**
  * Fused LSTM cell (gate order i, f, g, o, as in PyTorch): from the gate pre-activations z
  * `[batch, 4H]` and the cell state c `[batch, H]`, returns `[batch, 2H]` holding h then c':

@@ -648,6 +648,40 @@ function memoryHopsBackward(
   return result;
 }
 
+function cumulativeProduct(x: Float32Array, rows: number, cols: number, exclusive: boolean): Float32Array {
+  const out = allocateFloats(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let product = 1;
+    for (let i = 0; i < cols; i++) {
+      const v = x[r * cols + i] as number;
+      if (!exclusive) product *= v;
+      out[r * cols + i] = product;
+      if (exclusive) product *= v;
+    }
+  }
+  return out;
+}
+
+function cumulativeProductBackward(x: Float32Array, grad: Float32Array, rows: number, cols: number, exclusive: boolean): Float32Array {
+  const out = allocateFloats(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    // S_j from the end of the row, then dx_j = (Π_{k<j} x_k)·S_j.
+    let later = 0;
+    for (let j = cols - 1; j >= 0; j--) {
+      const next = j + 1 < cols ? (x[base + j + 1] as number) : 0;
+      later = exclusive ? (j + 1 < cols ? (grad[base + j + 1] as number) + next * later : 0) : (grad[base + j] as number) + next * later;
+      out[base + j] = later;
+    }
+    let prefix = 1;
+    for (let j = 0; j < cols; j++) {
+      out[base + j] = (out[base + j] as number) * prefix;
+      prefix *= x[base + j] as number;
+    }
+  }
+  return out;
+}
+
 function softmaxCrossEntropy(x: Float32Array, labels: Int32Array, rows: number, cols: number): Float32Array {
   const out = allocateFloats(rows);
   for (let r = 0; r < rows; r++) {
@@ -986,6 +1020,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   attentionReadBackward,
   memoryHops,
   memoryHopsBackward,
+  cumulativeProduct,
+  cumulativeProductBackward,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
   lstmCell,

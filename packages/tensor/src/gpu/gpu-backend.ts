@@ -42,6 +42,8 @@ import {
   softmaxCrossEntropyBackwardSource,
   softmaxCrossEntropySource,
   attentionReadSource,
+  cumulativeProductBackwardSource,
+  cumulativeProductSource,
   embeddingBagBackwardSource,
   embeddingBagSource,
   gatherIndexSource,
@@ -207,6 +209,10 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     step: unary(unaryExpressions.step),
     softplus: unary(unaryExpressions.softplus),
     softmax: (x: GpuStorage, rows: number, cols: number) => run(softmaxSource, rows * cols, tex(x), cols),
+    cumulativeProduct: (x: GpuStorage, rows: number, cols: number, exclusive: boolean) =>
+      run(cumulativeProductSource, rows * cols, tex(x), cols, exclusive ? 1 : 0),
+    cumulativeProductBackward: (x: GpuStorage, grad: GpuStorage, rows: number, cols: number, exclusive: boolean) =>
+      run(cumulativeProductBackwardSource, rows * cols, tex(x), tex(grad), cols, exclusive ? 1 : 0),
     softmaxCrossEntropy: (x: GpuStorage, labels: Int32Array, rows: number, cols: number) =>
       rows === 0 ? run(uploadSource, 0, new Float32Array(0)) : run(softmaxCrossEntropySource, rows, tex(x), Array.from(labels), cols),
     softmaxCrossEntropyBackward: (x: GpuStorage, labels: Int32Array, grad: GpuStorage, rows: number, cols: number) =>

@@ -675,3 +675,40 @@ export const softmaxSource = `function (x, cols) {
 
 /** Copies an uploaded array into a texture. */
 export const uploadSource = 'function (x) { return x[this.thread.x]; }';
+
+/** Cumulative product along rows of `cols`: Π_{j<i} (exclusive = 1) or Π_{j≤i} x_j. */
+export const cumulativeProductSource = `function (x, cols, exclusive) {
+  const row = Math.floor((this.thread.x + 0.5) / cols);
+  const i = this.thread.x - row * cols;
+  let product = 1.0;
+  for (let j = 0; j < cols; j++) {
+    if (j < i || (exclusive < 0.5 && j == i)) {
+      product = product * x[row * cols + j];
+    }
+  }
+  return product;
+}`;
+
+/** Its backward: (Π_{k<j} x_k)·Σ over the later products of their gradient times the x between. */
+export const cumulativeProductBackwardSource = `function (x, grad, cols, exclusive) {
+  const row = Math.floor((this.thread.x + 0.5) / cols);
+  const j = this.thread.x - row * cols;
+  const base = row * cols;
+  let prefix = 1.0;
+  for (let k = 0; k < cols; k++) {
+    if (k < j) {
+      prefix = prefix * x[base + k];
+    }
+  }
+  let later = 0.0;
+  let between = 1.0;
+  for (let i = 0; i < cols; i++) {
+    if (i > j || (exclusive < 0.5 && i == j)) {
+      if (i > j + 1 || (exclusive < 0.5 && i > j)) {
+        between = between * x[base + i - (exclusive < 0.5 ? 0 : 1)];
+      }
+      later = later + grad[base + i] * between;
+    }
+  }
+  return prefix * later;
+}`;

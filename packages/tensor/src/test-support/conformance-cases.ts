@@ -139,6 +139,8 @@ export const opCases: OpCase[] = [
     inputs: [any([1, 5, 4]), any([1, 5, 4]), any([1, 4]), { shape: [4, 4], low: -0.8, high: 0.8 }],
     run: (m, c, u, hop) => t.memoryHops(m, c, u, t.ones([1, 5], { backend: m.backend }), hop, { hops: 2, linearUnits: 0, normalize: true }),
   },
+  { name: 'cumulativeProduct (exclusive)', inputs: [any([3, 5])], run: (x) => t.cumulativeProduct(x, true) },
+  { name: 'cumulativeProduct (inclusive, rank 3)', inputs: [any([2, 2, 4])], run: (x) => t.cumulativeProduct(x) },
   { name: 'rowCosine (fused)', inputs: [any([2, 5, 3]), any([2, 3])], run: (m, k) => t.rowCosine(m, k, 1e-8) },
   {
     name: 'locationAddress (fused)',

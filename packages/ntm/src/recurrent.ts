@@ -1,0 +1,52 @@
+import type { Tensor } from '@engram/tensor';
+import { type NtmModel, type NtmState, initialNtmState, ntmStep } from './model.js';
+
+/**
+ * Any memory-augmented recurrent network that this package's sequence training trains: one time step
+ * at a time over a batch, from an initial state. The NTM is one ({@link asRecurrent} adapts an
+ * {@link NtmModel}); @engram/dnc's Differentiable Neural Computer is another. `runSequence`,
+ * `sequenceLoss`, `trainBatch`, `evaluateBatch` and `trainNtm` take either.
+ */
+export interface RecurrentMemoryModel<State = unknown> {
+  /** What the model is called in messages ('NTM', 'DNC'). */
+  readonly name: string;
+  /** Width of the external input x_t. */
+  readonly inputSize: number;
+  /** Width of the output y_t. */
+  readonly outputSize: number;
+  /** The trainable parameters as a tree (what `parameterList` flattens). */
+  readonly params: object;
+  /**
+   * The state at the start of a sequence.
+   * @param batch - how many sequences run side by side
+   */
+  initialState(batch: number): State;
+  /**
+   * One time step.
+   * @param state - the state before the step
+   * @param x - the input, `[batch, inputSize]`
+   * @param options - `output`: compute y_t (false on steps that are not scored)
+   */
+  step(state: State, x: Tensor, options: { output: boolean }): { output: Tensor | null; state: State };
+}
+
+/** What the sequence training takes: an NTM, or any {@link RecurrentMemoryModel}. */
+export type SequenceModel = NtmModel | RecurrentMemoryModel;
+
+/**
+ * The {@link RecurrentMemoryModel} view of a model: an NTM is wrapped (its step is `ntmStep`), any
+ * other model is returned as it is.
+ * @param model - an NTM or a recurrent memory model
+ */
+export function asRecurrent(model: SequenceModel): RecurrentMemoryModel {
+  if ('initialState' in model) return model;
+  const ntm: RecurrentMemoryModel<NtmState> = {
+    name: 'NTM',
+    inputSize: model.config.inputSize,
+    outputSize: model.config.outputSize,
+    params: model.params,
+    initialState: (batch) => initialNtmState(model, batch),
+    step: (state, x, options) => ntmStep(model, state, x, options),
+  };
+  return ntm as RecurrentMemoryModel;
+}
