@@ -32,7 +32,7 @@ export {
   sequenceLoss,
   trainBatch,
 } from './train.js';
-export { type RecurrentMemoryModel, type SequenceModel, asRecurrent } from './recurrent.js';
+export { type RecurrentMemoryModel, type RecurrentStep, type SequenceModel, asRecurrent } from './recurrent.js';
 export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';
 export {
   NTM_RECIPE,
@@ -54,6 +54,7 @@ export {
   type LoadedNtm,
   NTM_FORMAT,
   type TrainingState,
+  checkTrainingState,
   loadCheckpoint,
   loadNtm,
   ntmFromSafetensors,

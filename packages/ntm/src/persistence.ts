@@ -167,8 +167,13 @@ export async function loadCheckpoint(path: string, rng: Random): Promise<Checkpo
   return { model, optimizerState: optimizer.state, learningRate: optimizer.learningRate, training };
 }
 
-/** A checkpoint's training state, every field checked and named when wrong. */
-function checkTrainingState(source: string, value: unknown): TrainingState {
+/**
+ * A checkpoint's training state, every field checked and named when wrong (for any model trained by
+ * `trainNtm`: the NTM's checkpoints and @engram/dnc's).
+ * @param source - names the file in errors
+ * @param value - the parsed 'training' metadata
+ */
+export function checkTrainingState(source: string, value: unknown): TrainingState {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EngramError(`${source}: the 'training' metadata must be an object`);
   const t = value as Record<string, unknown>;
   const seconds = t.seconds;

@@ -27,7 +27,15 @@ export interface RecurrentMemoryModel<State = unknown> {
    * @param x - the input, `[batch, inputSize]`
    * @param options - `output`: compute y_t (false on steps that are not scored)
    */
-  step(state: State, x: Tensor, options: { output: boolean }): { output: Tensor | null; state: State };
+  step(state: State, x: Tensor, options: { output: boolean }): RecurrentStep<State>;
+}
+
+/** What one {@link RecurrentMemoryModel.step} returns. */
+export interface RecurrentStep<State> {
+  /** y_t logits, `[batch, outputSize]` (null when the step was asked to skip the output). */
+  output: Tensor | null;
+  /** The state after the step. */
+  state: State;
 }
 
 /** What the sequence training takes: an NTM, or any {@link RecurrentMemoryModel}. */

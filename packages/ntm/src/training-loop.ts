@@ -24,6 +24,10 @@ export interface NtmRecipe {
   momentum: number;
   /** RMSProp's decay of the squared-gradient average (Graves 2013: 0.95). */
   decay: number;
+  /** RMSProp: subtract the squared mean gradient (Graves 2013's centered variant; default true). */
+  centered?: boolean;
+  /** RMSProp's ε inside the square root (default 1e-4, Graves 2013; deepmind/dnc: 1e-10). */
+  epsilon?: number;
   /** Sequences per step. */
   batch: number;
   /** Clip each gradient element to ±this (the paper: 10); 0 disables. */
@@ -55,7 +59,12 @@ export function ntmOptimizer(model: SequenceModel, recipe: NtmRecipe = NTM_RECIP
   const params = parameterList(model.params);
   return recipe.optimizer === 'adam'
     ? new Adam(params, recipe.learningRate)
-    : new RMSProp(params, recipe.learningRate, { momentum: recipe.momentum, decay: recipe.decay });
+    : new RMSProp(params, recipe.learningRate, {
+        momentum: recipe.momentum,
+        decay: recipe.decay,
+        ...(recipe.centered === undefined ? {} : { centered: recipe.centered }),
+        ...(recipe.epsilon === undefined ? {} : { epsilon: recipe.epsilon }),
+      });
 }
 
 /** A new model with what {@link trainNtm} starts from. */
