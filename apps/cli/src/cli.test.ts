@@ -78,14 +78,47 @@ describe('engram train ntm', () => {
   it('evaluates and shows a trained run', async () => {
     const out = mkdtempSync(join(tmpdir(), 'engram-cli-'));
     await runTraining(tiny(out), silent().io);
-    const { model, task, taskOptions } = await loadRun(out);
+    const loaded = await loadRun(out);
+    const { model, task, taskOptions } = loaded;
     const rows = evaluateModel(model, task, { lengths: [2, 6], sequences: 10, seed: 3, batch: 4, taskOptions });
     expect(rows.map((r) => r.label)).toEqual(['length 2', 'length 6']);
     for (const r of rows) expect(r.errorBits).toBeGreaterThanOrEqual(0);
-    const shown = showSequence(model, task, { length: 3, seed: 4, taskOptions });
+    const shown = showSequence(loaded, task, { length: 3, seed: 4, taskOptions });
     expect(shown.steps).toHaveLength(7);
     expect(renderTerminal(shown)).toContain('write head 1');
     expect(renderSvg(shown, 'test')).toContain('read weighting, head 1');
+  });
+});
+
+describe('engram train dnc', () => {
+  it('trains, resumes exactly, evaluates and shows usage, read modes and the link matrix', async () => {
+    const dnc = (out: string, overrides: Partial<TrainOptions> = {}) => tiny(out, { model: 'dnc', readHeads: 2, clipNorm: 50, ...overrides });
+    const straight = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+    const lines = silent();
+    expect(await runTraining(dnc(straight), lines.io)).toBe('budget');
+    expect(lines.lines.join('\n')).toContain("DNC on 'copy'");
+    const curve = readFileSync(join(straight, 'curve.csv'), 'utf8').trim().split('\n');
+    const split = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+    expect(await runTraining(dnc(split), silent(6).io)).toBe('interrupted');
+    expect(await runTraining(dnc(split, { resume: true }), silent().io)).toBe('budget');
+    const withoutTime = (rows: string[]) =>
+      rows.map((r) =>
+        r
+          .split(',')
+          .filter((_, i) => i !== 2)
+          .join(','),
+      );
+    expect(withoutTime(readFileSync(join(split, 'curve.csv'), 'utf8').trim().split('\n'))).toEqual(withoutTime(curve));
+
+    const loaded = await loadRun(straight);
+    expect(loaded.dnc).not.toBeNull();
+    const rows = evaluateModel(loaded.model, loaded.task, { lengths: [2], sequences: 8, seed: 3, batch: 4, taskOptions: loaded.taskOptions });
+    expect(rows[0]?.errorBits).toBeGreaterThanOrEqual(0);
+    const shown = showSequence(loaded, loaded.task, { length: 3, seed: 4, taskOptions: loaded.taskOptions });
+    expect(renderTerminal(shown)).toContain('read mode 2');
+    const svg = renderSvg(shown, 'test');
+    expect(svg).toContain('usage');
+    expect(svg).toContain('link matrix L at the last step, write head 1');
   });
 });
 

@@ -34,7 +34,27 @@ export const TRAIN_NTM_OPTIONS: readonly OptionSpec[] = [
   { name: 'read-heads', type: 'integer', value: 'N', default: 1, min: 1, max: 64, help: 'read heads' },
   { name: 'write-heads', type: 'integer', value: 'N', default: 1, min: 0, max: 64, help: 'write heads' },
   { name: 'max-length', type: 'integer', value: 'N', min: 1, max: 10_000, help: 'longest training sequence for copy-like tasks' },
+  { name: 'task-options', type: 'string', value: 'K=N,…', help: 'any task option, e.g. width=4,maxLength=2,maxRepeats=2' },
 ];
+
+/** A copy of a table with some options changed (another model's defaults), each change naming an existing option. */
+function withChanges(specs: readonly OptionSpec[], changes: Record<string, Partial<OptionSpec>>): OptionSpec[] {
+  for (const name of Object.keys(changes)) if (!specs.some((s) => s.name === name)) throw new Error(`withChanges: no option --${name}`);
+  return specs.map((s) => (Object.hasOwn(changes, s.name) ? { ...s, ...changes[s.name] } : s));
+}
+
+/** `engram train dnc`: the same options as the NTM's, with deepmind/dnc's training script as the defaults. */
+export const TRAIN_DNC_OPTIONS: readonly OptionSpec[] = withChanges(TRAIN_NTM_OPTIONS, {
+  batch: { default: 16 },
+  optimizer: { help: "rmsprop (deepmind/dnc's: TensorFlow's, ε 1e-10, no momentum) or adam" },
+  lr: { help: 'learning rate (default 1e-4 for rmsprop, 1e-3 for adam)' },
+  'clip-value': { default: 0 },
+  'clip-norm': { default: 50 },
+  hidden: { default: 64 },
+  memory: { default: '16x16', help: 'memory locations × word width (N 1–4096, W 1–4096)' },
+  'read-heads': { default: 4 },
+  'write-heads': { min: 1 },
+});
 
 /** `engram train memnet`: defaults are the official code's. */
 export const TRAIN_MEMNET_OPTIONS: readonly OptionSpec[] = [

@@ -1,17 +1,37 @@
 import { join } from 'node:path';
 import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, algorithmicTask, checkTaskOptions, sampleBatch } from '@engram/datasets';
-import { type NtmModel, evaluateBatch, loadNtm } from '@engram/ntm';
-import { EngramError, Random, metadataJson } from '@engram/tensor';
+import { DNC_FORMAT, type DncModel, dncFromSafetensors, dncRecurrent } from '@engram/dnc';
+import { type NtmModel, type SequenceModel, evaluateBatch, ntmFromSafetensors } from '@engram/ntm';
+import { EngramError, Random, loadSafetensors, metadataJson } from '@engram/tensor';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
-/** Loads the trained model of a run folder (model.safetensors, else the checkpoint). */
-export async function loadRun(
-  run: string,
-): Promise<{ model: NtmModel; task: AlgorithmicTaskName; taskOptions: Record<string, number | undefined>; path: string }> {
+/** A run's trained model: an NTM or a DNC, with what it was trained on. */
+export interface LoadedRun {
+  /** What the sequence loop runs (the NTM itself, or the DNC's recurrent view). */
+  model: SequenceModel;
+  /** The NTM, when the run is one. */
+  ntm: NtmModel | null;
+  /** The DNC, when the run is one. */
+  dnc: DncModel | null;
+  /** The task it was trained on. */
+  task: AlgorithmicTaskName;
+  /** The task's options it was trained with. */
+  taskOptions: Record<string, number | undefined>;
+  /** The file it came from. */
+  path: string;
+}
+
+/** Loads the trained model of a run folder (model.safetensors, else the checkpoint): an NTM or a DNC, by the file's format. */
+export async function loadRun(run: string): Promise<LoadedRun> {
   const candidates = [join(run, 'model.safetensors'), join(run, 'checkpoint.safetensors'), run];
   const path = candidates.find((p) => existsSync(p) && !p.endsWith('/'));
   if (path === undefined || !path.endsWith('.safetensors')) throw new EngramError(`no model in ${run} (expected model.safetensors or checkpoint.safetensors)`);
-  const { model, metadata } = await loadNtm(path, new Random(0));
+  const bytes = new Uint8Array(await readFile(path));
+  const isDnc = loadSafetensors(bytes, { source: path }).metadata.format === DNC_FORMAT;
+  const dnc = isDnc ? dncFromSafetensors(bytes, path) : null;
+  const ntm = isDnc ? null : ntmFromSafetensors(bytes, new Random(0), path);
+  const metadata = (dnc ?? ntm)?.metadata ?? {};
   let task = metadata.task as AlgorithmicTaskName | undefined;
   let taskOptions: unknown = metadata.taskOptions ? metadataJson(path, metadata, 'taskOptions') : {};
   if (task === undefined && metadata.training) {
@@ -21,7 +41,8 @@ export async function loadRun(
   }
   if (task === undefined) throw new EngramError(`${path}: does not say which task it was trained on`);
   if (!Object.hasOwn(ALGORITHMIC_TASKS, task)) throw new EngramError(`${path}: unknown task '${String(task)}'`);
-  return { model, task, taskOptions: checkTaskOptions(taskOptions, `${path}: taskOptions`), path };
+  const model: SequenceModel = dnc ? dncRecurrent(dnc.model) : (ntm as { model: NtmModel }).model;
+  return { model, ntm: ntm?.model ?? null, dnc: dnc?.model ?? null, task, taskOptions: checkTaskOptions(taskOptions, `${path}: taskOptions`), path };
 }
 
 /** One row of an evaluation table. */
@@ -41,7 +62,7 @@ export interface EvaluationRow {
  * sequence length (including lengths longer than trained); otherwise the task's defaults are used.
  */
 export function evaluateModel(
-  model: NtmModel,
+  model: SequenceModel,
   task: AlgorithmicTaskName,
   options: {
     lengths: (number | [number, number])[];

@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type AlgorithmicTaskName, type DownloadReport, answerToken, downloadBabi, downloadPtb, loadBabiTask, tokenize } from '@engram/datasets';
+import {
+  type AlgorithmicTaskName,
+  type DownloadReport,
+  answerToken,
+  checkTaskOptions,
+  downloadBabi,
+  downloadPtb,
+  loadBabiTask,
+  tokenize,
+} from '@engram/datasets';
 import type { EmptySlots, SentenceEncoding } from '@engram/memnet';
 import { EngramError } from '@engram/tensor';
-import { ASK_OPTIONS, DOWNLOAD_OPTIONS, EVAL_OPTIONS, SHOW_OPTIONS, TRAIN_MEMNET_OPTIONS, TRAIN_NTM_OPTIONS } from './commands.js';
+import { ASK_OPTIONS, DOWNLOAD_OPTIONS, EVAL_OPTIONS, SHOW_OPTIONS, TRAIN_DNC_OPTIONS, TRAIN_MEMNET_OPTIONS, TRAIN_NTM_OPTIONS } from './commands.js';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { writeText } from './files.js';
 import { count } from './format.js';
@@ -43,11 +52,12 @@ const USAGE = `engram — train, evaluate and inspect Neural Turing Machines, En
 
 usage:
   engram train ntm --task copy [options]      an NTM on an algorithmic task until fresh sequences are solved
+  engram train dnc --task repeat-copy [opts]  a DNC (dynamic allocation, temporal links) on an algorithmic task
   engram train memnet --task 1 | --joint      a MemN2N on bAbI with the official recipe
   engram train lm --recipe small|medium       an LSTM language model on Penn Treebank (Zaremba et al. 2014)
-  engram eval --run DIR                       NTM: error bits by length; MemN2N: test error per task;
+  engram eval --run DIR                       NTM, DNC: error bits by length; MemN2N: test error per task;
                                               language model: perplexity, with --cache N,N and --knn K
-  engram show --run DIR [--length 20]         an NTM's heads and memory on one sequence (terminal + SVG)
+  engram show --run DIR [--length 20]         an NTM's or DNC's heads and memory on one sequence (terminal + SVG)
   engram ask --run DIR --story "..." --question "..."   a MemN2N's answer and each hop's attention
   engram tune --run DIR --cache N             the neural cache's θ × λ grid on validation
   engram complete --run DIR --text "..."      the next word, with and without the cache (and --knn K)
@@ -120,13 +130,15 @@ async function train(argv: string[]): Promise<number> {
   if (model === 'memnet') return trainMemnetCommand(rest);
   if (model === 'lm') return trainLm(rest);
   if (model === '--help' || model === '-h' || model === undefined) {
-    console.log("usage: engram train ntm|memnet|lm [options]   (engram train ntm --help, … for each model's options)");
+    console.log("usage: engram train ntm|dnc|memnet|lm [options]   (engram train ntm --help, … for each model's options)");
     return model === undefined ? 2 : 0;
   }
-  if (model !== 'ntm') throw new EngramError(`engram train: the model must be 'ntm', 'memnet' or 'lm', got '${model}'`);
+  if (model !== 'ntm' && model !== 'dnc') throw new EngramError(`engram train: the model must be 'ntm', 'dnc', 'memnet' or 'lm', got '${model}'`);
   const values = tableCommand(
-    "usage: engram train ntm [options]   an NTM on an algorithmic task (defaults: the paper's model and optimizer)",
-    TRAIN_NTM_OPTIONS,
+    model === 'ntm'
+      ? "usage: engram train ntm [options]   an NTM on an algorithmic task (defaults: the paper's model and optimizer)"
+      : "usage: engram train dnc [options]   a DNC on an algorithmic task (defaults: deepmind/dnc's training script)",
+    model === 'ntm' ? TRAIN_NTM_OPTIONS : TRAIN_DNC_OPTIONS,
     rest,
   );
   if (values === null) return 0;
@@ -139,6 +151,7 @@ async function train(argv: string[]): Promise<number> {
   const maxLength = get<number>(values, 'max-length');
   const numberOr = (name: string, fallback: number): number => get<number>(values, name) ?? fallback;
   const options: TrainOptions = {
+    model,
     task,
     out: get<string>(values, 'out') ?? join('runs', task),
     seed: numberOr('seed', 1),
@@ -166,10 +179,21 @@ async function train(argv: string[]): Promise<number> {
     memoryWidth: Number(memory[2]),
     readHeads: numberOr('read-heads', 1),
     writeHeads: numberOr('write-heads', 1),
-    taskOptions: maxLength === undefined ? {} : { maxLength },
+    taskOptions: { ...parseTaskOptions(get<string>(values, 'task-options')), ...(maxLength === undefined ? {} : { maxLength }) },
   };
   const outcome = await runTraining(options, terminalIO({ interruptible: true }));
   return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
+}
+
+/** `--task-options width=4,maxLength=2`: each key a task option of @engram/datasets, each value in its range. */
+function parseTaskOptions(text: string | undefined): Record<string, number | undefined> {
+  if (text === undefined) return {};
+  const entries = text.split(',').map((pair) => {
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(pair.trim());
+    if (!match) throw new EngramError(`--task-options: expected KEY=N pairs separated by commas, such as width=4,maxLength=2, got '${pair}'`);
+    return [match[1] as string, Number(match[2])] as const;
+  });
+  return checkTaskOptions(Object.fromEntries(entries), '--task-options');
 }
 
 async function trainMemnetCommand(argv: string[]): Promise<number> {
@@ -320,19 +344,23 @@ async function evaluate(argv: string[]): Promise<number> {
 
 async function show(argv: string[]): Promise<number> {
   const parsed = tableCommand(
-    "usage: engram show --run DIR [--length N] [--seed N] [--out FILE.svg]   an NTM's heads and memory on one sequence",
+    "usage: engram show --run DIR [--length N] [--seed N] [--out FILE.svg]   an NTM's or a DNC's heads and memory on one sequence",
     SHOW_OPTIONS,
     argv,
   );
   if (parsed === null) return 0;
   const values = { run: get<string>(parsed, 'run'), out: get<string>(parsed, 'out') };
   const run = values.run ?? 'runs/copy';
-  const { model, task, taskOptions } = await loadRun(run);
+  const loaded = await loadRun(run);
+  const { task, taskOptions } = loaded;
   const length = get<number>(parsed, 'length');
-  const shown = showSequence(model, task, { length, seed: get<number>(parsed, 'seed') ?? 3, taskOptions });
+  const shown = showSequence(loaded, task, { length, seed: get<number>(parsed, 'seed') ?? 3, taskOptions });
   console.log(renderTerminal(shown));
   const out = values.out ?? (run.endsWith('.safetensors') ? `${run.slice(0, -'.safetensors'.length)}.show.svg` : join(run, 'show.svg'));
-  await writeText(out, renderSvg(shown, `NTM on ${task}${length === undefined ? '' : `, length ${length}`}: ${shown.errorBits} wrong bits`));
+  await writeText(
+    out,
+    renderSvg(shown, `${loaded.dnc ? 'DNC' : 'NTM'} on ${task}${length === undefined ? '' : `, length ${length}`}: ${shown.errorBits} wrong bits`),
+  );
   console.log(`figure: ${out}`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { algorithmicTask } from '@engram/datasets';
-import { type NtmModel, type StepInspection, inspectSequence, wrongBits } from '@engram/ntm';
+import { type DncModel, inspectDnc } from '@engram/dnc';
+import { type NtmModel, inspectSequence, wrongBits } from '@engram/ntm';
 import { Random } from '@engram/tensor';
 import type { AlgorithmicTaskName } from '@engram/datasets';
 import { document, heatmap } from './svg.js';
@@ -12,15 +13,39 @@ export interface Shown {
   targets: number[][];
   /** Which steps are scored. */
   scored: number[];
-  /** What the NTM did at each step. */
-  steps: StepInspection[];
+  /** What the model did at each step. */
+  steps: ShownStep[];
+  /** DNC: per write head, the link matrix at the last step (N rows of N). */
+  links?: number[][][];
   /** Wrong bits over the scored steps. */
   errorBits: number;
 }
 
+/** One step of a shown sequence: what every model has, and the DNC's usage and read modes. */
+export interface ShownStep {
+  /** σ(y_t). */
+  output: number[];
+  /** Per write head, its weighting over the memory. */
+  writeWeightings: number[][];
+  /** Per read head, its weighting over the memory. */
+  readWeightings: number[][];
+  /** DNC: u_t over the locations. */
+  usage?: number[];
+  /** DNC: per read head, π_t (backward per write head, forward per write head, content). */
+  readModes?: number[][];
+}
+
+/** The model `engram show` draws: an NTM or a DNC. */
+export interface ShownModel {
+  /** The NTM, when the run is one. */
+  ntm: NtmModel | null;
+  /** The DNC, when the run is one. */
+  dnc: DncModel | null;
+}
+
 /** Runs one fresh sequence of the task (of `length`, for copy-like tasks) and records everything. */
 export function showSequence(
-  model: NtmModel,
+  model: ShownModel,
   task: AlgorithmicTaskName,
   options: { length?: number; seed: number; taskOptions?: Record<string, number | undefined> },
 ): Shown {
@@ -28,13 +53,21 @@ export function showSequence(
   const taskOptions =
     options.length !== undefined && (task === 'copy' || task === 'repeat-copy') ? { ...base, minLength: options.length, maxLength: options.length } : base;
   const sequence = algorithmicTask(task).sample(new Random(options.seed), taskOptions);
-  const steps = inspectSequence(model, sequence.inputs);
+  const dnc = model.dnc === null ? null : inspectDnc(model.dnc, sequence.inputs);
+  const steps: ShownStep[] = dnc ? dnc.steps : inspectSequence(model.ntm as NtmModel, sequence.inputs);
   const errorBits = wrongBits(
     steps.map((s) => s.output),
     sequence.targets,
     sequence.scored,
   ).length;
-  return { inputs: sequence.inputs.map((r) => Array.from(r)), targets: sequence.targets.map((r) => Array.from(r)), scored: sequence.scored, steps, errorBits };
+  return {
+    inputs: sequence.inputs.map((r) => Array.from(r)),
+    targets: sequence.targets.map((r) => Array.from(r)),
+    scored: sequence.scored,
+    steps,
+    ...(dnc ? { links: dnc.links } : {}),
+    errorBits,
+  };
 }
 
 /**
@@ -77,6 +110,18 @@ export function renderSvg(shown: Shown, title: string): string {
       shown.steps.map((s) => crop(s.readWeightings[h] as number[])),
     );
   }
+  if (shown.steps[0]?.usage !== undefined) {
+    add(
+      `usage (memory locations 0–${lastRow} ↓)`,
+      shown.steps.map((s) => crop(s.usage as number[])),
+    );
+    for (const h of (shown.steps[0]?.readModes ?? []).keys())
+      add(
+        `read mode, head ${h + 1} (backward, forward per write head, content ↓)`,
+        shown.steps.map((s) => (s.readModes as number[][])[h] as number[]),
+      );
+  }
+  for (const [h, link] of (shown.links ?? []).entries()) add(`link matrix L at the last step, write head ${h + 1} (column j: written after j ↓)`, link, true);
   const width = x * 2 + Math.max(...shown.inputs.map(() => cell)) * shown.inputs.length + 220;
   return document(Math.max(width, 420), y, parts.join(''), title);
 }
@@ -123,6 +168,17 @@ export function renderTerminal(shown: Shown): string {
       `read head ${h + 1}`,
       shown.steps.map((s) => s.readWeightings[h] as number[]),
     );
+  }
+  if (shown.steps[0]?.usage !== undefined) {
+    weightings(
+      'usage',
+      shown.steps.map((s) => s.usage as number[]),
+    );
+    for (const h of (shown.steps[0]?.readModes ?? []).keys())
+      block(
+        `read mode ${h + 1} (backward, forward per write head, content)`,
+        shown.steps.map((s) => (s.readModes as number[][])[h] as number[]),
+      );
   }
   lines.push(`error: ${shown.errorBits} wrong bits in this sequence`);
   return lines.join('\n');

@@ -3,11 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendText, writeText } from './files.js';
 import { type AlgorithmicTaskName, algorithmicTask } from '@engram/datasets';
+import { DNC_RECIPE, createDnc, defaultDncConfig, dncRecurrent, loadDncCheckpoint, saveDnc, saveDncCheckpoint } from '@engram/dnc';
 import {
   NTM_RECIPE,
-  type NtmModel,
   type NtmRecipe,
   type NtmTrainingSnapshot,
+  type SequenceModel,
+  type TrainingState,
   createNtm,
   defaultNtmConfig,
   freshNtmTraining,
@@ -17,13 +19,15 @@ import {
   saveNtm,
   trainNtm,
 } from '@engram/ntm';
-import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
+import { EngramError, type Optimizer, type OptimizerState, Random, countParameters, getDefaultBackend } from '@engram/tensor';
 import { bar, count, formatDuration } from './format.js';
 import { plotCurve } from './plot.js';
 import { prepareRunFolder } from './run-folder.js';
 
-/** Everything `engram train ntm` can be told. */
+/** Everything `engram train ntm` (or `dnc`) can be told. */
 export interface TrainOptions {
+  /** Which memory model (default ntm). */
+  model?: SequenceKindName;
   task: AlgorithmicTaskName;
   out: string;
   seed: number;
@@ -76,10 +80,90 @@ export type TrainOutcome = 'solved' | 'budget' | 'interrupted' | 'non-finite';
 /** The header of the learning-curve CSV. */
 export const CURVE_HEADER = 'step,sequences,seconds,loss,train_error_bits,eval_error_bits,curriculum_level\n';
 
-/** The recipe the options describe (the paper's, with any flag applied). */
-function recipeOf(options: TrainOptions): NtmRecipe {
+/** The sizes `engram train ntm|dnc` sets from its options. */
+interface SequenceSizes {
+  /** The controller. */
+  controller: { kind: 'lstm' | 'gru' | 'feedforward'; hiddenSize: number; layers: number };
+  /** Memory rows (locations). */
+  memorySlots: number;
+  /** Memory width. */
+  memoryWidth: number;
+  /** Read heads. */
+  readHeads: number;
+  /** Write heads. */
+  writeHeads: number;
+}
+
+/** A trained model of either kind, as `engram train` handles it. */
+interface TrainedModel {
+  /** What the sequence loop trains. */
+  recurrent: SequenceModel;
+  /** The model's sizes, for the header line. */
+  sizes: SequenceSizes;
+  /** The parameter tree. */
+  params: object;
+  /** Writes a checkpoint. */
+  saveCheckpoint(path: string, optimizer: Optimizer, training: TrainingState): Promise<void>;
+  /** Writes the model file. */
+  save(path: string, metadata: Record<string, string>): Promise<void>;
+}
+
+/** One memory model `engram train` trains on the algorithmic tasks: one row per model, so neither path restates the other. */
+interface SequenceKind {
+  /** Its name in messages. */
+  label: string;
+  /** The recipe the options start from. */
+  recipe: NtmRecipe;
+  /** A fresh model with the given sizes for the task's widths. */
+  create(input: number, output: number, sizes: SequenceSizes, rng: Random): TrainedModel;
+  /** A checkpoint read back. */
+  load(path: string, seed: number): Promise<{ model: TrainedModel; optimizerState: OptimizerState; learningRate: number; training: TrainingState }>;
+}
+
+const ntmKind = (model: ReturnType<typeof createNtm>): TrainedModel => ({
+  recurrent: model,
+  sizes: model.config,
+  params: model.params,
+  saveCheckpoint: (path, optimizer, training) => saveCheckpoint(path, model, optimizer, training),
+  save: (path, metadata) => saveNtm(path, model, metadata),
+});
+const dncKind = (model: ReturnType<typeof createDnc>): TrainedModel => ({
+  recurrent: dncRecurrent(model),
+  sizes: model.config,
+  params: model.params,
+  saveCheckpoint: (path, optimizer, training) => saveDncCheckpoint(path, model, optimizer, training),
+  save: (path, metadata) => saveDnc(path, model, metadata),
+});
+
+/** The memory models of `engram train ntm|dnc`. */
+export const SEQUENCE_KINDS = {
+  ntm: {
+    label: 'NTM',
+    recipe: NTM_RECIPE,
+    create: (input, output, sizes, rng) => ntmKind(createNtm(defaultNtmConfig(input, output, sizes), rng)),
+    load: async (path, seed) => {
+      const checkpoint = await loadCheckpoint(path, new Random(seed));
+      return { ...checkpoint, model: ntmKind(checkpoint.model) };
+    },
+  },
+  dnc: {
+    label: 'DNC',
+    recipe: DNC_RECIPE,
+    create: (input, output, sizes, rng) => dncKind(createDnc(defaultDncConfig(input, output, sizes), rng)),
+    load: async (path) => {
+      const checkpoint = await loadDncCheckpoint(path);
+      return { ...checkpoint, model: dncKind(checkpoint.model) };
+    },
+  },
+} satisfies Record<string, SequenceKind>;
+
+/** The models `engram train` trains on the algorithmic tasks. */
+export type SequenceKindName = keyof typeof SEQUENCE_KINDS;
+
+/** The recipe the options describe (the model's own, with any flag applied). */
+function recipeOf(options: TrainOptions, kind: SequenceKind): NtmRecipe {
   return {
-    ...NTM_RECIPE,
+    ...kind.recipe,
     optimizer: options.optimizer,
     learningRate: options.learningRate,
     batch: options.batch,
@@ -89,7 +173,7 @@ function recipeOf(options: TrainOptions): NtmRecipe {
 }
 
 /**
- * Trains an NTM on an algorithmic task until fresh sequences score under `until` error bits per
+ * Trains an NTM or a DNC on an algorithmic task until fresh sequences score under `until` error bits per
  * sequence (or the budget runs out), with a live status line, a checkpoint every
  * `checkpointEvery` steps and on Ctrl-C, a learning curve (CSV + SVG), and the final model. The
  * loop itself is @engram/ntm's `trainNtm`; this function reads and writes the run folder and prints.
@@ -100,17 +184,18 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   const checkpointPath = join(options.out, 'checkpoint.safetensors');
   const curvePath = join(options.out, 'curve.csv');
   const taskOptions = options.taskOptions;
-  const recipe = recipeOf(options);
-  let model: NtmModel;
+  const kind: SequenceKind = SEQUENCE_KINDS[options.model ?? 'ntm'];
+  const recipe = recipeOf(options, kind);
+  let model: TrainedModel;
   let snapshot: NtmTrainingSnapshot | undefined;
 
   if (!options.resume && options.overwrite !== true && existsSync(checkpointPath))
     throw new EngramError(`${options.out} already holds a run (checkpoint.safetensors): add --resume to continue it or --overwrite to start afresh`);
   if (options.resume) {
     if (!existsSync(checkpointPath)) throw new EngramError(`--resume: no checkpoint at ${checkpointPath}`);
-    const checkpoint = await loadCheckpoint(checkpointPath, new Random(options.seed));
+    const checkpoint = await kind.load(checkpointPath, options.seed);
     model = checkpoint.model;
-    const optimizer = ntmOptimizer(model, recipe);
+    const optimizer = ntmOptimizer(model.recurrent, recipe);
     // A learning rate given with --resume applies (and the header says so); otherwise the run's own continues.
     optimizer.learningRate = options.learningRateGiven ? options.learningRate : checkpoint.learningRate;
     if (options.learningRateGiven && options.learningRate !== checkpoint.learningRate)
@@ -126,23 +211,23 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     }
     io.log(`resumed ${checkpointPath} at step ${count(step)} (${count(checkpoint.training.sequences)} sequences)`);
   } else {
-    const config = defaultNtmConfig(task.inputWidth(taskOptions), task.outputWidth(taskOptions), {
+    const sizes: SequenceSizes = {
       controller: { kind: options.controller, hiddenSize: options.hidden, layers: options.layers },
       memorySlots: options.memorySlots,
       memoryWidth: options.memoryWidth,
       readHeads: options.readHeads,
       writeHeads: options.writeHeads,
-    });
+    };
     const rng = new Random(options.seed);
-    model = createNtm(config, rng.fork());
-    snapshot = { training: freshNtmTraining(rng), optimizer: ntmOptimizer(model, recipe) };
+    model = kind.create(task.inputWidth(taskOptions), task.outputWidth(taskOptions), sizes, rng.fork());
+    snapshot = { training: freshNtmTraining(rng), optimizer: ntmOptimizer(model.recurrent, recipe) };
     await writeText(curvePath, CURVE_HEADER);
     await writeText(join(options.out, 'run.json'), `${JSON.stringify({ ...options, started: new Date().toISOString() }, null, 2)}\n`);
   }
 
-  const { config } = model;
+  const config = model.sizes;
   io.log(
-    `NTM on '${options.task}': ${config.controller.kind} ${config.controller.hiddenSize}, memory ${config.memorySlots} × ${config.memoryWidth}, ` +
+    `${kind.label} on '${options.task}': ${config.controller.kind} ${config.controller.hiddenSize}, memory ${config.memorySlots} × ${config.memoryWidth}, ` +
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.params))} parameters; ` +
       `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}`,
   );
@@ -155,7 +240,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   let last = { step: snapshot?.training.step ?? 0, sequences: sequencesAtStart, seconds: snapshot?.training.seconds ?? 0 };
   let lastEval = Number.NaN;
   let lastCheckpoint = snapshot?.training.step ?? 0;
-  const result = await trainNtm(model, options.task, {
+  const result = await trainNtm(model.recurrent, options.task, {
     recipe,
     seed: options.seed,
     taskOptions,
@@ -167,7 +252,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     ...(snapshot ? { resume: snapshot } : {}),
     shouldStop: io.interrupted,
     onCheckpoint: async (s) => {
-      await saveCheckpoint(checkpointPath, model, s.optimizer, { ...s.training, extra: { task: options.task, taskOptions } });
+      await model.saveCheckpoint(checkpointPath, s.optimizer, { ...s.training, extra: { task: options.task, taskOptions } });
       lastCheckpoint = s.training.step;
     },
     onStep: async (r) => {
@@ -200,8 +285,8 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     );
   const { step, sequences, seconds } = last;
   if (outcome === 'solved' || outcome === 'budget')
-    await saveNtm(join(options.out, 'model.safetensors'), model, { task: options.task, taskOptions: JSON.stringify(taskOptions), step: String(step) });
-  await plotCurve(curvePath, join(options.out, 'curve.svg'), `NTM on ${options.task}`);
+    await model.save(join(options.out, 'model.safetensors'), { task: options.task, taskOptions: JSON.stringify(taskOptions), step: String(step) });
+  await plotCurve(curvePath, join(options.out, 'curve.svg'), `${kind.label} on ${options.task}`);
   const summary = {
     solved: `solved: ${count(sequences)} sequences, ${count(step)} steps, ${formatDuration(seconds)}; fresh error ${lastEval.toFixed(4)} bits per sequence`,
     budget: `stopped at the budget: ${count(sequences)} sequences, ${formatDuration(seconds)}; fresh error ${Number.isNaN(lastEval) ? 'not measured yet' : lastEval.toFixed(4)} bits per sequence`,
