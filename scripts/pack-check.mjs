@@ -85,10 +85,24 @@ const checks = {
     if (!(point.perplexity > 0)) throw new Error('bad perplexity');
     console.log('ok');
   `,
+  '@engram/dnc': `
+    import { Random } from '@engram/tensor';
+    import { algorithmicTask, sampleBatch } from '@engram/datasets';
+    import { trainBatch } from '@engram/ntm';
+    import { createDnc, defaultDncConfig, dncFromSafetensors, dncRecurrent, dncToSafetensors, inspectDnc } from '@engram/dnc';
+    import { ntmOptimizer } from '@engram/ntm';
+    const model = createDnc(defaultDncConfig(5, 4, { memorySlots: 6, memoryWidth: 4, controller: { kind: 'lstm', hiddenSize: 8, layers: 1 } }), new Random(1));
+    const r = trainBatch(dncRecurrent(model), ntmOptimizer(dncRecurrent(model)), sampleBatch(algorithmicTask('copy'), new Random(2), 2, { width: 4, maxLength: 3 }));
+    if (!Number.isFinite(r.loss)) throw new Error('loss not finite');
+    const back = dncFromSafetensors(dncToSafetensors(model)).model;
+    const { steps, links } = inspectDnc(back, [[1, 0, 1, 0, 0], [0, 0, 0, 0, 1]]);
+    if (steps.length !== 2 || links.length !== 1) throw new Error('bad inspection');
+    console.log('ok');
+  `,
   engram: `
     import { execFileSync } from 'node:child_process';
     const out = execFileSync('node_modules/.bin/engram', ['help'], { encoding: 'utf8' });
-    if (!out.includes('engram train ntm') || !out.includes('engram train memnet') || !out.includes('engram train lm')) throw new Error('unexpected help: ' + out);
+    if (!out.includes('engram train ntm') || !out.includes('engram train dnc') || !out.includes('engram train memnet') || !out.includes('engram train lm')) throw new Error('unexpected help: ' + out);
     console.log('ok');
   `,
 };
