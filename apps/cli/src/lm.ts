@@ -1,5 +1,7 @@
+import { createMemnetLmWorkers } from '@engram/memnet/workers';
 import { existsSync, lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { appendText, removeLeftoverTemporaries, writeText } from './files.js';
 import {
@@ -102,6 +104,7 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'memory', type: 'integer', value: 'N', min: 1, max: 100_000, help: `memnet: previous words in memory (default ${MEMNET_LM_SIZES.memorySize})` },
   { name: 'embedding', type: 'integer', value: 'D', min: 2, max: 4096, help: `memnet: embedding width (default ${MEMNET_LM_SIZES.embeddingSize})` },
   { name: 'max-steps', type: 'integer', value: 'N', min: 1, max: 1e9, help: 'stop (with a checkpoint) after N steps in all' },
+  { name: 'threads', type: 'integer', value: 'N', min: 1, max: 64, help: 'memnet: worker threads, this one included (default: every core)' },
   {
     name: 'checkpoint-every',
     type: 'integer',
@@ -300,8 +303,8 @@ interface Trainer {
   wordsPerStep: number;
   /** Where a resumed run stands. */
   resumedAt: { step: number; epoch: number; tokens: number; history: readonly LmEpochRecord[] } | undefined;
-  /** Trains, writing the checkpoint itself. */
-  train(hooks: TrainHooks): Promise<LmTrainOutcome>;
+  /** Trains on `threads` threads, writing the checkpoint itself. */
+  train(hooks: TrainHooks, threads: number): Promise<LmTrainOutcome>;
   /** Saves the model as it is now. */
   save(path: string): Promise<void>;
   /** Perplexity of the model now, or of the model in a saved file, on a text. */
@@ -357,6 +360,7 @@ function lstmTrainer(info: LstmRunInfo, model: LmModel, corpus: LmCorpus, checkp
     wordsPerStep: recipe.batch * recipe.unroll,
     resumedAt: snapshot && { ...snapshot.training },
     train: (hooks) =>
+      // One thread: the LSTM LM has no data-parallel path yet (the command refuses --threads above 1).
       trainLm(model, corpus, {
         recipe,
         seed: info.seed,
@@ -379,14 +383,21 @@ function memnetTrainer(info: MemnetRunInfo, model: MemnetModel, corpus: LmCorpus
     epochs: recipe.maxEpochs,
     wordsPerStep: recipe.batch,
     resumedAt: snapshot && { ...snapshot.training },
-    train: (hooks) =>
-      trainMemnetLm(model, corpus, {
-        recipe,
-        seed: info.seed,
-        ...(snapshot ? { resume: snapshot } : {}),
-        ...hooks,
-        onCheckpoint: (s) => saveMemnetLmCheckpoint(checkpointPath, model, corpus.vocabulary, s),
-      }),
+    train: async (hooks, threads) => {
+      const workers = threads > 1 ? await createMemnetLmWorkers(model, corpus.train, threads) : undefined;
+      try {
+        return await trainMemnetLm(model, corpus, {
+          recipe,
+          seed: info.seed,
+          ...(snapshot ? { resume: snapshot } : {}),
+          ...hooks,
+          ...(workers ? { gradients: workers } : {}),
+          onCheckpoint: (s) => saveMemnetLmCheckpoint(checkpointPath, model, corpus.vocabulary, s),
+        });
+      } finally {
+        await workers?.close();
+      }
+    },
     save: (path) => saveMemnetLm(path, model, corpus.vocabulary),
     evaluate: async (ids, file) => evaluateMemnetLm(file === undefined ? model : (await loadMemnetLm(file)).model, ids),
   };
@@ -469,6 +480,8 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     throw new EngramError(
       '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed and --data come from the run and cannot be given',
     );
+  if (!resume && kind !== 'memnet' && (get<number>(values, 'threads') ?? 1) > 1)
+    throw new EngramError('--threads: the LSTM language model trains on one thread (only --model memnet trains on several)');
   const misplaced = (kind === 'memnet' ? LSTM_ONLY : MEMNET_ONLY).filter((name) => given(values, name));
   if (!resume && misplaced.length > 0) throw new EngramError(`--${misplaced[0]} is not an option of --model ${kind}`);
   if (!resume && existsSync(checkpointPath) && get<boolean>(values, 'overwrite') !== true)
@@ -498,7 +511,10 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
       `resumed ${checkpointPath} at step ${count(at.step)}, epoch ${at.epoch + 1}, ${count(at.tokens)} words${notes.length ? `; ${notes.join('; ')}` : ''}`,
     );
   }
-  io.log(`${trainer.header}; backend ${getDefaultBackend().description}`);
+  const threads = get<number>(values, 'threads') ?? (info.model === 'memnet' ? availableParallelism() : 1);
+  if (info.model !== 'memnet' && threads > 1)
+    throw new EngramError('--threads: the LSTM language model trains on one thread (only --model memnet trains on several)');
+  io.log(`${trainer.header}; backend ${getDefaultBackend().description}${info.model === 'memnet' ? `; ${threads} thread${threads > 1 ? 's' : ''}` : ''}`);
   io.log(`training text ${count(corpus.train.length)} words, validation ${count(corpus.valid.length)}; Ctrl-C saves a checkpoint; continue with --resume`);
 
   const maxSteps = get<number>(values, 'max-steps');
@@ -514,41 +530,44 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     validPerplexity: Number.POSITIVE_INFINITY,
   });
   const epochs = trainer.epochs;
-  const outcome = await trainer.train({
-    checkpointEvery: get<number>(values, 'checkpoint-every') ?? 200,
-    shouldStop: () => io.interrupted() || (maxSteps !== undefined && step >= maxSteps),
-    onStep: async (r) => {
-      step = r.step;
-      await appendText(
-        curvePath,
-        `${r.step},${r.epoch},${r.tokens},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.epochPerplexity.toFixed(3)},${r.learningRate},${r.gradientNorm.toFixed(4)}\n`,
-      );
-      const rate = (r.tokens - startTokens) / Math.max(1e-9, (performance.now() - started) / 1000);
-      const fraction = (r.epoch + (r.window + 1) / r.windows) / epochs;
-      const remainingWords = (epochs - r.epoch - (r.window + 1) / r.windows) * r.windows * trainer.wordsPerStep;
-      io.status(
-        `${bar(fraction)} epoch ${r.epoch + 1}/${epochs} ${(((r.window + 1) / r.windows) * 100).toFixed(1)}% | step ${count(r.step)} | ${count(rate)} words/s | ` +
-          `perplexity ${r.epochPerplexity.toFixed(1)} (this step ${Math.exp(r.loss).toFixed(1)}) | η ${Number(r.learningRate.toPrecision(4))} | ${formatDuration(r.seconds)} | ETA ${formatDuration(remainingWords / Math.max(rate, 1e-9))}`,
-      );
+  const outcome = await trainer.train(
+    {
+      checkpointEvery: get<number>(values, 'checkpoint-every') ?? 200,
+      shouldStop: () => io.interrupted() || (maxSteps !== undefined && step >= maxSteps),
+      onStep: async (r) => {
+        step = r.step;
+        await appendText(
+          curvePath,
+          `${r.step},${r.epoch},${r.tokens},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.epochPerplexity.toFixed(3)},${r.learningRate},${r.gradientNorm.toFixed(4)}\n`,
+        );
+        const rate = (r.tokens - startTokens) / Math.max(1e-9, (performance.now() - started) / 1000);
+        const fraction = (r.epoch + (r.window + 1) / r.windows) / epochs;
+        const remainingWords = (epochs - r.epoch - (r.window + 1) / r.windows) * r.windows * trainer.wordsPerStep;
+        io.status(
+          `${bar(fraction)} epoch ${r.epoch + 1}/${epochs} ${(((r.window + 1) / r.windows) * 100).toFixed(1)}% | step ${count(r.step)} | ${count(rate)} words/s | ` +
+            `perplexity ${r.epochPerplexity.toFixed(1)} (this step ${Math.exp(r.loss).toFixed(1)}) | η ${Number(r.learningRate.toPrecision(4))} | ${formatDuration(r.seconds)} | ETA ${formatDuration(remainingWords / Math.max(rate, 1e-9))}`,
+        );
+      },
+      onEvaluateProgress: (done, total) => {
+        if (performance.now() - lastLog > 1000) {
+          lastLog = performance.now();
+          io.status(`validating: ${((done / total) * 100).toFixed(0)}%`);
+        }
+      },
+      onEpoch: async (e) => {
+        lastValid = e.validPerplexity;
+        if (e.validPerplexity < best.validPerplexity) {
+          best = e;
+          await trainer.save(bestPath);
+        }
+        await appendText(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
+        io.log(
+          `epoch ${e.epoch + 1}: η ${Number(e.learningRate.toPrecision(4))}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
+        );
+      },
     },
-    onEvaluateProgress: (done, total) => {
-      if (performance.now() - lastLog > 1000) {
-        lastLog = performance.now();
-        io.status(`validating: ${((done / total) * 100).toFixed(0)}%`);
-      }
-    },
-    onEpoch: async (e) => {
-      lastValid = e.validPerplexity;
-      if (e.validPerplexity < best.validPerplexity) {
-        best = e;
-        await trainer.save(bestPath);
-      }
-      await appendText(epochsPath, `${e.epoch},${e.learningRate},${e.trainPerplexity.toFixed(3)},${e.validPerplexity.toFixed(3)},${e.seconds.toFixed(1)}\n`);
-      io.log(
-        `epoch ${e.epoch + 1}: η ${Number(e.learningRate.toPrecision(4))}, train perplexity ${e.trainPerplexity.toFixed(2)}, validation ${e.validPerplexity.toFixed(2)} (${formatDuration(e.seconds)})`,
-      );
-    },
-  });
+    threads,
+  );
   await plotLmCurve(out, info.model === 'memnet' ? 'MemN2N LM on Penn Treebank' : `LSTM LM '${info.recipeName}' on Penn Treebank`);
   if (outcome.kind === 'non-finite') {
     io.log(

@@ -1,7 +1,7 @@
 // pnpm bench (second part): training speed of the MemN2N language model (Sukhbaatar et al. 2015 §5: d = 150,
 // 7 hops, memory of 200 words, batch 128) on Penn Treebank, Engram against a PyTorch model of the same shape
 // (bench/pytorch_memn2n_lm.py) on the same positions of the same word ids, rounds alternating; one thread each,
-// then PyTorch with every core (Engram trains on one core until multi-core training lands).
+// then both with every core (Engram: createMemnetLmWorkers, one worker thread per core beyond the first).
 // Set ENGRAM_PTB to the folder with ptb.*.txt (default ../shared/data/ptb).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { loadPtbCorpus } from '@engram/lm';
 import { Random, SGD, clipGradientsByNorm, crossEntropy, getDefaultBackend, parameterList } from '@engram/tensor';
 import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
 import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, memnetForward, memnetLmConfig } from '../dist/index.js';
+import { createMemnetLmWorkers } from '../dist/workers.js';
 
 const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 10);
 const ROUNDS = 2;
@@ -22,23 +23,30 @@ const config = memnetLmConfig(corpus.vocabulary.size);
 const rng = new Random(5);
 const positions = Int32Array.from({ length: (STEPS + 2) * B }, () => rng.int(config.memorySize, corpus.train.length - 1));
 
-function engram() {
+async function engram(threads) {
   const model = createMemnet(config, new Random(1));
   const params = parameterList(model.params);
   const optimizer = new SGD(params, MEMNET_LM_RECIPE.learningRate);
-  const train = (first, count) => {
+  const workers = threads > 1 ? await createMemnetLmWorkers(model, corpus.train, threads) : null;
+  const train = async (first, count) => {
     for (let i = first; i < first + count; i++) {
-      const batch = encodeTextPositions(corpus.train, positions.subarray(i * B, (i + 1) * B), config);
+      const at = positions.subarray(i * B, (i + 1) * B);
       optimizer.zeroGrad();
-      crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum').backward();
+      if (workers) await workers.compute(model, corpus.train, at);
+      else {
+        const batch = encodeTextPositions(corpus.train, at, config);
+        crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum').backward();
+      }
       clipGradientsByNorm(params, MEMNET_LM_RECIPE.maxGradNorm);
       optimizer.step();
     }
   };
-  train(0, 2);
+  await train(0, 2);
   const start = performance.now();
-  train(2, STEPS);
-  return (STEPS * B) / ((performance.now() - start) / 1000);
+  await train(2, STEPS);
+  const rate = (STEPS * B) / ((performance.now() - start) / 1000);
+  await workers?.close();
+  return rate;
 }
 
 const folder = mkdtempSync(join(tmpdir(), 'engram-memnet-lm-bench-'));
@@ -54,23 +62,24 @@ console.log(
 );
 if (!torchAvailable) console.log(`!! PyTorch peer unavailable (${PYTHON} with torch): run scripts/setup.sh --bench; printing Engram alone`);
 const ours = [];
+const oursAll = [];
 const one = [];
 const all = [];
 let info = null;
 for (let r = 0; r < ROUNDS; r++) {
-  ours.push(engram());
+  ours.push(await engram(1));
+  if (cores > 1) oursAll.push(await engram(cores));
   if (torchAvailable) {
     info = runPeer(script, [idsFile, positionsFile, STEPS, 1, corpus.vocabulary.size]);
     one.push(info.tokens_per_second);
     all.push(runPeer(script, [idsFile, positionsFile, STEPS, cores, corpus.vocabulary.size]).tokens_per_second);
   }
 }
-const e = median(ours);
 console.log('| engram | pytorch | engram words/s | pytorch words/s | engram / pytorch |\n|---|---|---|---|---|');
-const row = (threads, t) =>
+const row = (ourThreads, e, threads, t) =>
   console.log(
-    `| 1 thread (${getDefaultBackend().description}) | ${threads} | ${e.toFixed(0)} | ${torchAvailable ? `${t.toFixed(0)} (torch ${info.torch})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`,
+    `| ${ourThreads} (${getDefaultBackend().description}) | ${threads} | ${e.toFixed(0)} | ${torchAvailable ? `${t.toFixed(0)} (torch ${info.torch})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`,
   );
-row('1 thread', torchAvailable ? median(one) : Number.NaN);
-if (torchAvailable) row(`${cores} threads`, median(all));
+row('1 thread', median(ours), '1 thread', torchAvailable ? median(one) : Number.NaN);
+if (cores > 1) row(`${cores} threads`, median(oursAll), `${cores} threads`, torchAvailable ? median(all) : Number.NaN);
 rmSync(folder, { recursive: true, force: true });

@@ -100,6 +100,7 @@ export {
   type MemnetLmTrainOutcome,
   type MemnetLmTrainingState,
   type TrainMemnetLmOptions,
+  type MemnetLmGradients,
   encodeTextPositions,
   evaluateMemnetLm,
   freshMemnetLmTraining,

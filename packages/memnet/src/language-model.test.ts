@@ -5,7 +5,9 @@ import { LmVocabulary } from '@engram/lm';
 import { Random, type Tensor, crossEntropy, parameterList } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createMemnetLmWorkers } from './workers.js';
 import {
+  MEMNET_LM_RECIPE,
   type MemnetLmSnapshot,
   type MemnetModel,
   createMemnet,
@@ -157,6 +159,32 @@ describe('MemN2N language model (§5)', () => {
     expect(evaluateMemnetLm(loaded.model, ids).perplexity).toBe(evaluateMemnetLm(model, ids).perplexity);
     expect(memnetLmFromSafetensors(memnetLmToSafetensors(model, vocabulary)).model.config).toEqual(model.config);
     expect(() => memnetLmFromSafetensors(readFileSync(path).subarray(0, 40), 'f')).toThrow(/f:/);
+  });
+
+  it('trains on worker threads to the same weights as one thread (up to the order of sums)', async () => {
+    const ids = corpus(600, 21);
+    const data = { train: ids, valid: corpus(80, 22) };
+    const recipe = { ...MEMNET_LM_RECIPE, batch: 12, maxEpochs: 1 };
+    const train = async (threads: number) => {
+      const model = createMemnet(tinyConfig(), new Random(7));
+      const workers = threads > 1 ? await createMemnetLmWorkers(model, ids, threads) : undefined;
+      const losses: number[] = [];
+      try {
+        await trainMemnetLm(model, data, { recipe, seed: 3, ...(workers ? { gradients: workers } : {}), onStep: (r) => void losses.push(r.loss) });
+      } finally {
+        await workers?.close();
+      }
+      return { weights: parameterList(model.params).flatMap((p) => Array.from(p.toArray())), losses };
+    };
+    const one = await train(1);
+    for (const threads of [2, 3]) {
+      const many = await train(threads);
+      expect(many.losses.length).toBe(one.losses.length);
+      for (const [i, loss] of many.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 4);
+      const drift = Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))));
+      expect(drift).toBeLessThan(1e-4);
+    }
+    await expect(createMemnetLmWorkers(createMemnet(tinyConfig(), new Random(1)), ids, 0)).rejects.toThrow(/threads must be an integer/);
   });
 
   it('resume equals an uninterrupted run, bit for bit', async () => {

@@ -260,6 +260,21 @@ export interface MemnetLmSnapshot {
 /** How {@link trainMemnetLm} ended: every epoch run (or η below its floor), stopped, or a non-finite loss. */
 export type MemnetLmTrainOutcome = LmFinished | LmInterrupted | LmNonFinite;
 
+/**
+ * Where a step's loss and gradients come from. By default the whole batch runs on this thread;
+ * `createMemnetLmWorkers` (from `@engram/memnet/workers`, Node) splits it across worker threads.
+ */
+export interface MemnetLmGradients {
+  /**
+   * Fills the gradients of `parameterList(model.params)` for the examples at `positions` and returns
+   * their summed loss in nats.
+   * @param model - the model being trained
+   * @param text - the training text's word ids
+   * @param positions - the positions whose next word is predicted
+   */
+  compute(model: MemnetModel, text: Int32Array, positions: Int32Array): Promise<number>;
+}
+
 /** Options of {@link trainMemnetLm}. All hooks may be async; training waits for them. */
 export interface TrainMemnetLmOptions {
   /** The training procedure (default {@link MEMNET_LM_RECIPE}). */
@@ -280,6 +295,8 @@ export interface TrainMemnetLmOptions {
   onCheckpoint?: (snapshot: MemnetLmSnapshot) => void | Promise<void>;
   /** Checked between steps; true stops training with a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Computes each step's gradients (default: on this thread; see `createMemnetLmWorkers` for all cores). */
+  gradients?: MemnetLmGradients;
 }
 
 /**
@@ -350,13 +367,16 @@ export async function trainMemnetLm(
       }
       // Positions with a full memory: t ∈ [N, len − 1].
       const positions = Int32Array.from({ length: recipe.batch }, () => rng.int(n, data.train.length - 1));
-      const batch = encodeTextPositions(data.train, positions, model.config);
       optimizer.zeroGrad();
-      const { logits } = memnetForward(model, batch);
-      const loss = crossEntropy(logits, batch.answers, 'sum');
-      const nats = loss.item();
+      let nats: number;
+      if (options.gradients) nats = await options.gradients.compute(model, data.train, positions);
+      else {
+        const batch = encodeTextPositions(data.train, positions, model.config);
+        const loss = crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum');
+        nats = loss.item();
+        if (Number.isFinite(nats)) loss.backward();
+      }
       if (!Number.isFinite(nats)) return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${nats} at step ${training.step + 1}` };
-      loss.backward();
       const gradientNorm = clipGradientsByNorm(params, recipe.maxGradNorm);
       if (!Number.isFinite(gradientNorm))
         return { kind: 'non-finite', step: training.step + 1, message: `the gradient norm is ${gradientNorm} at step ${training.step + 1}` };
