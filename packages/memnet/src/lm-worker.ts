@@ -22,7 +22,7 @@ export interface MemnetLmWorkerData {
   grads: SharedArrayBuffer;
   /** Offset in floats of this worker's slice of `grads`. */
   gradOffset: number;
-  /** [generation]: written with Atomics by the main thread after the weights, read here before them. */
+  /** A counter written with Atomics by the main thread after the weights, and read here before them. */
   control: SharedArrayBuffer;
 }
 
