@@ -6,6 +6,7 @@ const NODE_BUILTIN = /^node:/;
 /** The pages in the navigation, in order. */
 const NAVIGATION = [
   ['ntm.html', 'Neural Turing Machine'],
+  ['dnc.html', 'DNC'],
   ['memnet.html', 'Memory network'],
   ['lm.html', 'Long text'],
 ] as const;
@@ -63,6 +64,7 @@ export default defineConfig({
       input: {
         index: resolve(import.meta.dirname, 'index.html'),
         ntm: resolve(import.meta.dirname, 'ntm.html'),
+        dnc: resolve(import.meta.dirname, 'dnc.html'),
         memnet: resolve(import.meta.dirname, 'memnet.html'),
         lm: resolve(import.meta.dirname, 'lm.html'),
       },

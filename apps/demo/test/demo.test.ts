@@ -44,6 +44,13 @@ interface MemnetState {
   errors: string[];
 }
 
+interface DncState {
+  trace: { steps: { readModes: number[][] }[] } | null;
+  wrong: number | null;
+  errors: string[];
+}
+
+const dncState = (page: DemoPage): Promise<DncState> => page.evaluate(() => (globalThis as unknown as { engramDnc: DncState }).engramDnc);
 const lmState = (page: DemoPage): Promise<LmPageState> => page.evaluate(() => (globalThis as unknown as { engramLm: LmPageState }).engramLm);
 const ntmState = (page: DemoPage): Promise<NtmState> => page.evaluate(() => (globalThis as unknown as { engramNtm: NtmState }).engramNtm);
 const memnetState = (page: DemoPage): Promise<MemnetState> => page.evaluate(() => (globalThis as unknown as { engramMemnet: MemnetState }).engramMemnet);
@@ -96,7 +103,7 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   it('opens the front page', async () => {
     const page = await browser.newPage();
     await page.goto('index.html');
-    expect(await count(page, 'a.tile')).toBe(3);
+    expect(await count(page, 'a.tile')).toBe(4);
     await page.screenshot('index');
     expectClean(page.problems);
     await page.close();
@@ -263,6 +270,32 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   );
 
   it(
+    'runs the pretrained DNC on a repeat-copy sequence and draws its allocation, usage, read modes and links',
+    async () => {
+      const page = await browser.newPage();
+      await page.goto('dnc.html');
+      await page.waitUntil(() => (globalThis as unknown as { engramDnc: DncState }).engramDnc.trace !== null);
+      const state = await dncState(page);
+      // Length 2, 2 repeats (the trained range): 2 + 1 + 2 × 2 + 1 steps, 25 scored bits judged.
+      expect(state.trace?.steps).toHaveLength(8);
+      expect(await text(page, '#verdict')).toMatch(/^(All 25 bits right|\d+ of 25 bits wrong)$/);
+      for (const step of state.trace?.steps ?? []) for (const modes of step.readModes) expect(modes.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      // Write, allocation, usage and 4 read weightings; 4 read modes and the link matrix.
+      expect(await count(page, '#memory-maps canvas')).toBe(7);
+      expect(await count(page, '#mode-maps canvas')).toBe(5);
+      // A longer sequence than trained still runs and is judged.
+      await page.fill('#length', '4');
+      await page.waitUntil(() => (globalThis as unknown as { engramDnc: DncState }).engramDnc.trace?.steps.length === 14);
+      expect(await attribute(page, '#verdict', 'data-wrong')).not.toBeNull();
+      await page.screenshot('dnc-repeat-copy');
+      expect((await dncState(page)).errors).toEqual([]);
+      expectClean(page.problems);
+      await page.close();
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
     'fits a phone screen',
     async () => {
       const page = await browser.newPage();
@@ -280,6 +313,10 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       await page.waitUntil(() => document.body.dataset.ready === 'true');
       expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
       await page.screenshot('phone-lm');
+      await page.goto('dnc.html');
+      await page.waitUntil(() => (globalThis as unknown as { engramDnc: DncState }).engramDnc.trace !== null);
+      expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+      await page.screenshot('phone-dnc');
       expectClean(page.problems);
       await page.close();
     },
