@@ -12,7 +12,19 @@ const run = (...args: string[]) => {
 
 describe.runIf(existsSync(MAIN))('the engram command', () => {
   it('answers --help on every command and --version', () => {
-    const commands = [['train', 'ntm'], ['train', 'memnet'], ['train', 'lm'], ['eval'], ['show'], ['ask'], ['download'], ['tune'], ['complete'], ['train']];
+    const commands = [
+      ['train', 'ntm'],
+      ['train', 'dnc'],
+      ['train', 'memnet'],
+      ['train', 'lm'],
+      ['eval'],
+      ['show'],
+      ['ask'],
+      ['download'],
+      ['tune'],
+      ['complete'],
+      ['train'],
+    ];
     for (const command of commands) {
       const r = run(...command, '--help');
       expect(r.code, command.join(' ')).toBe(0);
@@ -52,6 +64,13 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
       [['train', 'ntm', '--out', '/proc/engram-run', '--max-sequences', '1'], /--out: cannot create \/proc\/engram-run/],
       [['train', 'ntm', '--out', '/nonexistent/parent/run', '--max-sequences', '1'], /--out: the parent folder \/nonexistent\/parent does not exist/],
       [['train', 'ntm', '--out', MAIN, '--max-sequences', '1'], /exists and is not a folder/],
+      [['train', 'dnc', '--read-heds', '2'], /unknown option --read-heds \(did you mean --read-heads\?\)/],
+      [['train', 'dnc', '--memory', '5000x4', '--out', '/nonexistent/dnc'], /DNC config: memorySlots must be an integer in 1\.\.4096/],
+      [['train', 'dnc', '--task-options', 'constructor=3'], /--task-options: unknown task option 'constructor'/],
+      [['train', 'ntm', '--task-options', 'width=0'], /--task-options: 'width' must be an integer in 1\.\.1024/],
+      [['train', 'ntm', '--task-options', 'width'], /--task-options: expected KEY=N pairs/],
+      [['train', 'lm', '--threads', '2'], /--threads: the LSTM language model trains on one thread/],
+      [['train', 'lm', '--model', 'memnet', '--threads', '65'], /--threads: 65 is out of range/],
     ];
     for (const [args, message] of cases) {
       const r = run(...args);

@@ -180,11 +180,27 @@ function recipeOf(options: TrainOptions, kind: SequenceKind): NtmRecipe {
  */
 export async function runTraining(options: TrainOptions, io: TrainIO): Promise<TrainOutcome> {
   const task = algorithmicTask(options.task);
+  const taskOptions = options.taskOptions;
+  const kind: SequenceKind = SEQUENCE_KINDS[options.model ?? 'ntm'];
+  // A fresh model is built (and its sizes checked) before anything is written.
+  const rng = new Random(options.seed);
+  const fresh = options.resume
+    ? null
+    : kind.create(
+        task.inputWidth(taskOptions),
+        task.outputWidth(taskOptions),
+        {
+          controller: { kind: options.controller, hiddenSize: options.hidden, layers: options.layers },
+          memorySlots: options.memorySlots,
+          memoryWidth: options.memoryWidth,
+          readHeads: options.readHeads,
+          writeHeads: options.writeHeads,
+        },
+        rng.fork(),
+      );
   prepareRunFolder(options.out, '--out', options.defaultOut === true);
   const checkpointPath = join(options.out, 'checkpoint.safetensors');
   const curvePath = join(options.out, 'curve.csv');
-  const taskOptions = options.taskOptions;
-  const kind: SequenceKind = SEQUENCE_KINDS[options.model ?? 'ntm'];
   const recipe = recipeOf(options, kind);
   let model: TrainedModel;
   let snapshot: NtmTrainingSnapshot | undefined;
@@ -211,15 +227,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     }
     io.log(`resumed ${checkpointPath} at step ${count(step)} (${count(checkpoint.training.sequences)} sequences)`);
   } else {
-    const sizes: SequenceSizes = {
-      controller: { kind: options.controller, hiddenSize: options.hidden, layers: options.layers },
-      memorySlots: options.memorySlots,
-      memoryWidth: options.memoryWidth,
-      readHeads: options.readHeads,
-      writeHeads: options.writeHeads,
-    };
-    const rng = new Random(options.seed);
-    model = kind.create(task.inputWidth(taskOptions), task.outputWidth(taskOptions), sizes, rng.fork());
+    model = fresh as TrainedModel;
     snapshot = { training: freshNtmTraining(rng), optimizer: ntmOptimizer(model.recurrent, recipe) };
     await writeText(curvePath, CURVE_HEADER);
     await writeText(join(options.out, 'run.json'), `${JSON.stringify({ ...options, started: new Date().toISOString() }, null, 2)}\n`);
