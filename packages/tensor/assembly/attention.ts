@@ -30,29 +30,33 @@ import { F, at } from './pointers';
   for (; k < width; k++) store<f32>(at(out, k), scale * load<f32>(at(x, k)));
 }
 
+/** p = softmax over the real slots of m_iᵀu (or m_iᵀu·mask_i), written at `p`. */
+@inline export function scores(m: usize, u: usize, mask: usize, p: usize, slots: i32, width: i32, normalize: bool): void {
+  let top: f32 = -Infinity;
+  for (let i = 0; i < slots; i++) {
+    const s = dot(at(m, i * width), u, width);
+    store<f32>(at(p, i), s);
+    if (load<f32>(at(mask, i)) != 0 && s > top) top = s;
+  }
+  if (normalize) {
+    let total: f32 = 0;
+    for (let i = 0; i < slots; i++) {
+      const e: f32 = load<f32>(at(mask, i)) != 0 ? <f32>Math.exp(<f64>(load<f32>(at(p, i)) - top)) : 0;
+      store<f32>(at(p, i), e);
+      total += e;
+    }
+    for (let i = 0; i < slots; i++) store<f32>(at(p, i), total > 0 ? load<f32>(at(p, i)) / total : 0);
+  } else {
+    for (let i = 0; i < slots; i++) store<f32>(at(p, i), load<f32>(at(p, i)) * load<f32>(at(mask, i)));
+  }
+}
+
 /** out = [o (batch·width), p (batch·slots)]: p = softmax of uᵀm over the real slots (or uᵀm·mask), o = Σ p_i c_i. */
 export function attentionRead(m: usize, c: usize, u: usize, mask: usize, out: usize, batch: i32, slots: i32, width: i32, normalize: bool): void {
   memory.fill(out, 0, (<usize>(batch * (slots + width))) * F);
   for (let b = 0; b < batch; b++) {
     const p = at(out, batch * width + b * slots);
-    const ub = at(u, b * width);
-    let top: f32 = -Infinity;
-    for (let i = 0; i < slots; i++) {
-      const s = dot(at(m, (b * slots + i) * width), ub, width);
-      store<f32>(at(p, i), s);
-      if (load<f32>(at(mask, b * slots + i)) != 0 && s > top) top = s;
-    }
-    if (normalize) {
-      let total: f32 = 0;
-      for (let i = 0; i < slots; i++) {
-        const e: f32 = load<f32>(at(mask, b * slots + i)) != 0 ? <f32>Math.exp(<f64>(load<f32>(at(p, i)) - top)) : 0;
-        store<f32>(at(p, i), e);
-        total += e;
-      }
-      for (let i = 0; i < slots; i++) store<f32>(at(p, i), total > 0 ? load<f32>(at(p, i)) / total : 0);
-    } else {
-      for (let i = 0; i < slots; i++) store<f32>(at(p, i), load<f32>(at(p, i)) * load<f32>(at(mask, b * slots + i)));
-    }
+    scores(at(m, b * slots * width), at(u, b * width), at(mask, b * slots), p, slots, width, normalize);
     const o = at(out, b * width);
     for (let i = 0; i < slots; i++) {
       const pi = load<f32>(at(p, i));

@@ -4,28 +4,7 @@
 // memories (slots·width floats each) stay in cache across the hops, and dm, dc are summed in place.
 
 import { F, at } from './pointers';
-import { axpy, dot } from './attention';
-
-/** p = softmax over the real slots of m_iᵀu (or m_iᵀu·mask_i), written at `p`. */
-@inline function scores(m: usize, u: usize, mask: usize, p: usize, slots: i32, width: i32, normalize: bool): void {
-  let top: f32 = -Infinity;
-  for (let i = 0; i < slots; i++) {
-    const s = dot(at(m, i * width), u, width);
-    store<f32>(at(p, i), s);
-    if (load<f32>(at(mask, i)) != 0 && s > top) top = s;
-  }
-  if (normalize) {
-    let total: f32 = 0;
-    for (let i = 0; i < slots; i++) {
-      const e: f32 = load<f32>(at(mask, i)) != 0 ? <f32>Math.exp(<f64>(load<f32>(at(p, i)) - top)) : 0;
-      store<f32>(at(p, i), e);
-      total += e;
-    }
-    for (let i = 0; i < slots; i++) store<f32>(at(p, i), total > 0 ? load<f32>(at(p, i)) / total : 0);
-  } else {
-    for (let i = 0; i < slots; i++) store<f32>(at(p, i), load<f32>(at(p, i)) * load<f32>(at(mask, i)));
-  }
-}
+import { axpy, dot, scores } from './attention';
 
 /** out = [u¹…u^{K+1} (K+1)·batch·width, p (K·batch·slots), o (K·batch·width)]. */
 export function memoryHops(

@@ -231,6 +231,26 @@ export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Ten
 }
 
 /**
+ * The sizes [batch, slots, width] of a memory-network memory m, after checking m and every other
+ * operand given (c like m, u `[batch, width]`, mask `[batch, slots]`, hop `[width, width]`); errors name the operand.
+ */
+function memorySizes(op: string, m: Tensor, others: { c: Tensor; u: Tensor; mask: Tensor; hop?: Tensor }): [number, number, number] {
+  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, others.c.shape]);
+  const [batch, slots, width] = m.shape as [number, number, number];
+  const expected: [string, Tensor | undefined, number[]][] = [
+    ['c', others.c, [batch, slots, width]],
+    ['u', others.u, [batch, width]],
+    ['mask', others.mask, [batch, slots]],
+    ['hop', others.hop, [width, width]],
+  ];
+  for (const [name, x, shape] of expected) {
+    if (x !== undefined && (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i])))
+      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
+  }
+  return [batch, slots, width];
+}
+
+/**
  * Memory-network attention and read in one pass (End-to-End Memory Networks, eq. 1–2):
  * p_i = softmax(uᵀ m_i) over the slots where `mask` is 1 (0 elsewhere), o = Σ_i p_i c_i.
  * With `normalize` false (the paper's linear start), p_i = (uᵀ m_i)·mask_i. Returns a flat
@@ -245,15 +265,7 @@ export function memoryWriteBackward(memory: Tensor, w: Tensor, e: Tensor, a: Ten
  */
 export function attentionRead(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, normalize = true): Tensor {
   const op = 'attentionRead';
-  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, c.shape]);
-  const [batch, slots, width] = m.shape as [number, number, number];
-  const expect = (name: string, x: Tensor, shape: number[]): void => {
-    if (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i]))
-      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
-  };
-  expect('c', c, [batch, slots, width]);
-  expect('u', u, [batch, width]);
-  expect('mask', mask, [batch, slots]);
+  const [batch, slots, width] = memorySizes(op, m, { c, u, mask });
   const backend = backendOf(op, [m, c, u, mask]);
   const storage = kernels(backend).attentionRead(m.storage, c.storage, u.storage, mask.storage, batch, slots, width, normalize);
   return fused(op, storage, [layoutLength(OUTPUT_LAYOUTS.attentionRead(batch, slots, width))], [m, c, u, mask], { normalize }, backend, ({ grad, out }) => [
@@ -325,16 +337,7 @@ export interface MemoryHopsParams {
  */
 export function memoryHops(m: Tensor, c: Tensor, u: Tensor, mask: Tensor, hop: Tensor, params: MemoryHopsParams): Tensor {
   const op = 'memoryHops';
-  if (m.rank !== 3) throw new ShapeError(op, 'm must have shape [batch, slots, width]', [m.shape, c.shape]);
-  const [batch, slots, width] = m.shape as [number, number, number];
-  const expect = (name: string, x: Tensor, shape: number[]): void => {
-    if (x.rank !== shape.length || x.shape.some((d, i) => d !== shape[i]))
-      throw new ShapeError(op, `${name} must have shape ${formatShape(shape)}`, [m.shape, x.shape]);
-  };
-  expect('c', c, [batch, slots, width]);
-  expect('u', u, [batch, width]);
-  expect('mask', mask, [batch, slots]);
-  expect('hop', hop, [width, width]);
+  const [batch, slots, width] = memorySizes(op, m, { c, u, mask, hop });
   const { hops, linearUnits, normalize } = params;
   if (!Number.isInteger(hops) || hops < 1) throw new ShapeError(op, `hops must be a positive integer, got ${hops}`, [m.shape]);
   if (!Number.isInteger(linearUnits) || linearUnits < 0 || linearUnits > width)

@@ -403,6 +403,51 @@ function embeddingBagBackward(
   return out;
 }
 
+/**
+ * One example's attention read at one hop (the body of attentionRead for row b): writes p into
+ * `out[p..p+slots)` and adds o into `out[o..o+width)` (which must start at zero).
+ */
+function readOne(
+  m: Float32Array,
+  c: Float32Array,
+  u: Float32Array,
+  uAt: number,
+  mask: Float32Array,
+  b: number,
+  slots: number,
+  width: number,
+  normalize: boolean,
+  out: Float32Array,
+  p: number,
+  o: number,
+): void {
+  let top = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < slots; i++) {
+    let s = 0;
+    const row = (b * slots + i) * width;
+    for (let k = 0; k < width; k++) s += (m[row + k] as number) * (u[uAt + k] as number);
+    out[p + i] = s;
+    if (mask[b * slots + i] !== 0 && s > top) top = s;
+  }
+  if (normalize) {
+    let total = 0;
+    for (let i = 0; i < slots; i++) {
+      const e = mask[b * slots + i] !== 0 ? Math.exp((out[p + i] as number) - top) : 0;
+      out[p + i] = e;
+      total += e;
+    }
+    for (let i = 0; i < slots; i++) out[p + i] = total > 0 ? (out[p + i] as number) / total : 0;
+  } else {
+    for (let i = 0; i < slots; i++) out[p + i] = (out[p + i] as number) * (mask[b * slots + i] as number);
+  }
+  for (let i = 0; i < slots; i++) {
+    const pi = out[p + i] as number;
+    if (pi === 0) continue;
+    const row = (b * slots + i) * width;
+    for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + pi * (c[row + k] as number);
+  }
+}
+
 function attentionRead(
   m: Float32Array,
   c: Float32Array,
@@ -415,35 +460,7 @@ function attentionRead(
 ): Float32Array {
   // Layout: o [batch, width], then p [batch, slots].
   const out = allocateFloats(batch * (width + slots));
-  for (let b = 0; b < batch; b++) {
-    const p = batch * width + b * slots;
-    const o = b * width;
-    let top = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < slots; i++) {
-      let s = 0;
-      const row = (b * slots + i) * width;
-      for (let k = 0; k < width; k++) s += (m[row + k] as number) * (u[b * width + k] as number);
-      out[p + i] = s;
-      if (mask[b * slots + i] !== 0 && s > top) top = s;
-    }
-    if (normalize) {
-      let total = 0;
-      for (let i = 0; i < slots; i++) {
-        const e = mask[b * slots + i] !== 0 ? Math.exp((out[p + i] as number) - top) : 0;
-        out[p + i] = e;
-        total += e;
-      }
-      for (let i = 0; i < slots; i++) out[p + i] = total > 0 ? (out[p + i] as number) / total : 0;
-    } else {
-      for (let i = 0; i < slots; i++) out[p + i] = (out[p + i] as number) * (mask[b * slots + i] as number);
-    }
-    for (let i = 0; i < slots; i++) {
-      const pi = out[p + i] as number;
-      if (pi === 0) continue;
-      const row = (b * slots + i) * width;
-      for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + pi * (c[row + k] as number);
-    }
-  }
+  for (let b = 0; b < batch; b++) readOne(m, c, u, b * width, mask, b, slots, width, normalize, out, batch * width + b * slots, b * width);
   return out;
 }
 
@@ -493,51 +510,6 @@ function attentionReadBackward(
     }
   }
   return result;
-}
-
-/**
- * One example's attention read at one hop (the body of attentionRead for row b): writes p into
- * `out[p..p+slots)` and adds o into `out[o..o+width)` (which must start at zero).
- */
-function readOne(
-  m: Float32Array,
-  c: Float32Array,
-  u: Float32Array,
-  uAt: number,
-  mask: Float32Array,
-  b: number,
-  slots: number,
-  width: number,
-  normalize: boolean,
-  out: Float32Array,
-  p: number,
-  o: number,
-): void {
-  let top = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < slots; i++) {
-    let s = 0;
-    const row = (b * slots + i) * width;
-    for (let k = 0; k < width; k++) s += (m[row + k] as number) * (u[uAt + k] as number);
-    out[p + i] = s;
-    if (mask[b * slots + i] !== 0 && s > top) top = s;
-  }
-  if (normalize) {
-    let total = 0;
-    for (let i = 0; i < slots; i++) {
-      const e = mask[b * slots + i] !== 0 ? Math.exp((out[p + i] as number) - top) : 0;
-      out[p + i] = e;
-      total += e;
-    }
-    for (let i = 0; i < slots; i++) out[p + i] = total > 0 ? (out[p + i] as number) / total : 0;
-  } else {
-    for (let i = 0; i < slots; i++) out[p + i] = (out[p + i] as number) * (mask[b * slots + i] as number);
-  }
-  for (let i = 0; i < slots; i++) {
-    const pi = out[p + i] as number;
-    if (pi === 0) continue;
-    const row = (b * slots + i) * width;
-    for (let k = 0; k < width; k++) out[o + k] = (out[o + k] as number) + pi * (c[row + k] as number);
-  }
 }
 
 function memoryHops(
