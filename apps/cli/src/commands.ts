@@ -13,8 +13,15 @@ export const TRAIN_NTM_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', value: 'DIR', help: 'run folder (default runs/<task>)' },
   { name: 'seed', type: 'integer', value: 'N', default: 1, min: 0, max: 2 ** 31 - 1, help: 'every random choice follows it' },
   { name: 'batch', type: 'integer', value: 'N', default: 1, min: 1, max: 4096, help: 'sequences per step' },
-  { name: 'optimizer', type: 'choice', choices: ['rmsprop', 'adam'], default: 'rmsprop', help: "rmsprop (the paper's, momentum 0.9) or adam" },
+  { name: 'optimizer', type: 'choice', choices: ['rmsprop', 'adam'], default: 'rmsprop', help: 'rmsprop (which one: --rmsprop) or adam' },
   { name: 'lr', type: 'number', value: 'X', min: 1e-12, max: 10, help: 'learning rate (default 1e-4 for rmsprop, 1e-3 for adam)' },
+  {
+    name: 'rmsprop',
+    type: 'choice',
+    choices: ['graves', 'tensorflow'],
+    default: 'graves',
+    help: "graves: momentum 0.9, decay 0.95, centered, ε 1e-4 (the NTM paper's); tensorflow: decay 0.9, ε 1e-10 (deepmind/dnc's)",
+  },
   { name: 'clip-value', type: 'number', value: 'X', default: 10, min: 0, max: 1e9, help: 'clip each gradient element (0: off)' },
   { name: 'clip-norm', type: 'number', value: 'X', default: 0, min: 0, max: 1e9, help: 'clip the global gradient norm (0: off)' },
   { name: 'curriculum', type: 'flag', help: 'start on short sequences and lengthen them as the error falls' },
@@ -46,7 +53,7 @@ function withChanges(specs: readonly OptionSpec[], changes: Record<string, Parti
 /** `engram train dnc`: the same options as the NTM's, with deepmind/dnc's training script as the defaults. */
 export const TRAIN_DNC_OPTIONS: readonly OptionSpec[] = withChanges(TRAIN_NTM_OPTIONS, {
   batch: { default: 16 },
-  optimizer: { help: "rmsprop (deepmind/dnc's: TensorFlow's, ε 1e-10, no momentum) or adam" },
+  rmsprop: { default: 'tensorflow' },
   lr: { help: 'learning rate (default 1e-4 for rmsprop, 1e-3 for adam)' },
   'clip-value': { default: 0 },
   'clip-norm': { default: 50 },

@@ -157,6 +157,7 @@ async function train(argv: string[]): Promise<number> {
     seed: numberOr('seed', 1),
     batch,
     optimizer,
+    rmsprop: get<'graves' | 'tensorflow'>(values, 'rmsprop') ?? (model === 'ntm' ? 'graves' : 'tensorflow'),
     learningRate: numberOr('lr', optimizer === 'adam' ? 1e-3 : 1e-4),
     clipNorm: numberOr('clip-norm', 0),
     clipValue: numberOr('clip-value', 10),

@@ -33,6 +33,8 @@ export interface TrainOptions {
   seed: number;
   batch: number;
   optimizer: 'adam' | 'rmsprop';
+  /** Which RMSProp (default: the model's own, graves for the NTM and tensorflow for the DNC). */
+  rmsprop?: RmspropVariant;
   learningRate: number;
   clipNorm: number;
   clipValue: number;
@@ -160,10 +162,20 @@ export const SEQUENCE_KINDS = {
 /** The models `engram train` trains on the algorithmic tasks. */
 export type SequenceKindName = keyof typeof SEQUENCE_KINDS;
 
+/** The two RMSProps: Graves 2013's (the NTM paper's) and TensorFlow's (deepmind/dnc's). */
+export const RMSPROP_VARIANTS = {
+  graves: { momentum: NTM_RECIPE.momentum, decay: NTM_RECIPE.decay, centered: true, epsilon: 1e-4 },
+  tensorflow: { momentum: DNC_RECIPE.momentum, decay: DNC_RECIPE.decay, centered: false, epsilon: DNC_RECIPE.epsilon as number },
+} as const;
+
+/** The RMSProp variants `--rmsprop` names. */
+export type RmspropVariant = keyof typeof RMSPROP_VARIANTS;
+
 /** The recipe the options describe (the model's own, with any flag applied). */
 function recipeOf(options: TrainOptions, kind: SequenceKind): NtmRecipe {
   return {
     ...kind.recipe,
+    ...(options.rmsprop === undefined ? {} : RMSPROP_VARIANTS[options.rmsprop]),
     optimizer: options.optimizer,
     learningRate: options.learningRate,
     batch: options.batch,
