@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import type * as FastCheck from 'fast-check';
 import { noGrad } from './autograd.js';
 import { Random } from './random.js';
 import { sum } from './ops.js';
@@ -283,4 +284,77 @@ function judgeRefusal(file: HostileModelFile, run: () => unknown): string | null
     message === null || message.includes(file.field) || (file.tensorName !== null && message.includes(file.tensorName)) || /parameter/.test(message);
   if (!named) return `the error names neither '${file.field}' nor a parameter: ${message}`;
   return null;
+}
+
+/** The fast-check functions the fuzz helpers use: pass `fc` from `import fc from 'fast-check'` (or the module namespace). */
+export type FuzzChecker = Pick<typeof FastCheck, 'assert' | 'property' | 'asyncProperty' | 'constantFrom' | 'option' | 'nat' | 'integer'>;
+
+/** How many files a fuzz property tries, and its seed (fast-check's `numRuns` and `seed`). */
+export interface FileFuzzOptions {
+  /** Files tried (default 500). */
+  numRuns?: number;
+  /** fast-check's seed (default 7), so a failure replays. */
+  seed?: number;
+}
+
+/**
+ * Fuzzes a loader with a hostile value ({@link HOSTILE_VALUES}) in any JSON leaf of one metadata entry of a good
+ * file (its config, a vocabulary, a checkpoint's training state), with or without a hostile tensor name
+ * ({@link HOSTILE_TENSOR_NAMES}). Each file must load, or be refused with one EngramError naming the problem, with
+ * Object.prototype untouched ({@link refusalProblemAsync}); otherwise this rejects with fast-check's report (which
+ * names the path, the value and the seed to replay). The model packages' fuzz suites are made of this and
+ * {@link fuzzFileBytes}.
+ * @param fc - the `fast-check` module (an optional peer dependency of this package)
+ * @param good - a valid file
+ * @param entry - the metadata entry to corrupt (its value must be JSON)
+ * @param load - the loader under test (synchronous or not)
+ * @param options - files tried and seed
+ * @example
+ * ```ts
+ * import fc from 'fast-check';
+ * it('refuses hostile configs', () => fuzzMetadataEntry(fc, ntmToSafetensors(model), 'config', (bytes) => ntmFromSafetensors(bytes, new Random(0))));
+ * ```
+ */
+export async function fuzzMetadataEntry(
+  fc: FuzzChecker,
+  good: Uint8Array,
+  entry: string,
+  load: (bytes: Uint8Array) => unknown,
+  options: FileFuzzOptions = {},
+): Promise<void> {
+  const text = loadSafetensors(good).metadata[entry];
+  if (text === undefined) throw new EngramError(`fuzzMetadataEntry: the good file has no '${entry}' metadata`);
+  const paths = jsonLeafPaths(JSON.parse(text));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...paths),
+      fc.constantFrom(...HOSTILE_VALUES),
+      fc.option(fc.constantFrom(...HOSTILE_TENSOR_NAMES)),
+      async (path, value, name) => {
+        const problem = await refusalProblemAsync(hostileModelFile(good, entry, path, value, name ?? null), async (bytes) => load(bytes));
+        if (problem !== null) throw new Error(problem);
+      },
+    ),
+    { numRuns: options.numRuns ?? 500, seed: options.seed ?? 7 },
+  );
+}
+
+/**
+ * Fuzzes a loader with a good file's bytes flipped and the file cut short: each must load, or be refused with one
+ * EngramError; otherwise this throws fast-check's report.
+ * @param fc - the `fast-check` module (an optional peer dependency of this package)
+ * @param good - a valid file
+ * @param load - the loader under test (synchronous)
+ * @param options - files tried and seed (default 500 and 8)
+ */
+export function fuzzFileBytes(fc: FuzzChecker, good: Uint8Array, load: (bytes: Uint8Array) => unknown, options: FileFuzzOptions = {}): void {
+  fc.assert(
+    fc.property(fc.nat({ max: good.length - 1 }), fc.nat({ max: 255 }), fc.integer({ min: 1, max: good.length }), (at, byte, cut) => {
+      const bytes = good.slice(0, cut);
+      if (at < bytes.length) bytes[at] = byte;
+      const problem = refusalProblem({ bytes, field: '', tensorName: null }, load);
+      if (problem !== null) throw new Error(problem);
+    }),
+    { numRuns: options.numRuns ?? 500, seed: options.seed ?? 8 },
+  );
 }
