@@ -55,6 +55,7 @@ function workerScript(): URL {
  * @param model - the model being trained (its weights are sent to the workers before every step)
  * @param text - the training text's word ids
  * @param threads - threads in all, this one included (1: no workers)
+ * @param options - this thread's share of each step (default {@link DEFAULT_MAIN_SHARE})
  * @example
  * ```ts
  * const workers = await createMemnetLmWorkers(model, corpus.train, availableParallelism());
