@@ -16,7 +16,7 @@ export interface CpuBackendOptions {
 
 /**
  * The CPU backend: the TypeScript reference kernels, with matmul and the fused memory kernels
- * (memoryWrite, rowCosine, locationAddress, embeddingBag, attentionRead, softmaxCrossEntropy and their backward) on WebAssembly SIMD where the runtime has it.
+ * (memoryWrite, rowCosine, locationAddress, embeddingBag, attentionRead, memoryHops, cumulativeProduct, softmaxCrossEntropy and their backward) on WebAssembly SIMD where the runtime has it.
  * @param options - whether to use the WebAssembly kernels (default: when available)
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {

@@ -205,6 +205,25 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory hops', () => {
   });
 });
 
+describe.runIf(wasm !== null)('WebAssembly cumulative product', () => {
+  const kernel = (wasm as NonNullable<typeof wasm>).fused;
+  it('matches the reference forward and backward (exclusive and inclusive, zeros included)', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 40 }), fc.boolean(), fc.integer(), (rows, cols, exclusive, seed) => {
+        const rng = new Random(seed);
+        const x = Float32Array.from({ length: rows * cols }, () => (rng.next() < 0.1 ? 0 : rng.uniform(0, 1.2)));
+        const grad = randomArray(rows * cols, rng);
+        expect(Array.from(kernel.cumulativeProduct(x, rows, cols, exclusive))).toEqual(Array.from(ref.cumulativeProduct(x, rows, cols, exclusive)));
+        expect(Array.from(kernel.cumulativeProductBackward(x, grad, rows, cols, exclusive))).toEqual(
+          Array.from(ref.cumulativeProductBackward(x, grad, rows, cols, exclusive)),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe.runIf(wasm !== null)('the WebAssembly kernel table', () => {
   it('binds every row, and the cpu backend runs every one of them in WebAssembly (none forgotten)', async () => {
     const { WASM_KERNEL_TABLE } = await import('./wasm-kernels.js');

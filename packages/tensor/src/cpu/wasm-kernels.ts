@@ -43,6 +43,8 @@ export const WASM_KERNEL_TABLE = {
     export: 'memoryHopsTempBytes',
     arguments: [1, 2],
   }),
+  cumulativeProduct: row<'cumulativeProduct'>()(1, (rows, cols) => rows * cols),
+  cumulativeProductBackward: row<'cumulativeProductBackward'>()(2, (rows, cols) => rows * cols),
   embeddingBag: row<'embeddingBag'>()(4, (bags, _words, width) => bags * width),
   embeddingBagBackward: row<'embeddingBagBackward'>()(4, (rows, _bags, _words, width) => rows * width),
   softmaxCrossEntropy: row<'softmaxCrossEntropy'>()(2, (rows) => rows),
@@ -61,6 +63,8 @@ export type WasmKernelName =
   | 'attentionReadBackward'
   | 'memoryHops'
   | 'memoryHopsBackward'
+  | 'cumulativeProduct'
+  | 'cumulativeProductBackward'
   | 'embeddingBag'
   | 'embeddingBagBackward'
   | 'softmaxCrossEntropy'
