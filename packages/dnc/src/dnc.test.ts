@@ -95,6 +95,27 @@ describe('DNC memory access on a hand-worked 4-slot memory (Graves et al. 2016, 
     close(next, [0, 0, 0, 0, 0, 0, 0.5, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
   });
 
+  it('the fused link update equals the composed one, values and gradients', () => {
+    const rng = new Random(8);
+    const link = tensor(
+      Float32Array.from({ length: 2 * 25 }, () => rng.uniform(0, 0.5)),
+      [2, 5, 5],
+    );
+    const precedence = tensor(
+      Float32Array.from({ length: 10 }, () => rng.uniform(0, 0.4)),
+      [2, 5],
+    );
+    const write = tensor(
+      Float32Array.from({ length: 10 }, () => rng.uniform(0, 0.4)),
+      [2, 5],
+    );
+    close(linkMatrix(link, precedence, write), values(linkMatrix(link, precedence, write, { fused: false })));
+    for (const fused of [true, false]) {
+      const report = gradientCheck((l, p, w) => linkMatrix(l as Tensor, p as Tensor, w as Tensor, { fused }), [link, precedence, write]);
+      expect(report.maxError).toBeLessThan(1e-2);
+    }
+  });
+
   it('read weighting mixes backward, forward and content by the read mode', () => {
     const modes = tensor([[0.2, 0.3, 0.5]]);
     close(readWeighting(modes, [tensor([[1, 0, 0, 0]])], tensor([[0, 0, 0, 1]]), [tensor([[0, 1, 0, 0]])]), [0.2, 0.3, 0, 0.5]);

@@ -21,6 +21,7 @@ import {
   squeeze,
   sub,
   sum,
+  temporalLink,
 } from '@engram/tensor';
 
 /** ε added to the usage before sorting, as deepmind/dnc does: keeps every allocation weight finite and the order stable. */
@@ -199,12 +200,15 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocationGa
 
 /**
  * The temporal link matrix L_t[i, j] = (1 − w^w_t[i] − w^w_t[j]) L_{t−1}[i, j] + w^w_t[i] p_{t−1}[j],
- * with L_t[i, i] = 0: how much location i was written right after location j.
+ * with L_t[i, i] = 0: how much location i was written right after location j. By default one fused kernel
+ * (@engram/tensor's `temporalLink`); `fused: false` composes it from broadcast ops (the reference in the tests).
  * @param previousLink - L_{t−1}, `[batch, N, N]`
  * @param previousPrecedence - p_{t−1}, `[batch, N]`
  * @param write - w^w_t, `[batch, N]`
+ * @param options - `fused` (default true)
  */
-export function linkMatrix(previousLink: Tensor, previousPrecedence: Tensor, write: Tensor): Tensor {
+export function linkMatrix(previousLink: Tensor, previousPrecedence: Tensor, write: Tensor, options: { fused?: boolean } = {}): Tensor {
+  if (options.fused ?? true) return temporalLink(previousLink, previousPrecedence, write);
   const slots = write.shape[1] as number;
   const wi = expandDims(write, 2);
   const wj = expandDims(write, 1);

@@ -166,6 +166,14 @@ export interface FusedKernels<S> {
    */
   cumulativeProductBackward: (x: S, grad: S, rows: number, cols: number, exclusive: boolean) => S;
 
+  /**
+   * The DNC's temporal link update (Graves et al. 2016, Methods), fused: link `[batch, N, N]`, precedence p and
+   * write weighting w `[batch, N]` → L'[i, j] = (1 − w[i] − w[j])·L[i, j] + w[i]·p[j], with L'[i, i] = 0.
+   */
+  temporalLink: (link: S, precedence: S, write: S, batch: number, slots: number) => S;
+  /** Backward of {@link Kernels.temporalLink}: a flat array holding dL (batch·N·N), dp (batch·N) and dw (batch·N). */
+  temporalLinkBackward: (link: S, precedence: S, write: S, grad: S, batch: number, slots: number) => S;
+
   // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
   /**
    * z `[batch, 4H]` (pre-activations), c `[batch, H]` → `[batch, 2H]` holding h then c':
@@ -238,6 +246,12 @@ export const OUTPUT_LAYOUTS = {
     [batch, slots, width],
     [batch, width],
     [width, width],
+  ],
+  /** dL `[batch, N, N]`, dp and dw `[batch, N]`. */
+  temporalLinkBackward: (batch: number, slots: number): OutputLayout => [
+    [batch, slots, slots],
+    [batch, slots],
+    [batch, slots],
   ],
   /** dM `[batch, rows, width]`, dw `[batch, rows]`, de and da `[batch, width]`. */
   memoryWriteBackward: (batch: number, rows: number, width: number): OutputLayout => [

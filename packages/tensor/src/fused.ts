@@ -104,6 +104,52 @@ export function softmaxCrossEntropyBackward(logits: Tensor, labels: Int32Array, 
   return untracked(kernels(backend).softmaxCrossEntropyBackward(logits.storage, labels, grad.storage, rows, classes), [rows, classes], backend);
 }
 
+/**
+ * The DNC's temporal link matrix update in one pass (Graves et al. 2016, Methods, "Temporal memory linkage"):
+ * L_t[i, j] = (1 − w_t[i] − w_t[j])·L_{t−1}[i, j] + w_t[i]·p_{t−1}[j], with L_t[i, i] = 0 — instead of a dozen
+ * broadcast ops over N × N. Differentiable in all three inputs.
+ * @param link - L_{t−1}, `[batch, N, N]`
+ * @param precedence - p_{t−1}, `[batch, N]`
+ * @param write - w^w_t, `[batch, N]`
+ * @example
+ * ```ts
+ * const next = temporalLink(zeros([1, 4, 4]), tensor([[1, 0, 0, 0]]), tensor([[0, 0, 1, 0]])); // L[2, 0] = 1
+ * ```
+ */
+export function temporalLink(link: Tensor, precedence: Tensor, write: Tensor): Tensor {
+  const op = 'temporalLink';
+  if (write.rank !== 2) throw new ShapeError(op, 'the write weighting must have shape [batch, N]', [write.shape]);
+  const [batch, slots] = write.shape as [number, number];
+  if (!sameShape(precedence.shape, write.shape)) throw new ShapeError(op, `the precedence must have shape ${formatShape([batch, slots])}`, [precedence.shape]);
+  if (!sameShape(link.shape, [batch, slots, slots]))
+    throw new ShapeError(op, `the link matrix must have shape ${formatShape([batch, slots, slots])}`, [link.shape]);
+  const backend = backendOf(op, [link, precedence, write]);
+  return fused(
+    op,
+    kernels(backend).temporalLink(link.storage, precedence.storage, write.storage, batch, slots),
+    link.shape,
+    [link, precedence, write],
+    undefined,
+    backend,
+    ({ grad }) => splitFlat(temporalLinkBackward(link, precedence, write, grad), OUTPUT_LAYOUTS.temporalLinkBackward(batch, slots)),
+  );
+}
+
+/**
+ * The backward of {@link temporalLink}: flat dL (batch·N·N), dp and dw (batch·N each).
+ * @param link - the forward pass's L_{t−1}
+ * @param precedence - its p_{t−1}
+ * @param write - its w^w_t
+ * @param grad - the gradient of L_t
+ */
+export function temporalLinkBackward(link: Tensor, precedence: Tensor, write: Tensor, grad: Tensor): Tensor {
+  const op = 'temporalLinkBackward';
+  const backend = backendOf(op, [link, precedence, write, grad]);
+  const [batch, slots] = write.shape as [number, number];
+  const storage = kernels(backend).temporalLinkBackward(link.storage, precedence.storage, write.storage, grad.storage, batch, slots);
+  return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.temporalLinkBackward(batch, slots))], backend);
+}
+
 /** Parameters of `cumulativeProduct`. */
 export interface CumulativeProductParams {
   /** Leave each element out of its own product (out_i = Π_{j<i} x_j, out_0 = 1). */

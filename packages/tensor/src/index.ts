@@ -149,6 +149,8 @@ export {
   rowCosineBackward,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
+  temporalLink,
+  temporalLinkBackward,
 } from './fused.js';
 export { Random } from './random.js';
 export {

@@ -654,6 +654,52 @@ function cumulativeProductBackward(x: Float32Array, grad: Float32Array, rows: nu
   return out;
 }
 
+function temporalLink(link: Float32Array, precedence: Float32Array, write: Float32Array, batch: number, slots: number): Float32Array {
+  const out = allocateFloats(batch * slots * slots);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < slots; i++) {
+      const wi = write[b * slots + i] as number;
+      for (let j = 0; j < slots; j++) {
+        if (i === j) continue;
+        const at = (b * slots + i) * slots + j;
+        out[at] = (1 - wi - (write[b * slots + j] as number)) * (link[at] as number) + wi * (precedence[b * slots + j] as number);
+      }
+    }
+  }
+  return out;
+}
+
+function temporalLinkBackward(
+  link: Float32Array,
+  precedence: Float32Array,
+  write: Float32Array,
+  grad: Float32Array,
+  batch: number,
+  slots: number,
+): Float32Array {
+  const cells = batch * slots * slots;
+  const out = allocateFloats(layoutLength(OUTPUT_LAYOUTS.temporalLinkBackward(batch, slots)));
+  const dpAt = cells;
+  const dwAt = cells + batch * slots;
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < slots; i++) {
+      const wi = write[b * slots + i] as number;
+      for (let j = 0; j < slots; j++) {
+        if (i === j) continue;
+        const at = (b * slots + i) * slots + j;
+        const g = grad[at] as number;
+        const l = link[at] as number;
+        // L'[i, j] = (1 − w_i − w_j) L[i, j] + w_i p_j: each term's share of dL, dp_j, dw_i and dw_j.
+        out[at] = g * (1 - wi - (write[b * slots + j] as number));
+        out[dpAt + b * slots + j] = (out[dpAt + b * slots + j] as number) + g * wi;
+        out[dwAt + b * slots + i] = (out[dwAt + b * slots + i] as number) + g * ((precedence[b * slots + j] as number) - l);
+        out[dwAt + b * slots + j] = (out[dwAt + b * slots + j] as number) - g * l;
+      }
+    }
+  }
+  return out;
+}
+
 function softmaxCrossEntropy(x: Float32Array, labels: Int32Array, rows: number, cols: number): Float32Array {
   const out = allocateFloats(rows);
   for (let r = 0; r < rows; r++) {
@@ -994,6 +1040,8 @@ export const referenceKernels: Kernels<Float32Array> = {
   memoryHopsBackward,
   cumulativeProduct,
   cumulativeProductBackward,
+  temporalLink,
+  temporalLinkBackward,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
   lstmCell,

@@ -43,6 +43,8 @@ import {
   softmaxCrossEntropySource,
   attentionReadSource,
   cumulativeProductBackwardSource,
+  temporalLinkBackwardSource,
+  temporalLinkSource,
   cumulativeProductSource,
   embeddingBagBackwardSource,
   embeddingBagSource,
@@ -129,7 +131,7 @@ function padRank(values: readonly number[], fill: number): number[] {
 const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;
 
 /** The flat output length of a multi-output kernel, from its layout. */
-const floats = (kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops'>, a: number, b: number, c: number): number =>
+const floats = (kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops' | 'temporalLinkBackward'>, a: number, b: number, c: number): number =>
   layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
 
 /** Builds the kernels over a live gpu.js instance. */
@@ -209,6 +211,10 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     step: unary(unaryExpressions.step),
     softplus: unary(unaryExpressions.softplus),
     softmax: (x: GpuStorage, rows: number, cols: number) => run(softmaxSource, rows * cols, tex(x), cols),
+    temporalLink: (link: GpuStorage, precedence: GpuStorage, write: GpuStorage, batch: number, slots: number) =>
+      run(temporalLinkSource, batch * slots * slots, tex(link), tex(precedence), tex(write), slots),
+    temporalLinkBackward: (link: GpuStorage, precedence: GpuStorage, write: GpuStorage, grad: GpuStorage, batch: number, slots: number) =>
+      run(temporalLinkBackwardSource, batch * slots * (slots + 2), tex(link), tex(precedence), tex(write), tex(grad), batch, slots),
     cumulativeProduct: (x: GpuStorage, rows: number, cols: number, exclusive: boolean) =>
       run(cumulativeProductSource, rows * cols, tex(x), cols, exclusive ? 1 : 0),
     cumulativeProductBackward: (x: GpuStorage, grad: GpuStorage, rows: number, cols: number, exclusive: boolean) =>

@@ -712,3 +712,56 @@ export const cumulativeProductBackwardSource = `function (x, grad, cols, exclusi
   }
   return prefix * later;
 }`;
+
+/** The DNC's temporal link update: one thread per (b, i, j). */
+export const temporalLinkSource = `function (link, precedence, write, slots) {
+  const cell = this.thread.x;
+  const b = Math.floor((cell + 0.5) / (slots * slots));
+  const rest = cell - b * slots * slots;
+  const i = Math.floor((rest + 0.5) / slots);
+  const j = rest - i * slots;
+  if (i == j) {
+    return 0.0;
+  }
+  const wi = write[b * slots + i];
+  return (1.0 - wi - write[b * slots + j]) * link[cell] + wi * precedence[b * slots + j];
+}`;
+
+/** Its backward, laid out [dL (batch·N·N), dp (batch·N), dw (batch·N)]: one thread per output value. */
+export const temporalLinkBackwardSource = `function (link, precedence, write, grad, batch, slots) {
+  const cells = batch * slots * slots;
+  const x = this.thread.x;
+  if (x < cells) {
+    const b = Math.floor((x + 0.5) / (slots * slots));
+    const rest = x - b * slots * slots;
+    const i = Math.floor((rest + 0.5) / slots);
+    const j = rest - i * slots;
+    if (i == j) {
+      return 0.0;
+    }
+    return grad[x] * (1.0 - write[b * slots + i] - write[b * slots + j]);
+  }
+  if (x < cells + batch * slots) {
+    const y = x - cells;
+    const b = Math.floor((y + 0.5) / slots);
+    const j = y - b * slots;
+    let dp = 0.0;
+    for (let i = 0; i < slots; i++) {
+      if (i != j) {
+        dp = dp + grad[(b * slots + i) * slots + j] * write[b * slots + i];
+      }
+    }
+    return dp;
+  }
+  const y = x - cells - batch * slots;
+  const b = Math.floor((y + 0.5) / slots);
+  const k = y - b * slots;
+  let dw = 0.0;
+  for (let j = 0; j < slots; j++) {
+    if (j != k) {
+      dw = dw + grad[(b * slots + k) * slots + j] * (precedence[b * slots + j] - link[(b * slots + k) * slots + j]);
+      dw = dw - grad[(b * slots + j) * slots + k] * link[(b * slots + j) * slots + k];
+    }
+  }
+  return dw;
+}`;

@@ -141,6 +141,11 @@ export const opCases: OpCase[] = [
   },
   { name: 'cumulativeProduct (exclusive)', inputs: [any([3, 5])], run: (x) => t.cumulativeProduct(x, true) },
   { name: 'cumulativeProduct (inclusive, rank 3)', inputs: [any([2, 2, 4])], run: (x) => t.cumulativeProduct(x) },
+  {
+    name: 'temporalLink (fused)',
+    inputs: [any([2, 4, 4]), { shape: [2, 4], low: 0, high: 1 }, { shape: [2, 4], low: 0, high: 0.5 }],
+    run: (link, p, w) => t.temporalLink(link, p, w),
+  },
   { name: 'rowCosine (fused)', inputs: [any([2, 5, 3]), any([2, 3])], run: (m, k) => t.rowCosine(m, k, 1e-8) },
   {
     name: 'locationAddress (fused)',
