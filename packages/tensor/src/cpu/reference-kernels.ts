@@ -681,20 +681,32 @@ function temporalLinkBackward(
   const out = allocateFloats(layoutLength(OUTPUT_LAYOUTS.temporalLinkBackward(batch, slots)));
   const dpAt = cells;
   const dwAt = cells + batch * slots;
+  // Column sums (dp_j, and the −g·L part of dw_j) in float64, per example; the row part of dw_i in a local.
+  const dp = new Float64Array(slots);
+  const dwColumn = new Float64Array(slots);
   for (let b = 0; b < batch; b++) {
+    dp.fill(0);
+    dwColumn.fill(0);
+    const row0 = b * slots;
     for (let i = 0; i < slots; i++) {
-      const wi = write[b * slots + i] as number;
+      const wi = write[row0 + i] as number;
+      let dwi = 0;
+      const base = (row0 + i) * slots;
       for (let j = 0; j < slots; j++) {
         if (i === j) continue;
-        const at = (b * slots + i) * slots + j;
-        const g = grad[at] as number;
-        const l = link[at] as number;
+        const g = grad[base + j] as number;
+        const l = link[base + j] as number;
         // L'[i, j] = (1 − w_i − w_j) L[i, j] + w_i p_j: each term's share of dL, dp_j, dw_i and dw_j.
-        out[at] = g * (1 - wi - (write[b * slots + j] as number));
-        out[dpAt + b * slots + j] = (out[dpAt + b * slots + j] as number) + g * wi;
-        out[dwAt + b * slots + i] = (out[dwAt + b * slots + i] as number) + g * ((precedence[b * slots + j] as number) - l);
-        out[dwAt + b * slots + j] = (out[dwAt + b * slots + j] as number) - g * l;
+        out[base + j] = g * (1 - wi - (write[row0 + j] as number));
+        dp[j] = (dp[j] as number) + g * wi;
+        dwi += g * ((precedence[row0 + j] as number) - l);
+        dwColumn[j] = (dwColumn[j] as number) - g * l;
       }
+      out[dwAt + row0 + i] = dwi;
+    }
+    for (let j = 0; j < slots; j++) {
+      out[dpAt + row0 + j] = dp[j] as number;
+      out[dwAt + row0 + j] = (out[dwAt + row0 + j] as number) + (dwColumn[j] as number);
     }
   }
   return out;
