@@ -50,7 +50,7 @@ parentPort?.on('message', (message: { positions: Int32Array }) => {
   offset = data.gradOffset;
   for (const p of params) {
     if (p.grad === null) grads.fill(0, offset, offset + p.size);
-    else grads.set(p.grad.toArray(), offset);
+    else grads.set(p.grad.dataSync(), offset);
     offset += p.size;
   }
   Atomics.add(control, 1, 1);

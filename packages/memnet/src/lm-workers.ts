@@ -116,7 +116,7 @@ export async function createMemnetLmWorkers(
       );
       let offset = 0;
       for (const p of params) {
-        weights.set(p.toArray(), offset);
+        weights.set(p.dataSync(), offset);
         offset += p.size;
       }
       Atomics.add(counter, 0, 1);
@@ -136,7 +136,7 @@ export async function createMemnetLmWorkers(
       // The workers' gradients, summed in worker order.
       offset = 0;
       for (const p of params) {
-        const sum = p.grad === null ? new Float32Array(p.size) : p.grad.toArray().slice();
+        const sum = p.grad === null ? new Float32Array(p.size) : new Float32Array(p.grad.dataSync());
         for (let w = 0; w < workers.length; w++) {
           const base = w * total + offset;
           for (let i = 0; i < p.size; i++) sum[i] = (sum[i] as number) + (grads[base + i] as number);
