@@ -33,6 +33,25 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
     expect(run('--version').out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('the engram executable turns on relaxed SIMD (fused multiply-add) unless ENGRAM_RELAXED_SIMD=0', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    for (const [setting, kernels] of [
+      ['1', /WebAssembly relaxed-simd matmul/],
+      ['0', /WebAssembly simd matmul/],
+    ] as const) {
+      const out = join(mkdtempSync(join(tmpdir(), 'engram-cli-')), 'run');
+      const r = spawnSync(process.execPath, [bin, 'train', 'dnc', '--max-sequences', '16', '--eval-every', '16', '--eval-size', '4', '--out', out], {
+        encoding: 'utf8',
+        env: { ...process.env, ENGRAM_RELAXED_SIMD: setting },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(kernels);
+    }
+  });
+
   it('refuses a model file whose task options would allocate without bound', async () => {
     const { readFileSync, writeFileSync, mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
