@@ -34,3 +34,66 @@ export function cumulativeProductBackward(x: usize, grad: usize, out: usize, row
     }
   }
 }
+
+/** The DNC's link update: out[b, i, j] = (1 − w_i − w_j)·L[b, i, j] + w_i·p_j, 0 on the diagonal. */
+export function temporalLink(link: usize, precedence: usize, write: usize, out: usize, batch: i32, slots: i32): void {
+  for (let b = 0; b < batch; b++) {
+    const row0 = b * slots;
+    for (let i = 0; i < slots; i++) {
+      const wi = load<f32>(at(write, row0 + i));
+      const base = (row0 + i) * slots;
+      for (let j = 0; j < slots; j++) {
+        if (i == j) {
+          store<f32>(at(out, base + j), 0);
+          continue;
+        }
+        const l = <f64>load<f32>(at(link, base + j));
+        const keep = <f64>1 - <f64>wi - <f64>load<f32>(at(write, row0 + j));
+        store<f32>(at(out, base + j), <f32>(keep * l + <f64>wi * <f64>load<f32>(at(precedence, row0 + j))));
+      }
+    }
+  }
+}
+
+/** Backward of temporalLink: out = [dL (batch·N·N), dp (batch·N), dw (batch·N)]; temp holds 2·N f64 column sums. */
+export function temporalLinkBackward(link: usize, precedence: usize, write: usize, grad: usize, out: usize, batch: i32, slots: i32, temp: usize): void {
+  const cells = batch * slots * slots;
+  const dpAt = cells;
+  const dwAt = cells + batch * slots;
+  const dp = temp;
+  const dwColumn = temp + (<usize>slots) * 8;
+  for (let b = 0; b < batch; b++) {
+    memory.fill(temp, 0, (<usize>slots) * 16);
+    const row0 = b * slots;
+    for (let i = 0; i < slots; i++) {
+      const wi = <f64>load<f32>(at(write, row0 + i));
+      let dwi: f64 = 0;
+      const base = (row0 + i) * slots;
+      for (let j = 0; j < slots; j++) {
+        if (i == j) {
+          store<f32>(at(out, base + j), 0);
+          continue;
+        }
+        const g = <f64>load<f32>(at(grad, base + j));
+        const l = <f64>load<f32>(at(link, base + j));
+        store<f32>(at(out, base + j), <f32>(g * (<f64>1 - wi - <f64>load<f32>(at(write, row0 + j)))));
+        const dpj = dp + (<usize>j) * 8;
+        store<f64>(dpj, load<f64>(dpj) + g * wi);
+        dwi += g * (<f64>load<f32>(at(precedence, row0 + j)) - l);
+        const dwj = dwColumn + (<usize>j) * 8;
+        store<f64>(dwj, load<f64>(dwj) - g * l);
+      }
+      store<f32>(at(out, dwAt + row0 + i), <f32>dwi);
+    }
+    for (let j = 0; j < slots; j++) {
+      store<f32>(at(out, dpAt + row0 + j), <f32>load<f64>(dp + (<usize>j) * 8));
+      const w = at(out, dwAt + row0 + j);
+      store<f32>(w, <f32>(<f64>load<f32>(w) + load<f64>(dwColumn + (<usize>j) * 8)));
+    }
+  }
+}
+
+/** Bytes of scratch temporalLinkBackward needs. */
+export function temporalLinkTempBytes(slots: i32): i32 {
+  return slots * 16;
+}

@@ -224,6 +224,29 @@ describe.runIf(wasm !== null)('WebAssembly cumulative product', () => {
   });
 });
 
+describe.runIf(wasm !== null)('WebAssembly temporal link', () => {
+  const kernel = (wasm as NonNullable<typeof wasm>).fused;
+  it('matches the reference forward and backward bit for bit', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 20 }), fc.integer(), (batch, slots, seed) => {
+        const rng = new Random(seed);
+        const link = Float32Array.from({ length: batch * slots * slots }, () => rng.uniform(0, 1));
+        const precedence = Float32Array.from({ length: batch * slots }, () => rng.uniform(0, 1));
+        const write = Float32Array.from({ length: batch * slots }, () => rng.uniform(0, 0.5));
+        const grad = randomArray(batch * slots * slots, rng);
+        expect(Array.from(kernel.temporalLink(link, precedence, write, batch, slots))).toEqual(
+          Array.from(ref.temporalLink(link, precedence, write, batch, slots)),
+        );
+        expect(Array.from(kernel.temporalLinkBackward(link, precedence, write, grad, batch, slots))).toEqual(
+          Array.from(ref.temporalLinkBackward(link, precedence, write, grad, batch, slots)),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe.runIf(wasm !== null)('the WebAssembly kernel table', () => {
   it('binds every row, and the cpu backend runs every one of them in WebAssembly (none forgotten)', async () => {
     const { WASM_KERNEL_TABLE } = await import('./wasm-kernels.js');

@@ -45,6 +45,11 @@ export const WASM_KERNEL_TABLE = {
   }),
   cumulativeProduct: row<'cumulativeProduct'>()(1, (rows, cols) => rows * cols),
   cumulativeProductBackward: row<'cumulativeProductBackward'>()(2, (rows, cols) => rows * cols),
+  temporalLink: row<'temporalLink'>()(3, (batch, slots) => batch * slots * slots),
+  temporalLinkBackward: row<'temporalLinkBackward'>()(4, (batch, slots) => layoutLength(OUTPUT_LAYOUTS.temporalLinkBackward(batch, slots)), {
+    export: 'temporalLinkTempBytes',
+    arguments: [1],
+  }),
   embeddingBag: row<'embeddingBag'>()(4, (bags, _words, width) => bags * width),
   embeddingBagBackward: row<'embeddingBagBackward'>()(4, (rows, _bags, _words, width) => rows * width),
   softmaxCrossEntropy: row<'softmaxCrossEntropy'>()(2, (rows) => rows),
@@ -65,6 +70,8 @@ export type WasmKernelName =
   | 'memoryHopsBackward'
   | 'cumulativeProduct'
   | 'cumulativeProductBackward'
+  | 'temporalLink'
+  | 'temporalLinkBackward'
   | 'embeddingBag'
   | 'embeddingBagBackward'
   | 'softmaxCrossEntropy'
@@ -78,7 +85,7 @@ type Drop<T extends readonly unknown[], N extends number, Dropped extends unknow
     : [];
 
 /** The exports that size a kernel's scratch memory. */
-type TempExport = 'locationTempBytes' | 'attentionTempBytes' | 'memoryHopsTempBytes';
+type TempExport = 'locationTempBytes' | 'attentionTempBytes' | 'memoryHopsTempBytes' | 'temporalLinkTempBytes';
 
 /** One row of {@link WASM_KERNEL_TABLE}. */
 interface WasmKernelSpec {
