@@ -101,6 +101,7 @@ export {
   type MemnetLmTrainingState,
   type TrainMemnetLmOptions,
   type MemnetLmGradients,
+  memnetLmLoss,
   encodeTextPositions,
   evaluateMemnetLm,
   freshMemnetLmTraining,

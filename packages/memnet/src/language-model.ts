@@ -25,6 +25,7 @@ import {
   EngramError,
   Random,
   SGD,
+  type Tensor,
   type SafetensorsContents,
   checkRngState,
   checkpointContents,
@@ -200,6 +201,18 @@ export interface EvaluateMemnetLmOptions {
 }
 
 /**
+ * The summed cross-entropy (nats) of predicting the word at each of `positions` from the N words before it: the
+ * training loss of one step (or of one shard of it) and, summed over the text, the evaluation's.
+ * @param model - the MemN2N language model
+ * @param text - the text as word ids
+ * @param positions - the positions whose word is predicted
+ */
+export function memnetLmLoss(model: MemnetModel, text: Int32Array, positions: Int32Array): Tensor {
+  const encoded = encodeTextPositions(text, positions, model.config);
+  return crossEntropy(memnetForward(model, encoded).logits, encoded.answers, 'sum');
+}
+
+/**
  * Perplexity over a text: every word after the first predicted from the N words before it (fewer
  * at the start), the same words the LSTM's `evaluateLm` predicts.
  * @param model - the MemN2N language model
@@ -214,9 +227,7 @@ export function evaluateMemnetLm(model: MemnetModel, ids: Int32Array, options: E
   noGrad(() => {
     for (let from = 1; from <= total; from += batch) {
       const positions = Int32Array.from({ length: Math.min(batch, total + 1 - from) }, (_, i) => from + i);
-      const encoded = encodeTextPositions(ids, positions, model.config);
-      const { logits } = memnetForward(model, encoded);
-      nats += crossEntropy(logits, encoded.answers, 'sum').item();
+      nats += memnetLmLoss(model, ids, positions).item();
       options.onProgress?.(from + positions.length - 1, total);
     }
   });
@@ -371,8 +382,7 @@ export async function trainMemnetLm(
       let nats: number;
       if (options.gradients) nats = await options.gradients.compute(model, data.train, positions);
       else {
-        const batch = encodeTextPositions(data.train, positions, model.config);
-        const loss = crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum');
+        const loss = memnetLmLoss(model, data.train, positions);
         nats = loss.item();
         if (Number.isFinite(nats)) loss.backward();
       }

@@ -5,10 +5,10 @@
  * Node only (worker_threads).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Random, crossEntropy, parameterList } from '@engram/tensor';
+import { Random, parameterList } from '@engram/tensor';
 import type { MemnetConfig } from './config.js';
-import { encodeTextPositions } from './language-model.js';
-import { createMemnet, memnetForward } from './model.js';
+import { memnetLmLoss } from './language-model.js';
+import { createMemnet } from './model.js';
 
 /** What the main thread hands each worker at start. */
 export interface MemnetLmWorkerData {
@@ -43,8 +43,7 @@ parentPort?.on('message', (message: { positions: Int32Array }) => {
     p.grad = null;
     offset += p.size;
   }
-  const batch = encodeTextPositions(text, message.positions, model.config);
-  const loss = crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum');
+  const loss = memnetLmLoss(model, text, message.positions);
   const nats = loss.item();
   loss.backward();
   offset = data.gradOffset;

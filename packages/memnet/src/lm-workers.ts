@@ -8,28 +8,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { EngramError, type Tensor, crossEntropy, parameterList, tensor } from '@engram/tensor';
-import { type MemnetLmGradients, encodeTextPositions } from './language-model.js';
+import { EngramError, type Tensor, parameterList, tensor } from '@engram/tensor';
+import { type MemnetLmGradients, memnetLmLoss } from './language-model.js';
 import type { MemnetLmWorkerData } from './lm-worker.js';
-import { type MemnetModel, memnetForward } from './model.js';
-
-/** Options of {@link createMemnetLmWorkers}. */
-export interface MemnetLmWorkerOptions {
-  /**
-   * The fraction of each step's positions this thread computes (the rest is split equally among the workers). This
-   * thread also copies the weights out, sums the gradients and runs the update, so it takes less than an equal part
-   * by default ({@link DEFAULT_MAIN_SHARE}).
-   */
-  mainShare?: number;
-}
-
-/**
- * This thread's default share of a step with `threads` threads: 0.8 of an equal part. Measured on the 2-core machine
- * (paper-sized model, batch 128, idle): shares 0.5, 0.4, 0.3 and 0.2 gave 815, 885, 863 and 847 words/s, one thread
- * 776.
- * @param threads - threads in all, this one included
- */
-export const DEFAULT_MAIN_SHARE = (threads: number): number => (threads === 1 ? 1 : 0.8 / threads);
+import type { MemnetModel } from './model.js';
 
 /** The most threads {@link createMemnetLmWorkers} starts. */
 export const MAX_LM_THREADS = 64;
@@ -55,7 +37,6 @@ function workerScript(): URL {
  * @param model - the model being trained (its weights are sent to the workers before every step)
  * @param text - the training text's word ids
  * @param threads - threads in all, this one included (1: no workers)
- * @param options - this thread's share of each step (default {@link DEFAULT_MAIN_SHARE})
  * @example
  * ```ts
  * const workers = await createMemnetLmWorkers(model, corpus.train, availableParallelism());
@@ -66,16 +47,9 @@ function workerScript(): URL {
  * }
  * ```
  */
-export async function createMemnetLmWorkers(
-  model: MemnetModel,
-  text: Int32Array,
-  threads: number,
-  options: MemnetLmWorkerOptions = {},
-): Promise<MemnetLmWorkers> {
+export async function createMemnetLmWorkers(model: MemnetModel, text: Int32Array, threads: number): Promise<MemnetLmWorkers> {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_LM_THREADS)
     throw new EngramError(`threads must be an integer in 1..${MAX_LM_THREADS}, got ${threads}`);
-  const mainShare = options.mainShare ?? DEFAULT_MAIN_SHARE(threads);
-  if (!(mainShare > 0 && mainShare <= 1)) throw new EngramError(`mainShare must be in (0, 1], got ${mainShare}`);
   const params = parameterList(model.params);
   const total = params.reduce((n, p) => n + p.size, 0);
   const sharedText = new SharedArrayBuffer(text.length * 4);
@@ -111,6 +85,7 @@ export async function createMemnetLmWorkers(
     async compute(trained: MemnetModel, ids: Int32Array, positions: Int32Array): Promise<number> {
       if (trained !== model || ids.length !== text.length) throw new EngramError('createMemnetLmWorkers: these workers were started for another model or text');
       if (failures.length > 0) throw failures[0];
+      // Equal consecutive parts, this thread's first: a fixed split, so the same seed gives the same sums in the same order.
       const shards = Array.from({ length: threads }, (_, i) =>
         positions.subarray(Math.floor((i * positions.length) / threads), Math.floor(((i + 1) * positions.length) / threads)),
       );
@@ -126,8 +101,7 @@ export async function createMemnetLmWorkers(
         return answer;
       });
       // This thread's shard, into the parameters' own gradients.
-      const batch = encodeTextPositions(ids, shards[0] as Int32Array, model.config);
-      const loss = crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum');
+      const loss = memnetLmLoss(model, ids, shards[0] as Int32Array);
       let nats = loss.item();
       loss.backward();
       const theirs = await Promise.all(replies);

@@ -4,5 +4,5 @@
  *
  * @packageDocumentation
  */
-export { DEFAULT_MAIN_SHARE, MAX_LM_THREADS, type MemnetLmWorkerOptions, type MemnetLmWorkers, createMemnetLmWorkers } from './lm-workers.js';
+export { MAX_LM_THREADS, type MemnetLmWorkers, createMemnetLmWorkers } from './lm-workers.js';
 export type { MemnetLmWorkerData } from './lm-worker.js';
