@@ -22,14 +22,6 @@ import { F, at } from './pointers';
   for (; k < width; k++) store<f32>(at(out, k), load<f32>(at(out, k)) + scale * load<f32>(at(x, k)));
 }
 
-/** out(k) = scale·x(k) over `width` floats. */
-@inline export function scaled(out: usize, scale: f32, x: usize, width: i32): void {
-  const s = f32x4.splat(scale);
-  let k = 0;
-  for (; k + 4 <= width; k += 4) v128.store(at(out, k), f32x4.mul(s, v128.load(at(x, k))));
-  for (; k < width; k++) store<f32>(at(out, k), scale * load<f32>(at(x, k)));
-}
-
 /** p = softmax over the real slots of m_iᵀu (or m_iᵀu·mask_i), written at `p`. */
 @inline export function scores(m: usize, u: usize, mask: usize, p: usize, slots: i32, width: i32, normalize: bool): void {
   let top: f32 = -Infinity;
@@ -65,6 +57,44 @@ export function attentionRead(m: usize, c: usize, u: usize, mask: usize, out: us
   }
 }
 
+/**
+ * One example's backward of the attention read (the body of attentionReadBackward for one row), adding into dm and dc
+ * (its slots × width block each) and du: dp_i = gp_i + do·c_i, dc_i += p_i do, ds_i = p_i (dp_i − Σ_j p_j dp_j) (or
+ * dp_i·mask_i for linear start), dm_i += ds_i u, du += Σ_i ds_i m_i. `dp` is scratch of `slots` floats.
+ */
+@inline export function readBackwardOne(
+  m: usize,
+  c: usize,
+  u: usize,
+  mask: usize,
+  p: usize,
+  gp: usize,
+  go: usize,
+  dm: usize,
+  dc: usize,
+  du: usize,
+  slots: i32,
+  width: i32,
+  normalize: bool,
+  dp: usize,
+): void {
+  let weighted: f32 = 0;
+  for (let i = 0; i < slots; i++) {
+    const pi = load<f32>(at(p, i));
+    const dpi = load<f32>(at(gp, i)) + dot(go, at(c, i * width), width);
+    if (pi != 0) axpy(at(dc, i * width), pi, go, width);
+    store<f32>(at(dp, i), dpi);
+    weighted += pi * dpi;
+  }
+  for (let i = 0; i < slots; i++) {
+    const dpi = load<f32>(at(dp, i));
+    const ds: f32 = normalize ? load<f32>(at(p, i)) * (dpi - weighted) : dpi * load<f32>(at(mask, i));
+    if (ds == 0) continue;
+    axpy(at(dm, i * width), ds, u, width);
+    axpy(du, ds, at(m, i * width), width);
+  }
+}
+
 /** Backward of attentionRead: out = [dm (batch·slots·width), dc (batch·slots·width), du (batch·width)]; temp holds `slots` floats. */
 export function attentionReadBackward(
   m: usize,
@@ -81,29 +111,25 @@ export function attentionReadBackward(
   temp: usize,
 ): void {
   const cells = batch * slots * width;
-  memory.fill(at(out, 2 * cells), 0, (<usize>(batch * width)) * F);
+  memory.fill(out, 0, (<usize>(2 * cells + batch * width)) * F);
   for (let b = 0; b < batch; b++) {
-    const p = at(forward, batch * width + b * slots);
-    const gp = at(grad, batch * width + b * slots);
-    const go = at(grad, b * width);
-    let weighted: f32 = 0;
-    for (let i = 0; i < slots; i++) {
-      const row = (b * slots + i) * width;
-      const pi = load<f32>(at(p, i));
-      const dp = load<f32>(at(gp, i)) + dot(go, at(c, row), width);
-      scaled(at(out, cells + row), pi, go, width);
-      store<f32>(at(temp, i), dp);
-      weighted += pi * dp;
-    }
-    const du = at(out, 2 * cells + b * width);
-    const ub = at(u, b * width);
-    for (let i = 0; i < slots; i++) {
-      const row = (b * slots + i) * width;
-      const dp = load<f32>(at(temp, i));
-      const ds: f32 = normalize ? load<f32>(at(p, i)) * (dp - weighted) : dp * load<f32>(at(mask, b * slots + i));
-      scaled(at(out, row), ds, ub, width);
-      if (ds != 0) axpy(du, ds, at(m, row), width);
-    }
+    const block = b * slots * width;
+    readBackwardOne(
+      at(m, block),
+      at(c, block),
+      at(u, b * width),
+      at(mask, b * slots),
+      at(forward, batch * width + b * slots),
+      at(grad, batch * width + b * slots),
+      at(grad, b * width),
+      at(out, block),
+      at(out, cells + block),
+      at(out, 2 * cells + b * width),
+      slots,
+      width,
+      normalize,
+      temp,
+    );
   }
 }
 

@@ -4,7 +4,7 @@
 // memories (slots·width floats each) stay in cache across the hops, and dm, dc are summed in place.
 
 import { F, at } from './pointers';
-import { axpy, dot, scores } from './attention';
+import { axpy, dot, readBackwardOne, scores } from './attention';
 
 /** out = [u¹…u^{K+1} (K+1)·batch·width, p (K·batch·slots), o (K·batch·width)]. */
 export function memoryHops(
@@ -96,22 +96,7 @@ export function memoryHopsBackward(
       }
       // do = dz + the own gradient of oᵏ (kept in dz).
       axpy(dz, 1, at(grad, oBase + (k * batch + b) * width), width);
-      const gp = at(grad, pBase + (k * batch + b) * slots);
-      let weighted: f32 = 0;
-      for (let i = 0; i < slots; i++) {
-        const pi = load<f32>(at(p, i));
-        const dpi = load<f32>(at(gp, i)) + dot(dz, at(cb, i * width), width);
-        if (pi != 0) axpy(at(dcb, i * width), pi, dz, width);
-        store<f32>(at(dp, i), dpi);
-        weighted += pi * dpi;
-      }
-      for (let i = 0; i < slots; i++) {
-        const dpi = load<f32>(at(dp, i));
-        const ds: f32 = normalize ? load<f32>(at(p, i)) * (dpi - weighted) : dpi * load<f32>(at(maskb, i));
-        if (ds == 0) continue;
-        axpy(at(dmb, i * width), ds, uk, width);
-        axpy(g, ds, at(mb, i * width), width);
-      }
+      readBackwardOne(mb, cb, uk, maskb, p, at(grad, pBase + (k * batch + b) * slots), dz, dmb, dcb, g, slots, width, normalize, dp);
     }
     memory.copy(at(out, duAt + b * width), g, (<usize>width) * F);
   }

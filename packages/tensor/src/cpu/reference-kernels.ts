@@ -478,38 +478,64 @@ function attentionReadBackward(
 ): Float32Array {
   const cells = batch * slots * width;
   const result = allocateFloats(layoutLength(OUTPUT_LAYOUTS.attentionReadBackward(batch, slots, width)));
-  const ds = new Float64Array(slots);
+  const dp = new Float64Array(slots);
   for (let b = 0; b < batch; b++) {
     const p = batch * width + b * slots;
-    const o = b * width;
-    // dp_i = gp_i + Σ_k go_k c_ik; dc_ik = p_i go_k.
-    let weighted = 0;
-    for (let i = 0; i < slots; i++) {
-      const row = (b * slots + i) * width;
-      const pi = out[p + i] as number;
-      let dp = grad[p + i] as number;
-      for (let k = 0; k < width; k++) {
-        const go = grad[o + k] as number;
-        dp += go * (c[row + k] as number);
-        result[cells + row + k] = pi * go;
-      }
-      ds[i] = dp;
-      weighted += pi * dp;
-    }
-    // ds_i = p_i (dp_i − Σ_j p_j dp_j) for the softmax; dp_i·mask_i for linear start.
-    for (let i = 0; i < slots; i++)
-      ds[i] = normalize ? (out[p + i] as number) * ((ds[i] as number) - weighted) : (ds[i] as number) * (mask[b * slots + i] as number);
-    // dm_ik = ds_i u_k; du_k = Σ_i ds_i m_ik.
-    for (let i = 0; i < slots; i++) {
-      const row = (b * slots + i) * width;
-      const d = ds[i] as number;
-      for (let k = 0; k < width; k++) {
-        result[row + k] = d * (u[b * width + k] as number);
-        result[2 * cells + b * width + k] = (result[2 * cells + b * width + k] as number) + d * (m[row + k] as number);
-      }
-    }
+    readOneBackward(m, c, u, b * width, mask, b, slots, width, normalize, out, p, grad, p, grad, b * width, result, cells, result, 2 * cells + b * width, dp);
   }
   return result;
+}
+
+/**
+ * One example's backward of the attention read at one hop (the body of attentionReadBackward for row b), adding into
+ * `result` (dm from 0, dc from `cells`) and into `du` at `duAt`: dp_i = gp_i + do·c_i, dc_i += p_i do,
+ * ds_i = p_i (dp_i − Σ_j p_j dp_j) (softmax) or dp_i·mask_i (linear start), dm_i += ds_i u, du += Σ_i ds_i m_i.
+ * `dp` is scratch of `slots` floats.
+ */
+function readOneBackward(
+  m: Float32Array,
+  c: Float32Array,
+  u: ArrayLike<number>,
+  uAt: number,
+  mask: Float32Array,
+  b: number,
+  slots: number,
+  width: number,
+  normalize: boolean,
+  p: ArrayLike<number>,
+  pAt: number,
+  gp: ArrayLike<number>,
+  gpAt: number,
+  go: ArrayLike<number>,
+  goAt: number,
+  result: Float32Array,
+  cells: number,
+  du: Float32Array | Float64Array,
+  duAt: number,
+  dp: Float64Array,
+): void {
+  let weighted = 0;
+  for (let i = 0; i < slots; i++) {
+    const row = (b * slots + i) * width;
+    const pi = p[pAt + i] as number;
+    let dpi = gp[gpAt + i] as number;
+    for (let k = 0; k < width; k++) {
+      const gk = go[goAt + k] as number;
+      dpi += gk * (c[row + k] as number);
+      result[cells + row + k] = (result[cells + row + k] as number) + pi * gk;
+    }
+    dp[i] = dpi;
+    weighted += pi * dpi;
+  }
+  for (let i = 0; i < slots; i++) {
+    const ds = normalize ? (p[pAt + i] as number) * ((dp[i] as number) - weighted) : (dp[i] as number) * (mask[b * slots + i] as number);
+    if (ds === 0) continue;
+    const row = (b * slots + i) * width;
+    for (let k = 0; k < width; k++) {
+      result[row + k] = (result[row + k] as number) + ds * (u[uAt + k] as number);
+      du[duAt + k] = (du[duAt + k] as number) + ds * (m[row + k] as number);
+    }
+  }
 }
 
 function memoryHops(
@@ -590,30 +616,9 @@ function memoryHopsBackward(
         }
         g[i] = back;
       }
-      // The attention's backward with do = dz + its own gradient: dc_i += p_i do, dp_i = gp_i + do·c_i.
-      let weighted = 0;
-      for (let i = 0; i < slots; i++) {
-        const row = (b * slots + i) * width;
-        const pi = out[p + i] as number;
-        let dpi = grad[p + i] as number;
-        for (let j = 0; j < width; j++) {
-          const go = (dz[j] as number) + (grad[o + j] as number);
-          dpi += go * (c[row + j] as number);
-          result[cells + row + j] = (result[cells + row + j] as number) + pi * go;
-        }
-        dp[i] = dpi;
-        weighted += pi * dpi;
-      }
-      // ds_i = p_i (dp_i − Σ_j p_j dp_j) (softmax) or dp_i·mask_i (linear start); dm_i += ds_i uᵏ; guᵏ += Σ_i ds_i m_i.
-      for (let i = 0; i < slots; i++) {
-        const ds = normalize ? (out[p + i] as number) * ((dp[i] as number) - weighted) : (dp[i] as number) * (mask[b * slots + i] as number);
-        if (ds === 0) continue;
-        const row = (b * slots + i) * width;
-        for (let j = 0; j < width; j++) {
-          result[row + j] = (result[row + j] as number) + ds * (out[uk + j] as number);
-          g[j] = (g[j] as number) + ds * (m[row + j] as number);
-        }
-      }
+      // The attention's backward with do = dz + the own gradient of oᵏ; guᵏ gets Σ_i ds_i m_i.
+      for (let j = 0; j < width; j++) dz[j] = (dz[j] as number) + (grad[o + j] as number);
+      readOneBackward(m, c, out, uk, mask, b, slots, width, normalize, out, p, grad, p, dz, 0, result, cells, g, 0, dp);
     }
     for (let j = 0; j < width; j++) result[duAt + b * width + j] = g[j] as number;
   }
