@@ -3,17 +3,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendText, writeText } from './files.js';
 import { type AlgorithmicTaskName, algorithmicTask } from '@engram/datasets';
-import { DNC_RECIPE, createDnc, defaultDncConfig, dncRecurrent, loadDncCheckpoint, saveDnc, saveDncCheckpoint } from '@engram/dnc';
+import { DNC_RECIPE, type DncModel, dncRecurrent, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
 import {
   NTM_RECIPE,
+  type NtmModel,
   type NtmRecipe,
   type NtmTrainingSnapshot,
   type SequenceModel,
   type TrainingState,
-  createNtm,
-  defaultNtmConfig,
-  freshNtmTraining,
   loadCheckpoint,
+  newNtm,
   ntmOptimizer,
   saveCheckpoint,
   saveNtm,
@@ -102,8 +101,6 @@ interface TrainedModel {
   recurrent: SequenceModel;
   /** The model's sizes, for the header line. */
   sizes: SequenceSizes;
-  /** The parameter tree. */
-  params: object;
   /** Writes a checkpoint. */
   saveCheckpoint(path: string, optimizer: Optimizer, training: TrainingState): Promise<void>;
   /** Writes the model file. */
@@ -116,23 +113,25 @@ interface SequenceKind {
   label: string;
   /** The recipe the options start from. */
   recipe: NtmRecipe;
-  /** A fresh model with the given sizes for the task's widths. */
-  create(input: number, output: number, sizes: SequenceSizes, rng: Random): TrainedModel;
+  /** A fresh model of these sizes for the task, its optimizer and training state, all from `seed` (`newNtm`, `newDnc`). */
+  create(
+    task: AlgorithmicTaskName,
+    seed: number,
+    options: { recipe: NtmRecipe; taskOptions: Record<string, number | undefined>; config: SequenceSizes },
+  ): { model: TrainedModel } & NtmTrainingSnapshot;
   /** A checkpoint read back. */
   load(path: string, seed: number): Promise<{ model: TrainedModel; optimizerState: OptimizerState; learningRate: number; training: TrainingState }>;
 }
 
-const ntmKind = (model: ReturnType<typeof createNtm>): TrainedModel => ({
+const ntmKind = (model: NtmModel): TrainedModel => ({
   recurrent: model,
   sizes: model.config,
-  params: model.params,
   saveCheckpoint: (path, optimizer, training) => saveCheckpoint(path, model, optimizer, training),
   save: (path, metadata) => saveNtm(path, model, metadata),
 });
-const dncKind = (model: ReturnType<typeof createDnc>): TrainedModel => ({
+const dncKind = (model: DncModel): TrainedModel => ({
   recurrent: dncRecurrent(model),
   sizes: model.config,
-  params: model.params,
   saveCheckpoint: (path, optimizer, training) => saveDncCheckpoint(path, model, optimizer, training),
   save: (path, metadata) => saveDnc(path, model, metadata),
 });
@@ -142,7 +141,10 @@ export const SEQUENCE_KINDS = {
   ntm: {
     label: 'NTM',
     recipe: NTM_RECIPE,
-    create: (input, output, sizes, rng) => ntmKind(createNtm(defaultNtmConfig(input, output, sizes), rng)),
+    create: (task, seed, options) => {
+      const { model, ...start } = newNtm(task, seed, options);
+      return { model: ntmKind(model), ...start };
+    },
     load: async (path, seed) => {
       const checkpoint = await loadCheckpoint(path, new Random(seed));
       return { ...checkpoint, model: ntmKind(checkpoint.model) };
@@ -151,7 +153,10 @@ export const SEQUENCE_KINDS = {
   dnc: {
     label: 'DNC',
     recipe: DNC_RECIPE,
-    create: (input, output, sizes, rng) => dncKind(createDnc(defaultDncConfig(input, output, sizes), rng)),
+    create: (task, seed, options) => {
+      const { model, ...start } = newDnc(task, seed, options);
+      return { model: dncKind(model), ...start };
+    },
     load: async (path) => {
       const checkpoint = await loadDncCheckpoint(path);
       return { ...checkpoint, model: dncKind(checkpoint.model) };
@@ -194,26 +199,24 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   const task = algorithmicTask(options.task);
   const taskOptions = options.taskOptions;
   const kind: SequenceKind = SEQUENCE_KINDS[options.model ?? 'ntm'];
+  const recipe = recipeOf(options, kind);
   // A fresh model is built (and its sizes checked) before anything is written.
-  const rng = new Random(options.seed);
   const fresh = options.resume
     ? null
-    : kind.create(
-        task.inputWidth(taskOptions),
-        task.outputWidth(taskOptions),
-        {
+    : kind.create(options.task, options.seed, {
+        recipe,
+        taskOptions,
+        config: {
           controller: { kind: options.controller, hiddenSize: options.hidden, layers: options.layers },
           memorySlots: options.memorySlots,
           memoryWidth: options.memoryWidth,
           readHeads: options.readHeads,
           writeHeads: options.writeHeads,
         },
-        rng.fork(),
-      );
+      });
   prepareRunFolder(options.out, '--out', options.defaultOut === true);
   const checkpointPath = join(options.out, 'checkpoint.safetensors');
   const curvePath = join(options.out, 'curve.csv');
-  const recipe = recipeOf(options, kind);
   let model: TrainedModel;
   let snapshot: NtmTrainingSnapshot | undefined;
 
@@ -239,8 +242,9 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     }
     io.log(`resumed ${checkpointPath} at step ${count(step)} (${count(checkpoint.training.sequences)} sequences)`);
   } else {
-    model = fresh as TrainedModel;
-    snapshot = { training: freshNtmTraining(rng), optimizer: ntmOptimizer(model.recurrent, recipe) };
+    const { model: created, ...start } = fresh as NonNullable<typeof fresh>;
+    model = created;
+    snapshot = start;
     await writeText(curvePath, CURVE_HEADER);
     await writeText(join(options.out, 'run.json'), `${JSON.stringify({ ...options, started: new Date().toISOString() }, null, 2)}\n`);
   }
@@ -248,7 +252,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   const config = model.sizes;
   io.log(
     `${kind.label} on '${options.task}': ${config.controller.kind} ${config.controller.hiddenSize}, memory ${config.memorySlots} × ${config.memoryWidth}, ` +
-      `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.params))} parameters; ` +
+      `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.recurrent.params))} parameters; ` +
       `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}`,
   );
   io.log(

@@ -180,9 +180,10 @@ export function allocationWeighting(usage: Tensor): Tensor {
  */
 export function writeAllocationWeightings(usage: Tensor, gates: readonly Tensor[]): Tensor[] {
   let current = usage;
-  return gates.map((gate) => {
+  return gates.map((gate, h) => {
     const allocation = allocationWeighting(current);
-    current = add(current, mul(sub(1, current), mul(gate, allocation)));
+    // The usage as the next head sees it (none after the last).
+    if (h + 1 < gates.length) current = add(current, mul(sub(1, current), mul(gate, allocation)));
     return allocation;
   });
 }

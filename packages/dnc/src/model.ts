@@ -5,7 +5,6 @@ import { type Random, ShapeError, type Tensor, clamp, concat, mul, zeros } from 
 import { type DncConfig, validateDncConfig } from './config.js';
 import {
   type DncInterfaceName,
-  allocationWeighting,
   backwardWeighting,
   dncInterfaceTable,
   forwardWeighting,
@@ -153,13 +152,10 @@ export function dncStep(model: DncModel, state: DncState, x: Tensor, options: Dn
   const usage = usageVector(state.usage, state.writeWeightings, retentionVector(xi.freeGates, state.readWeightings));
   const writeGates = Array.from({ length: writeHeads }, (_, h) => headPart(xi.writeGates, h, 1));
   const allocationGates = Array.from({ length: writeHeads }, (_, h) => headPart(xi.allocationGates, h, 1));
-  const allocations =
-    writeHeads === 1
-      ? [allocationWeighting(usage)]
-      : writeAllocationWeightings(
-          usage,
-          writeGates.map((g, h) => mul(g, allocationGates[h] as Tensor)),
-        );
+  const allocations = writeAllocationWeightings(
+    usage,
+    writeGates.map((g, h) => mul(g, allocationGates[h] as Tensor)),
+  );
   const writeWeightings = allocations.map((allocation, h) =>
     writeWeighting(
       allocation,
