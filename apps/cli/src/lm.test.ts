@@ -39,18 +39,18 @@ describe('engram train lm / eval / complete', () => {
   it('trains, refuses to overwrite, resumes exactly, then evaluates with a cache and completes a text', async () => {
     const data = tinyPtb();
     const out = join(scratch(), 'run');
-    const base = ['--data', data, '--out', out, '--hidden', '8', '--epochs', '2', '--checkpoint-every', '3'];
+    const base = ['--data', data, '--out', out, '--hidden', '8', '--epochs', '2', '--checkpoint-every', '3', '--threads', '2'];
     const first = io();
     expect(await trainLmCommand(parse([...base, '--max-steps', '5']), first)).toBe(0);
-    expect(first.lines.join('\n')).toMatch(/stopped at step 5: checkpoint saved/);
+    expect(first.lines.join('\n')).toMatch(/; 2 threads\n[\s\S]*stopped at step 5: checkpoint saved/);
     await expect(trainLmCommand(parse(base), io())).rejects.toThrow(/already holds a run.*--resume.*--overwrite/);
     await expect(trainLmCommand(parse([...base, '--resume']), io())).rejects.toThrow(/--resume continues the run as it was/);
     const resumed = io();
     expect(await trainLmCommand(parse(['--out', out, '--resume']), resumed)).toBe(0);
-    expect(resumed.lines.join('\n')).toMatch(/resumed .* at step 5/);
+    expect(resumed.lines.join('\n')).toMatch(/resumed .* at step 5.*\n.*; 2 threads/);
 
     const whole = join(scratch(), 'whole');
-    expect(await trainLmCommand(parse(['--data', data, '--out', whole, '--hidden', '8', '--epochs', '2']), io())).toBe(0);
+    expect(await trainLmCommand(parse(['--data', data, '--out', whole, '--hidden', '8', '--epochs', '2', '--threads', '2']), io())).toBe(0);
     expect(readFileSync(join(out, 'model.safetensors'))).toEqual(readFileSync(join(whole, 'model.safetensors')));
     const curve = (dir: string) =>
       readFileSync(join(dir, 'curve.csv'), 'utf8')

@@ -1,3 +1,4 @@
+import { createLmWorkers } from '@engram/lm/workers';
 import { createMemnetLmWorkers } from '@engram/memnet/workers';
 import { existsSync, lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -65,6 +66,7 @@ import {
   trainMemnetLm,
 } from '@engram/memnet';
 import { EngramError, Random, countParameters, getDefaultBackend, loadSafetensorsFile } from '@engram/tensor';
+import { MAX_THREADS } from '@engram/tensor/workers';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
 import { prepareRunFolder } from './run-folder.js';
@@ -104,7 +106,14 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'memory', type: 'integer', value: 'N', min: 1, max: 100_000, help: `memnet: previous words in memory (default ${MEMNET_LM_SIZES.memorySize})` },
   { name: 'embedding', type: 'integer', value: 'D', min: 2, max: 4096, help: `memnet: embedding width (default ${MEMNET_LM_SIZES.embeddingSize})` },
   { name: 'max-steps', type: 'integer', value: 'N', min: 1, max: 1e9, help: 'stop (with a checkpoint) after N steps in all' },
-  { name: 'threads', type: 'integer', value: 'N', min: 1, max: 64, help: 'memnet: worker threads, this one included (default: every core)' },
+  {
+    name: 'threads',
+    type: 'integer',
+    value: 'N',
+    min: 1,
+    max: 64,
+    help: "threads that share each step, this one included (default: every core; with --resume, the run's); the LSTM uses at most its batch",
+  },
   {
     name: 'checkpoint-every',
     type: 'integer',
@@ -211,6 +220,8 @@ interface LstmRunInfo {
   seed: number;
   data: string;
   started: string;
+  /** Threads each step was split across (absent in runs from before there was a choice: one thread). */
+  threads?: number;
 }
 
 /** run.json of a MemN2N language-model run. */
@@ -223,6 +234,8 @@ interface MemnetRunInfo {
   seed: number;
   data: string;
   started: string;
+  /** Threads each step was split across (absent in runs from before it was recorded: every core). */
+  threads?: number;
 }
 
 const CURVE_HEADER = 'step,epoch,tokens,seconds,loss,epoch_perplexity,learning_rate,gradient_norm\n';
@@ -266,6 +279,8 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
     checkPositiveFields(path, 'sizes', (i as Partial<MemnetRunInfo>).sizes, MEMNET_LM_SIZES);
   } else if (i.model === 'lstm' || i.model === undefined) checkPositiveFields(path, 'recipe', i.recipe, lmRecipe(i.recipeName));
   else throw new EngramError(`${path}: 'model' must be 'lstm' or 'memnet'`);
+  if (i.threads !== undefined && !(Number.isInteger(i.threads) && i.threads >= 1 && i.threads <= MAX_THREADS))
+    throw new EngramError(`${path}: 'threads' must be an integer in 1..${MAX_THREADS}`);
   return { model: 'lstm', ...i } as LmRunInfo;
 }
 
@@ -301,6 +316,8 @@ interface Trainer {
   epochs: number;
   /** Training words per step (for the ETA). */
   wordsPerStep: number;
+  /** The most threads a step can be split across. */
+  maxThreads: number;
   /** Where a resumed run stands. */
   resumedAt: { step: number; epoch: number; tokens: number; history: readonly LmEpochRecord[] } | undefined;
   /** Trains on `threads` threads, writing the checkpoint itself. */
@@ -358,16 +375,23 @@ function lstmTrainer(info: LstmRunInfo, model: LmModel, corpus: LmCorpus, checkp
       `batch ${recipe.batch}, unroll ${recipe.unroll}, ${recipe.epochs} epochs, SGD η ${recipe.learningRate} ÷ ${recipe.decay} after epoch ${recipe.decayAfter}, gradient norm ≤ ${recipe.maxGradNorm}`,
     epochs: recipe.epochs,
     wordsPerStep: recipe.batch * recipe.unroll,
+    maxThreads: recipe.batch,
     resumedAt: snapshot && { ...snapshot.training },
-    train: (hooks) =>
-      // One thread: the LSTM LM has no data-parallel path yet (the command refuses --threads above 1).
-      trainLm(model, corpus, {
-        recipe,
-        seed: info.seed,
-        ...(snapshot ? { resume: snapshot } : {}),
-        ...hooks,
-        onCheckpoint: (s) => saveLmCheckpoint(checkpointPath, model, corpus.vocabulary, s),
-      }),
+    train: async (hooks, threads) => {
+      const workers = threads > 1 ? await createLmWorkers(model, threads, recipe.batch) : undefined;
+      try {
+        return await trainLm(model, corpus, {
+          recipe,
+          seed: info.seed,
+          ...(snapshot ? { resume: snapshot } : {}),
+          ...hooks,
+          ...(workers ? { gradients: workers } : {}),
+          onCheckpoint: (s) => saveLmCheckpoint(checkpointPath, model, corpus.vocabulary, s),
+        });
+      } finally {
+        await workers?.close();
+      }
+    },
     save: (path) => saveLm(path, model, corpus.vocabulary, { recipe: info.recipeName }),
     evaluate: async (ids, file) => evaluateLm(file === undefined ? model : (await loadLm(file)).model, ids),
   };
@@ -382,6 +406,7 @@ function memnetTrainer(info: MemnetRunInfo, model: MemnetModel, corpus: LmCorpus
       `batch ${recipe.batch}, SGD η ${recipe.learningRate} ÷ ${recipe.decay} when validation does not improve, until η < ${recipe.minLearningRate} (at most ${recipe.maxEpochs} epochs), gradient norm ≤ ${recipe.maxGradNorm}`,
     epochs: recipe.maxEpochs,
     wordsPerStep: recipe.batch,
+    maxThreads: recipe.batch,
     resumedAt: snapshot && { ...snapshot.training },
     train: async (hooks, threads) => {
       const workers = threads > 1 ? await createMemnetLmWorkers(model, corpus.train, threads) : undefined;
@@ -418,6 +443,14 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
     info = { ...info, recipe: { ...info.recipe, maxEpochs: epochs } };
     await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   }
+  // A run continues on the threads it ran on (bit for bit); another count sums the gradients in another order.
+  const recorded = info.threads ?? (info.model === 'memnet' ? availableParallelism() : 1);
+  const threads = get<number>(values, 'threads') ?? recorded;
+  if (threads !== recorded) notes.push(`${threads} threads instead of ${recorded} (--threads): gradients summed in another order, so not bit for bit`);
+  if (threads !== info.threads) {
+    info = { ...info, threads };
+    await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
+  }
   const corpus = await loadPtbCorpus(info.data);
   const trainer =
     info.model === 'memnet' ? await LM_KINDS.memnet.resume(info, corpus, checkpointPath) : await LM_KINDS.lstm.resume(info, corpus, checkpointPath);
@@ -430,6 +463,7 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
     seed: get<number>(values, 'seed') ?? 1,
     data: get<string>(values, 'data') ?? 'data/ptb',
     started: new Date().toISOString(),
+    threads: get<number>(values, 'threads') ?? availableParallelism(),
   };
   let info: LmRunInfo;
   if (get<string>(values, 'model') === 'memnet') {
@@ -480,8 +514,6 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     throw new EngramError(
       '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed and --data come from the run and cannot be given',
     );
-  if (!resume && kind !== 'memnet' && (get<number>(values, 'threads') ?? 1) > 1)
-    throw new EngramError('--threads: the LSTM language model trains on one thread (only --model memnet trains on several)');
   const misplaced = (kind === 'memnet' ? LSTM_ONLY : MEMNET_ONLY).filter((name) => given(values, name));
   if (!resume && misplaced.length > 0) throw new EngramError(`--${misplaced[0]} is not an option of --model ${kind}`);
   if (!resume && existsSync(checkpointPath) && get<boolean>(values, 'overwrite') !== true)
@@ -511,10 +543,8 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
       `resumed ${checkpointPath} at step ${count(at.step)}, epoch ${at.epoch + 1}, ${count(at.tokens)} words${notes.length ? `; ${notes.join('; ')}` : ''}`,
     );
   }
-  const threads = get<number>(values, 'threads') ?? (info.model === 'memnet' ? availableParallelism() : 1);
-  if (info.model !== 'memnet' && threads > 1)
-    throw new EngramError('--threads: the LSTM language model trains on one thread (only --model memnet trains on several)');
-  io.log(`${trainer.header}; backend ${getDefaultBackend().description}${info.model === 'memnet' ? `; ${threads} thread${threads > 1 ? 's' : ''}` : ''}`);
+  const threads = Math.min(info.threads ?? 1, trainer.maxThreads);
+  io.log(`${trainer.header}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`);
   io.log(`training text ${count(corpus.train.length)} words, validation ${count(corpus.valid.length)}; Ctrl-C saves a checkpoint; continue with --resume`);
 
   const maxSteps = get<number>(values, 'max-steps');

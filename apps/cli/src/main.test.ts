@@ -88,7 +88,7 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
       [['train', 'dnc', '--task-options', 'constructor=3'], /--task-options: unknown task option 'constructor'/],
       [['train', 'ntm', '--task-options', 'width=0'], /--task-options: 'width' must be an integer in 1\.\.1024/],
       [['train', 'ntm', '--task-options', 'width'], /--task-options: expected KEY=N pairs/],
-      [['train', 'lm', '--threads', '2'], /--threads: the LSTM language model trains on one thread/],
+      [['train', 'lm', '--threads', '0'], /--threads: 0 is out of range/],
       [['train', 'lm', '--model', 'memnet', '--threads', '65'], /--threads: 65 is out of range/],
     ];
     for (const [args, message] of cases) {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendText, writeText } from './files.js';
-import { type AlgorithmicTaskName, algorithmicTask } from '@engram/datasets';
+import type { AlgorithmicTaskName } from '@engram/datasets';
 import { DNC_RECIPE, type DncModel, dncRecurrent, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
 import {
   NTM_RECIPE,
@@ -196,7 +196,6 @@ function recipeOf(options: TrainOptions, kind: SequenceKind): NtmRecipe {
  * loop itself is @engram/ntm's `trainNtm`; this function reads and writes the run folder and prints.
  */
 export async function runTraining(options: TrainOptions, io: TrainIO): Promise<TrainOutcome> {
-  const task = algorithmicTask(options.task);
   const taskOptions = options.taskOptions;
   const kind: SequenceKind = SEQUENCE_KINDS[options.model ?? 'ntm'];
   const recipe = recipeOf(options, kind);

@@ -1,15 +1,18 @@
 // pnpm bench: training speed of Zaremba et al.'s `small` LSTM language model (2 × 200, 10,000 words, batch 20,
 // unroll 20, SGD, gradient norm ≤ 5) on Penn Treebank, Engram against a PyTorch model of the same shape
 // (bench/pytorch_lstm_lm.py, Debian's python3-torch; `scripts/setup.sh --bench` installs it with OpenBLAS), in one
-// run, both on the same word ids, one thread each, rounds alternating. Then the neural cache's cost per word.
+// run, both on the same word ids, one thread each and then every core each (Engram: `createLmWorkers`, the
+// window's streams split across worker threads; PyTorch: torch.set_num_threads), rounds alternating. Then the
+// neural cache's cost per word.
 // Set ENGRAM_PTB to the folder with ptb.*.txt (default ../shared/data/ptb).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random, SGD, getDefaultBackend, parameterList } from '@engram/tensor';
-import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
-import { LM_RECIPES, cacheGrid, createLm, initialLmState, loadPtbCorpus, runText, toStreams, trainWindow, windowAt } from '../dist/index.js';
+import { PYTHON, median, pytorchAvailable, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
+import { LM_RECIPES, cacheGrid, createLm, initialLmState, loadPtbCorpus, runText, toStreams, trainWindow, trainWindowWith, windowAt } from '../dist/index.js';
+import { createLmWorkers } from '../dist/workers.js';
 
 const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 30);
 const ROUNDS = 2;
@@ -20,21 +23,29 @@ const recipe = LM_RECIPES.small;
 const corpus = await loadPtbCorpus(DATA);
 const ids = corpus.train.subarray(0, (STEPS + 4) * recipe.batch * recipe.unroll + recipe.batch);
 
-function engram() {
+async function engram(threads) {
   const model = createLm({ ...recipe.model, vocabularySize: corpus.vocabulary.size }, new Random(1));
   const optimizer = new SGD(parameterList(model.params), recipe.learningRate);
   const streams = toStreams(ids, recipe.batch);
+  const workers = threads > 1 ? await createLmWorkers(model, threads, recipe.batch) : null;
   let state = initialLmState(model, recipe.batch);
-  const run = (from, count) => {
+  const run = async (from, count) => {
     for (let i = from; i < from + count; i++) {
       const w = windowAt(streams, i * recipe.unroll, recipe.unroll);
-      state = trainWindow(model, optimizer, state, w.inputs, w.targets, recipe.batch, { maxGradNorm: recipe.maxGradNorm, step: i + 1 }).state;
+      const options = { maxGradNorm: recipe.maxGradNorm, step: i + 1 };
+      state = workers
+        ? (await trainWindowWith(model, optimizer, workers, state, w.inputs, w.targets, recipe.batch, options)).state
+        : trainWindow(model, optimizer, state, w.inputs, w.targets, recipe.batch, options).state;
     }
   };
-  run(0, 3); // warm-up
-  const start = performance.now();
-  run(3, STEPS);
-  return (STEPS * recipe.batch * recipe.unroll) / ((performance.now() - start) / 1000);
+  try {
+    await run(0, 3); // warm-up
+    const start = performance.now();
+    await run(3, STEPS);
+    return (STEPS * recipe.batch * recipe.unroll) / ((performance.now() - start) / 1000);
+  } finally {
+    await workers?.close();
+  }
 }
 
 const folder = mkdtempSync(join(tmpdir(), 'engram-lm-bench-'));
@@ -57,22 +68,27 @@ console.log(`# @engram/lm training speed — ${new Date().toISOString()}`);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${STEPS} windows of 20 × 20 words, alternating`);
 if (!torchAvailable) console.log(`!! PyTorch peer unavailable (${PYTHON} with torch): run scripts/setup.sh --bench; printing Engram alone\n`);
 else console.log(`pytorch: Debian's python3-torch, libblas.so.3 → ${blasNote} (OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? 'default'})\n`);
-const ours = [];
-const theirs = [];
+const cores = availableParallelism();
 let info = null;
-for (let r = 0; r < ROUNDS; r++) {
-  ours.push(engram());
-  if (torchAvailable) {
-    info = runPeer(script, [idsFile, STEPS, 1]);
-    theirs.push(info.tokens_per_second);
-  }
-}
-const e = median(ours);
-const t = torchAvailable ? median(theirs) : Number.NaN;
 console.log('| model | engram words/s | pytorch words/s | engram / pytorch |\n|---|---|---|---|');
-console.log(
-  `| LSTM LM small, 1 thread each | ${e.toFixed(0)} | ${torchAvailable ? `${t.toFixed(0)} (torch ${info.torch}, ${info.blas})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`,
-);
+for (const threads of cores > 1 ? [1, cores] : [1]) {
+  const ours = [];
+  const theirs = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    ours.push(await engram(threads));
+    if (torchAvailable) {
+      // With several threads PyTorch gets the better of OpenBLAS threaded (its default) and OpenBLAS on one thread.
+      info = runPeerAtBest(script, [idsFile, STEPS, threads], threads);
+      theirs.push(info.tokens_per_second);
+    }
+  }
+  const e = median(ours);
+  const t = torchAvailable ? median(theirs) : Number.NaN;
+  const each = threads === 1 ? '1 thread each' : `${threads} threads each (every core)`;
+  console.log(
+    `| LSTM LM small, ${each} | ${e.toFixed(0)} | ${torchAvailable ? `${t.toFixed(0)} (torch ${info.torch}, ${info.blas}${info.setting ? `, ${info.setting}` : ''})` : '–'} | ${torchAvailable ? `${(e / t).toFixed(2)}×` : '–'} |`,
+  );
+}
 
 // The neural cache's cost per word, on an untrained model (the cost does not depend on the weights).
 const model = createLm({ ...recipe.model, vocabularySize: corpus.vocabulary.size }, new Random(1));

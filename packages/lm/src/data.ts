@@ -66,3 +66,21 @@ export function windowAt(streams: Streams, start: number, unroll: number): Windo
   }
   return { inputs, targets, steps };
 }
+
+/**
+ * The rows of streams `from` … `to − 1` of a time-major array (`[t · batch + b]`, `width` values per row),
+ * still time-major: a window cut by stream, for data parallelism.
+ * @param values - the time-major array (word ids, or a dropout mask)
+ * @param width - values per row
+ * @param batch - streams in `values`
+ * @param from - the first stream to keep
+ * @param to - one past the last stream to keep
+ */
+export function streamRows<T extends Int32Array | Float32Array>(values: T, width: number, batch: number, from: number, to: number): T {
+  const steps = values.length / (batch * width);
+  if (!Number.isInteger(steps) || !(0 <= from && from <= to && to <= batch))
+    throw new EngramError(`streamRows: streams ${from}..${to} of ${batch} do not fit ${values.length} values of width ${width}`);
+  const out = new (values.constructor as new (n: number) => T)(steps * (to - from) * width);
+  for (let t = 0; t < steps; t++) out.set(values.subarray((t * batch + from) * width, (t * batch + to) * width), t * (to - from) * width);
+  return out;
+}

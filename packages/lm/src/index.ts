@@ -41,8 +41,9 @@ export {
 } from './cache.js';
 export { LM_LIMITS, type LmConfig, type LmLimits, validateLmConfig } from './config.js';
 export { type LmCorpus, loadPtbCorpus } from './corpus.js';
-export { type Streams, type Window, toStreams, windowAt, windowCount } from './data.js';
+export { type Streams, type Window, streamRows, toStreams, windowAt, windowCount } from './data.js';
 export {
+  type LmDropoutMasks,
   type LmForward,
   type LmForwardOptions,
   type LmHidden,
@@ -53,6 +54,7 @@ export {
   type LmState,
   createLm,
   detachState,
+  drawDropoutMasks,
   dropout,
   flatParameters,
   initialLmState,
@@ -90,13 +92,20 @@ export {
   type LmTrainOutcome,
   type LmTrainingSnapshot,
   type LmTrainingState,
+  type LmGradients,
+  type LmGradientsResult,
+  type LmShard,
+  type LmShardResult,
   type LmWindowResult,
   type TrainLmOptions,
   carriedStateTensors,
   evaluateLm,
   freshTrainingState,
+  lmShard,
+  shardGradients,
   trainLm,
   trainWindow,
+  trainWindowWith,
 } from './train.js';
 export { type EncodedText, LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
 export {

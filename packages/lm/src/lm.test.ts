@@ -15,6 +15,8 @@ import {
   cacheGrid,
   completeText,
   createLm,
+  drawDropoutMasks,
+  flatParameters,
   readWithCache,
   evaluateLm,
   initialLmState,
@@ -34,6 +36,7 @@ import {
   windowAt,
   windowCount,
 } from './index.js';
+import { createLmWorkers } from './workers.js';
 
 const folders: string[] = [];
 const scratch = (): string => {
@@ -167,6 +170,67 @@ describe('the language model', () => {
     const checkpoint = await loadLmCheckpoint(path, recipe.batch);
     await trainLm(checkpoint.model, { train, valid }, { recipe, seed: 7, resume: checkpoint.snapshot });
     expect(lmToSafetensors(checkpoint.model, vocabulary)).toEqual(lmToSafetensors(whole, vocabulary));
+  });
+
+  it('draws the same dropout masks beforehand as during the pass, and refuses masks of another window', () => {
+    const model = createLm(tiny({ dropout: 0.4 }), new Random(3));
+    const inputs = Int32Array.from([1, 2, 3, 4, 5, 6]);
+    const during = lmForward(model, initialLmState(model, 2), inputs, 2, { dropoutRng: new Random(9) });
+    const masks = drawDropoutMasks(model, 3, 2, new Random(9));
+    const before = lmForward(model, initialLmState(model, 2), inputs, 2, masks ? { dropoutMasks: masks } : {});
+    expect(before.logits.toArray()).toEqual(during.logits.toArray());
+    expect(masks?.embedding.some((m) => m === 0)).toBe(true);
+    expect(drawDropoutMasks(createLm(tiny(), new Random(3)), 3, 2, new Random(9))).toBeUndefined();
+    expect(() => lmForward(model, initialLmState(model, 2), inputs.subarray(0, 4), 2, masks ? { dropoutMasks: masks } : {})).toThrow(
+      /dropout masks do not match/,
+    );
+  });
+
+  it('trains on worker threads to the same weights as one thread, up to the order of sums (with dropout)', async () => {
+    const v = 9;
+    const train = patternText(1500, v, 3);
+    const valid = patternText(300, v, 4);
+    const recipe = tinyRecipe({ epochs: 2, batch: 5, model: { ...tinyRecipe().model, dropout: 0.3, layers: 2 } });
+    const run = async (threads: number) => {
+      const model = createLm({ ...recipe.model, vocabularySize: v }, new Random(2));
+      const workers = threads > 1 ? await createLmWorkers(model, threads, recipe.batch) : undefined;
+      const losses: number[] = [];
+      const valids: number[] = [];
+      try {
+        await trainLm(
+          model,
+          { train, valid },
+          {
+            recipe,
+            seed: 7,
+            ...(workers ? { gradients: workers } : {}),
+            onStep: (r) => void losses.push(r.loss),
+            onEpoch: (e) => void valids.push(e.validPerplexity),
+          },
+        );
+      } finally {
+        await workers?.close();
+      }
+      return { weights: flatParameters(model).flatMap((w) => Array.from(w)), losses, valids, used: workers?.threads ?? 1 };
+    };
+    const one = await run(1);
+    for (const threads of [2, 3, 8]) {
+      const many = await run(threads);
+      expect(many.used).toBe(Math.min(threads, recipe.batch));
+      expect(many.losses.length).toBe(one.losses.length);
+      for (const [i, loss] of many.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 4);
+      for (const [i, p] of many.valids.entries()) expect(p).toBeCloseTo(one.valids[i] as number, 3);
+      expect(Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))))).toBeLessThan(1e-4);
+    }
+    const model = createLm({ ...recipe.model, vocabularySize: v }, new Random(2));
+    await expect(createLmWorkers(model, 0, recipe.batch)).rejects.toThrow(/threads must be an integer/);
+    const workers = await createLmWorkers(model, 2, recipe.batch);
+    try {
+      const state = initialLmState(model, 4);
+      await expect(workers.compute(model, state, new Int32Array(8), new Int32Array(8), 4, undefined)).rejects.toThrow(/started for batch 5/);
+    } finally {
+      await workers.close();
+    }
   });
 
   it('stops on a non-finite loss with the step number, before touching the weights', async () => {

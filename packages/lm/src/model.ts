@@ -102,6 +102,41 @@ export interface LmForward {
 export interface LmForwardOptions {
   /** Draws the dropout masks; without it (evaluation) no dropout is applied. */
   dropoutRng?: Random;
+  /** Dropout masks drawn beforehand ({@link drawDropoutMasks}), used instead of `dropoutRng` (a shard of a window on a worker thread). */
+  dropoutMasks?: LmDropoutMasks;
+}
+
+/**
+ * The dropout masks of one window, drawn before the forward pass so that they can be cut by stream (data
+ * parallelism): each value 0 or 1 / (1 − p), rows time-major (`[t · batch + b]`) like the window's words.
+ */
+export interface LmDropoutMasks {
+  /** On the embeddings, `[steps · batch, E]`. */
+  embedding: Float32Array;
+  /** On each layer's output h_t, `[steps · batch, H]`, bottom layer first. */
+  layers: Float32Array[];
+}
+
+/**
+ * The dropout masks of a window of `steps` × `batch` words, drawn in the order the forward pass applies them
+ * (the embeddings, then each layer's outputs step by step), so a run draws the same numbers whether the
+ * masks are drawn here or during the pass. Undefined when the model has no dropout.
+ * @param model - the language model (its dropout probability and sizes)
+ * @param steps - time steps in the window
+ * @param batch - streams in the window
+ * @param rng - the seeded random source of the masks
+ */
+export function drawDropoutMasks(model: LmModel, steps: number, batch: number, rng: Random): LmDropoutMasks | undefined {
+  const { dropout: p, embeddingSize, hiddenSize } = model.config;
+  if (p <= 0) return undefined;
+  const scale = 1 / (1 - p);
+  const draw = (size: number) => {
+    const keep = new Float32Array(size);
+    for (let i = 0; i < size; i++) keep[i] = rng.next() < p ? 0 : scale;
+    return keep;
+  };
+  const embedding = draw(steps * batch * embeddingSize);
+  return { embedding, layers: model.params.layers.map(() => draw(steps * batch * hiddenSize)) };
 }
 
 /**
@@ -159,7 +194,7 @@ export function lmHidden(model: LmModel, state: LmState, inputs: Int32Array, bat
 
 /** The embedding and LSTM layers of {@link lmForward}: the top layer's outputs (before and after dropout) and the state. */
 function lstmLayers(model: LmModel, state: LmState, inputs: Int32Array, batch: number, options: LmForwardOptions): { top: Tensor; x: Tensor; state: LmState } {
-  const { hiddenSize: h, dropout: p } = model.config;
+  const { hiddenSize: h } = model.config;
   const steps = inputs.length / batch;
   const stateBatch = (state.h[0] as Tensor).shape[0];
   if (!Number.isInteger(steps) || steps < 1 || stateBatch !== batch) {
@@ -168,11 +203,13 @@ function lstmLayers(model: LmModel, state: LmState, inputs: Int32Array, batch: n
       [stateBatch ?? 0, h],
     ]);
   }
-  const rng = options.dropoutRng;
+  const masks = options.dropoutMasks ?? (options.dropoutRng ? drawDropoutMasks(model, steps, batch, options.dropoutRng) : undefined);
+  if (masks && (masks.embedding.length !== inputs.length * model.config.embeddingSize || masks.layers.some((m) => m.length !== inputs.length * h)))
+    throw new ShapeError('lmForward', 'the dropout masks do not match the window', [[masks.embedding.length], [inputs.length, model.config.embeddingSize]]);
   // Step by step through the layers: each step's input is its own small tensor (the embedding rows of
   // its words, or the layer below's h_t), so the backward pass never pads a window-sized gradient per
   // step; every use of W is summed into its gradient by one matrix product (autograd's deferred products).
-  const embedded = dropout(gather(model.params.embedding, inputs), p, rng);
+  const embedded = applyMask(gather(model.params.embedding, inputs), masks?.embedding);
   let layerInputs: Tensor[] = Array.from({ length: steps }, (_, t) =>
     steps === 1 ? embedded : slice(embedded, [t * batch, 0], [batch, model.config.embeddingSize]),
   );
@@ -189,11 +226,17 @@ function lstmLayers(model: LmModel, state: LmState, inputs: Int32Array, batch: n
     }
     hs.push(hPrev);
     cs.push(cPrev);
-    layerInputs = p > 0 ? outputs.map((o) => dropout(o, p, rng)) : outputs;
+    const mask = masks?.layers[l];
+    layerInputs = mask ? outputs.map((o, t) => applyMask(o, mask.slice(t * batch * h, (t + 1) * batch * h))) : outputs;
   });
   const top = steps === 1 ? (outputs[0] as Tensor) : concat(outputs, 0);
   const x = steps === 1 ? (layerInputs[0] as Tensor) : concat(layerInputs, 0);
   return { top, x, state: { h: hs, c: cs } };
+}
+
+/** x ∘ mask (inverted dropout with a mask drawn beforehand); x itself without a mask. */
+function applyMask(x: Tensor, mask: Float32Array | undefined): Tensor {
+  return mask === undefined ? x : mul(x, tensor(mask, x.shape, { backend: x.backend }));
 }
 
 /** What {@link readText} hands to its visitor for each window. */

@@ -1,6 +1,6 @@
-import { EngramError, NonFiniteError, Random, SGD, type Tensor, clipGradientsByNorm, crossEntropy, mul, parameterList } from '@engram/tensor';
-import { type Streams, toStreams, windowAt, windowCount } from './data.js';
-import { type LmModel, type LmState, detachState, initialLmState, lmForward, readText } from './model.js';
+import { EngramError, NonFiniteError, Random, SGD, type Tensor, clipGradientsByNorm, crossEntropy, mul, parameterList, tensor } from '@engram/tensor';
+import { type Streams, streamRows, toStreams, windowAt, windowCount } from './data.js';
+import { type LmDropoutMasks, type LmModel, type LmState, detachState, drawDropoutMasks, initialLmState, lmForward, readText } from './model.js';
 import { type LmRecipe, learningRateAt } from './recipes.js';
 
 /** One finished epoch, as kept in the training state and shown in the learning curve. */
@@ -122,6 +122,130 @@ export interface TrainLmOptions {
   onCheckpoint?: (snapshot: LmTrainingSnapshot) => void | Promise<void>;
   /** Checked between steps; true stops training with a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Computes each window's gradients (default: on this thread; see `createLmWorkers` from `@engram/lm/workers` for every core). */
+  gradients?: LmGradients;
+}
+
+/**
+ * Where a window's loss and gradients come from. By default the whole window runs on this thread;
+ * `createLmWorkers` (from `@engram/lm/workers`, Node) splits its streams across worker threads.
+ */
+export interface LmGradients {
+  /**
+   * Fills the gradients of `parameterList(model.params)` for one window and returns its loss
+   * (Σ_t mean_b −log p(w_{t+1}), as {@link trainWindow}) and the state after it, detached.
+   * @param model - the model being trained
+   * @param state - the hidden state carried in
+   * @param inputs - word ids, time-major (`unroll × batch`)
+   * @param targets - the next word of each input
+   * @param batch - how many streams
+   * @param masks - the window's dropout masks (undefined without dropout)
+   */
+  compute(
+    model: LmModel,
+    state: LmState,
+    inputs: Int32Array,
+    targets: Int32Array,
+    batch: number,
+    masks: LmDropoutMasks | undefined,
+  ): Promise<LmGradientsResult>;
+}
+
+/** What {@link LmGradients.compute} returns. */
+export interface LmGradientsResult {
+  /** Σ_t mean_b −log p(w_{t+1}) over the window (before the update). */
+  loss: number;
+  /** The state after the window, detached. */
+  state: LmState;
+}
+
+/**
+ * Some of a window's streams with their carried state and dropout masks: what one thread computes when a
+ * window is split across threads ({@link lmShard}, {@link shardGradients}).
+ */
+export interface LmShard {
+  /** The streams' word ids, time-major (`[t · streams + b]`). */
+  inputs: Int32Array;
+  /** The next word of each input. */
+  targets: Int32Array;
+  /** Streams in this shard. */
+  streams: number;
+  /** Streams in the whole window (the loss is averaged over them). */
+  batch: number;
+  /** The carried h per layer, `[streams, H]` row-major. */
+  h: Float32Array[];
+  /** The carried c per layer, `[streams, H]` row-major. */
+  c: Float32Array[];
+  /** The shard's rows of the window's dropout masks (absent without dropout). */
+  masks?: LmDropoutMasks;
+}
+
+/** What {@link shardGradients} returns: the shard's part of the loss and its state after the window. */
+export interface LmShardResult {
+  /** Σ_t Σ_{b in the shard} −log p(w_{t+1}) / batch: the shards' values add up to the window's loss. */
+  loss: number;
+  /** h per layer after the window, `[streams, H]`. */
+  h: Float32Array[];
+  /** c per layer after the window, `[streams, H]`. */
+  c: Float32Array[];
+}
+
+/**
+ * Streams `from` … `to − 1` of a window, with their rows of the carried state and the dropout masks.
+ * @param state - the hidden state carried into the window (`[batch, H]` per layer)
+ * @param inputs - the window's word ids, time-major
+ * @param targets - the next word of each input
+ * @param batch - streams in the window
+ * @param masks - the window's dropout masks (undefined without dropout)
+ * @param from - the first stream of the shard
+ * @param to - one past its last stream
+ */
+export function lmShard(
+  state: LmState,
+  inputs: Int32Array,
+  targets: Int32Array,
+  batch: number,
+  masks: LmDropoutMasks | undefined,
+  from: number,
+  to: number,
+): LmShard {
+  const rows = (t: Tensor) => {
+    const width = t.shape[1] as number;
+    return t.dataSync().slice(from * width, to * width);
+  };
+  const shard: LmShard = {
+    inputs: streamRows(inputs, 1, batch, from, to),
+    targets: streamRows(targets, 1, batch, from, to),
+    streams: to - from,
+    batch,
+    h: state.h.map(rows),
+    c: state.c.map(rows),
+  };
+  if (masks) {
+    const e = masks.embedding.length / inputs.length;
+    const h = (masks.layers[0]?.length ?? 0) / inputs.length;
+    shard.masks = { embedding: streamRows(masks.embedding, e, batch, from, to), layers: masks.layers.map((m) => streamRows(m, h, batch, from, to)) };
+  }
+  return shard;
+}
+
+/**
+ * One shard's forward and backward pass: the loss Σ_t Σ_b −log p(w_{t+1}) / batch over its streams, its
+ * gradients left in the model's parameters (not when the loss is not finite), and its state after the window.
+ * @param model - the model (or a worker's replica of it)
+ * @param shard - the streams to compute
+ */
+export function shardGradients(model: LmModel, shard: LmShard): LmShardResult {
+  const hidden = model.config.hiddenSize;
+  const state: LmState = {
+    h: shard.h.map((v) => tensor(v, [shard.streams, hidden])),
+    c: shard.c.map((v) => tensor(v, [shard.streams, hidden])),
+  };
+  const { logits, state: next } = lmForward(model, state, shard.inputs, shard.streams, shard.masks ? { dropoutMasks: shard.masks } : {});
+  const loss = mul(crossEntropy(logits, shard.targets, 'sum'), 1 / shard.batch);
+  const value = loss.item();
+  if (Number.isFinite(value)) loss.backward();
+  return { loss: value, h: next.h.map((t) => t.dataSync().slice()), c: next.c.map((t) => t.dataSync().slice()) };
 }
 
 /** Lets pending events (a Ctrl-C, a message to a worker) through between steps. */
@@ -156,7 +280,7 @@ export interface LmWindowResult {
  * @param inputs - word ids, time-major (`unroll × batch`)
  * @param targets - the next word of each input
  * @param batch - how many streams
- * @param options - the gradient-norm limit, dropout's random source and the step number
+ * @param options - the gradient-norm limit, dropout (its random source, or the window's masks drawn beforehand) and the step number
  */
 export function trainWindow(
   model: LmModel,
@@ -165,19 +289,53 @@ export function trainWindow(
   inputs: Int32Array,
   targets: Int32Array,
   batch: number,
-  options: { maxGradNorm: number; dropoutRng?: Random; step: number },
+  options: { maxGradNorm: number; dropoutRng?: Random; dropoutMasks?: LmDropoutMasks; step: number },
 ): LmWindowResult {
   optimizer.zeroGrad();
-  const { logits, state: next } = lmForward(model, state, inputs, batch, options.dropoutRng ? { dropoutRng: options.dropoutRng } : {});
+  const forwardOptions = options.dropoutMasks ? { dropoutMasks: options.dropoutMasks } : options.dropoutRng ? { dropoutRng: options.dropoutRng } : {};
+  const { logits, state: next } = lmForward(model, state, inputs, batch, forwardOptions);
   const loss = mul(crossEntropy(logits, targets, 'sum'), 1 / batch);
   const steps = inputs.length / batch;
   const value = loss.item() / steps;
   if (!Number.isFinite(value)) throw new NonFiniteError(options.step, `the loss (${value})`);
   loss.backward();
-  const gradientNorm = clipGradientsByNorm(optimizer.params, options.maxGradNorm);
-  if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(options.step, `the gradient norm (${gradientNorm})`);
+  return { loss: value, gradientNorm: clipAndStep(optimizer, options.maxGradNorm, options.step), state: detachState(next) };
+}
+
+/** The end of every training step: global-norm clipping, the NaN/Inf check, the SGD update. Returns the norm before clipping. */
+function clipAndStep(optimizer: SGD, maxGradNorm: number, step: number): number {
+  const gradientNorm = clipGradientsByNorm(optimizer.params, maxGradNorm);
+  if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
   optimizer.step();
-  return { loss: value, gradientNorm, state: detachState(next) };
+  return gradientNorm;
+}
+
+/**
+ * {@link trainWindow} with the gradients from `gradients` (worker threads): the same loss, check, clipping and update.
+ * @param model - the language model
+ * @param optimizer - the SGD optimizer
+ * @param gradients - where the window's gradients are computed
+ * @param state - the hidden state carried in
+ * @param inputs - word ids, time-major (`unroll × batch`)
+ * @param targets - the next word of each input
+ * @param batch - how many streams
+ * @param options - the gradient-norm limit, the window's dropout masks and the step number
+ */
+export async function trainWindowWith(
+  model: LmModel,
+  optimizer: SGD,
+  gradients: LmGradients,
+  state: LmState,
+  inputs: Int32Array,
+  targets: Int32Array,
+  batch: number,
+  options: { maxGradNorm: number; dropoutMasks?: LmDropoutMasks; step: number },
+): Promise<LmWindowResult> {
+  optimizer.zeroGrad();
+  const result = await gradients.compute(model, state, inputs, targets, batch, options.dropoutMasks);
+  const value = result.loss / (inputs.length / batch);
+  if (!Number.isFinite(value)) throw new NonFiniteError(options.step, `the loss (${value})`);
+  return { loss: value, gradientNorm: clipAndStep(optimizer, options.maxGradNorm, options.step), state: result.state };
 }
 
 /**
@@ -234,11 +392,11 @@ export async function trainLm(model: LmModel, data: { train: Int32Array; valid: 
       const { inputs, targets, steps } = windowAt(streams, training.window * recipe.unroll, recipe.unroll);
       let result: LmWindowResult;
       try {
-        result = trainWindow(model, optimizer, carried, inputs, targets, recipe.batch, {
-          maxGradNorm: recipe.maxGradNorm,
-          step: training.step + 1,
-          ...(dropoutRng ? { dropoutRng } : {}),
-        });
+        const masks = dropoutRng ? drawDropoutMasks(model, steps, recipe.batch, dropoutRng) : undefined;
+        const stepOptions = { maxGradNorm: recipe.maxGradNorm, step: training.step + 1, ...(masks ? { dropoutMasks: masks } : {}) };
+        result = options.gradients
+          ? await trainWindowWith(model, optimizer, options.gradients, carried, inputs, targets, recipe.batch, stepOptions)
+          : trainWindow(model, optimizer, carried, inputs, targets, recipe.batch, stepOptions);
       } catch (error) {
         if (error instanceof NonFiniteError) return { kind: 'non-finite', step: training.step + 1, message: error.message };
         throw error;

@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Random, type Tensor, matmul, mul, randomUniform, sum, tensor } from './index.js';
+import { splitEvenly, startGradientWorkers } from './workers.js';
+
+const script = new URL('./test-support/gradient-worker-fixture.mjs', import.meta.url);
+const shape = [5, 3];
+
+/** The main thread's copy of the fixture's model, with weights unlike the replicas' own (Random(0)). */
+function model(): Tensor {
+  return randomUniform(shape, new Random(7), -1, 1, { requiresGrad: true });
+}
+
+/** Σ (x·W)² over the rows of x, with its gradient left in w.grad. */
+function lossOf(w: Tensor, x: Float32Array): number {
+  const y = matmul(tensor(x, [x.length / 5, 5]), w);
+  const loss = sum(mul(y, y));
+  loss.backward();
+  return loss.item();
+}
+
+describe('gradient workers', () => {
+  it('sum the replicas’ gradients into the model’s: N threads give one thread’s result up to the order of sums', async () => {
+    const rng = new Random(3);
+    const x = Float32Array.from({ length: 12 * 5 }, () => rng.next() * 2 - 1);
+    const w = model();
+    const single = lossOf(w, x);
+    const expected = (w.grad as Tensor).dataSync().slice();
+    for (const threads of [2, 3]) {
+      const workers = await startGradientWorkers({ script, params: [w], init: { shape }, threads });
+      try {
+        for (let step = 0; step < 2; step++) {
+          w.grad = null;
+          const shards = splitEvenly(12, threads).map(([a, b]) => ({ x: x.slice(a * 5, b * 5) }));
+          const results = await workers.run(shards, (shard) => ({ loss: lossOf(w, shard.x), rows: shard.x.length / 5 }));
+          expect(results.map((r) => r.rows)).toEqual(splitEvenly(12, threads).map(([a, b]) => b - a));
+          expect(results.reduce((s, r) => s + r.loss, 0)).toBeCloseTo(single, 3);
+          const got = (w.grad as Tensor | null)?.dataSync() ?? new Float32Array();
+          for (let i = 0; i < expected.length; i++) expect(got[i]).toBeCloseTo(expected[i] as number, 4);
+        }
+        // New weights reach the workers: after a change every thread computes with it.
+        w.assign(new Float32Array(15).fill(0));
+        w.grad = null;
+        const results = await workers.run(
+          splitEvenly(12, threads).map(([a, b]) => ({ x: x.slice(a * 5, b * 5) })),
+          (shard) => ({ loss: lossOf(w, shard.x), rows: 0 }),
+        );
+        expect(results.map((r) => r.loss)).toEqual(results.map(() => 0));
+      } finally {
+        await workers.close();
+      }
+      w.assign(model().dataSync().slice());
+    }
+  });
+
+  it('refuse a replica of another shape, a failing setup, a failing shard, and a bad thread count, each with a message', async () => {
+    const w = model();
+    await expect(startGradientWorkers({ script, params: [w], init: { shape, extraParameter: true }, threads: 2 })).rejects.toThrow(
+      /replica's parameters \(2\) differ from the model's \(1\)/,
+    );
+    await expect(startGradientWorkers({ script, params: [w], init: { shape, refuse: true }, threads: 2 })).rejects.toThrow(/setup refused/);
+    for (const threads of [0, 1.5, 65])
+      await expect(startGradientWorkers({ script, params: [w], init: { shape }, threads })).rejects.toThrow(/threads must be an integer in 1\.\.64/);
+    const workers = await startGradientWorkers({ script, params: [w], init: { shape }, threads: 2 });
+    try {
+      const x = new Float32Array(10).fill(0.5);
+      await expect(workers.run([{ x }], () => 0)).rejects.toThrow(/expected 2 shards/);
+      await expect(workers.run([{ x }, { x, fail: 'B' }], (s) => lossOf(w, s.x))).rejects.toThrow(/shard B failed/);
+      // The failed step leaves the workers unusable rather than out of step.
+      await expect(workers.run([{ x }, { x }], (s) => lossOf(w, s.x))).rejects.toThrow(/shard B failed/);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('run on this thread alone with one thread (no workers)', async () => {
+    const w = model();
+    const workers = await startGradientWorkers({ script, params: [w], init: { shape }, threads: 1 });
+    const results = await workers.run([7], (n) => n * 2);
+    expect(results).toEqual([14]);
+    await workers.close();
+  });
+
+  it('split any length into consecutive parts that cover it and differ in size by at most one', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1, max: 64 }), (length, parts) => {
+        const split = splitEvenly(length, parts);
+        expect(split).toHaveLength(parts);
+        expect(split[0]?.[0]).toBe(0);
+        expect(split.at(-1)?.[1]).toBe(length);
+        const sizes = split.map(([a, b]) => b - a);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        split.forEach(([, b], i) => {
+          if (i + 1 < split.length) expect(split[i + 1]?.[0]).toBe(b);
+        });
+      }),
+    );
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * Data parallelism on every core (Node's worker_threads), for any model: each step's work is split into one
+ * shard per thread; this thread computes the first, each worker a replica of the model the others. The
+ * weights go to the workers and their gradients come back through shared memory; the gradients are summed
+ * here in worker order, so N threads give one thread's result up to the order of floating-point sums, and
+ * the same N gives the same numbers every time. A model package supplies the worker script (a module that
+ * calls {@link serveGradients}) and the shards; this module owns the threads, the shared memory and the sums.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
+import { tensor } from './create.js';
+import { EngramError } from './errors.js';
+import type { Tensor } from './tensor.js';
+
+/** The most threads {@link startGradientWorkers} starts (a guard against a mistyped count, not a design limit). */
+export const MAX_THREADS = 64;
+
+/** What a worker thread receives at start (built by {@link startGradientWorkers}). */
+interface WorkerStart {
+  /** The model package's own start data (its config, shared text…). */
+  init: unknown;
+  /** The weights, flat in parameter order (the main thread writes them before each step). */
+  weights: SharedArrayBuffer;
+  /** Every worker's gradients, flat in parameter order, one slice per worker. */
+  grads: SharedArrayBuffer;
+  /** Where this worker's slice of `grads` starts, in floats. */
+  gradOffset: number;
+  /** The size of each parameter, in order: a replica of another shape is refused at start. */
+  sizes: number[];
+  /** Counters written with Atomics after shared writes and read before shared reads: [weights written, gradients written]. */
+  control: SharedArrayBuffer;
+}
+
+/** A worker's message to the main thread. */
+type WorkerReply = { ready: true } | { result: unknown } | { error: string };
+
+/**
+ * What a worker's setup function returns: the replica's parameters and how to compute one shard.
+ * @typeParam Shard - what the main thread sends each step
+ * @typeParam Result - what the worker sends back (structured-cloneable: numbers, typed arrays, plain objects)
+ */
+export interface GradientReplica<Shard, Result> {
+  /** The replica's parameters, in the same order and shapes as the main thread's. */
+  params: readonly Tensor[];
+  /**
+   * Runs the forward and backward pass on one shard (leaving the gradients in the parameters) and returns what the main thread needs.
+   * @param shard - what the main thread sent for this step
+   */
+  compute(shard: Shard): Result;
+}
+
+/** Workers started by {@link startGradientWorkers}. */
+export interface GradientWorkers {
+  /** Threads in use, this one included. */
+  readonly threads: number;
+  /**
+   * One step's gradients on every thread: writes the current weights to shared memory, hands `shards[i + 1]`
+   * to worker i, runs `local(shards[0])` on this thread (which leaves its gradients in the parameters'
+   * `grad`, by calling `backward()`), waits for the workers and adds their gradients to each parameter's
+   * `grad` in worker order. Clear the gradients before (`optimizer.zeroGrad()`).
+   * @param shards - one per thread, this thread's first
+   * @param local - computes this thread's shard
+   * @returns the results, this thread's first
+   */
+  run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]>;
+  /** Stops the workers. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startGradientWorkers}. */
+export interface GradientWorkersOptions {
+  /** The worker module: a script that calls {@link serveGradients} (see {@link workerScript}). */
+  script: URL;
+  /** The parameters being trained, in a fixed order (`parameterList(model.params)`). */
+  params: readonly Tensor[];
+  /** Handed to the worker's setup function (a structured clone; a SharedArrayBuffer inside is shared, not copied). */
+  init: unknown;
+  /** Threads in all, this one included (1: no workers). */
+  threads: number;
+}
+
+/**
+ * A worker script shipped beside the calling module: `file` next to `moduleUrl` in a built package (dist/),
+ * or in the package's dist/ when the caller runs from its TypeScript source (tests).
+ * @param moduleUrl - the caller's `import.meta.url`
+ * @param file - the worker script's file name, e.g. `'lm-worker.js'`
+ */
+export function workerScript(moduleUrl: string, file: string): URL {
+  const beside = new URL(`./${file}`, moduleUrl);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL(`../dist/${file}`, moduleUrl);
+}
+
+/**
+ * Where `length` items split into `parts` consecutive parts of equal size (±1): the `[start, end)` of each, in order.
+ * A fixed split, so the same step always sums the same pieces in the same order.
+ * @param length - how many items
+ * @param parts - how many parts (some are empty when parts > length)
+ */
+export function splitEvenly(length: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, i) => [Math.floor((i * length) / parts), Math.floor(((i + 1) * length) / parts)]);
+}
+
+/**
+ * Starts `threads − 1` worker threads running `script`, each building its replica of the model from `init`,
+ * and resolves once every replica is ready (a replica whose parameters differ in number or size is refused).
+ * @param options - the worker script, the parameters, the start data and the number of threads
+ * @example
+ * ```ts
+ * const workers = await startGradientWorkers({ script: workerScript(import.meta.url, 'my-worker.js'), params, init: config, threads: 2 });
+ * try {
+ *   optimizer.zeroGrad();
+ *   const losses = await workers.run(shards, (shard) => { const loss = myLoss(model, shard); loss.backward(); return loss.item(); });
+ *   optimizer.step();
+ * } finally {
+ *   await workers.close();
+ * }
+ * ```
+ */
+export async function startGradientWorkers(options: GradientWorkersOptions): Promise<GradientWorkers> {
+  const { threads, params } = options;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+    throw new EngramError(`threads must be an integer in 1..${MAX_THREADS}, got ${threads}`);
+  const sizes = params.map((p) => p.size);
+  const total = sizes.reduce((n, s) => n + s, 0);
+  const sharedWeights = new SharedArrayBuffer(Math.max(1, total) * 4);
+  const sharedGrads = new SharedArrayBuffer(Math.max(1, (threads - 1) * total) * 4);
+  const sharedControl = new SharedArrayBuffer(8);
+  const weights = new Float32Array(sharedWeights);
+  const grads = new Float32Array(sharedGrads);
+  const control = new Int32Array(sharedControl);
+
+  const workers = Array.from({ length: threads - 1 }, (_, i) => {
+    const start: WorkerStart = { init: options.init, weights: sharedWeights, grads: sharedGrads, gradOffset: i * total, sizes, control: sharedControl };
+    return new Worker(options.script, { workerData: start });
+  });
+  // Each worker answers one message at a time; a crash or an early exit fails whatever is waiting on it.
+  const waiting = new Map<Worker, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
+  let failure: Error | undefined;
+  const fail = (worker: Worker, error: Error) => {
+    failure ??= error;
+    waiting.get(worker)?.reject(error);
+    waiting.delete(worker);
+  };
+  for (const worker of workers) {
+    worker.on('message', (reply: WorkerReply) => {
+      const pending = waiting.get(worker);
+      waiting.delete(worker);
+      if ('error' in reply) {
+        // A step that failed on one thread leaves the others' replies unmatched: the workers are done for.
+        failure ??= new EngramError(`gradient worker: ${reply.error}`);
+        pending?.reject(failure);
+      } else pending?.resolve(reply);
+    });
+    worker.on('error', (error) => fail(worker, error));
+    worker.on('exit', (code) => fail(worker, new EngramError(`gradient worker: exited (code ${code})`)));
+  }
+  const next = (worker: Worker) =>
+    new Promise<WorkerReply>((resolve, reject) => {
+      if (failure) reject(failure);
+      else waiting.set(worker, { resolve, reject });
+    });
+  const close = async () => {
+    for (const worker of workers) worker.removeAllListeners('exit');
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  };
+  try {
+    await Promise.all(workers.map(next));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  return {
+    threads,
+    async run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]> {
+      if (shards.length !== threads) throw new EngramError(`gradient workers: expected ${threads} shards (one per thread), got ${shards.length}`);
+      if (failure) throw failure;
+      let offset = 0;
+      for (const p of params) {
+        weights.set(p.dataSync(), offset);
+        offset += p.size;
+      }
+      Atomics.add(control, 0, 1);
+      const replies = workers.map((worker, i) => {
+        const reply = next(worker);
+        worker.postMessage({ shard: shards[i + 1] });
+        return reply;
+      });
+      const mine = local(shards[0] as Shard);
+      const theirs = await Promise.all(replies);
+      Atomics.load(control, 1);
+      offset = 0;
+      for (const p of params) {
+        // ((this thread's + worker 0's) + worker 1's) + …: the first worker's sum also makes the array.
+        const mine = p.grad === null ? null : p.grad.dataSync();
+        const sum = new Float32Array(p.size);
+        for (let w = 0; w < workers.length; w++) {
+          const base = w * total + offset;
+          const into = w === 0 ? mine : sum;
+          if (into === null) sum.set(grads.subarray(base, base + p.size));
+          else for (let i = 0; i < p.size; i++) sum[i] = (into[i] as number) + (grads[base + i] as number);
+        }
+        if (workers.length === 0 && mine !== null) sum.set(mine);
+        p.grad = tensor(sum, p.shape, { backend: p.backend, copy: false });
+        offset += p.size;
+      }
+      return [mine, ...theirs.map((reply) => (reply as { result: Result }).result)];
+    },
+    close,
+  };
+}
+
+/**
+ * The worker side of {@link startGradientWorkers}: call it once at the top level of a worker script. `setup`
+ * builds the replica from the start data; then for each shard the worker loads the current weights from
+ * shared memory, clears its gradients, runs `compute`, writes the gradients into its slice of shared memory
+ * and sends the result back. An error in `setup` or `compute` is sent to the main thread, which throws it.
+ * @param setup - builds the replica from the `init` given to {@link startGradientWorkers}
+ * @example
+ * ```ts
+ * // my-worker.ts
+ * serveGradients((config: MyConfig) => {
+ *   const model = createMyModel(config, new Random(0)); // the weights come from the main thread each step
+ *   return { params: parameterList(model.params), compute: (shard) => { const loss = myLoss(model, shard); loss.backward(); return loss.item(); } };
+ * });
+ * ```
+ */
+export function serveGradients<Init, Shard, Result>(setup: (init: Init) => GradientReplica<Shard, Result>): void {
+  const port = parentPort;
+  if (port === null) throw new EngramError('serveGradients: not running in a worker thread');
+  const start = workerData as WorkerStart;
+  const reply = (message: WorkerReply) => port.postMessage(message);
+  let replica: GradientReplica<Shard, Result>;
+  try {
+    replica = setup(start.init as Init);
+    const sizes = replica.params.map((p) => p.size);
+    if (sizes.length !== start.sizes.length || sizes.some((s, i) => s !== start.sizes[i]))
+      throw new EngramError(`the replica's parameters (${sizes.length}) differ from the model's (${start.sizes.length}) in number or size`);
+  } catch (error) {
+    reply({ error: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  const weights = new Float32Array(start.weights);
+  const grads = new Float32Array(start.grads);
+  const control = new Int32Array(start.control);
+  port.on('message', ({ shard }: { shard: Shard }) => {
+    try {
+      Atomics.load(control, 0);
+      let offset = 0;
+      for (const p of replica.params) {
+        // A fresh copy each step: kernels may cache an operand by its array, so changed values must come in a new array.
+        p.assign(weights.slice(offset, offset + p.size));
+        p.grad = null;
+        offset += p.size;
+      }
+      const result = replica.compute(shard);
+      offset = start.gradOffset;
+      for (const p of replica.params) {
+        if (p.grad === null) grads.fill(0, offset, offset + p.size);
+        else grads.set(p.grad.dataSync(), offset);
+        offset += p.size;
+      }
+      Atomics.add(control, 1, 1);
+      reply({ result });
+    } catch (error) {
+      reply({ error: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  reply({ ready: true });
+}

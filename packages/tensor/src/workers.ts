@@ -1,0 +1,16 @@
+/**
+ * `@engram/tensor/workers`: data-parallel training on every core in Node (worker_threads), for any model
+ * built from @engram/tensor. Kept out of the main entry so that browsers never load Node's modules.
+ *
+ * @packageDocumentation
+ */
+export {
+  type GradientReplica,
+  type GradientWorkers,
+  type GradientWorkersOptions,
+  MAX_THREADS,
+  serveGradients,
+  splitEvenly,
+  startGradientWorkers,
+  workerScript,
+} from './gradient-workers.js';
