@@ -30,10 +30,10 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
  * Runs a peer script on `threads` threads at its best: with one thread as it is; with several, both with OpenBLAS
  * threaded as well (PyTorch's default) and with OpenBLAS on one thread under PyTorch's own threads, keeping the
  * faster (on small matrices the default can be several times slower than one thread). The result gains
- * `setting`, naming the environment that won ('' for the default).
+ * `setting`, naming the environment that won ('' for the default). `rate` names the result's field to compare.
  */
-export function runPeerAtBest(script, args, threads) {
+export function runPeerAtBest(script, args, threads, rate = 'tokens_per_second') {
   const settings = threads === 1 ? [{}] : [{}, { OPENBLAS_NUM_THREADS: '1' }];
   const runs = settings.map((env) => ({ ...runPeer(script, args, env), setting: env.OPENBLAS_NUM_THREADS ? 'OPENBLAS_NUM_THREADS=1' : '' }));
-  return runs.reduce((a, b) => (b.tokens_per_second > a.tokens_per_second ? b : a));
+  return runs.reduce((a, b) => (b[rate] > a[rate] ? b : a));
 }

@@ -13,6 +13,14 @@ export const TRAIN_NTM_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', value: 'DIR', help: 'run folder (default runs/<task>)' },
   { name: 'seed', type: 'integer', value: 'N', default: 1, min: 0, max: 2 ** 31 - 1, help: 'every random choice follows it' },
   { name: 'batch', type: 'integer', value: 'N', default: 1, min: 1, max: 4096, help: 'sequences per step' },
+  {
+    name: 'threads',
+    type: 'integer',
+    value: 'N',
+    min: 1,
+    max: 64,
+    help: "threads that share each step's sequences, this one included (default: every core; at most --batch; give the same count to --resume bit for bit)",
+  },
   { name: 'optimizer', type: 'choice', choices: ['rmsprop', 'adam'], default: 'rmsprop', help: 'rmsprop (which one: --rmsprop) or adam' },
   { name: 'lr', type: 'number', value: 'X', min: 1e-12, max: 10, help: 'learning rate (default 1e-4 for rmsprop, 1e-3 for adam)' },
   {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
@@ -156,6 +157,7 @@ async function train(argv: string[]): Promise<number> {
     out: get<string>(values, 'out') ?? join('runs', task),
     seed: numberOr('seed', 1),
     batch,
+    threads: numberOr('threads', availableParallelism()),
     optimizer,
     rmsprop: get<'graves' | 'tensorflow'>(values, 'rmsprop') ?? (model === 'ntm' ? 'graves' : 'tensorflow'),
     learningRate: numberOr('lr', optimizer === 'adam' ? 1e-3 : 1e-4),

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { appendText, writeText } from './files.js';
 import type { AlgorithmicTaskName } from '@engram/datasets';
 import { DNC_RECIPE, type DncModel, dncRecurrent, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
+import { createDncWorkers } from '@engram/dnc/workers';
+import { type SequenceWorkers, createNtmWorkers } from '@engram/ntm/workers';
 import {
   NTM_RECIPE,
   type NtmModel,
@@ -31,6 +33,8 @@ export interface TrainOptions {
   out: string;
   seed: number;
   batch: number;
+  /** Threads each batch is split across (default 1; at most `batch` are used). */
+  threads?: number;
   optimizer: 'adam' | 'rmsprop';
   /** Which RMSProp (default: the model's own, graves for the NTM and tensorflow for the DNC). */
   rmsprop?: RmspropVariant;
@@ -105,6 +109,8 @@ interface TrainedModel {
   saveCheckpoint(path: string, optimizer: Optimizer, training: TrainingState): Promise<void>;
   /** Writes the model file. */
   save(path: string, metadata: Record<string, string>): Promise<void>;
+  /** Starts worker threads that share each batch (`createNtmWorkers`, `createDncWorkers`). */
+  workers(threads: number, batch: number): Promise<SequenceWorkers>;
 }
 
 /** One memory model `engram train` trains on the algorithmic tasks: one row per model, so neither path restates the other. */
@@ -128,12 +134,14 @@ const ntmKind = (model: NtmModel): TrainedModel => ({
   sizes: model.config,
   saveCheckpoint: (path, optimizer, training) => saveCheckpoint(path, model, optimizer, training),
   save: (path, metadata) => saveNtm(path, model, metadata),
+  workers: (threads, batch) => createNtmWorkers(model, threads, batch),
 });
 const dncKind = (model: DncModel): TrainedModel => ({
   recurrent: dncRecurrent(model),
   sizes: model.config,
   saveCheckpoint: (path, optimizer, training) => saveDncCheckpoint(path, model, optimizer, training),
   save: (path, metadata) => saveDnc(path, model, metadata),
+  workers: (threads, batch) => createDncWorkers(model, threads, batch),
 });
 
 /** The memory models of `engram train ntm|dnc`. */
@@ -249,10 +257,11 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   }
 
   const config = model.sizes;
+  const threads = Math.min(options.threads ?? 1, options.batch);
   io.log(
     `${kind.label} on '${options.task}': ${config.controller.kind} ${config.controller.hiddenSize}, memory ${config.memorySlots} × ${config.memoryWidth}, ` +
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.recurrent.params))} parameters; ` +
-      `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}`,
+      `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`,
   );
   io.log(
     `stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence ${options.stable} evaluation${options.stable > 1 ? 's' : ''} in a row; Ctrl-C saves a checkpoint`,
@@ -263,7 +272,9 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   let last = { step: snapshot?.training.step ?? 0, sequences: sequencesAtStart, seconds: snapshot?.training.seconds ?? 0 };
   let lastEval = Number.NaN;
   let lastCheckpoint = snapshot?.training.step ?? 0;
+  const workers = threads > 1 ? await model.workers(threads, options.batch) : undefined;
   const result = await trainNtm(model.recurrent, options.task, {
+    ...(workers ? { gradients: workers } : {}),
     recipe,
     seed: options.seed,
     taskOptions,
@@ -299,7 +310,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
           `bits/seq ${r.recentBits.toFixed(3)}${Number.isNaN(lastEval) ? '' : ` (fresh ${lastEval.toFixed(3)})`}${r.atFullRange ? '' : ` | length ≤ ${r.level}`} | ${formatDuration(r.seconds)}${eta}`,
       );
     },
-  });
+  }).finally(() => workers?.close());
 
   const outcome: TrainOutcome = result.kind;
   if (result.kind === 'non-finite')

@@ -25,7 +25,7 @@ export {
   curriculumOptions,
   sampleBatch,
 } from './batches.js';
-export { type SequenceBatch, type SequenceTask, type TaskSequence, packSequences, randomBits } from './sequence-batch.js';
+export { type SequenceBatch, type SequenceTask, type TaskSequence, packSequences, randomBits, sliceSequences } from './sequence-batch.js';
 export {
   ALGORITHMIC_TASKS,
   type AlgorithmicTaskName,

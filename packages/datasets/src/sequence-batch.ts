@@ -82,6 +82,37 @@ export function packSequences(sequences: readonly TaskSequence[], inputWidth: nu
 }
 
 /**
+ * Sequences `from` … `to − 1` of a batch, as a batch of their own (a shard for data parallelism), with the
+ * trailing steps where none of them is scored dropped: a causal model's loss cannot depend on them.
+ * @param batch - the batch to cut
+ * @param from - the first sequence to keep
+ * @param to - one past the last sequence to keep
+ */
+export function sliceSequences(batch: SequenceBatch, from: number, to: number): SequenceBatch {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= batch.batch))
+    throw new EngramError(`sliceSequences: sequences ${from}..${to} are not a non-empty part of a batch of ${batch.batch}`);
+  const n = to - from;
+  let steps = batch.steps;
+  const scoredAt = (t: number) => batch.mask.subarray(t * batch.batch + from, t * batch.batch + to).some((m) => m > 0);
+  while (steps > 1 && !scoredAt(steps - 1)) steps--;
+  const rows = (values: Float32Array, width: number) => {
+    const out = new Float32Array(steps * n * width);
+    for (let t = 0; t < steps; t++) out.set(values.subarray((t * batch.batch + from) * width, (t * batch.batch + to) * width), t * n * width);
+    return out;
+  };
+  return {
+    steps,
+    batch: n,
+    inputWidth: batch.inputWidth,
+    outputWidth: batch.outputWidth,
+    inputs: rows(batch.inputs, batch.inputWidth),
+    targets: rows(batch.targets, batch.outputWidth),
+    mask: rows(batch.mask, 1),
+    info: batch.info.slice(from, to),
+  };
+}
+
+/**
  * A random binary vector of `width` bits, each 1 with probability ½.
  * @param rng - the seeded random source
  * @param width - how many bits

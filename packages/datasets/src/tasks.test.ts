@@ -8,10 +8,12 @@ import {
   copySequence,
   copyTask,
   curriculumOptions,
+  packSequences,
   prioritySortTask,
   repeatCopySequence,
   repeatCopyTask,
   sampleBatch,
+  sliceSequences,
 } from './index.js';
 
 const rows = (data: Float32Array, width: number): number[][] =>
@@ -48,6 +50,33 @@ describe('copy', () => {
     );
     expect(masked).toEqual(batch.info.map((i) => i.length));
     expect(batch.inputs.length).toBe(batch.steps * 8 * 9);
+  });
+
+  it('cuts a batch into shards of sequences that pack the same as those sequences alone, trailing unscored steps dropped', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 12 }), (seed, size, max) => {
+        const rng = new Random(seed);
+        const sequences = Array.from({ length: size }, () => copyTask.sample(rng, { maxLength: max }));
+        const whole = packSequences(sequences, 9, 8);
+        const from = Math.abs(seed) % size;
+        const to = Math.min(size, from + 1 + (Math.abs(seed >> 3) % size));
+        const shard = sliceSequences(whole, from, to);
+        const alone = packSequences(sequences.slice(from, to), 9, 8);
+        expect(shard.steps).toBe(alone.steps);
+        expect(Array.from(shard.inputs)).toEqual(Array.from(alone.inputs));
+        expect(Array.from(shard.targets)).toEqual(Array.from(alone.targets));
+        expect(Array.from(shard.mask)).toEqual(Array.from(alone.mask));
+        expect(shard.info).toEqual(alone.info);
+      }),
+    );
+    const batch = sampleBatch(copyTask, new Random(1), 4, {});
+    for (const [from, to] of [
+      [2, 2],
+      [-1, 2],
+      [0, 5],
+      [0.5, 2],
+    ] as const)
+      expect(() => sliceSequences(batch, from, to)).toThrow(/sliceSequences: sequences .* are not a non-empty part of a batch of 4/);
   });
 
   it('names a bad option', () => {

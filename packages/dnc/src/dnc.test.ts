@@ -6,6 +6,7 @@ import { evaluateBatch, ntmOptimizer, runSequence, sequenceLoss, trainNtm } from
 import { Random, type Tensor, parameterList, tensor } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDncWorkers } from './workers.js';
 import {
   DNC_RECIPE,
   type DncModel,
@@ -224,6 +225,32 @@ describe('training the DNC through the NTM’s sequence loop', () => {
       evaluation: { every: 50, size: 100, until: 0.05, stable: 2 },
     });
     expect(outcome.kind).toBe('solved');
+  });
+
+  it('trains on worker threads to the same weights as one thread, up to the order of sums', async () => {
+    const train = async (threads: number) => {
+      const { model, ...start } = newDnc('copy', 3, { taskOptions, recipe, config });
+      const workers = threads > 1 ? await createDncWorkers(model, threads, recipe.batch) : undefined;
+      const losses: number[] = [];
+      try {
+        await trainNtm(dncRecurrent(model), 'copy', {
+          recipe,
+          resume: start,
+          taskOptions,
+          maxSequences: 10 * recipe.batch,
+          ...(workers ? { gradients: workers } : {}),
+          onStep: (r) => void losses.push(r.loss),
+        });
+      } finally {
+        await workers?.close();
+      }
+      return { losses, weights: parameterList(model.params).flatMap((p) => Array.from(p.toArray())) };
+    };
+    const one = await train(1);
+    const two = await train(2);
+    expect(two.losses).toHaveLength(10);
+    for (const [i, loss] of two.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 3);
+    expect(Math.max(...two.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))))).toBeLessThan(1e-4);
   });
 
   it('save → load gives the same outputs; a checkpoint resumes bit for bit', async () => {

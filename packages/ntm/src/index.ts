@@ -22,15 +22,20 @@ export {
 export {
   type Evaluation,
   NonFiniteError,
+  type SequenceGradients,
+  type SequenceGradientsResult,
   type SequenceLoss,
   type SequenceRun,
+  type SequenceShardResult,
   type TrainBatchOptions,
   type TrainBatchResult,
   errorBits,
   evaluateBatch,
   runSequence,
   sequenceLoss,
+  shardGradients,
   trainBatch,
+  trainBatchWith,
 } from './train.js';
 export { type RecurrentMemoryModel, type RecurrentStep, type SequenceModel, asRecurrent } from './recurrent.js';
 export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';

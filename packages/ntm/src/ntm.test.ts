@@ -5,6 +5,7 @@ import { copyTask, sampleBatch } from '@engram/datasets';
 import { Adam, Random, type Tensor, concat, countParameters, parameterList, randomNormal, tensor } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import { describe, expect, it } from 'vitest';
+import { createNtmWorkers } from './workers.js';
 import {
   NTM_RECIPE,
   NonFiniteError,
@@ -192,6 +193,41 @@ describe('trainNtm (the training loop)', () => {
     expect(outcome).toEqual({ kind: 'budget', step: 50 });
     expect(rest).toEqual(curve.slice(23));
     expect(ntmToSafetensors(checkpoint.model)).toEqual(ntmToSafetensors(whole.model));
+  });
+
+  it('trains on worker threads to the same weights as one thread, up to the order of sums', async () => {
+    const options = { recipe: { ...recipe, batch: 5 }, taskOptions: small.taskOptions, maxSequences: 5 * 12 };
+    const train = async (threads: number) => {
+      const run = newNtm('copy', 4, { ...small, recipe: options.recipe });
+      const workers = threads > 1 ? await createNtmWorkers(run.model, threads, 5) : undefined;
+      const curve: { loss: number; errorBits: number }[] = [];
+      try {
+        await trainNtm(run.model, 'copy', { ...options, resume: run, ...(workers ? { gradients: workers } : {}), onStep: (r) => void curve.push(r) });
+      } finally {
+        await workers?.close();
+      }
+      return { curve, weights: parameterList(run.model.params).flatMap((p) => Array.from(p.toArray())), used: workers?.threads ?? 1 };
+    };
+    const one = await train(1);
+    for (const threads of [2, 3, 9]) {
+      const many = await train(threads);
+      expect(many.used).toBe(Math.min(threads, 5));
+      for (const [i, r] of many.curve.entries()) {
+        expect(r.loss).toBeCloseTo((one.curve[i] as { loss: number }).loss, 3);
+        expect(r.errorBits).toBe((one.curve[i] as { errorBits: number }).errorBits);
+      }
+      expect(Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))))).toBeLessThan(1e-4);
+    }
+    const run = newNtm('copy', 4, { ...small, recipe: options.recipe });
+    const workers = await createNtmWorkers(run.model, 2, 5);
+    try {
+      await expect(workers.compute(run.model, sampleBatch(copyTask, new Random(1), 4, small.taskOptions))).rejects.toThrow(/started for batches of 5, given 4/);
+      await expect(workers.compute(newNtm('copy', 5, { ...small, recipe }).model, sampleBatch(copyTask, new Random(1), 5, small.taskOptions))).rejects.toThrow(
+        /started for another model/,
+      );
+    } finally {
+      await workers.close();
+    }
   });
 
   it('stops when held-out sequences are solved, and on a non-finite loss with the step', async () => {

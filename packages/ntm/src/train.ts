@@ -62,11 +62,13 @@ export interface SequenceLoss {
 }
 
 /**
- * The training loss of a batch: masked binary cross-entropy per sequence.
+ * The training loss of a batch: masked binary cross-entropy summed over the scored bits and divided by
+ * the number of sequences (nats per sequence).
  * @param model - the NTM (or any recurrent memory model)
  * @param batch - the input and target sequences
+ * @param sequences - what the sum is divided by (default the batch's size; a shard of a larger batch passes that batch's)
  */
-export function sequenceLoss(model: SequenceModel, batch: SequenceBatch): SequenceLoss {
+export function sequenceLoss(model: SequenceModel, batch: SequenceBatch, sequences = batch.batch): SequenceLoss {
   const run = runSequence(model, batch, { scoredOnly: true });
   const steps = run.logits.flatMap((l, t) => (l === null ? [] : [t]));
   const logits = concat(
@@ -82,8 +84,54 @@ export function sequenceLoss(model: SequenceModel, batch: SequenceBatch): Sequen
     mask.set(batch.mask.subarray(t * batch.batch, (t + 1) * batch.batch), k * batch.batch);
   });
   const perBit = binaryCrossEntropyWithLogits(logits, tensor(targets, [rows, width], { backend: logits.backend }), 'none');
-  const loss = mul(sum(mul(perBit, tensor(mask, [rows, 1], { backend: logits.backend }))), 1 / batch.batch);
+  const loss = mul(sum(mul(perBit, tensor(mask, [rows, 1], { backend: logits.backend }))), 1 / sequences);
   return { loss, run };
+}
+
+/** What {@link shardGradients} returns for a shard of a batch. */
+export interface SequenceShardResult {
+  /** The shard's part of the batch's loss (its summed cross-entropy divided by the whole batch's size). */
+  loss: number;
+  /** Wrong bits over the shard's sequences (not averaged). */
+  wrongBits: number;
+}
+
+/**
+ * One shard's forward and backward pass (data parallelism): the loss of its sequences divided by the whole
+ * batch's size, so the shards' losses and gradients add up to the batch's; the gradients are left in the
+ * model's parameters (not when the loss is not finite).
+ * @param model - the model (or a worker's replica of it)
+ * @param shard - some of the batch's sequences (`sliceSequences`)
+ * @param sequences - the whole batch's size
+ */
+export function shardGradients(model: SequenceModel, shard: SequenceBatch, sequences: number): SequenceShardResult {
+  const { loss, run } = sequenceLoss(model, shard, sequences);
+  const value = loss.item();
+  if (Number.isFinite(value)) loss.backward();
+  return { loss: value, wrongBits: Math.round(errorBits(shard, run.logits) * shard.batch) };
+}
+
+/**
+ * Where a batch's loss and gradients come from. By default the whole batch runs on this thread;
+ * `createNtmWorkers` (from `@engram/ntm/workers`) or `createDncWorkers` (`@engram/dnc/workers`) split its
+ * sequences across worker threads.
+ */
+export interface SequenceGradients {
+  /**
+   * Fills the gradients of `parameterList(model.params)` for a batch and returns its loss (nats per
+   * sequence) and error bits per sequence.
+   * @param model - the model being trained
+   * @param batch - the sequences
+   */
+  compute(model: SequenceModel, batch: SequenceBatch): Promise<SequenceGradientsResult>;
+}
+
+/** What {@link SequenceGradients.compute} returns. */
+export interface SequenceGradientsResult {
+  /** Loss, nats per sequence (before the update). */
+  loss: number;
+  /** Error bits per sequence on the batch (before the update). */
+  errorBits: number;
 }
 
 /**
@@ -139,17 +187,45 @@ export interface TrainBatchResult {
  */
 export function trainBatch(model: SequenceModel, optimizer: Optimizer, batch: SequenceBatch, options: TrainBatchOptions = {}): TrainBatchResult {
   const step = options.step ?? optimizer.stepCount + 1;
-  const params = parameterList(model.params);
   optimizer.zeroGrad();
   const { loss, run } = sequenceLoss(model, batch);
   const lossValue = loss.item();
   if (!Number.isFinite(lossValue)) throw new NonFiniteError(step, `the loss (${lossValue})`);
   loss.backward();
+  const gradientNorm = clipAndStep(model, optimizer, options, step);
+  return { loss: lossValue, errorBits: errorBits(batch, run.logits), gradientNorm };
+}
+
+/**
+ * {@link trainBatch} with the gradients from `gradients` (worker threads): the same check, clipping and update.
+ * @param model - the NTM (or any recurrent memory model)
+ * @param optimizer - the optimizer that takes one step
+ * @param gradients - where the batch's gradients are computed
+ * @param batch - the sequences to train on
+ * @param options - gradient clipping by value and by norm
+ */
+export async function trainBatchWith(
+  model: SequenceModel,
+  optimizer: Optimizer,
+  gradients: SequenceGradients,
+  batch: SequenceBatch,
+  options: TrainBatchOptions = {},
+): Promise<TrainBatchResult> {
+  const step = options.step ?? optimizer.stepCount + 1;
+  optimizer.zeroGrad();
+  const result = await gradients.compute(model, batch);
+  if (!Number.isFinite(result.loss)) throw new NonFiniteError(step, `the loss (${result.loss})`);
+  return { ...result, gradientNorm: clipAndStep(model, optimizer, options, step) };
+}
+
+/** The end of every training step: clipping by norm (with the NaN/Inf check) and by value, then the update. Returns the norm before clipping. */
+function clipAndStep(model: SequenceModel, optimizer: Optimizer, options: TrainBatchOptions, step: number): number {
+  const params = parameterList(model.params);
   const gradientNorm = clipGradientsByNorm(params, options.clipNorm && options.clipNorm > 0 ? options.clipNorm : Number.POSITIVE_INFINITY);
   if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
   if (options.clipValue && options.clipValue > 0) clipGradientsByValue(params, options.clipValue);
   optimizer.step();
-  return { loss: lossValue, errorBits: errorBits(batch, run.logits), gradientNorm };
+  return gradientNorm;
 }
 
 /** What {@link evaluateBatch} measured. */

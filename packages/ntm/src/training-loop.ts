@@ -12,7 +12,7 @@ import type { TrainingState } from './persistence.js';
 import { type NtmModel, createNtm } from './model.js';
 import type { RecurrentMemoryModel, SequenceModel } from './recurrent.js';
 import { defaultNtmConfig } from './config.js';
-import { evaluateBatch, trainBatch } from './train.js';
+import { type SequenceGradients, type TrainBatchResult, evaluateBatch, trainBatch, trainBatchWith } from './train.js';
 
 /** How an NTM is optimised: the optimizer, its settings, the batch and the clipping. */
 export interface NtmRecipe {
@@ -188,6 +188,8 @@ export interface TrainNtmOptions {
   onCheckpoint?: (snapshot: NtmTrainingSnapshot) => void | Promise<void>;
   /** Checked between steps: true stops with a checkpoint (Ctrl-C, a paused page). */
   shouldStop?: () => boolean;
+  /** Computes each batch's gradients (default: on this thread; see `createNtmWorkers` from `@engram/ntm/workers` for every core). */
+  gradients?: SequenceGradients;
 }
 
 /** Batches whose error bits the curriculum and the progress line average. */
@@ -266,9 +268,10 @@ export async function trainNtm(model: SequenceModel, task: AlgorithmicTaskName, 
       return { kind: 'budget', step: training.step };
     }
     const batch = sampleBatch(generator, rng, recipe.batch, useCurriculum ? curriculumOptions(task, level, taskOptions) : taskOptions);
-    let result: ReturnType<typeof trainBatch>;
+    let result: TrainBatchResult;
     try {
-      result = trainBatch(model, optimizer, batch, { clipNorm: recipe.clipNorm, clipValue: recipe.clipValue, step: training.step + 1 });
+      const clipping = { clipNorm: recipe.clipNorm, clipValue: recipe.clipValue, step: training.step + 1 };
+      result = options.gradients ? await trainBatchWith(model, optimizer, options.gradients, batch, clipping) : trainBatch(model, optimizer, batch, clipping);
     } catch (error) {
       if (error instanceof NonFiniteError) return { kind: 'non-finite', step: training.step + 1, message: error.message };
       throw error;

@@ -1,0 +1,96 @@
+/**
+ * Data parallelism for the sequence models (the NTM here, the DNC in @engram/dnc) on every core (Node's
+ * worker_threads, through @engram/tensor's gradient workers): each batch's sequences are split into one
+ * consecutive group per thread; this thread computes the first group, each worker a replica of the model
+ * the others; the gradients are summed in a fixed order, then one optimizer step runs. N threads give one
+ * thread's result up to the order of floating-point sums. Imported from `@engram/ntm/workers` (Node only).
+ */
+import { type SequenceBatch, sliceSequences } from '@engram/datasets';
+import { EngramError, parameterList } from '@engram/tensor';
+import { splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
+import type { NtmConfig } from './config.js';
+import type { NtmModel } from './model.js';
+import type { SequenceModel } from './recurrent.js';
+import { type SequenceGradients, type SequenceShardResult, shardGradients } from './train.js';
+
+/** What {@link createSequenceWorkers} returns: the gradients for `trainNtm`, and a way to stop the workers. */
+export interface SequenceWorkers extends SequenceGradients {
+  /** Threads in use, this one included. */
+  readonly threads: number;
+  /** Stops the workers. */
+  close(): Promise<void>;
+}
+
+/** The shard a worker receives: some of the batch's sequences and the whole batch's size. */
+export interface SequenceShard {
+  /** The sequences (`sliceSequences`). */
+  batch: SequenceBatch;
+  /** The whole batch's size (the loss is divided by it). */
+  sequences: number;
+}
+
+/**
+ * Starts `threads − 1` worker threads running `script` (a module that calls `serveGradients` with a replica
+ * built from `init` and {@link shardGradients}); a batch's sequences are split among the threads, so at most
+ * `batch` threads are used. Model packages wrap it: {@link createNtmWorkers}, and `createDncWorkers` in @engram/dnc.
+ * @param model - the model being trained (its weights are sent to the workers before every batch)
+ * @param threads - threads in all, this one included (1: no workers)
+ * @param batch - sequences per batch (the recipe's): more threads than this are not started
+ * @param worker - the worker script and what it builds its replica from
+ */
+export async function createSequenceWorkers(
+  model: SequenceModel,
+  threads: number,
+  batch: number,
+  worker: { script: URL; init: unknown },
+): Promise<SequenceWorkers> {
+  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`sequence workers: batch must be a positive integer, got ${batch}`);
+  const used = Math.min(threads, batch);
+  const workers = await startGradientWorkers({ script: worker.script, params: parameterList(model.params), init: worker.init, threads: used });
+  return {
+    threads: used,
+    async compute(trained: SequenceModel, sequences: SequenceBatch) {
+      if (trained.params !== model.params) throw new EngramError('sequence workers: these workers were started for another model');
+      if (sequences.batch !== batch) throw new EngramError(`sequence workers: started for batches of ${batch}, given ${sequences.batch}`);
+      // Equal consecutive groups, this thread's first: a fixed split, so the same seed gives the same sums in the same order.
+      const shards: SequenceShard[] = splitEvenly(batch, used).map(([from, to]) => ({ batch: sliceSequences(sequences, from, to), sequences: batch }));
+      const results = await workers.run(shards, (mine): SequenceShardResult => shardGradients(model, mine.batch, mine.sequences));
+      let loss = 0;
+      let wrong = 0;
+      for (const r of results) {
+        loss += r.loss;
+        wrong += r.wrongBits;
+      }
+      return { loss, errorBits: wrong / batch };
+    },
+    close: () => workers.close(),
+  };
+}
+
+/** What the main thread hands each NTM worker at start. */
+export interface NtmWorkerData {
+  /** The model's architecture. */
+  config: NtmConfig;
+}
+
+/**
+ * Workers for training an NTM on every core: pass the result as `gradients` to `trainNtm`, and `close()` it
+ * when training ends. At most `batch` threads are used (a batch of one runs on this thread alone).
+ * @param model - the NTM being trained
+ * @param threads - threads in all, this one included
+ * @param batch - sequences per batch (the recipe's)
+ * @example
+ * ```ts
+ * const { model, ...start } = newNtm('copy', 1, { recipe: { ...NTM_RECIPE, batch: 32 } });
+ * const workers = await createNtmWorkers(model, availableParallelism(), 32);
+ * try {
+ *   await trainNtm(model, 'copy', { resume: start, recipe: { ...NTM_RECIPE, batch: 32 }, gradients: workers });
+ * } finally {
+ *   await workers.close();
+ * }
+ * ```
+ */
+export function createNtmWorkers(model: NtmModel, threads: number, batch: number): Promise<SequenceWorkers> {
+  const init: NtmWorkerData = { config: model.config };
+  return createSequenceWorkers(model, threads, batch, { script: workerScript(import.meta.url, 'ntm-worker.js'), init });
+}
