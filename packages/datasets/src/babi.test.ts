@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { EngramError } from '@engram/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BABI_TASKS, Vocabulary, loadBabiTask, parseBabi } from './index.js';
+import { readFileSync } from 'node:fs';
+import { BABI_TASKS, Vocabulary, babiEpisodes, loadBabiTask, parseBabi } from './index.js';
 
 /** The local copy of the official release (shared/ beside the repository); tests never download. */
 const BABI = new URL('../../../../shared/data/babi/', import.meta.url).pathname;
@@ -29,6 +30,7 @@ describe('bAbI reader', () => {
       question: ['where', 'is', 'mary'],
       answer: ['bathroom'],
       supportingFacts: [0],
+      episode: 0,
     });
     // Questions are not sentences of the story: fact 4 is the third sentence.
     expect(examples[1]?.story).toHaveLength(3);
@@ -36,6 +38,34 @@ describe('bAbI reader', () => {
     // A new story starts at id 1; multi-word answers split on commas.
     expect(examples[2]?.story).toEqual([['sandra', 'took', 'the', 'apple']]);
     expect(examples[2]?.answer).toEqual(['apple', 'milk']);
+
+    // Whole stories with their questions in place, as the DNC reads them.
+    const episodes = babiEpisodes(examples);
+    expect(episodes.map((e) => e.lines.map((l) => (l.kind === 'question' ? `?${l.words.join(' ')}=${l.answer.join(',')}` : l.words.join(' '))))).toEqual([
+      ['mary moved to the bathroom', 'john went to the hallway', '?where is mary=bathroom', 'daniel went back to the hallway', '?where is daniel=hallway'],
+      ['sandra took the apple', '?what is sandra carrying=apple,milk'],
+    ]);
+    // Without episode numbers (examples built by hand), a story that does not extend the last starts a new episode.
+    const bare = examples.map(({ episode: _, ...e }) => e);
+    expect(babiEpisodes(bare)).toEqual(episodes);
+  });
+
+  it('groups every question of a real task into its story, in order, and keeps each story whole', () => {
+    const text = (file: string) => `${BABI}en/${file}`;
+    if (!existsSync(text('qa1_single-supporting-fact_test.txt'))) return;
+    for (const task of [1, 8, 19]) {
+      const examples = parseBabi(readFileSync(text(`${BABI_TASKS[task - 1]}_test.txt`), 'utf8'));
+      const episodes = babiEpisodes(examples);
+      expect(episodes.flatMap((e) => e.lines.filter((l) => l.kind === 'question')).length).toBe(examples.length);
+      expect(episodes.length).toBe(new Set(examples.map((e) => e.episode)).size);
+      // The last question of each story sees the story's every sentence.
+      let k = 0;
+      for (const episode of episodes) {
+        const questions = episode.lines.filter((l) => l.kind === 'question').length;
+        k += questions;
+        expect(episode.lines.filter((l) => l.kind === 'sentence').length).toBe(examples[k - 1]?.story.length);
+      }
+    }
   });
 
   it.each([

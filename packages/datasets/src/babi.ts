@@ -15,6 +15,8 @@ export interface BabiExample {
   answer: string[];
   /** Indices into `story` of the supporting facts. */
   supportingFacts: number[];
+  /** Which story of its file the question belongs to (0-based; set by {@link parseBabi}): the questions of one story share it. */
+  episode?: number;
 }
 
 /** The file's 1-based line numbers restart at 1 with each story; one line is one sentence or question. */
@@ -46,6 +48,7 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
   // Line id → index into `sentences` (questions get no index).
   let indexOfId = new Map<number, number>();
   let previousId = 0;
+  let episode = -1;
   const lines = text.split('\n');
   for (const [i, raw] of lines.entries()) {
     const lineNumber = i + 1;
@@ -61,6 +64,7 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
     if (id === 1) {
       sentences = [];
       indexOfId = new Map();
+      episode++;
     } else if (id !== previousId + 1) {
       fail(`line id ${id} does not follow ${previousId} (ids restart at 1 with each story)`);
     }
@@ -95,10 +99,64 @@ export function parseBabi(text: string, source = 'bAbI data'): BabiExample[] {
     });
     const questionTokens = tokenize(question);
     if (questionTokens.length === 0) fail('empty question');
-    examples.push({ story: sentences.map((s) => s.slice()), question: questionTokens, answer: answerWords, supportingFacts });
+    examples.push({ story: sentences.map((s) => s.slice()), question: questionTokens, answer: answerWords, supportingFacts, episode });
   }
   if (examples.length === 0) throw new EngramError(`${source}: no question in the file`);
   return examples;
+}
+
+/** A sentence of a {@link BabiEpisode}. */
+export interface BabiSentenceLine {
+  /** What the line is. */
+  kind: 'sentence';
+  /** Its words. */
+  words: string[];
+}
+
+/** A question of a {@link BabiEpisode}, with its answer. */
+export interface BabiQuestionLine {
+  /** What the line is. */
+  kind: 'question';
+  /** The question's words (without the question mark). */
+  words: string[];
+  /** The answer's words. */
+  answer: string[];
+}
+
+/** One line of a {@link BabiEpisode}: a sentence, or a question with its answer words. */
+export type BabiEpisodeLine = BabiSentenceLine | BabiQuestionLine;
+
+/** A whole bAbI story in file order, its questions where they were asked (what the DNC reads, Graves et al. 2016). */
+export interface BabiEpisode {
+  /** The sentences and questions, in order. */
+  lines: BabiEpisodeLine[];
+}
+
+/**
+ * The stories of parsed bAbI examples, each with its questions in place: consecutive examples of one story
+ * (the same `episode`, or, without it, each story extending the one before) become one episode, the
+ * sentences new since the previous question followed by the question.
+ * @param examples - examples in file order (as {@link parseBabi} returns them)
+ */
+export function babiEpisodes(examples: readonly BabiExample[]): BabiEpisode[] {
+  const episodes: BabiEpisode[] = [];
+  let current: BabiEpisode | null = null;
+  let previous: BabiExample | null = null;
+  const extends_ = (e: BabiExample, p: BabiExample): boolean =>
+    e.episode !== undefined && p.episode !== undefined
+      ? e.episode === p.episode
+      : e.story.length >= p.story.length && p.story.every((s, i) => s.length === e.story[i]?.length && s.every((w, j) => w === e.story[i]?.[j]));
+  for (const e of examples) {
+    if (current === null || previous === null || !extends_(e, previous)) {
+      current = { lines: [] };
+      episodes.push(current);
+      previous = null;
+    }
+    for (const words of e.story.slice(previous?.story.length ?? 0)) current.lines.push({ kind: 'sentence', words: words.slice() });
+    current.lines.push({ kind: 'question', words: e.question.slice(), answer: e.answer.slice() });
+    previous = e;
+  }
+  return episodes;
 }
 
 /**

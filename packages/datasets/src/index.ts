@@ -41,7 +41,20 @@ export {
   repeatCopySequence,
   repeatCopyTask,
 } from './tasks.js';
-export { BABI_TASKS, type BabiExample, Vocabulary, answerToken, loadBabiTask, parseBabi, tokenize } from './babi.js';
+export {
+  BABI_TASKS,
+  type BabiEpisode,
+  type BabiEpisodeLine,
+  type BabiQuestionLine,
+  type BabiSentenceLine,
+  type BabiExample,
+  Vocabulary,
+  answerToken,
+  babiEpisodes,
+  loadBabiTask,
+  parseBabi,
+  tokenize,
+} from './babi.js';
 export { BABI_GIT_BLOB_SHA1, BABI_SHA256, PTB_SHA256 } from './checksums.js';
 export {
   BABI_URL,

@@ -59,3 +59,28 @@ export {
   saveDncCheckpoint,
 } from './persistence.js';
 export { type DncInspection, type DncStepInspection, inspectDnc } from './inspect.js';
+export {
+  BABI_SYMBOLS,
+  type BabiLoss,
+  type BabiSequence,
+  type BabiSymbols,
+  DNC_BABI_RECIPE,
+  DNC_BABI_SIZES,
+  babiLoss,
+  babiVocabulary,
+  encodeBabiEpisode,
+  encodeBabiTasks,
+} from './babi.js';
+export {
+  type DncBabiBatchResult,
+  type DncBabiEvaluation,
+  type DncBabiTaskError,
+  type DncBabiGradients,
+  type DncBabiOutcome,
+  type DncBabiProgress,
+  type DncBabiStepReport,
+  type TrainDncBabiOptions,
+  babiProgress,
+  evaluateDncBabi,
+  trainDncBabi,
+} from './babi-train.js';

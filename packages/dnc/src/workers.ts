@@ -5,11 +5,16 @@
  * @packageDocumentation
  */
 import { type SequenceWorkers, createSequenceWorkers } from '@engram/ntm/workers';
-import { workerScript } from '@engram/tensor/workers';
+import { EngramError, parameterList } from '@engram/tensor';
+import { splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
+import { type BabiSequence, babiLoss } from './babi.js';
+import type { DncBabiGradients } from './babi-train.js';
+import type { DncBabiShard } from './babi-worker.js';
 import type { DncWorkerData } from './dnc-worker.js';
 import { type DncModel, dncRecurrent } from './model.js';
 
 export type { DncWorkerData } from './dnc-worker.js';
+export type { DncBabiShard } from './babi-worker.js';
 
 /**
  * Workers for training a DNC on every core: each batch's sequences are split among the threads, each worker
@@ -33,4 +38,61 @@ export type { DncWorkerData } from './dnc-worker.js';
 export function createDncWorkers(model: DncModel, threads: number, batch: number): Promise<SequenceWorkers> {
   const init: DncWorkerData = { config: model.config };
   return createSequenceWorkers(dncRecurrent(model), threads, batch, { script: workerScript(import.meta.url, 'dnc-worker.js'), init });
+}
+
+/** What {@link createDncBabiWorkers} returns: the gradients for `trainDncBabi`, and a way to stop the workers. */
+export interface DncBabiWorkers extends DncBabiGradients {
+  /** Threads in use, this one included. */
+  readonly threads: number;
+  /** Stops the workers. */
+  close(): Promise<void>;
+}
+
+/**
+ * Workers for training a DNC on bAbI on every core: each batch's stories are split among the threads (at most
+ * `batch` are used); pass the result as `gradients` to `trainDncBabi`, and `close()` it when training ends. N
+ * threads give one thread's result up to the order of floating-point sums.
+ * @param model - the DNC being trained
+ * @param threads - threads in all, this one included
+ * @param batch - stories per batch (the recipe's)
+ * @example
+ * ```ts
+ * const workers = await createDncBabiWorkers(model, availableParallelism(), 2);
+ * try {
+ *   await trainDncBabi(model, stories, { recipe: { ...DNC_BABI_RECIPE, batch: 2 }, gradients: workers });
+ * } finally {
+ *   await workers.close();
+ * }
+ * ```
+ */
+export async function createDncBabiWorkers(model: DncModel, threads: number, batch: number): Promise<DncBabiWorkers> {
+  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`createDncBabiWorkers: batch must be a positive integer, got ${batch}`);
+  const used = Math.min(threads, batch);
+  const init: DncWorkerData = { config: model.config };
+  const workers = await startGradientWorkers({
+    script: workerScript(import.meta.url, 'babi-worker.js'),
+    params: parameterList(model.params),
+    init,
+    threads: used,
+  });
+  return {
+    threads: used,
+    async compute(trained: DncModel, stories: readonly BabiSequence[]) {
+      if (trained.params !== model.params) throw new EngramError('createDncBabiWorkers: these workers were started for another model');
+      if (stories.length !== batch) throw new EngramError(`createDncBabiWorkers: started for batches of ${batch}, given ${stories.length}`);
+      const shards: DncBabiShard[] = splitEvenly(batch, used).map(([from, to]) => ({ stories: stories.slice(from, to), batch }));
+      const results = await workers.run(shards, (mine) => {
+        const { loss, wrong, questions } = babiLoss(model, mine.stories, mine.batch);
+        const value = loss.item();
+        if (Number.isFinite(value)) loss.backward();
+        return { loss: value, wrong, questions };
+      });
+      return results.reduce((a, r) => ({ loss: a.loss + r.loss, wrong: a.wrong + r.wrong, questions: a.questions + r.questions }), {
+        loss: 0,
+        wrong: 0,
+        questions: 0,
+      });
+    },
+    close: () => workers.close(),
+  };
 }
