@@ -60,6 +60,10 @@ function withChanges(specs: readonly OptionSpec[], changes: Record<string, Parti
 
 /** `engram train dnc`: the same options as the NTM's, with deepmind/dnc's training script as the defaults. */
 export const TRAIN_DNC_OPTIONS: readonly OptionSpec[] = withChanges(TRAIN_NTM_OPTIONS, {
+  task: {
+    choices: [...Object.keys(ALGORITHMIC_TASKS), 'babi'],
+    help: 'the algorithmic task, or babi: the 20 bAbI tasks at once (its own options: engram train dnc --task babi --help)',
+  },
   batch: { default: 16 },
   rmsprop: { default: 'tensorflow' },
   lr: { help: 'learning rate (default 1e-4 for rmsprop, 1e-3 for adam)' },

@@ -89,6 +89,8 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
       [['train', 'ntm', '--task-options', 'width=0'], /--task-options: 'width' must be an integer in 1\.\.1024/],
       [['train', 'ntm', '--task-options', 'width'], /--task-options: expected KEY=N pairs/],
       [['train', 'lm', '--threads', '0'], /--threads: 0 is out of range/],
+      [['train', 'dnc', '--task', 'babi', '--tasks', '21', '--out', '/nonexistent/b'], /--tasks: bAbI tasks are 1\.\.20, got '21'/],
+      [['train', 'dnc', '--task', 'babi', '--hops', '2'], /unknown option --hops/],
       [['train', 'lm', '--model', 'memnet', '--threads', '65'], /--threads: 65 is out of range/],
     ];
     for (const [args, message] of cases) {

@@ -15,6 +15,7 @@ import {
 import type { EmptySlots, SentenceEncoding } from '@engram/memnet';
 import { EngramError } from '@engram/tensor';
 import { ASK_OPTIONS, DOWNLOAD_OPTIONS, EVAL_OPTIONS, SHOW_OPTIONS, TRAIN_DNC_OPTIONS, TRAIN_MEMNET_OPTIONS, TRAIN_NTM_OPTIONS } from './commands.js';
+import { EVAL_DNC_BABI_OPTIONS, TRAIN_DNC_BABI_OPTIONS, evalDncBabiCommand, isDncBabiRun, trainDncBabiCommand } from './dnc-babi.js';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { writeText } from './files.js';
 import { count } from './format.js';
@@ -135,6 +136,14 @@ async function train(argv: string[]): Promise<number> {
     return model === undefined ? 2 : 0;
   }
   if (model !== 'ntm' && model !== 'dnc') throw new EngramError(`engram train: the model must be 'ntm', 'dnc', 'memnet' or 'lm', got '${model}'`);
+  if (model === 'dnc' && rest.some((a, i) => a === '--task=babi' || (a === '--task' && rest[i + 1] === 'babi'))) {
+    const values = tableCommand(
+      "usage: engram train dnc --task babi [options]   a DNC on the 20 bAbI tasks at once (the paper's model and optimizer)",
+      TRAIN_DNC_BABI_OPTIONS,
+      rest,
+    );
+    return values === null ? 0 : trainDncBabiCommand(values, terminalIO({ interruptible: true }));
+  }
   const values = tableCommand(
     model === 'ntm'
       ? "usage: engram train ntm [options]   an NTM on an algorithmic task (defaults: the paper's model and optimizer)"
@@ -314,6 +323,10 @@ async function evaluate(argv: string[]): Promise<number> {
       argv,
     );
     return values === null ? 0 : evalLmCommand(values, terminalIO());
+  }
+  if (runArg !== undefined && (await isDncBabiRun(runArg))) {
+    const values = tableCommand('usage: engram eval --run DIR [--stories N]   a DNC-on-bAbI run: test error per task', EVAL_DNC_BABI_OPTIONS, argv);
+    return values === null ? 0 : evalDncBabiCommand(values, terminalIO());
   }
   const parsed = tableCommand("usage: engram eval --run DIR [options]   an NTM's error bits by length, or a MemN2N's test error per task", EVAL_OPTIONS, argv);
   if (parsed === null) return 0;

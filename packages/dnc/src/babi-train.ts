@@ -223,8 +223,11 @@ export async function trainDncBabi(model: DncModel, train: readonly BabiSequence
     lastCheckpoint = training.step;
     await options.onCheckpoint?.({ training, optimizer });
   };
+  let lastEvaluated = -1;
   const evaluate = async () => {
-    if (options.validation && options.validation.length > 0) await options.onEvaluate?.(evaluateDncBabi(model, options.validation, training.step));
+    if (!options.validation || options.validation.length === 0 || lastEvaluated === training.step) return;
+    lastEvaluated = training.step;
+    await options.onEvaluate?.(evaluateDncBabi(model, options.validation, training.step));
   };
 
   while (progress.epoch < epochs) {
