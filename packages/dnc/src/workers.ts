@@ -6,7 +6,7 @@
  */
 import { type SequenceWorkers, createSequenceWorkers } from '@engram/ntm/workers';
 import { EngramError, parameterList } from '@engram/tensor';
-import { splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
+import { type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
 import { type BabiSequence, babiLoss } from './babi.js';
 import type { DncBabiGradients } from './babi-train.js';
 import type { DncBabiShard } from './babi-worker.js';
@@ -41,12 +41,7 @@ export function createDncWorkers(model: DncModel, threads: number, batch: number
 }
 
 /** What {@link createDncBabiWorkers} returns: the gradients for `trainDncBabi`, and a way to stop the workers. */
-export interface DncBabiWorkers extends DncBabiGradients {
-  /** Threads in use, this one included. */
-  readonly threads: number;
-  /** Stops the workers. */
-  close(): Promise<void>;
-}
+export interface DncBabiWorkers extends DncBabiGradients, WorkerThreads {}
 
 /**
  * Workers for training a DNC on bAbI on every core: each batch's stories are split among the threads (at most
@@ -66,15 +61,10 @@ export interface DncBabiWorkers extends DncBabiGradients {
  * ```
  */
 export async function createDncBabiWorkers(model: DncModel, threads: number, batch: number): Promise<DncBabiWorkers> {
-  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`createDncBabiWorkers: batch must be a positive integer, got ${batch}`);
-  const used = Math.min(threads, batch);
   const init: DncWorkerData = { config: model.config };
-  const workers = await startGradientWorkers({
-    script: workerScript(import.meta.url, 'babi-worker.js'),
-    params: parameterList(model.params),
-    init,
-    threads: used,
-  });
+  const script = workerScript(import.meta.url, 'babi-worker.js');
+  const workers = await startGradientWorkers({ script, params: parameterList(model.params), init, threads, most: batch });
+  const used = workers.threads;
   return {
     threads: used,
     async compute(trained: DncModel, stories: readonly BabiSequence[]) {

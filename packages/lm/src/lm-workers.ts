@@ -7,18 +7,13 @@
  * thread's result up to the order of floating-point sums. Imported from `@engram/lm/workers` (Node only).
  */
 import { EngramError, type Tensor, concat, parameterList, tensor } from '@engram/tensor';
-import { splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
+import { type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
 import type { LmWorkerData } from './lm-worker.js';
 import type { LmDropoutMasks, LmModel, LmState } from './model.js';
 import { type LmGradients, type LmShardResult, lmShard, shardGradients } from './train.js';
 
 /** What {@link createLmWorkers} returns: the gradients for `trainLm`, and a way to stop the workers. */
-export interface LmWorkers extends LmGradients {
-  /** Threads in use, this one included. */
-  readonly threads: number;
-  /** Stops the workers. */
-  close(): Promise<void>;
-}
+export interface LmWorkers extends LmGradients, WorkerThreads {}
 
 /**
  * Starts `threads − 1` worker threads, each with a replica of `model`. A window's streams are split among
@@ -38,15 +33,10 @@ export interface LmWorkers extends LmGradients {
  * ```
  */
 export async function createLmWorkers(model: LmModel, threads: number, batch: number): Promise<LmWorkers> {
-  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`createLmWorkers: batch must be a positive integer, got ${batch}`);
-  const used = Math.min(threads, batch);
   const init: LmWorkerData = { config: model.config };
-  const workers = await startGradientWorkers({
-    script: workerScript(import.meta.url, 'lm-worker.js'),
-    params: parameterList(model.params),
-    init,
-    threads: used,
-  });
+  const script = workerScript(import.meta.url, 'lm-worker.js');
+  const workers = await startGradientWorkers({ script, params: parameterList(model.params), init, threads, most: batch });
+  const used = workers.threads;
   return {
     threads: used,
     async compute(trained: LmModel, state: LmState, inputs: Int32Array, targets: Int32Array, windowBatch: number, masks: LmDropoutMasks | undefined) {

@@ -6,7 +6,7 @@
  * floating-point sums. Imported from `@engram/memnet/workers` (Node only).
  */
 import { EngramError, parameterList } from '@engram/tensor';
-import { MAX_THREADS, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
+import { MAX_THREADS, type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
 import { type MemnetLmGradients, memnetLmLoss } from './language-model.js';
 import type { MemnetLmWorkerData } from './lm-worker.js';
 import type { MemnetModel } from './model.js';
@@ -15,12 +15,7 @@ import type { MemnetModel } from './model.js';
 export const MAX_LM_THREADS = MAX_THREADS;
 
 /** What {@link createMemnetLmWorkers} returns: the gradients for `trainMemnetLm`, and a way to stop the workers. */
-export interface MemnetLmWorkers extends MemnetLmGradients {
-  /** Threads in use, this one included. */
-  readonly threads: number;
-  /** Stops the workers. */
-  close(): Promise<void>;
-}
+export interface MemnetLmWorkers extends MemnetLmGradients, WorkerThreads {}
 
 /**
  * Starts `threads − 1` worker threads, each with a replica of `model` and the training text in shared memory.

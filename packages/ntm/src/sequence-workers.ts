@@ -7,19 +7,14 @@
  */
 import { type SequenceBatch, sliceSequences } from '@engram/datasets';
 import { EngramError, parameterList } from '@engram/tensor';
-import { splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
+import { type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
 import type { NtmConfig } from './config.js';
 import type { NtmModel } from './model.js';
 import type { SequenceModel } from './recurrent.js';
 import { type SequenceGradients, type SequenceShardResult, shardGradients } from './train.js';
 
 /** What {@link createSequenceWorkers} returns: the gradients for `trainNtm`, and a way to stop the workers. */
-export interface SequenceWorkers extends SequenceGradients {
-  /** Threads in use, this one included. */
-  readonly threads: number;
-  /** Stops the workers. */
-  close(): Promise<void>;
-}
+export interface SequenceWorkers extends SequenceGradients, WorkerThreads {}
 
 /** The shard a worker receives: some of the batch's sequences and the whole batch's size. */
 export interface SequenceShard {
@@ -44,9 +39,8 @@ export async function createSequenceWorkers(
   batch: number,
   worker: { script: URL; init: unknown },
 ): Promise<SequenceWorkers> {
-  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`sequence workers: batch must be a positive integer, got ${batch}`);
-  const used = Math.min(threads, batch);
-  const workers = await startGradientWorkers({ script: worker.script, params: parameterList(model.params), init: worker.init, threads: used });
+  const workers = await startGradientWorkers({ script: worker.script, params: parameterList(model.params), init: worker.init, threads, most: batch });
+  const used = workers.threads;
   return {
     threads: used,
     async compute(trained: SequenceModel, sequences: SequenceBatch) {

@@ -73,12 +73,18 @@ describe('gradient workers', () => {
     }
   });
 
-  it('run on this thread alone with one thread (no workers)', async () => {
+  it('run on this thread alone with one thread, or when a step splits into one shard at most', async () => {
     const w = model();
-    const workers = await startGradientWorkers({ script, params: [w], init: { shape }, threads: 1 });
-    const results = await workers.run([7], (n) => n * 2);
-    expect(results).toEqual([14]);
-    await workers.close();
+    for (const options of [{ threads: 1 }, { threads: 3, most: 1 }]) {
+      const workers = await startGradientWorkers({ script, params: [w], init: { shape }, ...options });
+      expect(workers.threads).toBe(1);
+      const results = await workers.run([7], (n) => n * 2);
+      expect(results).toEqual([14]);
+      await workers.close();
+    }
+    await expect(startGradientWorkers({ script, params: [w], init: { shape }, threads: 2, most: 0 })).rejects.toThrow(
+      /'most' .* must be a positive integer, got 0/,
+    );
   });
 
   it('split any length into consecutive parts that cover it and differ in size by at most one', () => {

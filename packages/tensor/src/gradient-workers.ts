@@ -50,10 +50,16 @@ export interface GradientReplica<Shard, Result> {
   compute(shard: Shard): Result;
 }
 
-/** Workers started by {@link startGradientWorkers}. */
-export interface GradientWorkers {
+/** Threads started for training: how many, and how to stop them (what every model's workers have). */
+export interface WorkerThreads {
   /** Threads in use, this one included. */
   readonly threads: number;
+  /** Stops the workers. */
+  close(): Promise<void>;
+}
+
+/** Workers started by {@link startGradientWorkers}. */
+export interface GradientWorkers extends WorkerThreads {
   /**
    * One step's gradients on every thread: writes the current weights to shared memory, hands `shards[i + 1]`
    * to worker i, runs `local(shards[0])` on this thread (which leaves its gradients in the parameters'
@@ -64,8 +70,6 @@ export interface GradientWorkers {
    * @returns the results, this thread's first
    */
   run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]>;
-  /** Stops the workers. */
-  close(): Promise<void>;
 }
 
 /** Options of {@link startGradientWorkers}. */
@@ -76,8 +80,10 @@ export interface GradientWorkersOptions {
   params: readonly Tensor[];
   /** Handed to the worker's setup function (a structured clone; a SharedArrayBuffer inside is shared, not copied). */
   init: unknown;
-  /** Threads in all, this one included (1: no workers). */
+  /** Threads asked for, this one included (1: no workers). */
   threads: number;
+  /** The most threads worth starting: how many shards a step splits into at most (a batch of 4 sequences: 4). Default no limit. */
+  most?: number;
 }
 
 /**
@@ -103,8 +109,9 @@ export function splitEvenly(length: number, parts: number): [number, number][] {
 }
 
 /**
- * Starts `threads − 1` worker threads running `script`, each building its replica of the model from `init`,
- * and resolves once every replica is ready (a replica whose parameters differ in number or size is refused).
+ * Starts `threads − 1` worker threads running `script` (fewer when `most` is smaller), each building its replica
+ * of the model from `init`, and resolves once every replica is ready (a replica whose parameters differ in number
+ * or size is refused).
  * @param options - the worker script, the parameters, the start data and the number of threads
  * @example
  * ```ts
@@ -119,9 +126,13 @@ export function splitEvenly(length: number, parts: number): [number, number][] {
  * ```
  */
 export async function startGradientWorkers(options: GradientWorkersOptions): Promise<GradientWorkers> {
-  const { threads, params } = options;
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
-    throw new EngramError(`threads must be an integer in 1..${MAX_THREADS}, got ${threads}`);
+  const { params } = options;
+  if (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)
+    throw new EngramError(`threads must be an integer in 1..${MAX_THREADS}, got ${options.threads}`);
+  const most = options.most ?? MAX_THREADS;
+  if (!Number.isInteger(most) || most < 1)
+    throw new EngramError(`gradient workers: 'most' (the shards a step splits into) must be a positive integer, got ${most}`);
+  const threads = Math.min(options.threads, most);
   const sizes = params.map((p) => p.size);
   const total = sizes.reduce((n, s) => n + s, 0);
   const sharedWeights = new SharedArrayBuffer(Math.max(1, total) * 4);

@@ -8,6 +8,7 @@ export {
   type GradientReplica,
   type GradientWorkers,
   type GradientWorkersOptions,
+  type WorkerThreads,
   MAX_THREADS,
   serveGradients,
   splitEvenly,
