@@ -144,6 +144,33 @@ export function babiProgress(training: TrainingState, source = 'checkpoint'): Dn
   return { epoch: count('epoch'), position: count('position') };
 }
 
+/** Batches per pool of {@link batchByLength}. */
+const LENGTH_POOL_BATCHES = 50;
+
+/**
+ * Reorders the first `size` entries of a shuffled order so that each batch holds stories of similar length (a batch
+ * waits for its longest story, on every thread): pools of 50 batches are sorted by length and cut into batches,
+ * then the batches are shuffled. Deterministic for the generator's state.
+ * @param order - the epoch's shuffled order, reordered in place
+ * @param size - how many entries fill whole batches
+ * @param batch - stories per batch
+ * @param stories - the training stories (their lengths)
+ * @param rng - the epoch's generator, after the shuffle
+ */
+export function batchByLength(order: Int32Array, size: number, batch: number, stories: readonly BabiSequence[], rng: Random): void {
+  const pool = batch * LENGTH_POOL_BATCHES;
+  const length = (i: number) => (stories[i] as BabiSequence).inputs.length;
+  for (let from = 0; from < size; from += pool) {
+    const part = Array.from(order.subarray(from, Math.min(size, from + pool))).sort((a, b) => length(a) - length(b) || a - b);
+    order.set(part, from);
+  }
+  const batches = size / batch;
+  const sorted = order.slice(0, size);
+  rng.permutation(batches).forEach((b, k) => {
+    order.set(sorted.subarray(b * batch, (b + 1) * batch), k * batch);
+  });
+}
+
 /**
  * Error per task of the DNC on stories, without a tape (one story at a time: at these sizes a step is
  * arithmetic-bound, so batching gains nothing).
@@ -177,7 +204,8 @@ export function evaluateDncBabi(model: DncModel, stories: readonly BabiSequence[
 
 /**
  * Trains a DNC on bAbI stories (Graves et al. 2016, Methods): each epoch the stories in a seeded order,
- * `batch` at a time (the stories that do not fill a last batch wait for the next epoch's order), the
+ * `batch` at a time (with more than one, batches of stories of similar length, in a shuffled order; the stories
+ * that do not fill a last batch wait for the next epoch's order), the
  * cross-entropy of every answer word summed and divided by the batch, the global gradient norm clipped,
  * RMSProp; NaN/Inf stops with the step before the weights change; evaluation on held-out stories every
  * `evalEvery` steps; a snapshot every `checkpointEvery` steps, from which `resume` continues exactly.
@@ -208,6 +236,7 @@ export async function trainDncBabi(model: DncModel, train: readonly BabiSequence
   const orderOf = (state: [number, number, number, number]) => {
     const rng = Random.fromState(state);
     const order = rng.permutation(train.length);
+    if (batch > 1) batchByLength(order, epochSize, batch, train, rng);
     return { order, next: rng.state() };
   };
   let { order, next } = orderOf(epochStart);

@@ -12,6 +12,7 @@ import {
   babiLoss,
   babiProgress,
   babiVocabulary,
+  batchByLength,
   createDnc,
   defaultDncConfig,
   dncRecurrent,
@@ -97,7 +98,7 @@ describe('the DNC on bAbI', () => {
     expect(evaluateDncBabi(model, validation).error).toBeGreaterThan(0.5);
     const evaluations: number[] = [];
     await trainDncBabi(model, stories, { recipe, seed: 2, maxSteps: 150, validation, evalEvery: 50, onEvaluate: (e) => void evaluations.push(e.error) });
-    expect(evaluations).toHaveLength(4); // steps 50, 100, 150, and at the budget
+    expect(evaluations).toHaveLength(3); // steps 50, 100 and 150 (the budget adds none: step 150 was just evaluated)
     expect(evaluations.at(-1)).toBeLessThan(0.1);
 
     // Stopped at step 5 (in the second epoch of 12 stories), saved, loaded and continued equals 8 steps straight.
@@ -138,6 +139,36 @@ describe('the DNC on bAbI', () => {
     expect(Math.max(...two.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))))).toBeLessThan(1e-4);
     const evaluation = evaluateDncBabi(createDnc(tinyConfig(vocabulary.size), new Random(7)), stories.slice(0, 5), 3);
     expect(evaluation).toMatchObject({ step: 3, perTask: [{ task: 1, questions: 5 }] });
+  });
+
+  it('batches stories of similar length, in a shuffled order of batches, keeping every story once', () => {
+    const rng = new Random(4);
+    const stories: BabiSequence[] = Array.from({ length: 1003 }, () => ({
+      inputs: new Int32Array(rng.int(5, 800)),
+      targets: new Int32Array(0),
+      questions: [],
+      task: 1,
+    }));
+    const spread = (order: Int32Array) => {
+      let total = 0;
+      for (let b = 0; b + 4 <= 1000; b += 4) {
+        const lengths = Array.from(order.subarray(b, b + 4), (i) => (stories[i] as BabiSequence).inputs.length);
+        total += Math.max(...lengths) - Math.min(...lengths);
+      }
+      return total / 250;
+    };
+    const shuffled = new Random(9).permutation(stories.length);
+    const order = shuffled.slice();
+    batchByLength(order, 1000, 4, stories, new Random(1));
+    expect([...order].sort((a, b) => a - b)).toEqual([...shuffled].sort((a, b) => a - b));
+    expect(Array.from(order.subarray(1000))).toEqual(Array.from(shuffled.subarray(1000)));
+    expect(spread(order)).toBeLessThan(spread(shuffled) / 10);
+    const again = shuffled.slice();
+    batchByLength(again, 1000, 4, stories, new Random(1));
+    expect(again).toEqual(order);
+    // The batches come in a shuffled order, not shortest first.
+    const firsts = Array.from({ length: 10 }, (_, b) => (stories[order[b * 4] as number] as BabiSequence).inputs.length);
+    expect(firsts).not.toEqual([...firsts].sort((a, b) => a - b));
   });
 
   it('names a malformed progress field of a checkpoint', () => {

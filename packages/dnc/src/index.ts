@@ -81,6 +81,7 @@ export {
   type DncBabiStepReport,
   type TrainDncBabiOptions,
   babiProgress,
+  batchByLength,
   evaluateDncBabi,
   trainDncBabi,
 } from './babi-train.js';
