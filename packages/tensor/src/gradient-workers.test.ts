@@ -64,7 +64,15 @@ describe('gradient workers', () => {
     const workers = await startGradientWorkers({ script, params: [w], init: { shape }, threads: 2 });
     try {
       const x = new Float32Array(10).fill(0.5);
-      await expect(workers.run([{ x }], () => 0)).rejects.toThrow(/expected 2 shards/);
+      // Fewer shards than threads: the worker sits the step out, and only this thread's gradients count.
+      w.grad = null;
+      expect(await workers.run([{ x }], (s) => lossOf(w, s.x))).toHaveLength(1);
+      const alone = (w.grad as Tensor | null)?.dataSync().slice();
+      w.grad = null;
+      lossOf(w, x);
+      expect(alone).toEqual((w.grad as Tensor | null)?.dataSync());
+      await expect(workers.run([{ x }, { x }, { x }], () => 0)).rejects.toThrow(/expected 1\.\.2 shards/);
+      await expect(workers.run([], () => 0)).rejects.toThrow(/expected 1\.\.2 shards/);
       await expect(workers.run([{ x }, { x, fail: 'B' }], (s) => lossOf(w, s.x))).rejects.toThrow(/shard B failed/);
       // The failed step leaves the workers unusable rather than out of step.
       await expect(workers.run([{ x }, { x }], (s) => lossOf(w, s.x))).rejects.toThrow(/shard B failed/);

@@ -62,10 +62,10 @@ export interface WorkerThreads {
 export interface GradientWorkers extends WorkerThreads {
   /**
    * One step's gradients on every thread: writes the current weights to shared memory, hands `shards[i + 1]`
-   * to worker i, runs `local(shards[0])` on this thread (which leaves its gradients in the parameters'
+   * to worker i (fewer shards than threads leave the last workers idle this step), runs `local(shards[0])` on this thread (which leaves its gradients in the parameters'
    * `grad`, by calling `backward()`), waits for the workers and adds their gradients to each parameter's
    * `grad` in worker order. Clear the gradients before (`optimizer.zeroGrad()`).
-   * @param shards - one per thread, this thread's first
+   * @param shards - at most one per thread, this thread's first
    * @param local - computes this thread's shard
    * @returns the results, this thread's first
    */
@@ -186,7 +186,8 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
   return {
     threads,
     async run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]> {
-      if (shards.length !== threads) throw new EngramError(`gradient workers: expected ${threads} shards (one per thread), got ${shards.length}`);
+      if (shards.length < 1 || shards.length > threads)
+        throw new EngramError(`gradient workers: expected 1..${threads} shards (at most one per thread), got ${shards.length}`);
       if (failure) throw failure;
       let offset = 0;
       for (const p of params) {
@@ -194,7 +195,9 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
         offset += p.size;
       }
       Atomics.add(control, 0, 1);
-      const replies = workers.map((worker, i) => {
+      // Workers past the last shard sit this step out.
+      const busy = workers.slice(0, shards.length - 1);
+      const replies = busy.map((worker, i) => {
         const reply = next(worker);
         worker.postMessage({ shard: shards[i + 1] });
         return reply;
@@ -207,13 +210,13 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
         // ((this thread's + worker 0's) + worker 1's) + …: the first worker's sum also makes the array.
         const mine = p.grad === null ? null : p.grad.dataSync();
         const sum = new Float32Array(p.size);
-        for (let w = 0; w < workers.length; w++) {
+        for (let w = 0; w < busy.length; w++) {
           const base = w * total + offset;
           const into = w === 0 ? mine : sum;
           if (into === null) sum.set(grads.subarray(base, base + p.size));
           else for (let i = 0; i < p.size; i++) sum[i] = (into[i] as number) + (grads[base + i] as number);
         }
-        if (workers.length === 0 && mine !== null) sum.set(mine);
+        if (busy.length === 0 && mine !== null) sum.set(mine);
         p.grad = tensor(sum, p.shape, { backend: p.backend, copy: false });
         offset += p.size;
       }
