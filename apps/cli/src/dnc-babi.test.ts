@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BABI_TASKS } from '@engram/datasets';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EVAL_DNC_BABI_OPTIONS, TRAIN_DNC_BABI_OPTIONS, evalDncBabiCommand, isDncBabiRun, trainDncBabiCommand } from './dnc-babi.js';
+import {
+  EVAL_DNC_BABI_OPTIONS,
+  SHOW_DNC_BABI_OPTIONS,
+  TRAIN_DNC_BABI_OPTIONS,
+  evalDncBabiCommand,
+  isDncBabiRun,
+  showDncBabiCommand,
+  trainDncBabiCommand,
+} from './dnc-babi.js';
 import { parseOptions } from './option-table.js';
 
 const folders: string[] = [];
@@ -98,6 +106,25 @@ describe('engram train dnc --task babi / eval', () => {
     const evaluated = io();
     expect(await evalDncBabiCommand(parseOptions(EVAL_DNC_BABI_OPTIONS, ['--run', split, '--stories', '4']) as Map<string, string>, evaluated)).toBe(0);
     expect(evaluated.lines.join('\n')).toMatch(/\| 1 \| [\d.]+% \| 4 \|\n\| 2 \| [\d.]+% \| 4 \|\nmean [\d.]+%, \d failed \(> 5%\) of 2 tasks/);
+
+    // One test story word by word: each word a row, the answer step marked right or wrong, and the figure.
+    const shownIo = io();
+    const shown = await showDncBabiCommand(
+      parseOptions(SHOW_DNC_BABI_OPTIONS, ['--run', split, '--task', '2', '--example', '1']) as Map<string, string>,
+      shownIo,
+    );
+    const table = shownIo.lines.join('\n');
+    expect(table).toMatch(/task 2, test story 1 \(11 words\)/);
+    expect(table).toMatch(/\| - \| \S+ (✓|✗ \([a-z]+\)) \| \d+, [\d.]+, [\d.]+ \| \d+ (backward|forward|content) \|/);
+    expect(table).toMatch(/[01] of 1 answer words right/);
+    expect(shown.svg).toContain('read mode, head 1');
+    expect(shown.out).toBe(join(split, 'show.svg'));
+    await expect(showDncBabiCommand(parseOptions(SHOW_DNC_BABI_OPTIONS, ['--run', split, '--task', '3']) as Map<string, string>, io())).rejects.toThrow(
+      /--task: the run was trained on tasks 1,2, not 3/,
+    );
+    await expect(showDncBabiCommand(parseOptions(SHOW_DNC_BABI_OPTIONS, ['--run', split, '--example', '6']) as Map<string, string>, io())).rejects.toThrow(
+      /--example: task 1 has 6 test stories \(0\.\.5\), not 6/,
+    );
   });
 
   it('names a bad task list, a folder without bAbI files and a run.json that is not a DNC-on-bAbI run', async () => {

@@ -20,6 +20,7 @@ import {
   dncRecurrent,
   encodeBabiTasks,
   evaluateDncBabi,
+  inspectDnc,
   loadDnc,
   loadDncCheckpoint,
   saveDnc,
@@ -33,6 +34,7 @@ import { appendText, removeLeftoverTemporaries, writeText } from './files.js';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
 import { prepareRunFolder } from './run-folder.js';
+import { document, heatmap } from './svg.js';
 
 /** `engram train dnc --task babi`: defaults are the paper's model and optimizer. */
 export const TRAIN_DNC_BABI_OPTIONS: readonly OptionSpec[] = [
@@ -403,4 +405,95 @@ export async function evalDncBabiCommand(values: OptionValues, io: DncBabiIO): P
     `mean ${(mean * 100).toFixed(2)}%, ${all.filter((t) => t.error > 0.05).length} failed (> 5%) of ${all.length} tasks (the paper's best run: 3.8%, 2 failed)`,
   );
   return 0;
+}
+
+/** `engram show --run DIR` of a DNC-on-bAbI run: one test story, word by word. */
+export const SHOW_DNC_BABI_OPTIONS: readonly OptionSpec[] = [
+  { name: 'run', type: 'string', value: 'DIR', help: 'the run folder' },
+  { name: 'task', type: 'integer', value: 'N', min: 1, max: 20, help: "the bAbI task (default: the run's first)" },
+  { name: 'example', type: 'integer', value: 'K', default: 0, min: 0, max: 1e6, help: 'which test story of the task (0 = the first)' },
+  { name: 'data', type: 'string', value: 'DIR', help: "the bAbI folder (default: the run's)" },
+  { name: 'out', type: 'string', value: 'FILE.svg', help: 'the figure (default DIR/show.svg)' },
+];
+
+const argmax = (values: readonly number[]): number => values.reduce((best, v, i) => (v > (values[best] as number) ? i : best), 0);
+
+/**
+ * `engram show --run DIR` for a DNC-on-bAbI run: a test story read word by word, with the answer at each '-' step
+ * (right or wrong), where the write head wrote (and whether by allocation), and what each read head read and how
+ * (backward, forward or by content); an SVG of the write and read weightings, usage and read modes over the words.
+ * Returns the exit code.
+ */
+export async function showDncBabiCommand(values: OptionValues, io: DncBabiIO): Promise<{ code: number; svg: string; out: string }> {
+  const out = get<string>(values, 'run') as string;
+  const info = await readRunInfo(out);
+  const file = existsSync(join(out, 'model.safetensors')) ? join(out, 'model.safetensors') : join(out, 'checkpoint.safetensors');
+  const { model } = file.endsWith('model.safetensors') ? await loadDnc(file) : await loadDncCheckpoint(file);
+  if (model.config.inputSize !== info.words.length)
+    throw new EngramError(`${file}: the model reads ${model.config.inputSize} words; run.json has ${info.words.length}`);
+  const vocabulary = Vocabulary.fromWords(info.words);
+  const task = get<number>(values, 'task') ?? (info.tasks[0] as number);
+  if (!info.tasks.includes(task)) throw new EngramError(`--task: the run was trained on tasks ${info.tasks.join(',')}, not ${task}`);
+  const stories = encodeBabiTasks(new Map([[task, await loadBabiTask(get<string>(values, 'data') ?? info.data, task, 'test')]]), vocabulary);
+  const k = get<number>(values, 'example') ?? 0;
+  const story = stories[k];
+  if (story === undefined) throw new EngramError(`--example: task ${task} has ${stories.length} test stories (0..${stories.length - 1}), not ${k}`);
+  const width = vocabulary.size;
+  const rows = Array.from(story.inputs, (id) => Array.from({ length: width }, (_, i) => (i === id ? 1 : 0)));
+  const inspection = inspectDnc(model, rows);
+  io.log(`${file}: task ${task}, test story ${k} (${story.inputs.length} words), step by step`);
+  io.log('| word | answer | write (slot, gate, allocation) | reads (slot, mode) |\n|---|---|---|---|');
+  const modeName = (modes: readonly number[]): string => {
+    const i = argmax(modes);
+    return i === modes.length - 1 ? 'content' : i < (modes.length - 1) / 2 ? 'backward' : 'forward';
+  };
+  let right = 0;
+  inspection.steps.forEach((step, t) => {
+    const word = vocabulary.words[story.inputs[t] as number] as string;
+    const target = story.targets[t] as number;
+    const predicted = argmax(step.output);
+    if (target >= 0 && predicted === target) right++;
+    const answer = target < 0 ? '' : `${vocabulary.words[predicted]} ${predicted === target ? '✓' : `✗ (${vocabulary.words[target]})`}`;
+    const writes = step.writeWeightings
+      .map((w, h) => `${argmax(w)}, ${(step.writeGates[h] as number).toFixed(2)}, ${(step.allocationGates[h] as number).toFixed(2)}`)
+      .join('; ');
+    const reads = step.readWeightings.map((w, h) => `${argmax(w)} ${modeName(step.readModes[h] as number[])}`).join('; ');
+    io.log(`| ${word} | ${answer} | ${writes} | ${reads} |`);
+  });
+  const scored = Array.from(story.targets).filter((x) => x >= 0).length;
+  io.log(`${right} of ${scored} answer words right`);
+  const used = inspection.steps.flatMap((s) => [...s.writeWeightings, ...s.readWeightings].flatMap((w) => w.flatMap((v, i) => (v > 0.01 ? [i] : []))));
+  const lastRow = Math.min(model.config.memorySlots - 1, Math.max(0, ...used) + 2);
+  const crop = (w: readonly number[]) => w.slice(0, lastRow + 1);
+  const cell = 6;
+  let y = 50;
+  const parts = [
+    `<text x="20" y="24" font-size="15" font-family="sans-serif">DNC on bAbI task ${task}, test story ${k}: ${right} of ${scored} answer words right</text>`,
+  ];
+  const add = (label: string, columns: number[][]) => {
+    const drawn = heatmap(label, columns, 20, y, cell);
+    parts.push(drawn.svg);
+    y += drawn.height + 30;
+  };
+  for (const h of model.config.writeHeads > 0 ? Array.from({ length: model.config.writeHeads }, (_, i) => i) : [])
+    add(
+      `write weighting, head ${h + 1} (memory rows 0–${lastRow} ↓, words →)`,
+      inspection.steps.map((s) => crop(s.writeWeightings[h] as number[])),
+    );
+  add(
+    `usage (memory rows 0–${lastRow} ↓)`,
+    inspection.steps.map((s) => crop(s.usage)),
+  );
+  for (let h = 0; h < model.config.readHeads; h++) {
+    add(
+      `read weighting, head ${h + 1} (memory rows 0–${lastRow} ↓)`,
+      inspection.steps.map((s) => crop(s.readWeightings[h] as number[])),
+    );
+    add(
+      `read mode, head ${h + 1} (backward, forward per write head, content ↓)`,
+      inspection.steps.map((s) => s.readModes[h] as number[]),
+    );
+  }
+  const svg = document(Math.max(420, 40 + inspection.steps.length * cell), y, parts.join(''), `DNC on bAbI task ${task}, test story ${k}`);
+  return { code: 0, svg, out: get<string>(values, 'out') ?? join(out, 'show.svg') };
 }

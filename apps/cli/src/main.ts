@@ -15,7 +15,15 @@ import {
 import type { EmptySlots, SentenceEncoding } from '@engram/memnet';
 import { EngramError } from '@engram/tensor';
 import { ASK_OPTIONS, DOWNLOAD_OPTIONS, EVAL_OPTIONS, SHOW_OPTIONS, TRAIN_DNC_OPTIONS, TRAIN_MEMNET_OPTIONS, TRAIN_NTM_OPTIONS } from './commands.js';
-import { EVAL_DNC_BABI_OPTIONS, TRAIN_DNC_BABI_OPTIONS, evalDncBabiCommand, isDncBabiRun, trainDncBabiCommand } from './dnc-babi.js';
+import {
+  EVAL_DNC_BABI_OPTIONS,
+  SHOW_DNC_BABI_OPTIONS,
+  TRAIN_DNC_BABI_OPTIONS,
+  evalDncBabiCommand,
+  isDncBabiRun,
+  showDncBabiCommand,
+  trainDncBabiCommand,
+} from './dnc-babi.js';
 import { evaluateModel, loadRun } from './evaluate.js';
 import { writeText } from './files.js';
 import { count } from './format.js';
@@ -359,6 +367,20 @@ async function evaluate(argv: string[]): Promise<number> {
 }
 
 async function show(argv: string[]): Promise<number> {
+  const runAt = argv.indexOf('--run');
+  const runArg = runAt >= 0 ? argv[runAt + 1] : argv.find((a) => a.startsWith('--run='))?.slice(6);
+  if (runArg !== undefined && (await isDncBabiRun(runArg))) {
+    const values = tableCommand(
+      'usage: engram show --run DIR [--task N] [--example K]   a DNC-on-bAbI run on one test story, word by word',
+      SHOW_DNC_BABI_OPTIONS,
+      argv,
+    );
+    if (values === null) return 0;
+    const shown = await showDncBabiCommand(values, terminalIO());
+    await writeText(shown.out, shown.svg);
+    console.log(`figure: ${shown.out}`);
+    return shown.code;
+  }
   const parsed = tableCommand(
     "usage: engram show --run DIR [--length N] [--seed N] [--out FILE.svg]   an NTM's or a DNC's heads and memory on one sequence",
     SHOW_OPTIONS,
