@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BABI_TASKS } from '@engram/datasets';
+import { EngramError } from '@engram/tensor';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   EVAL_DNC_BABI_OPTIONS,
@@ -124,6 +126,44 @@ describe('engram train dnc --task babi / eval', () => {
     );
     await expect(showDncBabiCommand(parseOptions(SHOW_DNC_BABI_OPTIONS, ['--run', split, '--example', '6']) as Map<string, string>, io())).rejects.toThrow(
       /--example: task 1 has 6 test stories \(0\.\.5\), not 6/,
+    );
+  });
+
+  it('refuses a hostile run.json with one EngramError, whatever field is wrong, and never touches Object.prototype', async () => {
+    const run = scratch();
+    const valid = {
+      kind: 'dnc-babi',
+      data: run,
+      tasks: [1],
+      seed: 1,
+      batch: 1,
+      threads: 1,
+      learningRate: 1e-4,
+      clipNorm: 50,
+      validation: 2,
+      evalEvery: 9,
+      checkpointEvery: 9,
+      sizes: { hidden: 4, memorySlots: 4, memoryWidth: 4, readHeads: 1 },
+      words: ['<pad>', 'a', 'b'],
+      started: 'x',
+    };
+    const hostile = fc.oneof(
+      fc.anything(),
+      fc.constantFrom(-1, 0, 1.5, 1e300, Number.NaN, '1', null, [], {}, ['<pad>', 'a', 'a'], ['a'], { hidden: 1e9 }, '__proto__'),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(valid), '__proto__', 'constructor'), hostile, async (field, value) => {
+        const text = JSON.stringify({ ...valid, [field]: value }).replace('"constructor"', '"__proto__"');
+        writeFileSync(join(run, 'run.json'), text);
+        try {
+          await evalDncBabiCommand(parseOptions(EVAL_DNC_BABI_OPTIONS, ['--run', run]) as Map<string, string>, io());
+        } catch (error) {
+          expect(error).toBeInstanceOf(EngramError);
+          expect((error as Error).message.split('\n')).toHaveLength(1);
+        }
+        expect(Object.keys(Object.prototype)).toEqual([]);
+      }),
+      { numRuns: 150 },
     );
   });
 

@@ -361,6 +361,17 @@ export async function trainDncBabiCommand(values: OptionValues, io: DncBabiIO): 
   return 0;
 }
 
+/** A DNC-on-bAbI run's settings and its model: model.safetensors when training ended, else the last checkpoint. */
+async function loadBabiRun(out: string): Promise<{ info: BabiRunInfo; model: DncModel; file: string }> {
+  const info = await readRunInfo(out);
+  const file = [join(out, 'model.safetensors'), join(out, 'checkpoint.safetensors')].find((f) => existsSync(f));
+  if (file === undefined) throw new EngramError(`${out}: no model.safetensors or checkpoint.safetensors (has the run saved a checkpoint yet?)`);
+  const { model } = file.endsWith('model.safetensors') ? await loadDnc(file) : await loadDncCheckpoint(file);
+  if (model.config.inputSize !== info.words.length)
+    throw new EngramError(`${file}: the model reads ${model.config.inputSize} words; run.json has ${info.words.length}`);
+  return { info, model, file };
+}
+
 /** `engram eval --run DIR` of a DNC-on-bAbI run: test error per task. */
 export const EVAL_DNC_BABI_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', help: 'the run folder' },
@@ -380,11 +391,7 @@ export async function isDncBabiRun(dir: string): Promise<boolean> {
 /** `engram eval --run DIR` for a DNC-on-bAbI run: prints the test error per task. Returns the exit code. */
 export async function evalDncBabiCommand(values: OptionValues, io: DncBabiIO): Promise<number> {
   const out = get<string>(values, 'run') as string;
-  const info = await readRunInfo(out);
-  const file = existsSync(join(out, 'model.safetensors')) ? join(out, 'model.safetensors') : join(out, 'checkpoint.safetensors');
-  const { model } = file.endsWith('model.safetensors') ? await loadDnc(file) : await loadDncCheckpoint(file);
-  if (model.config.inputSize !== info.words.length)
-    throw new EngramError(`${file}: the model reads ${model.config.inputSize} words; run.json has ${info.words.length}`);
+  const { info, model, file } = await loadBabiRun(out);
   const vocabulary = Vocabulary.fromWords(info.words);
   const data = get<string>(values, 'data') ?? info.data;
   const limit = get<number>(values, 'stories');
@@ -426,11 +433,7 @@ const argmax = (values: readonly number[]): number => values.reduce((best, v, i)
  */
 export async function showDncBabiCommand(values: OptionValues, io: DncBabiIO): Promise<{ code: number; svg: string; out: string }> {
   const out = get<string>(values, 'run') as string;
-  const info = await readRunInfo(out);
-  const file = existsSync(join(out, 'model.safetensors')) ? join(out, 'model.safetensors') : join(out, 'checkpoint.safetensors');
-  const { model } = file.endsWith('model.safetensors') ? await loadDnc(file) : await loadDncCheckpoint(file);
-  if (model.config.inputSize !== info.words.length)
-    throw new EngramError(`${file}: the model reads ${model.config.inputSize} words; run.json has ${info.words.length}`);
+  const { info, model, file } = await loadBabiRun(out);
   const vocabulary = Vocabulary.fromWords(info.words);
   const task = get<number>(values, 'task') ?? (info.tasks[0] as number);
   if (!info.tasks.includes(task)) throw new EngramError(`--task: the run was trained on tasks ${info.tasks.join(',')}, not ${task}`);
