@@ -45,6 +45,24 @@ function tinyBabi(): string {
   return dir;
 }
 
+/** A well-formed run.json of a DNC-on-bAbI run (the fields `readRunInfo` checks). */
+const validRun = {
+  kind: 'dnc-babi',
+  data: '.',
+  tasks: [1],
+  seed: 1,
+  batch: 1,
+  threads: 1,
+  learningRate: 1e-4,
+  clipNorm: 50,
+  validation: 2,
+  evalEvery: 9,
+  checkpointEvery: 9,
+  sizes: { hidden: 4, memorySlots: 4, memoryWidth: 4, readHeads: 1 },
+  words: ['<pad>', 'a', 'b'],
+  started: 'x',
+};
+
 const io = (stopAfter = Number.POSITIVE_INFINITY) => {
   const lines: string[] = [];
   let statuses = 0;
@@ -131,22 +149,7 @@ describe('engram train dnc --task babi / eval', () => {
 
   it('refuses a hostile run.json with one EngramError, whatever field is wrong, and never touches Object.prototype', async () => {
     const run = scratch();
-    const valid = {
-      kind: 'dnc-babi',
-      data: run,
-      tasks: [1],
-      seed: 1,
-      batch: 1,
-      threads: 1,
-      learningRate: 1e-4,
-      clipNorm: 50,
-      validation: 2,
-      evalEvery: 9,
-      checkpointEvery: 9,
-      sizes: { hidden: 4, memorySlots: 4, memoryWidth: 4, readHeads: 1 },
-      words: ['<pad>', 'a', 'b'],
-      started: 'x',
-    };
+    const valid = { ...validRun, data: run };
     const hostile = fc.oneof(
       fc.anything(),
       fc.constantFrom(-1, 0, 1.5, 1e300, Number.NaN, '1', null, [], {}, ['<pad>', 'a', 'a'], ['a'], { hidden: 1e9 }, '__proto__'),
@@ -178,22 +181,8 @@ describe('engram train dnc --task babi / eval', () => {
     );
     const run = scratch();
     writeFileSync(join(run, 'checkpoint.safetensors'), 'x');
-    writeFileSync(
-      join(run, 'run.json'),
-      JSON.stringify({
-        kind: 'dnc-babi',
-        data: '.',
-        tasks: [1],
-        seed: 1,
-        batch: 1,
-        threads: 1,
-        learningRate: 1e-4,
-        clipNorm: 50,
-        validation: 2,
-        evalEvery: 9,
-        checkpointEvery: 9,
-      }),
-    );
+    const { sizes: _, ...withoutSizes } = validRun;
+    writeFileSync(join(run, 'run.json'), JSON.stringify(withoutSizes));
     await expect(trainDncBabiCommand(parse(['--out', run, '--resume']), io())).rejects.toThrow(/run\.json: 'sizes\.hidden' must be a number/);
     writeFileSync(join(run, 'run.json'), '{"kind":"lm"}');
     await expect(trainDncBabiCommand(parse(['--out', run, '--resume']), io())).rejects.toThrow(/not a DNC-on-bAbI run/);
