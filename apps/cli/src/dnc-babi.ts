@@ -30,7 +30,7 @@ import {
 import { createDncBabiWorkers } from '@engram/dnc/workers';
 import { type NtmTrainingSnapshot, ntmOptimizer } from '@engram/ntm';
 import { EngramError, Random, countParameters, getDefaultBackend } from '@engram/tensor';
-import { appendText, removeLeftoverTemporaries, writeText } from './files.js';
+import { appendText, keepCsvRows, readJsonFile, removeLeftoverTemporaries, writeText } from './files.js';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
 import { prepareRunFolder } from './run-folder.js';
@@ -140,12 +140,7 @@ function modelFor(info: BabiRunInfo): DncModel {
 
 async function readRunInfo(out: string): Promise<BabiRunInfo> {
   const path = join(out, 'run.json');
-  let info: unknown;
-  try {
-    info = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new EngramError(`${path}: cannot read it as JSON (${(error as Error).message.split('\n')[0]})`);
-  }
+  const info = await readJsonFile(path);
   const i = info as Partial<BabiRunInfo>;
   if (typeof info !== 'object' || info === null || i.kind !== 'dnc-babi') throw new EngramError(`${path}: not a DNC-on-bAbI run`);
   const positive = (name: string, value: unknown, max: number) => {
@@ -266,19 +261,8 @@ export async function trainDncBabiCommand(values: OptionValues, io: DncBabiIO): 
   if (at) {
     const progress = babiProgress(at);
     // Rows logged after the checkpoint are dropped: the resumed run recomputes them exactly.
-    for (const [file, header] of [
-      ['curve.csv', CURVE_HEADER],
-      ['evals.csv', EVALS_HEADER],
-    ] as const) {
-      const path = join(out, file);
-      const rows = existsSync(path)
-        ? (await readFile(path, 'utf8'))
-            .split('\n')
-            .slice(1)
-            .filter((l) => l !== '' && Number(l.split(',')[0]) <= at.step)
-        : [];
-      await writeText(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
-    }
+    await keepCsvRows(join(out, 'curve.csv'), CURVE_HEADER, (f) => Number(f[0]) <= at.step);
+    await keepCsvRows(join(out, 'evals.csv'), EVALS_HEADER, (f) => Number(f[0]) <= at.step);
     io.log(
       `resumed ${checkpointPath} at step ${count(at.step)}, epoch ${progress.epoch + 1} at story ${count(progress.position)}${notes.length ? `; ${notes.join('; ')}` : ''}`,
     );

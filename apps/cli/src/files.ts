@@ -1,7 +1,7 @@
-import { constants, readdirSync, unlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ATOMIC_TEMPORARY_SUFFIX, writeFileAtomic } from '@engram/tensor';
+import { ATOMIC_TEMPORARY_SUFFIX, EngramError, writeFileAtomic } from '@engram/tensor';
 
 /** Writes a text file of a run folder atomically; a symbolic link at `path` is replaced, never written through. */
 export async function writeText(path: string, text: string): Promise<void> {
@@ -15,6 +15,29 @@ export async function appendText(path: string, text: string): Promise<void> {
     await handle.writeFile(text);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Rewrites a run folder's CSV with its header and only the rows `keep` accepts (split on commas): on `--resume`, the
+ * rows logged after the checkpoint go, since the resumed run recomputes them exactly. A missing file gets the header.
+ */
+export async function keepCsvRows(path: string, header: string, keep: (fields: string[]) => boolean): Promise<void> {
+  const rows = existsSync(path)
+    ? (await readFile(path, 'utf8'))
+        .split('\n')
+        .slice(1)
+        .filter((l) => l !== '' && keep(l.split(',')))
+    : [];
+  await writeText(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
+}
+
+/** A run folder's JSON file, parsed; a missing or malformed one is one line naming it. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new EngramError(`${path}: cannot read it as JSON (${(error as Error).message.split('\n')[0]})`);
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { appendText, removeLeftoverTemporaries, writeText } from './files.js';
+import { appendText, keepCsvRows, readJsonFile, removeLeftoverTemporaries, writeText } from './files.js';
 import {
   type DatastoreFile,
   type IvfIndex,
@@ -263,12 +263,7 @@ function checkPositiveFields(path: string, what: string, value: unknown, base: o
 
 async function readRunInfo(dir: string): Promise<LmRunInfo> {
   const path = join(dir, 'run.json');
-  let info: unknown;
-  try {
-    info = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new EngramError(`${path}: cannot read it as JSON (${(error as Error).message.split('\n')[0]})`);
-  }
+  const info = await readJsonFile(path);
   const i = info as Partial<LstmRunInfo> | Partial<MemnetRunInfo>;
   if (typeof info !== 'object' || info === null || i.kind !== 'lm') throw new EngramError(`${path}: not a language-model run`);
   if (typeof i.recipeName !== 'string' || typeof i.data !== 'string' || typeof i.seed !== 'number')
@@ -527,18 +522,9 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   const epochsPath = join(out, 'epochs.csv');
   const at = trainer.resumedAt;
   if (at) {
-    // Rows written after the checkpoint (a run killed before it could save) are dropped: the resumed run recomputes them exactly.
-    const keep = async (path: string, header: string, last: (fields: string[]) => boolean) => {
-      const rows = existsSync(path)
-        ? (await readFile(path, 'utf8'))
-            .split('\n')
-            .slice(1)
-            .filter((l) => l !== '' && last(l.split(',')))
-        : [];
-      await writeText(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
-    };
-    await keep(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= at.step);
-    await keep(epochsPath, EPOCHS_HEADER, (f) => Number(f[0]) < at.history.length);
+    // Rows written after the checkpoint (a run killed before it could save) are dropped.
+    await keepCsvRows(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= at.step);
+    await keepCsvRows(epochsPath, EPOCHS_HEADER, (f) => Number(f[0]) < at.history.length);
     io.log(
       `resumed ${checkpointPath} at step ${count(at.step)}, epoch ${at.epoch + 1}, ${count(at.tokens)} words${notes.length ? `; ${notes.join('; ')}` : ''}`,
     );

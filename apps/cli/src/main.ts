@@ -321,9 +321,14 @@ async function download(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The `--run` argument before the options are parsed (which table parses them depends on the run's kind). */
+function runArgument(argv: readonly string[]): string | undefined {
+  const at = argv.indexOf('--run');
+  return at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--run='))?.slice(6);
+}
+
 async function evaluate(argv: string[]): Promise<number> {
-  const runAt = argv.indexOf('--run');
-  const runArg = runAt >= 0 ? argv[runAt + 1] : argv.find((a) => a.startsWith('--run='))?.slice(6);
+  const runArg = runArgument(argv);
   if (runArg !== undefined && (await isLmRun(runArg))) {
     const values = tableCommand(
       'usage: engram eval --run DIR [--cache 100,500,2000]   language-model perplexity, alone and with a neural cache',
@@ -367,8 +372,7 @@ async function evaluate(argv: string[]): Promise<number> {
 }
 
 async function show(argv: string[]): Promise<number> {
-  const runAt = argv.indexOf('--run');
-  const runArg = runAt >= 0 ? argv[runAt + 1] : argv.find((a) => a.startsWith('--run='))?.slice(6);
+  const runArg = runArgument(argv);
   if (runArg !== undefined && (await isDncBabiRun(runArg))) {
     const values = tableCommand(
       'usage: engram show --run DIR [--task N] [--example K]   a DNC-on-bAbI run on one test story, word by word',

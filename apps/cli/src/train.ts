@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendText, writeText } from './files.js';
+import { appendText, keepCsvRows, writeText } from './files.js';
 import type { AlgorithmicTaskName } from '@engram/datasets';
 import { DNC_RECIPE, type DncModel, dncRecurrent, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
 import { createDncWorkers } from '@engram/dnc/workers';
@@ -243,10 +242,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
     const step = checkpoint.training.step;
     // Rows logged after the checkpoint (a run killed before it could save) are dropped: the
     // resumed run recomputes them exactly.
-    if (existsSync(curvePath)) {
-      const rows = (await readFile(curvePath, 'utf8')).split('\n').filter((line, i) => i === 0 || (line !== '' && Number(line.split(',')[0]) <= step));
-      await writeText(curvePath, `${rows.join('\n')}\n`);
-    }
+    await keepCsvRows(curvePath, CURVE_HEADER, (f) => Number(f[0]) <= step);
     io.log(`resumed ${checkpointPath} at step ${count(step)} (${count(checkpoint.training.sequences)} sequences)`);
   } else {
     const { model: created, ...start } = fresh as NonNullable<typeof fresh>;
