@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { evaluateModel, loadRun } from './evaluate.js';
+import { algorithmicTask, sampleBatch } from '@engram/datasets';
+import { evaluateBatch } from '@engram/ntm';
+import { Random } from '@engram/tensor';
+import { evaluateModel, loadRun, parseLengths } from './evaluate.js';
 import { type MemnetTrainOptions, ask, isMemnetRun, loadMemnetRun, parseStory, renderAnswer, resultsTable, runMemnetTraining, scheduleFor } from './memnet.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
@@ -87,6 +90,27 @@ describe('engram train ntm', () => {
     expect(shown.steps).toHaveLength(7);
     expect(renderTerminal(shown)).toContain('write head 1');
     expect(renderSvg(shown, 'test')).toContain('read weighting, head 1');
+  });
+});
+
+describe('engram eval --lengths', () => {
+  it('reads lengths and ranges, and names the entry it cannot read', () => {
+    expect(parseLengths('1-20,30,50', 1)).toEqual([[1, 20], 30, 50]);
+    expect(parseLengths('2-6,12', 2)).toEqual([[2, 6], 12]);
+    for (const bad of ['0', '1-0', '5-2', 'x', '', '3,,4', '1e3', '10001', '1-99999'])
+      expect(() => parseLengths(bad, 1), bad).toThrow(/--lengths: (expected lengths|the range)/);
+    expect(() => parseLengths('1-6', 2)).toThrow(/'1-6'/);
+  });
+
+  it('scores associative recall at the item counts asked for', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+    await runTraining(tiny(out, { task: 'associative-recall', taskOptions: { width: 3, itemLength: 1, maxItems: 3 }, maxSequences: 16 }), silent().io);
+    const { model, task, taskOptions } = await loadRun(out);
+    const rows = evaluateModel(model, task, { lengths: [2, [3, 4], 9], sequences: 6, seed: 3, batch: 6, taskOptions });
+    expect(rows.map((r) => r.label)).toEqual(['items 2', 'items 3..4', 'items 9']);
+    const nine = evaluateBatch(model, sampleBatch(algorithmicTask(task), new Random(3), 6, { ...taskOptions, minItems: 9, maxItems: 9 }));
+    expect(rows[2]?.loss).toBeCloseTo(nine.loss, 5);
+    expect(rows[2]?.errorBits).toBeCloseTo(nine.errorBits, 5);
   });
 });
 

@@ -120,7 +120,13 @@ export const TRAIN_MEMNET_OPTIONS: readonly OptionSpec[] = [
 export const EVAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', default: 'runs/copy', help: 'the run folder (or a model .safetensors file)' },
   { name: 'data', type: 'string', value: 'DIR', default: 'data/babi', help: 'bAbI folder (memory networks)' },
-  { name: 'lengths', type: 'string', value: 'LIST', default: '1-20,30,50,80,120', help: 'NTM: sequence lengths and ranges to score' },
+  {
+    name: 'lengths',
+    type: 'string',
+    value: 'LIST',
+    default: '1-20,30,50,80,120',
+    help: 'NTM/DNC: sequence lengths and ranges to score (associative recall: item counts)',
+  },
   { name: 'sequences', type: 'integer', value: 'N', default: 1000, min: 1, max: 1e7, help: 'NTM: fresh sequences per row' },
   { name: 'seed', type: 'integer', value: 'N', default: 7, min: 0, max: 2 ** 31 - 1, help: 'NTM: seed of the fresh sequences' },
   { name: 'batch', type: 'integer', value: 'N', default: 50, min: 1, max: 4096, help: 'NTM: sequences evaluated at once' },

@@ -59,7 +59,8 @@ export interface EvaluationRow {
 
 /**
  * Error bits per sequence on fresh seeded sequences. For copy and repeat copy, `lengths` fixes the
- * sequence length (including lengths longer than trained); otherwise the task's defaults are used.
+ * sequence length (including lengths longer than trained); for associative recall, the number of
+ * items; for priority sort, the run's own task options are used.
  */
 export function evaluateModel(
   model: SequenceModel,
@@ -77,12 +78,15 @@ export function evaluateModel(
   const base = options.taskOptions ?? {};
   const generator = algorithmicTask(task);
   const settings: [string, Record<string, number | undefined>][] =
-    task === 'copy' || task === 'repeat-copy'
-      ? options.lengths.map((length) =>
-          typeof length === 'number'
-            ? [`length ${length}`, { ...base, minLength: length, maxLength: length }]
-            : [`lengths ${length[0]}..${length[1]}`, { ...base, minLength: length[0], maxLength: length[1] }],
-        )
+    task === 'copy' || task === 'repeat-copy' || task === 'associative-recall'
+      ? options.lengths.map((length) => {
+          const [low, high] = typeof length === 'number' ? [length, length] : length;
+          const label =
+            low === high
+              ? `${task === 'associative-recall' ? 'items' : 'length'} ${low}`
+              : `${task === 'associative-recall' ? 'items' : 'lengths'} ${low}..${high}`;
+          return [label, task === 'associative-recall' ? { ...base, minItems: low, maxItems: high } : { ...base, minLength: low, maxLength: high }];
+        })
       : [['training range', base]];
   return settings.map(([label, taskOptions]) => {
     const rng = new Random(options.seed);
@@ -98,5 +102,26 @@ export function evaluateModel(
       options.onProgress?.(label, done, options.sequences);
     }
     return { label, sequences: done, errorBits: bits / done, loss: loss / done };
+  });
+}
+
+/**
+ * `--lengths`: lengths (item counts for associative recall) and ranges such as 1-20,30,50, each in
+ * `least`..10,000 (the task's own limits apply on top).
+ * @param text - the flag's value
+ * @param least - the smallest value allowed (2 for item counts)
+ */
+export function parseLengths(text: string, least: number): (number | [number, number])[] {
+  const bound = (entry: string, n: number): number => {
+    if (!Number.isInteger(n) || n < least || n > 10_000)
+      throw new EngramError(`--lengths: expected lengths or ranges such as ${least}-20,30,50 (each ${least} to 10000), got '${entry}'`);
+    return n;
+  };
+  return text.split(',').map((entry): number | [number, number] => {
+    const range = /^(\d+)-(\d+)$/.exec(entry);
+    if (range === null) return bound(entry, /^\d+$/.test(entry) ? Number(entry) : Number.NaN);
+    const [low, high] = [bound(entry, Number(range[1])), bound(entry, Number(range[2]))];
+    if (low > high) throw new EngramError(`--lengths: the range '${entry}' runs backwards`);
+    return [low, high];
   });
 }

@@ -24,7 +24,7 @@ import {
   showDncBabiCommand,
   trainDncBabiCommand,
 } from './dnc-babi.js';
-import { evaluateModel, loadRun } from './evaluate.js';
+import { evaluateModel, loadRun, parseLengths } from './evaluate.js';
 import { writeText } from './files.js';
 import { count } from './format.js';
 import {
@@ -346,13 +346,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const values = { run: get<string>(parsed, 'run'), data: get<string>(parsed, 'data'), lengths: get<string>(parsed, 'lengths') };
   if (await isMemnetRun(values.run ?? 'runs/copy')) return evaluateMemnetRun(values.run ?? 'runs/copy', values.data ?? 'data/babi');
   const { model, task, taskOptions, path } = await loadRun(values.run ?? 'runs/copy');
-  const lengths = (values.lengths ?? '').split(',').map((entry): number | [number, number] => {
-    const range = /^(\d+)-(\d+)$/.exec(entry);
-    const n = Number(entry);
-    if (range) return [Number(range[1]), Number(range[2])];
-    if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new EngramError(`--lengths: expected lengths or ranges such as 1-20,30,50, got '${entry}'`);
-    return n;
-  });
+  const lengths = parseLengths(values.lengths ?? '', task === 'associative-recall' ? 2 : 1);
   const sequences = get<number>(parsed, 'sequences') ?? 1000;
   const seed = get<number>(parsed, 'seed') ?? 7;
   console.log(`${path}: ${task}, ${count(sequences)} fresh sequences per row (seed ${seed})`);
