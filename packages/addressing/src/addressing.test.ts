@@ -136,6 +136,45 @@ describe('fused kernels equal the composed definitions', () => {
   });
 });
 
+describe('several write heads, fused', () => {
+  it('equal the composed write bit for bit, with the same gradients, for 2, 3 and 5 heads', () => {
+    const rng = new Random(33);
+    for (const count of [2, 3, 5]) {
+      const memory = randomNormal([2, 6, 5], rng);
+      const heads = Array.from({ length: count }, () => ({
+        weighting: softmax(randomNormal([2, 6], rng), -1),
+        erase: randomUniform([2, 5], rng, 0, 1),
+        add: randomNormal([2, 5], rng),
+      }));
+      const fused = write(memory, heads);
+      const composed = write(memory, heads, { fused: false });
+      expect(Array.from(fused.toArray())).toEqual(Array.from(composed.toArray()));
+      // Gradients with respect to the memory and every head's vectors, through a weighted sum.
+      const weights = randomNormal([2, 6, 5], rng);
+      const gradients = (fusedPath: boolean) => {
+        const leaves = [memory, ...heads.flatMap((h) => [h.weighting, h.erase, h.add])].map((t) => tensor(t.toArray(), t.shape, { requiresGrad: true }));
+        const [m, ...rest] = leaves as [Tensor, ...Tensor[]];
+        const hs = heads.map((_, h) => ({ weighting: rest[3 * h] as Tensor, erase: rest[3 * h + 1] as Tensor, add: rest[3 * h + 2] as Tensor }));
+        write(m, hs, { fused: fusedPath }).mul(weights).sum().backward();
+        return leaves.map((t) => Array.from(t.grad?.toArray() ?? []));
+      };
+      const [f, c] = [gradients(true), gradients(false)];
+      for (const [i, grad] of f.entries()) for (const [j, v] of grad.entries()) expect(v).toBeCloseTo(c[i]?.[j] as number, 5);
+    }
+  });
+
+  it('pass finite differences', () => {
+    const rng = new Random(34);
+    const memory = randomNormal([1, 4, 3], rng);
+    const second = { weighting: softmax(randomNormal([1, 4], rng), -1), erase: randomUniform([1, 3], rng, 0, 1), add: randomNormal([1, 3], rng) };
+    const check = gradientCheck(
+      (m: Tensor, w: Tensor, e: Tensor, a: Tensor) => write(m, [{ weighting: w, erase: e, add: a }, second]),
+      [memory, softmax(randomNormal([1, 4], rng), -1), randomUniform([1, 3], rng, 0.1, 0.9), randomNormal([1, 3], rng)],
+    );
+    expect(check.maxError).toBeLessThan(2e-2);
+  });
+});
+
 describe('fused memory-network attention equals the composed ops', () => {
   it('in softmax and linear-start mode, with and without a mask, values and gradients', () => {
     const rng = new Random(11);

@@ -1,4 +1,4 @@
-import { type Tensor, add, expandDims, matmul, memoryWrite, mul, outer, squeeze, sub } from '@engram/tensor';
+import { type Tensor, add, expandDims, matmul, memoryWrite, mul, outer, squeeze, sub, zeros } from '@engram/tensor';
 import { expectShape, memoryShape } from './validate.js';
 
 /**
@@ -30,27 +30,33 @@ export interface WriteHead {
  * Erasures multiply and additions sum, so the heads' order does not matter.
  *
  * @param memory M_{t−1}, `[batch, N, M]`
- * @param options `fused`: with one head, use the one-pass `memoryWrite` kernel (default true)
+ * @param options `fused` (default true): run the fused `memoryWrite` kernel (one pass with one head, 2H
+ *   passes with H heads); false composes the write from elementwise ops (the reference the fused path is tested against)
  * @param heads - the write heads, applied in order: each a weighting w [batch, N], erase vector e [batch, M] and add vector a [batch, M]
  * @returns M_t, `[batch, N, M]`
  */
 export function write(memory: Tensor, heads: readonly WriteHead[], options: { fused?: boolean } = {}): Tensor {
   const [batch, slots, width] = memoryShape('write', memory);
-  // One head: a single fused pass (memoryWrite), forward and backward.
-  const only = heads[0];
-  if (heads.length === 1 && only !== undefined && options.fused !== false) {
-    expectShape('write', 'write head 0 weighting w', only.weighting, [batch, slots]);
-    expectShape('write', 'write head 0 erase vector e', only.erase, [batch, width]);
-    expectShape('write', 'write head 0 add vector a', only.add, [batch, width]);
-    return memoryWrite(memory, only.weighting, only.erase, only.add);
-  }
-  let result = memory;
   for (const [h, head] of heads.entries()) {
     expectShape('write', `write head ${h} weighting w`, head.weighting, [batch, slots]);
     expectShape('write', `write head ${h} erase vector e`, head.erase, [batch, width]);
     expectShape('write', `write head ${h} add vector a`, head.add, [batch, width]);
-    result = mul(result, sub(1, outer(head.weighting, head.erase)));
   }
+  const only = heads[0];
+  if (options.fused !== false) {
+    // One head: a single fused pass (memoryWrite), forward and backward.
+    if (heads.length === 1 && only !== undefined) return memoryWrite(memory, only.weighting, only.erase, only.add);
+    // Several heads: 2H fused passes instead of 5H elementwise ops, the same arithmetic in the same
+    // order as the composed path: every head erases (its add vector zero: M∘(1 − w eᵀ) + w·0), then
+    // every head adds (its erase vector zero: M∘(1 − w·0) + w aᵀ).
+    const none = zeros([batch, width], { backend: memory.backend });
+    let result = memory;
+    for (const head of heads) result = memoryWrite(result, head.weighting, head.erase, none);
+    for (const head of heads) result = memoryWrite(result, head.weighting, none, head.add);
+    return result;
+  }
+  let result = memory;
+  for (const head of heads) result = mul(result, sub(1, outer(head.weighting, head.erase)));
   for (const head of heads) result = add(result, outer(head.weighting, head.add));
   return result;
 }
