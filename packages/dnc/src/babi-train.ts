@@ -1,5 +1,5 @@
 import { type NtmRecipe, type NtmTrainingSnapshot, type TrainingState, freshNtmTraining, ntmOptimizer } from '@engram/ntm';
-import { EngramError, Random, clipGradientsByNorm, noGrad, parameterList } from '@engram/tensor';
+import { EngramError, Random, gradientNorm as globalNorm, noGrad, normClipScale, parameterList } from '@engram/tensor';
 import { type BabiSequence, DNC_BABI_RECIPE, babiLoss } from './babi.js';
 import type { DncModel } from './model.js';
 import { dncRecurrent } from './model.js';
@@ -282,10 +282,10 @@ export async function trainDncBabi(model: DncModel, train: readonly BabiSequence
       }
       if (!Number.isFinite(result.loss))
         return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${result.loss} at step ${training.step + 1}` };
-      const gradientNorm = clipGradientsByNorm(params, recipe.clipNorm > 0 ? recipe.clipNorm : Number.POSITIVE_INFINITY);
+      const gradientNorm = globalNorm(params);
       if (!Number.isFinite(gradientNorm))
         return { kind: 'non-finite', step: training.step + 1, message: `the gradient norm is ${gradientNorm} at step ${training.step + 1}` };
-      optimizer.step();
+      optimizer.step({ gradientScale: recipe.clipNorm > 0 ? normClipScale(gradientNorm, recipe.clipNorm) : 1 });
       training.step++;
       training.sequences += batch;
       progress.position += batch;

@@ -1,4 +1,16 @@
-import { EngramError, NonFiniteError, Random, SGD, type Tensor, clipGradientsByNorm, crossEntropy, mul, parameterList, tensor } from '@engram/tensor';
+import {
+  EngramError,
+  NonFiniteError,
+  Random,
+  SGD,
+  type Tensor,
+  crossEntropy,
+  gradientNorm as globalNorm,
+  mul,
+  normClipScale,
+  parameterList,
+  tensor,
+} from '@engram/tensor';
 import { type Streams, streamRows, toStreams, windowAt, windowCount } from './data.js';
 import { type LmDropoutMasks, type LmModel, type LmState, detachState, drawDropoutMasks, initialLmState, lmForward, readText } from './model.js';
 import { type LmRecipe, learningRateAt } from './recipes.js';
@@ -304,9 +316,9 @@ export function trainWindow(
 
 /** The end of every training step: global-norm clipping, the NaN/Inf check, the SGD update. Returns the norm before clipping. */
 function clipAndStep(optimizer: SGD, maxGradNorm: number, step: number): number {
-  const gradientNorm = clipGradientsByNorm(optimizer.params, maxGradNorm);
+  const gradientNorm = globalNorm(optimizer.params);
   if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
-  optimizer.step();
+  optimizer.step({ gradientScale: normClipScale(gradientNorm, maxGradNorm) });
   return gradientNorm;
 }
 

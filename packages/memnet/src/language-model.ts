@@ -30,7 +30,8 @@ import {
   checkRngState,
   checkpointContents,
   checkpointOptimizer,
-  clipGradientsByNorm,
+  gradientNorm as globalNorm,
+  normClipScale,
   crossEntropy,
   flattenParameters,
   loadSafetensors,
@@ -387,10 +388,10 @@ export async function trainMemnetLm(
         if (Number.isFinite(nats)) loss.backward();
       }
       if (!Number.isFinite(nats)) return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${nats} at step ${training.step + 1}` };
-      const gradientNorm = clipGradientsByNorm(params, recipe.maxGradNorm);
+      const gradientNorm = globalNorm(params);
       if (!Number.isFinite(gradientNorm))
         return { kind: 'non-finite', step: training.step + 1, message: `the gradient norm is ${gradientNorm} at step ${training.step + 1}` };
-      optimizer.step();
+      optimizer.step({ gradientScale: normClipScale(gradientNorm, recipe.maxGradNorm) });
       training.step++;
       training.stepInEpoch++;
       training.tokens += recipe.batch;

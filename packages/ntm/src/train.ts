@@ -5,8 +5,8 @@ import {
   type Optimizer,
   type Tensor,
   binaryCrossEntropyWithLogits,
-  clipGradientsByNorm,
-  clipGradientsByValue,
+  gradientNorm as globalNorm,
+  normClipScale,
   concat,
   mul,
   noGrad,
@@ -221,10 +221,12 @@ export async function trainBatchWith(
 /** The end of every training step: clipping by norm (with the NaN/Inf check) and by value, then the update. Returns the norm before clipping. */
 function clipAndStep(model: SequenceModel, optimizer: Optimizer, options: TrainBatchOptions, step: number): number {
   const params = parameterList(model.params);
-  const gradientNorm = clipGradientsByNorm(params, options.clipNorm && options.clipNorm > 0 ? options.clipNorm : Number.POSITIVE_INFINITY);
+  const gradientNorm = globalNorm(params);
   if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
-  if (options.clipValue && options.clipValue > 0) clipGradientsByValue(params, options.clipValue);
-  optimizer.step();
+  optimizer.step({
+    gradientScale: options.clipNorm && options.clipNorm > 0 ? normClipScale(gradientNorm, options.clipNorm) : 1,
+    ...(options.clipValue && options.clipValue > 0 ? { clipValue: options.clipValue } : {}),
+  });
   return gradientNorm;
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Adam,
   type Optimizer,
+  type Tensor,
   RMSProp,
   Random,
   SGD,
@@ -9,6 +10,9 @@ import {
   clipGradientsByNorm,
   clipGradientsByValue,
   glorotUniform,
+  gradientNorm,
+  normClipScale,
+  randomNormal,
   matmul,
   orthogonal,
   optimizerStateFromTensors,
@@ -108,6 +112,66 @@ describe('gradient clipping', () => {
     expect(clipGradientsByNorm([a, b], 1)).toBeCloseTo(5);
     expect(a.grad?.item()).toBeCloseTo(0.6);
     expect(b.grad?.item()).toBeCloseTo(0.8);
+  });
+});
+
+describe('step with the clipping folded in', () => {
+  const make = (rng: Random) => [randomNormal([7, 5], rng, 0, 1, { requiresGrad: true }), randomNormal([5], rng, 0, 1, { requiresGrad: true })];
+  const withGradients = (params: Tensor[], seed: number) => {
+    const rng = new Random(seed);
+    for (const p of params) p.grad = randomNormal(p.shape, rng, 0, 30);
+  };
+  const optimizers: [string, (params: Tensor[]) => Optimizer][] = [
+    ['SGD', (ps) => new SGD(ps, 0.1)],
+    ['SGD with momentum', (ps) => new SGD(ps, 0.1, { momentum: 0.9 })],
+    ['RMSProp', (ps) => new RMSProp(ps, 1e-3)],
+    ['Adam', (ps) => new Adam(ps, 1e-2)],
+  ];
+  for (const [name, create] of optimizers) {
+    it(`${name}: step({ gradientScale, clipValue }) gives bit for bit what clipping the gradients first gives`, () => {
+      for (const [maxNorm, limit] of [
+        [Number.POSITIVE_INFINITY, undefined],
+        [5, undefined],
+        [Number.POSITIVE_INFINITY, 10],
+        [5, 0.3],
+        [1e6, 0.3],
+      ] as [number, number | undefined][]) {
+        const [first, second] = [make(new Random(1)), make(new Random(1))] as [Tensor[], Tensor[]];
+        const [a, b] = [create(first), create(second)];
+        for (let step = 0; step < 3; step++) {
+          withGradients(first, step);
+          withGradients(second, step);
+          const before = first.map((p) => p.grad?.toArray());
+          const norm = gradientNorm(first);
+          a.step({ gradientScale: normClipScale(norm, maxNorm), ...(limit === undefined ? {} : { clipValue: limit }) });
+          expect(first.map((p) => p.grad?.toArray())).toEqual(before); // the gradients are left as they were
+          expect(clipGradientsByNorm(second, maxNorm)).toBe(norm);
+          if (limit !== undefined) clipGradientsByValue(second, limit);
+          b.step();
+        }
+        for (const [i, p] of first.entries()) expect(Array.from(p.toArray())).toEqual(Array.from((second[i] as Tensor).toArray()));
+      }
+    });
+  }
+  it('normClipScale: maxNorm / norm above the limit, 1 otherwise (NaN included)', () => {
+    expect(normClipScale(10, 5)).toBe(0.5);
+    expect(normClipScale(4, 5)).toBe(1);
+    expect(normClipScale(Number.NaN, 5)).toBe(1);
+  });
+  it('gradientNorm is the global L2 norm, NaN when a gradient holds one', () => {
+    const [a, b] = [tensor([3], undefined, { requiresGrad: true }), tensor([4], undefined, { requiresGrad: true })];
+    a.grad = tensor([3]);
+    b.grad = tensor([4]);
+    expect(gradientNorm([a, b])).toBe(5);
+    b.grad = tensor([Number.NaN]);
+    expect(gradientNorm([a, b])).toBeNaN();
+  });
+  it('rejects a negative or NaN scale and a clip value that is not positive', () => {
+    const w = tensor([1], undefined, { requiresGrad: true });
+    w.grad = tensor([1]);
+    const sgd = new SGD([w], 0.1);
+    for (const bad of [{ gradientScale: -1 }, { gradientScale: Number.NaN }, { clipValue: 0 }, { clipValue: Number.NaN }])
+      expect(() => sgd.step(bad)).toThrow(/optimizer.step: gradientScale must be/);
   });
 });
 

@@ -88,14 +88,39 @@ export abstract class Optimizer {
     for (const p of this.params) p.grad = null;
   }
 
-  /** Applies one update from the current gradients (parameters without a gradient are skipped). */
-  step(): void {
+  /** Per parameter, the array {@link Optimizer.step} writes scaled or clipped gradients into (made on first use). */
+  private readonly prepared: (Float32Array | undefined)[] = [];
+
+  /**
+   * Applies one update from the current gradients (parameters without a gradient are skipped).
+   * With `options`, each gradient element is first multiplied by `gradientScale` and then clipped
+   * to ±`clipValue`, each result rounded to float32: the same numbers as scaling the gradients with
+   * {@link clipGradientsByNorm} and clipping them with {@link clipGradientsByValue} before the step,
+   * in one pass that writes no new gradient tensors (the parameters' `.grad` are left as they were).
+   * @param options - the gradient scale (global-norm clipping: {@link normClipScale}) and the value clip
+   * @example
+   * ```ts
+   * const norm = gradientNorm(optimizer.params);
+   * optimizer.step({ gradientScale: normClipScale(norm, 5) }); // as clipGradientsByNorm(params, 5) then step()
+   * ```
+   */
+  step(options: StepOptions = {}): void {
+    const scale = options.gradientScale ?? 1;
+    const limit = options.clipValue ?? Number.POSITIVE_INFINITY;
+    if (!(scale >= 0) || !(limit > 0)) throw new EngramError(`optimizer.step: gradientScale must be ≥ 0 and clipValue > 0, got ${scale} and ${limit}`);
     this.stepCount++;
     noGrad(() => {
       this.params.forEach((param, i) => {
         if (param.grad === null) return;
+        let grad = param.grad.dataSync();
+        if (scale !== 1 || limit !== Number.POSITIVE_INFINITY) {
+          const out = this.prepared[i] ?? new Float32Array(grad.length);
+          this.prepared[i] = out;
+          prepareGradient(grad, out, scale, limit);
+          grad = out;
+        }
         const value = param.toArray();
-        this.update(value, param.grad.dataSync(), i);
+        this.update(value, grad, i);
         param.assign(value);
       });
     });
@@ -286,8 +311,53 @@ export class Adam extends Optimizer {
   }
 }
 
+/** How {@link Optimizer.step} treats the gradients before its update. */
+export interface StepOptions {
+  /**
+   * Multiplies every gradient element first (default 1); global-norm clipping passes
+   * {@link normClipScale} of the {@link gradientNorm}.
+   */
+  gradientScale?: number;
+  /** Then clips every element into [−clipValue, clipValue] (default: no clipping; the NTM paper's is 10). */
+  clipValue?: number;
+}
+
+/** out[i] = clip(float32(g[i] · scale), ±limit), one pass; scale 1 and an infinite limit leave g's values. */
+function prepareGradient(grad: Float32Array, out: Float32Array, scale: number, limit: number): void {
+  if (scale === 1) out.set(grad);
+  else for (let i = 0; i < grad.length; i++) out[i] = (grad[i] as number) * scale;
+  if (limit === Number.POSITIVE_INFINITY) return;
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(limit, Math.max(-limit, out[i] as number));
+}
+
 /**
- * Clips every gradient element into [−limit, limit] (the NTM paper clips to ±10).
+ * The global L2 norm of all the parameters' gradients, √(Σ g²) (parameters without a gradient count
+ * as zero). NaN or Infinity when a gradient holds one.
+ * @param params - the parameters whose gradients are measured
+ */
+export function gradientNorm(params: readonly Tensor[]): number {
+  let squares = 0;
+  for (const p of params) {
+    if (p.grad === null) continue;
+    const g = p.grad.dataSync();
+    for (let i = 0; i < g.length; i++) squares += (g[i] as number) * (g[i] as number);
+  }
+  return Math.sqrt(squares);
+}
+
+/**
+ * The factor global-norm clipping multiplies the gradients by: maxNorm / norm when the norm is above
+ * maxNorm, otherwise 1 (also for a NaN norm, which the caller reports).
+ * @param norm - the gradients' global norm ({@link gradientNorm})
+ * @param maxNorm - the largest norm allowed
+ */
+export function normClipScale(norm: number, maxNorm: number): number {
+  return norm > maxNorm ? maxNorm / norm : 1;
+}
+
+/**
+ * Clips every gradient element into [−limit, limit] (the NTM paper clips to ±10). In a training step,
+ * `optimizer.step({ clipValue })` does the same without writing new gradient tensors.
  * @param params - the parameters whose gradients are clipped
  * @param limit - each gradient element is clipped to ±limit
  */
@@ -302,21 +372,16 @@ export function clipGradientsByValue(params: readonly Tensor[], limit: number): 
 }
 
 /**
- * Scales all gradients together so their global L2 norm is at most `maxNorm`. Returns the norm
- * before clipping (useful for logging, and NaN/Inf detection).
- * @param params - the parameters whose gradients are scaled
- * @param maxNorm - the largest global L2 norm allowed
+ * Rescales all gradients together so that their global L2 norm is at most `maxNorm`; returns the
+ * norm before clipping. In a training step, `optimizer.step({ gradientScale: normClipScale(norm, maxNorm) })`
+ * does the same without writing new gradient tensors.
+ * @param params - the parameters whose gradients are rescaled
+ * @param maxNorm - the largest global norm allowed
  */
 export function clipGradientsByNorm(params: readonly Tensor[], maxNorm: number): number {
-  let squares = 0;
-  for (const p of params) {
-    if (p.grad === null) continue;
-    const g = p.grad.dataSync();
-    for (let i = 0; i < g.length; i++) squares += (g[i] as number) * (g[i] as number);
-  }
-  const norm = Math.sqrt(squares);
-  if (norm > maxNorm) {
-    const scale = maxNorm / norm;
+  const norm = gradientNorm(params);
+  const scale = normClipScale(norm, maxNorm);
+  if (scale !== 1) {
     for (const p of params) {
       if (p.grad === null) continue;
       const g = p.grad.toArray();
