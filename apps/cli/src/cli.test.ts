@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { algorithmicTask, sampleBatch } from '@engram/datasets';
+import { algorithmicTask, randomBits, repeatCopySequence, sampleBatch } from '@engram/datasets';
 import { evaluateBatch } from '@engram/ntm';
 import { Random } from '@engram/tensor';
-import { evaluateModel, loadRun, parseLengths } from './evaluate.js';
+import { evaluateModel, evaluationRows, loadRun, parseLengths } from './evaluate.js';
 import { type MemnetTrainOptions, ask, isMemnetRun, loadMemnetRun, parseStory, renderAnswer, resultsTable, runMemnetTraining, scheduleFor } from './memnet.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
@@ -98,8 +98,42 @@ describe('engram eval --lengths', () => {
     expect(parseLengths('1-20,30,50', 1)).toEqual([[1, 20], 30, 50]);
     expect(parseLengths('2-6,12', 2)).toEqual([[2, 6], 12]);
     for (const bad of ['0', '1-0', '5-2', 'x', '', '3,,4', '1e3', '10001', '1-99999'])
-      expect(() => parseLengths(bad, 1), bad).toThrow(/--lengths: (expected lengths|the range)/);
+      expect(() => parseLengths(bad, 1), bad).toThrow(/--lengths: (expected counts|the range)/);
     expect(() => parseLengths('1-6', 2)).toThrow(/'1-6'/);
+  });
+
+  it('chooses the rows each task can score, and names a flag the task cannot use', () => {
+    const flags = (lengths?: string, repeats?: string) => ({ lengths, repeats, defaultLengths: '1-20,30' });
+    expect(evaluationRows('copy', 'm', flags())).toEqual({ lengths: [[1, 20], 30], repeats: [] });
+    expect(evaluationRows('repeat-copy', 'm', flags(undefined, '3,12'))).toEqual({ lengths: [], repeats: [3, 12] });
+    expect(evaluationRows('repeat-copy', 'm', flags('5', '3'))).toEqual({ lengths: [5], repeats: [3] });
+    expect(evaluationRows('associative-recall', 'm', flags())).toEqual({ lengths: [], repeats: [] });
+    expect(evaluationRows('associative-recall', 'm', flags('2-6,12'))).toEqual({ lengths: [[2, 6], 12], repeats: [] });
+    expect(() => evaluationRows('associative-recall', 'm', flags('1-6'))).toThrow(/--lengths: .*got '1-6'/);
+    expect(() => evaluationRows('copy', 'm', flags(undefined, '3'))).toThrow(/--repeats: only for repeat-copy runs; m was trained on copy/);
+    expect(() => evaluationRows('priority-sort', 'm', flags('5'))).toThrow(/--lengths: priority sort has no lengths/);
+    expect(() => evaluationRows('repeat-copy', 'm', flags(undefined, '0'))).toThrow(/--repeats: expected counts/);
+  });
+
+  it('scores repeat copy at the repeat counts asked for, normalised over the trained range', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+    const trained = { width: 3, maxLength: 2, maxRepeats: 2 };
+    await runTraining(tiny(out, { task: 'repeat-copy', taskOptions: trained, maxSequences: 16 }), silent().io);
+    const { model, task, taskOptions } = await loadRun(out);
+    const rows = evaluateModel(model, task, { lengths: [], repeats: [1, [2, 3], 5], sequences: 6, seed: 3, batch: 6, taskOptions });
+    expect(rows.map((r) => r.label)).toEqual(['repeats 1', 'repeats 2..3', 'repeats 5']);
+    const rng = new Random(3);
+    const five = Array.from({ length: 6 }, () => {
+      const length = rng.int(1, 2);
+      rng.int(5, 5);
+      return repeatCopySequence(
+        Array.from({ length }, () => randomBits(rng, 3)),
+        5,
+        taskOptions,
+      );
+    });
+    const expected = evaluateBatch(model, sampleBatch({ ...algorithmicTask(task), sample: () => five.shift() as never }, new Random(0), 6, taskOptions));
+    expect(rows[2]?.loss).toBeCloseTo(expected.loss, 5);
   });
 
   it('scores associative recall at the item counts asked for', async () => {

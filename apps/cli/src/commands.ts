@@ -127,6 +127,12 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
     default: '1-20,30,50,80,120',
     help: 'NTM/DNC: sequence lengths and ranges to score (associative recall: item counts)',
   },
+  {
+    name: 'repeats',
+    type: 'string',
+    value: 'LIST',
+    help: 'repeat copy: repeat counts and ranges to score, at the trained lengths (e.g. 1-10,12,15,20)',
+  },
   { name: 'sequences', type: 'integer', value: 'N', default: 1000, min: 1, max: 1e7, help: 'NTM: fresh sequences per row' },
   { name: 'seed', type: 'integer', value: 'N', default: 7, min: 0, max: 2 ** 31 - 1, help: 'NTM: seed of the fresh sequences' },
   { name: 'batch', type: 'integer', value: 'N', default: 50, min: 1, max: 4096, help: 'NTM: sequences evaluated at once' },

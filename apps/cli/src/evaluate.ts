@@ -1,5 +1,16 @@
 import { join } from 'node:path';
-import { ALGORITHMIC_TASKS, type AlgorithmicTaskName, algorithmicTask, checkTaskOptions, sampleBatch } from '@engram/datasets';
+import {
+  ALGORITHMIC_TASKS,
+  type AlgorithmicTaskName,
+  type RepeatCopyOptions,
+  type SequenceTask,
+  algorithmicTask,
+  checkTaskOptions,
+  randomBits,
+  repeatCopySequence,
+  repeatCopyTask,
+  sampleBatch,
+} from '@engram/datasets';
 import { DNC_FORMAT, type DncModel, dncFromSafetensors, dncRecurrent } from '@engram/dnc';
 import { type NtmModel, type SequenceModel, evaluateBatch, ntmFromSafetensors } from '@engram/ntm';
 import { EngramError, Random, loadSafetensors, metadataJson } from '@engram/tensor';
@@ -57,45 +68,92 @@ export interface EvaluationRow {
   loss: number;
 }
 
+/** A value or an inclusive range of values, as `--lengths` and `--repeats` give them. */
+export type CountOrRange = number | [number, number];
+
+/** What {@link evaluateModel} scores and how. */
+export interface EvaluateOptions {
+  /**
+   * One row per entry: for copy and repeat copy the sequence length (including lengths longer than
+   * trained), for associative recall the number of items. Empty: no such rows.
+   */
+  lengths: readonly CountOrRange[];
+  /**
+   * Repeat copy only: one row per entry, sequences of the trained lengths written back this many
+   * times (including more than trained), the count normalised over the trained range as in training.
+   */
+  repeats?: readonly CountOrRange[];
+  /** Fresh sequences per row. */
+  sequences: number;
+  /** Seed of the fresh sequences (each row starts from it). */
+  seed: number;
+  /** Sequences evaluated at once. */
+  batch: number;
+  /** The task options the model was trained with. */
+  taskOptions?: Record<string, number | undefined>;
+  /** After each batch: the row being evaluated and the sequences done of it. */
+  onProgress?: (label: string, done: number, total: number) => void;
+}
+
+const bounds = (entry: CountOrRange): [number, number] => (typeof entry === 'number' ? [entry, entry] : entry);
+const labelOf = (singular: string, plural: string, entry: CountOrRange): string => {
+  const [low, high] = bounds(entry);
+  return low === high ? `${singular} ${low}` : `${plural} ${low}..${high}`;
+};
+
+/** Repeat copy at repeat counts drawn from [low, high], normalised over the trained range of `trained`. */
+function repeatCopyWith(low: number, high: number): SequenceTask<RepeatCopyOptions> {
+  return {
+    ...repeatCopyTask,
+    sample(rng, trained) {
+      const width = trained.width ?? 8;
+      const length = rng.int(trained.minLength ?? 1, trained.maxLength ?? 10);
+      const repeats = rng.int(low, high);
+      return repeatCopySequence(
+        Array.from({ length }, () => randomBits(rng, width)),
+        repeats,
+        trained,
+      );
+    },
+  };
+}
+
 /**
- * Error bits per sequence on fresh seeded sequences. For copy and repeat copy, `lengths` fixes the
- * sequence length (including lengths longer than trained); for associative recall, the number of
- * items; for priority sort, the run's own task options are used.
+ * Error bits per sequence on fresh seeded sequences: one row per entry of `lengths` (sequence length,
+ * or item count for associative recall) and of `repeats` (repeat copy); with neither, one row over the
+ * task's trained range (always so for priority sort).
+ * @param model - the trained NTM or DNC (its sequence loop)
+ * @param task - the task it was trained on
+ * @param options - the rows, how many sequences, the seed and the trained task options
  */
-export function evaluateModel(
-  model: SequenceModel,
-  task: AlgorithmicTaskName,
-  options: {
-    lengths: (number | [number, number])[];
-    sequences: number;
-    seed: number;
-    batch: number;
-    taskOptions?: Record<string, number | undefined>;
-    /** After each batch: the row being evaluated and the sequences done of it. */
-    onProgress?: (label: string, done: number, total: number) => void;
-  },
-): EvaluationRow[] {
+export function evaluateModel(model: SequenceModel, task: AlgorithmicTaskName, options: EvaluateOptions): EvaluationRow[] {
   const base = options.taskOptions ?? {};
-  const generator = algorithmicTask(task);
-  const settings: [string, Record<string, number | undefined>][] =
-    task === 'copy' || task === 'repeat-copy' || task === 'associative-recall'
-      ? options.lengths.map((length) => {
-          const [low, high] = typeof length === 'number' ? [length, length] : length;
-          const label =
-            low === high
-              ? `${task === 'associative-recall' ? 'items' : 'length'} ${low}`
-              : `${task === 'associative-recall' ? 'items' : 'lengths'} ${low}..${high}`;
-          return [label, task === 'associative-recall' ? { ...base, minItems: low, maxItems: high } : { ...base, minLength: low, maxLength: high }];
-        })
-      : [['training range', base]];
-  return settings.map(([label, taskOptions]) => {
+  const generator = algorithmicTask(task) as SequenceTask<Record<string, number | undefined>>;
+  const settings: [string, SequenceTask<Record<string, number | undefined>>, Record<string, number | undefined>][] = [];
+  if (task === 'copy' || task === 'repeat-copy')
+    for (const entry of options.lengths) {
+      const [low, high] = bounds(entry);
+      settings.push([labelOf('length', 'lengths', entry), generator, { ...base, minLength: low, maxLength: high }]);
+    }
+  if (task === 'associative-recall')
+    for (const entry of options.lengths) {
+      const [low, high] = bounds(entry);
+      settings.push([labelOf('items', 'items', entry), generator, { ...base, minItems: low, maxItems: high }]);
+    }
+  if (task === 'repeat-copy')
+    for (const entry of options.repeats ?? []) {
+      const [low, high] = bounds(entry);
+      settings.push([labelOf('repeats', 'repeats', entry), repeatCopyWith(low, high) as SequenceTask<Record<string, number | undefined>>, base]);
+    }
+  if (settings.length === 0) settings.push(['training range', generator, base]);
+  return settings.map(([label, rowTask, taskOptions]) => {
     const rng = new Random(options.seed);
     let bits = 0;
     let loss = 0;
     let done = 0;
     while (done < options.sequences) {
       const size = Math.min(options.batch, options.sequences - done);
-      const result = evaluateBatch(model, sampleBatch(generator, rng, size, taskOptions));
+      const result = evaluateBatch(model, sampleBatch(rowTask, rng, size, taskOptions));
       bits += result.errorBits * size;
       loss += result.loss * size;
       done += size;
@@ -106,22 +164,59 @@ export function evaluateModel(
 }
 
 /**
- * `--lengths`: lengths (item counts for associative recall) and ranges such as 1-20,30,50, each in
- * `least`..10,000 (the task's own limits apply on top).
+ * `--lengths` and `--repeats`: counts (lengths, item counts for associative recall, repeat counts) and
+ * ranges such as 1-20,30,50, each in `least`..10,000 (the task's own limits apply on top).
  * @param text - the flag's value
  * @param least - the smallest value allowed (2 for item counts)
+ * @param flag - the flag named in errors
  */
-export function parseLengths(text: string, least: number): (number | [number, number])[] {
+export function parseLengths(text: string, least: number, flag = '--lengths'): CountOrRange[] {
   const bound = (entry: string, n: number): number => {
     if (!Number.isInteger(n) || n < least || n > 10_000)
-      throw new EngramError(`--lengths: expected lengths or ranges such as ${least}-20,30,50 (each ${least} to 10000), got '${entry}'`);
+      throw new EngramError(`${flag}: expected counts or ranges such as ${least}-20,30,50 (each ${least} to 10000), got '${entry}'`);
     return n;
   };
-  return text.split(',').map((entry): number | [number, number] => {
+  return text.split(',').map((entry): CountOrRange => {
     const range = /^(\d+)-(\d+)$/.exec(entry);
     if (range === null) return bound(entry, /^\d+$/.test(entry) ? Number(entry) : Number.NaN);
     const [low, high] = [bound(entry, Number(range[1])), bound(entry, Number(range[2]))];
-    if (low > high) throw new EngramError(`--lengths: the range '${entry}' runs backwards`);
+    if (low > high) throw new EngramError(`${flag}: the range '${entry}' runs backwards`);
     return [low, high];
   });
+}
+
+/** The flags `engram eval` reads for an NTM or DNC run, as typed (undefined: not given). */
+export interface EvaluationFlags {
+  /** `--lengths` when given. */
+  lengths: string | undefined;
+  /** `--repeats` when given. */
+  repeats: string | undefined;
+  /** The lengths copy and repeat copy score when `--lengths` is not given. */
+  defaultLengths: string;
+}
+
+/** The rows {@link evaluationRows} chose, for {@link EvaluateOptions}. */
+export interface ChosenRows {
+  /** Lengths, or item counts for associative recall. */
+  lengths: CountOrRange[];
+  /** Repeat counts (repeat copy). */
+  repeats: CountOrRange[];
+}
+
+/**
+ * Which rows `engram eval` scores for a run trained on `task`: copy and repeat copy score the given or
+ * default lengths (only the repeat counts when just `--repeats` is given); associative recall scores
+ * the given item counts, else its trained range; priority sort its trained range. A flag the task
+ * cannot use is an error naming it.
+ * @param task - the task the run was trained on
+ * @param path - the run's model file (named in errors)
+ * @param flags - the flags as typed
+ */
+export function evaluationRows(task: AlgorithmicTaskName, path: string, flags: EvaluationFlags): ChosenRows {
+  if (flags.repeats !== undefined && task !== 'repeat-copy') throw new EngramError(`--repeats: only for repeat-copy runs; ${path} was trained on ${task}`);
+  if (flags.lengths !== undefined && task === 'priority-sort') throw new EngramError('--lengths: priority sort has no lengths or item counts to vary');
+  const repeats = flags.repeats === undefined ? [] : parseLengths(flags.repeats, 1, '--repeats');
+  const lengthsText = flags.lengths ?? ((task === 'copy' || task === 'repeat-copy') && flags.repeats === undefined ? flags.defaultLengths : undefined);
+  const lengths = lengthsText === undefined ? [] : parseLengths(lengthsText, task === 'associative-recall' ? 2 : 1);
+  return { lengths, repeats };
 }

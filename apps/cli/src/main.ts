@@ -24,7 +24,7 @@ import {
   showDncBabiCommand,
   trainDncBabiCommand,
 } from './dnc-babi.js';
-import { evaluateModel, loadRun, parseLengths } from './evaluate.js';
+import { evaluateModel, evaluationRows, loadRun } from './evaluate.js';
 import { writeText } from './files.js';
 import { count } from './format.js';
 import {
@@ -51,7 +51,7 @@ import {
   trainLmCommand,
   tuneLmCommand,
 } from './lm.js';
-import { type OptionSpec, type OptionValues, get, parseOptions, usageText } from './option-table.js';
+import { type OptionSpec, type OptionValues, get, given, parseOptions, usageText } from './option-table.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
 
@@ -346,7 +346,11 @@ async function evaluate(argv: string[]): Promise<number> {
   const values = { run: get<string>(parsed, 'run'), data: get<string>(parsed, 'data'), lengths: get<string>(parsed, 'lengths') };
   if (await isMemnetRun(values.run ?? 'runs/copy')) return evaluateMemnetRun(values.run ?? 'runs/copy', values.data ?? 'data/babi');
   const { model, task, taskOptions, path } = await loadRun(values.run ?? 'runs/copy');
-  const lengths = parseLengths(values.lengths ?? '', task === 'associative-recall' ? 2 : 1);
+  const { lengths, repeats } = evaluationRows(task, path, {
+    lengths: given(parsed, 'lengths') ? values.lengths : undefined,
+    repeats: get<string>(parsed, 'repeats'),
+    defaultLengths: values.lengths ?? '',
+  });
   const sequences = get<number>(parsed, 'sequences') ?? 1000;
   const seed = get<number>(parsed, 'seed') ?? 7;
   console.log(`${path}: ${task}, ${count(sequences)} fresh sequences per row (seed ${seed})`);
@@ -354,6 +358,7 @@ async function evaluate(argv: string[]): Promise<number> {
   console.log('| setting | error bits per sequence | loss (nats per sequence) |\n|---|---|---|');
   for (const row of evaluateModel(model, task, {
     lengths,
+    repeats,
     sequences,
     seed,
     batch: get<number>(parsed, 'batch') ?? 50,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPtbCorpus } from '@engram/lm';
-import { Random, SGD, clipGradientsByNorm, crossEntropy, getDefaultBackend, parameterList } from '@engram/tensor';
+import { Random, SGD, crossEntropy, getDefaultBackend, gradientNorm, normClipScale, parameterList } from '@engram/tensor';
 import { PYTHON, median, pytorchAvailable, runPeer, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
 import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, memnetForward, memnetLmConfig } from '../dist/index.js';
 import { createMemnetLmWorkers } from '../dist/workers.js';
@@ -37,8 +37,7 @@ async function engram(threads) {
         const batch = encodeTextPositions(corpus.train, at, config);
         crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum').backward();
       }
-      clipGradientsByNorm(params, MEMNET_LM_RECIPE.maxGradNorm);
-      optimizer.step();
+      optimizer.step({ gradientScale: normClipScale(gradientNorm(params), MEMNET_LM_RECIPE.maxGradNorm) }); // as training does
     }
   };
   await train(0, 2);
