@@ -14,6 +14,7 @@ import {
   sum,
   tensor,
 } from '@engram/tensor';
+import { type FusedSequenceResult, fusedSequenceGradients, fusedSequenceSupported } from './fused-sequence.js';
 import { stepSlice } from './model.js';
 import { type SequenceModel, asRecurrent } from './recurrent.js';
 
@@ -105,6 +106,8 @@ export interface SequenceShardResult {
  * @param sequences - the whole batch's size
  */
 export function shardGradients(model: SequenceModel, shard: SequenceBatch, sequences: number): SequenceShardResult {
+  const fused = fusedGradients(model, shard, sequences);
+  if (fused !== null) return { loss: fused.loss, wrongBits: fused.wrongBits };
   const { loss, run } = sequenceLoss(model, shard, sequences);
   const value = loss.item();
   if (Number.isFinite(value)) loss.backward();
@@ -167,6 +170,25 @@ export interface TrainBatchOptions {
   step?: number;
 }
 
+/**
+ * An NTM with an LSTM controller on the CPU backend trains without the tape ({@link fusedSequenceGradients}):
+ * its gradients are set on the parameters and its loss and wrong bits returned. Null for any other model,
+ * which takes the composed path. `ENGRAM_NTM_TAPE=1` forces the composed path (to compare the two).
+ */
+function fusedGradients(model: SequenceModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
+  if ('initialState' in model || !fusedSequenceSupported(model) || tapeForced()) return null;
+  const result = fusedSequenceGradients(model, batch, sequences);
+  if (!Number.isFinite(result.loss)) return result;
+  for (const p of parameterList(model.params)) {
+    const grad = result.gradients.get(p);
+    p.grad = grad === undefined ? null : tensor(grad, p.shape, { backend: p.backend, copy: false });
+  }
+  return result;
+}
+
+const TAPE_FORCED = typeof process !== 'undefined' && process.env?.ENGRAM_NTM_TAPE === '1';
+const tapeForced = (): boolean => TAPE_FORCED;
+
 /** What one training step measured. */
 export interface TrainBatchResult {
   /** Loss, nats per sequence. */
@@ -188,6 +210,11 @@ export interface TrainBatchResult {
 export function trainBatch(model: SequenceModel, optimizer: Optimizer, batch: SequenceBatch, options: TrainBatchOptions = {}): TrainBatchResult {
   const step = options.step ?? optimizer.stepCount + 1;
   optimizer.zeroGrad();
+  const fused = fusedGradients(model, batch, batch.batch);
+  if (fused !== null) {
+    if (!Number.isFinite(fused.loss)) throw new NonFiniteError(step, `the loss (${fused.loss})`);
+    return { loss: fused.loss, errorBits: fused.wrongBits / batch.batch, gradientNorm: clipAndStep(model, optimizer, options, step) };
+  }
   const { loss, run } = sequenceLoss(model, batch);
   const lossValue = loss.item();
   if (!Number.isFinite(lossValue)) throw new NonFiniteError(step, `the loss (${lossValue})`);

@@ -1,0 +1,80 @@
+import { associativeRecallTask, copyTask, sampleBatch } from '@engram/datasets';
+import { Random, parameterList } from '@engram/tensor';
+import { describe, expect, it } from 'vitest';
+import { type NtmConfig, createNtm, defaultNtmConfig } from './index.js';
+import { fusedSequenceGradients, fusedSequenceSupported } from './fused-sequence.js';
+import { sequenceLoss } from './train.js';
+
+/** The composed path's loss and gradients (the tape), and the fused path's, for the same model and batch. */
+function bothPaths(
+  config: NtmConfig,
+  seed: number,
+  batchSize: number,
+  task = copyTask,
+  taskOptions: Record<string, number> = { width: 4, minLength: 1, maxLength: 4 },
+) {
+  const rng = new Random(seed);
+  const model = createNtm(config, rng);
+  // Move the weights off their initial values so every path (gates, shifts, sharpening) matters.
+  for (const p of parameterList(model.params)) {
+    const values = p.toArray();
+    for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) + rng.normal(0, 0.3);
+    p.assign(values);
+  }
+  const batch = sampleBatch(task, rng, batchSize, taskOptions);
+  const composed = sequenceLoss(model, batch);
+  composed.loss.backward();
+  const fused = fusedSequenceGradients(model, batch);
+  return { model, composedLoss: composed.loss.item(), fused };
+}
+
+function expectSameGradients(config: NtmConfig, seed: number, batchSize: number, task = copyTask, taskOptions?: Record<string, number>) {
+  const { model, composedLoss, fused } = bothPaths(config, seed, batchSize, task, taskOptions);
+  expect(fusedSequenceSupported(model)).toBe(true);
+  expect(fused.loss).toBeCloseTo(composedLoss, 4);
+  const params = parameterList(model.params);
+  for (const [i, p] of params.entries()) {
+    const expected = p.grad?.toArray() ?? new Float32Array(p.size);
+    const actual = fused.gradients.get(p) ?? new Float32Array(p.size);
+    const scale = Math.max(1e-3, ...Array.from(expected, Math.abs));
+    let worst = 0;
+    for (let j = 0; j < expected.length; j++) worst = Math.max(worst, Math.abs((actual[j] as number) - (expected[j] as number)));
+    expect(worst / scale, `parameter ${i} ${p.shape.join('×')}`).toBeLessThan(1e-3);
+  }
+}
+
+describe('the NTM sequence without the tape', () => {
+  it('gives the composed path’s loss and gradients: one head each, batch 1', () => {
+    expectSameGradients(defaultNtmConfig(5, 4, { memorySlots: 12, memoryWidth: 5, controller: { kind: 'lstm', hiddenSize: 16, layers: 1 } }), 1, 1);
+  });
+
+  it('…with several heads, two layers, a learned memory, clipping that bites and sequences of different lengths', () => {
+    const config = defaultNtmConfig(5, 4, {
+      memorySlots: 10,
+      memoryWidth: 4,
+      readHeads: 2,
+      writeHeads: 3,
+      controller: { kind: 'lstm', hiddenSize: 12, layers: 2 },
+      memoryInit: 'learned',
+      controllerClip: 0.8,
+    });
+    expectSameGradients(config, 2, 3);
+  });
+
+  it('…with a five-wide shift, a random fixed memory and associative recall', () => {
+    const config = defaultNtmConfig(8, 6, {
+      memorySlots: 9,
+      memoryWidth: 6,
+      shiftWidth: 5,
+      memoryInit: 'random',
+      controllerClip: 0,
+      controller: { kind: 'lstm', hiddenSize: 10, layers: 1 },
+    });
+    expectSameGradients(config, 3, 2, associativeRecallTask as unknown as typeof copyTask, { width: 6, itemLength: 1, minItems: 2, maxItems: 3 });
+  });
+
+  it('applies only to an LSTM controller', () => {
+    const gru = createNtm(defaultNtmConfig(6, 5, { controller: { kind: 'gru', hiddenSize: 8, layers: 1 }, memorySlots: 8, memoryWidth: 4 }), new Random(1));
+    expect(fusedSequenceSupported(gru)).toBe(false);
+  });
+});

@@ -1,0 +1,557 @@
+/**
+ * A whole training sequence of the NTM, forward and backward, without the autodiff tape: the same
+ * equations as {@link ntmStep} (and the same CPU kernels for the LSTM cell, content and location
+ * addressing, the write and the matrix products), with the gradients written out by hand and the
+ * weight gradients of all time steps taken as one matrix product each after the loop. A time step
+ * then costs a few dozen kernel calls on plain arrays instead of ~170 recorded ops.
+ *
+ * It covers the NTM with an LSTM controller (any number of layers and heads, any batch) on the CPU
+ * backend; {@link fusedSequenceSupported} says whether a model qualifies, and the training loop uses
+ * the composed path otherwise. Tested against the composed path (loss, every gradient).
+ */
+import { SHARPEN_EPSILON } from '@engram/addressing';
+import type { LinearParameters, LstmParameters } from '@engram/controllers';
+import type { SequenceBatch } from '@engram/datasets';
+import { COSINE_EPSILON, type Kernels, type Tensor } from '@engram/tensor';
+import type { NtmModel } from './model.js';
+
+type CpuKernels = Kernels<Float32Array>;
+
+/** What {@link fusedSequenceGradients} returns. */
+export interface FusedSequenceResult {
+  /** Binary cross-entropy over the scored bits, summed and divided by `sequences` (as {@link sequenceLoss}). */
+  loss: number;
+  /** Wrong bits over the batch's sequences (not averaged). */
+  wrongBits: number;
+  /** The loss's gradient with respect to each parameter that has one, as flat arrays. */
+  gradients: Map<Tensor, Float32Array>;
+}
+
+/**
+ * Whether {@link fusedSequenceGradients} can train `model`: an LSTM controller, parameters on the CPU
+ * backend (plain Float32Array storage).
+ * @param model - the NTM
+ */
+export function fusedSequenceSupported(model: NtmModel): boolean {
+  return model.controller.kind === 'lstm' && model.params.output.weight.backend.name === 'cpu';
+}
+
+const sigmoid = (x: number): number => {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+};
+const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+
+/** One head's constrained parameters for a batch, and where its raw slice starts. */
+interface HeadValues {
+  offset: number;
+  key: Float32Array;
+  strength: Float32Array;
+  gate: Float32Array;
+  shift: Float32Array;
+  sharpening: Float32Array;
+  erase: Float32Array | null;
+  add: Float32Array | null;
+  /** The content weighting w^c and the final weighting w, `[batch, N]`. */
+  content: Float32Array;
+  weighting: Float32Array;
+  /** The cosine similarities K(k, M(i)), `[batch, N]`. */
+  similarity: Float32Array;
+}
+
+/** Everything one time step keeps for the backward pass. */
+interface StepRecord {
+  /** Per layer, the cell's input [x, h_{t−1}] `[batch, in + H]`, pre-activations z, the previous c, the cell's output [h, c]. */
+  layers: { input: Float32Array; z: Float32Array; cPrevious: Float32Array; cell: Float32Array }[];
+  /** The top layer's h_t, `[batch, H]`. */
+  hidden: Float32Array;
+  /** The heads' raw parameters (after clipping), `[batch, P]`. */
+  raw: Float32Array;
+  /** The same before clipping (null without clipping). */
+  unclipped: Float32Array | null;
+  heads: HeadValues[];
+  /** Memory before this step, `[batch, N, M]`, and after each write pass. */
+  memories: Float32Array[];
+  /** Each head's previous weighting. */
+  previous: Float32Array[];
+  /** The output layer's input [h, r_1 … r_R] and logits, when the step is scored. */
+  outputInput: Float32Array | null;
+  logits: Float32Array | null;
+}
+
+/**
+ * The loss and every parameter gradient of one batch of sequences, computed without the tape.
+ * Call only when {@link fusedSequenceSupported} holds.
+ * @param model - the NTM (LSTM controller, CPU backend)
+ * @param batch - the sequences, padded side by side (time-major)
+ * @param sequences - what the summed loss is divided by (the whole batch's size when this is a shard)
+ */
+export function fusedSequenceGradients(model: NtmModel, batch: SequenceBatch, sequences = batch.batch): FusedSequenceResult {
+  const { config, params } = model;
+  const K = params.output.weight.backend.kernels as CpuKernels;
+  const B = batch.batch;
+  const N = config.memorySlots;
+  const M = config.memoryWidth;
+  const R = config.readHeads;
+  const W = config.writeHeads;
+  const S = config.shiftWidth;
+  const I = config.inputSize;
+  const O = config.outputSize;
+  const lstm = params.controller as unknown as LstmParameters;
+  const H = lstm.hiddenSize;
+  const L = lstm.layers.length;
+  const clip = config.controllerClip;
+  const headsLinear = params.heads;
+  const outputLinear = params.output;
+  const P = headsLinear.weight.shape[1] as number;
+  const data = (t: Tensor): Float32Array => t.dataSync();
+  const product = (a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA = false, transB = false): Float32Array =>
+    K.matmul(a, b, { batch: 1, m, k, n, transA, transB, batchedA: false, batchedB: false });
+  const affine = (x: Float32Array, linear: LinearParameters, rows: number, inputs: number, outputs: number): Float32Array => {
+    const y = product(x, data(linear.weight), rows, inputs, outputs);
+    if (linear.bias) {
+      const bias = data(linear.bias);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < outputs; j++) y[r * outputs + j] = (y[r * outputs + j] as number) + (bias[j] as number);
+    }
+    return y;
+  };
+
+  // The initial state (initialNtmState): memory, softmax of the weighting logits, the learned reads.
+  const memorySource = data((params.initialMemory ?? model.fixedMemory) as Tensor);
+  let memory: Float32Array = new Float32Array(B * N * M);
+  for (let b = 0; b < B; b++) memory.set(memorySource, b * N * M);
+  const focus = data(params.initialWeightings);
+  const initialWeightings = Array.from({ length: R + W }, (_, h) => softmaxRow(focus.subarray(h * N, (h + 1) * N)));
+  let previous: Float32Array[] = initialWeightings.map((w) => {
+    const out = new Float32Array(B * N);
+    for (let b = 0; b < B; b++) out.set(w, b * N);
+    return out;
+  });
+  const initialReads = data(params.initialReads);
+  let reads: Float32Array[] = Array.from({ length: R }, (_, r) => {
+    const out = new Float32Array(B * M);
+    for (let b = 0; b < B; b++) out.set(initialReads.subarray(r * M, (r + 1) * M), b * M);
+    return out;
+  });
+  let hs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  let cs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const none = new Float32Array(B * M);
+
+  // Forward, keeping what the backward pass needs.
+  const records: StepRecord[] = [];
+  let loss = 0;
+  let wrong = 0;
+  for (let t = 0; t < batch.steps; t++) {
+    const mask = batch.mask.subarray(t * B, (t + 1) * B);
+    const scored = mask.some((m) => m > 0);
+    const layers: StepRecord['layers'] = [];
+    let input: Float32Array = new Float32Array(B * (I + R * M));
+    for (let b = 0; b < B; b++) {
+      input.set(batch.inputs.subarray((t * B + b) * I, (t * B + b + 1) * I), b * (I + R * M));
+      for (let r = 0; r < R; r++) input.set((reads[r] as Float32Array).subarray(b * M, (b + 1) * M), b * (I + R * M) + I + r * M);
+    }
+    let inputWidth = I + R * M;
+    const nextH: Float32Array[] = [];
+    const nextC: Float32Array[] = [];
+    for (let l = 0; l < L; l++) {
+      const layer = lstm.layers[l] as LstmParameters['layers'][number];
+      const joined = concatRows(input, inputWidth, hs[l] as Float32Array, H, B);
+      const z = affine(joined, layer, B, inputWidth + H, 4 * H);
+      const cell = K.lstmCell(z, cs[l] as Float32Array, B, H);
+      const h = new Float32Array(B * H);
+      const c = new Float32Array(B * H);
+      for (let b = 0; b < B; b++) {
+        h.set(cell.subarray(b * 2 * H, b * 2 * H + H), b * H);
+        c.set(cell.subarray(b * 2 * H + H, (b + 1) * 2 * H), b * H);
+      }
+      layers.push({ input: joined, z, cPrevious: cs[l] as Float32Array, cell });
+      nextH.push(h);
+      nextC.push(c);
+      input = h;
+      inputWidth = H;
+    }
+    hs = nextH;
+    cs = nextC;
+    const hidden = nextH[L - 1] as Float32Array;
+    const raw = affine(hidden, headsLinear, B, H, P);
+    const unclipped = clip > 0 ? raw.slice() : null;
+    if (clip > 0) for (let i = 0; i < raw.length; i++) raw[i] = Math.min(Math.max(raw[i] as number, -clip), clip);
+
+    // Heads: constrain, then content and location addressing against the memory before the write.
+    const heads: HeadValues[] = [];
+    let offset = 0;
+    for (let h = 0; h < R + W; h++) {
+      const writes = h >= R;
+      const head = constrainHead(raw, offset, B, P, M, S, writes);
+      offset += headSize(M, S, writes);
+      head.similarity = K.rowCosine(memory, head.key, B, N, M, COSINE_EPSILON);
+      head.content = new Float32Array(B * N);
+      for (let b = 0; b < B; b++) {
+        const beta = head.strength[b] as number;
+        let largest = Number.NEGATIVE_INFINITY;
+        for (let i = 0; i < N; i++) largest = Math.max(largest, beta * (head.similarity[b * N + i] as number));
+        let total = 0;
+        for (let i = 0; i < N; i++) {
+          const e = Math.exp(beta * (head.similarity[b * N + i] as number) - largest);
+          head.content[b * N + i] = e;
+          total += e;
+        }
+        for (let i = 0; i < N; i++) head.content[b * N + i] = (head.content[b * N + i] as number) / total;
+      }
+      head.weighting = K.locationAddress(head.content, previous[h] as Float32Array, head.gate, head.shift, head.sharpening, B, N, S, SHARPEN_EPSILON);
+      heads.push(head);
+    }
+    const nextReads = heads.slice(0, R).map((head) => readMemory(memory, head.weighting, B, N, M));
+    // The write: one fused pass with one head; with several, every erase then every add (as `write`).
+    const memories: Float32Array[] = [memory];
+    const writeHeads = heads.slice(R);
+    if (writeHeads.length === 1) {
+      const only = writeHeads[0] as HeadValues;
+      memories.push(K.memoryWrite(memory, only.weighting, only.erase as Float32Array, only.add as Float32Array, B, N, M));
+    } else {
+      for (const head of writeHeads)
+        memories.push(K.memoryWrite(memories[memories.length - 1] as Float32Array, head.weighting, head.erase as Float32Array, none, B, N, M));
+      for (const head of writeHeads)
+        memories.push(K.memoryWrite(memories[memories.length - 1] as Float32Array, head.weighting, none, head.add as Float32Array, B, N, M));
+    }
+    let outputInput: Float32Array | null = null;
+    let logits: Float32Array | null = null;
+    if (scored) {
+      outputInput = new Float32Array(B * (H + R * M));
+      for (let b = 0; b < B; b++) {
+        outputInput.set(hidden.subarray(b * H, (b + 1) * H), b * (H + R * M));
+        for (let r = 0; r < R; r++) outputInput.set((nextReads[r] as Float32Array).subarray(b * M, (b + 1) * M), b * (H + R * M) + H + r * M);
+      }
+      logits = affine(outputInput, outputLinear, B, H + R * M, O);
+      for (let b = 0; b < B; b++) {
+        if ((mask[b] as number) === 0) continue;
+        const m = mask[b] as number;
+        for (let j = 0; j < O; j++) {
+          const x = logits[b * O + j] as number;
+          const target = batch.targets[(t * B + b) * O + j] as number;
+          loss += m * (Math.max(x, 0) - x * target + Math.log1p(Math.exp(-Math.abs(x))));
+          if ((x > 0 ? 1 : 0) !== target) wrong++;
+        }
+      }
+    }
+    records.push({ layers, hidden, raw, unclipped, heads, memories, previous, outputInput, logits });
+    previous = heads.map((head) => head.weighting);
+    reads = nextReads;
+    memory = memories[memories.length - 1] as Float32Array;
+  }
+
+  // Backward through time. Carried: the gradients of the state after step t.
+  let dMemory: Float32Array = new Float32Array(B * N * M);
+  let dPrevious: Float32Array[] = Array.from({ length: R + W }, () => new Float32Array(B * N));
+  let dReads: Float32Array[] = Array.from({ length: R }, () => new Float32Array(B * M));
+  let dH: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  let dC: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  // Per-step rows for the weight gradients, multiplied once after the loop.
+  const layerRows = Array.from({ length: L }, () => ({ inputs: [] as Float32Array[], grads: [] as Float32Array[] }));
+  const headRows = { inputs: [] as Float32Array[], grads: [] as Float32Array[] };
+  const outputRows = { inputs: [] as Float32Array[], grads: [] as Float32Array[] };
+  const scale = 1 / sequences;
+  for (let t = batch.steps - 1; t >= 0; t--) {
+    const record = records[t] as StepRecord;
+    const mask = batch.mask.subarray(t * B, (t + 1) * B);
+    const dHidden = dH[L - 1] as Float32Array;
+    const dReadsNow = dReads; // owned: this step's reads' gradient, added to below
+    if (record.logits !== null && record.outputInput !== null) {
+      const dy = new Float32Array(B * O);
+      for (let b = 0; b < B; b++) {
+        const m = mask[b] as number;
+        if (m === 0) continue;
+        for (let j = 0; j < O; j++) dy[b * O + j] = m * (sigmoid(record.logits[b * O + j] as number) - (batch.targets[(t * B + b) * O + j] as number)) * scale;
+      }
+      outputRows.inputs.push(record.outputInput);
+      outputRows.grads.push(dy);
+      const dIn = product(dy, data(outputLinear.weight), B, O, H + R * M, false, true);
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < H; j++) dHidden[b * H + j] = (dHidden[b * H + j] as number) + (dIn[b * (H + R * M) + j] as number);
+        for (let r = 0; r < R; r++) {
+          const d = dReadsNow[r] as Float32Array;
+          for (let j = 0; j < M; j++) d[b * M + j] = (d[b * M + j] as number) + (dIn[b * (H + R * M) + H + r * M + j] as number);
+        }
+      }
+    }
+    // The write passes, last first: dMemory becomes the gradient of the memory before the write.
+    const dWeightings = dPrevious; // owned, as above
+    const writeHeads = record.heads.slice(R);
+    const dErase = writeHeads.map(() => new Float32Array(B * M));
+    const dAdd = writeHeads.map(() => new Float32Array(B * M));
+    const passes =
+      writeHeads.length === 1
+        ? [{ head: 0, erase: true, add: true }]
+        : [...writeHeads.map((_, h) => ({ head: h, erase: true, add: false })), ...writeHeads.map((_, h) => ({ head: h, erase: false, add: true }))];
+    for (let p = passes.length - 1; p >= 0; p--) {
+      const pass = passes[p] as { head: number; erase: boolean; add: boolean };
+      const head = writeHeads[pass.head] as HeadValues;
+      const e = pass.erase ? (head.erase as Float32Array) : none;
+      const a = pass.add ? (head.add as Float32Array) : none;
+      const back = K.memoryWriteBackward(record.memories[p] as Float32Array, head.weighting, e, a, dMemory, B, N, M);
+      dMemory = back.subarray(0, B * N * M); // a fresh kernel output: ours to add into
+      addInto(dWeightings[R + pass.head] as Float32Array, back, B * N * M);
+      if (pass.erase) addInto(dErase[pass.head] as Float32Array, back, B * N * M + B * N);
+      if (pass.add) addInto(dAdd[pass.head] as Float32Array, back, B * N * M + B * N + B * M);
+    }
+    const memoryBefore = record.memories[0] as Float32Array;
+    // The reads, against the memory before the write.
+    for (let r = 0; r < R; r++) {
+      const w = (record.heads[r] as HeadValues).weighting;
+      const d = dReadsNow[r] as Float32Array;
+      const dw = dWeightings[r] as Float32Array;
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < N; i++) {
+          const base = (b * N + i) * M;
+          let sum = 0;
+          const wi = w[b * N + i] as number;
+          for (let j = 0; j < M; j++) {
+            const dj = d[b * M + j] as number;
+            sum += dj * (memoryBefore[base + j] as number);
+            dMemory[base + j] = (dMemory[base + j] as number) + wi * dj;
+          }
+          dw[b * N + i] = (dw[b * N + i] as number) + sum;
+        }
+      }
+    }
+    // Each head: location addressing, content addressing, then the constraints, into draw.
+    const dRaw = new Float32Array(B * P);
+    const nextPrevious: Float32Array[] = [];
+    for (let h = 0; h < R + W; h++) {
+      const head = record.heads[h] as HeadValues;
+      const back = K.locationAddressBackward(
+        head.content,
+        record.previous[h] as Float32Array,
+        head.gate,
+        head.shift,
+        head.sharpening,
+        dWeightings[h] as Float32Array,
+        B,
+        N,
+        S,
+        SHARPEN_EPSILON,
+      );
+      nextPrevious.push(back.subarray(B * N, 2 * B * N));
+      const dg = back.subarray(2 * B * N, 2 * B * N + B);
+      const ds = back.subarray(2 * B * N + B, 2 * B * N + B + B * S);
+      const dGamma = back.subarray(2 * B * N + B + B * S, 2 * B * N + 2 * B + B * S);
+      // w^c = softmax(β K): d(βK) = w^c ∘ (dw^c − Σ dw^c w^c).
+      const dSimilarity = new Float32Array(B * N);
+      const dStrength = new Float32Array(B);
+      for (let b = 0; b < B; b++) {
+        let dot = 0;
+        for (let i = 0; i < N; i++) dot += (back[b * N + i] as number) * (head.content[b * N + i] as number);
+        const beta = head.strength[b] as number;
+        let db = 0;
+        for (let i = 0; i < N; i++) {
+          const dLogit = (head.content[b * N + i] as number) * ((back[b * N + i] as number) - dot);
+          db += dLogit * (head.similarity[b * N + i] as number);
+          dSimilarity[b * N + i] = dLogit * beta;
+        }
+        dStrength[b] = db;
+      }
+      const cosine = K.rowCosineBackward(memoryBefore, head.key, dSimilarity, B, N, M, COSINE_EPSILON);
+      addInto(dMemory, cosine, 0, B * N * M);
+      const o = head.offset;
+      for (let b = 0; b < B; b++) {
+        const rawRow = b * P + o;
+        for (let j = 0; j < M; j++) dRaw[rawRow + j] = cosine[B * N * M + b * M + j] as number;
+        dRaw[rawRow + M] = (dStrength[b] as number) * sigmoid(record.raw[rawRow + M] as number);
+        const g = head.gate[b] as number;
+        dRaw[rawRow + M + 1] = (dg[b] as number) * g * (1 - g);
+        let dot = 0;
+        for (let k = 0; k < S; k++) dot += (ds[b * S + k] as number) * (head.shift[b * S + k] as number);
+        for (let k = 0; k < S; k++) dRaw[rawRow + M + 2 + k] = (head.shift[b * S + k] as number) * ((ds[b * S + k] as number) - dot);
+        dRaw[rawRow + M + 2 + S] = (dGamma[b] as number) * sigmoid(record.raw[rawRow + M + 2 + S] as number);
+        if (h >= R) {
+          const e = head.erase as Float32Array;
+          const de = dErase[h - R] as Float32Array;
+          const da = dAdd[h - R] as Float32Array;
+          for (let j = 0; j < M; j++) {
+            const ej = e[b * M + j] as number;
+            dRaw[rawRow + M + 3 + S + j] = (de[b * M + j] as number) * ej * (1 - ej);
+            dRaw[rawRow + 2 * M + 3 + S + j] = da[b * M + j] as number;
+          }
+        }
+      }
+    }
+    // The clamp passes the gradient where −clip ≤ raw ≤ clip (minimum and maximum pass ties on).
+    const unclipped = record.unclipped;
+    if (unclipped !== null)
+      for (let i = 0; i < dRaw.length; i++) {
+        const v = unclipped[i] as number;
+        if (v < -clip || v > clip) dRaw[i] = 0;
+      }
+    headRows.inputs.push(record.hidden);
+    headRows.grads.push(dRaw);
+    const dFromHeads = product(dRaw, data(headsLinear.weight), B, P, H, false, true);
+    addInto(dHidden, dFromHeads, 0, B * H);
+    // The LSTM, top layer first.
+    const nextDH: Float32Array[] = new Array(L);
+    const nextDC: Float32Array[] = new Array(L);
+    let dBelow: Float32Array | null = null;
+    for (let l = L - 1; l >= 0; l--) {
+      const layer = record.layers[l] as StepRecord['layers'][number];
+      const dh = dH[l] as Float32Array;
+      if (dBelow !== null) addInto(dh, dBelow, 0, B * H);
+      const grad = new Float32Array(B * 2 * H);
+      for (let b = 0; b < B; b++) {
+        grad.set(dh.subarray(b * H, (b + 1) * H), b * 2 * H);
+        grad.set((dC[l] as Float32Array).subarray(b * H, (b + 1) * H), b * 2 * H + H);
+      }
+      const back = K.lstmCellBackward(layer.z, layer.cPrevious, layer.cell, grad, B, H);
+      const dz = new Float32Array(B * 4 * H);
+      const dcPrevious = new Float32Array(B * H);
+      for (let b = 0; b < B; b++) {
+        dz.set(back.subarray(b * 5 * H, b * 5 * H + 4 * H), b * 4 * H);
+        dcPrevious.set(back.subarray(b * 5 * H + 4 * H, (b + 1) * 5 * H), b * H);
+      }
+      const inWidth = (layer.input.length / B) | 0;
+      (layerRows[l] as (typeof layerRows)[number]).inputs.push(layer.input);
+      (layerRows[l] as (typeof layerRows)[number]).grads.push(dz);
+      const dInput = product(dz, data((lstm.layers[l] as LstmParameters['layers'][number]).weight), B, 4 * H, inWidth, false, true);
+      const below = inWidth - H;
+      const dhPrevious = new Float32Array(B * H);
+      const dx = new Float32Array(B * below);
+      for (let b = 0; b < B; b++) {
+        dx.set(dInput.subarray(b * inWidth, b * inWidth + below), b * below);
+        dhPrevious.set(dInput.subarray(b * inWidth + below, (b + 1) * inWidth), b * H);
+      }
+      nextDH[l] = dhPrevious;
+      nextDC[l] = dcPrevious;
+      dBelow = l > 0 ? dx : null;
+      if (l === 0) {
+        // The controller's input [x_t, r_{t−1}]: the read part goes to the previous step's reads.
+        dReads = Array.from({ length: R }, (_, r) => {
+          const d = new Float32Array(B * M);
+          for (let b = 0; b < B; b++) d.set(dx.subarray(b * below + I + r * M, b * below + I + (r + 1) * M), b * M);
+          return d;
+        });
+      }
+    }
+    dH = nextDH;
+    dC = nextDC;
+    dPrevious = nextPrevious;
+  }
+
+  // Weight gradients: one product per weight over every step's rows.
+  const gradients = new Map<Tensor, Float32Array>();
+  const weightGradient = (linear: LinearParameters, rows: { inputs: Float32Array[]; grads: Float32Array[] }, inputs: number, outputs: number) => {
+    const x = stack(rows.inputs);
+    const d = stack(rows.grads);
+    const count = x.length / inputs;
+    gradients.set(linear.weight, count === 0 ? new Float32Array(inputs * outputs) : product(x, d, inputs, count, outputs, true, false));
+    if (linear.bias) {
+      const db = new Float32Array(outputs);
+      for (let r = 0; r < count; r++) for (let j = 0; j < outputs; j++) db[j] = (db[j] as number) + (d[r * outputs + j] as number);
+      gradients.set(linear.bias, db);
+    }
+  };
+  weightGradient(outputLinear, outputRows, H + R * M, O);
+  weightGradient(headsLinear, headRows, H, P);
+  lstm.layers.forEach((layer, l) => {
+    const inputs = (layer.weight.shape[0] as number) | 0;
+    weightGradient(layer, layerRows[l] as (typeof layerRows)[number], inputs, 4 * H);
+  });
+  // The learned initial state: reads, weightings (through their softmax), memory.
+  const dInitialReads = new Float32Array(R * M);
+  for (let r = 0; r < R; r++)
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < M; j++) dInitialReads[r * M + j] = (dInitialReads[r * M + j] as number) + ((dReads[r] as Float32Array)[b * M + j] as number);
+  gradients.set(params.initialReads, dInitialReads);
+  const dFocus = new Float32Array((R + W) * N);
+  for (let h = 0; h < R + W; h++) {
+    const w = initialWeightings[h] as Float32Array;
+    const summed = new Float32Array(N);
+    for (let b = 0; b < B; b++) for (let i = 0; i < N; i++) summed[i] = (summed[i] as number) + ((dPrevious[h] as Float32Array)[b * N + i] as number);
+    let dot = 0;
+    for (let i = 0; i < N; i++) dot += (summed[i] as number) * (w[i] as number);
+    for (let i = 0; i < N; i++) dFocus[h * N + i] = (w[i] as number) * ((summed[i] as number) - dot);
+  }
+  gradients.set(params.initialWeightings, dFocus);
+  if (params.initialMemory) {
+    const dInitialMemory = new Float32Array(N * M);
+    for (let b = 0; b < B; b++) for (let i = 0; i < N * M; i++) dInitialMemory[i] = (dInitialMemory[i] as number) + (dMemory[b * N * M + i] as number);
+    gradients.set(params.initialMemory, dInitialMemory);
+  }
+  return { loss: loss * scale, wrongBits: wrong, gradients };
+}
+
+/** A head's raw parameter count: key (M), β, g, shift (S), γ, and for a write head e and a (M each). */
+const headSize = (M: number, S: number, writes: boolean): number => M + 3 + S + (writes ? 2 * M : 0);
+
+function constrainHead(raw: Float32Array, offset: number, B: number, P: number, M: number, S: number, writes: boolean): HeadValues {
+  const key = new Float32Array(B * M);
+  const strength = new Float32Array(B);
+  const gate = new Float32Array(B);
+  const shift = new Float32Array(B * S);
+  const sharpening = new Float32Array(B);
+  const erase = writes ? new Float32Array(B * M) : null;
+  const add = writes ? new Float32Array(B * M) : null;
+  for (let b = 0; b < B; b++) {
+    const row = b * P + offset;
+    key.set(raw.subarray(row, row + M), b * M);
+    strength[b] = softplus(raw[row + M] as number);
+    gate[b] = sigmoid(raw[row + M + 1] as number);
+    shift.set(softmaxRow(raw.subarray(row + M + 2, row + M + 2 + S)), b * S);
+    sharpening[b] = softplus(raw[row + M + 2 + S] as number) + 1;
+    if (erase && add) {
+      for (let j = 0; j < M; j++) erase[b * M + j] = sigmoid(raw[row + M + 3 + S + j] as number);
+      add.set(raw.subarray(row + 2 * M + 3 + S, row + 3 * M + 3 + S), b * M);
+    }
+  }
+  const empty = new Float32Array(0);
+  return { offset, key, strength, gate, shift, sharpening, erase, add, content: empty, weighting: empty, similarity: empty };
+}
+
+function softmaxRow(x: Float32Array): Float32Array {
+  let largest = Number.NEGATIVE_INFINITY;
+  for (const v of x) largest = Math.max(largest, v);
+  const out = new Float32Array(x.length);
+  let total = 0;
+  for (let i = 0; i < x.length; i++) {
+    const e = Math.exp((x[i] as number) - largest);
+    out[i] = e;
+    total += e;
+  }
+  for (let i = 0; i < x.length; i++) out[i] = (out[i] as number) / total;
+  return out;
+}
+
+/** r(b) = Σ_i w(b, i) M(b, i), `[batch, M]`. */
+function readMemory(memory: Float32Array, w: Float32Array, B: number, N: number, M: number): Float32Array {
+  const out = new Float32Array(B * M);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < N; i++) {
+      const wi = w[b * N + i] as number;
+      const base = (b * N + i) * M;
+      for (let j = 0; j < M; j++) out[b * M + j] = (out[b * M + j] as number) + wi * (memory[base + j] as number);
+    }
+  }
+  return out;
+}
+
+function concatRows(a: Float32Array, aWidth: number, b: Float32Array, bWidth: number, rows: number): Float32Array {
+  const out = new Float32Array(rows * (aWidth + bWidth));
+  for (let r = 0; r < rows; r++) {
+    out.set(a.subarray(r * aWidth, (r + 1) * aWidth), r * (aWidth + bWidth));
+    out.set(b.subarray(r * bWidth, (r + 1) * bWidth), r * (aWidth + bWidth) + aWidth);
+  }
+  return out;
+}
+
+/** target[i] += source[from + i] for i < count (default: target's length). */
+function addInto(target: Float32Array, source: Float32Array, from: number, count = target.length): void {
+  for (let i = 0; i < count; i++) target[i] = (target[i] as number) + (source[from + i] as number);
+}
+
+function stack(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
