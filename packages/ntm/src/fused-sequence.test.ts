@@ -7,6 +7,7 @@ import { sequenceLoss } from './train.js';
 
 /** The composed path's loss and gradients (the tape), and the fused path's, for the same model and batch. */
 function bothPaths(
+  kernel: boolean,
   config: NtmConfig,
   seed: number,
   batchSize: number,
@@ -24,14 +25,19 @@ function bothPaths(
   const batch = sampleBatch(task, rng, batchSize, taskOptions);
   const composed = sequenceLoss(model, batch);
   composed.loss.backward();
-  const fused = fusedSequenceGradients(model, batch);
+  const fused = fusedSequenceGradients(model, batch, batch.batch, { kernel });
   return { model, composedLoss: composed.loss.item(), fused };
 }
 
 function expectSameGradients(config: NtmConfig, seed: number, batchSize: number, task = copyTask, taskOptions?: Record<string, number>) {
-  const { model, composedLoss, fused } = bothPaths(config, seed, batchSize, task, taskOptions);
+  for (const kernel of [false, true]) expectSameGradientsOn(kernel, config, seed, batchSize, task, taskOptions);
+}
+
+function expectSameGradientsOn(kernel: boolean, config: NtmConfig, seed: number, batchSize: number, task = copyTask, taskOptions?: Record<string, number>) {
+  const { model, composedLoss, fused } = bothPaths(kernel, config, seed, batchSize, task, taskOptions);
   expect(fusedSequenceSupported(model)).toBe(true);
   expect(fused.loss).toBeCloseTo(composedLoss, 4);
+  if (kernel) expect(model.params.output.weight.backend.models, 'the CPU backend has the whole-sequence kernel').toBeDefined();
   const params = parameterList(model.params);
   for (const [i, p] of params.entries()) {
     const expected = p.grad?.toArray() ?? new Float32Array(p.size);
@@ -39,7 +45,7 @@ function expectSameGradients(config: NtmConfig, seed: number, batchSize: number,
     const scale = Math.max(1e-3, ...Array.from(expected, Math.abs));
     let worst = 0;
     for (let j = 0; j < expected.length; j++) worst = Math.max(worst, Math.abs((actual[j] as number) - (expected[j] as number)));
-    expect(worst / scale, `parameter ${i} ${p.shape.join('×')}`).toBeLessThan(1e-3);
+    expect(worst / scale, `${kernel ? 'WebAssembly kernel' : 'separate kernels'}: parameter ${i} ${p.shape.join('×')}`).toBeLessThan(1e-3);
   }
 }
 

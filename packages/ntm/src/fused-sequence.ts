@@ -12,7 +12,7 @@
 import { SHARPEN_EPSILON } from '@engram/addressing';
 import type { LinearParameters, LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
-import { COSINE_EPSILON, type Kernels, type Tensor } from '@engram/tensor';
+import { COSINE_EPSILON, type Kernels, type NtmSequenceSizes, type Tensor } from '@engram/tensor';
 import type { NtmModel } from './model.js';
 
 type CpuKernels = Kernels<Float32Array>;
@@ -42,6 +42,77 @@ const sigmoid = (x: number): number => {
   return e / (1 + e);
 };
 const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+
+/** Options for {@link fusedSequenceGradients}. */
+export interface FusedSequenceOptions {
+  /**
+   * Run the whole sequence as the backend's `ntmSequence` kernel (WebAssembly) when it has one (default
+   * true); false runs it here, over the separate kernels.
+   */
+  kernel?: boolean;
+}
+
+/** The most LSTM layers and heads the whole-sequence kernel plans for. */
+const KERNEL_LIMITS = { layers: 16, heads: 64 };
+
+/**
+ * The whole sequence in one call of the backend's `ntmSequence` kernel: the parameters flattened in its
+ * layout, the gradients cut back out. Null where the backend has no such kernel or the model does not fit it.
+ */
+function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
+  const { config, params } = model;
+  const models = params.output.weight.backend.models;
+  const lstm = params.controller as unknown as LstmParameters;
+  if (
+    models === undefined ||
+    lstm.layers.length > KERNEL_LIMITS.layers ||
+    config.readHeads + config.writeHeads > KERNEL_LIMITS.heads ||
+    !params.heads.bias ||
+    !params.output.bias
+  )
+    return null;
+  const sizes: NtmSequenceSizes = {
+    batch: batch.batch,
+    steps: batch.steps,
+    inputSize: config.inputSize,
+    outputSize: config.outputSize,
+    hidden: lstm.hiddenSize,
+    layers: lstm.layers.length,
+    slots: config.memorySlots,
+    width: config.memoryWidth,
+    readHeads: config.readHeads,
+    writeHeads: config.writeHeads,
+    shifts: config.shiftWidth,
+    controllerClip: config.controllerClip,
+    lossScale: 1 / sequences,
+  };
+  const memory = (params.initialMemory ?? model.fixedMemory) as Tensor;
+  const layout: Tensor[] = [
+    ...lstm.layers.flatMap((layer) => [layer.weight, layer.bias]),
+    params.heads.weight,
+    params.heads.bias,
+    params.output.weight,
+    params.output.bias,
+    params.initialReads,
+    params.initialWeightings,
+    memory,
+  ];
+  const flat = new Float32Array(models.ntmParameterCount(sizes));
+  let at = 0;
+  for (const t of layout) {
+    flat.set(t.dataSync(), at);
+    at += t.size;
+  }
+  if (at !== flat.length) return null;
+  const out = models.ntmSequence(flat, batch.inputs, batch.targets, batch.mask, sizes);
+  const gradients = new Map<Tensor, Float32Array>();
+  at = 0;
+  for (const t of layout) {
+    if (t !== memory || params.initialMemory) gradients.set(t, out.slice(at, at + t.size));
+    at += t.size;
+  }
+  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients };
+}
 
 /** One head's constrained parameters for a batch, and where its raw slice starts. */
 interface HeadValues {
@@ -86,8 +157,18 @@ interface StepRecord {
  * @param model - the NTM (LSTM controller, CPU backend)
  * @param batch - the sequences, padded side by side (time-major)
  * @param sequences - what the summed loss is divided by (the whole batch's size when this is a shard)
+ * @param options - whether to use the backend's whole-sequence kernel when it has one (default true)
  */
-export function fusedSequenceGradients(model: NtmModel, batch: SequenceBatch, sequences = batch.batch): FusedSequenceResult {
+export function fusedSequenceGradients(
+  model: NtmModel,
+  batch: SequenceBatch,
+  sequences = batch.batch,
+  options: FusedSequenceOptions = {},
+): FusedSequenceResult {
+  if (options.kernel !== false) {
+    const viaKernel = kernelSequenceGradients(model, batch, sequences);
+    if (viaKernel !== null) return viaKernel;
+  }
   const { config, params } = model;
   const K = params.output.weight.backend.kernels as CpuKernels;
   const B = batch.batch;

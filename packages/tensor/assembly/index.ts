@@ -6,3 +6,4 @@ export { embeddingBag, embeddingBagBackward } from './embedding';
 export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, packBytes } from './matmul';
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './softmax';
+export { ntmParameterCount, ntmSequence, ntmSequenceTempBytes } from './ntm';

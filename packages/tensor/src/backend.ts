@@ -361,4 +361,61 @@ export interface Backend<S = unknown> {
    * @param size - how many values
    */
   addInPlace?(target: S, source: S, size: number): void;
+  /**
+   * Optional whole-model kernels (the CPU backend's WebAssembly module has them): a model uses one
+   * where its backend offers it and its own composed path otherwise.
+   */
+  readonly models?: ModelKernels;
+}
+
+/** The sizes of one {@link ModelKernels.ntmSequence} call. */
+export interface NtmSequenceSizes {
+  /** Sequences side by side. */
+  batch: number;
+  /** Time steps. */
+  steps: number;
+  /** Input width I. */
+  inputSize: number;
+  /** Output width O. */
+  outputSize: number;
+  /** LSTM units per layer H. */
+  hidden: number;
+  /** LSTM layers (1–16). */
+  layers: number;
+  /** Memory rows N. */
+  slots: number;
+  /** Memory width M. */
+  width: number;
+  /** Read heads R. */
+  readHeads: number;
+  /** Write heads (R + W at most 64). */
+  writeHeads: number;
+  /** Allowed shifts S (odd). */
+  shifts: number;
+  /** The heads' raw parameters are clipped to ±this (0: not clipped). */
+  controllerClip: number;
+  /** The summed loss is multiplied by this (1 / the sequences it averages over). */
+  lossScale: number;
+}
+
+/** Whole-model kernels a backend may offer (see {@link Backend.models}). */
+export interface ModelKernels {
+  /**
+   * A whole NTM training sequence with an LSTM controller, forward and backward: the parameters in one flat
+   * layout (per LSTM layer W and b; the heads' W and b; the output's W and b; initial reads; initial weighting
+   * logits; initial memory), inputs `[T, B, I]`, targets `[T, B, O]` and mask `[T, B]` (time-major) → the
+   * gradients in the same layout, then the loss (binary cross-entropy over the scored bits, times
+   * `lossScale`) and the count of wrong bits.
+   * @param parameters - every parameter, flat, in the layout above
+   * @param inputs - the inputs, time-major
+   * @param targets - the targets, time-major
+   * @param mask - 1 where a sequence's step is scored, else 0
+   * @param sizes - the model's and the batch's sizes
+   */
+  ntmSequence(parameters: Float32Array, inputs: Float32Array, targets: Float32Array, mask: Float32Array, sizes: NtmSequenceSizes): Float32Array;
+  /**
+   * How many floats the flat parameter layout of {@link ModelKernels.ntmSequence} holds.
+   * @param sizes - the model's sizes (batch, steps, clip and scale are ignored)
+   */
+  ntmParameterCount(sizes: NtmSequenceSizes): number;
 }

@@ -21,6 +21,8 @@ export {
   type KernelName,
   type Kernels,
   type MatmulArgs,
+  type ModelKernels,
+  type NtmSequenceSizes,
   OUTPUT_LAYOUTS,
   type OutputLayout,
   type PrimitiveKernelName,

@@ -1,4 +1,4 @@
-import { type Kernels, type MatmulArgs, OUTPUT_LAYOUTS, layoutLength } from '../backend.js';
+import { type Kernels, type MatmulArgs, type ModelKernels, type NtmSequenceSizes, OUTPUT_LAYOUTS, layoutLength } from '../backend.js';
 import { SLAB_MAX_FLOATS, allocateFloats } from './allocate.js';
 import { KERNELS_RELAXED_SIMD_WASM, KERNELS_SIMD_WASM } from './kernels-wasm.generated.js';
 
@@ -135,6 +135,9 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
     strideB: number,
   ): void;
   heapBase(): number;
+  ntmSequence(...args: number[]): void;
+  ntmSequenceTempBytes(...sizes: number[]): number;
+  ntmParameterCount(...sizes: number[]): number;
 };
 
 const WASM_PAGE_BYTES = 65536;
@@ -160,6 +163,8 @@ export interface WasmKernels {
   matmul(a: Float32Array, b: Float32Array, args: MatmulArgs): Float32Array;
   /** Every kernel of {@link WASM_KERNEL_TABLE}, with the signature {@link Kernels} gives it. */
   readonly fused: Pick<Kernels<Float32Array>, WasmKernelName>;
+  /** The whole-model kernels. */
+  readonly models: ModelKernels;
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -286,8 +291,38 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     };
   }
 
+  const modelSizes = (z: NtmSequenceSizes): number[] => [z.inputSize, z.outputSize, z.hidden, z.layers, z.slots, z.width, z.readHeads, z.writeHeads, z.shifts];
+  const models: ModelKernels = {
+    ntmParameterCount: (sizes) => wasm.ntmParameterCount(...modelSizes(sizes)),
+    ntmSequence(parameters, inputs, targets, mask, sizes) {
+      const count = wasm.ntmParameterCount(...modelSizes(sizes));
+      if (parameters.length !== count) throw new Error(`ntmSequence: expected ${count} parameters, got ${parameters.length}`);
+      const tempBytes = wasm.ntmSequenceTempBytes(sizes.batch, sizes.steps, ...modelSizes(sizes));
+      return run(
+        [parameters, inputs, targets, mask],
+        count + 2,
+        ([w, x, y, m], out, temp) =>
+          wasm.ntmSequence(
+            w as number,
+            x as number,
+            y as number,
+            m as number,
+            out,
+            sizes.batch,
+            sizes.steps,
+            ...modelSizes(sizes),
+            sizes.controllerClip,
+            sizes.lossScale,
+            temp,
+          ),
+        tempBytes,
+      );
+    },
+  };
+
   return {
     flavor,
+    models,
     fused: fused as unknown as Pick<Kernels<Float32Array>, WasmKernelName>,
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;

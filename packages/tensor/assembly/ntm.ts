@@ -1,0 +1,625 @@
+// A whole NTM training sequence (LSTM controller, any heads and layers, any batch) forward and backward in one call:
+// the arithmetic of @engram/ntm's fused-sequence.ts (itself the composed ntmStep's, tested against the tape), with
+// every activation kept in this module's memory for the backward pass. Weights, inputs and targets are copied in once
+// per sequence; the output is every parameter's gradient, then the loss and the wrong bits.
+//
+// Parameters and gradients share one flat layout: for each LSTM layer W [(in + H) × 4H] and b [4H] (in = I + R·M for
+// the first layer, H above), the heads' W [H × P] and b [P], the output's W [(H + R·M) × O] and b [O], the initial
+// reads [R × M], the initial weighting logits [(R + W) × N], the initial memory [N × M].
+
+import { F, at } from './pointers';
+import { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
+
+const COSINE_EPSILON: f32 = 1e-8;
+const SHARPEN_EPSILON: f64 = 1e-12;
+
+/** Sizes of one call (set by `ntmSequence` before planning). */
+let B: i32 = 0, T: i32 = 0, I: i32 = 0, O: i32 = 0, H: i32 = 0, L: i32 = 0, N: i32 = 0, M: i32 = 0, R: i32 = 0, W: i32 = 0, S: i32 = 0;
+let P: i32 = 0;
+let passes: i32 = 0;
+
+/** A bump allocator over the temp region (dry: only counts). */
+let cursor: usize = 0;
+@inline function take(floats: i32): usize {
+  const p = cursor;
+  cursor += ((<usize>floats) * F + 15) & ~(<usize>15);
+  return p;
+}
+
+@inline function headSize(h: i32): i32 {
+  return M + 3 + S + (h >= R ? 2 * M : 0);
+}
+@inline function inputWidth(l: i32): i32 {
+  return l == 0 ? I + R * M : H;
+}
+
+// Per-step and fixed buffers: pointers planned from `cursor`. Step buffers are at stepBase + t * stepBytes + offset.
+let stepBytes: usize = 0;
+let stepBase: usize = 0;
+// Offsets within a step (bytes from the step's start).
+let oJoined: StaticArray<usize> = new StaticArray<usize>(16);
+let oZ: StaticArray<usize> = new StaticArray<usize>(16);
+let oH: StaticArray<usize> = new StaticArray<usize>(16);
+let oC: StaticArray<usize> = new StaticArray<usize>(16);
+let oRaw: usize = 0, oUnclipped: usize = 0;
+let oKey: StaticArray<usize> = new StaticArray<usize>(64);
+let oStrength: StaticArray<usize> = new StaticArray<usize>(64);
+let oGate: StaticArray<usize> = new StaticArray<usize>(64);
+let oShift: StaticArray<usize> = new StaticArray<usize>(64);
+let oSharp: StaticArray<usize> = new StaticArray<usize>(64);
+let oErase: StaticArray<usize> = new StaticArray<usize>(64);
+let oAdd: StaticArray<usize> = new StaticArray<usize>(64);
+let oSim: StaticArray<usize> = new StaticArray<usize>(64);
+let oContent: StaticArray<usize> = new StaticArray<usize>(64);
+let oWeighting: StaticArray<usize> = new StaticArray<usize>(64);
+let oMemories: usize = 0; // passes × B·N·M: the memory after each write pass
+let oReads: usize = 0; // R × B·M
+let oOutIn: usize = 0, oLogits: usize = 0;
+// Fixed buffers.
+let initialMemory: usize = 0, initialWeightings: usize = 0, initialReads: usize = 0, zeroState: usize = 0, none: usize = 0;
+let dMemory: usize = 0, dMemoryNext: usize = 0, dPrevious: usize = 0, dPreviousNext: usize = 0, dReads: usize = 0, dReadsNext: usize = 0;
+let dH: usize = 0, dC: usize = 0, dHNext: usize = 0, dCNext: usize = 0, dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0;
+let dSim: usize = 0, dStrength: usize = 0, dErase: usize = 0, dAdd: usize = 0, locationBack: usize = 0, cosineBack: usize = 0;
+let writeBack: usize = 0, cellGrad: usize = 0, cellBack: usize = 0, dJoined: usize = 0, locationTemp: usize = 0, cellOut: usize = 0;
+
+function plan(base: usize): usize {
+  cursor = 0;
+  for (let l = 0; l < L; l++) {
+    oJoined[l] = take(B * (inputWidth(l) + H));
+    oZ[l] = take(B * 4 * H);
+    oH[l] = take(B * H);
+    oC[l] = take(B * H);
+  }
+  oRaw = take(B * P);
+  oUnclipped = take(B * P);
+  for (let h = 0; h < R + W; h++) {
+    oKey[h] = take(B * M);
+    oStrength[h] = take(B);
+    oGate[h] = take(B);
+    oShift[h] = take(B * S);
+    oSharp[h] = take(B);
+    oErase[h] = take(h >= R ? B * M : 0);
+    oAdd[h] = take(h >= R ? B * M : 0);
+    oSim[h] = take(B * N);
+    oContent[h] = take(B * N);
+    oWeighting[h] = take(B * N);
+  }
+  oMemories = take(passes * B * N * M);
+  oReads = take(R * B * M);
+  oOutIn = take(B * (H + R * M));
+  oLogits = take(B * O);
+  stepBytes = cursor;
+  cursor = base;
+  stepBase = take(<i32>((stepBytes * <usize>T) / F));
+  initialMemory = take(B * N * M);
+  initialWeightings = take((R + W) * B * N);
+  initialReads = take(R * B * M);
+  zeroState = take(B * H);
+  none = take(B * M);
+  dMemory = take(B * N * M);
+  dMemoryNext = take(B * N * M);
+  dPrevious = take((R + W) * B * N);
+  dPreviousNext = take((R + W) * B * N);
+  dReads = take(R * B * M);
+  dReadsNext = take(R * B * M);
+  dH = take(L * B * H);
+  dC = take(L * B * H);
+  dHNext = take(L * B * H);
+  dCNext = take(L * B * H);
+  dRaw = take(B * P);
+  dy = take(B * O);
+  dOutIn = take(B * (H + R * M));
+  dSim = take(B * N);
+  dStrength = take(B);
+  dErase = take(W * B * M);
+  dAdd = take(W * B * M);
+  locationBack = take(2 * B * N + 2 * B + B * S);
+  cosineBack = take(B * N * M + B * M);
+  writeBack = take(B * N * M + B * N + 2 * B * M);
+  cellGrad = take(B * 2 * H);
+  cellBack = take(B * 5 * H);
+  cellOut = take(B * 2 * H);
+  dJoined = take(B * (I + R * M + 2 * H));
+  locationTemp = cursor;
+  cursor += <usize>locationTempBytes(N);
+  return cursor;
+}
+
+@inline function stepAt(t: i32, offset: usize): usize {
+  return stepBase + (<usize>t) * stepBytes + offset;
+}
+
+function setSizes(batch: i32, steps: i32, inputs: i32, outputs: i32, hidden: i32, layers: i32, slots: i32, width: i32, reads: i32, writes: i32, shifts: i32): void {
+  B = batch;
+  T = steps;
+  I = inputs;
+  O = outputs;
+  H = hidden;
+  L = layers;
+  N = slots;
+  M = width;
+  R = reads;
+  W = writes;
+  S = shifts;
+  P = 0;
+  for (let h = 0; h < R + W; h++) P += headSize(h);
+  passes = W == 1 ? 1 : 2 * W;
+}
+
+/** Floats of the parameter (and gradient) layout. */
+export function ntmParameterCount(inputs: i32, outputs: i32, hidden: i32, layers: i32, slots: i32, width: i32, reads: i32, writes: i32, shifts: i32): i32 {
+  setSizes(1, 1, inputs, outputs, hidden, layers, slots, width, reads, writes, shifts);
+  let n = 0;
+  for (let l = 0; l < L; l++) n += (inputWidth(l) + H) * 4 * H + 4 * H;
+  n += H * P + P;
+  n += (H + R * M) * O + O;
+  n += R * M + (R + W) * N + N * M;
+  return n;
+}
+
+/** Bytes of temp space `ntmSequence` needs. */
+export function ntmSequenceTempBytes(batch: i32, steps: i32, inputs: i32, outputs: i32, hidden: i32, layers: i32, slots: i32, width: i32, reads: i32, writes: i32, shifts: i32): i32 {
+  setSizes(batch, steps, inputs, outputs, hidden, layers, slots, width, reads, writes, shifts);
+  return <i32>plan(0) + 16;
+}
+
+// Parameter offsets (floats) in the flat layout.
+let pLayerW: StaticArray<i32> = new StaticArray<i32>(16);
+let pLayerB: StaticArray<i32> = new StaticArray<i32>(16);
+let pHeadW: i32 = 0, pHeadB: i32 = 0, pOutW: i32 = 0, pOutB: i32 = 0, pReads: i32 = 0, pFocus: i32 = 0, pMemory: i32 = 0;
+function parameterOffsets(): i32 {
+  let n = 0;
+  for (let l = 0; l < L; l++) {
+    pLayerW[l] = n;
+    n += (inputWidth(l) + H) * 4 * H;
+    pLayerB[l] = n;
+    n += 4 * H;
+  }
+  pHeadW = n;
+  n += H * P;
+  pHeadB = n;
+  n += P;
+  pOutW = n;
+  n += (H + R * M) * O;
+  pOutB = n;
+  n += O;
+  pReads = n;
+  n += R * M;
+  pFocus = n;
+  n += (R + W) * N;
+  pMemory = n;
+  n += N * M;
+  return n;
+}
+
+@inline function sigmoid(x: f64): f64 {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+@inline function softplus(x: f64): f64 {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/** y[r, j] = bias[j] + Σ_k x[r, k] w[k, j] (rows × inputs · inputs × outputs). */
+function affine(x: usize, w: usize, bias: usize, y: usize, rows: i32, inputs: i32, outputs: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const yr = at(y, r * outputs);
+    memory.copy(yr, bias, (<usize>outputs) * F);
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(x, r * inputs + k));
+      if (xv == 0) continue;
+      const xs = f32x4.splat(xv);
+      const wk = at(w, k * outputs);
+      let j = 0;
+      for (; j + 4 <= outputs; j += 4) v128.store(at(yr, j), f32x4.add(v128.load(at(yr, j)), f32x4.mul(xs, v128.load(at(wk, j)))));
+      for (; j < outputs; j++) store<f32>(at(yr, j), load<f32>(at(yr, j)) + xv * load<f32>(at(wk, j)));
+    }
+  }
+}
+
+/** dx[r, k] = Σ_j dy[r, j] w[k, j] (the input's gradient of `affine`). */
+function affineBackInput(dyp: usize, w: usize, dx: usize, rows: i32, inputs: i32, outputs: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const dr = at(dyp, r * outputs);
+    for (let k = 0; k < inputs; k++) {
+      const wk = at(w, k * outputs);
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j + 4 <= outputs; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(dr, j)), v128.load(at(wk, j))));
+      let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (; j < outputs; j++) s += load<f32>(at(dr, j)) * load<f32>(at(wk, j));
+      store<f32>(at(dx, r * inputs + k), s);
+    }
+  }
+}
+
+/** dw[k, j] += Σ_r x[r, k] dy[r, j]; db[j] += Σ_r dy[r, j]. */
+function affineBackWeights(x: usize, dyp: usize, dw: usize, db: usize, rows: i32, inputs: i32, outputs: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const dr = at(dyp, r * outputs);
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(x, r * inputs + k));
+      if (xv == 0) continue;
+      const xs = f32x4.splat(xv);
+      const wk = at(dw, k * outputs);
+      let j = 0;
+      for (; j + 4 <= outputs; j += 4) v128.store(at(wk, j), f32x4.add(v128.load(at(wk, j)), f32x4.mul(xs, v128.load(at(dr, j)))));
+      for (; j < outputs; j++) store<f32>(at(wk, j), load<f32>(at(wk, j)) + xv * load<f32>(at(dr, j)));
+    }
+    for (let j = 0; j < outputs; j++) store<f32>(at(db, j), load<f32>(at(db, j)) + load<f32>(at(dr, j)));
+  }
+}
+
+@inline function addFloats(target: usize, source: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(target, i), f32x4.add(v128.load(at(target, i)), v128.load(at(source, i))));
+  for (; i < count; i++) store<f32>(at(target, i), load<f32>(at(target, i)) + load<f32>(at(source, i)));
+}
+
+/** Softmax of `count` floats at x into y (y may be x). */
+function softmaxInto(x: usize, y: usize, count: i32, scale: f64): void {
+  let largest: f64 = -Infinity;
+  for (let i = 0; i < count; i++) largest = Math.max(largest, scale * <f64>load<f32>(at(x, i)));
+  let total: f64 = 0;
+  for (let i = 0; i < count; i++) {
+    const e = Math.exp(scale * <f64>load<f32>(at(x, i)) - largest);
+    store<f32>(at(y, i), <f32>e);
+    total += e;
+  }
+  for (let i = 0; i < count; i++) store<f32>(at(y, i), <f32>(<f64>load<f32>(at(y, i)) / total));
+}
+
+/**
+ * One sequence forward and backward. `weights` in the layout above; `inputs` [T, B, I], `targets` [T, B, O] and
+ * `mask` [T, B], time-major; `out` receives the gradients (the weights' layout) then the loss and the wrong bits.
+ * `scale` divides the summed loss (1 / sequences); `clip` bounds the heads' raw parameters (0: none).
+ */
+export function ntmSequence(
+  weights: usize,
+  inputs: usize,
+  targets: usize,
+  mask: usize,
+  out: usize,
+  batch: i32,
+  steps: i32,
+  inputSize: i32,
+  outputSize: i32,
+  hidden: i32,
+  layers: i32,
+  slots: i32,
+  width: i32,
+  reads: i32,
+  writes: i32,
+  shifts: i32,
+  clip: f32,
+  scale: f64,
+  temp: usize,
+): void {
+  setSizes(batch, steps, inputSize, outputSize, hidden, layers, slots, width, reads, writes, shifts);
+  const count = parameterOffsets();
+  plan(temp);
+  memory.fill(out, 0, (<usize>(count + 2)) * F);
+  const wOut = at(weights, pOutW);
+  const wHead = at(weights, pHeadW);
+
+  // The initial state.
+  for (let b = 0; b < B; b++) memory.copy(at(initialMemory, b * N * M), at(weights, pMemory), (<usize>(N * M)) * F);
+  for (let h = 0; h < R + W; h++) {
+    const row = at(initialWeightings, h * B * N);
+    softmaxInto(at(weights, pFocus + h * N), row, N, 1);
+    for (let b = 1; b < B; b++) memory.copy(at(row, b * N), row, (<usize>N) * F);
+  }
+  for (let r = 0; r < R; r++) for (let b = 0; b < B; b++) memory.copy(at(initialReads, (r * B + b) * M), at(weights, pReads + r * M), (<usize>M) * F);
+  memory.fill(zeroState, 0, (<usize>(B * H)) * F);
+  memory.fill(none, 0, (<usize>(B * M)) * F);
+
+  let loss: f64 = 0;
+  let wrong: i32 = 0;
+  for (let t = 0; t < T; t++) {
+    const memoryBefore = t == 0 ? initialMemory : stepAt(t - 1, oMemories + (<usize>((passes - 1) * B * N * M)) * F);
+    // The controller: layer 0 reads [x_t, r_{t−1}], each layer [input, h_{t−1}].
+    for (let l = 0; l < L; l++) {
+      const inW = inputWidth(l);
+      const joined = stepAt(t, oJoined[l]);
+      const hPrev = t == 0 ? zeroState : stepAt(t - 1, oH[l]);
+      const cPrev = t == 0 ? zeroState : stepAt(t - 1, oC[l]);
+      for (let b = 0; b < B; b++) {
+        const row = at(joined, b * (inW + H));
+        if (l == 0) {
+          memory.copy(row, at(inputs, (t * B + b) * I), (<usize>I) * F);
+          for (let r = 0; r < R; r++) {
+            const source = t == 0 ? at(initialReads, (r * B + b) * M) : at(stepAt(t - 1, oReads), (r * B + b) * M);
+            memory.copy(at(row, I + r * M), source, (<usize>M) * F);
+          }
+        } else {
+          memory.copy(row, at(stepAt(t, oH[l - 1]), b * H), (<usize>H) * F);
+        }
+        memory.copy(at(row, inW), at(hPrev, b * H), (<usize>H) * F);
+      }
+      const z = stepAt(t, oZ[l]);
+      affine(joined, at(weights, pLayerW[l]), at(weights, pLayerB[l]), z, B, inW + H, 4 * H);
+      const hNow = stepAt(t, oH[l]);
+      const cNow = stepAt(t, oC[l]);
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < H; j++) {
+          const zb = b * 4 * H;
+          const ig = sigmoid(<f64>load<f32>(at(z, zb + j)));
+          const fg = sigmoid(<f64>load<f32>(at(z, zb + H + j)));
+          const gg = Math.tanh(<f64>load<f32>(at(z, zb + 2 * H + j)));
+          const og = sigmoid(<f64>load<f32>(at(z, zb + 3 * H + j)));
+          const cNext = <f32>(fg * <f64>load<f32>(at(cPrev, b * H + j)) + ig * gg);
+          store<f32>(at(cNow, b * H + j), cNext);
+          store<f32>(at(hNow, b * H + j), <f32>(og * Math.tanh(<f64>cNext)));
+        }
+      }
+    }
+    const top = stepAt(t, oH[L - 1]);
+    const raw = stepAt(t, oRaw);
+    affine(top, wHead, at(weights, pHeadB), raw, B, H, P);
+    memory.copy(stepAt(t, oUnclipped), raw, (<usize>(B * P)) * F);
+    if (clip > 0) for (let i = 0; i < B * P; i++) store<f32>(at(raw, i), Mathf.min(Mathf.max(load<f32>(at(raw, i)), -clip), clip));
+
+    // Heads: constrain, content and location addressing against the memory before the write.
+    let offset = 0;
+    for (let h = 0; h < R + W; h++) {
+      const key = stepAt(t, oKey[h]);
+      const strength = stepAt(t, oStrength[h]);
+      const gate = stepAt(t, oGate[h]);
+      const shift = stepAt(t, oShift[h]);
+      const sharp = stepAt(t, oSharp[h]);
+      for (let b = 0; b < B; b++) {
+        const row = at(raw, b * P + offset);
+        memory.copy(at(key, b * M), row, (<usize>M) * F);
+        store<f32>(at(strength, b), <f32>softplus(<f64>load<f32>(at(row, M))));
+        store<f32>(at(gate, b), <f32>sigmoid(<f64>load<f32>(at(row, M + 1))));
+        softmaxInto(at(row, M + 2), at(shift, b * S), S, 1);
+        store<f32>(at(sharp, b), <f32>(softplus(<f64>load<f32>(at(row, M + 2 + S))) + 1));
+        if (h >= R) {
+          const erase = stepAt(t, oErase[h]);
+          const add = stepAt(t, oAdd[h]);
+          for (let j = 0; j < M; j++) store<f32>(at(erase, b * M + j), <f32>sigmoid(<f64>load<f32>(at(row, M + 3 + S + j))));
+          memory.copy(at(add, b * M), at(row, 2 * M + 3 + S), (<usize>M) * F);
+        }
+      }
+      const sim = stepAt(t, oSim[h]);
+      const content = stepAt(t, oContent[h]);
+      rowCosine(memoryBefore, key, sim, B, N, M, COSINE_EPSILON);
+      for (let b = 0; b < B; b++) softmaxInto(at(sim, b * N), at(content, b * N), N, <f64>load<f32>(at(strength, b)));
+      const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, oWeighting[h]);
+      locationAddress(content, previous, gate, shift, sharp, stepAt(t, oWeighting[h]), B, N, S, SHARPEN_EPSILON, locationTemp);
+      offset += headSize(h);
+    }
+    // Reads (memory before the write), then the write passes.
+    for (let r = 0; r < R; r++) {
+      const w = stepAt(t, oWeighting[r]);
+      const read = at(stepAt(t, oReads), r * B * M);
+      memory.fill(read, 0, (<usize>(B * M)) * F);
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < N; i++) {
+          const wi = f32x4.splat(load<f32>(at(w, b * N + i)));
+          const rowM = at(memoryBefore, (b * N + i) * M);
+          const dst = at(read, b * M);
+          let j = 0;
+          for (; j + 4 <= M; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(dst, j)), f32x4.mul(wi, v128.load(at(rowM, j)))));
+          const ws = load<f32>(at(w, b * N + i));
+          for (; j < M; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + ws * load<f32>(at(rowM, j)));
+        }
+      }
+    }
+    let source = memoryBefore;
+    for (let p = 0; p < passes; p++) {
+      const h = R + (W == 1 ? 0 : p % W);
+      const erase = W == 1 || p < W ? stepAt(t, oErase[h]) : none;
+      const add = W == 1 || p >= W ? stepAt(t, oAdd[h]) : none;
+      const target = stepAt(t, oMemories + (<usize>(p * B * N * M)) * F);
+      memoryWrite(source, stepAt(t, oWeighting[h]), erase, add, target, B, N, M);
+      source = target;
+    }
+    // The output on scored steps, and the loss.
+    let scored = false;
+    for (let b = 0; b < B; b++) if (load<f32>(at(mask, t * B + b)) != 0) scored = true;
+    if (scored) {
+      const outIn = stepAt(t, oOutIn);
+      for (let b = 0; b < B; b++) {
+        memory.copy(at(outIn, b * (H + R * M)), at(top, b * H), (<usize>H) * F);
+        for (let r = 0; r < R; r++) memory.copy(at(outIn, b * (H + R * M) + H + r * M), at(stepAt(t, oReads), (r * B + b) * M), (<usize>M) * F);
+      }
+      const logits = stepAt(t, oLogits);
+      affine(outIn, wOut, at(weights, pOutB), logits, B, H + R * M, O);
+      for (let b = 0; b < B; b++) {
+        const m = <f64>load<f32>(at(mask, t * B + b));
+        if (m == 0) continue;
+        for (let j = 0; j < O; j++) {
+          const x = <f64>load<f32>(at(logits, b * O + j));
+          const target = <f64>load<f32>(at(targets, (t * B + b) * O + j));
+          loss += m * (Math.max(x, 0) - x * target + Math.log1p(Math.exp(-Math.abs(x))));
+          if ((x > 0 ? 1.0 : 0.0) != target) wrong++;
+        }
+      }
+    }
+  }
+
+  // Backward through time; carried: the gradients of the state after step t.
+  memory.fill(dMemory, 0, (<usize>(B * N * M)) * F);
+  memory.fill(dPrevious, 0, (<usize>((R + W) * B * N)) * F);
+  memory.fill(dReads, 0, (<usize>(R * B * M)) * F);
+  memory.fill(dH, 0, (<usize>(L * B * H)) * F);
+  memory.fill(dC, 0, (<usize>(L * B * H)) * F);
+  for (let t = T - 1; t >= 0; t--) {
+    const memoryBefore = t == 0 ? initialMemory : stepAt(t - 1, oMemories + (<usize>((passes - 1) * B * N * M)) * F);
+    const top = stepAt(t, oH[L - 1]);
+    const dTop = at(dH, (L - 1) * B * H);
+    let scored = false;
+    for (let b = 0; b < B; b++) if (load<f32>(at(mask, t * B + b)) != 0) scored = true;
+    if (scored) {
+      const logits = stepAt(t, oLogits);
+      for (let b = 0; b < B; b++) {
+        const m = <f64>load<f32>(at(mask, t * B + b));
+        for (let j = 0; j < O; j++) {
+          const g = m == 0 ? 0 : m * (sigmoid(<f64>load<f32>(at(logits, b * O + j))) - <f64>load<f32>(at(targets, (t * B + b) * O + j))) * scale;
+          store<f32>(at(dy, b * O + j), <f32>g);
+        }
+      }
+      affineBackWeights(stepAt(t, oOutIn), dy, at(out, pOutW), at(out, pOutB), B, H + R * M, O);
+      affineBackInput(dy, wOut, dOutIn, B, H + R * M, O);
+      for (let b = 0; b < B; b++) {
+        addFloats(at(dTop, b * H), at(dOutIn, b * (H + R * M)), H);
+        for (let r = 0; r < R; r++) addFloats(at(dReads, (r * B + b) * M), at(dOutIn, b * (H + R * M) + H + r * M), M);
+      }
+    }
+    // The write passes, last first: dMemory becomes the gradient of the memory before the write.
+    memory.fill(dErase, 0, (<usize>(W * B * M)) * F);
+    memory.fill(dAdd, 0, (<usize>(W * B * M)) * F);
+    for (let p = passes - 1; p >= 0; p--) {
+      const w = W == 1 ? 0 : p % W;
+      const h = R + w;
+      const isErase = W == 1 || p < W;
+      const isAdd = W == 1 || p >= W;
+      const erase = isErase ? stepAt(t, oErase[h]) : none;
+      const add = isAdd ? stepAt(t, oAdd[h]) : none;
+      const input = p == 0 ? memoryBefore : stepAt(t, oMemories + (<usize>((p - 1) * B * N * M)) * F);
+      memoryWriteBackward(input, stepAt(t, oWeighting[h]), erase, add, dMemory, writeBack, B, N, M);
+      memory.copy(dMemory, writeBack, (<usize>(B * N * M)) * F);
+      addFloats(at(dPrevious, h * B * N), at(writeBack, B * N * M), B * N);
+      if (isErase) addFloats(at(dErase, w * B * M), at(writeBack, B * N * M + B * N), B * M);
+      if (isAdd) addFloats(at(dAdd, w * B * M), at(writeBack, B * N * M + B * N + B * M), B * M);
+    }
+    // The reads, against the memory before the write.
+    for (let r = 0; r < R; r++) {
+      const w = stepAt(t, oWeighting[r]);
+      const d = at(dReads, r * B * M);
+      const dw = at(dPrevious, r * B * N);
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < N; i++) {
+          const base = (b * N + i) * M;
+          const wi = load<f32>(at(w, b * N + i));
+          let sum: f32 = 0;
+          for (let j = 0; j < M; j++) {
+            const dj = load<f32>(at(d, b * M + j));
+            sum += dj * load<f32>(at(memoryBefore, base + j));
+            store<f32>(at(dMemory, base + j), load<f32>(at(dMemory, base + j)) + wi * dj);
+          }
+          store<f32>(at(dw, b * N + i), load<f32>(at(dw, b * N + i)) + sum);
+        }
+      }
+    }
+    // Each head: location, then content addressing, then the constraints into dRaw.
+    const raw = stepAt(t, oRaw);
+    let offset = 0;
+    for (let h = 0; h < R + W; h++) {
+      const content = stepAt(t, oContent[h]);
+      const gate = stepAt(t, oGate[h]);
+      const shift = stepAt(t, oShift[h]);
+      const sharp = stepAt(t, oSharp[h]);
+      const strength = stepAt(t, oStrength[h]);
+      const sim = stepAt(t, oSim[h]);
+      const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, oWeighting[h]);
+      locationAddressBackward(content, previous, gate, shift, sharp, at(dPrevious, h * B * N), locationBack, B, N, S, SHARPEN_EPSILON, locationTemp);
+      memory.copy(at(dPreviousNext, h * B * N), at(locationBack, B * N), (<usize>(B * N)) * F);
+      const dg = at(locationBack, 2 * B * N);
+      const ds = at(dg, B);
+      const dGamma = at(ds, B * S);
+      for (let b = 0; b < B; b++) {
+        let dot: f64 = 0;
+        for (let i = 0; i < N; i++) dot += <f64>load<f32>(at(locationBack, b * N + i)) * <f64>load<f32>(at(content, b * N + i));
+        const beta = <f64>load<f32>(at(strength, b));
+        let db: f64 = 0;
+        for (let i = 0; i < N; i++) {
+          const dLogit = <f64>load<f32>(at(content, b * N + i)) * (<f64>load<f32>(at(locationBack, b * N + i)) - dot);
+          db += dLogit * <f64>load<f32>(at(sim, b * N + i));
+          store<f32>(at(dSim, b * N + i), <f32>(dLogit * beta));
+        }
+        store<f32>(at(dStrength, b), <f32>db);
+      }
+      rowCosineBackward(memoryBefore, stepAt(t, oKey[h]), dSim, cosineBack, B, N, M, COSINE_EPSILON);
+      addFloats(dMemory, cosineBack, B * N * M);
+      for (let b = 0; b < B; b++) {
+        const row = b * P + offset;
+        memory.copy(at(dRaw, row), at(cosineBack, B * N * M + b * M), (<usize>M) * F);
+        store<f32>(at(dRaw, row + M), <f32>(<f64>load<f32>(at(dStrength, b)) * sigmoid(<f64>load<f32>(at(raw, row + M)))));
+        const g = <f64>load<f32>(at(gate, b));
+        store<f32>(at(dRaw, row + M + 1), <f32>(<f64>load<f32>(at(dg, b)) * g * (1 - g)));
+        let sdot: f64 = 0;
+        for (let k = 0; k < S; k++) sdot += <f64>load<f32>(at(ds, b * S + k)) * <f64>load<f32>(at(shift, b * S + k));
+        for (let k = 0; k < S; k++)
+          store<f32>(at(dRaw, row + M + 2 + k), <f32>(<f64>load<f32>(at(shift, b * S + k)) * (<f64>load<f32>(at(ds, b * S + k)) - sdot)));
+        store<f32>(at(dRaw, row + M + 2 + S), <f32>(<f64>load<f32>(at(dGamma, b)) * sigmoid(<f64>load<f32>(at(raw, row + M + 2 + S)))));
+        if (h >= R) {
+          const erase = stepAt(t, oErase[h]);
+          const w = h - R;
+          for (let j = 0; j < M; j++) {
+            const ej = <f64>load<f32>(at(erase, b * M + j));
+            store<f32>(at(dRaw, row + M + 3 + S + j), <f32>(<f64>load<f32>(at(dErase, (w * B + b) * M + j)) * ej * (1 - ej)));
+            store<f32>(at(dRaw, row + 2 * M + 3 + S + j), load<f32>(at(dAdd, (w * B + b) * M + j)));
+          }
+        }
+      }
+      offset += headSize(h);
+    }
+    if (clip > 0) {
+      const unclipped = stepAt(t, oUnclipped);
+      for (let i = 0; i < B * P; i++) {
+        const v = load<f32>(at(unclipped, i));
+        if (v < -clip || v > clip) store<f32>(at(dRaw, i), 0);
+      }
+    }
+    affineBackWeights(top, dRaw, at(out, pHeadW), at(out, pHeadB), B, H, P);
+    affineBackInput(dRaw, wHead, dOutIn, B, H, P);
+    addFloats(dTop, dOutIn, B * H);
+    // The LSTM, top layer first; dH[l] and dC[l] hold the gradients of h_t and c_t.
+    for (let l = L - 1; l >= 0; l--) {
+      const inW = inputWidth(l);
+      const z = stepAt(t, oZ[l]);
+      const cPrev = t == 0 ? zeroState : stepAt(t - 1, oC[l]);
+      const cNow = stepAt(t, oC[l]);
+      const dh = at(dH, l * B * H);
+      const dc = at(dC, l * B * H);
+      const dz = cellBack;
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < H; j++) {
+          const zb = b * 4 * H;
+          const ig = sigmoid(<f64>load<f32>(at(z, zb + j)));
+          const fg = sigmoid(<f64>load<f32>(at(z, zb + H + j)));
+          const gg = Math.tanh(<f64>load<f32>(at(z, zb + 2 * H + j)));
+          const og = sigmoid(<f64>load<f32>(at(z, zb + 3 * H + j)));
+          const tanhC = Math.tanh(<f64>load<f32>(at(cNow, b * H + j)));
+          const dhv = <f64>load<f32>(at(dh, b * H + j));
+          const dcv = <f64>load<f32>(at(dc, b * H + j)) + dhv * og * (1 - tanhC * tanhC);
+          store<f32>(at(dz, zb + j), <f32>(dcv * gg * ig * (1 - ig)));
+          store<f32>(at(dz, zb + H + j), <f32>(dcv * <f64>load<f32>(at(cPrev, b * H + j)) * fg * (1 - fg)));
+          store<f32>(at(dz, zb + 2 * H + j), <f32>(dcv * ig * (1 - gg * gg)));
+          store<f32>(at(dz, zb + 3 * H + j), <f32>(dhv * tanhC * og * (1 - og)));
+          store<f32>(at(dCNext, l * B * H + b * H + j), <f32>(dcv * fg));
+        }
+      }
+      affineBackWeights(stepAt(t, oJoined[l]), dz, at(out, pLayerW[l]), at(out, pLayerB[l]), B, inW + H, 4 * H);
+      affineBackInput(dz, at(weights, pLayerW[l]), dJoined, B, inW + H, 4 * H);
+      for (let b = 0; b < B; b++) {
+        memory.copy(at(dHNext, l * B * H + b * H), at(dJoined, b * (inW + H) + inW), (<usize>H) * F);
+        if (l > 0) addFloats(at(dH, (l - 1) * B * H + b * H), at(dJoined, b * (inW + H)), H);
+        else for (let r = 0; r < R; r++) memory.copy(at(dReadsNext, (r * B + b) * M), at(dJoined, b * (inW + H) + I + r * M), (<usize>M) * F);
+      }
+    }
+    // Swap the carried gradients to the state after step t − 1.
+    memory.copy(dH, dHNext, (<usize>(L * B * H)) * F);
+    memory.copy(dC, dCNext, (<usize>(L * B * H)) * F);
+    memory.copy(dPrevious, dPreviousNext, (<usize>((R + W) * B * N)) * F);
+    memory.copy(dReads, dReadsNext, (<usize>(R * B * M)) * F);
+  }
+
+  // The learned initial state: reads, weightings through their softmax, memory.
+  for (let r = 0; r < R; r++)
+    for (let b = 0; b < B; b++) addFloats(at(out, pReads + r * M), at(dReads, (r * B + b) * M), M);
+  for (let h = 0; h < R + W; h++) {
+    const w = at(initialWeightings, h * B * N);
+    const d = at(out, pFocus + h * N);
+    for (let b = 0; b < B; b++) addFloats(d, at(dPrevious, (h * B + b) * N), N);
+    let dot: f64 = 0;
+    for (let i = 0; i < N; i++) dot += <f64>load<f32>(at(d, i)) * <f64>load<f32>(at(w, i));
+    for (let i = 0; i < N; i++) store<f32>(at(d, i), <f32>(<f64>load<f32>(at(w, i)) * (<f64>load<f32>(at(d, i)) - dot)));
+  }
+  for (let b = 0; b < B; b++) addFloats(at(out, pMemory), at(dMemory, b * N * M), N * M);
+  store<f32>(at(out, count), <f32>(loss * scale));
+  store<f32>(at(out, count + 1), <f32>wrong);
+}
