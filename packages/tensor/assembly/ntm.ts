@@ -41,6 +41,7 @@ let oJoined: StaticArray<usize> = new StaticArray<usize>(16);
 let oZ: StaticArray<usize> = new StaticArray<usize>(16);
 let oH: StaticArray<usize> = new StaticArray<usize>(16);
 let oC: StaticArray<usize> = new StaticArray<usize>(16);
+let oGates: StaticArray<usize> = new StaticArray<usize>(16); // i, f, g, o, tanh c per unit
 let oRaw: usize = 0, oUnclipped: usize = 0;
 let oKey: StaticArray<usize> = new StaticArray<usize>(64);
 let oStrength: StaticArray<usize> = new StaticArray<usize>(64);
@@ -69,6 +70,7 @@ function plan(base: usize): usize {
     oZ[l] = take(B * 4 * H);
     oH[l] = take(B * H);
     oC[l] = take(B * H);
+    oGates[l] = take(B * 5 * H);
   }
   oRaw = take(B * P);
   oUnclipped = take(B * P);
@@ -196,6 +198,17 @@ function parameterOffsets(): i32 {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
+}
+@inline function sigmoid32(x: f32): f32 {
+  if (x >= 0) return 1 / (1 + Mathf.exp(-x));
+  const e = Mathf.exp(x);
+  return e / (1 + e);
+}
+@inline function tanh32(x: f32): f32 {
+  // tanh(x) = 1 − 2 / (e^{2x} + 1), saturating cleanly for large |x|.
+  if (x > 20) return 1;
+  if (x < -20) return -1;
+  return 1 - 2 / (Mathf.exp(2 * x) + 1);
 }
 @inline function softplus(x: f64): f64 {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
@@ -341,16 +354,24 @@ export function ntmSequence(
       affine(joined, at(weights, pLayerW[l]), at(weights, pLayerB[l]), z, B, inW + H, 4 * H);
       const hNow = stepAt(t, oH[l]);
       const cNow = stepAt(t, oC[l]);
+      const gates = stepAt(t, oGates[l]);
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < H; j++) {
           const zb = b * 4 * H;
-          const ig = sigmoid(<f64>load<f32>(at(z, zb + j)));
-          const fg = sigmoid(<f64>load<f32>(at(z, zb + H + j)));
-          const gg = Math.tanh(<f64>load<f32>(at(z, zb + 2 * H + j)));
-          const og = sigmoid(<f64>load<f32>(at(z, zb + 3 * H + j)));
-          const cNext = <f32>(fg * <f64>load<f32>(at(cPrev, b * H + j)) + ig * gg);
+          const ig = sigmoid32(load<f32>(at(z, zb + j)));
+          const fg = sigmoid32(load<f32>(at(z, zb + H + j)));
+          const gg = tanh32(load<f32>(at(z, zb + 2 * H + j)));
+          const og = sigmoid32(load<f32>(at(z, zb + 3 * H + j)));
+          const cNext = fg * load<f32>(at(cPrev, b * H + j)) + ig * gg;
+          const tanhC = tanh32(cNext);
           store<f32>(at(cNow, b * H + j), cNext);
-          store<f32>(at(hNow, b * H + j), <f32>(og * Math.tanh(<f64>cNext)));
+          store<f32>(at(hNow, b * H + j), og * tanhC);
+          const gb = at(gates, b * 5 * H + j);
+          store<f32>(gb, ig);
+          store<f32>(at(gb, H), fg);
+          store<f32>(at(gb, 2 * H), gg);
+          store<f32>(at(gb, 3 * H), og);
+          store<f32>(at(gb, 4 * H), tanhC);
         }
       }
     }
@@ -570,27 +591,27 @@ export function ntmSequence(
     // The LSTM, top layer first; dH[l] and dC[l] hold the gradients of h_t and c_t.
     for (let l = L - 1; l >= 0; l--) {
       const inW = inputWidth(l);
-      const z = stepAt(t, oZ[l]);
       const cPrev = t == 0 ? zeroState : stepAt(t - 1, oC[l]);
-      const cNow = stepAt(t, oC[l]);
+      const gates = stepAt(t, oGates[l]);
       const dh = at(dH, l * B * H);
       const dc = at(dC, l * B * H);
       const dz = cellBack;
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < H; j++) {
           const zb = b * 4 * H;
-          const ig = sigmoid(<f64>load<f32>(at(z, zb + j)));
-          const fg = sigmoid(<f64>load<f32>(at(z, zb + H + j)));
-          const gg = Math.tanh(<f64>load<f32>(at(z, zb + 2 * H + j)));
-          const og = sigmoid(<f64>load<f32>(at(z, zb + 3 * H + j)));
-          const tanhC = Math.tanh(<f64>load<f32>(at(cNow, b * H + j)));
-          const dhv = <f64>load<f32>(at(dh, b * H + j));
-          const dcv = <f64>load<f32>(at(dc, b * H + j)) + dhv * og * (1 - tanhC * tanhC);
-          store<f32>(at(dz, zb + j), <f32>(dcv * gg * ig * (1 - ig)));
-          store<f32>(at(dz, zb + H + j), <f32>(dcv * <f64>load<f32>(at(cPrev, b * H + j)) * fg * (1 - fg)));
-          store<f32>(at(dz, zb + 2 * H + j), <f32>(dcv * ig * (1 - gg * gg)));
-          store<f32>(at(dz, zb + 3 * H + j), <f32>(dhv * tanhC * og * (1 - og)));
-          store<f32>(at(dCNext, l * B * H + b * H + j), <f32>(dcv * fg));
+          const gb = at(gates, b * 5 * H + j);
+          const ig = load<f32>(gb);
+          const fg = load<f32>(at(gb, H));
+          const gg = load<f32>(at(gb, 2 * H));
+          const og = load<f32>(at(gb, 3 * H));
+          const tanhC = load<f32>(at(gb, 4 * H));
+          const dhv = load<f32>(at(dh, b * H + j));
+          const dcv = load<f32>(at(dc, b * H + j)) + dhv * og * (1 - tanhC * tanhC);
+          store<f32>(at(dz, zb + j), dcv * gg * ig * (1 - ig));
+          store<f32>(at(dz, zb + H + j), dcv * load<f32>(at(cPrev, b * H + j)) * fg * (1 - fg));
+          store<f32>(at(dz, zb + 2 * H + j), dcv * ig * (1 - gg * gg));
+          store<f32>(at(dz, zb + 3 * H + j), dhv * tanhC * og * (1 - og));
+          store<f32>(at(dCNext, l * B * H + b * H + j), dcv * fg);
         }
       }
       affineBackWeights(stepAt(t, oJoined[l]), dz, at(out, pLayerW[l]), at(out, pLayerB[l]), B, inW + H, 4 * H);
