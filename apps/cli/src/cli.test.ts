@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { algorithmicTask, randomBits, repeatCopySequence, sampleBatch } from '@engram/datasets';
 import { evaluateBatch } from '@engram/ntm';
 import { Random } from '@engram/tensor';
-import { evaluateModel, evaluationRows, loadRun, parseLengths } from './evaluate.js';
+import { evaluateModel, evaluationRows, loadRun, parseCounts } from './evaluate.js';
 import { type MemnetTrainOptions, ask, isMemnetRun, loadMemnetRun, parseStory, renderAnswer, resultsTable, runMemnetTraining, scheduleFor } from './memnet.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
 import { type TrainOptions, runTraining } from './train.js';
@@ -95,11 +95,11 @@ describe('engram train ntm', () => {
 
 describe('engram eval --lengths', () => {
   it('reads lengths and ranges, and names the entry it cannot read', () => {
-    expect(parseLengths('1-20,30,50', 1)).toEqual([[1, 20], 30, 50]);
-    expect(parseLengths('2-6,12', 2)).toEqual([[2, 6], 12]);
+    expect(parseCounts('1-20,30,50', 1)).toEqual([[1, 20], 30, 50]);
+    expect(parseCounts('2-6,12', 2)).toEqual([[2, 6], 12]);
     for (const bad of ['0', '1-0', '5-2', 'x', '', '3,,4', '1e3', '10001', '1-99999'])
-      expect(() => parseLengths(bad, 1), bad).toThrow(/--lengths: (expected counts|the range)/);
-    expect(() => parseLengths('1-6', 2)).toThrow(/'1-6'/);
+      expect(() => parseCounts(bad, 1), bad).toThrow(/--lengths: (expected counts|the range)/);
+    expect(() => parseCounts('1-6', 2)).toThrow(/'1-6'/);
   });
 
   it('chooses the rows each task can score, and names a flag the task cannot use', () => {

@@ -170,7 +170,7 @@ export function evaluateModel(model: SequenceModel, task: AlgorithmicTaskName, o
  * @param least - the smallest value allowed (2 for item counts)
  * @param flag - the flag named in errors
  */
-export function parseLengths(text: string, least: number, flag = '--lengths'): CountOrRange[] {
+export function parseCounts(text: string, least: number, flag = '--lengths'): CountOrRange[] {
   const bound = (entry: string, n: number): number => {
     if (!Number.isInteger(n) || n < least || n > 10_000)
       throw new EngramError(`${flag}: expected counts or ranges such as ${least}-20,30,50 (each ${least} to 10000), got '${entry}'`);
@@ -215,8 +215,8 @@ export interface ChosenRows {
 export function evaluationRows(task: AlgorithmicTaskName, path: string, flags: EvaluationFlags): ChosenRows {
   if (flags.repeats !== undefined && task !== 'repeat-copy') throw new EngramError(`--repeats: only for repeat-copy runs; ${path} was trained on ${task}`);
   if (flags.lengths !== undefined && task === 'priority-sort') throw new EngramError('--lengths: priority sort has no lengths or item counts to vary');
-  const repeats = flags.repeats === undefined ? [] : parseLengths(flags.repeats, 1, '--repeats');
+  const repeats = flags.repeats === undefined ? [] : parseCounts(flags.repeats, 1, '--repeats');
   const lengthsText = flags.lengths ?? ((task === 'copy' || task === 'repeat-copy') && flags.repeats === undefined ? flags.defaultLengths : undefined);
-  const lengths = lengthsText === undefined ? [] : parseLengths(lengthsText, task === 'associative-recall' ? 2 : 1);
+  const lengths = lengthsText === undefined ? [] : parseCounts(lengthsText, task === 'associative-recall' ? 2 : 1);
   return { lengths, repeats };
 }

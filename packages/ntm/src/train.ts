@@ -176,7 +176,7 @@ export interface TrainBatchOptions {
  * which takes the composed path. `ENGRAM_NTM_TAPE=1` forces the composed path (to compare the two).
  */
 function fusedGradients(model: SequenceModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
-  if ('initialState' in model || !fusedSequenceSupported(model) || tapeForced()) return null;
+  if ('initialState' in model || !fusedSequenceSupported(model) || TAPE_FORCED) return null;
   const result = fusedSequenceGradients(model, batch, sequences);
   if (!Number.isFinite(result.loss)) return result;
   for (const p of parameterList(model.params)) {
@@ -186,8 +186,8 @@ function fusedGradients(model: SequenceModel, batch: SequenceBatch, sequences: n
   return result;
 }
 
+/** `ENGRAM_NTM_TAPE=1`, read once at load. */
 const TAPE_FORCED = typeof process !== 'undefined' && process.env?.ENGRAM_NTM_TAPE === '1';
-const tapeForced = (): boolean => TAPE_FORCED;
 
 /** What one training step measured. */
 export interface TrainBatchResult {

@@ -58,10 +58,10 @@ let oReads: usize = 0; // R × B·M
 let oOutIn: usize = 0, oLogits: usize = 0;
 // Fixed buffers.
 let initialMemory: usize = 0, initialWeightings: usize = 0, initialReads: usize = 0, zeroState: usize = 0, none: usize = 0;
-let dMemory: usize = 0, dMemoryNext: usize = 0, dPrevious: usize = 0, dPreviousNext: usize = 0, dReads: usize = 0, dReadsNext: usize = 0;
+let dMemory: usize = 0, dPrevious: usize = 0, dPreviousNext: usize = 0, dReads: usize = 0, dReadsNext: usize = 0;
 let dH: usize = 0, dC: usize = 0, dHNext: usize = 0, dCNext: usize = 0, dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0;
 let dSim: usize = 0, dStrength: usize = 0, dErase: usize = 0, dAdd: usize = 0, locationBack: usize = 0, cosineBack: usize = 0;
-let writeBack: usize = 0, cellGrad: usize = 0, cellBack: usize = 0, dJoined: usize = 0, locationTemp: usize = 0, cellOut: usize = 0;
+let writeBack: usize = 0, cellBack: usize = 0, dJoined: usize = 0, locationTemp: usize = 0;
 
 function plan(base: usize): usize {
   cursor = 0;
@@ -99,7 +99,6 @@ function plan(base: usize): usize {
   zeroState = take(B * H);
   none = take(B * M);
   dMemory = take(B * N * M);
-  dMemoryNext = take(B * N * M);
   dPrevious = take((R + W) * B * N);
   dPreviousNext = take((R + W) * B * N);
   dReads = take(R * B * M);
@@ -118,9 +117,7 @@ function plan(base: usize): usize {
   locationBack = take(2 * B * N + 2 * B + B * S);
   cosineBack = take(B * N * M + B * M);
   writeBack = take(B * N * M + B * N + 2 * B * M);
-  cellGrad = take(B * 2 * H);
   cellBack = take(B * 5 * H);
-  cellOut = take(B * 2 * H);
   dJoined = take(B * (I + R * M + 2 * H));
   locationTemp = cursor;
   cursor += <usize>locationTempBytes(N);
