@@ -1,5 +1,5 @@
 import { constants, existsSync, readdirSync, unlinkSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ATOMIC_TEMPORARY_SUFFIX, EngramError, writeFileAtomic } from '@engram/tensor';
 
@@ -32,9 +32,14 @@ export async function keepCsvRows(path: string, header: string, keep: (fields: s
   await writeText(path, `${header}${rows.map((r) => `${r}\n`).join('')}`);
 }
 
-/** A run folder's JSON file, parsed; a missing or malformed one is one line naming it. */
+/** The largest run-folder JSON file read (run.json, results.json: a few kilobytes when written by engram). */
+export const MAX_JSON_FILE_BYTES = 4 * 1024 * 1024;
+
+/** A run folder's JSON file, parsed; a missing, oversized or malformed one is one line naming it. */
 export async function readJsonFile(path: string): Promise<unknown> {
   try {
+    const bytes = (await stat(path)).size;
+    if (bytes > MAX_JSON_FILE_BYTES) throw new Error(`${bytes} bytes, more than the ${MAX_JSON_FILE_BYTES} allowed`);
     return JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
     throw new EngramError(`${path}: cannot read it as JSON (${(error as Error).message.split('\n')[0]})`);

@@ -52,6 +52,45 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
     }
   });
 
+  it('resumes a run with the settings it started with, not the command line defaults; a conflicting or malformed setting is one line', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = join(mkdtempSync(join(tmpdir(), 'engram-cli-')), 'run');
+    const start = ['train', 'ntm', '--task', 'priority-sort', '--read-heads', '2', '--write-heads', '2', '--memory', '16x6', '--hidden', '12'];
+    const small = ['--eval-every', '4', '--eval-size', '2', '--checkpoint-every', '2', '--out', out];
+    let r = run(...start, ...small, '--max-sequences', '4');
+    expect(r.code, r.err).toBe(0);
+    // Only --resume (and a larger budget): the task, the heads and the memory come from run.json.
+    r = run('train', 'ntm', '--resume', '--max-sequences', '8', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/NTM on 'priority-sort': lstm 12, memory 16 × 6, 2 read \/ 2 write heads/);
+    // The start command again with --resume: the same settings are fine, a different one is refused.
+    r = run(...start, ...small, '--max-sequences', '10', '--resume');
+    expect(r.code, r.err).toBe(0);
+    r = run('train', 'ntm', '--task', 'copy', '--resume', '--max-sequences', '12', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(
+      /^engram: --resume continues the run as it started: --task differs from the run's task \("priority-sort" in .*run\.json\); leave it out$/,
+    );
+    const runFile = join(out, 'run.json');
+    const saved = JSON.parse(readFileSync(runFile, 'utf8'));
+    for (const [field, value, message] of [
+      ['task', 'sort-of', /field 'task' must be one of copy, /],
+      ['readHeads', 0, /field 'readHeads' must be a whole number from 1 to 1e9, got 0/],
+      ['taskOptions', JSON.parse('{"__proto__": 3}'), /field 'taskOptions' must be an object of numbers/],
+      ['maxSequences', 'lots', /field 'maxSequences' must be a number > 0, got "lots"/],
+    ] as const) {
+      writeFileSync(runFile, JSON.stringify({ ...saved, [field]: value }));
+      r = run('train', 'ntm', '--resume', '--out', out);
+      expect(r.code, field).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(message);
+    }
+    writeFileSync(runFile, JSON.stringify({ ...saved, model: 'dnc' }));
+    expect(run('train', 'ntm', '--resume', '--out', out).err).toMatch(/the run is a dnc run, not ntm: resume it with engram train dnc/);
+  });
+
   it('refuses a model file whose task options would allocate without bound', async () => {
     const { readFileSync, writeFileSync, mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

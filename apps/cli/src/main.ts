@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import {
   trainDncBabiCommand,
 } from './dnc-babi.js';
 import { evaluateModel, evaluationRows, loadRun } from './evaluate.js';
-import { writeText } from './files.js';
+import { readJsonFile, writeText } from './files.js';
 import { count } from './format.js';
 import {
   type MemnetTrainOptions,
@@ -53,7 +54,7 @@ import {
 } from './lm.js';
 import { type OptionSpec, type OptionValues, get, given, parseOptions, usageText } from './option-table.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
-import { type TrainOptions, runTraining } from './train.js';
+import { type TrainOptions, resumedTrainOptions, runTraining } from './train.js';
 
 /** The version of this command (its package's). */
 const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -201,7 +202,10 @@ async function train(argv: string[]): Promise<number> {
     writeHeads: numberOr('write-heads', 1),
     taskOptions: { ...parseTaskOptions(get<string>(values, 'task-options')), ...(maxLength === undefined ? {} : { maxLength }) },
   };
-  const outcome = await runTraining(options, terminalIO({ interruptible: true }));
+  const runFile = join(options.out, 'run.json');
+  const resumed =
+    options.resume && existsSync(runFile) ? resumedTrainOptions(options, await readJsonFile(runFile), (flag) => given(values, flag), runFile) : options;
+  const outcome = await runTraining(resumed, terminalIO({ interruptible: true }));
   return { solved: 0, budget: 0, interrupted: 130, 'non-finite': 1 }[outcome];
 }
 

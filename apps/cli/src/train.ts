@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendText, keepCsvRows, writeText } from './files.js';
-import type { AlgorithmicTaskName } from '@engram/datasets';
+import { ALGORITHMIC_TASKS, type AlgorithmicTaskName } from '@engram/datasets';
 import { DNC_RECIPE, type DncModel, dncRecurrent, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
 import { createDncWorkers } from '@engram/dnc/workers';
 import { type SequenceWorkers, createNtmWorkers } from '@engram/ntm/workers';
@@ -196,6 +196,112 @@ function recipeOf(options: TrainOptions, kind: SequenceKind): NtmRecipe {
   };
 }
 
+/** The settings a run keeps for life, each with the flag that sets it: on `--resume` they come from the run's run.json. */
+/** How a fixed setting is checked when read back from run.json. */
+type SettingKind = 'task' | 'count' | 'integer' | 'number' | 'boolean' | 'choice' | 'options';
+const RUN_FIXED: readonly (readonly [field: keyof TrainOptions, flag: string, kind: SettingKind, choices?: readonly string[]])[] = [
+  ['task', 'task', 'task'],
+  ['seed', 'seed', 'integer'],
+  ['batch', 'batch', 'count'],
+  ['optimizer', 'optimizer', 'choice', ['adam', 'rmsprop']],
+  ['rmsprop', 'rmsprop', 'choice', ['graves', 'tensorflow']],
+  ['clipNorm', 'clip-norm', 'number'],
+  ['clipValue', 'clip-value', 'number'],
+  ['curriculum', 'curriculum', 'boolean'],
+  ['hidden', 'hidden', 'count'],
+  ['layers', 'layers', 'count'],
+  ['controller', 'controller', 'choice', ['lstm', 'gru', 'feedforward']],
+  ['memorySlots', 'memory', 'count'],
+  ['memoryWidth', 'memory', 'count'],
+  ['readHeads', 'read-heads', 'count'],
+  ['writeHeads', 'write-heads', 'count'],
+  ['taskOptions', 'task-options', 'options'],
+];
+
+/** Settings a resumed run may change: given with `--resume` they apply from then on, otherwise the run's own continue. */
+const RUN_ADJUSTABLE: readonly (readonly [keyof TrainOptions, string])[] = [
+  ['learningRate', 'lr'],
+  ['until', 'until'],
+  ['stable', 'stable'],
+  ['maxSequences', 'max-sequences'],
+  ['timeLimit', 'time-limit'],
+  ['evalEvery', 'eval-every'],
+  ['evalSize', 'eval-size'],
+  ['checkpointEvery', 'checkpoint-every'],
+  ['threads', 'threads'],
+];
+
+/** Keys that could reach an object's prototype if copied from a file. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The options of a resumed run: every setting fixed at its start from its run.json (a run resumed
+ * on the command line's defaults would otherwise train another task); such a flag given again must
+ * say what the run says. The adjustable ones (learning rate, stopping rule, evaluation, checkpoints,
+ * threads) come from the flags given now, else from the run. Each field of run.json is checked and
+ * named in the error.
+ * @param options - the options parsed from the command line
+ * @param saved - run.json of the run, parsed
+ * @param given - whether a flag was given on the command line
+ * @param where - run.json's path, for the errors
+ */
+export function resumedTrainOptions(options: TrainOptions, saved: unknown, given: (flag: string) => boolean, where: string): TrainOptions {
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new EngramError(`${where}: expected an object of the run's settings`);
+  const run = saved as Record<string, unknown>;
+  const model = options.model ?? 'ntm';
+  if ((run.model ?? 'ntm') !== model)
+    throw new EngramError(`${where}: the run is a ${String(run.model)} run, not ${model}: resume it with engram train ${String(run.model)}`);
+  const result: Record<string, unknown> = { ...options };
+  for (const [field, , kind, choices] of RUN_FIXED) {
+    const value = run[field];
+    const bad = (expected: string): never => {
+      throw new EngramError(`${where}: field '${field}' must be ${expected}, got ${JSON.stringify(value) ?? 'nothing'}`);
+    };
+    if (value === undefined && field === 'rmsprop') continue;
+    if (kind === 'task' && !(typeof value === 'string' && Object.hasOwn(ALGORITHMIC_TASKS, value))) bad(`one of ${Object.keys(ALGORITHMIC_TASKS).join(', ')}`);
+    if (kind === 'count' && !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 1e9)) bad('a whole number from 1 to 1e9');
+    if (kind === 'integer' && !Number.isSafeInteger(value)) bad('a whole number');
+    if (kind === 'number' && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) bad('a number ≥ 0');
+    if (kind === 'boolean' && typeof value !== 'boolean') bad('true or false');
+    if (kind === 'choice' && !(typeof value === 'string' && (choices ?? []).includes(value))) bad(`one of ${(choices ?? []).join(', ')}`);
+    if (kind === 'options') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('an object of task options');
+      const entries = Object.entries(value as object);
+      if (entries.some(([key, v]) => PROTOTYPE_KEYS.has(key) || !(v === null || (typeof v === 'number' && Number.isFinite(v))))) bad('an object of numbers');
+      result[field] = Object.fromEntries(entries.filter(([, v]) => v !== null));
+      continue;
+    }
+    result[field] = value;
+  }
+  // A fixed flag given again is fine when it says what the run says (the start command with --resume added).
+  const sorted = (x: unknown): string => JSON.stringify(typeof x === 'object' && x !== null ? Object.entries(x).sort(([a], [b]) => a.localeCompare(b)) : x);
+  for (const [field, flag] of RUN_FIXED) {
+    const mine = field === 'taskOptions' ? Object.fromEntries(Object.entries(options.taskOptions).filter(([, v]) => v !== undefined)) : options[field];
+    const flags = field === 'taskOptions' ? ['task-options', 'max-length'] : [flag];
+    if (flags.some(given) && sorted(mine) !== sorted(result[field]))
+      throw new EngramError(
+        `--resume continues the run as it started: --${flags.filter(given).join(' / --')} differs from the run's ${field} (${JSON.stringify(result[field])} in ${where}); leave it out`,
+      );
+  }
+  const batch = result.batch as number;
+  for (const [field, flag] of RUN_ADJUSTABLE) {
+    if (given(flag)) continue;
+    const value = run[field];
+    // JSON writes Infinity (no budget) as null.
+    if (value === null && (field === 'maxSequences' || field === 'timeLimit')) result[field] = Number.POSITIVE_INFINITY;
+    else if (typeof value === 'number' && Number.isFinite(value) && value > 0) result[field] = value;
+    else if (value !== undefined) throw new EngramError(`${where}: field '${field}' must be a number > 0, got ${JSON.stringify(value)}`);
+  }
+  // --eval-every and --checkpoint-every count sequences; the options hold steps of the run's batch.
+  for (const [field, flag] of [
+    ['evalEvery', 'eval-every'],
+    ['checkpointEvery', 'checkpoint-every'],
+  ] as const)
+    if (given(flag)) result[field] = Math.max(1, Math.round(((options[field] as number) * options.batch) / batch));
+  result.learningRateGiven = given('lr');
+  return result as unknown as TrainOptions;
+}
+
 /**
  * Trains an NTM or a DNC on an algorithmic task until fresh sequences score under `until` error bits per
  * sequence (or the budget runs out), with a live status line, a checkpoint every
@@ -231,6 +337,10 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   if (options.resume) {
     if (!existsSync(checkpointPath)) throw new EngramError(`--resume: no checkpoint at ${checkpointPath}`);
     const checkpoint = await kind.load(checkpointPath, options.seed);
+    // The checkpoint records its task: resuming it on another would read batches of the wrong width.
+    const savedTask = checkpoint.training.extra.task;
+    if (typeof savedTask === 'string' && savedTask !== options.task)
+      throw new EngramError(`--resume: ${checkpointPath} was trained on '${savedTask}', not '${options.task}'`);
     model = checkpoint.model;
     const optimizer = ntmOptimizer(model.recurrent, recipe);
     // A learning rate given with --resume applies (and the header says so); otherwise the run's own continues.

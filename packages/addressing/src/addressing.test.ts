@@ -1,4 +1,4 @@
-import { Random, type Tensor, add, mul, randomNormal, randomUniform, sigmoid, softmax, sum, tensor } from '@engram/tensor';
+import { Random, type Tensor, add, embeddingBag, mul, randomNormal, randomUniform, reshape, sigmoid, softmax, sum, tensor } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   headParameterSize,
   interpolate,
   memoryAttention,
+  bagMemoryHopsAttention,
   memoryHopsAttention,
   read,
   sharpen,
@@ -237,6 +238,35 @@ describe('fused memory hops equal the composed hops', () => {
         }
       }
     }
+  });
+
+  it('over bags of table rows: the values and the tables’ gradients of embedding the memories first', () => {
+    const rng = new Random(13);
+    const rows = 6;
+    const [batch, slots, words, d, hops] = [2, 4, 2, 5, 3];
+    const indices = Int32Array.from({ length: batch * slots * words }, () => rng.int(0, rows - 1));
+    const weightIndices = Int32Array.from({ length: indices.length }, () => rng.int(0, 1));
+    const weights = randomNormal([2, d], rng);
+    const mask = tensor([
+      [1, 1, 1, 0],
+      [1, 1, 1, 1],
+    ]);
+    const inputs = [randomNormal([batch, d], rng), randomNormal([rows, d], rng), randomNormal([rows, d], rng), randomNormal([d, d], rng, 0, 0.5)];
+    const run = (bagged: boolean) => {
+      const leaves = inputs.map((x) => tensor(x.toArray(), x.shape, { requiresGrad: true }));
+      const [u, a, c, hop] = leaves as [Tensor, Tensor, Tensor, Tensor];
+      const memory = (table: Tensor) => reshape(embeddingBag(table, indices, weights, weightIndices, words), [batch, slots, d]);
+      const result = bagged
+        ? bagMemoryHopsAttention(u, a, c, { indices, weights, weightIndices, words }, hop, hops, { mask, linearUnits: 2 })
+        : memoryHopsAttention(u, memory(a), memory(c), hop, hops, { mask, linearUnits: 2, fused: false });
+      sum(mul(result.output, result.output)).backward();
+      return [result.output.toArray(), ...leaves.map((x) => (x.grad as Tensor).toArray())];
+    };
+    const bagged = run(true);
+    const composed = run(false);
+    bagged.forEach((array, j) => {
+      for (const [i, v] of array.entries()) expect(Math.abs(v - (composed[j]?.[i] as number)), `${j}[${i}]`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(v)));
+    });
   });
 
   it('rejects a hop matrix of the wrong shape, naming it', () => {

@@ -30,6 +30,8 @@ export {
 } from './head-parameters.js';
 export { SHARPEN_EPSILON, convolutionalShift, interpolate, sharpen } from './location.js';
 export {
+  type BagMemoryHopsOptions,
+  bagMemoryHopsAttention,
   MASKED_SCORE,
   type MemoryAttention,
   type MemoryAttentionOptions,

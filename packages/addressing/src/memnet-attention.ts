@@ -4,9 +4,11 @@ import {
   type Tensor,
   add,
   attentionRead,
+  bagMemoryHops,
   concat,
   expandDims,
   matmul,
+  type MemoryBags,
   memoryHops,
   mul,
   ones,
@@ -149,11 +151,7 @@ export function memoryHopsAttention(
   const linearUnits = options.linearUnits ?? dim;
   if (options.fused ?? true) {
     const flat = memoryHops(inputMemory, outputMemory, query, mask ?? ones([batch, slots], { backend: query.backend }), hop, { hops, linearUnits, normalize });
-    const [us, ps] = splitFlat(flat, OUTPUT_LAYOUTS.memoryHops(batch, slots, dim, hops)) as [Tensor, Tensor];
-    return {
-      output: reshape(slice(us, [hops, 0, 0], [1, batch, dim]), [batch, dim]),
-      weights: Array.from({ length: hops }, (_, k) => reshape(slice(ps, [k, 0, 0], [1, batch, slots]), [batch, slots])),
-    };
+    return hopsResult(flat, batch, slots, dim, hops);
   }
   let u = query;
   const weights: Tensor[] = [];
@@ -169,4 +167,69 @@ export function memoryHopsAttention(
           : concat([slice(z, [0, 0], [batch, linearUnits]), relu(slice(z, [0, linearUnits], [batch, dim - linearUnits]))], 1);
   }
   return { output: u, weights };
+}
+
+/** u^{K+1} and p¹…p^K out of the fused hops' flat output. */
+function hopsResult(flat: Tensor, batch: number, slots: number, dim: number, hops: number): MemoryHopsAttention {
+  const [us, ps] = splitFlat(flat, OUTPUT_LAYOUTS.memoryHops(batch, slots, dim, hops)) as [Tensor, Tensor];
+  return {
+    output: reshape(slice(us, [hops, 0, 0], [1, batch, dim]), [batch, dim]),
+    weights: Array.from({ length: hops }, (_, k) => reshape(slice(ps, [k, 0, 0], [1, batch, slots]), [batch, slots])),
+  };
+}
+
+/** Options for {@link bagMemoryHopsAttention}. */
+export interface BagMemoryHopsOptions {
+  /** `[batch, n]`, 1 for a real slot and 0 for an empty one (default: every slot real). */
+  mask?: Tensor;
+  /** Softmax over the slots (default true); false is the paper's linear start. */
+  softmax?: boolean;
+  /** Units 0…linearUnits − 1 of each hop's output stay linear, the rest go through a ReLU (default d: all linear). */
+  linearUnits?: number;
+}
+
+/**
+ * {@link memoryHopsAttention} with the memories given as the embedding tables and the words of each
+ * slot instead of as `[batch, n, d]` arrays: m_i = Σ_j l_j ⊙ A x_ij and c_i = Σ_j l_j ⊙ C x_ij
+ * (Sukhbaatar et al. 2015, §4.1), then the same K hops. The same numbers as embedding the memories
+ * first and calling {@link memoryHopsAttention}; the fused kernel builds each example's memories in
+ * place and adds their gradients straight into A's and C's, which saves the memory traffic of the
+ * `[batch, n, d]` arrays (the MemN2N language model's are 15 MB each at batch 128).
+ *
+ * @param query u¹, `[batch, d]`
+ * @param inputTable A, `[rows, d]`: the table the input memory is embedded with
+ * @param outputTable C, `[rows, d]`: the table of the output memory
+ * @param bags the rows of each slot: `indices` (batch·n·words), their weight rows and the weight vectors l_j
+ * @param hop H, `[d, d]`, the linear map between hops (applied as u·H)
+ * @param hops K, the number of hops
+ * @param options mask, linear units and linear start
+ * @example
+ * ```ts
+ * // A language model's memory: slot i holds one word and the time row of its age.
+ * const { output, weights } = bagMemoryHopsAttention(u, A, C, { indices, weights: ones, weightIndices, words: 2 }, H, 7, { mask, linearUnits: 75 });
+ * ```
+ */
+export function bagMemoryHopsAttention(
+  query: Tensor,
+  inputTable: Tensor,
+  outputTable: Tensor,
+  bags: MemoryBags,
+  hop: Tensor,
+  hops: number,
+  options: BagMemoryHopsOptions = {},
+): MemoryHopsAttention {
+  const op = 'bagMemoryHopsAttention';
+  if (query.rank !== 2) throw new ShapeError(op, 'query u must have shape [batch, d]', [query.shape]);
+  const [batch, dim] = query.shape as [number, number];
+  if (!(Number.isInteger(bags.words) && bags.words > 0) || bags.indices.length % (batch * bags.words) !== 0)
+    throw new ShapeError(op, `expected batch·n·words indices (batch ${batch}, words ${bags.words}), got ${bags.indices.length}`, [query.shape]);
+  const slots = bags.indices.length / (batch * bags.words);
+  const { mask, softmax: normalize = true } = options;
+  if (mask !== undefined) expectShape(op, 'mask', mask, [batch, slots]);
+  const flat = bagMemoryHops(inputTable, outputTable, bags, query, mask ?? ones([batch, slots], { backend: query.backend }), hop, {
+    hops,
+    linearUnits: options.linearUnits ?? dim,
+    normalize,
+  });
+  return hopsResult(flat, batch, slots, dim, hops);
 }

@@ -1,4 +1,4 @@
-import { memoryAttention, memoryHopsAttention } from '@engram/addressing';
+import { bagMemoryHopsAttention, memoryAttention, memoryHopsAttention } from '@engram/addressing';
 import {
   type Backend,
   type Random,
@@ -91,8 +91,9 @@ export interface ForwardOptions {
   /** Linear start (§4.2): no softmax in the memory layers. */
   linear?: boolean;
   /**
-   * Layer-wise tying: run the K hops as the fused `memoryHops` kernel (default true); false runs them
-   * as composed ops, hop by hop (the reference the fused path is tested against).
+   * Layer-wise tying: run the K hops as the fused `bagMemoryHops` kernel, which builds the memories
+   * from the tables itself (default true); false embeds the memories first and runs the hops as
+   * composed ops, hop by hop (the reference the fused path is tested against).
    */
   fused?: boolean;
 }
@@ -158,13 +159,21 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
     ? fill([size, d], config.query as number, { backend })
     : embeddingBag(questionTable as Tensor, batch.queryTokens, weights, batch.queryWeightRows, queryWords);
   if (params.hop !== undefined) {
-    // Layer-wise tying: the same m and c at every hop, so all K hops run as one fused kernel.
-    const hops = memoryHopsAttention(u, memoryOf(inputTable), memoryOf(outputTable as Tensor), params.hop, config.hops, {
-      mask,
-      softmax: !options.linear,
-      linearUnits: config.linearUnits ?? d,
-      fused: options.fused ?? true,
-    });
+    // Layer-wise tying: the same m and c at every hop, so all K hops run as one fused kernel, which
+    // also builds m and c from the tables A and C itself (and adds their gradients into A's and C's).
+    const hopOptions = { mask, softmax: !options.linear, linearUnits: config.linearUnits ?? d };
+    const hops =
+      (options.fused ?? true)
+        ? bagMemoryHopsAttention(
+            u,
+            inputTable,
+            outputTable as Tensor,
+            { indices: batch.memoryTokens, weights, weightIndices: batch.memoryWeightRows, words: memoryWords },
+            params.hop,
+            config.hops,
+            hopOptions,
+          )
+        : memoryHopsAttention(u, memoryOf(inputTable), memoryOf(outputTable as Tensor), params.hop, config.hops, { ...hopOptions, fused: false });
     return { logits: answerLogits(model, hops.output), attention: hops.weights };
   }
   const attention: Tensor[] = [];

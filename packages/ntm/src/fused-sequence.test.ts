@@ -79,6 +79,13 @@ describe('the NTM sequence without the tape', () => {
     expectSameGradients(config, 3, 2, associativeRecallTask as unknown as typeof copyTask, { width: 6, itemLength: 1, minItems: 2, maxItems: 3 });
   });
 
+  it('refuses a batch of another width (a resumed run on the wrong task) on both paths instead of reading it with the wrong strides', () => {
+    const model = createNtm(defaultNtmConfig(6, 4, { memorySlots: 8, memoryWidth: 4 }), new Random(1));
+    const batch = sampleBatch(copyTask, new Random(2), 1, { width: 5, minLength: 1, maxLength: 3 });
+    for (const kernel of [true, false])
+      expect(() => fusedSequenceGradients(model, batch, 1, { kernel })).toThrow(/input width 6 and output width 5; the NTM expects 6 and 4/);
+  });
+
   it('applies only to an LSTM controller', () => {
     const gru = createNtm(defaultNtmConfig(6, 5, { controller: { kind: 'gru', hiddenSize: 8, layers: 1 }, memorySlots: 8, memoryWidth: 4 }), new Random(1));
     expect(fusedSequenceSupported(gru)).toBe(false);

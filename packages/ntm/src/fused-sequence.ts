@@ -12,7 +12,7 @@
 import { SHARPEN_EPSILON } from '@engram/addressing';
 import type { LinearParameters, LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
-import { COSINE_EPSILON, type Kernels, type NtmSequenceSizes, type Tensor } from '@engram/tensor';
+import { COSINE_EPSILON, EngramError, type Kernels, type NtmSequenceSizes, type Tensor } from '@engram/tensor';
 import type { NtmModel } from './model.js';
 
 type CpuKernels = Kernels<Float32Array>;
@@ -165,6 +165,11 @@ export function fusedSequenceGradients(
   sequences = batch.batch,
   options: FusedSequenceOptions = {},
 ): FusedSequenceResult {
+  // The kernel reads the inputs with the model's strides: a batch of another task would be read as garbage.
+  if (batch.inputWidth !== model.config.inputSize || batch.outputWidth !== model.config.outputSize)
+    throw new EngramError(
+      `fusedSequenceGradients: the batch has input width ${batch.inputWidth} and output width ${batch.outputWidth}; the NTM expects ${model.config.inputSize} and ${model.config.outputSize}`,
+    );
   if (options.kernel !== false) {
     const viaKernel = kernelSequenceGradients(model, batch, sequences);
     if (viaKernel !== null) return viaKernel;

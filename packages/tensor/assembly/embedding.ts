@@ -44,6 +44,11 @@ export function embeddingBagBackward(
   width: i32,
 ): void {
   memory.fill(out, 0, (<usize>rows) * (<usize>width) * F);
+  bagAccumulate(grad, indices, weights, weightIndices, out, bags, words, width);
+}
+
+/** out(indices(i), k) += weights(weightIndices(i), k)·grad(n, k), i = n·words + l, bags in order (embeddingBagBackward without the zeroing). */
+export function bagAccumulate(grad: usize, indices: usize, weights: usize, weightIndices: usize, out: usize, bags: i32, words: i32, width: i32): void {
   for (let n = 0; n < bags; n++) {
     const g = at(grad, n * width);
     for (let l = 0; l < words; l++) {

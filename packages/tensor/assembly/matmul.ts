@@ -14,7 +14,7 @@ const PANEL_WIDTH: i32 = 8;
 const ROW_BLOCK: i32 = 64;
 const SCRATCH: usize = memory.data(16 * 4 * 2);
 
-@inline function multiplyAdd(a: v128, b: v128, acc: v128): v128 {
+@inline export function multiplyAdd(a: v128, b: v128, acc: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(f32x4.mul(a, b), acc);
 }

@@ -155,6 +155,56 @@ export interface FusedKernels<S> {
   ) => S;
 
   /**
+   * {@link Kernels.memoryHops} over memories given as bags of table rows, as {@link Kernels.embeddingBag}
+   * builds them: m = embeddingBag(input, indices, weights, weightIndices) and c = embeddingBag(output, …),
+   * both `[batch, slots, width]` with `words` items per slot (item i = (b·slots + s)·words + l). input and
+   * output are tables `[rows, width]`. The same output as memoryHops on those memories; a kernel may
+   * build them one example at a time and never hold them whole.
+   */
+  bagMemoryHops: (
+    input: S,
+    output: S,
+    indices: Int32Array,
+    weights: S,
+    weightIndices: Int32Array,
+    u: S,
+    mask: S,
+    hop: S,
+    batch: number,
+    slots: number,
+    words: number,
+    width: number,
+    hops: number,
+    linearUnits: number,
+    normalize: boolean,
+  ) => S;
+  /**
+   * Backward of {@link Kernels.bagMemoryHops} from its inputs, its output and the output's gradient: a
+   * flat array laid out as {@link OUTPUT_LAYOUTS}.bagMemoryHopsBackward: the gradients of the two tables
+   * (`[rows, width]` each: embeddingBagBackward of dm and of dc), du¹ and dH. The word weights are constants.
+   */
+  bagMemoryHopsBackward: (
+    input: S,
+    output: S,
+    indices: Int32Array,
+    weights: S,
+    weightIndices: Int32Array,
+    u: S,
+    mask: S,
+    hop: S,
+    out: S,
+    grad: S,
+    rows: number,
+    batch: number,
+    slots: number,
+    words: number,
+    width: number,
+    hops: number,
+    linearUnits: number,
+    normalize: boolean,
+  ) => S;
+
+  /**
    * Cumulative product along each row of x `[rows, cols]`: out[r, i] = Π_{j<i} x[r, j] when
    * `exclusive` (out[r, 0] = 1; the DNC's allocation weighting), Π_{j≤i} x[r, j] otherwise.
    */
@@ -244,6 +294,13 @@ export const OUTPUT_LAYOUTS = {
   memoryHopsBackward: (batch: number, slots: number, width: number): OutputLayout => [
     [batch, slots, width],
     [batch, slots, width],
+    [batch, width],
+    [width, width],
+  ],
+  /** The two tables' gradients `[rows, width]`, du¹ `[batch, width]`, dH `[width, width]`. */
+  bagMemoryHopsBackward: (rows: number, batch: number, width: number): OutputLayout => [
+    [rows, width],
+    [rows, width],
     [batch, width],
     [width, width],
   ],

@@ -430,6 +430,121 @@ export function memoryHopsBackward(m: Tensor, c: Tensor, u: Tensor, mask: Tensor
   return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width))], backend);
 }
 
+/** The memories of {@link bagMemoryHops} as bags of table rows (the {@link embeddingBag} encoding). */
+export interface MemoryBags {
+  /** Table rows, `batch × slots × words`: item (b·slots + s)·words + l is word l of slot s of example b. */
+  indices: Int32Array;
+  /** The weight vectors l_j, `[weightRows, width]` (constants: no gradient flows to them). */
+  weights: Tensor;
+  /** The weight row of each item, as many as `indices`. */
+  weightIndices: Int32Array;
+  /** Items per slot. */
+  words: number;
+}
+
+/**
+ * {@link memoryHops} with the memories given as bags of embedding rows instead of as arrays:
+ * m_{b,s} = Σ_l weights[weightIndices[i]] ⊙ input[indices[i]] and c the same over `output` (i =
+ * (b·slots + s)·words + l; Sukhbaatar et al. 2015 §4.1, m_i = Σ_j l_j ⊙ A x_ij, c_i likewise with C).
+ * The same numbers as `memoryHops(embeddingBag(input, …), embeddingBag(output, …), …)`, but the
+ * WebAssembly kernel builds each example's two memories in scratch memory and adds their gradients
+ * straight into the tables' gradients, so the `[batch, slots, width]` memories and their gradients
+ * are never made (a language model's memories are 15 MB each). Differentiable in both tables, u¹ and H.
+ * @param input - A, the table the input memory m is built from, `[rows, width]`
+ * @param output - C, the table of the output memory c, `[rows, width]` (may be `input` itself)
+ * @param bags - which rows (and weight rows) make each slot
+ * @param u - `[batch, width]`, the first query u¹
+ * @param mask - `[batch, slots]`, 1 for a real slot and 0 for an empty one
+ * @param hop - `[width, width]`, H, the map between hops
+ * @param params - the number of hops, how many units stay linear, and whether to apply the softmax
+ * @example
+ * ```ts
+ * const flat = bagMemoryHops(A, C, { indices, weights, weightIndices, words: 2 }, u, mask, H, { hops: 7, linearUnits: 75, normalize: true });
+ * const [us, ps] = splitFlat(flat, OUTPUT_LAYOUTS.memoryHops(batch, slots, 150, 7));
+ * ```
+ */
+export function bagMemoryHops(input: Tensor, output: Tensor, bags: MemoryBags, u: Tensor, mask: Tensor, hop: Tensor, params: MemoryHopsParams): Tensor {
+  const op = 'bagMemoryHops';
+  const { indices, weights, weightIndices, words } = bags;
+  if (input.rank !== 2 || output.rank !== 2 || output.shape[0] !== input.shape[0] || output.shape[1] !== input.shape[1])
+    throw new ShapeError(op, 'the input and output tables must both have shape [rows, width]', [input.shape, output.shape]);
+  const [rows, width] = input.shape as [number, number];
+  if (u.rank !== 2 || u.shape[1] !== width) throw new ShapeError(op, `u must have shape [batch, ${width}]`, [input.shape, u.shape]);
+  const batch = u.shape[0] as number;
+  if (mask.rank !== 2 || mask.shape[0] !== batch) throw new ShapeError(op, `mask must have shape [${batch}, slots]`, [u.shape, mask.shape]);
+  const slots = mask.shape[1] as number;
+  if (hop.rank !== 2 || hop.shape[0] !== width || hop.shape[1] !== width)
+    throw new ShapeError(op, `hop must have shape [${width}, ${width}]`, [input.shape, hop.shape]);
+  if (weights.rank !== 2 || weights.shape[1] !== width)
+    throw new ShapeError(op, `the weights must have shape [weightRows, ${width}]`, [input.shape, weights.shape]);
+  if (weights.requiresGrad) throw new ShapeError(op, 'the word weights are constants here (use embeddingBag and memoryHops to train them)', [weights.shape]);
+  if (!(Number.isInteger(words) && words > 0) || indices.length !== batch * slots * words || weightIndices.length !== indices.length)
+    throw new ShapeError(
+      op,
+      `expected ${batch * slots * words} indices and weight indices (batch·slots·words), got ${indices.length} and ${weightIndices.length}`,
+      [u.shape, mask.shape],
+    );
+  const { hops, linearUnits, normalize } = params;
+  if (!Number.isInteger(hops) || hops < 1) throw new ShapeError(op, `hops must be a positive integer, got ${hops}`, [input.shape]);
+  if (!Number.isInteger(linearUnits) || linearUnits < 0 || linearUnits > width)
+    throw new ShapeError(op, `linearUnits must be an integer in [0, ${width}], got ${linearUnits}`, [input.shape]);
+  checkIndices(op, indices, rows);
+  checkIndices(op, weightIndices, weights.shape[0] as number);
+  const backend = backendOf(op, [input, output, weights, u, mask, hop]);
+  const k = kernels(backend);
+  const storage = k.bagMemoryHops(
+    input.storage,
+    output.storage,
+    indices,
+    weights.storage,
+    weightIndices,
+    u.storage,
+    mask.storage,
+    hop.storage,
+    batch,
+    slots,
+    words,
+    width,
+    hops,
+    linearUnits,
+    normalize,
+  );
+  const sizes = [batch, slots, width, hops] as const;
+  return fused(
+    op,
+    storage,
+    [layoutLength(OUTPUT_LAYOUTS.memoryHops(...sizes))],
+    [input, output, weights, u, mask, hop],
+    { ...params, words },
+    backend,
+    ({ grad, out }) => {
+      const back = k.bagMemoryHopsBackward(
+        input.storage,
+        output.storage,
+        indices,
+        weights.storage,
+        weightIndices,
+        u.storage,
+        mask.storage,
+        hop.storage,
+        out.storage,
+        grad.storage,
+        rows,
+        batch,
+        slots,
+        words,
+        width,
+        hops,
+        linearUnits,
+        normalize,
+      );
+      const layout = OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width);
+      const [dInput, dOutput, du, dH] = splitFlat(untracked(back, [layoutLength(layout)], backend), layout);
+      return [dInput as Tensor, dOutput as Tensor, null, du as Tensor, null, dH as Tensor];
+    },
+  );
+}
+
 /**
  * Cosine similarity of a key `[batch, M]` with every row of a memory `[batch, N, M]` in one pass
  * (NTM eq. 6): K(k, M(i)) = k·M(i) / (‖k‖·‖M(i)‖ + ε) → `[batch, N]`. A zero row or key gives 0

@@ -131,6 +131,7 @@ export {
 export {
   type AttentionParams,
   attentionRead,
+  bagMemoryHops,
   attentionReadBackward,
   type CosineParams,
   type CrossEntropyParams,
@@ -147,6 +148,7 @@ export {
   lstmCellBackward,
   memoryHops,
   memoryHopsBackward,
+  type MemoryBags,
   type MemoryHopsParams,
   memoryWrite,
   memoryWriteBackward,

@@ -1,7 +1,7 @@
 import { type Kernels, OUTPUT_LAYOUTS, layoutLength, layoutOffsets } from './backend.js';
 
 /** The kernels the composed hops are written in. */
-type HopParts<S> = Omit<Kernels<S>, 'memoryHops' | 'memoryHopsBackward'>;
+type HopParts<S> = Omit<Kernels<S>, 'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward'>;
 
 /**
  * {@link Kernels.memoryHops} and its backward written in a backend's own kernels: per hop, its
@@ -109,6 +109,64 @@ export function composeMemoryHops<S>(k: HopParts<S>): Pick<Kernels<S>, 'memoryHo
         g = add(add(piece(grad, uAt + hopIndex * bd, bd), product(dz, hop, batch, width, width, false, true), bd), flat(back, backLength, 2 * cells, bd), bd);
       }
       return join([dm as S, dc as S, g, dH as S], [cells, cells, bd, width * width]);
+    },
+  };
+}
+
+/** The kernels the composed bag hops are written in. */
+type BagHopParts<S> = Omit<Kernels<S>, 'bagMemoryHops' | 'bagMemoryHopsBackward'>;
+
+/**
+ * {@link Kernels.bagMemoryHops} and its backward written in a backend's own kernels: the two memories
+ * built whole with its embeddingBag, its memoryHops over them, and backward its memoryHopsBackward and
+ * embeddingBagBackward once per table. The reference and gpu backends use this; the WebAssembly kernel
+ * computes the same numbers one example at a time without the `[batch, slots, width]` arrays.
+ * @param k - the backend's other kernels
+ */
+export function composeBagMemoryHops<S>(k: BagHopParts<S>): Pick<Kernels<S>, 'bagMemoryHops' | 'bagMemoryHopsBackward'> {
+  const bag = (table: S, indices: Int32Array, weights: S, weightIndices: Int32Array, bags: number, words: number, width: number): S =>
+    k.embeddingBag(table, indices, weights, weightIndices, bags, words, width);
+  return {
+    bagMemoryHops: (input, output, indices, weights, weightIndices, u, mask, hop, batch, slots, words, width, hops, linearUnits, normalize) => {
+      const m = bag(input, indices, weights, weightIndices, batch * slots, words, width);
+      const c = bag(output, indices, weights, weightIndices, batch * slots, words, width);
+      return k.memoryHops(m, c, u, mask, hop, batch, slots, width, hops, linearUnits, normalize);
+    },
+    bagMemoryHopsBackward: (
+      input,
+      output,
+      indices,
+      weights,
+      weightIndices,
+      u,
+      mask,
+      hop,
+      out,
+      grad,
+      rows,
+      batch,
+      slots,
+      words,
+      width,
+      hops,
+      linearUnits,
+      normalize,
+    ) => {
+      const bags = batch * slots;
+      const cells = bags * width;
+      const m = bag(input, indices, weights, weightIndices, bags, words, width);
+      const c = bag(output, indices, weights, weightIndices, bags, words, width);
+      const back = k.memoryHopsBackward(m, c, u, mask, hop, out, grad, batch, slots, width, hops, linearUnits, normalize);
+      const length = layoutLength(OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width));
+      const piece = (at: number, size: number): S => k.slice(back, [length], [at], [size]);
+      const tableGrad = (at: number): S => k.embeddingBagBackward(piece(at, cells), indices, weights, weightIndices, rows, bags, words, width);
+      const sizes = [rows * width, rows * width, batch * width, width * width];
+      return k.concat(
+        [tableGrad(0), tableGrad(cells), piece(2 * cells, batch * width), piece(2 * cells + batch * width, width * width)],
+        sizes.map((n) => [n]),
+        0,
+        [sizes.reduce((a, b) => a + b, 0)],
+      );
     },
   };
 }

@@ -113,13 +113,17 @@ export abstract class Optimizer {
       this.params.forEach((param, i) => {
         if (param.grad === null) return;
         let grad = param.grad.dataSync();
+        const value = param.toArray();
+        if ((scale !== 1 || limit !== Number.POSITIVE_INFINITY) && this.updateScaled(value, grad, i, scale, limit)) {
+          param.assign(value);
+          return;
+        }
         if (scale !== 1 || limit !== Number.POSITIVE_INFINITY) {
           const out = this.prepared[i] ?? new Float32Array(grad.length);
           this.prepared[i] = out;
           prepareGradient(grad, out, scale, limit);
           grad = out;
         }
-        const value = param.toArray();
         this.update(value, grad, i);
         param.assign(value);
       });
@@ -133,6 +137,20 @@ export abstract class Optimizer {
    * @param index - the parameter's index in the optimizer's list (selects its slots)
    */
   protected abstract update(value: Float32Array, grad: Float32Array, index: number): void;
+
+  /**
+   * {@link Optimizer.update} with the gradient scaled and clipped on the fly, each prepared element
+   * rounded to float32 as {@link Optimizer.step} would store it: the same numbers in one pass. Returns
+   * false (the default) when the optimizer has no such pass; `step` then prepares the gradient first.
+   * @param _value - the parameter's values, updated in place
+   * @param _grad - its gradient, unscaled
+   * @param _index - the parameter's index in the optimizer's list
+   * @param _scale - the factor each gradient element is multiplied by
+   * @param _limit - then clipped to ±limit (Infinity: no clipping)
+   */
+  protected updateScaled(_value: Float32Array, _grad: Float32Array, _index: number, _scale: number, _limit: number): boolean {
+    return false;
+  }
 
   /**
    * The state array `name` of parameter `index`.
@@ -204,6 +222,19 @@ export class SGD extends Optimizer {
       v[i] = vi;
       value[i] = (value[i] as number) - learningRate * vi;
     }
+  }
+  protected override updateScaled(value: Float32Array, grad: Float32Array, _index: number, scale: number, limit: number): boolean {
+    if (this.momentum !== 0) return false;
+    const { learningRate } = this;
+    if (limit === Number.POSITIVE_INFINITY) {
+      for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * Math.fround((grad[i] as number) * scale);
+      return true;
+    }
+    for (let i = 0; i < value.length; i++) {
+      const g = Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale))));
+      value[i] = (value[i] as number) - learningRate * g;
+    }
+    return true;
   }
 }
 

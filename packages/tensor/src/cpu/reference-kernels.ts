@@ -1,6 +1,7 @@
 import { type BinaryKernel, type Kernels, type MatmulArgs, OUTPUT_LAYOUTS, type ReduceKernel, type UnaryKernel, layoutLength } from '../backend.js';
 import { type Shape, shapeSize, stridesOf } from '../shape.js';
 import { allocateFloats } from './allocate.js';
+import { composeBagMemoryHops } from '../memory-hops-composed.js';
 
 /**
  * The CPU kernels in plain TypeScript over `Float32Array`s: the readable definition of every
@@ -1015,8 +1016,8 @@ export function stableSigmoid(x: number): number {
   return e / (1 + e);
 }
 
-/** The TypeScript reference kernels (matmul here is the plain loop; the cpu backend swaps in SIMD). */
-export const referenceKernels: Kernels<Float32Array> = {
+/** The reference kernels written directly (the bag hops are composed from them below). */
+const ownKernels = {
   neg: unary('neg'),
   exp: unary('exp'),
   log: unary('log'),
@@ -1069,4 +1070,7 @@ export const referenceKernels: Kernels<Float32Array> = {
   rowCosineBackward,
   locationAddress,
   locationAddressBackward,
-};
+} satisfies Omit<Kernels<Float32Array>, 'bagMemoryHops' | 'bagMemoryHopsBackward'>;
+
+/** The TypeScript reference kernels (matmul here is the plain loop; the cpu backend swaps in SIMD). */
+export const referenceKernels: Kernels<Float32Array> = { ...ownKernels, ...composeBagMemoryHops(ownKernels) };

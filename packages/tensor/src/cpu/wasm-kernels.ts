@@ -41,8 +41,20 @@ export const WASM_KERNEL_TABLE = {
   memoryHops: row<'memoryHops'>()(5, (batch, slots, width, hops) => layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops))),
   memoryHopsBackward: row<'memoryHopsBackward'>()(7, (batch, slots, width) => layoutLength(OUTPUT_LAYOUTS.memoryHopsBackward(batch, slots, width)), {
     export: 'memoryHopsTempBytes',
-    arguments: [1, 2],
+    arguments: [0, 1, 2, 3],
   }),
+  bagMemoryHops: row<'bagMemoryHops'>()(8, (batch, slots, _words, width, hops) => layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops)), {
+    export: 'bagMemoryHopsTempBytes',
+    arguments: [1, 3],
+  }),
+  bagMemoryHopsBackward: row<'bagMemoryHopsBackward'>()(
+    10,
+    (rows, batch, _slots, _words, width) => layoutLength(OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width)),
+    {
+      export: 'bagMemoryHopsBackwardTempBytes',
+      arguments: [1, 2, 4, 5],
+    },
+  ),
   cumulativeProduct: row<'cumulativeProduct'>()(1, (rows, cols) => rows * cols),
   cumulativeProductBackward: row<'cumulativeProductBackward'>()(2, (rows, cols) => rows * cols),
   temporalLink: row<'temporalLink'>()(3, (batch, slots) => batch * slots * slots),
@@ -68,6 +80,8 @@ export type WasmKernelName =
   | 'attentionReadBackward'
   | 'memoryHops'
   | 'memoryHopsBackward'
+  | 'bagMemoryHops'
+  | 'bagMemoryHopsBackward'
   | 'cumulativeProduct'
   | 'cumulativeProductBackward'
   | 'temporalLink'
@@ -85,7 +99,13 @@ type Drop<T extends readonly unknown[], N extends number, Dropped extends unknow
     : [];
 
 /** The exports that size a kernel's scratch memory. */
-type TempExport = 'locationTempBytes' | 'attentionTempBytes' | 'memoryHopsTempBytes' | 'temporalLinkTempBytes';
+type TempExport =
+  | 'locationTempBytes'
+  | 'attentionTempBytes'
+  | 'memoryHopsTempBytes'
+  | 'bagMemoryHopsTempBytes'
+  | 'bagMemoryHopsBackwardTempBytes'
+  | 'temporalLinkTempBytes';
 
 /** One row of {@link WASM_KERNEL_TABLE}. */
 interface WasmKernelSpec {

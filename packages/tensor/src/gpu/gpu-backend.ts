@@ -16,7 +16,7 @@ import {
   layoutLength,
 } from '../backend.js';
 import { broadcastStrides } from '../cpu/reference-kernels.js';
-import { composeMemoryHops } from '../memory-hops-composed.js';
+import { composeBagMemoryHops, composeMemoryHops } from '../memory-hops-composed.js';
 import { createCpuBackend } from '../cpu/cpu-backend.js';
 import { EngramError, formatShape } from '../errors.js';
 import { type Shape, shapeSize, stridesOf } from '../shape.js';
@@ -131,8 +131,12 @@ function padRank(values: readonly number[], fill: number): number[] {
 const isNode = (): boolean => typeof process !== 'undefined' && process.versions?.node !== undefined;
 
 /** The flat output length of a multi-output kernel, from its layout. */
-const floats = (kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops' | 'temporalLinkBackward'>, a: number, b: number, c: number): number =>
-  layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
+const floats = (
+  kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops' | 'temporalLinkBackward' | 'bagMemoryHopsBackward'>,
+  a: number,
+  b: number,
+  c: number,
+): number => layoutLength(OUTPUT_LAYOUTS[kernel](a, b, c));
 
 /** Builds the kernels over a live gpu.js instance. */
 function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray: (data: Float32Array) => GpuStorage } {
@@ -371,9 +375,11 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       const shapes = OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts).map((shape) => [shape.reduce((x, y) => x * y, 1)]);
       return kernels.concat(parts, shapes, 0, [floats('locationAddressBackward', batch, slots, shifts)]);
     },
-  } satisfies Omit<Kernels<GpuStorage>, 'memoryHops' | 'memoryHopsBackward'>;
-  // The hops over one memory: a loop of this backend's own attention, matmul and ReLU kernels.
-  const kernels = { ...own, ...composeMemoryHops(own) } satisfies Kernels<GpuStorage>;
+  } satisfies Omit<Kernels<GpuStorage>, 'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward'>;
+  // The hops over one memory: a loop of this backend's own attention, matmul and ReLU kernels; the
+  // hops over bags of table rows: its embedding bags around those.
+  const hopping = { ...own, ...composeMemoryHops(own) };
+  const kernels = { ...hopping, ...composeBagMemoryHops(hopping) } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {
     const storage = run(uploadSource, data.length, data);

@@ -139,6 +139,37 @@ export const opCases: OpCase[] = [
     inputs: [any([1, 5, 4]), any([1, 5, 4]), any([1, 4]), { shape: [4, 4], low: -0.8, high: 0.8 }],
     run: (m, c, u, hop) => t.memoryHops(m, c, u, t.ones([1, 5], { backend: m.backend }), hop, { hops: 2, linearUnits: 0, normalize: true }),
   },
+  {
+    // 2 examples × 3 slots × 2 words over a 4-row table: rows repeat within and across examples.
+    name: 'bagMemoryHops (fused, 3 hops, half ReLU, two tables)',
+    inputs: [any([4, 3]), any([4, 3]), any([2, 3]), { shape: [3, 3], low: -0.8, high: 0.8 }, any([2, 3])],
+    run: (input, output, u, hop, weights) =>
+      t.bagMemoryHops(
+        input,
+        output,
+        { indices: Int32Array.of(0, 3, 1, 3, 2, 0, 1, 1, 3, 2, 0, 0), weights, weightIndices: Int32Array.of(0, 1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0), words: 2 },
+        u,
+        t.tensor([1, 1, 0, 1, 0, 1], [2, 3], { backend: input.backend }),
+        hop,
+        { hops: 3, linearUnits: 1, normalize: true },
+      ),
+    noGrad: [4],
+  },
+  {
+    name: 'bagMemoryHops (fused, 2 hops, linear start, one table for both memories)',
+    inputs: [any([3, 4]), any([1, 4]), { shape: [4, 4], low: -0.8, high: 0.8 }, any([1, 4])],
+    run: (table, u, hop, weights) =>
+      t.bagMemoryHops(
+        table,
+        table,
+        { indices: Int32Array.of(2, 0, 1, 2), weights, weightIndices: Int32Array.of(0, 0, 0, 0), words: 1 },
+        u,
+        t.ones([1, 4], { backend: table.backend }),
+        hop,
+        { hops: 2, linearUnits: 4, normalize: false },
+      ),
+    noGrad: [3],
+  },
   { name: 'cumulativeProduct (exclusive)', inputs: [any([3, 5])], run: (x) => t.cumulativeProduct(x, true) },
   { name: 'cumulativeProduct (inclusive, rank 3)', inputs: [any([2, 2, 4])], run: (x) => t.cumulativeProduct(x) },
   {
