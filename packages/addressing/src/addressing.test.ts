@@ -257,10 +257,42 @@ describe('fused memory hops equal the composed hops', () => {
       const [u, a, c, hop] = leaves as [Tensor, Tensor, Tensor, Tensor];
       const memory = (table: Tensor) => reshape(embeddingBag(table, indices, weights, weightIndices, words), [batch, slots, d]);
       const result = bagged
-        ? bagMemoryHopsAttention(u, a, c, { indices, weights, weightIndices, words }, hop, hops, { mask, linearUnits: 2 })
+        ? bagMemoryHopsAttention(u, [a, c], { indices, weights, weightIndices, words }, hop, hops, { mask, linearUnits: 2 })
         : memoryHopsAttention(u, memory(a), memory(c), hop, hops, { mask, linearUnits: 2, fused: false });
       sum(mul(result.output, result.output)).backward();
       return [result.output.toArray(), ...leaves.map((x) => (x.grad as Tensor).toArray())];
+    };
+    const bagged = run(true);
+    const composed = run(false);
+    bagged.forEach((array, j) => {
+      for (const [i, v] of array.entries()) expect(Math.abs(v - (composed[j]?.[i] as number)), `${j}[${i}]`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(v)));
+    });
+  });
+
+  it('over bags of table rows with adjacent tying: the values and the K + 1 tables’ gradients of reading hop by hop', () => {
+    const rng = new Random(14);
+    const rows = 5;
+    const [batch, slots, words, d, hops] = [3, 4, 3, 6, 3];
+    const indices = Int32Array.from({ length: batch * slots * words }, () => rng.int(0, rows - 1));
+    const weightIndices = Int32Array.from({ length: indices.length }, () => rng.int(0, 1));
+    const weights = randomNormal([2, d], rng);
+    const mask = tensor(
+      Float32Array.from({ length: batch * slots }, (_, i) => (i % slots === 3 ? 0 : 1)),
+      [batch, slots],
+    );
+    const inputs = [randomNormal([batch, d], rng), ...Array.from({ length: hops + 1 }, () => randomNormal([rows, d], rng))];
+    const run = (bagged: boolean) => {
+      const leaves = inputs.map((x) => tensor(x.toArray(), x.shape, { requiresGrad: true }));
+      const [u0, ...tables] = leaves as [Tensor, ...Tensor[]];
+      const memory = (table: Tensor) => reshape(embeddingBag(table, indices, weights, weightIndices, words), [batch, slots, d]);
+      let output: Tensor;
+      if (bagged) output = bagMemoryHopsAttention(u0, tables, { indices, weights, weightIndices, words }, null, hops, { mask }).output;
+      else {
+        output = u0;
+        for (let k = 0; k < hops; k++) output = add(output, memoryAttention(output, memory(tables[k] as Tensor), memory(tables[k + 1] as Tensor), mask).output);
+      }
+      sum(mul(output, output)).backward();
+      return [output.toArray(), ...leaves.map((x) => (x.grad as Tensor).toArray())];
     };
     const bagged = run(true);
     const composed = run(false);

@@ -191,42 +191,52 @@ export interface BagMemoryHopsOptions {
 /**
  * {@link memoryHopsAttention} with the memories given as the embedding tables and the words of each
  * slot instead of as `[batch, n, d]` arrays: m_i = Σ_j l_j ⊙ A x_ij and c_i = Σ_j l_j ⊙ C x_ij
- * (Sukhbaatar et al. 2015, §4.1), then the same K hops. The same numbers as embedding the memories
- * first and calling {@link memoryHopsAttention}; the fused kernel builds each example's memories in
- * place and adds their gradients straight into A's and C's, which saves the memory traffic of the
- * `[batch, n, d]` arrays (the MemN2N language model's are 15 MB each at batch 128).
+ * (Sukhbaatar et al. 2015, §4.1), then the K hops. The same numbers as embedding the memories first and
+ * calling {@link memoryHopsAttention} (or {@link memoryAttention} per hop); the fused kernel builds each
+ * example's memories in place and adds their gradients straight into the tables', which saves the
+ * memory traffic of the `[batch, n, d]` arrays (the MemN2N language model's are 15 MB each at batch 128)
+ * and, with adjacent tying, the per-hop ops of a small model.
+ *
+ * Layer-wise tying (§2.2, `hop` = H): the same A and C at every hop, u^{k+1} = H u^k + o^k. Adjacent
+ * tying (`hop` null): `tables` are E_0…E_K, hop k reads m from E_{k−1} and c from E_k, u^{k+1} = u^k + o^k.
  *
  * @param query u¹, `[batch, d]`
- * @param inputTable A, `[rows, d]`: the table the input memory is embedded with
- * @param outputTable C, `[rows, d]`: the table of the output memory
+ * @param tables the embedding tables, `[rows, d]` each: [A, C] with H, or E_0…E_K (K + 1) without
  * @param bags the rows of each slot: `indices` (batch·n·words), their weight rows and the weight vectors l_j
- * @param hop H, `[d, d]`, the linear map between hops (applied as u·H)
+ * @param hop H, `[d, d]`, the linear map between hops (applied as u·H); null for adjacent tying
  * @param hops K, the number of hops
  * @param options mask, linear units and linear start
  * @example
  * ```ts
  * // A language model's memory: slot i holds one word and the time row of its age.
- * const { output, weights } = bagMemoryHopsAttention(u, A, C, { indices, weights: ones, weightIndices, words: 2 }, H, 7, { mask, linearUnits: 75 });
+ * const { output, weights } = bagMemoryHopsAttention(u, [A, C], { indices, weights: ones, weightIndices, words: 2 }, H, 7, { mask, linearUnits: 75 });
  * ```
  */
 export function bagMemoryHopsAttention(
   query: Tensor,
-  inputTable: Tensor,
-  outputTable: Tensor,
+  tables: readonly Tensor[],
   bags: MemoryBags,
-  hop: Tensor,
+  hop: Tensor | null,
   hops: number,
   options: BagMemoryHopsOptions = {},
 ): MemoryHopsAttention {
   const op = 'bagMemoryHopsAttention';
   if (query.rank !== 2) throw new ShapeError(op, 'query u must have shape [batch, d]', [query.shape]);
+  const expected = hop === null ? hops + 1 : 2;
+  if (tables.length !== expected)
+    throw new ShapeError(op, `expected ${expected} tables (${hop === null ? 'E_0…E_K for adjacent tying' : 'A and C with H'}), got ${tables.length}`, [
+      query.shape,
+    ]);
   const [batch, dim] = query.shape as [number, number];
   if (!(Number.isInteger(bags.words) && bags.words > 0) || bags.indices.length % (batch * bags.words) !== 0)
     throw new ShapeError(op, `expected batch·n·words indices (batch ${batch}, words ${bags.words}), got ${bags.indices.length}`, [query.shape]);
   const slots = bags.indices.length / (batch * bags.words);
   const { mask, softmax: normalize = true } = options;
   if (mask !== undefined) expectShape(op, 'mask', mask, [batch, slots]);
-  const flat = bagMemoryHops(inputTable, outputTable, bags, query, mask ?? ones([batch, slots], { backend: query.backend }), hop, {
+  const [input, ...rest] = tables as [Tensor, ...Tensor[]];
+  // Adjacent: the kernel takes E_1…E_K as one stacked table (its gradient splits back through concat).
+  const output = rest.length === 1 ? (rest[0] as Tensor) : concat(rest, 0);
+  const flat = bagMemoryHops(input, output, bags, query, mask ?? ones([batch, slots], { backend: query.backend }), hop, {
     hops,
     linearUnits: options.linearUnits ?? dim,
     normalize,

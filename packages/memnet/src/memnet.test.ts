@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BabiExample, Vocabulary, loadBabiTask, parseBabi } from '@engram/datasets';
-import { EngramError, NonFiniteError, Random, SGD, type Tensor, parameterList, softmax } from '@engram/tensor';
+import { EngramError, NonFiniteError, Random, SGD, type Tensor, crossEntropy, parameterList, softmax } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -149,6 +149,24 @@ describe('the model', () => {
       expect(report.maxError).toBeLessThan(2e-2);
     });
   }
+
+  for (const tying of ['adjacent', 'layerwise'] as const)
+    for (const linear of [false, true])
+      it(`${tying} tying${linear ? ', linear start' : ''}: the fused hops give the composed hops’ logits, attention and gradients`, () => {
+        const model = createMemnet({ ...config, tying, hops: 3, encoding: 'position' }, new Random(9));
+        const params = parameterList(model.params);
+        const run = (fused: boolean) => {
+          for (const p of params) p.grad = null;
+          const out = memnetForward(model, batch, { fused, linear });
+          crossEntropy(out.logits, batch.answers, 'sum').backward();
+          return [out.logits, ...out.attention].map((x) => x.toArray()).concat(params.map((p) => (p.grad as Tensor).toArray()));
+        };
+        const fused = run(true);
+        const composed = run(false);
+        fused.forEach((array, j) => {
+          for (const [i, v] of array.entries()) expect(Math.abs(v - (composed[j]?.[i] as number)), `${j}[${i}]`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(v)));
+        });
+      });
 
   it('attention is a distribution over real sentences (softmax) and unnormalised in linear start', () => {
     const model = createMemnet(config, new Random(1));

@@ -91,8 +91,8 @@ export interface ForwardOptions {
   /** Linear start (§4.2): no softmax in the memory layers. */
   linear?: boolean;
   /**
-   * Layer-wise tying: run the K hops as the fused `bagMemoryHops` kernel, which builds the memories
-   * from the tables itself (default true); false embeds the memories first and runs the hops as
+   * Run the K hops as the fused `bagMemoryHops` kernel, which builds the memories from the tables itself
+   * (default true; layer-wise and adjacent tying); false embeds the memories first and runs the hops as
    * composed ops, hop by hop (the reference the fused path is tested against).
    */
   fused?: boolean;
@@ -148,6 +148,7 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
     }
     return m;
   };
+  const bags = { indices: batch.memoryTokens, weights, weightIndices: batch.memoryWeightRows, words: memoryWords };
   const constantQuery = config.query !== undefined;
   // Layer-wise: [B, A, C], or [A, C] with a constant query.
   const [questionTable, inputTable, outputTable] = constantQuery
@@ -164,16 +165,17 @@ export function memnetForward(model: MemnetModel, batch: MemnetBatch, options: F
     const hopOptions = { mask, softmax: !options.linear, linearUnits: config.linearUnits ?? d };
     const hops =
       (options.fused ?? true)
-        ? bagMemoryHopsAttention(
-            u,
-            inputTable,
-            outputTable as Tensor,
-            { indices: batch.memoryTokens, weights, weightIndices: batch.memoryWeightRows, words: memoryWords },
-            params.hop,
-            config.hops,
-            hopOptions,
-          )
+        ? bagMemoryHopsAttention(u, [inputTable, outputTable as Tensor], bags, params.hop, config.hops, hopOptions)
         : memoryHopsAttention(u, memoryOf(inputTable), memoryOf(outputTable as Tensor), params.hop, config.hops, { ...hopOptions, fused: false });
+    return { logits: answerLogits(model, hops.output), attention: hops.weights };
+  }
+  if (config.tying === 'adjacent' && (options.fused ?? true)) {
+    // Adjacent tying: hop k reads E_{k−1} and E_k; all K hops and the K + 1 encodings as one fused kernel.
+    const hops = bagMemoryHopsAttention(u, params.embeddings, bags, null, config.hops, {
+      mask,
+      softmax: !options.linear,
+      linearUnits: config.linearUnits ?? d,
+    });
     return { logits: answerLogits(model, hops.output), attention: hops.weights };
   }
   const attention: Tensor[] = [];

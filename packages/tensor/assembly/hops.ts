@@ -131,19 +131,40 @@ function hopScores(m: usize, u: usize, mask: usize, p: usize, slots: i32, width:
   }
 }
 
-/** The K hops of example b over its memories mb, cb (slots·width each), written into `out` at the memoryHops layout. */
-function hopsOne(mb: usize, cb: usize, maskb: usize, hop: usize, out: usize, b: i32, batch: i32, slots: i32, width: i32, hops: i32, linearUnits: i32, normalize: bool): void {
+/**
+ * The K hops of example b, written into `out` at the memoryHops layout. Hop k reads m at mBase + k·stride and c
+ * at cBase + k·stride (floats; stride 0: the same memories at every hop). With `hop` 0 there is no H:
+ * u^{k+1} = act(u^k + o^k).
+ */
+function hopsOne(
+  mBase: usize,
+  cBase: usize,
+  stride: i32,
+  maskb: usize,
+  hop: usize,
+  out: usize,
+  b: i32,
+  batch: i32,
+  slots: i32,
+  width: i32,
+  hops: i32,
+  linearUnits: i32,
+  normalize: bool,
+): void {
   const pBase = (hops + 1) * batch * width;
   const oBase = pBase + hops * batch * slots;
   for (let k = 0; k < hops; k++) {
+    const mb = at(mBase, k * stride);
+    const cb = at(cBase, k * stride);
     const uk = at(out, (k * batch + b) * width);
     const next = at(out, ((k + 1) * batch + b) * width);
     const p = at(out, pBase + (k * batch + b) * slots);
     const o = at(out, oBase + (k * batch + b) * width);
     hopScores(mb, uk, maskb, p, slots, width, normalize);
-    // oᵏ = Σ_i p_i c_i; z = uᵏH + oᵏ, then the ReLU on the units from linearUnits on.
+    // oᵏ = Σ_i p_i c_i; z = uᵏH + oᵏ (uᵏ + oᵏ without H), then the ReLU on the units from linearUnits on.
     combineRows(o, p, 1, cb, width, slots, width, false);
-    combineRows(next, uk, 1, hop, width, width, width, false);
+    if (hop != 0) combineRows(next, uk, 1, hop, width, width, width, false);
+    else memory.copy(next, uk, (<usize>width) * F);
     for (let j = 0; j < width; j++) {
       const z = load<f32>(at(next, j)) + load<f32>(at(o, j));
       store<f32>(at(next, j), j >= linearUnits && z < 0 ? 0 : z);
@@ -175,13 +196,41 @@ export function memoryHops(
 ): void {
   startHops(u, out, batch, slots, width, hops);
   for (let b = 0; b < batch; b++) {
-    hopsOne(at(m, b * slots * width), at(c, b * slots * width), at(mask, b * slots), hop, out, b, batch, slots, width, hops, linearUnits, normalize);
+    hopsOne(at(m, b * slots * width), at(c, b * slots * width), 0, at(mask, b * slots), hop, out, b, batch, slots, width, hops, linearUnits, normalize);
+  }
+}
+
+/** Memory encodings per example: two with layer-wise tying, K + 1 with adjacent. */
+@inline function encodingCount(hops: i32, adjacent: bool): i32 {
+  return adjacent ? hops + 1 : 2;
+}
+
+/** Builds example b's encodings at `encodings` (slots·width floats each): encoding t from table t (input, then the output tables). */
+function buildEncodings(
+  input: usize,
+  output: usize,
+  indices: usize,
+  weights: usize,
+  weightIndices: usize,
+  encodings: usize,
+  b: i32,
+  rows: i32,
+  slots: i32,
+  words: i32,
+  width: i32,
+  count: i32,
+): void {
+  const item = b * slots * words;
+  for (let t = 0; t < count; t++) {
+    const table = t == 0 ? input : at(output, (t - 1) * rows * width);
+    embeddingBag(table, at(indices, item), weights, at(weightIndices, item), at(encodings, t * slots * width), slots, words, width);
   }
 }
 
 /**
- * memoryHops over memories given as bags of table rows: m_b = embeddingBag(input, example b's items),
- * c_b = embeddingBag(output, the same items), built one example at a time in `temp` (2·slots·width floats).
+ * memoryHops over memories given as bags of table rows: example b's encodings built in `temp` from the input
+ * table and the output table(s), then its hops. Layer-wise: m from `input`, c from `output`, u^{k+1} =
+ * act(u^k H + o^k). Adjacent: `output` holds E_1…E_K, hop k reads encodings k and k + 1, no H.
  */
 export function bagMemoryHops(
   input: usize,
@@ -193,6 +242,7 @@ export function bagMemoryHops(
   mask: usize,
   hop: usize,
   out: usize,
+  rows: i32,
   batch: i32,
   slots: i32,
   words: i32,
@@ -200,22 +250,21 @@ export function bagMemoryHops(
   hops: i32,
   linearUnits: i32,
   normalize: bool,
+  adjacent: bool,
   temp: usize,
 ): void {
   startHops(u, out, batch, slots, width, hops);
-  const mb = temp;
-  const cb = at(temp, slots * width);
+  const cells = slots * width;
+  const count = encodingCount(hops, adjacent);
   for (let b = 0; b < batch; b++) {
-    const item = b * slots * words;
-    embeddingBag(input, at(indices, item), weights, at(weightIndices, item), mb, slots, words, width);
-    embeddingBag(output, at(indices, item), weights, at(weightIndices, item), cb, slots, words, width);
-    hopsOne(mb, cb, at(mask, b * slots), hop, out, b, batch, slots, width, hops, linearUnits, normalize);
+    buildEncodings(input, output, indices, weights, weightIndices, temp, b, rows, slots, words, width, count);
+    hopsOne(temp, at(temp, cells), adjacent ? cells : 0, at(mask, b * slots), adjacent ? 0 : hop, out, b, batch, slots, width, hops, linearUnits, normalize);
   }
 }
 
 /** Bytes of scratch bagMemoryHops needs. */
-export function bagMemoryHopsTempBytes(slots: i32, width: i32): i32 {
-  return 2 * slots * width * 4;
+export function bagMemoryHopsTempBytes(slots: i32, width: i32, hops: i32, adjacent: bool): i32 {
+  return encodingCount(hops, adjacent) * slots * width * 4;
 }
 
 /** Floats of the backward's scratch besides the memories: per example g, dz, dp, ds (K·slots), do (K·width), a dm and a dc row; dz of every hop and example; B packed for dH. */
@@ -248,13 +297,15 @@ function layoutScratch(base: usize, batch: i32, slots: i32, width: i32, hops: i3
 }
 
 /**
- * The backward of example b's hops down to u¹: writes du, keeps dz of every hop in sDzAll (for dH), and ds^k, do^k
+ * The backward of example b's hops down to u¹ (memories and H as hopsOne reads them): writes du, keeps dz of every
+ * hop in sDzAll (for dH, when there is an H), and ds^k, do^k
  * in sDs, sGo for {@link slotGradients}. dp_i = gp_i + do·c_i, ds_i = p_i (dp_i − Σ_j p_j dp_j) (or dp_i·mask_i
  * for linear start), and the gradient of uᵏ is its own + dz Hᵀ + Σ_i ds_i m_i.
  */
 function hopsBackwardOne(
-  mb: usize,
-  cb: usize,
+  mBase: usize,
+  cBase: usize,
+  stride: i32,
   maskb: usize,
   hop: usize,
   forward: usize,
@@ -275,6 +326,8 @@ function hopsBackwardOne(
   const dp = sDp;
   memory.copy(g, at(grad, (hops * batch + b) * width), (<usize>width) * F);
   for (let k = hops - 1; k >= 0; k--) {
+    const mb = at(mBase, k * stride);
+    const cb = at(cBase, k * stride);
     const next = at(forward, ((k + 1) * batch + b) * width);
     const p = at(forward, pBase + (k * batch + b) * slots);
     const own = at(grad, (k * batch + b) * width);
@@ -282,12 +335,13 @@ function hopsBackwardOne(
     const ds = at(sDs, k * slots);
     // dz = g ⊙ act′: 1 on the linear units, [u^{k+1} > 0] on the ReLU ones; kept for dH.
     for (let j = 0; j < width; j++) store<f32>(at(dz, j), j >= linearUnits && !(load<f32>(at(next, j)) > 0) ? 0 : load<f32>(at(g, j)));
-    memory.copy(at(sDzAll, (k * batch + b) * width), dz, (<usize>width) * F);
+    if (hop != 0) memory.copy(at(sDzAll, (k * batch + b) * width), dz, (<usize>width) * F);
     // do = dz + the own gradient of oᵏ.
     const gradO = at(grad, oBase + (k * batch + b) * width);
     for (let j = 0; j < width; j++) store<f32>(at(go, j), load<f32>(at(dz, j)) + load<f32>(at(gradO, j)));
-    // g = (own gradient of uᵏ) + dz Hᵀ.
-    rowDots(g, hop, dz, width, width);
+    // g = (own gradient of uᵏ) + dz Hᵀ (+ dz without H).
+    if (hop != 0) rowDots(g, hop, dz, width, width);
+    else memory.copy(g, dz, (<usize>width) * F);
     for (let j = 0; j < width; j++) store<f32>(at(g, j), load<f32>(at(g, j)) + load<f32>(at(own, j)));
     // dp_i = gp_i + do·c_i; ds.
     rowDots(dp, cb, go, slots, width);
@@ -345,7 +399,7 @@ export function memoryHopsBackward(
   layoutScratch(temp, batch, slots, width, hops);
   for (let b = 0; b < batch; b++) {
     const block = b * slots * width;
-    hopsBackwardOne(at(m, block), at(c, block), at(mask, b * slots), hop, forward, grad, at(out, duAt + b * width), b, batch, slots, width, hops, linearUnits, normalize);
+    hopsBackwardOne(at(m, block), at(c, block), 0, at(mask, b * slots), hop, forward, grad, at(out, duAt + b * width), b, batch, slots, width, hops, linearUnits, normalize);
     for (let i = 0; i < slots; i++) {
       slotGradients(forward, i, b, batch, slots, width, hops);
       memory.copy(at(out, block + i * width), sDmRow, (<usize>width) * F);
@@ -361,9 +415,25 @@ export function memoryHopsTempBytes(batch: i32, slots: i32, width: i32, hops: i3
 }
 
 /**
- * Backward of bagMemoryHops: out = [dInput, dOutput (rows·width each), du¹ (batch·width), dH (width·width)].
- * Per example: its memories rebuilt in scratch, then each slot's dm_i and dc_i added into the table gradients
- * (in the order embeddingBagBackward adds them). temp: bagMemoryHopsBackwardTempBytes.
+ * The gradient of example b's encoding t at slot i into sDmRow: ds_i^k u^k for each hop k that read encoding t as m,
+ * plus p_i^k do^k for each hop that read it as c (layer-wise: encoding 0 is every hop's m, 1 every hop's c).
+ */
+function encodingRow(forward: usize, t: i32, i: i32, b: i32, batch: i32, slots: i32, width: i32, hops: i32, adjacent: bool): void {
+  if (!adjacent) {
+    if (t == 0) combineRows(sDmRow, at(sDs, i), slots, at(forward, b * width), batch * width, hops, width, false);
+    else combineRows(sDmRow, at(forward, (hops + 1) * batch * width + b * slots + i), batch * slots, sGo, width, hops, width, false);
+    return;
+  }
+  const pBase = (hops + 1) * batch * width;
+  // Adjacent: hop t read it as m (t < K), hop t − 1 as c (t ≥ 1).
+  if (t < hops) combineRows(sDmRow, at(sDs, t * slots + i), 0, at(forward, (t * batch + b) * width), 0, 1, width, false);
+  if (t >= 1) combineRows(sDmRow, at(forward, pBase + ((t - 1) * batch + b) * slots + i), 0, at(sGo, (t - 1) * width), 0, 1, width, t < hops);
+}
+
+/**
+ * Backward of bagMemoryHops: out = [dInput (rows·width), dOutput (1 or K tables of rows·width), du¹ (batch·width),
+ * dH (width·width, layer-wise only)]. Per example: its encodings rebuilt in scratch, then each slot's encoding
+ * gradients added into the tables' gradients (in the order embeddingBagBackward adds them).
  */
 export function bagMemoryHopsBackward(
   input: usize,
@@ -385,31 +455,31 @@ export function bagMemoryHopsBackward(
   hops: i32,
   linearUnits: i32,
   normalize: bool,
+  adjacent: bool,
   temp: usize,
 ): void {
   const table = rows * width;
-  const duAt = 2 * table;
-  memory.fill(out, 0, (<usize>(2 * table)) * F);
+  const count = encodingCount(hops, adjacent);
+  const duAt = count * table;
+  memory.fill(out, 0, (<usize>(count * table)) * F);
   const cells = slots * width;
-  const mb = temp;
-  const cb = at(temp, cells);
-  layoutScratch(at(temp, 2 * cells), batch, slots, width, hops);
+  layoutScratch(at(temp, count * cells), batch, slots, width, hops);
   for (let b = 0; b < batch; b++) {
-    const item = b * slots * words;
-    embeddingBag(input, at(indices, item), weights, at(weightIndices, item), mb, slots, words, width);
-    embeddingBag(output, at(indices, item), weights, at(weightIndices, item), cb, slots, words, width);
-    hopsBackwardOne(mb, cb, at(mask, b * slots), hop, forward, grad, at(out, duAt + b * width), b, batch, slots, width, hops, linearUnits, normalize);
+    buildEncodings(input, output, indices, weights, weightIndices, temp, b, rows, slots, words, width, count);
+    const stride = adjacent ? cells : 0;
+    hopsBackwardOne(temp, at(temp, cells), stride, at(mask, b * slots), adjacent ? 0 : hop, forward, grad, at(out, duAt + b * width), b, batch, slots, width, hops, linearUnits, normalize);
     for (let i = 0; i < slots; i++) {
-      slotGradients(forward, i, b, batch, slots, width, hops);
-      const slotItem = item + i * words;
-      bagAccumulate(sDmRow, at(indices, slotItem), weights, at(weightIndices, slotItem), out, 1, words, width);
-      bagAccumulate(sDcRow, at(indices, slotItem), weights, at(weightIndices, slotItem), at(out, table), 1, words, width);
+      const slotItem = b * slots * words + i * words;
+      for (let t = 0; t < count; t++) {
+        encodingRow(forward, t, i, b, batch, slots, width, hops, adjacent);
+        bagAccumulate(sDmRow, at(indices, slotItem), weights, at(weightIndices, slotItem), at(out, t * table), 1, words, width);
+      }
     }
   }
-  hopGradient(forward, at(out, duAt + batch * width), batch, width, hops);
+  if (!adjacent) hopGradient(forward, at(out, duAt + batch * width), batch, width, hops);
 }
 
 /** Bytes of scratch bagMemoryHopsBackward needs. */
-export function bagMemoryHopsBackwardTempBytes(batch: i32, slots: i32, width: i32, hops: i32): i32 {
-  return (2 * slots * width + backwardScratchFloats(batch, slots, width, hops)) * 4;
+export function bagMemoryHopsBackwardTempBytes(batch: i32, slots: i32, width: i32, hops: i32, adjacent: bool): i32 {
+  return (encodingCount(hops, adjacent) * slots * width + backwardScratchFloats(batch, slots, width, hops)) * 4;
 }

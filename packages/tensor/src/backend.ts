@@ -156,10 +156,13 @@ export interface FusedKernels<S> {
 
   /**
    * {@link Kernels.memoryHops} over memories given as bags of table rows, as {@link Kernels.embeddingBag}
-   * builds them: m = embeddingBag(input, indices, weights, weightIndices) and c = embeddingBag(output, …),
-   * both `[batch, slots, width]` with `words` items per slot (item i = (b·slots + s)·words + l). input and
-   * output are tables `[rows, width]`. The same output as memoryHops on those memories; a kernel may
-   * build them one example at a time and never hold them whole.
+   * builds them (`words` items per slot; item i = (b·slots + s)·words + l), from tables of `rows` rows.
+   * Layer-wise tying (`adjacent` false): m = embeddingBag(input, …), c = embeddingBag(output, …) at every
+   * hop and u^{k+1} = act(u^k H + o^k), as memoryHops. Adjacent tying (Sukhbaatar et al. 2015 §2.2):
+   * `output` holds the K tables E_1…E_K one after another (`[K·rows, width]`), `input` is E_0, hop k
+   * reads m from E_{k−1} and c from E_k (each encoding built once, used by two hops), u^{k+1} =
+   * act(u^k + o^k), and `hop` is not read. The same output layout as memoryHops; a kernel may build the
+   * memories one example at a time and never hold them whole.
    */
   bagMemoryHops: (
     input: S,
@@ -170,6 +173,7 @@ export interface FusedKernels<S> {
     u: S,
     mask: S,
     hop: S,
+    rows: number,
     batch: number,
     slots: number,
     words: number,
@@ -177,11 +181,13 @@ export interface FusedKernels<S> {
     hops: number,
     linearUnits: number,
     normalize: boolean,
+    adjacent: boolean,
   ) => S;
   /**
    * Backward of {@link Kernels.bagMemoryHops} from its inputs, its output and the output's gradient: a
-   * flat array laid out as {@link OUTPUT_LAYOUTS}.bagMemoryHopsBackward: the gradients of the two tables
-   * (`[rows, width]` each: embeddingBagBackward of dm and of dc), du¹ and dH. The word weights are constants.
+   * flat array laid out as {@link OUTPUT_LAYOUTS}.bagMemoryHopsBackward: the input table's gradient, the
+   * output tables' (each encoding's gradient summed over the hops that read it, then embeddingBagBackward),
+   * du¹, and dH with layer-wise tying. The word weights are constants.
    */
   bagMemoryHopsBackward: (
     input: S,
@@ -202,6 +208,7 @@ export interface FusedKernels<S> {
     hops: number,
     linearUnits: number,
     normalize: boolean,
+    adjacent: boolean,
   ) => S;
 
   /**
@@ -297,12 +304,15 @@ export const OUTPUT_LAYOUTS = {
     [batch, width],
     [width, width],
   ],
-  /** The two tables' gradients `[rows, width]`, du¹ `[batch, width]`, dH `[width, width]`. */
-  bagMemoryHopsBackward: (rows: number, batch: number, width: number): OutputLayout => [
+  /**
+   * The input table's gradient `[rows, width]`, the output tables' `[outputTables · rows, width]` (1 table
+   * layer-wise, K adjacent), du¹ `[batch, width]`, then dH `[width, width]` with layer-wise tying only.
+   */
+  bagMemoryHopsBackward: (rows: number, batch: number, width: number, hops: number, adjacent: boolean): OutputLayout => [
     [rows, width],
-    [rows, width],
+    [(adjacent ? hops : 1) * rows, width],
     [batch, width],
-    [width, width],
+    ...(adjacent ? [] : [[width, width]]),
   ],
   /** dL `[batch, N, N]`, dp and dw `[batch, N]`. */
   temporalLinkBackward: (batch: number, slots: number): OutputLayout => [

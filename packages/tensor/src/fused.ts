@@ -444,18 +444,22 @@ export interface MemoryBags {
 
 /**
  * {@link memoryHops} with the memories given as bags of embedding rows instead of as arrays:
- * m_{b,s} = Σ_l weights[weightIndices[i]] ⊙ input[indices[i]] and c the same over `output` (i =
- * (b·slots + s)·words + l; Sukhbaatar et al. 2015 §4.1, m_i = Σ_j l_j ⊙ A x_ij, c_i likewise with C).
- * The same numbers as `memoryHops(embeddingBag(input, …), embeddingBag(output, …), …)`, but the
- * WebAssembly kernel builds each example's two memories in scratch memory and adds their gradients
- * straight into the tables' gradients, so the `[batch, slots, width]` memories and their gradients
- * are never made (a language model's memories are 15 MB each). Differentiable in both tables, u¹ and H.
- * @param input - A, the table the input memory m is built from, `[rows, width]`
- * @param output - C, the table of the output memory c, `[rows, width]` (may be `input` itself)
+ * m_{b,s} = Σ_l weights[weightIndices[i]] ⊙ A[indices[i]] (i = (b·slots + s)·words + l; Sukhbaatar et al.
+ * 2015 §4.1, m_i = Σ_j l_j ⊙ A x_ij, c_i likewise with C). The same numbers as embedding the memories
+ * with {@link embeddingBag} and running the hops, but the WebAssembly kernel builds each example's
+ * memories in scratch memory and adds their gradients straight into the tables' gradients, so the
+ * `[batch, slots, width]` memories and their gradients are never made (a language model's are 15 MB each).
+ *
+ * Layer-wise tying (`hop` given): m from `input` (A), c from `output` (C) at every hop, u^{k+1} =
+ * act(u^k H + o^k), as {@link memoryHops}. Adjacent tying (`hop` null): `input` is E_0 and `output` the
+ * tables E_1…E_K stacked (`[K·rows, width]`); hop k reads m from E_{k−1} and c from E_k, each encoding
+ * built once for its two uses, and u^{k+1} = act(u^k + o^k). Differentiable in the tables, u¹ and H.
+ * @param input - A (layer-wise) or E_0 (adjacent), `[rows, width]`
+ * @param output - C, `[rows, width]` (may be `input` itself), or E_1…E_K stacked, `[K·rows, width]`
  * @param bags - which rows (and weight rows) make each slot
  * @param u - `[batch, width]`, the first query u¹
  * @param mask - `[batch, slots]`, 1 for a real slot and 0 for an empty one
- * @param hop - `[width, width]`, H, the map between hops
+ * @param hop - `[width, width]`, H, the map between hops; null for adjacent tying
  * @param params - the number of hops, how many units stay linear, and whether to apply the softmax
  * @example
  * ```ts
@@ -463,17 +467,27 @@ export interface MemoryBags {
  * const [us, ps] = splitFlat(flat, OUTPUT_LAYOUTS.memoryHops(batch, slots, 150, 7));
  * ```
  */
-export function bagMemoryHops(input: Tensor, output: Tensor, bags: MemoryBags, u: Tensor, mask: Tensor, hop: Tensor, params: MemoryHopsParams): Tensor {
+export function bagMemoryHops(input: Tensor, output: Tensor, bags: MemoryBags, u: Tensor, mask: Tensor, hop: Tensor | null, params: MemoryHopsParams): Tensor {
   const op = 'bagMemoryHops';
   const { indices, weights, weightIndices, words } = bags;
-  if (input.rank !== 2 || output.rank !== 2 || output.shape[0] !== input.shape[0] || output.shape[1] !== input.shape[1])
-    throw new ShapeError(op, 'the input and output tables must both have shape [rows, width]', [input.shape, output.shape]);
+  const { hops, linearUnits, normalize } = params;
+  if (!Number.isInteger(hops) || hops < 1) throw new ShapeError(op, `hops must be a positive integer, got ${hops}`, [input.shape]);
+  const adjacent = hop === null;
+  const outputTables = adjacent ? hops : 1;
+  if (input.rank !== 2 || output.rank !== 2 || output.shape[0] !== outputTables * (input.shape[0] as number) || output.shape[1] !== input.shape[1])
+    throw new ShapeError(
+      op,
+      adjacent
+        ? `the output tables must be the ${hops} tables E_1…E_K stacked, [${hops}·rows, width]`
+        : 'the input and output tables must both have shape [rows, width]',
+      [input.shape, output.shape],
+    );
   const [rows, width] = input.shape as [number, number];
   if (u.rank !== 2 || u.shape[1] !== width) throw new ShapeError(op, `u must have shape [batch, ${width}]`, [input.shape, u.shape]);
   const batch = u.shape[0] as number;
   if (mask.rank !== 2 || mask.shape[0] !== batch) throw new ShapeError(op, `mask must have shape [${batch}, slots]`, [u.shape, mask.shape]);
   const slots = mask.shape[1] as number;
-  if (hop.rank !== 2 || hop.shape[0] !== width || hop.shape[1] !== width)
+  if (hop !== null && (hop.rank !== 2 || hop.shape[0] !== width || hop.shape[1] !== width))
     throw new ShapeError(op, `hop must have shape [${width}, ${width}]`, [input.shape, hop.shape]);
   if (weights.rank !== 2 || weights.shape[1] !== width)
     throw new ShapeError(op, `the weights must have shape [weightRows, ${width}]`, [input.shape, weights.shape]);
@@ -484,65 +498,24 @@ export function bagMemoryHops(input: Tensor, output: Tensor, bags: MemoryBags, u
       `expected ${batch * slots * words} indices and weight indices (batch·slots·words), got ${indices.length} and ${weightIndices.length}`,
       [u.shape, mask.shape],
     );
-  const { hops, linearUnits, normalize } = params;
-  if (!Number.isInteger(hops) || hops < 1) throw new ShapeError(op, `hops must be a positive integer, got ${hops}`, [input.shape]);
   if (!Number.isInteger(linearUnits) || linearUnits < 0 || linearUnits > width)
     throw new ShapeError(op, `linearUnits must be an integer in [0, ${width}], got ${linearUnits}`, [input.shape]);
   checkIndices(op, indices, rows);
   checkIndices(op, weightIndices, weights.shape[0] as number);
-  const backend = backendOf(op, [input, output, weights, u, mask, hop]);
+  const tensors = hop === null ? [input, output, weights, u, mask] : [input, output, weights, u, mask, hop];
+  const backend = backendOf(op, tensors);
   const k = kernels(backend);
-  const storage = k.bagMemoryHops(
-    input.storage,
-    output.storage,
-    indices,
-    weights.storage,
-    weightIndices,
-    u.storage,
-    mask.storage,
-    hop.storage,
-    batch,
-    slots,
-    words,
-    width,
-    hops,
-    linearUnits,
-    normalize,
-  );
-  const sizes = [batch, slots, width, hops] as const;
-  return fused(
-    op,
-    storage,
-    [layoutLength(OUTPUT_LAYOUTS.memoryHops(...sizes))],
-    [input, output, weights, u, mask, hop],
-    { ...params, words },
-    backend,
-    ({ grad, out }) => {
-      const back = k.bagMemoryHopsBackward(
-        input.storage,
-        output.storage,
-        indices,
-        weights.storage,
-        weightIndices,
-        u.storage,
-        mask.storage,
-        hop.storage,
-        out.storage,
-        grad.storage,
-        rows,
-        batch,
-        slots,
-        words,
-        width,
-        hops,
-        linearUnits,
-        normalize,
-      );
-      const layout = OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width);
-      const [dInput, dOutput, du, dH] = splitFlat(untracked(back, [layoutLength(layout)], backend), layout);
-      return [dInput as Tensor, dOutput as Tensor, null, du as Tensor, null, dH as Tensor];
-    },
-  );
+  // Adjacent tying has no H: the kernels take u's storage in its place and do not read it.
+  const hopStorage = (hop ?? u).storage;
+  const args = [input.storage, output.storage, indices, weights.storage, weightIndices, u.storage, mask.storage, hopStorage] as const;
+  const scalars = [rows, batch, slots, words, width, hops, linearUnits, normalize, adjacent] as const;
+  const storage = k.bagMemoryHops(...args, ...scalars);
+  return fused(op, storage, [layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops))], tensors, { ...params, words }, backend, ({ grad, out }) => {
+    const layout = OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width, hops, adjacent);
+    const back = k.bagMemoryHopsBackward(...args, out.storage, grad.storage, ...scalars);
+    const [dInput, dOutput, du, dH] = splitFlat(untracked(back, [layoutLength(layout)], backend), layout);
+    return [dInput as Tensor, dOutput as Tensor, null, du as Tensor, null, ...(hop === null ? [] : [dH as Tensor])];
+  });
 }
 
 /**

@@ -367,13 +367,29 @@ function prepareGradient(grad: Float32Array, out: Float32Array, scale: number, l
  * @param params - the parameters whose gradients are measured
  */
 export function gradientNorm(params: readonly Tensor[]): number {
-  let squares = 0;
+  // Four running sums (in float64): one chain of dependent additions would wait on each add's latency.
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
   for (const p of params) {
     if (p.grad === null) continue;
     const g = p.grad.dataSync();
-    for (let i = 0; i < g.length; i++) squares += (g[i] as number) * (g[i] as number);
+    const whole = g.length - (g.length % 4);
+    let i = 0;
+    for (; i < whole; i += 4) {
+      const a = g[i] as number;
+      const b = g[i + 1] as number;
+      const c = g[i + 2] as number;
+      const d = g[i + 3] as number;
+      s0 += a * a;
+      s1 += b * b;
+      s2 += c * c;
+      s3 += d * d;
+    }
+    for (; i < g.length; i++) s0 += (g[i] as number) * (g[i] as number);
   }
-  return Math.sqrt(squares);
+  return Math.sqrt(s0 + s1 + s2 + s3);
 }
 
 /**

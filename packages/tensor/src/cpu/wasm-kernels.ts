@@ -43,17 +43,15 @@ export const WASM_KERNEL_TABLE = {
     export: 'memoryHopsTempBytes',
     arguments: [0, 1, 2, 3],
   }),
-  bagMemoryHops: row<'bagMemoryHops'>()(8, (batch, slots, _words, width, hops) => layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops)), {
+  bagMemoryHops: row<'bagMemoryHops'>()(8, (_rows, batch, slots, _words, width, hops) => layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops)), {
     export: 'bagMemoryHopsTempBytes',
-    arguments: [1, 3],
+    arguments: [2, 4, 5, 8],
   }),
   bagMemoryHopsBackward: row<'bagMemoryHopsBackward'>()(
     10,
-    (rows, batch, _slots, _words, width) => layoutLength(OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width)),
-    {
-      export: 'bagMemoryHopsBackwardTempBytes',
-      arguments: [1, 2, 4, 5],
-    },
+    (rows, batch, _slots, _words, width, hops, _linearUnits, _normalize, adjacent) =>
+      layoutLength(OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width, hops, adjacent)),
+    { export: 'bagMemoryHopsBackwardTempBytes', arguments: [1, 2, 4, 5, 8] },
   ),
   cumulativeProduct: row<'cumulativeProduct'>()(1, (rows, cols) => rows * cols),
   cumulativeProductBackward: row<'cumulativeProductBackward'>()(2, (rows, cols) => rows * cols),

@@ -170,6 +170,22 @@ export const opCases: OpCase[] = [
       ),
     noGrad: [3],
   },
+  {
+    // Adjacent tying: E_0 and E_1…E_3 stacked; hop k reads encodings k and k + 1.
+    name: 'bagMemoryHops (fused, adjacent tying, 3 hops, softmax)',
+    inputs: [any([4, 3]), any([12, 3]), any([2, 3]), any([2, 3])],
+    run: (input, output, u, weights) =>
+      t.bagMemoryHops(
+        input,
+        output,
+        { indices: Int32Array.of(0, 3, 1, 3, 2, 0, 1, 1, 3, 2, 0, 0), weights, weightIndices: Int32Array.of(0, 1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0), words: 2 },
+        u,
+        t.tensor([1, 1, 0, 1, 0, 1], [2, 3], { backend: input.backend }),
+        null,
+        { hops: 3, linearUnits: 3, normalize: true },
+      ),
+    noGrad: [3],
+  },
   { name: 'cumulativeProduct (exclusive)', inputs: [any([3, 5])], run: (x) => t.cumulativeProduct(x, true) },
   { name: 'cumulativeProduct (inclusive, rank 3)', inputs: [any([2, 2, 4])], run: (x) => t.cumulativeProduct(x) },
   {
