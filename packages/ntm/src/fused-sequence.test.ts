@@ -79,6 +79,17 @@ describe('the NTM sequence without the tape', () => {
     expectSameGradients(config, 3, 2, associativeRecallTask as unknown as typeof copyTask, { width: 6, itemLength: 1, minItems: 2, maxItems: 3 });
   });
 
+  it('…at a batch past a multiple of four (the blocked products and their leftover rows), odd widths everywhere', () => {
+    const config = defaultNtmConfig(6, 5, {
+      memorySlots: 11,
+      memoryWidth: 7,
+      readHeads: 2,
+      writeHeads: 1,
+      controller: { kind: 'lstm', hiddenSize: 13, layers: 2 },
+    });
+    expectSameGradients(config, 4, 6, copyTask, { width: 5, minLength: 1, maxLength: 4 });
+  });
+
   it('refuses a batch of another width (a resumed run on the wrong task) on both paths instead of reading it with the wrong strides', () => {
     const model = createNtm(defaultNtmConfig(6, 4, { memorySlots: 8, memoryWidth: 4 }), new Random(1));
     const batch = sampleBatch(copyTask, new Random(2), 1, { width: 5, minLength: 1, maxLength: 3 });
