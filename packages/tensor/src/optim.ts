@@ -279,12 +279,17 @@ export class RMSProp extends Optimizer {
     this.epsilon = options.epsilon ?? 1e-4;
   }
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
+    this.updateScaled(value, grad, index, 1, Number.POSITIVE_INFINITY);
+  }
+  protected override updateScaled(value: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): boolean {
     const n = this.slot('square', index);
     const g = this.slot('mean', index);
     const delta = this.slot('delta', index);
     const { decay, momentum, learningRate, centered, epsilon } = this;
+    const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
     for (let i = 0; i < value.length; i++) {
-      const gi = grad[i] as number;
+      // The gradient as step() would prepare it (scaled, clipped, rounded to float32), in the same pass.
+      const gi = prepare ? Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale)))) : (grad[i] as number);
       const ni = decay * (n[i] as number) + (1 - decay) * gi * gi;
       const meanI = centered ? decay * (g[i] as number) + (1 - decay) * gi : 0;
       n[i] = ni;
@@ -293,6 +298,7 @@ export class RMSProp extends Optimizer {
       delta[i] = d;
       value[i] = (value[i] as number) + d;
     }
+    return true;
   }
 }
 
