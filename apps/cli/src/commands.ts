@@ -119,7 +119,13 @@ export const TRAIN_MEMNET_OPTIONS: readonly OptionSpec[] = [
 /** `engram eval` for an NTM or a memory network. */
 export const EVAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', default: 'runs/copy', help: 'the run folder (or a model .safetensors file)' },
-  { name: 'data', type: 'string', value: 'DIR', default: 'data/babi', help: 'bAbI folder (memory networks)' },
+  {
+    name: 'data',
+    type: 'string',
+    value: 'DIR',
+    default: 'data/babi',
+    help: "bAbI folder for memory networks; PTB folder for a language model (for it the default is its run's data folder, else data/ptb)",
+  },
   {
     name: 'lengths',
     type: 'string',
