@@ -66,9 +66,13 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/NTM on 'priority-sort': lstm 12, memory 16 × 6, 2 read \/ 2 write heads/);
     // The start command again with --resume: the same settings are fine, a different one is refused.
-    r = run(...start, ...small, '--max-sequences', '10', '--resume');
+    r = run(...start, ...small, '--max-sequences', '10', '--resume', '--lr', '3e-5');
     expect(r.code, r.err).toBe(0);
-    r = run('train', 'ntm', '--task', 'copy', '--resume', '--max-sequences', '12', '--out', out);
+    // A learning rate changed on resume stays changed (the checkpoint holds it), and the header says so.
+    r = run('train', 'ntm', '--resume', '--max-sequences', '12', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/rmsprop lr 0\.00003, batch 1/);
+    r = run('train', 'ntm', '--task', 'copy', '--resume', '--max-sequences', '14', '--out', out);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toMatch(
       /^engram: --resume continues the run as it started: --task differs from the run's task \("priority-sort" in .*run\.json\); leave it out$/,

@@ -196,9 +196,10 @@ function recipeOf(options: TrainOptions, kind: SequenceKind): NtmRecipe {
   };
 }
 
-/** The settings a run keeps for life, each with the flag that sets it: on `--resume` they come from the run's run.json. */
 /** How a fixed setting is checked when read back from run.json. */
 type SettingKind = 'task' | 'count' | 'integer' | 'number' | 'boolean' | 'choice' | 'options';
+
+/** The settings a run keeps for life, each with the flag that sets it: on `--resume` they come from the run's run.json. */
 const RUN_FIXED: readonly (readonly [field: keyof TrainOptions, flag: string, kind: SettingKind, choices?: readonly string[]])[] = [
   ['task', 'task', 'task'],
   ['seed', 'seed', 'integer'],
@@ -367,7 +368,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   io.log(
     `${kind.label} on '${options.task}': ${config.controller.kind} ${config.controller.hiddenSize}, memory ${config.memorySlots} × ${config.memoryWidth}, ` +
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.recurrent.params))} parameters; ` +
-      `${options.optimizer} lr ${options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`,
+      `${options.optimizer} lr ${snapshot?.optimizer.learningRate ?? options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`,
   );
   io.log(
     `stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence ${options.stable} evaluation${options.stable > 1 ? 's' : ''} in a row; Ctrl-C saves a checkpoint`,
