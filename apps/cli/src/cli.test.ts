@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { algorithmicTask, randomBits, repeatCopySequence, sampleBatch } from '@engram/datasets';
 import { evaluateBatch } from '@engram/ntm';
-import { Random } from '@engram/tensor';
+import { EngramError, Random } from '@engram/tensor';
+import fc from 'fast-check';
 import { evaluateModel, evaluationRows, loadRun, parseCounts } from './evaluate.js';
 import { type MemnetTrainOptions, ask, isMemnetRun, loadMemnetRun, parseStory, renderAnswer, resultsTable, runMemnetTraining, scheduleFor } from './memnet.js';
 import { renderSvg, renderTerminal, showSequence } from './show.js';
-import { type TrainOptions, runTraining } from './train.js';
+import { type TrainOptions, resumedTrainOptions, runTraining } from './train.js';
 
 const tiny = (out: string, overrides: Partial<TrainOptions> = {}): TrainOptions => ({
   task: 'copy',
@@ -90,6 +91,49 @@ describe('engram train ntm', () => {
     expect(shown.steps).toHaveLength(7);
     expect(renderTerminal(shown)).toContain('write head 1');
     expect(renderSvg(shown, 'test')).toContain('read weighting, head 1');
+  });
+});
+
+describe('engram train --resume reads run.json', () => {
+  const started = JSON.parse(JSON.stringify({ ...tiny('runs/x'), model: 'ntm', task: 'priority-sort', readHeads: 3, maxSequences: null }));
+  const none = () => false;
+
+  it('takes the fixed settings from the run and keeps Infinity budgets', () => {
+    const resumed = resumedTrainOptions(tiny('runs/x'), started, none, 'run.json');
+    expect(resumed.task).toBe('priority-sort');
+    expect(resumed.readHeads).toBe(3);
+    expect(resumed.maxSequences).toBe(Number.POSITIVE_INFINITY);
+    expect(resumed.learningRateGiven).toBe(false);
+  });
+
+  it('fuzzed run.json (any JSON value, any field replaced): valid options or one EngramError naming the file, nothing else', () => {
+    const fields = [...Object.keys(started), '__proto__', 'constructor'];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc
+            .record({ field: fc.constantFrom(...fields), value: fc.jsonValue() })
+            .map(({ field, value }) => JSON.parse(JSON.stringify({ ...started, [field]: value }))),
+          // Own keys that could reach a prototype, as JSON.parse makes them.
+          fc
+            .record({ key: fc.constantFrom('__proto__', 'constructor', 'prototype'), value: fc.jsonValue() })
+            .map(({ key, value }) => ({ ...started, taskOptions: JSON.parse(`{"${key}": ${JSON.stringify(value) ?? 'null'}, "width": 3}`) })),
+        ),
+        (saved) => {
+          try {
+            const resumed = resumedTrainOptions(tiny('runs/x'), saved, none, 'run.json');
+            expect(Object.getPrototypeOf(resumed.taskOptions)).toBe(Object.prototype);
+            for (const key of ['__proto__', 'constructor', 'prototype']) expect(Object.hasOwn(resumed.taskOptions, key)).toBe(false);
+            expect(typeof resumed.task).toBe('string');
+          } catch (error) {
+            expect(error).toBeInstanceOf(EngramError);
+            expect((error as Error).message).toMatch(/run\.json|--resume/);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
