@@ -24,13 +24,18 @@ import { F, at } from './pointers';
 
 /** p = softmax over the real slots of m_iᵀu (or m_iᵀu·mask_i), written at `p`. */
 @inline export function scores(m: usize, u: usize, mask: usize, p: usize, slots: i32, width: i32, normalize: bool): void {
-  let top: f32 = -Infinity;
-  for (let i = 0; i < slots; i++) {
-    const s = dot(at(m, i * width), u, width);
-    store<f32>(at(p, i), s);
-    if (load<f32>(at(mask, i)) != 0 && s > top) top = s;
-  }
+  for (let i = 0; i < slots; i++) store<f32>(at(p, i), dot(at(m, i * width), u, width));
+  normalizeScores(p, mask, slots, normalize);
+}
+
+/** The raw scores at `p` turned into the attention in place: a softmax over the real slots (0 on masked ones), or score·mask for linear start. */
+@inline export function normalizeScores(p: usize, mask: usize, slots: i32, normalize: bool): void {
   if (normalize) {
+    let top: f32 = -Infinity;
+    for (let i = 0; i < slots; i++) {
+      const s = load<f32>(at(p, i));
+      if (load<f32>(at(mask, i)) != 0 && s > top) top = s;
+    }
     let total: f32 = 0;
     for (let i = 0; i < slots; i++) {
       const e: f32 = load<f32>(at(mask, i)) != 0 ? <f32>Math.exp(<f64>(load<f32>(at(p, i)) - top)) : 0;

@@ -13,7 +13,7 @@
 // add their gradients straight into the tables' gradients: no [batch, slots, width] array at all.
 
 import { F, at } from './pointers';
-import { dot } from './attention';
+import { dot, normalizeScores } from './attention';
 import { bagAccumulate, embeddingBag } from './embedding';
 import { multiplyAdd, multiplyPacked, pack, packBytes } from './matmul';
 
@@ -110,25 +110,10 @@ function rowDots(out: usize, m: usize, x: usize, n: i32, width: i32): void {
   for (; r < n; r++) store<f32>(at(out, r), dot(at(m, r * width), x, width));
 }
 
-/** p = softmax over the real slots of m_iᵀu (or m_iᵀu·mask_i for linear start), written at `p`. */
+/** p = softmax over the real slots of m_iᵀu (or m_iᵀu·mask_i for linear start), written at `p`: scores four slots at a time. */
 function hopScores(m: usize, u: usize, mask: usize, p: usize, slots: i32, width: i32, normalize: bool): void {
   rowDots(p, m, u, slots, width);
-  if (normalize) {
-    let top: f32 = -Infinity;
-    for (let i = 0; i < slots; i++) {
-      const s = load<f32>(at(p, i));
-      if (load<f32>(at(mask, i)) != 0 && s > top) top = s;
-    }
-    let total: f32 = 0;
-    for (let i = 0; i < slots; i++) {
-      const e: f32 = load<f32>(at(mask, i)) != 0 ? <f32>Math.exp(<f64>(load<f32>(at(p, i)) - top)) : 0;
-      store<f32>(at(p, i), e);
-      total += e;
-    }
-    for (let i = 0; i < slots; i++) store<f32>(at(p, i), total > 0 ? load<f32>(at(p, i)) / total : 0);
-  } else {
-    for (let i = 0; i < slots; i++) store<f32>(at(p, i), load<f32>(at(p, i)) * load<f32>(at(mask, i)));
-  }
+  normalizeScores(p, mask, slots, normalize);
 }
 
 /**
