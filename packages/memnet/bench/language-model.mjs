@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPtbCorpus } from '@engram/lm';
+import { LM_RECIPES, cacheGrid, createLm, loadPtbCorpus, runText } from '@engram/lm';
 import { Random, SGD, crossEntropy, getDefaultBackend, gradientNorm, normClipScale, parameterList } from '@engram/tensor';
 import { PYTHON, median, pytorchAvailable, runPeer, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
-import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, memnetForward, memnetLmConfig } from '../dist/index.js';
+import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, evaluateMemnetLm, memnetForward, memnetLmConfig } from '../dist/index.js';
 import { createMemnetLmWorkers } from '../dist/workers.js';
 
 const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 10);
@@ -86,3 +86,26 @@ const row = (ourThreads, e, threads, t) =>
 row('1 thread', median(ours), '1 thread', torchAvailable ? median(one) : Number.NaN);
 if (cores > 1) row(`${cores} threads`, median(oursAll), `${cores} threads${allSetting ? `, ${allSetting}` : ''}`, torchAvailable ? median(all) : Number.NaN);
 rmSync(folder, { recursive: true, force: true });
+
+// What each memory costs a word at evaluation, on the same 5,000 validation words, one thread (the weights do not
+// change the cost): the LSTM LM `small` alone (batch 1, one stream), its neural cache of 2,000 on top, and this model
+// (7 hops over the 200 words before each position, positions in batches of 256).
+const text = corpus.valid.subarray(0, 5001);
+const lstm = createLm({ ...LM_RECIPES.small.model, vocabularySize: corpus.vocabulary.size }, new Random(1));
+const memnet = createMemnet(config, new Random(1));
+const costs = { lstm: [], cache: [], memnet: [] };
+for (let r = 0; r < ROUNDS; r++) {
+  let start = performance.now();
+  const lstmRun = runText(lstm, text);
+  costs.lstm.push((performance.now() - start) / lstmRun.tokens);
+  start = performance.now();
+  cacheGrid(lstmRun, { sizes: [2000], thetas: [0.3], lambdas: [0.1] });
+  costs.cache.push((performance.now() - start) / lstmRun.tokens);
+  start = performance.now();
+  const evaluated = evaluateMemnetLm(memnet, text);
+  costs.memnet.push((performance.now() - start) / evaluated.tokens);
+}
+console.log('\n| evaluation, one thread | ms per word |\n|---|---|');
+console.log(`| LSTM LM small (batch 1) | ${median(costs.lstm).toFixed(3)} |`);
+console.log(`| its neural cache of 2,000, on top | ${median(costs.cache).toFixed(3)} |`);
+console.log(`| MemN2N LM, ${config.hops} hops over ${config.memorySize} words (positions in batches of 256) | ${median(costs.memnet).toFixed(3)} |`);
