@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { algorithmicTask, sampleBatch } from '@engram/datasets';
 import { evaluateBatch, ntmOptimizer, runSequence, sequenceLoss, trainNtm } from '@engram/ntm';
-import { Random, type Tensor, parameterList, tensor } from '@engram/tensor';
+import { Random, type Tensor, concat, parameterList, tensor } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDncWorkers } from './workers.js';
@@ -20,6 +20,7 @@ import {
   dncStep,
   dncToSafetensors,
   forwardWeighting,
+  linkReadWeightings,
   freeList,
   initialDncState,
   inspectDnc,
@@ -115,6 +116,31 @@ describe('DNC memory access on a hand-worked 4-slot memory (Graves et al. 2016, 
       const report = gradientCheck((l, p, w) => linkMatrix(l as Tensor, p as Tensor, w as Tensor, { fused }), [link, precedence, write]);
       expect(report.maxError).toBeLessThan(1e-2);
     }
+  });
+
+  it('every read head’s forward and backward weightings at once equal the per-head ones, values and gradients', () => {
+    const rng = new Random(9);
+    const random = (shape: number[], high: number) =>
+      tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.uniform(0, high)),
+        shape,
+      );
+    const link = random([2, 6, 6], 0.5);
+    const reads = [random([2, 6], 0.4), random([2, 6], 0.4), random([2, 6], 0.4)];
+    const both = linkReadWeightings(link, reads);
+    reads.forEach((w, r) => {
+      close(both.forward[r] as Tensor, values(forwardWeighting(link, w)));
+      close(both.backward[r] as Tensor, values(backwardWeighting(link, w)));
+    });
+    // Gradients through a mix of all six outputs, against finite differences.
+    const report = gradientCheck(
+      (l, a, b, c) => {
+        const out = linkReadWeightings(l as Tensor, [a as Tensor, b as Tensor, c as Tensor]);
+        return concat([...out.forward, ...out.backward], 1);
+      },
+      [link, ...reads],
+    );
+    expect(report.maxError).toBeLessThan(1e-2);
   });
 
   it('read weighting mixes backward, forward and content by the read mode', () => {

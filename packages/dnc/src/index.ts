@@ -24,6 +24,8 @@ export {
   backwardWeighting,
   dncInterfaceTable,
   forwardWeighting,
+  type LinkReadWeightings,
+  linkReadWeightings,
   freeList,
   headPart,
   linkMatrix,

@@ -7,10 +7,12 @@ import type { InterfaceParameter } from '@engram/addressing';
 import {
   type Tensor,
   add,
+  concat,
   cumulativeProduct,
   expandDims,
   eye,
   gather,
+  linkWeightings,
   matmul,
   mul,
   reshape,
@@ -244,6 +246,35 @@ export function forwardWeighting(link: Tensor, previousRead: Tensor): Tensor {
  */
 export function backwardWeighting(link: Tensor, previousRead: Tensor): Tensor {
   return squeeze(matmul(expandDims(previousRead, 1), link), 1);
+}
+
+/** Every read head's forward and backward weightings over one link matrix. */
+export interface LinkReadWeightings {
+  /** f^r_t = L_t w^r_{t−1}, one `[batch, N]` per read head. */
+  forward: Tensor[];
+  /** b^r_t = L_tᵀ w^r_{t−1}, one `[batch, N]` per read head. */
+  backward: Tensor[];
+}
+
+/**
+ * {@link forwardWeighting} and {@link backwardWeighting} for every read head at once, through the fused
+ * `linkWeightings` op: L_t is read once for all of them, and its gradient is formed in one pass instead of as 2R
+ * outer products summed one by one (the same numbers up to the order of the sums).
+ * @param link - L_t, `[batch, N, N]`
+ * @param previousReads - w^r_{t−1} of each read head, `[batch, N]` each
+ */
+export function linkReadWeightings(link: Tensor, previousReads: readonly Tensor[]): LinkReadWeightings {
+  const heads = previousReads.length;
+  const [batch, slots] = (previousReads[0] as Tensor).shape as [number, number];
+  const both = linkWeightings(
+    link,
+    concat(
+      previousReads.map((w) => expandDims(w, 1)),
+      1,
+    ),
+  );
+  const part = (direction: number, r: number): Tensor => reshape(slice(both, [0, direction, r, 0], [batch, 1, 1, slots]), [batch, slots]);
+  return { forward: Array.from({ length: heads }, (_, r) => part(0, r)), backward: Array.from({ length: heads }, (_, r) => part(1, r)) };
 }
 
 /**

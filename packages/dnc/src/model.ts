@@ -5,9 +5,8 @@ import { type Random, ShapeError, type Tensor, clamp, concat, mul, zeros } from 
 import { type DncConfig, validateDncConfig } from './config.js';
 import {
   type DncInterfaceName,
-  backwardWeighting,
   dncInterfaceTable,
-  forwardWeighting,
+  linkReadWeightings,
   headPart,
   linkMatrix,
   precedenceWeighting,
@@ -173,14 +172,17 @@ export function dncStep(model: DncModel, state: DncState, x: Tensor, options: Dn
   const links = writeWeightings.map((ww, h) => linkMatrix(state.links[h] as Tensor, state.precedences[h] as Tensor, ww));
   const precedences = writeWeightings.map((ww, h) => precedenceWeighting(state.precedences[h] as Tensor, ww));
 
-  // Reading: each head's backward, content and forward weightings, mixed by its read mode.
+  // Reading: each head's backward, content and forward weightings, mixed by its read mode. Every read head's forward
+  // and backward weightings over a link matrix come from one fused op (forwardWeighting and backwardWeighting are
+  // the per-head reference, tested against it).
   const modes = 1 + 2 * writeHeads;
-  const readWeightings = state.readWeightings.map((previous, i) =>
+  const linkReads = links.map((link) => linkReadWeightings(link, state.readWeightings));
+  const readWeightings = state.readWeightings.map((_, i) =>
     readWeighting(
       headPart(xi.readModes, i, modes),
-      links.map((link) => backwardWeighting(link, previous)),
+      linkReads.map((both) => both.backward[i] as Tensor),
       contentAddressing(memory, headPart(xi.readKeys, i, w), headPart(xi.readStrengths, i, 1), { validate: false }),
-      links.map((link) => forwardWeighting(link, previous)),
+      linkReads.map((both) => both.forward[i] as Tensor),
     ),
   );
   const readVectors = readWeightings.map((weighting) => read(memory, weighting));

@@ -1,7 +1,7 @@
 // The cpu backend's WebAssembly module: matmul and the fused external-memory kernels.
 export { attentionRead, attentionReadBackward, attentionTempBytes } from './attention';
 export { bagMemoryHops, bagMemoryHopsBackward, bagMemoryHopsBackwardTempBytes, bagMemoryHopsTempBytes, memoryHops, memoryHopsBackward, memoryHopsTempBytes } from './hops';
-export { cumulativeProduct, cumulativeProductBackward, temporalLink, temporalLinkBackward, temporalLinkTempBytes } from './scan';
+export { cumulativeProduct, cumulativeProductBackward, linkWeightings, linkWeightingsBackward, temporalLink, temporalLinkBackward, temporalLinkTempBytes } from './scan';
 export { embeddingBag, embeddingBagBackward } from './embedding';
 export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, packBytes } from './matmul';
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';

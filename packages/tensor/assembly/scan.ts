@@ -1,7 +1,7 @@
 // WebAssembly version of @engram/tensor's cumulative product along rows and its backward (the DNC's
 // allocation weighting). Same arithmetic as src/cpu/reference-kernels.ts; f64 running products, as there.
 
-import { at } from './pointers';
+import { F, at } from './pointers';
 
 /** out[r, i] = Π_{j<i} x[r, j] (exclusive) or Π_{j≤i} x[r, j]. */
 export function cumulativeProduct(x: usize, out: usize, rows: i32, cols: i32, exclusive: bool): void {
@@ -96,4 +96,67 @@ export function temporalLinkBackward(link: usize, precedence: usize, write: usiz
 /** Bytes of scratch temporalLinkBackward needs. */
 export function temporalLinkTempBytes(slots: i32): i32 {
   return slots * 16;
+}
+
+/** Σ_k x(k)·y(k) over `count` floats. */
+@inline function dotRow(x: usize, y: usize, count: i32): f32 {
+  let acc = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= count; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, k)), v128.load(at(y, k))));
+  let total: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; k < count; k++) total += load<f32>(at(x, k)) * load<f32>(at(y, k));
+  return total;
+}
+
+/** out(k) += scale·x(k) over `count` floats. */
+@inline function addScaled(out: usize, scale: f32, x: usize, count: i32): void {
+  const s = f32x4.splat(scale);
+  let k = 0;
+  for (; k + 4 <= count; k += 4) v128.store(at(out, k), f32x4.add(v128.load(at(out, k)), f32x4.mul(s, v128.load(at(x, k)))));
+  for (; k < count; k++) store<f32>(at(out, k), load<f32>(at(out, k)) + scale * load<f32>(at(x, k)));
+}
+
+/**
+ * out = [batch, 2, heads, slots]: f_r = L w_r and b_r = Lᵀ w_r for every read head r, one pass over the rows of L
+ * (row i gives f_r(i) = L_i · w_r and adds w_r(i) L_i into b_r).
+ */
+export function linkWeightings(link: usize, reads: usize, out: usize, batch: i32, slots: i32, heads: i32): void {
+  memory.fill(out, 0, (<usize>(batch * 2 * heads * slots)) * F);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < slots; i++) {
+      const row = at(link, (b * slots + i) * slots);
+      for (let r = 0; r < heads; r++) {
+        const w = at(reads, (b * heads + r) * slots);
+        store<f32>(at(out, (b * 2 * heads + r) * slots + i), dotRow(row, w, slots));
+        const wi = load<f32>(at(w, i));
+        if (wi != 0) addScaled(at(out, (b * 2 * heads + heads + r) * slots), wi, row, slots);
+      }
+    }
+  }
+}
+
+/**
+ * Backward of linkWeightings: out = [dL (batch·slots·slots), dw (batch·heads·slots)]. Row i of dL is
+ * Σ_r gf_r(i) w_r + w_r(i) gb_r; dw_r gets gf_r(i) L_i (Lᵀ gf_r) and, at i, L_i · gb_r (L gb_r); one pass over L.
+ */
+export function linkWeightingsBackward(link: usize, reads: usize, grad: usize, out: usize, batch: i32, slots: i32, heads: i32): void {
+  const cells = batch * slots * slots;
+  memory.fill(out, 0, (<usize>(cells + batch * heads * slots)) * F);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < slots; i++) {
+      const row = at(link, (b * slots + i) * slots);
+      const dRow = at(out, (b * slots + i) * slots);
+      for (let r = 0; r < heads; r++) {
+        const w = at(reads, (b * heads + r) * slots);
+        const gf = at(grad, (b * 2 * heads + r) * slots);
+        const gb = at(grad, (b * 2 * heads + heads + r) * slots);
+        const dw = at(out, cells + (b * heads + r) * slots);
+        const gfi = load<f32>(at(gf, i));
+        addScaled(dRow, gfi, w, slots);
+        addScaled(dRow, load<f32>(at(w, i)), gb, slots);
+        if (gfi != 0) addScaled(dw, gfi, row, slots);
+        store<f32>(at(dw, i), load<f32>(at(dw, i)) + dotRow(row, gb, slots));
+      }
+    }
+  }
 }

@@ -230,6 +230,17 @@ export interface FusedKernels<S> {
   temporalLink: (link: S, precedence: S, write: S, batch: number, slots: number) => S;
   /** Backward of {@link Kernels.temporalLink}: a flat array holding dL (batch·N·N), dp (batch·N) and dw (batch·N). */
   temporalLinkBackward: (link: S, precedence: S, write: S, grad: S, batch: number, slots: number) => S;
+  /**
+   * Every read head's forward and backward weightings over one link matrix (Graves et al. 2016, Methods, "Temporal
+   * memory linkage"): L `[batch, N, N]`, the previous read weightings w `[batch, R, N]` → `[batch, 2, R, N]` holding
+   * f_r = L w_r then b_r = Lᵀ w_r. One pass over L for all 2R products.
+   */
+  linkWeightings: (link: S, reads: S, batch: number, slots: number, heads: number) => S;
+  /**
+   * Backward of {@link Kernels.linkWeightings} from the output's gradient (gf, gb): a flat array holding dL (batch·N·N)
+   * = Σ_r gf_r w_rᵀ + w_r gb_rᵀ, then dw (batch·R·N) = Lᵀ gf_r + L gb_r, each in one pass over L.
+   */
+  linkWeightingsBackward: (link: S, reads: S, grad: S, batch: number, slots: number, heads: number) => S;
 
   // Fused LSTM cell (gate order i, f, g, o, as in PyTorch): one kernel instead of ~12 ops.
   /**
@@ -313,6 +324,11 @@ export const OUTPUT_LAYOUTS = {
     [(adjacent ? hops : 1) * rows, width],
     [batch, width],
     ...(adjacent ? [] : [[width, width]]),
+  ],
+  /** dL `[batch, N, N]`, dw `[batch, R, N]`. */
+  linkWeightingsBackward: (batch: number, slots: number, heads: number): OutputLayout => [
+    [batch, slots, slots],
+    [batch, heads, slots],
   ],
   /** dL `[batch, N, N]`, dp and dw `[batch, N]`. */
   temporalLinkBackward: (batch: number, slots: number): OutputLayout => [

@@ -150,6 +150,44 @@ export function temporalLinkBackward(link: Tensor, precedence: Tensor, write: Te
   return untracked(storage, [layoutLength(OUTPUT_LAYOUTS.temporalLinkBackward(batch, slots))], backend);
 }
 
+/**
+ * Every read head's forward and backward weightings over one temporal link matrix, in one pass (Graves et al.
+ * 2016, Methods, "Temporal memory linkage"): f^r_t = L_t w^r_{t−1} and b^r_t = L_tᵀ w^r_{t−1} for each read head r.
+ * Returns `[batch, 2, R, N]`: the forward weightings, then the backward ones. The same numbers as 2R matrix-vector
+ * products, but L is read once, and backward dL = Σ_r (gf_r w_rᵀ + w_r gb_rᵀ) is written in one pass instead of as
+ * 2R outer products summed by the tape (the DNC's link matrices are N × N per write head and time step).
+ * Differentiable in both.
+ * @param link - L_t, `[batch, N, N]`
+ * @param reads - the previous read weightings w^r_{t−1}, `[batch, R, N]`
+ * @example
+ * ```ts
+ * const both = linkWeightings(link, stack(previousReads, 1)); // [batch, 2, R, N]
+ * const forwardOfHead0 = slice(both, [0, 0, 0, 0], [batch, 1, 1, N]);
+ * ```
+ */
+export function linkWeightings(link: Tensor, reads: Tensor): Tensor {
+  const op = 'linkWeightings';
+  if (reads.rank !== 3) throw new ShapeError(op, 'the read weightings must have shape [batch, R, N]', [reads.shape]);
+  const [batch, heads, slots] = reads.shape as [number, number, number];
+  if (!sameShape(link.shape, [batch, slots, slots]))
+    throw new ShapeError(op, `the link matrix must have shape ${formatShape([batch, slots, slots])}`, [link.shape, reads.shape]);
+  const backend = backendOf(op, [link, reads]);
+  const k = kernels(backend);
+  return fused(
+    op,
+    k.linkWeightings(link.storage, reads.storage, batch, slots, heads),
+    [batch, 2, heads, slots],
+    [link, reads],
+    undefined,
+    backend,
+    ({ grad }) => {
+      const layout = OUTPUT_LAYOUTS.linkWeightingsBackward(batch, slots, heads);
+      const back = untracked(k.linkWeightingsBackward(link.storage, reads.storage, grad.storage, batch, slots, heads), [layoutLength(layout)], backend);
+      return splitFlat(back, layout);
+    },
+  );
+}
+
 /** Parameters of `cumulativeProduct`. */
 export interface CumulativeProductParams {
   /** Leave each element out of its own product (out_i = Π_{j<i} x_j, out_0 = 1). */

@@ -144,6 +144,7 @@ export {
   locationAddress,
   locationAddressBackward,
   type LocationParams,
+  linkWeightings,
   lstmCell,
   lstmCellBackward,
   memoryHops,

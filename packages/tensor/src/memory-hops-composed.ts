@@ -1,7 +1,10 @@
 import { type Kernels, OUTPUT_LAYOUTS, layoutLength, layoutOffsets } from './backend.js';
 
 /** The kernels the composed hops are written in. */
-type HopParts<S> = Omit<Kernels<S>, 'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward'>;
+type HopParts<S> = Omit<
+  Kernels<S>,
+  'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward' | 'linkWeightings' | 'linkWeightingsBackward'
+>;
 
 /** The sizes and choices of one run of the hops. */
 interface HopSizes {

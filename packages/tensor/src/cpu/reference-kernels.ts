@@ -660,6 +660,50 @@ function cumulativeProductBackward(x: Float32Array, grad: Float32Array, rows: nu
   return out;
 }
 
+function linkWeightings(link: Float32Array, reads: Float32Array, batch: number, slots: number, heads: number): Float32Array {
+  // out[b, 0, r, i] = Σ_j L[b, i, j] w[b, r, j]; out[b, 1, r, j] = Σ_i L[b, i, j] w[b, r, i].
+  const out = allocateFloats(batch * 2 * heads * slots);
+  for (let b = 0; b < batch; b++)
+    for (let r = 0; r < heads; r++) {
+      const w = (b * heads + r) * slots;
+      const f = (b * 2 * heads + r) * slots;
+      const back = (b * 2 * heads + heads + r) * slots;
+      for (let i = 0; i < slots; i++) {
+        let forward = 0;
+        let backward = 0;
+        for (let j = 0; j < slots; j++) {
+          forward += (link[(b * slots + i) * slots + j] as number) * (reads[w + j] as number);
+          backward += (link[(b * slots + j) * slots + i] as number) * (reads[w + j] as number);
+        }
+        out[f + i] = forward;
+        out[back + i] = backward;
+      }
+    }
+  return out;
+}
+
+function linkWeightingsBackward(link: Float32Array, reads: Float32Array, grad: Float32Array, batch: number, slots: number, heads: number): Float32Array {
+  const cells = batch * slots * slots;
+  const out = allocateFloats(layoutLength(OUTPUT_LAYOUTS.linkWeightingsBackward(batch, slots, heads)));
+  for (let b = 0; b < batch; b++)
+    for (let r = 0; r < heads; r++) {
+      const w = (b * heads + r) * slots;
+      const gf = (b * 2 * heads + r) * slots;
+      const gb = (b * 2 * heads + heads + r) * slots;
+      for (let i = 0; i < slots; i++) {
+        let dw = 0;
+        for (let j = 0; j < slots; j++) {
+          const at = (b * slots + i) * slots + j;
+          // dL_ij += gf_i w_j + w_i gb_j; dw_i gets (Lᵀ gf)_i = Σ_j L_ji gf_j and (L gb)_i = Σ_j L_ij gb_j.
+          out[at] = (out[at] as number) + (grad[gf + i] as number) * (reads[w + j] as number) + (reads[w + i] as number) * (grad[gb + j] as number);
+          dw += (link[(b * slots + j) * slots + i] as number) * (grad[gf + j] as number) + (link[at] as number) * (grad[gb + j] as number);
+        }
+        out[cells + w + i] = dw;
+      }
+    }
+  return out;
+}
+
 function temporalLink(link: Float32Array, precedence: Float32Array, write: Float32Array, batch: number, slots: number): Float32Array {
   const out = allocateFloats(batch * slots * slots);
   for (let b = 0; b < batch; b++) {
@@ -1060,6 +1104,8 @@ const ownKernels = {
   cumulativeProductBackward,
   temporalLink,
   temporalLinkBackward,
+  linkWeightings,
+  linkWeightingsBackward,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
   lstmCell,

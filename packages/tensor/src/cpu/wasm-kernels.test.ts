@@ -257,6 +257,34 @@ describe.runIf(wasm !== null)('WebAssembly memory hops over bags of table rows',
   });
 });
 
+describe.runIf(wasm !== null)('WebAssembly link weightings', () => {
+  const kernel = (wasm as NonNullable<typeof wasm>).fused;
+  it('match the reference forward and backward (any batch, read heads and slots, zero weights included)', async () => {
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 21 }),
+        fc.integer(),
+        (batch, heads, slots, seed) => {
+          const rng = new Random(seed);
+          const link = randomArray(batch * slots * slots, rng);
+          const reads = Float32Array.from({ length: batch * heads * slots }, () => (rng.next() < 0.3 ? 0 : rng.uniform(0, 1)));
+          const forward = kernel.linkWeightings(link, reads, batch, slots, heads);
+          const expected = ref.linkWeightings(link, reads, batch, slots, heads);
+          expect(maxError(forward, expected) / (1 + Math.max(...expected.map(Math.abs)))).toBeLessThan(1e-5);
+          const grad = Float32Array.from({ length: forward.length }, () => (rng.next() < 0.3 ? 0 : rng.uniform(-1, 1)));
+          const backward = kernel.linkWeightingsBackward(link, reads, grad, batch, slots, heads);
+          const expectedBack = ref.linkWeightingsBackward(link, reads, grad, batch, slots, heads);
+          expect(maxError(backward, expectedBack) / (1 + Math.max(...expectedBack.map(Math.abs)))).toBeLessThan(1e-5);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe.runIf(wasm !== null)('WebAssembly cumulative product', () => {
   const kernel = (wasm as NonNullable<typeof wasm>).fused;
   it('matches the reference forward and backward (exclusive and inclusive, zeros included)', async () => {

@@ -60,6 +60,8 @@ export const WASM_KERNEL_TABLE = {
     export: 'temporalLinkTempBytes',
     arguments: [1],
   }),
+  linkWeightings: row<'linkWeightings'>()(2, (batch, slots, heads) => batch * 2 * heads * slots),
+  linkWeightingsBackward: row<'linkWeightingsBackward'>()(3, (batch, slots, heads) => layoutLength(OUTPUT_LAYOUTS.linkWeightingsBackward(batch, slots, heads))),
   embeddingBag: row<'embeddingBag'>()(4, (bags, _words, width) => bags * width),
   embeddingBagBackward: row<'embeddingBagBackward'>()(4, (rows, _bags, _words, width) => rows * width),
   softmaxCrossEntropy: row<'softmaxCrossEntropy'>()(2, (rows) => rows),
@@ -84,6 +86,8 @@ export type WasmKernelName =
   | 'cumulativeProductBackward'
   | 'temporalLink'
   | 'temporalLinkBackward'
+  | 'linkWeightings'
+  | 'linkWeightingsBackward'
   | 'embeddingBag'
   | 'embeddingBagBackward'
   | 'softmaxCrossEntropy'

@@ -16,6 +16,7 @@ import {
   layoutLength,
 } from '../backend.js';
 import { broadcastStrides } from '../cpu/reference-kernels.js';
+import { composeLinkWeightings } from '../link-weightings-composed.js';
 import { composeBagMemoryHops, composeMemoryHops } from '../memory-hops-composed.js';
 import { createCpuBackend } from '../cpu/cpu-backend.js';
 import { EngramError, formatShape } from '../errors.js';
@@ -132,7 +133,7 @@ const isNode = (): boolean => typeof process !== 'undefined' && process.versions
 
 /** The flat output length of a multi-output kernel, from its layout. */
 const floats = (
-  kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops' | 'temporalLinkBackward' | 'bagMemoryHopsBackward'>,
+  kernel: Exclude<keyof typeof OUTPUT_LAYOUTS, 'memoryHops' | 'temporalLinkBackward' | 'bagMemoryHopsBackward' | 'linkWeightingsBackward'>,
   a: number,
   b: number,
   c: number,
@@ -375,10 +376,13 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
       const shapes = OUTPUT_LAYOUTS.locationAddressBackward(batch, slots, shifts).map((shape) => [shape.reduce((x, y) => x * y, 1)]);
       return kernels.concat(parts, shapes, 0, [floats('locationAddressBackward', batch, slots, shifts)]);
     },
-  } satisfies Omit<Kernels<GpuStorage>, 'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward'>;
+  } satisfies Omit<
+    Kernels<GpuStorage>,
+    'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward' | 'linkWeightings' | 'linkWeightingsBackward'
+  >;
   // The hops over one memory: a loop of this backend's own attention, matmul and ReLU kernels; the
   // hops over bags of table rows: its embedding bags around those.
-  const hopping = { ...own, ...composeMemoryHops(own) };
+  const hopping = { ...own, ...composeMemoryHops(own), ...composeLinkWeightings(own) };
   const kernels = { ...hopping, ...composeBagMemoryHops(hopping) } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {

@@ -189,6 +189,16 @@ export const opCases: OpCase[] = [
   { name: 'cumulativeProduct (exclusive)', inputs: [any([3, 5])], run: (x) => t.cumulativeProduct(x, true) },
   { name: 'cumulativeProduct (inclusive, rank 3)', inputs: [any([2, 2, 4])], run: (x) => t.cumulativeProduct(x) },
   {
+    name: 'linkWeightings (fused, three read heads, batch 2)',
+    inputs: [any([2, 5, 5]), { shape: [2, 3, 5], low: 0, high: 1 }],
+    run: (link, reads) => t.linkWeightings(link, reads),
+  },
+  {
+    name: 'linkWeightings (fused, one read head)',
+    inputs: [any([1, 4, 4]), any([1, 1, 4])],
+    run: (link, reads) => t.linkWeightings(link, reads),
+  },
+  {
     name: 'temporalLink (fused)',
     inputs: [any([2, 4, 4]), { shape: [2, 4], low: 0, high: 1 }, { shape: [2, 4], low: 0, high: 0.5 }],
     run: (link, p, w) => t.temporalLink(link, p, w),
