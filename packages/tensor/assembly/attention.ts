@@ -4,12 +4,17 @@
 
 import { F, at } from './pointers';
 
+/** The sum of a vector's four lanes, in lane order. */
+@inline export function lanesSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
 /** Σ_k x(k)·y(k) over `width` floats. */
 @inline export function dot(x: usize, y: usize, width: i32): f32 {
   let acc = f32x4.splat(0);
   let k = 0;
   for (; k + 4 <= width; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, k)), v128.load(at(y, k))));
-  let total: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  let total = lanesSum(acc);
   for (; k < width; k++) total += load<f32>(at(x, k)) * load<f32>(at(y, k));
   return total;
 }

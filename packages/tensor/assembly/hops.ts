@@ -13,7 +13,7 @@
 // add their gradients straight into the tables' gradients: no [batch, slots, width] array at all.
 
 import { F, at } from './pointers';
-import { dot, normalizeScores } from './attention';
+import { dot, lanesSum, normalizeScores } from './attention';
 import { bagAccumulate, embeddingBag } from './embedding';
 import { multiplyAdd, multiplyPacked, pack, packBytes } from './matmul';
 
@@ -74,10 +74,6 @@ function combineRows(out: usize, x: usize, xStride: i32, m: usize, rowStride: i3
   }
 }
 
-@inline function horizontal(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
 /** out(r) = M(r)·x for the n rows of M (row r at m + r·width floats), four rows at a time sharing each load of x. */
 function rowDots(out: usize, m: usize, x: usize, n: i32, width: i32): void {
   const row = (<usize>width) * F;
@@ -94,7 +90,7 @@ function rowDots(out: usize, m: usize, x: usize, n: i32, width: i32): void {
       a2 = multiplyAdd(v128.load(p0 + 2 * row + off), xv, a2);
       a3 = multiplyAdd(v128.load(p0 + 3 * row + off), xv, a3);
     }
-    let s0 = horizontal(a0), s1 = horizontal(a1), s2 = horizontal(a2), s3 = horizontal(a3);
+    let s0 = lanesSum(a0), s1 = lanesSum(a1), s2 = lanesSum(a2), s3 = lanesSum(a3);
     for (; k < width; k++) {
       const xk = load<f32>(at(x, k));
       s0 += load<f32>(at(p0, k)) * xk;
@@ -252,9 +248,9 @@ export function bagMemoryHopsTempBytes(slots: i32, width: i32, hops: i32, adjace
   return encodingCount(hops, adjacent) * slots * width * 4;
 }
 
-/** Floats of the backward's scratch besides the memories: per example g, dz, dp, ds (K·slots), do (K·width), a dm and a dc row; dz of every hop and example; B packed for dH. */
+/** Floats of the backward's scratch besides the memories: per example g, dz, dp, ds (K·slots), do (K·width) and one encoding-gradient row; dz of every hop and example; B packed for dH. */
 function backwardScratchFloats(batch: i32, slots: i32, width: i32, hops: i32): i32 {
-  return 4 * lanes(width) + lanes(slots) + lanes(hops * slots) + lanes(hops * width) + lanes(hops * batch * width) + packBytes(hops * batch, width) / 4;
+  return 3 * lanes(width) + lanes(slots) + lanes(hops * slots) + lanes(hops * width) + lanes(hops * batch * width) + packBytes(hops * batch, width) / 4;
 }
 
 // Where the backward's scratch pieces start (globals, set by layoutScratch: the stub runtime never frees an object).
@@ -264,7 +260,6 @@ let sDp: usize = 0;
 let sDs: usize = 0;
 let sGo: usize = 0;
 let sDmRow: usize = 0;
-let sDcRow: usize = 0;
 let sDzAll: usize = 0;
 let sPacked: usize = 0;
 
@@ -276,15 +271,14 @@ function layoutScratch(base: usize, batch: i32, slots: i32, width: i32, hops: i3
   sDs = at(sDp, lanes(slots));
   sGo = at(sDs, lanes(hops * slots));
   sDmRow = at(sGo, lanes(hops * width));
-  sDcRow = at(sDmRow, lanes(width));
-  sDzAll = at(sDcRow, lanes(width));
+  sDzAll = at(sDmRow, lanes(width));
   sPacked = at(sDzAll, lanes(hops * batch * width));
 }
 
 /**
  * The backward of example b's hops down to u¹ (memories and H as hopsOne reads them): writes du, keeps dz of every
  * hop in sDzAll (for dH, when there is an H), and ds^k, do^k
- * in sDs, sGo for {@link slotGradients}. dp_i = gp_i + do·c_i, ds_i = p_i (dp_i − Σ_j p_j dp_j) (or dp_i·mask_i
+ * in sDs, sGo for {@link encodingRow}. dp_i = gp_i + do·c_i, ds_i = p_i (dp_i − Σ_j p_j dp_j) (or dp_i·mask_i
  * for linear start), and the gradient of uᵏ is its own + dz Hᵀ + Σ_i ds_i m_i.
  */
 function hopsBackwardOne(
@@ -347,13 +341,6 @@ function hopsBackwardOne(
   memory.copy(du, g, (<usize>width) * F);
 }
 
-/** dm_i = Σ_k ds_i^k u^k and dc_i = Σ_k p_i^k do^k for slot i of example b, into sDmRow and sDcRow. */
-@inline function slotGradients(forward: usize, i: i32, b: i32, batch: i32, slots: i32, width: i32, hops: i32): void {
-  const pBase = (hops + 1) * batch * width;
-  combineRows(sDmRow, at(sDs, i), slots, at(forward, b * width), batch * width, hops, width, false);
-  combineRows(sDcRow, at(forward, pBase + b * slots + i), batch * slots, sGo, width, hops, width, false);
-}
-
 /** dH = Σ_{k,b} (u^{k,b})ᵀ dz^{k,b}: one product over the K·batch rows of u¹…u^K and of the kept dz. */
 function hopGradient(forward: usize, dH: usize, batch: i32, width: i32, hops: i32): void {
   const rows = hops * batch;
@@ -385,11 +372,12 @@ export function memoryHopsBackward(
   for (let b = 0; b < batch; b++) {
     const block = b * slots * width;
     hopsBackwardOne(at(m, block), at(c, block), 0, at(mask, b * slots), hop, forward, grad, at(out, duAt + b * width), b, batch, slots, width, hops, linearUnits, normalize);
-    for (let i = 0; i < slots; i++) {
-      slotGradients(forward, i, b, batch, slots, width, hops);
-      memory.copy(at(out, block + i * width), sDmRow, (<usize>width) * F);
-      memory.copy(at(out, cells + block + i * width), sDcRow, (<usize>width) * F);
-    }
+    // dm_i, then dc_i: the gradients of the two memories (encodings 0 and 1 of layer-wise tying).
+    for (let i = 0; i < slots; i++)
+      for (let t = 0; t < 2; t++) {
+        encodingRow(forward, t, i, b, batch, slots, width, hops, false);
+        memory.copy(at(out, t * cells + block + i * width), sDmRow, (<usize>width) * F);
+      }
   }
   hopGradient(forward, at(out, duAt + batch * width), batch, width, hops);
 }

@@ -8,6 +8,7 @@
 // reads [R × M], the initial weighting logits [(R + W) × N], the initial memory [N × M].
 
 import { F, at } from './pointers';
+import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
 import { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
 
@@ -235,6 +236,14 @@ function affine(x: usize, w: usize, bias: usize, y: usize, rows: i32, inputs: i3
   }
 }
 
+/** Sixteen floats (four vectors) stored from p on. */
+@inline function storeSixteen(p: usize, a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(p, a);
+  v128.store(p, b, 16);
+  v128.store(p, c, 32);
+  v128.store(p, d, 48);
+}
+
 /** Rows r…r+3 of `affine`: sixteen columns of four rows in registers while k runs down the weights. */
 function affineFour(x: usize, w: usize, bias: usize, y: usize, r: i32, inputs: i32, outputs: i32): void {
   const x0 = at(x, r * inputs);
@@ -261,10 +270,10 @@ function affineFour(x: usize, w: usize, bias: usize, y: usize, r: i32, inputs: i
     }
     const y0 = at(y, r * outputs + j);
     const yStride = wStride;
-    v128.store(y0, a00); v128.store(y0, a01, 16); v128.store(y0, a02, 32); v128.store(y0, a03, 48);
-    v128.store(y0 + yStride, a10); v128.store(y0 + yStride, a11, 16); v128.store(y0 + yStride, a12, 32); v128.store(y0 + yStride, a13, 48);
-    v128.store(y0 + 2 * yStride, a20); v128.store(y0 + 2 * yStride, a21, 16); v128.store(y0 + 2 * yStride, a22, 32); v128.store(y0 + 2 * yStride, a23, 48);
-    v128.store(y0 + 3 * yStride, a30); v128.store(y0 + 3 * yStride, a31, 16); v128.store(y0 + 3 * yStride, a32, 32); v128.store(y0 + 3 * yStride, a33, 48);
+    storeSixteen(y0, a00, a01, a02, a03);
+    storeSixteen(y0 + yStride, a10, a11, a12, a13);
+    storeSixteen(y0 + 2 * yStride, a20, a21, a22, a23);
+    storeSixteen(y0 + 3 * yStride, a30, a31, a32, a33);
   }
   for (; j < outputs; j++) {
     for (let i = 0; i < 4; i++) {
@@ -281,26 +290,12 @@ function affineBackInput(dyp: usize, w: usize, dx: usize, rows: i32, inputs: i32
   for (let r = 0; r < blocked; r += 4) {
     let k = 0;
     for (; k + 4 <= inputs; k += 4) backInputFour(dyp, w, dx, r, k, inputs, outputs);
-    for (; k < inputs; k++) for (let i = 0; i < 4; i++) store<f32>(at(dx, (r + i) * inputs + k), rowDot(at(dyp, (r + i) * outputs), at(w, k * outputs), outputs));
+    for (; k < inputs; k++) for (let i = 0; i < 4; i++) store<f32>(at(dx, (r + i) * inputs + k), dot(at(dyp, (r + i) * outputs), at(w, k * outputs), outputs));
   }
   for (let r = blocked; r < rows; r++) {
     const dr = at(dyp, r * outputs);
-    for (let k = 0; k < inputs; k++) store<f32>(at(dx, r * inputs + k), rowDot(dr, at(w, k * outputs), outputs));
+    for (let k = 0; k < inputs; k++) store<f32>(at(dx, r * inputs + k), dot(dr, at(w, k * outputs), outputs));
   }
-}
-
-/** Σ_j a[j] b[j] over `count` floats. */
-@inline function rowDot(a: usize, b: usize, count: i32): f32 {
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= count; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(a, j)), v128.load(at(b, j))));
-  let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; j < count; j++) s += load<f32>(at(a, j)) * load<f32>(at(b, j));
-  return s;
-}
-
-@inline function lanesSum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
 /** dx for rows r…r+3 and inputs k…k+3: sixteen dot products over the outputs at once. */
@@ -396,10 +391,10 @@ function backWeightsFour(x: usize, dyp: usize, dw: usize, k: i32, rows: i32, inp
       pd += wStride;
       px += xStride;
     }
-    v128.store(p0, a00); v128.store(p0, a01, 16); v128.store(p0, a02, 32); v128.store(p0, a03, 48);
-    v128.store(p0 + wStride, a10); v128.store(p0 + wStride, a11, 16); v128.store(p0 + wStride, a12, 32); v128.store(p0 + wStride, a13, 48);
-    v128.store(p0 + 2 * wStride, a20); v128.store(p0 + 2 * wStride, a21, 16); v128.store(p0 + 2 * wStride, a22, 32); v128.store(p0 + 2 * wStride, a23, 48);
-    v128.store(p0 + 3 * wStride, a30); v128.store(p0 + 3 * wStride, a31, 16); v128.store(p0 + 3 * wStride, a32, 32); v128.store(p0 + 3 * wStride, a33, 48);
+    storeSixteen(p0, a00, a01, a02, a03);
+    storeSixteen(p0 + wStride, a10, a11, a12, a13);
+    storeSixteen(p0 + 2 * wStride, a20, a21, a22, a23);
+    storeSixteen(p0 + 3 * wStride, a30, a31, a32, a33);
   }
   for (; j < outputs; j++)
     for (let i = 0; i < 4; i++) {

@@ -1,6 +1,7 @@
 // WebAssembly version of @engram/tensor's cumulative product along rows and its backward (the DNC's
 // allocation weighting). Same arithmetic as src/cpu/reference-kernels.ts; f64 running products, as there.
 
+import { axpy, dot } from './attention';
 import { F, at } from './pointers';
 
 /** out[r, i] = Π_{j<i} x[r, j] (exclusive) or Π_{j≤i} x[r, j]. */
@@ -98,24 +99,6 @@ export function temporalLinkTempBytes(slots: i32): i32 {
   return slots * 16;
 }
 
-/** Σ_k x(k)·y(k) over `count` floats. */
-@inline function dotRow(x: usize, y: usize, count: i32): f32 {
-  let acc = f32x4.splat(0);
-  let k = 0;
-  for (; k + 4 <= count; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, k)), v128.load(at(y, k))));
-  let total: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; k < count; k++) total += load<f32>(at(x, k)) * load<f32>(at(y, k));
-  return total;
-}
-
-/** out(k) += scale·x(k) over `count` floats. */
-@inline function addScaled(out: usize, scale: f32, x: usize, count: i32): void {
-  const s = f32x4.splat(scale);
-  let k = 0;
-  for (; k + 4 <= count; k += 4) v128.store(at(out, k), f32x4.add(v128.load(at(out, k)), f32x4.mul(s, v128.load(at(x, k)))));
-  for (; k < count; k++) store<f32>(at(out, k), load<f32>(at(out, k)) + scale * load<f32>(at(x, k)));
-}
-
 /**
  * out = [batch, 2, heads, slots]: f_r = L w_r and b_r = Lᵀ w_r for every read head r, one pass over the rows of L
  * (row i gives f_r(i) = L_i · w_r and adds w_r(i) L_i into b_r).
@@ -127,9 +110,9 @@ export function linkWeightings(link: usize, reads: usize, out: usize, batch: i32
       const row = at(link, (b * slots + i) * slots);
       for (let r = 0; r < heads; r++) {
         const w = at(reads, (b * heads + r) * slots);
-        store<f32>(at(out, (b * 2 * heads + r) * slots + i), dotRow(row, w, slots));
+        store<f32>(at(out, (b * 2 * heads + r) * slots + i), dot(row, w, slots));
         const wi = load<f32>(at(w, i));
-        if (wi != 0) addScaled(at(out, (b * 2 * heads + heads + r) * slots), wi, row, slots);
+        if (wi != 0) axpy(at(out, (b * 2 * heads + heads + r) * slots), wi, row, slots);
       }
     }
   }
@@ -152,10 +135,10 @@ export function linkWeightingsBackward(link: usize, reads: usize, grad: usize, o
         const gb = at(grad, (b * 2 * heads + heads + r) * slots);
         const dw = at(out, cells + (b * heads + r) * slots);
         const gfi = load<f32>(at(gf, i));
-        addScaled(dRow, gfi, w, slots);
-        addScaled(dRow, load<f32>(at(w, i)), gb, slots);
-        if (gfi != 0) addScaled(dw, gfi, row, slots);
-        store<f32>(at(dw, i), load<f32>(at(dw, i)) + dotRow(row, gb, slots));
+        axpy(dRow, gfi, w, slots);
+        axpy(dRow, load<f32>(at(w, i)), gb, slots);
+        if (gfi != 0) axpy(dw, gfi, row, slots);
+        store<f32>(at(dw, i), load<f32>(at(dw, i)) + dot(row, gb, slots));
       }
     }
   }

@@ -380,10 +380,10 @@ function gpuKernels(gpu: GpuInstance): { kernels: Kernels<GpuStorage>; fromArray
     Kernels<GpuStorage>,
     'memoryHops' | 'memoryHopsBackward' | 'bagMemoryHops' | 'bagMemoryHopsBackward' | 'linkWeightings' | 'linkWeightingsBackward'
   >;
-  // The hops over one memory: a loop of this backend's own attention, matmul and ReLU kernels; the
-  // hops over bags of table rows: its embedding bags around those.
-  const hopping = { ...own, ...composeMemoryHops(own), ...composeLinkWeightings(own) };
-  const kernels = { ...hopping, ...composeBagMemoryHops(hopping) } satisfies Kernels<GpuStorage>;
+  // Composed from this backend's own kernels: the hops over one memory (a loop of its attention, matmul and ReLU),
+  // the link weightings (batched products), then the hops over bags of table rows (its embedding bags around the hops).
+  const composed = { ...own, ...composeMemoryHops(own), ...composeLinkWeightings(own) };
+  const kernels = { ...composed, ...composeBagMemoryHops(composed) } satisfies Kernels<GpuStorage>;
 
   const fromArray = (data: Float32Array): GpuStorage => {
     const storage = run(uploadSource, data.length, data);
