@@ -112,11 +112,17 @@ describe('engram train lm / eval / complete', () => {
     expect(readFileSync(join(out, 'model.safetensors'))).toEqual(readFileSync(join(whole, 'model.safetensors')));
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.testPerplexity).toBeGreaterThan(1);
+    expect(results.testPerplexityFullMemory).toBeGreaterThan(1);
     expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
 
     const evaluated = io();
     expect(await evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out]) as Map<string, string>, evaluated)).toBe(0);
-    expect(evaluated.lines.join('\n')).toMatch(new RegExp(`\\| MemN2N LM, 2 hops, memory 5 \\| [\\d.]+ \\| ${results.testPerplexity.toFixed(2)} \\|`));
+    expect(evaluated.lines.join('\n')).toMatch(
+      new RegExp(`\\| MemN2N LM, 2 hops, memory 5 \\| every word after the first \\| [\\d.]+ \\| ${results.testPerplexity.toFixed(2)} \\|`),
+    );
+    expect(evaluated.lines.join('\n')).toMatch(
+      new RegExp(`\\| those with 5 words before them \\(the paper's test\\) \\| [\\d.]+ \\| ${results.testPerplexityFullMemory.toFixed(2)} \\|`),
+    );
     await expect(evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out, '--cache', '5']) as Map<string, string>, io())).rejects.toThrow(
       /--cache and --knn read an LSTM's hidden states/,
     );
@@ -124,6 +130,10 @@ describe('engram train lm / eval / complete', () => {
     const values = parseOptions(COMPLETE_LM_OPTIONS, ['--run', out, '--text', 'the cat sat on the', '--top', '3']) as Map<string, string | number>;
     expect(await completeLmCommand(values, completed)).toBe(0);
     expect(completed.lines.join('\n')).toMatch(/\| 3 \|[\s\S]*hop 1: '[a-z]+'@\d [\d.]+[\s\S]*hop 2:/);
+    expect(completed.lines.join('\n')).not.toMatch(/note:/);
+    const short = io();
+    expect(await completeLmCommand(parseOptions(COMPLETE_LM_OPTIONS, ['--run', out, '--text', 'the cat']) as Map<string, string | number>, short)).toBe(0);
+    expect(short.lines.join('\n')).toMatch(/note: the text has 2 words and the model was trained with a full memory of 5;/);
   });
 
   it('names a missing data folder, a run folder that is a file, and a run.json that is not JSON', async () => {

@@ -319,8 +319,11 @@ interface Trainer {
   train(hooks: TrainHooks, threads: number): Promise<LmTrainOutcome>;
   /** Saves the model as it is now. */
   save(path: string): Promise<void>;
-  /** Perplexity of the model now, or of the model in a saved file, on a text. */
-  evaluate(ids: Int32Array, file?: string): Promise<{ perplexity: number; tokens: number }>;
+  /**
+   * Perplexity of the model now, or of the model in a saved file, on a text; for a MemN2N also over the words with a
+   * full memory (the paper's reference test).
+   */
+  evaluate(ids: Int32Array, file?: string): Promise<{ perplexity: number; tokens: number; fullMemory?: { perplexity: number } }>;
 }
 
 /** What a run starts or continues from. */
@@ -606,19 +609,29 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
         validPerplexity: lastValid,
         testPerplexity: test.perplexity,
         testWords: test.tokens,
-        best: { epoch: best.epoch + 1, validPerplexity: best.validPerplexity, testPerplexity: bestTest.perplexity },
+        ...(test.fullMemory ? { testPerplexityFullMemory: test.fullMemory.perplexity } : {}),
+        best: {
+          epoch: best.epoch + 1,
+          validPerplexity: best.validPerplexity,
+          testPerplexity: bestTest.perplexity,
+          ...(bestTest.fullMemory ? { testPerplexityFullMemory: bestTest.fullMemory.perplexity } : {}),
+        },
       },
       null,
       2,
     )}\n`,
   );
   io.log(
-    `\nfinished: test perplexity ${test.perplexity.toFixed(2)} (${count(test.tokens)} words, ${formatDuration((performance.now() - t0) / 1000)}); ` +
-      `best validation ${best.validPerplexity.toFixed(2)} after epoch ${best.epoch + 1}, its test perplexity ${bestTest.perplexity.toFixed(2)} (best.safetensors)\n` +
+    `\nfinished: test perplexity ${test.perplexity.toFixed(2)}${fullMemoryNote(test)} (${count(test.tokens)} words, ${formatDuration((performance.now() - t0) / 1000)}); ` +
+      `best validation ${best.validPerplexity.toFixed(2)} after epoch ${best.epoch + 1}, its test perplexity ${bestTest.perplexity.toFixed(2)}${fullMemoryNote(bestTest)} (best.safetensors)\n` +
       `files in ${out}: model.safetensors, best.safetensors, checkpoint.safetensors, curve.csv, epochs.csv, curve.svg, results.json`,
   );
   return 0;
 }
+/** ", X over the words with a full memory" for a MemN2N's evaluation; nothing for an LSTM's. */
+const fullMemoryNote = (e: { fullMemory?: { perplexity: number } }): string =>
+  e.fullMemory ? `, ${e.fullMemory.perplexity.toFixed(2)} over the words with a full memory` : '';
+
 /** Draws perplexity against training words: the training perplexity (per 50 steps) and validation after each epoch. */
 export async function plotLmCurve(out: string, title: string): Promise<void> {
   const rows = (await readFile(join(out, 'curve.csv'), 'utf8'))
@@ -709,9 +722,13 @@ export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
     io.log(
       `${runPath}: ${count(valid.tokens)} validation and ${count(test.tokens)} test words, ${formatDuration(seconds)} (${count((valid.tokens + test.tokens) / seconds)} words/s)`,
     );
-    io.log('| model | validation perplexity | test perplexity |\n|---|---|---|');
+    const c = any.model.config;
+    io.log('| model | words predicted | validation perplexity | test perplexity |\n|---|---|---|---|');
     io.log(
-      `| MemN2N LM, ${any.model.config.hops} hops, memory ${count(any.model.config.memorySize)} | ${valid.perplexity.toFixed(2)} | ${test.perplexity.toFixed(2)} |`,
+      `| MemN2N LM, ${c.hops} hops, memory ${count(c.memorySize)} | every word after the first | ${valid.perplexity.toFixed(2)} | ${test.perplexity.toFixed(2)} |`,
+    );
+    io.log(
+      `| MemN2N LM, ${c.hops} hops, memory ${count(c.memorySize)} | those with ${count(c.memorySize)} words before them (the paper's test) | ${valid.fullMemory.perplexity.toFixed(2)} | ${test.fullMemory.perplexity.toFixed(2)} |`,
     );
     return 0;
   }
@@ -891,6 +908,12 @@ function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; voc
   const seen = inspectMemnetLm(run.model, ids, top);
   const w = (id: number) => run.vocabulary.word(id);
   if (unknown > 0) io.log(`${unknown} word${unknown > 1 ? 's' : ''} outside the vocabulary read as <unk>`);
+  const n = run.model.config.memorySize;
+  if (ids.length < n) {
+    io.log(
+      `note: the text has ${count(ids.length)} words and the model was trained with a full memory of ${count(n)}; with fewer it predicts much worse (give it more text)`,
+    );
+  }
   io.log('| rank | next word | p |\n|---|---|---|');
   for (const [i, m] of seen.top.entries()) io.log(`| ${i + 1} | ${w(m.id)} | ${m.probability.toFixed(4)} |`);
   io.log(

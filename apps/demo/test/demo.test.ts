@@ -254,7 +254,8 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       state = await lmState(page);
       expect(state.selected).toBe(19);
       expect(await count(page, '#top-model li')).toBe(5);
-      expect(await count(page, '#top-cache li')).toBe(5);
+      expect(await count(page, '#top-memory li')).toBe(5);
+      expect(await attribute(page, '#hops-card', 'hidden')).not.toBeNull();
       expect(await count(page, '#reading .word[data-recall]:not([data-recall=""])')).toBe(19);
       await page.screenshot('lm-example');
       await page.fill('#text', 'The zorblaxian fund said the zorblaxian stake would be sold.');
@@ -262,6 +263,61 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       state = await lmState(page);
       expect(state.unknown).toEqual(['zorblaxian']);
       expect(await text(page, '#unknown-note')).toContain('“zorblaxian”');
+      expect(state.errors).toEqual([]);
+      expectClean(page.problems);
+      await page.close();
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'reads the text with the MemN2N language model too: its perplexity, every hop’s attention over the words in memory',
+    async () => {
+      const page = await browser.newPage();
+      await page.goto('lm.html?memory=memnet');
+      await page.waitUntil(() => document.body.dataset.ready === 'true');
+      let state = await lmState(page);
+      expect(state.memory).toBe('memnet');
+      // Compared on the words with 200 words before them; the first 199 predictions faded.
+      expect(state.fullMemoryWords).toBe(state.words - 200);
+      expect(state.memnetPerplexity).toBeGreaterThan(1);
+      expect(state.memnetPerplexity).toBeLessThan(200);
+      expect(await count(page, '#reading .word.faded')).toBe(199);
+      expect(await text(page, '#model-status')).toContain('MemN2N 7 hops over 200 words');
+      expect(await attribute(page, '#cache-controls', 'hidden')).not.toBeNull();
+      // The last word: 7 hops, each a distribution over the (up to 200) words before it.
+      expect(state.hops).toHaveLength(7);
+      for (const hop of state.hops) {
+        expect(hop).toHaveLength(Math.min(200, state.words - 1));
+        expect(hop.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      }
+      expect(await count(page, '#hop-words li')).toBe(7);
+      // Word 20 is predicted from the 20 words before it; the outlined words are the last hop's, then the mean's.
+      await page.click('#reading .word[data-index="20"]');
+      state = await lmState(page);
+      expect(state.selected).toBe(19);
+      expect(state.recalled.map((r) => r.position)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(state.recalled.map((r) => r.weight)).toEqual(state.hops[6]);
+      expect(await count(page, '#reading .word[data-recall]:not([data-recall=""])')).toBe(20);
+      expect(await count(page, '#top-memory li')).toBe(5);
+      await page.fill('#hop', '-1');
+      state = await lmState(page);
+      const mean = (state.hops[0] ?? []).map((_, i) => state.hops.reduce((a, h) => a + (h[i] as number), 0) / 7);
+      for (const [i, r] of state.recalled.entries()) expect(r.weight).toBeCloseTo(mean[i] as number, 6);
+      await page.screenshot('lm-memnet');
+      // A text shorter than the memory: said, not compared.
+      await page.fill('#text', 'The pension fund said it will sell its stake in the airline.');
+      await page.click('#read');
+      await page.waitUntil(() => (globalThis as unknown as { engramLm: LmPageState }).engramLm.words === 13);
+      expect((await lmState(page)).memnetPerplexity).toBeNull();
+      expect(await text(page, '#summary')).toContain('too few to compare it fairly');
+      // Back to the cache: its controls again, no hop map.
+      await page.fill('#memory', 'cache');
+      await page.waitUntil(() => document.body.dataset.ready === 'true');
+      state = await lmState(page);
+      expect(state.hops).toEqual([]);
+      expect(await attribute(page, '#hops-card', 'hidden')).not.toBeNull();
+      expect(await attribute(page, '#cache-controls', 'hidden')).toBeNull();
       expect(state.errors).toEqual([]);
       expectClean(page.problems);
       await page.close();

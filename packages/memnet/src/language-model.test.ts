@@ -19,7 +19,9 @@ import {
   memnetForward,
   memnetLmConfig,
   memnetLmFromSafetensors,
+  memnetLmLoss,
   memnetLmToSafetensors,
+  readMemnetLm,
   saveMemnetLm,
   saveMemnetLmCheckpoint,
   trainMemnetLm,
@@ -147,6 +149,39 @@ describe('MemN2N language model (§5)', () => {
       expect(hop.positions).toEqual([14, 15, 16, 17, 18, 19]);
       expect(hop.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
+  });
+
+  it('reading a text: each word’s probability, the evaluation’s perplexity, any position inspected', () => {
+    const model = createMemnet(tinyConfig(), new Random(3));
+    const ids = corpus(40, 4);
+    const reading = readMemnetLm(model, ids);
+    expect(reading.tokens).toBe(39);
+    expect(reading.perplexity).toBeCloseTo(evaluateMemnetLm(model, ids).perplexity, 4);
+    // The reference code's test: only the words with all N = 6 words before them (positions 6 … 39).
+    const evaluation = evaluateMemnetLm(model, ids, { batch: 5 });
+    const fullNats = reading.probability.subarray(5).reduce((a, p) => a - Math.log(p), 0);
+    expect(evaluation.fullMemory.tokens).toBe(34);
+    expect(evaluation.fullMemory.nats).toBeCloseTo(fullNats, 3);
+    expect(evaluation.fullMemory.perplexity).toBeCloseTo(Math.exp(fullNats / 34), 4);
+    expect(evaluation.nats).toBeCloseTo(
+      reading.probability.reduce((a, p) => a - Math.log(p), 0),
+      3,
+    );
+    expect(evaluateMemnetLm(model, ids.subarray(0, 6)).fullMemory).toEqual({ perplexity: Number.NaN, nats: 0, tokens: 0 });
+    // Batches of 7 positions give the same numbers.
+    const batched = readMemnetLm(model, ids, { batch: 7 });
+    for (let t = 0; t < 39; t++) expect(batched.probability[t]).toBeCloseTo(reading.probability[t] as number, 6);
+    // Position t's probability is that of the single-position loss for word t + 1.
+    for (const t of [0, 5, 38]) {
+      const nats = memnetLmLoss(model, ids, Int32Array.of(t + 1)).item();
+      expect(reading.probability[t]).toBeCloseTo(Math.exp(-nats), 5);
+    }
+    const seen = reading.inspect(20, 4);
+    expect(seen).toEqual(inspectMemnetLm(model, ids.subarray(0, 21), 4));
+    expect(seen.hops[0]?.positions).toEqual([15, 16, 17, 18, 19, 20]);
+    expect(() => reading.inspect(39)).toThrow(/position 39 is not in 0 … 38/);
+    expect(() => readMemnetLm(model, ids.subarray(0, 1))).toThrow(/at least two words/);
+    expect(() => readMemnetLm(model, ids, { batch: 0 })).toThrow(/batch must be a positive integer/);
   });
 
   it('save → load gives the same outputs; a file of another kind is refused', async () => {

@@ -183,14 +183,24 @@ export function encodeTextPositions(ids: Int32Array, positions: Int32Array, conf
   };
 }
 
-/** What {@link evaluateMemnetLm} measured. */
-export interface MemnetLmEvaluation {
-  /** exp(nats / words). */
+/** Perplexity over some of a text's words: exp(nats / tokens). */
+export interface MemnetLmScore {
+  /** exp(nats / tokens); NaN when no word was counted. */
   perplexity: number;
-  /** −Σ log p of every predicted word. */
+  /** −Σ log p of the words counted. */
   nats: number;
-  /** Words predicted: every word after the first, each from the (up to N) words before it. */
+  /** Words counted. */
   tokens: number;
+}
+
+/** What {@link evaluateMemnetLm} measured. */
+export interface MemnetLmEvaluation extends MemnetLmScore {
+  /**
+   * The words with a full memory only: every word with N words before it. This is the test of the paper's reference
+   * code (facebook/MemNN's MemN2N-lang-model, `test`), which starts after the first N words, so it is the number to
+   * set beside the paper's; the model is trained only on such words and does poorly on the first few of a text.
+   */
+  fullMemory: MemnetLmScore;
 }
 
 /** Options of {@link evaluateMemnetLm}. */
@@ -215,7 +225,8 @@ export function memnetLmLoss(model: MemnetModel, text: Int32Array, positions: In
 
 /**
  * Perplexity over a text: every word after the first predicted from the N words before it (fewer
- * at the start), the same words the LSTM's `evaluateLm` predicts.
+ * at the start), the same words the LSTM's `evaluateLm` predicts; and, as `fullMemory`, over the words
+ * with all N before them (the paper's reference test).
  * @param model - the MemN2N language model
  * @param ids - the text as word ids
  * @param options - the batch and progress reporting
@@ -224,15 +235,92 @@ export function evaluateMemnetLm(model: MemnetModel, ids: Int32Array, options: E
   const batch = options.batch ?? 256;
   const total = ids.length - 1;
   if (total < 1) throw new EngramError('evaluateMemnetLm: the text needs at least two words');
-  let nats = 0;
-  noGrad(() => {
-    for (let from = 1; from <= total; from += batch) {
-      const positions = Int32Array.from({ length: Math.min(batch, total + 1 - from) }, (_, i) => from + i);
+  // Positions 1 … N − 1 see fewer than N words; N … total a full memory. Batches never straddle the two.
+  const full = Math.min(model.config.memorySize, total + 1);
+  const natsOver = (start: number, end: number): number => {
+    let nats = 0;
+    for (let from = start; from < end; from += batch) {
+      const positions = Int32Array.from({ length: Math.min(batch, end - from) }, (_, i) => from + i);
       nats += memnetLmLoss(model, ids, positions).item();
       options.onProgress?.(from + positions.length - 1, total);
     }
+    return nats;
+  };
+  const [short, long] = noGrad(() => [natsOver(1, full), natsOver(full, total + 1)]);
+  const fullTokens = total + 1 - full;
+  return {
+    perplexity: Math.exp((short + long) / total),
+    nats: short + long,
+    tokens: total,
+    fullMemory: { perplexity: fullTokens > 0 ? Math.exp(long / fullTokens) : Number.NaN, nats: long, tokens: fullTokens },
+  };
+}
+
+/** A text read once through a MemN2N language model, for showing it word by word ({@link readMemnetLm}). */
+export interface MemnetLmReading {
+  /** Positions read: the text's length − 1 (position t predicts word t + 1, as the LSTM's `readWithCache` counts). */
+  tokens: number;
+  /** p(w_{t+1} | the N words up to w_t) at each position t. */
+  probability: Float64Array;
+  /** Perplexity over the text: exp of the mean −log p. */
+  perplexity: number;
+  /**
+   * Position t looked at closely: the most likely next words and each hop's attention over the words in memory
+   * (one more forward pass, of one position).
+   * @param t - the position (it predicts word t + 1)
+   * @param top - how many next words to list (default 10)
+   */
+  inspect(t: number, top?: number): MemnetLmInspection;
+}
+
+/**
+ * Reads a text through a MemN2N language model: the probability it gives each word after the first (each from the
+ * N words before it, fewer at the start, in batches of positions) and, on demand, any position's predictions and
+ * hop attention. The perplexity is {@link evaluateMemnetLm}'s over the same text.
+ * @param model - the MemN2N language model
+ * @param ids - the text as word ids (at least two words)
+ * @param options - `batch`: positions per forward pass (default 256; any value gives the same numbers)
+ * @example
+ * ```ts
+ * const { model, vocabulary } = memnetLmFromSafetensors(bytes);
+ * const reading = readMemnetLm(model, vocabulary.encode(ptbTokens(text)).ids);
+ * reading.perplexity; // over the text
+ * reading.inspect(10).hops[6].weights; // the last hop's attention when predicting word 11
+ * ```
+ */
+export function readMemnetLm(model: MemnetModel, ids: Int32Array, options: { batch?: number } = {}): MemnetLmReading {
+  const tokens = ids.length - 1;
+  if (tokens < 1) throw new EngramError('readMemnetLm: the text needs at least two words');
+  const batch = options.batch ?? 256;
+  if (!Number.isInteger(batch) || batch < 1) throw new EngramError(`readMemnetLm: batch must be a positive integer, got ${batch}`);
+  const v = model.config.vocabularySize;
+  const probability = new Float64Array(tokens);
+  let nats = 0;
+  noGrad(() => {
+    for (let from = 1; from <= tokens; from += batch) {
+      const positions = Int32Array.from({ length: Math.min(batch, tokens + 1 - from) }, (_, i) => from + i);
+      const logits = memnetForward(model, encodeTextPositions(ids, positions, model.config)).logits.dataSync();
+      positions.forEach((position, row) => {
+        const scores = logits.subarray(row * v, (row + 1) * v);
+        let max = Number.NEGATIVE_INFINITY;
+        for (const x of scores) max = Math.max(max, x);
+        let sum = 0;
+        for (const x of scores) sum += Math.exp(x - max);
+        const logP = (scores[ids[position] as number] as number) - max - Math.log(sum);
+        probability[position - 1] = Math.exp(logP);
+        nats -= logP;
+      });
+    }
   });
-  return { perplexity: Math.exp(nats / total), nats, tokens: total };
+  return {
+    tokens,
+    probability,
+    perplexity: Math.exp(nats / tokens),
+    inspect: (t, top = 10) => {
+      if (!Number.isInteger(t) || t < 0 || t >= tokens) throw new EngramError(`readMemnetLm: position ${t} is not in 0 … ${tokens - 1}`);
+      return inspectMemnetLm(model, ids.subarray(0, t + 1), top);
+    },
+  };
 }
 
 /** Where training stands: everything besides the weights and the optimizer that an exact resume needs. */

@@ -1,29 +1,61 @@
 /**
  * The long-text page: a shipped LSTM language model (float16, PTB) reads the visitor's text on the page's
- * own thread, with and without a neural cache; every word is coloured by how much the cache changed its
- * probability, and a clicked word shows the top predictions both ways and the cache's weights over the
- * earlier words (which earlier word made it predict this one).
+ * own thread, and beside it one of two memories: the neural cache over the LSTM's own hidden states, or a
+ * MemN2N language model attending over the previous 200 words in 7 hops (loaded when chosen). Every word is
+ * coloured by how much the memory changed its probability against the LSTM alone; a clicked word shows the
+ * top predictions both ways and which earlier words the memory weighed there (the cache's weights, or the
+ * chosen hop's attention, with every hop drawn as a heatmap).
  */
-import { type CacheReading, type LmModel, type LmVocabulary, UNKNOWN_WORD, lmFromSafetensors, ptbTokens, readWithCache } from '@engram/lm';
-import { byId, fetchBytes } from '../shared/dom.js';
-import { colour, divergingColour } from '../shared/heatmap.js';
+import {
+  type CacheReading,
+  type LmModel,
+  type LmVocabulary,
+  UNKNOWN_WORD,
+  type WordProbability,
+  lmFromSafetensors,
+  ptbTokens,
+  readWithCache,
+} from '@engram/lm';
+import { type MemnetLmReading, type MemnetModel, memnetLmFromSafetensors, readMemnetLm } from '@engram/memnet';
+import { byId, fetchBytes, parameter } from '../shared/dom.js';
+import { colour, divergingColour, drawHeatmap } from '../shared/heatmap.js';
 import { EXAMPLE_TEXT } from './example-text.js';
 import type { LmPageState } from './page-state.js';
 
-const MODEL_PATH = 'models/ptb-lstm.safetensors';
+const LSTM_PATH = 'models/ptb-lstm.safetensors';
+const MEMNET_PATH = 'models/ptb-memnet.safetensors';
 /** Predictions listed per side. */
 const TOP = 5;
-/** The longest text read (words): the forward pass and the cache stay interactive. */
+/** Words per hop listed under the hop map. */
+const TOP_RECALLED = 4;
+/** The longest text read (words): the forward passes and the cache stay interactive. */
 const MAX_WORDS = 3000;
 /** θ and λ until the visitor changes them: the values chosen on validation for this model (in its file), else these. */
 const FALLBACK = { theta: 0.7, lambda: 0.15 };
+/** The hop map's cells (CSS pixels). */
+const HOP_CELL = { width: 4, height: 12 };
 
-const state: LmPageState = { loaded: false, words: 0, unknown: [], modelPerplexity: null, cachePerplexity: null, selected: null, recalled: [], errors: [] };
+const state: LmPageState = {
+  loaded: false,
+  memory: 'cache',
+  words: 0,
+  unknown: [],
+  modelPerplexity: null,
+  cachePerplexity: null,
+  memnetPerplexity: null,
+  fullMemoryWords: 0,
+  selected: null,
+  recalled: [],
+  hops: [],
+  errors: [],
+};
 (globalThis as unknown as { engramLm: LmPageState }).engramLm = state;
 
 const el = {
   status: byId('model-status'),
   text: byId<HTMLTextAreaElement>('text'),
+  memory: byId<HTMLSelectElement>('memory'),
+  cacheControls: byId('cache-controls'),
   size: byId<HTMLSelectElement>('size'),
   theta: byId<HTMLInputElement>('theta'),
   lambda: byId<HTMLInputElement>('lambda'),
@@ -32,66 +64,176 @@ const el = {
   summary: byId('summary'),
   position: byId('position'),
   actual: byId('actual'),
+  memoryTitle: byId('memory-title'),
   topModel: byId<HTMLOListElement>('top-model'),
-  topCache: byId<HTMLOListElement>('top-cache'),
+  topMemory: byId<HTMLOListElement>('top-memory'),
+  recallNote: byId('recall-note'),
+  colourNote: byId('colour-note'),
+  hopsCard: byId('hops-card'),
+  hop: byId<HTMLSelectElement>('hop'),
+  hopMap: byId<HTMLCanvasElement>('hop-map'),
+  hopWords: byId('hop-words'),
   reading: byId('reading'),
 };
 
-let model: LmModel | null = null;
-let vocabulary: LmVocabulary | null = null;
-let reading: CacheReading | null = null;
+/** The models as they load: the LSTM at once, the MemN2N when chosen. */
+let lstm: { model: LmModel; vocabulary: LmVocabulary; describe: string } | null = null;
+let memnet: Promise<{ model: MemnetModel; describe: string }> | null = null;
+/** The text read and what each model made of it. */
 let tokens: string[] = [];
+let cacheReading: CacheReading | null = null;
+let memnetReading: MemnetLmReading | null = null;
+/** The first position the MemN2N predicts with a full memory (0 for the cache: every position counts). */
+let fullMemoryFrom = 0;
 
 const rgb = ([r, g, b]: [number, number, number]): string => `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
 const percent = (p: number): string => `${(100 * p).toFixed(p < 0.01 ? 2 : 1)}%`;
+const word = (id: number): string => lstm?.vocabulary.word(id) ?? '?';
+const shown = (w: string): string => (w === '<eos>' ? '¶' : w);
+/** exp of the mean −log p over positions `from` … end. */
+function perplexityFrom(probability: ArrayLike<number>, from: number): number {
+  let nats = 0;
+  for (let t = from; t < probability.length; t++) nats -= Math.log(probability[t] as number);
+  return Math.exp(nats / (probability.length - from));
+}
 
-function read(): void {
-  if (model === null || vocabulary === null) return;
+/** What the chosen memory says at a position, whichever it is: the right-hand column and the word colours. */
+interface MemoryView {
+  /** The column's title. */
+  title: string;
+  /** p(w_{t+1}) with the memory, at each position. */
+  probability: ArrayLike<number>;
+  /** The text's perplexity with the memory. */
+  perplexity: number;
+  /** Its top words at position t. */
+  top(t: number): WordProbability[];
+  /** The earlier words it weighed at position t (by text position), and for the MemN2N every hop's weights. */
+  recalled(t: number): { recalled: { position: number; weight: number }[]; hops: { positions: number[]; weights: number[] }[] };
+}
+
+function memoryView(): MemoryView | null {
+  const cache = cacheReading;
+  if (cache === null) return null;
+  if (state.memory === 'cache') {
+    return {
+      title: 'With the cache',
+      probability: cache.mixedProbability,
+      perplexity: cache.mixedPerplexity,
+      top: (t) => cache.top(t, TOP).withCache,
+      recalled: (t) => ({ recalled: cache.recall(t).map((r) => ({ position: r.position, weight: r.weight })), hops: [] }),
+    };
+  }
+  const memory = memnetReading;
+  if (memory === null) return null;
+  return {
+    title: 'MemN2N',
+    probability: memory.probability,
+    perplexity: memory.perplexity,
+    top: (t) => memory.inspect(t, TOP).top,
+    recalled: (t) => {
+      const { hops } = memory.inspect(t, 1);
+      const chosen = Number(el.hop.value);
+      const weights = (position: number) => hops.map((h) => h.weights[h.positions.indexOf(position)] as number);
+      const positions = hops[0]?.positions ?? [];
+      // One hop's attention, or the mean over the hops.
+      const pick = (position: number) => {
+        const w = weights(position);
+        return chosen >= 0 ? (w[chosen] as number) : w.reduce((a, b) => a + b, 0) / w.length;
+      };
+      return { recalled: positions.map((position) => ({ position, weight: pick(position) })), hops };
+    },
+  };
+}
+
+async function read(): Promise<void> {
+  if (lstm === null) return;
+  const { vocabulary } = lstm;
   tokens = ptbTokens(el.text.value).slice(0, MAX_WORDS);
-  const { ids, unknown } = vocabulary.encode(tokens);
-  const unknownWords = [...new Set(tokens.filter((t) => vocabulary?.id(t) === undefined))];
+  const encoded = vocabulary.encode(tokens);
+  const ids = encoded.ids;
+  const unknownWords = [...new Set(tokens.filter((t) => vocabulary.id(t) === undefined))];
   state.unknown = unknownWords;
   el.unknownNote.textContent =
-    unknown > 0
-      ? `${unknown} word${unknown > 1 ? 's' : ''} the model does not know read as ${UNKNOWN_WORD}: ${unknownWords
+    encoded.unknown > 0
+      ? `${encoded.unknown} word${encoded.unknown > 1 ? 's' : ''} the model does not know read as ${UNKNOWN_WORD}: ${unknownWords
           .slice(0, 12)
           .map((w) => `“${w}”`)
           .join(', ')}${unknownWords.length > 12 ? ', …' : ''}`
       : '';
+  cacheReading = null;
+  memnetReading = null;
   if (ids.length < 2) {
     el.summary.textContent = 'Type at least two words.';
-    reading = null;
     el.reading.replaceChildren();
     return;
   }
   const options = { size: Number(el.size.value), theta: Number(el.theta.value), lambda: Number(el.lambda.value) };
-  const start = performance.now();
-  reading = readWithCache(model, ids, options);
-  const ms = performance.now() - start;
+  let start = performance.now();
+  const cache = readWithCache(lstm.model, ids, options);
+  let ms = performance.now() - start;
+  cacheReading = cache;
   state.words = tokens.length;
-  state.modelPerplexity = reading.modelPerplexity;
-  state.cachePerplexity = reading.mixedPerplexity;
-  const change = (reading.mixedPerplexity / reading.modelPerplexity - 1) * 100;
-  el.summary.innerHTML = `Perplexity over these ${tokens.length} words: <b>${reading.modelPerplexity.toFixed(1)}</b> alone, <b>${reading.mixedPerplexity.toFixed(1)}</b> with the cache (${change <= 0 ? '' : '+'}${change.toFixed(1)}%). <span class="muted small">Read in ${ms.toFixed(0)} ms.</span>`;
+  state.modelPerplexity = cache.modelPerplexity;
+  state.cachePerplexity = cache.mixedPerplexity;
+  state.memnetPerplexity = null;
+  state.fullMemoryWords = 0;
+  const change = (p: number) => {
+    const c = (p / cache.modelPerplexity - 1) * 100;
+    return `${c <= 0 ? '' : '+'}${c.toFixed(1)}%`;
+  };
+  fullMemoryFrom = 0;
+  if (state.memory === 'cache') {
+    el.summary.innerHTML = `Perplexity over these ${tokens.length} words: <b>${cache.modelPerplexity.toFixed(1)}</b> for the LSTM alone, <b>${cache.mixedPerplexity.toFixed(1)}</b> with the cache (${change(cache.mixedPerplexity)}). <span class="muted small">Read in ${ms.toFixed(0)} ms.</span>`;
+  } else {
+    el.summary.textContent = 'Loading the MemN2N model…';
+    const { model } = await (memnet ?? loadMemnet());
+    if (cacheReading !== cache) return; // read again meanwhile
+    start = performance.now();
+    const reading = readMemnetLm(model, ids);
+    ms = performance.now() - start;
+    memnetReading = reading;
+    // The MemN2N was trained only on words with N words before them, as the paper's code trains and tests it: the
+    // comparison counts those words (from position N − 1, which predicts word N), and the earlier ones are faded.
+    const n = model.config.memorySize;
+    fullMemoryFrom = n - 1;
+    const counted = cache.tokens - fullMemoryFrom;
+    const timing = `<span class="muted small">MemN2N read in ${ms.toFixed(0)} ms.</span>`;
+    if (counted < 1) {
+      el.summary.innerHTML = `The MemN2N predicts each word from the ${n} words before it, and was trained only that way: this text has ${tokens.length} words, too few to compare it fairly (perplexity ${reading.perplexity.toFixed(1)} over them, the LSTM alone ${cache.modelPerplexity.toFixed(1)}). Paste a text of more than ${n} words. ${timing}`;
+    } else {
+      const lstmAlone = perplexityFrom(cache.modelProbability, fullMemoryFrom);
+      const memory = perplexityFrom(reading.probability, fullMemoryFrom);
+      state.memnetPerplexity = memory;
+      state.fullMemoryWords = counted;
+      const c = (memory / lstmAlone - 1) * 100;
+      el.summary.innerHTML = `Perplexity over the ${counted} words with ${n} words before them (the MemN2N reads the ${n} before each word, and was trained only on such words; the first ${n} are faded): <b>${lstmAlone.toFixed(1)}</b> for the LSTM alone, <b>${memory.toFixed(1)}</b> for the MemN2N (${c <= 0 ? '' : '+'}${c.toFixed(1)}%), ${perplexityFrom(cache.mixedProbability, fullMemoryFrom).toFixed(1)} for the LSTM with the cache. ${timing}`;
+    }
+  }
   renderWords();
-  select(Math.max(0, reading.tokens - 1));
+  select(Math.max(0, cache.tokens - 1));
 }
 
 /** The text as word chips; word i + 1 is what position i predicted. */
 function renderWords(): void {
-  const current = reading;
-  if (current === null) return;
-  const chips = tokens.map((word, i) => {
+  const view = memoryView();
+  const cache = cacheReading;
+  if (view === null || cache === null) return;
+  const chips = tokens.map((w, i) => {
     const chip = document.createElement('button');
     chip.type = 'button';
-    chip.className = word === '<eos>' ? 'word eos' : 'word';
-    chip.textContent = word === '<eos>' ? '¶' : word;
+    chip.className = w === '<eos>' ? 'word eos' : 'word';
+    chip.textContent = shown(w);
     chip.dataset.index = String(i);
     if (i > 0) {
-      // log₂ of how much the cache multiplied this word's probability, mapped to the diverging map.
-      const gain = Math.log2((current.mixedProbability[i - 1] as number) / (current.modelProbability[i - 1] as number));
-      chip.style.background = rgb(divergingColour(gain / 3));
-      chip.title = `${percent(current.modelProbability[i - 1] as number)} alone, ${percent(current.mixedProbability[i - 1] as number)} with the cache`;
+      // log₂ of how much the memory multiplied this word's probability against the LSTM alone, mapped to the diverging map.
+      const alone = cache.modelProbability[i - 1] as number;
+      const withMemory = view.probability[i - 1] as number;
+      chip.style.background = rgb(divergingColour(Math.log2(withMemory / alone) / 3));
+      chip.title = `${percent(alone)} LSTM alone, ${percent(withMemory)} ${state.memory === 'cache' ? 'with the cache' : 'MemN2N'}`;
+      if (i - 1 < fullMemoryFrom) {
+        chip.classList.add('faded');
+        chip.title += ` (the MemN2N saw ${i} word${i > 1 ? 's' : ''} before it, not ${fullMemoryFrom + 1})`;
+      }
       chip.addEventListener('click', () => select(i - 1));
     }
     return chip;
@@ -99,29 +241,30 @@ function renderWords(): void {
   el.reading.replaceChildren(...chips);
 }
 
-/** Shows position t: the predictions for word t + 1 both ways, and the cache's weights over the earlier words. */
+/** Shows position t: the predictions for word t + 1 both ways, and what the memory weighed among the earlier words. */
 function select(t: number): void {
-  const current = reading;
-  if (current === null || vocabulary === null) return;
+  const view = memoryView();
+  const cache = cacheReading;
+  if (view === null || cache === null) return;
   state.selected = t;
-  const word = (id: number) => vocabulary?.word(id) ?? '?';
   const next = tokens[t + 1] ?? '';
   el.position.textContent = `“${tokens.slice(Math.max(0, t - 4), t + 1).join(' ')} …”`;
-  el.actual.innerHTML = `Next word: <b>${next}</b> — ${percent(current.modelProbability[t] as number)} alone, ${percent(current.mixedProbability[t] as number)} with the cache.`;
-  const top = current.top(t, TOP);
-  const list = (target: HTMLOListElement, words: { id: number; probability: number }[]) =>
+  el.actual.innerHTML = `Next word: <b>${shown(next)}</b> — ${percent(cache.modelProbability[t] as number)} LSTM alone, ${percent(view.probability[t] as number)} ${state.memory === 'cache' ? 'with the cache' : 'MemN2N'}.`;
+  el.memoryTitle.textContent = view.title;
+  const list = (target: HTMLOListElement, words: WordProbability[]) =>
     target.replaceChildren(
       ...words.map((w) => {
         const li = document.createElement('li');
-        li.textContent = `${word(w.id)} ${percent(w.probability)}`;
+        li.textContent = `${shown(word(w.id))} ${percent(w.probability)}`;
         if (word(w.id) === next) li.className = 'hit';
         return li;
       }),
     );
-  list(el.topModel, top.model);
-  list(el.topCache, top.withCache);
-  const recalled = current.recall(t);
-  state.recalled = recalled.map((r) => ({ position: r.position, weight: r.weight }));
+  list(el.topModel, cache.top(t, TOP).model);
+  list(el.topMemory, view.top(t));
+  const { recalled, hops } = view.recalled(t);
+  state.recalled = recalled;
+  state.hops = hops.map((h) => h.weights);
   const strongest = Math.max(1e-12, ...recalled.map((r) => r.weight));
   const weightAt = new Map(recalled.map((r) => [r.position, r.weight]));
   for (const chip of el.reading.querySelectorAll<HTMLButtonElement>('.word')) {
@@ -131,24 +274,79 @@ function select(t: number): void {
     chip.style.outline = weight === undefined ? '' : `2px solid ${rgb(colour(weight / strongest))}`;
     chip.dataset.recall = weight === undefined ? '' : weight.toFixed(4);
   }
+  renderHops(hops);
 }
 
-async function load(): Promise<void> {
+/** The MemN2N's attention at the shown position: every hop over the words in memory, and each hop's strongest words. */
+function renderHops(hops: { positions: number[]; weights: number[] }[]): void {
+  el.hopsCard.hidden = hops.length === 0;
+  if (hops.length === 0) return;
+  const slots = hops[0]?.positions.length ?? 0;
+  const columns = Array.from({ length: slots }, (_, i) => hops.map((h) => h.weights[i] as number));
+  const strongest = Math.max(1e-12, ...hops.flatMap((h) => h.weights));
+  drawHeatmap(el.hopMap, columns, { cellWidth: HOP_CELL.width, cellHeight: HOP_CELL.height, max: strongest });
+  el.hopWords.replaceChildren(
+    ...hops.map((h, k) => {
+      const row = document.createElement('li');
+      const best = h.positions
+        .map((position, i) => ({ position, weight: h.weights[i] as number }))
+        .sort((a, b) => b.weight - a.weight)
+        .slice(0, TOP_RECALLED);
+      row.textContent = `hop ${k + 1}: ${best.map((b) => `${shown(tokens[b.position] ?? '?')} ${percent(b.weight)}`).join(', ')}`;
+      return row;
+    }),
+  );
+}
+
+/** Fetches the MemN2N model once (9 MiB), the first time the visitor chooses it. */
+function loadMemnet(): Promise<{ model: MemnetModel; describe: string }> {
+  memnet ??= fetchBytes(MEMNET_PATH).then((bytes) => {
+    const loaded = memnetLmFromSafetensors(new Uint8Array(bytes), MEMNET_PATH);
+    const c = loaded.model.config;
+    // The hop chooser: each hop, or their mean; the last hop (the one the answer reads) to start.
+    el.hop.replaceChildren(
+      new Option('all hops (mean)', '-1'),
+      ...Array.from({ length: c.hops }, (_, k) => new Option(`hop ${k + 1}${k === c.hops - 1 ? ' (last)' : ''}`, String(k), false, k === c.hops - 1)),
+    );
+    return { model: loaded.model, describe: `MemN2N ${c.hops} hops over ${c.memorySize} words, ${c.embeddingSize}-d${trainedNote(loaded.metadata)}` };
+  });
+  return memnet;
+}
+
+/** ", trained E epochs, validation perplexity V" from a model file's metadata (what is there of it). */
+function trainedNote(metadata: Record<string, string>): string {
+  const trained = metadata.trainedEpochs ? `, trained ${metadata.trainedEpochs} epochs` : '';
+  const valid = metadata.validPerplexity ? `, validation perplexity ${Number(metadata.validPerplexity).toFixed(1)}` : '';
+  return `${trained}${valid}`;
+}
+
+async function describe(): Promise<void> {
+  if (lstm === null) return;
+  const parts = [lstm.describe];
+  if (state.memory === 'memnet') parts.push((await (memnet ?? loadMemnet())).describe);
+  el.status.textContent = `${parts.join('. ')}.`;
+}
+
+/** Switches between the cache and the MemN2N: the controls, the notes, and a fresh read. */
+async function chooseMemory(): Promise<void> {
+  state.memory = el.memory.value === 'memnet' ? 'memnet' : 'cache';
+  const cache = state.memory === 'cache';
+  el.cacheControls.hidden = !cache;
+  el.recallNote.textContent = cache
+    ? 'In the text below, the earlier words the cache recalled here are lit by their weight (the word after each is what it voted for).'
+    : 'In the text below, the words in the MemN2N’s memory are lit by the chosen hop’s attention; the map below shows every hop.';
+  el.colourNote.textContent = `Colour: how much ${cache ? 'the cache' : 'the MemN2N'} changed the probability of each word against the LSTM alone (orange: raised, blue: lowered). Click a word.`;
+  el.hopsCard.hidden = true;
+  await guarded(async () => {
+    await read();
+    await describe();
+  });
+}
+
+/** Runs a step of the page, showing any error to the visitor. */
+async function guarded(step: () => Promise<void>): Promise<void> {
   try {
-    const loaded = lmFromSafetensors(new Uint8Array(await fetchBytes(MODEL_PATH)), MODEL_PATH);
-    model = loaded.model;
-    vocabulary = loaded.vocabulary;
-    const c = model.config;
-    const tuned = { theta: Number(loaded.metadata.cacheTheta ?? FALLBACK.theta), lambda: Number(loaded.metadata.cacheLambda ?? FALLBACK.lambda) };
-    el.theta.value = String(tuned.theta);
-    el.lambda.value = String(tuned.lambda);
-    const trained = loaded.metadata.trainedEpochs ? `, trained ${loaded.metadata.trainedEpochs} epochs` : '';
-    const valid = loaded.metadata.validPerplexity ? `, validation perplexity ${Number(loaded.metadata.validPerplexity).toFixed(1)}` : '';
-    el.status.textContent = `LSTM ${c.layers} × ${c.hiddenSize}, ${vocabulary.size.toLocaleString('en-US')} words${trained}${valid}.`;
-    el.text.value = EXAMPLE_TEXT;
-    state.loaded = true;
-    read();
-    document.body.dataset.ready = 'true';
+    await step();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     state.errors.push(message);
@@ -156,6 +354,34 @@ async function load(): Promise<void> {
   }
 }
 
-el.read.addEventListener('click', read);
-for (const input of [el.size, el.theta, el.lambda]) input.addEventListener('change', read);
+async function load(): Promise<void> {
+  await guarded(async () => {
+    const loaded = lmFromSafetensors(new Uint8Array(await fetchBytes(LSTM_PATH)), LSTM_PATH);
+    const c = loaded.model.config;
+    lstm = {
+      model: loaded.model,
+      vocabulary: loaded.vocabulary,
+      describe: `LSTM ${c.layers} × ${c.hiddenSize}, ${loaded.vocabulary.size.toLocaleString('en-US')} words${trainedNote(loaded.metadata)}`,
+    };
+    el.theta.value = String(Number(loaded.metadata.cacheTheta ?? FALLBACK.theta));
+    el.lambda.value = String(Number(loaded.metadata.cacheLambda ?? FALLBACK.lambda));
+    el.text.value = EXAMPLE_TEXT;
+    el.memory.value = parameter('memory', 'cache') === 'memnet' ? 'memnet' : 'cache';
+    await chooseMemory();
+    state.loaded = true;
+    document.body.dataset.ready = 'true';
+  });
+}
+
+el.read.addEventListener('click', () => void guarded(read));
+for (const input of [el.size, el.theta, el.lambda]) input.addEventListener('change', () => void guarded(read));
+el.memory.addEventListener('change', () => {
+  document.body.dataset.ready = 'false';
+  void chooseMemory().then(() => {
+    document.body.dataset.ready = 'true';
+  });
+});
+el.hop.addEventListener('change', () => {
+  if (state.selected !== null) select(state.selected);
+});
 void load();
