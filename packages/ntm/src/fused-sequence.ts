@@ -14,10 +14,14 @@ import type { LinearParameters, LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
 import { COSINE_EPSILON, EngramError, type Kernels, type NtmSequenceSizes, type Tensor } from '@engram/tensor';
 import type { NtmModel } from './model.js';
+import type { RecurrentMemoryModel } from './recurrent.js';
 
 type CpuKernels = Kernels<Float32Array>;
 
-/** What {@link fusedSequenceGradients} returns. */
+/**
+ * A whole batch's loss and gradients computed without the tape: what the NTM's hand-written sequence pass returns, and
+ * what a {@link RecurrentMemoryModel}'s `sequenceGradients` returns (the DNC's).
+ */
 export interface FusedSequenceResult {
   /** Binary cross-entropy over the scored bits, summed and divided by `sequences` (as {@link sequenceLoss}). */
   loss: number;

@@ -38,6 +38,7 @@ export {
   trainBatchWith,
 } from './train.js';
 export { type RecurrentMemoryModel, type RecurrentStep, type SequenceModel, asRecurrent } from './recurrent.js';
+export type { FusedSequenceResult } from './fused-sequence.js';
 export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';
 export {
   NTM_RECIPE,

@@ -1,4 +1,6 @@
+import type { SequenceBatch } from '@engram/datasets';
 import type { Tensor } from '@engram/tensor';
+import type { FusedSequenceResult } from './fused-sequence.js';
 import { type NtmModel, type NtmState, initialNtmState, ntmStep } from './model.js';
 
 /**
@@ -28,6 +30,14 @@ export interface RecurrentMemoryModel<State = unknown> {
    * @param options - `output`: compute y_t (false on steps that are not scored)
    */
   step(state: State, x: Tensor, options: { output: boolean }): RecurrentStep<State>;
+  /**
+   * Optional: a whole batch forward and backward without the tape, written out by hand (the DNC has one). The
+   * training loop uses it when it returns a result, and runs `step` on the tape when it returns null (a model or
+   * backend it does not cover). It must give the tape's loss and gradients (`sequenceLoss`'s, up to rounding).
+   * @param batch - the sequences
+   * @param sequences - what the summed loss is divided by (the whole batch's size when this is a shard of it)
+   */
+  sequenceGradients?(batch: SequenceBatch, sequences: number): FusedSequenceResult | null;
 }
 
 /** What one {@link RecurrentMemoryModel.step} returns. */

@@ -171,13 +171,17 @@ export interface TrainBatchOptions {
 }
 
 /**
- * An NTM with an LSTM controller on the CPU backend trains without the tape ({@link fusedSequenceGradients}):
- * its gradients are set on the parameters and its loss and wrong bits returned. Null for any other model,
- * which takes the composed path. `ENGRAM_NTM_TAPE=1` forces the composed path (to compare the two).
+ * An NTM with an LSTM controller on the CPU backend trains without the tape ({@link fusedSequenceGradients}), and
+ * so does a recurrent model with its own `sequenceGradients` (the DNC's): the gradients are set on the parameters
+ * and the loss and wrong bits returned. Null for any other model, which takes the composed path.
+ * `ENGRAM_NTM_TAPE=1` forces the composed path for every model (to compare the two).
  */
 function fusedGradients(model: SequenceModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
-  if ('initialState' in model || !fusedSequenceSupported(model) || TAPE_FORCED) return null;
-  const result = fusedSequenceGradients(model, batch, sequences);
+  if (TAPE_FORCED) return null;
+  let result: FusedSequenceResult | null;
+  if ('initialState' in model) result = model.sequenceGradients?.(batch, sequences) ?? null;
+  else result = fusedSequenceSupported(model) ? fusedSequenceGradients(model, batch, sequences) : null;
+  if (result === null) return null;
   if (!Number.isFinite(result.loss)) return result;
   for (const p of parameterList(model.params)) {
     const grad = result.gradients.get(p);

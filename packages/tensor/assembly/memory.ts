@@ -173,9 +173,10 @@ function locationRow(wc: usize, wp: usize, g: f64, s: usize, gamma: f64, b: i32,
     let acc: f64 = 0;
     for (let k = 0; k < shifts; k++) acc += <f64>load<f32>(at(s, b * shifts + k)) * load<f64>(gated + (<usize>wrap(i - (k - half), slots)) * 8);
     store<f64>(shifted + (<usize>i) * 8, acc);
-    const lg = Math.log(acc + epsilon);
+    // f32 log and exp (the results are stored as f32 anyway): about half the cost of f64's.
+    const lg = <f64>Mathf.log(<f32>(acc + epsilon));
     store<f64>(logs + (<usize>i) * 8, lg);
-    const p = Math.exp(gamma * lg);
+    const p = <f64>Mathf.exp(<f32>(gamma * lg));
     store<f64>(powered + (<usize>i) * 8, p);
     total += p;
   }

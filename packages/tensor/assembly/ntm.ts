@@ -416,7 +416,7 @@ function softmaxInto(x: usize, y: usize, count: i32, scale: f64): void {
   for (let i = 0; i < count; i++) largest = Math.max(largest, scale * <f64>load<f32>(at(x, i)));
   let total: f64 = 0;
   for (let i = 0; i < count; i++) {
-    const e = Math.exp(scale * <f64>load<f32>(at(x, i)) - largest);
+    const e = <f64>Mathf.exp(<f32>(scale * <f64>load<f32>(at(x, i)) - largest));
     store<f32>(at(y, i), <f32>e);
     total += e;
   }
