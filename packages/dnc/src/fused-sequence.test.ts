@@ -18,9 +18,16 @@ function expectSameGradients(config: DncConfig, seed: number, batchSize: number,
   const batch = sampleBatch(task, rng, batchSize, taskOptions);
   const composed = sequenceLoss(dncRecurrent(model), batch);
   composed.loss.backward();
-  const fused = dncSequenceGradients(model, batch);
   expect(dncSequenceSupported(model)).toBe(true);
-  expect(fused.loss).toBeCloseTo(composed.loss.item(), 3);
+  expect(model.params.output.weight.backend.models, 'the CPU backend has the whole-sequence kernel').toBeDefined();
+  for (const kernel of [false, true]) {
+    const fused = dncSequenceGradients(model, batch, batch.batch, { kernel });
+    expectClose(model, composed.loss.item(), fused, kernel ? 'WebAssembly kernel' : 'separate kernels');
+  }
+}
+
+function expectClose(model: ReturnType<typeof createDnc>, composedLoss: number, fused: ReturnType<typeof dncSequenceGradients>, path: string) {
+  expect(fused.loss, path).toBeCloseTo(composedLoss, 3);
   for (const [i, p] of parameterList(model.params).entries()) {
     const expected = p.grad?.toArray() ?? new Float32Array(p.size);
     const actual = fused.gradients.get(p) ?? new Float32Array(p.size);
@@ -32,9 +39,8 @@ function expectSameGradients(config: DncConfig, seed: number, batchSize: number,
       const e = expected[j] as number;
       worst = Math.max(worst, Math.abs((actual[j] as number) - e) / (Math.abs(e) + 5e-4 * scale));
     }
-    expect(worst, `parameter ${i} ${p.shape.join('×')}`).toBeLessThan(2e-3);
+    expect(worst, `${path}: parameter ${i} ${p.shape.join('×')}`).toBeLessThan(2e-3);
   }
-  return { model, batch, fused };
 }
 
 describe('the DNC sequence without the tape', () => {

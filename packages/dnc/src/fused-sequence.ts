@@ -12,7 +12,7 @@
 import type { LinearParameters, LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
 import type { FusedSequenceResult } from '@engram/ntm';
-import { COSINE_EPSILON, EngramError, type Kernels, type Tensor } from '@engram/tensor';
+import { COSINE_EPSILON, type DncSequenceSizes, EngramError, type Kernels, type Tensor } from '@engram/tensor';
 import { ALLOCATION_EPSILON } from './memory-access.js';
 import type { DncModel } from './model.js';
 
@@ -98,24 +98,88 @@ interface StepRecord {
   output: Float32Array | null;
 }
 
+/** Options for {@link dncSequenceGradients}. */
+export interface DncSequenceOptions {
+  /**
+   * Run the whole batch as the backend's `dncSequence` kernel (WebAssembly) when it has one (default true); false runs
+   * it here, over the separate kernels.
+   */
+  kernel?: boolean;
+}
+
+/** The most LSTM layers the whole-sequence kernel plans for. */
+const KERNEL_MAX_LAYERS = 16;
+
+/**
+ * The whole batch in one call of the backend's `dncSequence` kernel: the parameters flattened in its layout, the
+ * gradients cut back out. Null where the backend has no such kernel or the model does not fit it.
+ */
+function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
+  const { config, params } = model;
+  const models = params.output.weight.backend.models;
+  const lstm = params.controller as unknown as LstmParameters;
+  if (models === undefined || lstm.layers.length > KERNEL_MAX_LAYERS || !params.interface.bias || !params.output.bias) return null;
+  const sizes: DncSequenceSizes = {
+    batch: batch.batch,
+    steps: batch.steps,
+    inputSize: config.inputSize,
+    outputSize: config.outputSize,
+    hidden: lstm.hiddenSize,
+    layers: lstm.layers.length,
+    slots: config.memorySlots,
+    width: config.memoryWidth,
+    readHeads: config.readHeads,
+    clip: config.clip,
+    lossScale: 1 / sequences,
+  };
+  const layout: Tensor[] = [
+    ...lstm.layers.flatMap((layer) => [layer.weight, layer.bias]),
+    params.interface.weight,
+    params.interface.bias,
+    params.output.weight,
+    params.output.bias,
+  ];
+  const flat = new Float32Array(models.dncParameterCount(sizes));
+  let at = 0;
+  for (const t of layout) {
+    if (at + t.size > flat.length) return null;
+    flat.set(t.dataSync(), at);
+    at += t.size;
+  }
+  if (at !== flat.length) return null;
+  const out = models.dncSequence(flat, batch.inputs, batch.targets, batch.mask, sizes);
+  const gradients = new Map<Tensor, Float32Array>();
+  at = 0;
+  for (const t of layout) {
+    gradients.set(t, out.slice(at, at + t.size));
+    at += t.size;
+  }
+  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients };
+}
+
 /**
  * The loss and every parameter's gradient for a batch of sequences, as @engram/ntm's `sequenceLoss` and the tape give them
  * (up to rounding: this pass adds in float64 where the tape rounds every op to float32).
  * @param model - the DNC (see {@link dncSequenceSupported})
  * @param batch - the sequences
  * @param sequences - what the summed loss is divided by (default the batch's size)
+ * @param options - whether to use the backend's whole-sequence kernel when it has one (default true)
  * @example
  * ```ts
  * const { loss, gradients } = dncSequenceGradients(model, sampleBatch(copyTask, new Random(1), 4));
  * ```
  */
-export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequences = batch.batch): FusedSequenceResult {
+export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequences = batch.batch, options: DncSequenceOptions = {}): FusedSequenceResult {
   const { config, params } = model;
   if (!dncSequenceSupported(model)) throw new EngramError('dncSequenceGradients: the DNC needs an LSTM controller, one write head and the cpu backend');
   if (batch.inputWidth !== config.inputSize || batch.outputWidth !== config.outputSize)
     throw new EngramError(
       `dncSequenceGradients: the batch has input width ${batch.inputWidth} and output width ${batch.outputWidth}; the DNC expects ${config.inputSize} and ${config.outputSize}`,
     );
+  if (options.kernel !== false) {
+    const viaKernel = kernelSequenceGradients(model, batch, sequences);
+    if (viaKernel !== null) return viaKernel;
+  }
   const K = params.output.weight.backend.kernels as CpuKernels;
   const B = batch.batch;
   const N = config.memorySlots;

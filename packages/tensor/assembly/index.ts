@@ -7,3 +7,4 @@ export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, p
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './softmax';
 export { ntmParameterCount, ntmSequence, ntmSequenceTempBytes } from './ntm';
+export { dncParameterCount, dncSequence, dncSequenceTempBytes } from './dnc';

@@ -7,7 +7,7 @@
 // the first layer, H above), the heads' W [H × P] and b [P], the output's W [(H + R·M) × O] and b [O], the initial
 // reads [R × M], the initial weighting logits [(R + W) × N], the initial memory [N × M].
 
-import { F, at } from './pointers';
+import { F, at, entry, setEntry } from './pointers';
 import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
 import { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
@@ -39,22 +39,22 @@ let cursor: usize = 0;
 let stepBytes: usize = 0;
 let stepBase: usize = 0;
 // Offsets within a step (bytes from the step's start).
-let oJoined: StaticArray<usize> = new StaticArray<usize>(16);
-let oZ: StaticArray<usize> = new StaticArray<usize>(16);
-let oH: StaticArray<usize> = new StaticArray<usize>(16);
-let oC: StaticArray<usize> = new StaticArray<usize>(16);
-let oGates: StaticArray<usize> = new StaticArray<usize>(16); // i, f, g, o, tanh c per unit
+const oJoined: usize = memory.data(16 * 4);
+const oZ: usize = memory.data(16 * 4);
+const oH: usize = memory.data(16 * 4);
+const oC: usize = memory.data(16 * 4);
+const oGates: usize = memory.data(16 * 4); // i, f, g, o, tanh c per unit
 let oRaw: usize = 0, oUnclipped: usize = 0;
-let oKey: StaticArray<usize> = new StaticArray<usize>(64);
-let oStrength: StaticArray<usize> = new StaticArray<usize>(64);
-let oGate: StaticArray<usize> = new StaticArray<usize>(64);
-let oShift: StaticArray<usize> = new StaticArray<usize>(64);
-let oSharp: StaticArray<usize> = new StaticArray<usize>(64);
-let oErase: StaticArray<usize> = new StaticArray<usize>(64);
-let oAdd: StaticArray<usize> = new StaticArray<usize>(64);
-let oSim: StaticArray<usize> = new StaticArray<usize>(64);
-let oContent: StaticArray<usize> = new StaticArray<usize>(64);
-let oWeighting: StaticArray<usize> = new StaticArray<usize>(64);
+const oKey: usize = memory.data(64 * 4);
+const oStrength: usize = memory.data(64 * 4);
+const oGate: usize = memory.data(64 * 4);
+const oShift: usize = memory.data(64 * 4);
+const oSharp: usize = memory.data(64 * 4);
+const oErase: usize = memory.data(64 * 4);
+const oAdd: usize = memory.data(64 * 4);
+const oSim: usize = memory.data(64 * 4);
+const oContent: usize = memory.data(64 * 4);
+const oWeighting: usize = memory.data(64 * 4);
 let oMemories: usize = 0; // passes × B·N·M: the memory after each write pass
 let oReads: usize = 0; // R × B·M
 let oOutIn: usize = 0, oLogits: usize = 0;
@@ -68,25 +68,25 @@ let writeBack: usize = 0, cellBack: usize = 0, dJoined: usize = 0, locationTemp:
 function plan(base: usize): usize {
   cursor = 0;
   for (let l = 0; l < L; l++) {
-    oJoined[l] = take(B * (inputWidth(l) + H));
-    oZ[l] = take(B * 4 * H);
-    oH[l] = take(B * H);
-    oC[l] = take(B * H);
-    oGates[l] = take(B * 5 * H);
+    setEntry(oJoined, l, take(B * (inputWidth(l) + H)));
+    setEntry(oZ, l, take(B * 4 * H));
+    setEntry(oH, l, take(B * H));
+    setEntry(oC, l, take(B * H));
+    setEntry(oGates, l, take(B * 5 * H));
   }
   oRaw = take(B * P);
   oUnclipped = take(B * P);
   for (let h = 0; h < R + W; h++) {
-    oKey[h] = take(B * M);
-    oStrength[h] = take(B);
-    oGate[h] = take(B);
-    oShift[h] = take(B * S);
-    oSharp[h] = take(B);
-    oErase[h] = take(h >= R ? B * M : 0);
-    oAdd[h] = take(h >= R ? B * M : 0);
-    oSim[h] = take(B * N);
-    oContent[h] = take(B * N);
-    oWeighting[h] = take(B * N);
+    setEntry(oKey, h, take(B * M));
+    setEntry(oStrength, h, take(B));
+    setEntry(oGate, h, take(B));
+    setEntry(oShift, h, take(B * S));
+    setEntry(oSharp, h, take(B));
+    setEntry(oErase, h, take(h >= R ? B * M : 0));
+    setEntry(oAdd, h, take(h >= R ? B * M : 0));
+    setEntry(oSim, h, take(B * N));
+    setEntry(oContent, h, take(B * N));
+    setEntry(oWeighting, h, take(B * N));
   }
   oMemories = take(passes * B * N * M);
   oReads = take(R * B * M);
@@ -165,15 +165,15 @@ export function ntmSequenceTempBytes(batch: i32, steps: i32, inputs: i32, output
 }
 
 // Parameter offsets (floats) in the flat layout.
-let pLayerW: StaticArray<i32> = new StaticArray<i32>(16);
-let pLayerB: StaticArray<i32> = new StaticArray<i32>(16);
+const pLayerW: usize = memory.data(16 * 4);
+const pLayerB: usize = memory.data(16 * 4);
 let pHeadW: i32 = 0, pHeadB: i32 = 0, pOutW: i32 = 0, pOutB: i32 = 0, pReads: i32 = 0, pFocus: i32 = 0, pMemory: i32 = 0;
 function parameterOffsets(): i32 {
   let n = 0;
   for (let l = 0; l < L; l++) {
-    pLayerW[l] = n;
+    setEntry(pLayerW, l, <usize>(n));
     n += (inputWidth(l) + H) * 4 * H;
-    pLayerB[l] = n;
+    setEntry(pLayerB, l, <usize>(n));
     n += 4 * H;
   }
   pHeadW = n;
@@ -193,23 +193,23 @@ function parameterOffsets(): i32 {
   return n;
 }
 
-@inline function sigmoid(x: f64): f64 {
+@inline export function sigmoid(x: f64): f64 {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
 }
-@inline function sigmoid32(x: f32): f32 {
+@inline export function sigmoid32(x: f32): f32 {
   if (x >= 0) return 1 / (1 + Mathf.exp(-x));
   const e = Mathf.exp(x);
   return e / (1 + e);
 }
-@inline function tanh32(x: f32): f32 {
+@inline export function tanh32(x: f32): f32 {
   // tanh(x) = 1 − 2 / (e^{2x} + 1), saturating cleanly for large |x|.
   if (x > 20) return 1;
   if (x < -20) return -1;
   return 1 - 2 / (Mathf.exp(2 * x) + 1);
 }
-@inline function softplus(x: f64): f64 {
+@inline export function softplus(x: f64): f64 {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
@@ -218,7 +218,7 @@ function parameterOffsets(): i32 {
 // left over past a multiple of 4) take the row-at-a-time loops, which skip zero inputs.
 
 /** y[r, j] = bias[j] + Σ_k x[r, k] w[k, j] (rows × inputs · inputs × outputs). */
-function affine(x: usize, w: usize, bias: usize, y: usize, rows: i32, inputs: i32, outputs: i32): void {
+export function affine(x: usize, w: usize, bias: usize, y: usize, rows: i32, inputs: i32, outputs: i32): void {
   const blocked = rows & ~3;
   for (let r = 0; r < blocked; r += 4) affineFour(x, w, bias, y, r, inputs, outputs);
   for (let r = blocked; r < rows; r++) {
@@ -285,7 +285,7 @@ function affineFour(x: usize, w: usize, bias: usize, y: usize, r: i32, inputs: i
 }
 
 /** dx[r, k] = Σ_j dy[r, j] w[k, j] (the input's gradient of `affine`). */
-function affineBackInput(dyp: usize, w: usize, dx: usize, rows: i32, inputs: i32, outputs: i32): void {
+export function affineBackInput(dyp: usize, w: usize, dx: usize, rows: i32, inputs: i32, outputs: i32): void {
   const blocked = rows & ~3;
   for (let r = 0; r < blocked; r += 4) {
     let k = 0;
@@ -341,7 +341,7 @@ function backInputFour(dyp: usize, w: usize, dx: usize, r: i32, k: i32, inputs: 
 }
 
 /** dw[k, j] += Σ_r x[r, k] dy[r, j]; db[j] += Σ_r dy[r, j]. */
-function affineBackWeights(x: usize, dyp: usize, dw: usize, db: usize, rows: i32, inputs: i32, outputs: i32): void {
+export function affineBackWeights(x: usize, dyp: usize, dw: usize, db: usize, rows: i32, inputs: i32, outputs: i32): void {
   if (rows >= 4) {
     let k = 0;
     for (; k + 4 <= inputs; k += 4) backWeightsFour(x, dyp, dw, k, rows, inputs, outputs);
@@ -404,7 +404,7 @@ function backWeightsFour(x: usize, dyp: usize, dw: usize, k: i32, rows: i32, inp
     }
 }
 
-@inline function addFloats(target: usize, source: usize, count: i32): void {
+@inline export function addFloats(target: usize, source: usize, count: i32): void {
   let i = 0;
   for (; i + 4 <= count; i += 4) v128.store(at(target, i), f32x4.add(v128.load(at(target, i)), v128.load(at(source, i))));
   for (; i < count; i++) store<f32>(at(target, i), load<f32>(at(target, i)) + load<f32>(at(source, i)));
@@ -421,6 +421,54 @@ function softmaxInto(x: usize, y: usize, count: i32, scale: f64): void {
     total += e;
   }
   for (let i = 0; i < count; i++) store<f32>(at(y, i), <f32>(<f64>load<f32>(at(y, i)) / total));
+}
+
+/**
+ * The LSTM cell (gate order i, f, g, o) from its pre-activations z `[B, 4H]` and c_{t−1}: h_t and c_t, and per unit
+ * the gates and tanh c_t `[B, 5H]` that {@link lstmCellBackward} reads.
+ */
+export function lstmCellForward(z: usize, cPrev: usize, hNow: usize, cNow: usize, gates: usize, B: i32, H: i32): void {
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < H; j++) {
+      const zb = b * 4 * H;
+      const ig = sigmoid32(load<f32>(at(z, zb + j)));
+      const fg = sigmoid32(load<f32>(at(z, zb + H + j)));
+      const gg = tanh32(load<f32>(at(z, zb + 2 * H + j)));
+      const og = sigmoid32(load<f32>(at(z, zb + 3 * H + j)));
+      const cNext = fg * load<f32>(at(cPrev, b * H + j)) + ig * gg;
+      const tanhC = tanh32(cNext);
+      store<f32>(at(cNow, b * H + j), cNext);
+      store<f32>(at(hNow, b * H + j), og * tanhC);
+      const gb = at(gates, b * 5 * H + j);
+      store<f32>(gb, ig);
+      store<f32>(at(gb, H), fg);
+      store<f32>(at(gb, 2 * H), gg);
+      store<f32>(at(gb, 3 * H), og);
+      store<f32>(at(gb, 4 * H), tanhC);
+    }
+  }
+}
+
+/** Backward of {@link lstmCellForward} from dh_t and dc_t: dz `[B, 4H]` and dc_{t−1} `[B, H]`. */
+export function lstmCellBackward(gates: usize, cPrev: usize, dh: usize, dc: usize, dz: usize, dcPrev: usize, B: i32, H: i32): void {
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < H; j++) {
+      const zb = b * 4 * H;
+      const gb = at(gates, b * 5 * H + j);
+      const ig = load<f32>(gb);
+      const fg = load<f32>(at(gb, H));
+      const gg = load<f32>(at(gb, 2 * H));
+      const og = load<f32>(at(gb, 3 * H));
+      const tanhC = load<f32>(at(gb, 4 * H));
+      const dhv = load<f32>(at(dh, b * H + j));
+      const dcv = load<f32>(at(dc, b * H + j)) + dhv * og * (1 - tanhC * tanhC);
+      store<f32>(at(dz, zb + j), dcv * gg * ig * (1 - ig));
+      store<f32>(at(dz, zb + H + j), dcv * load<f32>(at(cPrev, b * H + j)) * fg * (1 - fg));
+      store<f32>(at(dz, zb + 2 * H + j), dcv * ig * (1 - gg * gg));
+      store<f32>(at(dz, zb + 3 * H + j), dhv * tanhC * og * (1 - og));
+      store<f32>(at(dcPrev, b * H + j), dcv * fg);
+    }
+  }
 }
 
 /**
@@ -474,9 +522,9 @@ export function ntmSequence(
     // The controller: layer 0 reads [x_t, r_{t−1}], each layer [input, h_{t−1}].
     for (let l = 0; l < L; l++) {
       const inW = inputWidth(l);
-      const joined = stepAt(t, oJoined[l]);
-      const hPrev = t == 0 ? zeroState : stepAt(t - 1, oH[l]);
-      const cPrev = t == 0 ? zeroState : stepAt(t - 1, oC[l]);
+      const joined = stepAt(t, entry(oJoined, l));
+      const hPrev = t == 0 ? zeroState : stepAt(t - 1, entry(oH, l));
+      const cPrev = t == 0 ? zeroState : stepAt(t - 1, entry(oC, l));
       for (let b = 0; b < B; b++) {
         const row = at(joined, b * (inW + H));
         if (l == 0) {
@@ -486,36 +534,15 @@ export function ntmSequence(
             memory.copy(at(row, I + r * M), source, (<usize>M) * F);
           }
         } else {
-          memory.copy(row, at(stepAt(t, oH[l - 1]), b * H), (<usize>H) * F);
+          memory.copy(row, at(stepAt(t, entry(oH, l - 1)), b * H), (<usize>H) * F);
         }
         memory.copy(at(row, inW), at(hPrev, b * H), (<usize>H) * F);
       }
-      const z = stepAt(t, oZ[l]);
-      affine(joined, at(weights, pLayerW[l]), at(weights, pLayerB[l]), z, B, inW + H, 4 * H);
-      const hNow = stepAt(t, oH[l]);
-      const cNow = stepAt(t, oC[l]);
-      const gates = stepAt(t, oGates[l]);
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < H; j++) {
-          const zb = b * 4 * H;
-          const ig = sigmoid32(load<f32>(at(z, zb + j)));
-          const fg = sigmoid32(load<f32>(at(z, zb + H + j)));
-          const gg = tanh32(load<f32>(at(z, zb + 2 * H + j)));
-          const og = sigmoid32(load<f32>(at(z, zb + 3 * H + j)));
-          const cNext = fg * load<f32>(at(cPrev, b * H + j)) + ig * gg;
-          const tanhC = tanh32(cNext);
-          store<f32>(at(cNow, b * H + j), cNext);
-          store<f32>(at(hNow, b * H + j), og * tanhC);
-          const gb = at(gates, b * 5 * H + j);
-          store<f32>(gb, ig);
-          store<f32>(at(gb, H), fg);
-          store<f32>(at(gb, 2 * H), gg);
-          store<f32>(at(gb, 3 * H), og);
-          store<f32>(at(gb, 4 * H), tanhC);
-        }
-      }
+      const z = stepAt(t, entry(oZ, l));
+      affine(joined, at(weights, <i32>entry(pLayerW, l)), at(weights, <i32>entry(pLayerB, l)), z, B, inW + H, 4 * H);
+      lstmCellForward(z, cPrev, stepAt(t, entry(oH, l)), stepAt(t, entry(oC, l)), stepAt(t, entry(oGates, l)), B, H);
     }
-    const top = stepAt(t, oH[L - 1]);
+    const top = stepAt(t, entry(oH, L - 1));
     const raw = stepAt(t, oRaw);
     affine(top, wHead, at(weights, pHeadB), raw, B, H, P);
     memory.copy(stepAt(t, oUnclipped), raw, (<usize>(B * P)) * F);
@@ -524,11 +551,11 @@ export function ntmSequence(
     // Heads: constrain, content and location addressing against the memory before the write.
     let offset = 0;
     for (let h = 0; h < R + W; h++) {
-      const key = stepAt(t, oKey[h]);
-      const strength = stepAt(t, oStrength[h]);
-      const gate = stepAt(t, oGate[h]);
-      const shift = stepAt(t, oShift[h]);
-      const sharp = stepAt(t, oSharp[h]);
+      const key = stepAt(t, entry(oKey, h));
+      const strength = stepAt(t, entry(oStrength, h));
+      const gate = stepAt(t, entry(oGate, h));
+      const shift = stepAt(t, entry(oShift, h));
+      const sharp = stepAt(t, entry(oSharp, h));
       for (let b = 0; b < B; b++) {
         const row = at(raw, b * P + offset);
         memory.copy(at(key, b * M), row, (<usize>M) * F);
@@ -537,23 +564,23 @@ export function ntmSequence(
         softmaxInto(at(row, M + 2), at(shift, b * S), S, 1);
         store<f32>(at(sharp, b), <f32>(softplus(<f64>load<f32>(at(row, M + 2 + S))) + 1));
         if (h >= R) {
-          const erase = stepAt(t, oErase[h]);
-          const add = stepAt(t, oAdd[h]);
+          const erase = stepAt(t, entry(oErase, h));
+          const add = stepAt(t, entry(oAdd, h));
           for (let j = 0; j < M; j++) store<f32>(at(erase, b * M + j), <f32>sigmoid(<f64>load<f32>(at(row, M + 3 + S + j))));
           memory.copy(at(add, b * M), at(row, 2 * M + 3 + S), (<usize>M) * F);
         }
       }
-      const sim = stepAt(t, oSim[h]);
-      const content = stepAt(t, oContent[h]);
+      const sim = stepAt(t, entry(oSim, h));
+      const content = stepAt(t, entry(oContent, h));
       rowCosine(memoryBefore, key, sim, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) softmaxInto(at(sim, b * N), at(content, b * N), N, <f64>load<f32>(at(strength, b)));
-      const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, oWeighting[h]);
-      locationAddress(content, previous, gate, shift, sharp, stepAt(t, oWeighting[h]), B, N, S, SHARPEN_EPSILON, locationTemp);
+      const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, entry(oWeighting, h));
+      locationAddress(content, previous, gate, shift, sharp, stepAt(t, entry(oWeighting, h)), B, N, S, SHARPEN_EPSILON, locationTemp);
       offset += headSize(h);
     }
     // Reads (memory before the write), then the write passes.
     for (let r = 0; r < R; r++) {
-      const w = stepAt(t, oWeighting[r]);
+      const w = stepAt(t, entry(oWeighting, r));
       const read = at(stepAt(t, oReads), r * B * M);
       memory.fill(read, 0, (<usize>(B * M)) * F);
       for (let b = 0; b < B; b++) {
@@ -571,10 +598,10 @@ export function ntmSequence(
     let source = memoryBefore;
     for (let p = 0; p < passes; p++) {
       const h = R + (W == 1 ? 0 : p % W);
-      const erase = W == 1 || p < W ? stepAt(t, oErase[h]) : none;
-      const add = W == 1 || p >= W ? stepAt(t, oAdd[h]) : none;
+      const erase = W == 1 || p < W ? stepAt(t, entry(oErase, h)) : none;
+      const add = W == 1 || p >= W ? stepAt(t, entry(oAdd, h)) : none;
       const target = stepAt(t, oMemories + (<usize>(p * B * N * M)) * F);
-      memoryWrite(source, stepAt(t, oWeighting[h]), erase, add, target, B, N, M);
+      memoryWrite(source, stepAt(t, entry(oWeighting, h)), erase, add, target, B, N, M);
       source = target;
     }
     // The output on scored steps, and the loss.
@@ -609,7 +636,7 @@ export function ntmSequence(
   memory.fill(dC, 0, (<usize>(L * B * H)) * F);
   for (let t = T - 1; t >= 0; t--) {
     const memoryBefore = t == 0 ? initialMemory : stepAt(t - 1, oMemories + (<usize>((passes - 1) * B * N * M)) * F);
-    const top = stepAt(t, oH[L - 1]);
+    const top = stepAt(t, entry(oH, L - 1));
     const dTop = at(dH, (L - 1) * B * H);
     let scored = false;
     for (let b = 0; b < B; b++) if (load<f32>(at(mask, t * B + b)) != 0) scored = true;
@@ -637,10 +664,10 @@ export function ntmSequence(
       const h = R + w;
       const isErase = W == 1 || p < W;
       const isAdd = W == 1 || p >= W;
-      const erase = isErase ? stepAt(t, oErase[h]) : none;
-      const add = isAdd ? stepAt(t, oAdd[h]) : none;
+      const erase = isErase ? stepAt(t, entry(oErase, h)) : none;
+      const add = isAdd ? stepAt(t, entry(oAdd, h)) : none;
       const input = p == 0 ? memoryBefore : stepAt(t, oMemories + (<usize>((p - 1) * B * N * M)) * F);
-      memoryWriteBackward(input, stepAt(t, oWeighting[h]), erase, add, dMemory, writeBack, B, N, M);
+      memoryWriteBackward(input, stepAt(t, entry(oWeighting, h)), erase, add, dMemory, writeBack, B, N, M);
       memory.copy(dMemory, writeBack, (<usize>(B * N * M)) * F);
       addFloats(at(dPrevious, h * B * N), at(writeBack, B * N * M), B * N);
       if (isErase) addFloats(at(dErase, w * B * M), at(writeBack, B * N * M + B * N), B * M);
@@ -648,7 +675,7 @@ export function ntmSequence(
     }
     // The reads, against the memory before the write.
     for (let r = 0; r < R; r++) {
-      const w = stepAt(t, oWeighting[r]);
+      const w = stepAt(t, entry(oWeighting, r));
       const d = at(dReads, r * B * M);
       const dw = at(dPrevious, r * B * N);
       for (let b = 0; b < B; b++) {
@@ -669,13 +696,13 @@ export function ntmSequence(
     const raw = stepAt(t, oRaw);
     let offset = 0;
     for (let h = 0; h < R + W; h++) {
-      const content = stepAt(t, oContent[h]);
-      const gate = stepAt(t, oGate[h]);
-      const shift = stepAt(t, oShift[h]);
-      const sharp = stepAt(t, oSharp[h]);
-      const strength = stepAt(t, oStrength[h]);
-      const sim = stepAt(t, oSim[h]);
-      const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, oWeighting[h]);
+      const content = stepAt(t, entry(oContent, h));
+      const gate = stepAt(t, entry(oGate, h));
+      const shift = stepAt(t, entry(oShift, h));
+      const sharp = stepAt(t, entry(oSharp, h));
+      const strength = stepAt(t, entry(oStrength, h));
+      const sim = stepAt(t, entry(oSim, h));
+      const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, entry(oWeighting, h));
       locationAddressBackward(content, previous, gate, shift, sharp, at(dPrevious, h * B * N), locationBack, B, N, S, SHARPEN_EPSILON, locationTemp);
       memory.copy(at(dPreviousNext, h * B * N), at(locationBack, B * N), (<usize>(B * N)) * F);
       const dg = at(locationBack, 2 * B * N);
@@ -693,7 +720,7 @@ export function ntmSequence(
         }
         store<f32>(at(dStrength, b), <f32>db);
       }
-      rowCosineBackward(memoryBefore, stepAt(t, oKey[h]), dSim, cosineBack, B, N, M, COSINE_EPSILON);
+      rowCosineBackward(memoryBefore, stepAt(t, entry(oKey, h)), dSim, cosineBack, B, N, M, COSINE_EPSILON);
       addFloats(dMemory, cosineBack, B * N * M);
       for (let b = 0; b < B; b++) {
         const row = b * P + offset;
@@ -707,7 +734,7 @@ export function ntmSequence(
           store<f32>(at(dRaw, row + M + 2 + k), <f32>(<f64>load<f32>(at(shift, b * S + k)) * (<f64>load<f32>(at(ds, b * S + k)) - sdot)));
         store<f32>(at(dRaw, row + M + 2 + S), <f32>(<f64>load<f32>(at(dGamma, b)) * sigmoid(<f64>load<f32>(at(raw, row + M + 2 + S)))));
         if (h >= R) {
-          const erase = stepAt(t, oErase[h]);
+          const erase = stepAt(t, entry(oErase, h));
           const w = h - R;
           for (let j = 0; j < M; j++) {
             const ej = <f64>load<f32>(at(erase, b * M + j));
@@ -731,31 +758,14 @@ export function ntmSequence(
     // The LSTM, top layer first; dH[l] and dC[l] hold the gradients of h_t and c_t.
     for (let l = L - 1; l >= 0; l--) {
       const inW = inputWidth(l);
-      const cPrev = t == 0 ? zeroState : stepAt(t - 1, oC[l]);
-      const gates = stepAt(t, oGates[l]);
+      const cPrev = t == 0 ? zeroState : stepAt(t - 1, entry(oC, l));
+      const gates = stepAt(t, entry(oGates, l));
       const dh = at(dH, l * B * H);
       const dc = at(dC, l * B * H);
       const dz = cellBack;
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < H; j++) {
-          const zb = b * 4 * H;
-          const gb = at(gates, b * 5 * H + j);
-          const ig = load<f32>(gb);
-          const fg = load<f32>(at(gb, H));
-          const gg = load<f32>(at(gb, 2 * H));
-          const og = load<f32>(at(gb, 3 * H));
-          const tanhC = load<f32>(at(gb, 4 * H));
-          const dhv = load<f32>(at(dh, b * H + j));
-          const dcv = load<f32>(at(dc, b * H + j)) + dhv * og * (1 - tanhC * tanhC);
-          store<f32>(at(dz, zb + j), dcv * gg * ig * (1 - ig));
-          store<f32>(at(dz, zb + H + j), dcv * load<f32>(at(cPrev, b * H + j)) * fg * (1 - fg));
-          store<f32>(at(dz, zb + 2 * H + j), dcv * ig * (1 - gg * gg));
-          store<f32>(at(dz, zb + 3 * H + j), dhv * tanhC * og * (1 - og));
-          store<f32>(at(dCNext, l * B * H + b * H + j), dcv * fg);
-        }
-      }
-      affineBackWeights(stepAt(t, oJoined[l]), dz, at(out, pLayerW[l]), at(out, pLayerB[l]), B, inW + H, 4 * H);
-      affineBackInput(dz, at(weights, pLayerW[l]), dJoined, B, inW + H, 4 * H);
+      lstmCellBackward(gates, cPrev, dh, dc, dz, at(dCNext, l * B * H), B, H);
+      affineBackWeights(stepAt(t, entry(oJoined, l)), dz, at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), B, inW + H, 4 * H);
+      affineBackInput(dz, at(weights, <i32>entry(pLayerW, l)), dJoined, B, inW + H, 4 * H);
       for (let b = 0; b < B; b++) {
         memory.copy(at(dHNext, l * B * H + b * H), at(dJoined, b * (inW + H) + inW), (<usize>H) * F);
         if (l > 0) addFloats(at(dH, (l - 1) * B * H + b * H), at(dJoined, b * (inW + H)), H);

@@ -7,3 +7,17 @@ export const F: usize = 4;
 @inline export function at(base: usize, index: i32): usize {
   return base + (<usize>index) * F;
 }
+
+// Small tables (per-layer and per-head offsets) live in static memory made with `memory.data`, below `__heap_base`:
+// the JavaScript side manages everything from the heap base up (operand cache, scratch), so nothing there may be
+// allocated with `new` (the stub runtime would put it where the scratch later writes).
+
+/** Entry i of a table of 32-bit values made with `memory.data`. */
+@inline export function entry(table: usize, i: i32): usize {
+  return load<usize>(table + ((<usize>i) << 2));
+}
+
+/** Sets entry i of a table made with `memory.data`. */
+@inline export function setEntry(table: usize, i: i32, value: usize): void {
+  store<usize>(table + ((<usize>i) << 2), value);
+}

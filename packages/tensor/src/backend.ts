@@ -481,6 +481,32 @@ export interface NtmSequenceSizes {
   lossScale: number;
 }
 
+/** The sizes of one {@link ModelKernels.dncSequence} call. */
+export interface DncSequenceSizes {
+  /** Sequences side by side. */
+  batch: number;
+  /** Time steps. */
+  steps: number;
+  /** Input width I. */
+  inputSize: number;
+  /** Output width O. */
+  outputSize: number;
+  /** LSTM units per layer H. */
+  hidden: number;
+  /** LSTM layers (1–16). */
+  layers: number;
+  /** Memory rows N. */
+  slots: number;
+  /** Memory width W. */
+  width: number;
+  /** Read heads R (the write heads are one). */
+  readHeads: number;
+  /** The controller's output and y are clipped to ±this (0: not clipped). */
+  clip: number;
+  /** The summed loss is multiplied by this (1 / the sequences it averages over). */
+  lossScale: number;
+}
+
 /** Whole-model kernels a backend may offer (see {@link Backend.models}). */
 export interface ModelKernels {
   /**
@@ -501,4 +527,22 @@ export interface ModelKernels {
    * @param sizes - the model's sizes (batch, steps, clip and scale are ignored)
    */
   ntmParameterCount(sizes: NtmSequenceSizes): number;
+  /**
+   * A whole DNC training sequence with an LSTM controller and one write head, forward and backward (@engram/dnc's
+   * `dncSequenceGradients`): the parameters in one flat layout (per LSTM layer W and b; the interface's W and b; the
+   * output's W and b), inputs `[T, B, I]`, targets `[T, B, O]` and mask `[T, B]` (time-major) → the gradients in the
+   * same layout, then the loss (binary cross-entropy over the scored bits of the clipped outputs, times `lossScale`)
+   * and the count of wrong bits.
+   * @param parameters - every parameter, flat, in the layout above
+   * @param inputs - the inputs, time-major
+   * @param targets - the targets, time-major
+   * @param mask - 1 where a sequence's step is scored, else 0
+   * @param sizes - the model's and the batch's sizes
+   */
+  dncSequence(parameters: Float32Array, inputs: Float32Array, targets: Float32Array, mask: Float32Array, sizes: DncSequenceSizes): Float32Array;
+  /**
+   * How many floats the flat parameter layout of {@link ModelKernels.dncSequence} holds.
+   * @param sizes - the model's sizes (batch, steps, clip and scale are ignored)
+   */
+  dncParameterCount(sizes: DncSequenceSizes): number;
 }

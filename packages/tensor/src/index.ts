@@ -21,6 +21,7 @@ export {
   type KernelName,
   type Kernels,
   type MatmulArgs,
+  type DncSequenceSizes,
   type ModelKernels,
   type NtmSequenceSizes,
   OUTPUT_LAYOUTS,

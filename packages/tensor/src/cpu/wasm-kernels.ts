@@ -1,4 +1,4 @@
-import { type Kernels, type MatmulArgs, type ModelKernels, type NtmSequenceSizes, OUTPUT_LAYOUTS, layoutLength } from '../backend.js';
+import { type DncSequenceSizes, type Kernels, type MatmulArgs, type ModelKernels, type NtmSequenceSizes, OUTPUT_LAYOUTS, layoutLength } from '../backend.js';
 import { SLAB_MAX_FLOATS, allocateFloats } from './allocate.js';
 import { KERNELS_RELAXED_SIMD_WASM, KERNELS_SIMD_WASM } from './kernels-wasm.generated.js';
 
@@ -160,6 +160,9 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
   ntmSequence(...args: number[]): void;
   ntmSequenceTempBytes(...sizes: number[]): number;
   ntmParameterCount(...sizes: number[]): number;
+  dncSequence(...args: number[]): void;
+  dncSequenceTempBytes(...sizes: number[]): number;
+  dncParameterCount(...sizes: number[]): number;
 };
 
 const WASM_PAGE_BYTES = 65536;
@@ -314,7 +317,33 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   }
 
   const modelSizes = (z: NtmSequenceSizes): number[] => [z.inputSize, z.outputSize, z.hidden, z.layers, z.slots, z.width, z.readHeads, z.writeHeads, z.shifts];
+  const dncSizes = (z: DncSequenceSizes): number[] => [z.inputSize, z.outputSize, z.hidden, z.layers, z.slots, z.width, z.readHeads];
   const models: ModelKernels = {
+    dncParameterCount: (sizes) => wasm.dncParameterCount(...dncSizes(sizes)),
+    dncSequence(parameters, inputs, targets, mask, sizes) {
+      const count = wasm.dncParameterCount(...dncSizes(sizes));
+      if (parameters.length !== count) throw new Error(`dncSequence: expected ${count} parameters, got ${parameters.length}`);
+      const tempBytes = wasm.dncSequenceTempBytes(sizes.batch, sizes.steps, ...dncSizes(sizes));
+      return run(
+        [parameters, inputs, targets, mask],
+        count + 2,
+        ([w, x, y, m], out, temp) =>
+          wasm.dncSequence(
+            w as number,
+            x as number,
+            y as number,
+            m as number,
+            out,
+            sizes.batch,
+            sizes.steps,
+            ...dncSizes(sizes),
+            sizes.clip,
+            sizes.lossScale,
+            temp,
+          ),
+        tempBytes,
+      );
+    },
     ntmParameterCount: (sizes) => wasm.ntmParameterCount(...modelSizes(sizes)),
     ntmSequence(parameters, inputs, targets, mask, sizes) {
       const count = wasm.ntmParameterCount(...modelSizes(sizes));
