@@ -1,8 +1,8 @@
 import { associativeRecallTask, copyTask, repeatCopyTask, sampleBatch } from '@engram/datasets';
-import { sequenceLoss, trainBatch } from '@engram/ntm';
-import { RMSProp, Random, parameterList } from '@engram/tensor';
+import { errorBits, evaluateBatch, sequenceLoss, trainBatch } from '@engram/ntm';
+import { RMSProp, Random, noGrad, parameterList } from '@engram/tensor';
 import { describe, expect, it } from 'vitest';
-import { dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
+import { dncSequenceEvaluation, dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
 import { type DncConfig, createDnc, defaultDncConfig, dncRecurrent } from './index.js';
 
 /** The tape's loss and gradients and the hand-written pass's, for the same model and batch. */
@@ -85,6 +85,31 @@ describe('the DNC sequence without the tape', () => {
       const other = tape.weights[i] as Float32Array;
       for (let j = 0; j < w.length; j++) expect(Math.abs((w[j] as number) - (other[j] as number))).toBeLessThan(1e-5);
     }
+  });
+
+  it('evaluates a batch with the kernel’s forward pass alone: the tape’s loss and error bits', () => {
+    const config = defaultDncConfig(6, 5, {
+      memorySlots: 10,
+      memoryWidth: 4,
+      readHeads: 3,
+      clip: 0.7,
+      controller: { kind: 'lstm', hiddenSize: 10, layers: 2 },
+    });
+    const rng = new Random(6);
+    const model = createDnc(config, rng);
+    for (const p of parameterList(model.params)) {
+      const values = p.toArray();
+      for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) + rng.normal(0, 0.3);
+      p.assign(values);
+    }
+    const batch = sampleBatch(repeatCopyTask, rng, 5, { width: 4, minLength: 1, maxLength: 3, minRepeats: 1, maxRepeats: 3 });
+    const fast = dncSequenceEvaluation(model, batch);
+    const tape = noGrad(() => sequenceLoss(dncRecurrent(model), batch));
+    expect(fast).not.toBeNull();
+    expect(fast?.loss).toBeCloseTo(tape.loss.item(), 4);
+    expect((fast?.wrongBits ?? -1) / batch.batch).toBe(errorBits(batch, tape.run.logits));
+    expect(evaluateBatch(dncRecurrent(model), batch)).toEqual({ loss: fast?.loss, errorBits: (fast?.wrongBits ?? 0) / batch.batch });
+    expect(dncSequenceEvaluation(model, sampleBatch(copyTask, rng, 1, { width: 4, maxLength: 2 }))).toBeNull();
   });
 
   it('covers LSTM controllers with one write head on the cpu backend, and says what it refuses', () => {

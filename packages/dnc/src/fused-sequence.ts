@@ -11,7 +11,7 @@
  */
 import type { LinearParameters, LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
-import type { FusedSequenceResult } from '@engram/ntm';
+import type { FusedSequenceResult, SequenceEvaluation } from '@engram/ntm';
 import { COSINE_EPSILON, type DncSequenceSizes, EngramError, type Kernels, type Tensor } from '@engram/tensor';
 import { ALLOCATION_EPSILON } from './memory-access.js';
 import type { DncModel } from './model.js';
@@ -114,7 +114,7 @@ const KERNEL_MAX_LAYERS = 16;
  * The whole batch in one call of the backend's `dncSequence` kernel: the parameters flattened in its layout, the
  * gradients cut back out. Null where the backend has no such kernel or the model does not fit it.
  */
-function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
+function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequences: number, gradients = true): FusedSequenceResult | null {
   const { config, params } = model;
   const models = params.output.weight.backend.models;
   const lstm = params.controller as unknown as LstmParameters;
@@ -131,6 +131,7 @@ function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequence
     readHeads: config.readHeads,
     clip: config.clip,
     lossScale: 1 / sequences,
+    gradients,
   };
   const layout: Tensor[] = [
     ...lstm.layers.flatMap((layer) => [layer.weight, layer.bias]),
@@ -148,13 +149,26 @@ function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequence
   }
   if (at !== flat.length) return null;
   const out = models.dncSequence(flat, batch.inputs, batch.targets, batch.mask, sizes);
-  const gradients = new Map<Tensor, Float32Array>();
+  const result = new Map<Tensor, Float32Array>();
   at = 0;
   for (const t of layout) {
-    gradients.set(t, out.slice(at, at + t.size));
+    if (gradients) result.set(t, out.slice(at, at + t.size));
     at += t.size;
   }
-  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients };
+  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients: result };
+}
+
+/**
+ * A batch's loss (nats per sequence) and wrong bits from the forward pass alone, in one call of the backend's
+ * `dncSequence` kernel: what evaluation uses where it can. Null where the model or backend has no such kernel, or the
+ * batch is another task's.
+ * @param model - the DNC
+ * @param batch - the sequences
+ */
+export function dncSequenceEvaluation(model: DncModel, batch: SequenceBatch): SequenceEvaluation | null {
+  if (!dncSequenceSupported(model) || batch.inputWidth !== model.config.inputSize || batch.outputWidth !== model.config.outputSize) return null;
+  const result = kernelSequenceGradients(model, batch, batch.batch, false);
+  return result === null ? null : { loss: result.loss, wrongBits: result.wrongBits };
 }
 
 /**

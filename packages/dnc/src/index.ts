@@ -48,7 +48,7 @@ export {
   dncStep,
   initialDncState,
 } from './model.js';
-export { type DncSequenceOptions, dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
+export { type DncSequenceOptions, dncSequenceEvaluation, dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
 export { DNC_RECIPE, type NewDnc, type NewDncOptions, newDnc } from './recipe.js';
 export {
   DNC_FORMAT,

@@ -3,7 +3,7 @@ import { type Controller, type ControllerParameters, type LinearParameters, crea
 import type { RecurrentMemoryModel } from '@engram/ntm';
 import { type Random, ShapeError, type Tensor, clamp, concat, mul, zeros } from '@engram/tensor';
 import { type DncConfig, validateDncConfig } from './config.js';
-import { dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
+import { dncSequenceEvaluation, dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
 import {
   type DncInterfaceName,
   dncInterfaceTable,
@@ -219,5 +219,6 @@ export function dncRecurrent(model: DncModel): RecurrentMemoryModel<DncState> {
     },
     // Training without the tape where the hand-written pass covers the model (LSTM, one write head, cpu).
     sequenceGradients: (batch, sequences) => (dncSequenceSupported(model) ? dncSequenceGradients(model, batch, sequences) : null),
+    sequenceEvaluation: (batch) => dncSequenceEvaluation(model, batch),
   };
 }

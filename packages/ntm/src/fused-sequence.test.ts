@@ -1,9 +1,9 @@
 import { associativeRecallTask, copyTask, sampleBatch } from '@engram/datasets';
-import { Random, parameterList } from '@engram/tensor';
+import { Random, noGrad, parameterList } from '@engram/tensor';
 import { describe, expect, it } from 'vitest';
 import { type NtmConfig, createNtm, defaultNtmConfig } from './index.js';
-import { fusedSequenceGradients, fusedSequenceSupported } from './fused-sequence.js';
-import { sequenceLoss } from './train.js';
+import { fusedSequenceEvaluation, fusedSequenceGradients, fusedSequenceSupported } from './fused-sequence.js';
+import { errorBits, evaluateBatch, sequenceLoss } from './train.js';
 
 /** The composed path's loss and gradients (the tape), and the fused path's, for the same model and batch. */
 function bothPaths(
@@ -95,6 +95,35 @@ describe('the NTM sequence without the tape', () => {
     const batch = sampleBatch(copyTask, new Random(2), 1, { width: 5, minLength: 1, maxLength: 3 });
     for (const kernel of [true, false])
       expect(() => fusedSequenceGradients(model, batch, 1, { kernel })).toThrow(/input width 6 and output width 5; the NTM expects 6 and 4/);
+  });
+
+  it('evaluates a batch with the kernel’s forward pass alone (two steps’ activations kept): the tape’s loss and error bits', () => {
+    const config = defaultNtmConfig(6, 5, {
+      memorySlots: 11,
+      memoryWidth: 7,
+      readHeads: 2,
+      writeHeads: 2,
+      controller: { kind: 'lstm', hiddenSize: 13, layers: 2 },
+      memoryInit: 'learned',
+    });
+    const rng = new Random(5);
+    const model = createNtm(config, rng);
+    for (const p of parameterList(model.params)) {
+      const values = p.toArray();
+      for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) + rng.normal(0, 0.3);
+      p.assign(values);
+    }
+    const batch = sampleBatch(copyTask, rng, 7, { width: 5, minLength: 1, maxLength: 6 });
+    const fast = fusedSequenceEvaluation(model, batch);
+    const tape = noGrad(() => sequenceLoss(model, batch));
+    expect(fast).not.toBeNull();
+    expect(fast?.loss).toBeCloseTo(tape.loss.item(), 4);
+    expect((fast?.wrongBits ?? -1) / batch.batch).toBe(errorBits(batch, tape.run.logits));
+    expect(evaluateBatch(model, batch)).toEqual({ loss: fast?.loss, errorBits: (fast?.wrongBits ?? 0) / batch.batch });
+    // Another task's batch is not read with the model's strides: the tape's error instead.
+    const other = sampleBatch(copyTask, rng, 1, { width: 4, minLength: 1, maxLength: 3 });
+    expect(fusedSequenceEvaluation(model, other)).toBeNull();
+    expect(() => evaluateBatch(model, other)).toThrow(/input width 5 and output width 4/);
   });
 
   it('applies only to an LSTM controller', () => {

@@ -14,7 +14,7 @@ import type { LinearParameters, LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
 import { COSINE_EPSILON, EngramError, type Kernels, type NtmSequenceSizes, type Tensor } from '@engram/tensor';
 import type { NtmModel } from './model.js';
-import type { RecurrentMemoryModel } from './recurrent.js';
+import type { RecurrentMemoryModel, SequenceEvaluation } from './recurrent.js';
 
 type CpuKernels = Kernels<Float32Array>;
 
@@ -40,6 +40,18 @@ export function fusedSequenceSupported(model: NtmModel): boolean {
   return model.controller.kind === 'lstm' && model.params.output.weight.backend.name === 'cpu';
 }
 
+/**
+ * A batch's loss (nats per sequence) and wrong bits from the forward pass alone, in one call of the backend's
+ * whole-sequence kernel: what `evaluateBatch` uses where it can. Null where the model or backend has no such kernel.
+ * @param model - the NTM
+ * @param batch - the sequences
+ */
+export function fusedSequenceEvaluation(model: NtmModel, batch: SequenceBatch): SequenceEvaluation | null {
+  if (!fusedSequenceSupported(model) || batch.inputWidth !== model.config.inputSize || batch.outputWidth !== model.config.outputSize) return null;
+  const result = kernelSequenceGradients(model, batch, batch.batch, false);
+  return result === null ? null : { loss: result.loss, wrongBits: result.wrongBits };
+}
+
 const sigmoid = (x: number): number => {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
@@ -63,7 +75,7 @@ const KERNEL_LIMITS = { layers: 16, heads: 64 };
  * The whole sequence in one call of the backend's `ntmSequence` kernel: the parameters flattened in its
  * layout, the gradients cut back out. Null where the backend has no such kernel or the model does not fit it.
  */
-function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequences: number): FusedSequenceResult | null {
+function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequences: number, gradients = true): FusedSequenceResult | null {
   const { config, params } = model;
   const models = params.output.weight.backend.models;
   const lstm = params.controller as unknown as LstmParameters;
@@ -89,6 +101,7 @@ function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequence
     shifts: config.shiftWidth,
     controllerClip: config.controllerClip,
     lossScale: 1 / sequences,
+    gradients,
   };
   const memory = (params.initialMemory ?? model.fixedMemory) as Tensor;
   const layout: Tensor[] = [
@@ -109,13 +122,13 @@ function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequence
   }
   if (at !== flat.length) return null;
   const out = models.ntmSequence(flat, batch.inputs, batch.targets, batch.mask, sizes);
-  const gradients = new Map<Tensor, Float32Array>();
+  const result = new Map<Tensor, Float32Array>();
   at = 0;
   for (const t of layout) {
-    if (t !== memory || params.initialMemory) gradients.set(t, out.slice(at, at + t.size));
+    if (gradients && (t !== memory || params.initialMemory)) result.set(t, out.slice(at, at + t.size));
     at += t.size;
   }
-  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients };
+  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients: result };
 }
 
 /** One head's constrained parameters for a batch, and where its raw slice starts. */

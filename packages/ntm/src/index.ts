@@ -37,7 +37,7 @@ export {
   trainBatch,
   trainBatchWith,
 } from './train.js';
-export { type RecurrentMemoryModel, type RecurrentStep, type SequenceModel, asRecurrent } from './recurrent.js';
+export { type RecurrentMemoryModel, type RecurrentStep, type SequenceEvaluation, type SequenceModel, asRecurrent } from './recurrent.js';
 export type { FusedSequenceResult } from './fused-sequence.js';
 export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';
 export {

@@ -38,6 +38,20 @@ export interface RecurrentMemoryModel<State = unknown> {
    * @param sequences - what the summed loss is divided by (the whole batch's size when this is a shard of it)
    */
   sequenceGradients?(batch: SequenceBatch, sequences: number): FusedSequenceResult | null;
+  /**
+   * Optional: a batch's loss (nats per sequence) and wrong bits from a forward pass without the tape, for evaluation;
+   * null where the model has none for this batch (`evaluateBatch` then runs `step`).
+   * @param batch - the sequences
+   */
+  sequenceEvaluation?(batch: SequenceBatch): SequenceEvaluation | null;
+}
+
+/** A batch's loss and wrong bits from a forward pass without the tape ({@link RecurrentMemoryModel.sequenceEvaluation}). */
+export interface SequenceEvaluation {
+  /** Binary cross-entropy over the scored bits, nats per sequence. */
+  loss: number;
+  /** Wrong bits over the batch's sequences (not averaged). */
+  wrongBits: number;
 }
 
 /** What one {@link RecurrentMemoryModel.step} returns. */

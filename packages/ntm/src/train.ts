@@ -14,7 +14,7 @@ import {
   sum,
   tensor,
 } from '@engram/tensor';
-import { type FusedSequenceResult, fusedSequenceGradients, fusedSequenceSupported } from './fused-sequence.js';
+import { type FusedSequenceResult, fusedSequenceEvaluation, fusedSequenceGradients, fusedSequenceSupported } from './fused-sequence.js';
 import { stepSlice } from './model.js';
 import { type SequenceModel, asRecurrent } from './recurrent.js';
 
@@ -275,6 +275,9 @@ export interface Evaluation {
  * @param batch - the sequences to run (no gradient is kept)
  */
 export function evaluateBatch(model: SequenceModel, batch: SequenceBatch): Evaluation {
+  // The forward pass as one kernel call where the model has one (the NTM's and the DNC's whole-sequence kernels).
+  const fast = TAPE_FORCED ? null : 'initialState' in model ? (model.sequenceEvaluation?.(batch) ?? null) : fusedSequenceEvaluation(model, batch);
+  if (fast !== null) return { loss: fast.loss, errorBits: fast.wrongBits / batch.batch };
   return noGrad(() => {
     const { loss, run } = sequenceLoss(model, batch);
     return { loss: loss.item(), errorBits: errorBits(batch, run.logits) };

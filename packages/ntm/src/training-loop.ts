@@ -5,6 +5,9 @@ import {
   algorithmicTask,
   curriculumCeiling,
   curriculumOptions,
+  packSequences,
+  type SequenceBatch,
+  type SequenceTask,
   sampleBatch,
 } from '@engram/datasets';
 import { Adam, NonFiniteError, type Optimizer, RMSProp, Random, parameterList } from '@engram/tensor';
@@ -202,6 +205,20 @@ const EVAL_CHUNK = 100;
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
+ * The held-out sequences: `size` drawn one after another from `rng` (the same sequences whatever the grouping), then
+ * grouped by length into chunks of {@link EVAL_CHUNK}, so that a chunk's short sequences are not padded to a long
+ * one's length. The error bits summed over the chunks are those of the sequences alone.
+ */
+function heldOutChunks<O>(task: SequenceTask<O>, rng: Random, size: number, options: O): SequenceBatch[] {
+  const sequences = Array.from({ length: size }, () => task.sample(rng, options));
+  sequences.sort((a, b) => a.inputs.length - b.inputs.length);
+  const chunks: SequenceBatch[] = [];
+  for (let from = 0; from < size; from += EVAL_CHUNK)
+    chunks.push(packSequences(sequences.slice(from, from + EVAL_CHUNK), task.inputWidth(options), task.outputWidth(options)));
+  return chunks;
+}
+
+/**
  * Trains an NTM (or any {@link RecurrentMemoryModel}, such as @engram/dnc's DNC) on an algorithmic task with a recipe: sampling batches from a seeded stream, an
  * optional length curriculum, held-out evaluation and the stopping rule (solved when `until` error
  * bits per sequence hold `stable` evaluations in a row), NaN/Inf detection, and a checkpoint
@@ -237,11 +254,7 @@ export async function trainNtm(model: SequenceModel, task: AlgorithmicTaskName, 
   let passes = training.passes ?? 0;
   const plan = options.evaluation === false || options.evaluation === undefined ? null : options.evaluation;
   const evalRng = new Random(seed + 1_000_003);
-  const evalChunks = plan
-    ? Array.from({ length: Math.ceil(plan.size / EVAL_CHUNK) }, (_, i) =>
-        sampleBatch(generator, evalRng, Math.min(EVAL_CHUNK, plan.size - i * EVAL_CHUNK), taskOptions),
-      )
-    : [];
+  const evalChunks = plan ? heldOutChunks(generator, evalRng, plan.size, taskOptions) : [];
   const heldOut = (): number => evalChunks.reduce((bits, chunk) => bits + evaluateBatch(model, chunk).errorBits * chunk.batch, 0) / (plan?.size ?? 1);
   const started = performance.now();
   const secondsBefore = training.seconds;

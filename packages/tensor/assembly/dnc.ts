@@ -100,7 +100,7 @@ function plan(base: usize): usize {
   oOutput = take(B * O);
   stepBytes = cursor;
   cursor = base;
-  stepBase = take(<i32>((stepBytes * <usize>T) / F));
+  stepBase = take(<i32>((stepBytes * <usize>(ring ? min(T, 2) : T)) / F));
   zeroMemory = take(B * N * M);
   zeroLink = take(B * N * N);
   zeroSlots = take(B * N);
@@ -147,8 +147,10 @@ function plan(base: usize): usize {
   return cursor;
 }
 
+/** Forward only (no gradients): two steps' buffers, used in turn, instead of one per step. */
+let ring: bool = false;
 @inline function stepAt(t: i32, offset: usize): usize {
-  return stepBase + (<usize>t) * stepBytes + offset;
+  return stepBase + (<usize>(ring ? t & 1 : t)) * stepBytes + offset;
 }
 /** A state buffer after step t − 1: the initial (zero) one at t = 0. */
 @inline function before(t: i32, offset: usize, initial: usize): usize {
@@ -187,8 +189,20 @@ export function dncParameterCount(inputs: i32, outputs: i32, hidden: i32, layers
 }
 
 /** Bytes of temp space `dncSequence` needs. */
-export function dncSequenceTempBytes(batch: i32, steps: i32, inputs: i32, outputs: i32, hidden: i32, layers: i32, slots: i32, width: i32, reads: i32): i32 {
+export function dncSequenceTempBytes(
+  batch: i32,
+  steps: i32,
+  inputs: i32,
+  outputs: i32,
+  hidden: i32,
+  layers: i32,
+  slots: i32,
+  width: i32,
+  reads: i32,
+  gradients: bool,
+): i32 {
   setSizes(batch, steps, inputs, outputs, hidden, layers, slots, width, reads);
+  ring = !gradients;
   return <i32>plan(0) + 16;
 }
 
@@ -258,7 +272,8 @@ function softmaxRowsBackward(weights: usize, x: usize, strength: usize, dWeights
 /**
  * One batch of sequences forward and backward. `weights` in the layout above; `inputs` [T, B, I], `targets` [T, B, O]
  * and `mask` [T, B], time-major; `out` receives the gradients (the weights' layout) then the loss and the wrong bits.
- * `scale` divides the summed loss (1 / sequences); `clip` bounds the controller's output and y (0: none).
+ * `scale` divides the summed loss (1 / sequences); `clip` bounds the controller's output and y (0: none). Without
+ * `gradients`, only the forward pass runs (the loss and the wrong bits; the gradients stay zero).
  */
 export function dncSequence(
   weights: usize,
@@ -277,9 +292,11 @@ export function dncSequence(
   reads: i32,
   clip: f32,
   scale: f64,
+  gradients: bool,
   temp: usize,
 ): void {
   setSizes(batch, steps, inputSize, outputSize, hidden, layers, slots, width, reads);
+  ring = !gradients;
   const count = parameterOffsets();
   plan(temp);
   memory.fill(out, 0, (<usize>(count + 2)) * F);
@@ -476,6 +493,12 @@ export function dncSequence(
         }
       }
     }
+  }
+
+  if (!gradients) {
+    store<f32>(at(out, count), <f32>(loss * scale));
+    store<f32>(at(out, count + 1), <f32>wrong);
+    return;
   }
 
   // Backward through time; carried: the gradients of the state after step t.

@@ -94,7 +94,7 @@ function plan(base: usize): usize {
   oLogits = take(B * O);
   stepBytes = cursor;
   cursor = base;
-  stepBase = take(<i32>((stepBytes * <usize>T) / F));
+  stepBase = take(<i32>((stepBytes * <usize>(ring ? min(T, 2) : T)) / F));
   initialMemory = take(B * N * M);
   initialWeightings = take((R + W) * B * N);
   initialReads = take(R * B * M);
@@ -126,8 +126,10 @@ function plan(base: usize): usize {
   return cursor;
 }
 
+/** Forward only (no gradients): two steps' buffers, used in turn, instead of one per step. */
+let ring: bool = false;
 @inline function stepAt(t: i32, offset: usize): usize {
-  return stepBase + (<usize>t) * stepBytes + offset;
+  return stepBase + (<usize>(ring ? t & 1 : t)) * stepBytes + offset;
 }
 
 function setSizes(batch: i32, steps: i32, inputs: i32, outputs: i32, hidden: i32, layers: i32, slots: i32, width: i32, reads: i32, writes: i32, shifts: i32): void {
@@ -159,8 +161,22 @@ export function ntmParameterCount(inputs: i32, outputs: i32, hidden: i32, layers
 }
 
 /** Bytes of temp space `ntmSequence` needs. */
-export function ntmSequenceTempBytes(batch: i32, steps: i32, inputs: i32, outputs: i32, hidden: i32, layers: i32, slots: i32, width: i32, reads: i32, writes: i32, shifts: i32): i32 {
+export function ntmSequenceTempBytes(
+  batch: i32,
+  steps: i32,
+  inputs: i32,
+  outputs: i32,
+  hidden: i32,
+  layers: i32,
+  slots: i32,
+  width: i32,
+  reads: i32,
+  writes: i32,
+  shifts: i32,
+  gradients: bool,
+): i32 {
   setSizes(batch, steps, inputs, outputs, hidden, layers, slots, width, reads, writes, shifts);
+  ring = !gradients;
   return <i32>plan(0) + 16;
 }
 
@@ -474,7 +490,8 @@ export function lstmCellBackward(gates: usize, cPrev: usize, dh: usize, dc: usiz
 /**
  * One sequence forward and backward. `weights` in the layout above; `inputs` [T, B, I], `targets` [T, B, O] and
  * `mask` [T, B], time-major; `out` receives the gradients (the weights' layout) then the loss and the wrong bits.
- * `scale` divides the summed loss (1 / sequences); `clip` bounds the heads' raw parameters (0: none).
+ * `scale` divides the summed loss (1 / sequences); `clip` bounds the heads' raw parameters (0: none). Without
+ * `gradients`, only the forward pass runs (the loss and the wrong bits; the gradients stay zero).
  */
 export function ntmSequence(
   weights: usize,
@@ -495,9 +512,11 @@ export function ntmSequence(
   shifts: i32,
   clip: f32,
   scale: f64,
+  gradients: bool,
   temp: usize,
 ): void {
   setSizes(batch, steps, inputSize, outputSize, hidden, layers, slots, width, reads, writes, shifts);
+  ring = !gradients;
   const count = parameterOffsets();
   plan(temp);
   memory.fill(out, 0, (<usize>(count + 2)) * F);
@@ -626,6 +645,12 @@ export function ntmSequence(
         }
       }
     }
+  }
+
+  if (!gradients) {
+    store<f32>(at(out, count), <f32>(loss * scale));
+    store<f32>(at(out, count + 1), <f32>wrong);
+    return;
   }
 
   // Backward through time; carried: the gradients of the state after step t.

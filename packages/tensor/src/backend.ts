@@ -479,6 +479,11 @@ export interface NtmSequenceSizes {
   controllerClip: number;
   /** The summed loss is multiplied by this (1 / the sequences it averages over). */
   lossScale: number;
+  /**
+   * False: the forward pass only, for evaluation: the loss and the wrong bits, the gradients left zero, and only two
+   * steps' activations kept (default true).
+   */
+  gradients?: boolean;
 }
 
 /** The sizes of one {@link ModelKernels.dncSequence} call. */
@@ -505,6 +510,11 @@ export interface DncSequenceSizes {
   clip: number;
   /** The summed loss is multiplied by this (1 / the sequences it averages over). */
   lossScale: number;
+  /**
+   * False: the forward pass only, for evaluation: the loss and the wrong bits, the gradients left zero, and only two
+   * steps' activations kept (default true).
+   */
+  gradients?: boolean;
 }
 
 /** Whole-model kernels a backend may offer (see {@link Backend.models}). */

@@ -157,11 +157,11 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
     strideB: number,
   ): void;
   heapBase(): number;
-  ntmSequence(...args: number[]): void;
-  ntmSequenceTempBytes(...sizes: number[]): number;
+  ntmSequence(...args: (number | boolean)[]): void;
+  ntmSequenceTempBytes(...sizes: (number | boolean)[]): number;
   ntmParameterCount(...sizes: number[]): number;
-  dncSequence(...args: number[]): void;
-  dncSequenceTempBytes(...sizes: number[]): number;
+  dncSequence(...args: (number | boolean)[]): void;
+  dncSequenceTempBytes(...sizes: (number | boolean)[]): number;
   dncParameterCount(...sizes: number[]): number;
 };
 
@@ -323,7 +323,8 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     dncSequence(parameters, inputs, targets, mask, sizes) {
       const count = wasm.dncParameterCount(...dncSizes(sizes));
       if (parameters.length !== count) throw new Error(`dncSequence: expected ${count} parameters, got ${parameters.length}`);
-      const tempBytes = wasm.dncSequenceTempBytes(sizes.batch, sizes.steps, ...dncSizes(sizes));
+      const gradients = sizes.gradients !== false;
+      const tempBytes = wasm.dncSequenceTempBytes(sizes.batch, sizes.steps, ...dncSizes(sizes), gradients);
       return run(
         [parameters, inputs, targets, mask],
         count + 2,
@@ -339,6 +340,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
             ...dncSizes(sizes),
             sizes.clip,
             sizes.lossScale,
+            gradients,
             temp,
           ),
         tempBytes,
@@ -348,7 +350,8 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     ntmSequence(parameters, inputs, targets, mask, sizes) {
       const count = wasm.ntmParameterCount(...modelSizes(sizes));
       if (parameters.length !== count) throw new Error(`ntmSequence: expected ${count} parameters, got ${parameters.length}`);
-      const tempBytes = wasm.ntmSequenceTempBytes(sizes.batch, sizes.steps, ...modelSizes(sizes));
+      const gradients = sizes.gradients !== false;
+      const tempBytes = wasm.ntmSequenceTempBytes(sizes.batch, sizes.steps, ...modelSizes(sizes), gradients);
       return run(
         [parameters, inputs, targets, mask],
         count + 2,
@@ -364,6 +367,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
             ...modelSizes(sizes),
             sizes.controllerClip,
             sizes.lossScale,
+            gradients,
             temp,
           ),
         tempBytes,
