@@ -449,6 +449,42 @@ export interface Backend<S = unknown> {
    * where its backend offers it and its own composed path otherwise.
    */
   readonly models?: ModelKernels;
+  /** Optional native optimizer updates (the CPU backend's WebAssembly module has them); the optimizers use them where offered. */
+  readonly optimizers?: OptimizerKernels;
+}
+
+/** One RMSProp update's settings ({@link OptimizerKernels.rmsprop}). */
+export interface RmsPropStep {
+  /** The gradient is multiplied by this first (when `prepare`). */
+  scale: number;
+  /** …then clipped to ±this (when `prepare`). */
+  limit: number;
+  /** Scale, clip and round the gradient to float32 first. */
+  prepare: boolean;
+  /** ρ, the decay of the running averages. */
+  decay: number;
+  /** Momentum of the update. */
+  momentum: number;
+  /** η. */
+  learningRate: number;
+  /** Subtract the squared running mean (Graves 2013). */
+  centered: boolean;
+  /** ε inside the square root. */
+  epsilon: number;
+}
+
+/** Optimizer updates a backend may run natively, each bit for bit as the JavaScript loop of src/optim.ts. */
+export interface OptimizerKernels {
+  /**
+   * RMSProp's update of one parameter, in place: value, square (n), mean (g) and delta.
+   * @param value - the parameter's values
+   * @param grad - its gradient
+   * @param square - the running average of the squared gradient
+   * @param mean - the running average of the gradient
+   * @param delta - the last update (momentum)
+   * @param step - the settings
+   */
+  rmsprop(value: Float32Array, grad: Float32Array, square: Float32Array, mean: Float32Array, delta: Float32Array, step: RmsPropStep): void;
 }
 
 /** The sizes of one {@link ModelKernels.ntmSequence} call. */

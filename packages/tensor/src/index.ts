@@ -23,6 +23,8 @@ export {
   type MatmulArgs,
   type DncSequenceSizes,
   type ModelKernels,
+  type OptimizerKernels,
+  type RmsPropStep,
   type NtmSequenceSizes,
   OUTPUT_LAYOUTS,
   type OutputLayout,

@@ -9,6 +9,7 @@ import {
   binaryCrossEntropyWithLogits,
   clipGradientsByNorm,
   clipGradientsByValue,
+  createCpuBackend,
   glorotUniform,
   gradientNorm,
   normClipScale,
@@ -153,6 +154,40 @@ describe('step with the clipping folded in', () => {
       }
     });
   }
+  it('RMSProp’s native update (WebAssembly, f64 lane pairs) gives the JavaScript loop’s numbers bit for bit', () => {
+    const wasm = createCpuBackend();
+    const plain = createCpuBackend({ simd: false });
+    expect(wasm.optimizers, 'the WebAssembly backend updates natively').toBeDefined();
+    expect(plain.optimizers).toBeUndefined();
+    for (const centered of [true, false]) {
+      for (const [scale, limit] of [
+        [1, undefined],
+        [0.37, 10],
+        [1, 0.05],
+      ] as [number, number | undefined][]) {
+        const make = (backend: typeof wasm) => {
+          const rng = new Random(11);
+          // 1,031 and 4 × 257 values: past the native threshold, with a tail that is not a multiple of four.
+          return [randomNormal([1031], rng, 0, 1), randomNormal([4, 257], rng, 0, 1)].map((p) => tensor(p.toArray(), p.shape, { backend, requiresGrad: true }));
+        };
+        const [native, loop] = [make(wasm), make(plain)] as [Tensor[], Tensor[]];
+        const [a, b] = [new RMSProp(native, 1e-3, { centered }), new RMSProp(loop, 1e-3, { centered })];
+        for (let step = 0; step < 4; step++) {
+          for (const [i, p] of native.entries()) {
+            const g = randomNormal(p.shape, new Random(100 * step + i), 0, step === 3 ? 1e3 : 1).toArray();
+            if (step === 2) g[5] = -0;
+            p.grad = tensor(g, p.shape, { backend: wasm });
+            (loop[i] as Tensor).grad = tensor(g, p.shape, { backend: plain });
+          }
+          const options = { gradientScale: scale, ...(limit === undefined ? {} : { clipValue: limit }) };
+          a.step(options);
+          b.step(options);
+        }
+        for (const [i, p] of native.entries()) expect(p.toArray()).toEqual((loop[i] as Tensor).toArray());
+        for (const slot of ['square', 'mean', 'delta']) expect(a.state().slots[slot]).toEqual(b.state().slots[slot]);
+      }
+    }
+  });
   it('normClipScale: maxNorm / norm above the limit, 1 otherwise (NaN included)', () => {
     expect(normClipScale(10, 5)).toBe(0.5);
     expect(normClipScale(4, 5)).toBe(1);

@@ -8,6 +8,9 @@ import { tensor } from './create.js';
 import { EngramError, formatShape } from './errors.js';
 import type { Tensor } from './tensor.js';
 
+/** Parameters this large or larger use the backend's native update where it has one (smaller ones: the copy costs more). */
+const NATIVE_UPDATE_MIN = 512;
+
 /** Guards the denominators of RMSProp and Adam (added to the root mean square). */
 export const OPTIMIZER_EPSILON = 1e-8;
 
@@ -287,6 +290,12 @@ export class RMSProp extends Optimizer {
     const delta = this.slot('delta', index);
     const { decay, momentum, learningRate, centered, epsilon } = this;
     const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
+    // The backend's native update (WebAssembly: the same arithmetic, bit for bit), where copying in pays off.
+    const native = value.length >= NATIVE_UPDATE_MIN ? this.params[index]?.backend.optimizers : undefined;
+    if (native) {
+      native.rmsprop(value, grad, n, g, delta, { scale, limit, prepare, decay, momentum, learningRate, centered, epsilon });
+      return true;
+    }
     for (let i = 0; i < value.length; i++) {
       // The gradient as step() would prepare it (scaled, clipped, rounded to float32), in the same pass.
       const gi = prepare ? Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale)))) : (grad[i] as number);

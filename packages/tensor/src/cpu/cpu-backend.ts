@@ -39,7 +39,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     kernels,
     fromArray: (data) => data,
     toArray: (storage) => storage,
-    ...(wasm ? { models: wasm.models } : {}),
+    ...(wasm ? { models: wasm.models, optimizers: wasm.optimizers } : {}),
     addInPlace: (target, source, size) => {
       for (let i = 0; i < size; i++) target[i] = (target[i] as number) + (source[i] as number);
     },

@@ -1,4 +1,13 @@
-import { type DncSequenceSizes, type Kernels, type MatmulArgs, type ModelKernels, type NtmSequenceSizes, OUTPUT_LAYOUTS, layoutLength } from '../backend.js';
+import {
+  type DncSequenceSizes,
+  type Kernels,
+  type MatmulArgs,
+  type ModelKernels,
+  type NtmSequenceSizes,
+  OUTPUT_LAYOUTS,
+  type OptimizerKernels,
+  layoutLength,
+} from '../backend.js';
 import { SLAB_MAX_FLOATS, allocateFloats } from './allocate.js';
 import { KERNELS_RELAXED_SIMD_WASM, KERNELS_SIMD_WASM } from './kernels-wasm.generated.js';
 
@@ -163,6 +172,7 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
   dncSequence(...args: (number | boolean)[]): void;
   dncSequenceTempBytes(...sizes: (number | boolean)[]): number;
   dncParameterCount(...sizes: number[]): number;
+  rmspropUpdate(...args: (number | boolean)[]): void;
 };
 
 const WASM_PAGE_BYTES = 65536;
@@ -177,6 +187,9 @@ export const SMALL_BATCHED_MAX_MACS = 8192;
 /** Products with fewer rows than this stream B directly instead of packing it. */
 const DIRECT_MAX_ROWS = 4;
 
+/** Scratch bytes of the RMSProp update (two lanes' n, g and delta as f64x2). */
+const RMSPROP_TEMP_BYTES = 96;
+
 /** Which matmul kernel is in use. */
 export type WasmMatmulFlavor = 'relaxed-simd' | 'simd';
 
@@ -190,6 +203,8 @@ export interface WasmKernels {
   readonly fused: Pick<Kernels<Float32Array>, WasmKernelName>;
   /** The whole-model kernels. */
   readonly models: ModelKernels;
+  /** The optimizers' updates. */
+  readonly optimizers: OptimizerKernels;
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -375,9 +390,44 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     },
   };
 
+  const optimizers: OptimizerKernels = {
+    rmsprop(value, grad, square, mean, delta, step) {
+      const count = value.length;
+      const bytes = alignUp(count * FLOAT_BYTES);
+      ensureScratch(5 * bytes + RMSPROP_TEMP_BYTES);
+      const arrays = [value, grad, square, mean, delta];
+      const pointers = arrays.map((a, i) => {
+        const pointer = scratchBase + i * bytes;
+        heap.set(a, pointer / FLOAT_BYTES);
+        return pointer;
+      });
+      const [pv, pg, pn, pm, pd] = pointers as [number, number, number, number, number];
+      wasm.rmspropUpdate(
+        pv,
+        pg,
+        pn,
+        pm,
+        pd,
+        count,
+        step.scale,
+        step.limit,
+        step.prepare,
+        step.decay,
+        step.momentum,
+        step.learningRate,
+        step.centered,
+        step.epsilon,
+        scratchBase + 5 * bytes,
+      );
+      for (const [i, a] of arrays.entries())
+        if (i !== 1) a.set(heap.subarray((pointers[i] as number) / FLOAT_BYTES, (pointers[i] as number) / FLOAT_BYTES + count));
+    },
+  };
+
   return {
     flavor,
     models,
+    optimizers,
     fused: fused as unknown as Pick<Kernels<Float32Array>, WasmKernelName>,
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
