@@ -1,6 +1,6 @@
 import { type NtmRecipe, type NtmTrainingSnapshot, type TrainingState, freshNtmTraining, ntmOptimizer } from '@engram/ntm';
 import { EngramError, Random, gradientNorm as globalNorm, noGrad, normClipScale, parameterList } from '@engram/tensor';
-import { type BabiSequence, DNC_BABI_RECIPE, babiLoss } from './babi.js';
+import { type BabiSequence, DNC_BABI_RECIPE, babiGradients, babiScore } from './babi.js';
 import type { DncModel } from './model.js';
 import { dncRecurrent } from './model.js';
 
@@ -182,7 +182,7 @@ export function evaluateDncBabi(model: DncModel, stories: readonly BabiSequence[
   const tallies = new Map<number, [number, number]>();
   noGrad(() => {
     for (const story of stories) {
-      for (const [task, [wrong, asked]] of babiLoss(model, [story]).perTask) {
+      for (const [task, [wrong, asked]] of babiScore(model, [story]).perTask) {
         const t = tallies.get(task) ?? [0, 0];
         t[0] += wrong;
         t[1] += asked;
@@ -275,10 +275,8 @@ export async function trainDncBabi(model: DncModel, train: readonly BabiSequence
       let result: DncBabiBatchResult;
       if (options.gradients) result = await options.gradients.compute(model, stories);
       else {
-        const { loss, wrong, questions } = babiLoss(model, stories);
-        const value = loss.item();
-        if (Number.isFinite(value)) loss.backward();
-        result = { loss: value, wrong, questions };
+        const { loss, wrong, questions } = babiGradients(model, stories);
+        result = { loss, wrong, questions };
       }
       if (!Number.isFinite(result.loss))
         return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${result.loss} at step ${training.step + 1}` };

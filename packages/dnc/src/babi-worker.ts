@@ -4,7 +4,7 @@
  */
 import { Random, parameterList } from '@engram/tensor';
 import { serveGradients } from '@engram/tensor/workers';
-import { type BabiSequence, babiLoss } from './babi.js';
+import { type BabiSequence, babiGradients } from './babi.js';
 import type { DncWorkerData } from './dnc-worker.js';
 import { createDnc } from './model.js';
 
@@ -21,10 +21,8 @@ serveGradients((init: DncWorkerData) => {
   return {
     params: parameterList(model.params),
     compute(shard: DncBabiShard) {
-      const { loss, wrong, questions } = babiLoss(model, shard.stories, shard.batch);
-      const value = loss.item();
-      if (Number.isFinite(value)) loss.backward();
-      return { loss: value, wrong, questions };
+      const { loss, wrong, questions } = babiGradients(model, shard.stories, shard.batch);
+      return { loss, wrong, questions };
     },
   };
 });

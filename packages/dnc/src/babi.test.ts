@@ -9,13 +9,16 @@ import {
   BABI_SYMBOLS,
   DNC_BABI_RECIPE,
   type BabiSequence,
+  babiGradients,
   babiLoss,
   babiProgress,
+  babiScore,
   babiVocabulary,
   batchByLength,
   createDnc,
   defaultDncConfig,
   dncRecurrent,
+  dncSequenceSupported,
   encodeBabiEpisode,
   encodeBabiTasks,
   evaluateDncBabi,
@@ -85,6 +88,51 @@ describe('the DNC on bAbI', () => {
     expect(together.questions).toBe(3);
     expect(together.wrong).toBe(apart.reduce((n, a) => n + a.wrong, 0));
     expect([...together.perTask]).toEqual([[1, [together.wrong, 3]]]);
+  });
+
+  it('the whole-sequence kernel gives the tape’s loss, questions and gradients (babiGradients, babiScore)', () => {
+    const train = tinyStories(5, 3);
+    const vocabulary = babiVocabulary([...parseBabi(STORY), ...train]);
+    const stories = [...encodeBabiTasks(new Map([[1, parseBabi(STORY)]]), vocabulary), ...encodeBabiTasks(new Map([[2, train]]), vocabulary)];
+    // Two layers, three read heads, a clip that bites, so every path of the kernel runs.
+    const config = defaultDncConfig(vocabulary.size, vocabulary.size, {
+      controller: { kind: 'lstm', hiddenSize: 12, layers: 2 },
+      memorySlots: 9,
+      memoryWidth: 5,
+      readHeads: 3,
+      clip: 1.5,
+    });
+    const rng = new Random(8);
+    const model = createDnc(config, rng);
+    for (const p of parameterList(model.params)) {
+      const values = p.toArray();
+      for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) + rng.normal(0, 0.3);
+      p.assign(values);
+    }
+    const params = parameterList(model.params);
+    expect(dncSequenceSupported(model) && model.params.output.weight.backend.models !== undefined, 'the kernel path runs').toBe(true);
+    const tape = babiLoss(model, stories, 4);
+    tape.loss.backward();
+    const expected = params.map((p) => p.grad?.toArray() ?? new Float32Array(p.size));
+    for (const p of params) p.grad = null;
+    const kernel = babiGradients(model, stories, 4);
+    expect(kernel.loss).toBeCloseTo(tape.loss.item(), 4);
+    expect([kernel.wrong, kernel.questions, [...kernel.perTask]]).toEqual([tape.wrong, tape.questions, [...tape.perTask]]);
+    for (const [i, p] of params.entries()) {
+      const e = expected[i] as Float32Array;
+      const a = p.grad?.toArray() ?? new Float32Array(p.size);
+      const scale = Math.max(1e-3, ...Array.from(e, Math.abs));
+      let worst = 0;
+      for (let j = 0; j < e.length; j++) worst = Math.max(worst, Math.abs((a[j] as number) - (e[j] as number)) / (Math.abs(e[j] as number) + 5e-4 * scale));
+      expect(worst, `parameter ${i} ${p.shape.join('×')}`).toBeLessThan(2e-3);
+    }
+    const score = babiScore(model, stories);
+    const forward = babiLoss(model, stories);
+    expect(score.loss).toBeCloseTo(forward.loss.item(), 4);
+    expect([score.wrong, [...score.perTask]]).toEqual([forward.wrong, [...forward.perTask]]);
+    expect(() =>
+      babiGradients(model, [{ ...(stories[0] as BabiSequence), targets: new Int32Array((stories[0] as BabiSequence).inputs.length).fill(-1) }]),
+    ).toThrow(/ask no question/);
   });
 
   it('learns seeded one-fact stories (< 10% wrong on held-out ones), and resumes bit for bit', async () => {

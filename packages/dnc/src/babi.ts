@@ -7,8 +7,9 @@
  */
 import { type BabiEpisode, type BabiExample, Vocabulary, babiEpisodes } from '@engram/datasets';
 import type { NtmRecipe } from '@engram/ntm';
-import { EngramError, type Tensor, concat, crossEntropy, gather, mul, tensor } from '@engram/tensor';
+import { EngramError, type Tensor, concat, crossEntropy, gather, mul, noGrad, parameterList, tensor } from '@engram/tensor';
 import type { DncConfig } from './config.js';
+import { type DncKernelBatch, dncKernelSequence } from './fused-sequence.js';
 import { type DncModel, dncRecurrent } from './model.js';
 
 /** The symbols the DNC reads besides words: the end of a sentence, the end of a question, and "answer now". */
@@ -180,13 +181,18 @@ export function babiLoss(model: DncModel, sequences: readonly BabiSequence[], di
   const answers = Int32Array.from(targets);
   const loss = mul(crossEntropy(logits, answers, 'sum'), 1 / divideBy);
   const right = argmaxMatches(logits, answers);
+  return { loss, ...tallyQuestions(sequences, (b, t) => right[(rowOf[b] as Map<number, number>).get(t) as number] === 1) };
+}
+
+/** Questions right and wrong, overall and per task, from whether story b's answer word at step t was right. */
+function tallyQuestions(sequences: readonly BabiSequence[], right: (b: number, t: number) => boolean): Omit<BabiLoss, 'loss'> {
   let wrong = 0;
   let questions = 0;
   const perTask = new Map<number, [number, number]>();
   sequences.forEach((s, b) => {
     const tally = perTask.get(s.task) ?? [0, 0];
     for (const answerSteps of s.questions) {
-      const ok = answerSteps.every((t) => right[(rowOf[b] as Map<number, number>).get(t) as number] === 1);
+      const ok = answerSteps.every((t) => right(b, t));
       questions++;
       tally[1]++;
       if (!ok) {
@@ -196,7 +202,86 @@ export function babiLoss(model: DncModel, sequences: readonly BabiSequence[], di
     }
     perTask.set(s.task, tally);
   });
-  return { loss, wrong, questions, perTask };
+  return { wrong, questions, perTask };
+}
+
+/** What {@link babiGradients} and {@link babiScore} return: {@link BabiLoss} with the loss as a number. */
+export interface BabiScore extends Omit<BabiLoss, 'loss'> {
+  /** Cross-entropy summed over the answer words, divided by `divideBy`. */
+  loss: number;
+}
+
+/**
+ * The stories as the `dncSequence` kernel reads them (one-hot words `[T, B, V]`, answer ids `[T, B]`, −1 elsewhere),
+ * checked as {@link babiLoss} checks them.
+ */
+function babiKernelBatch(model: DncModel, sequences: readonly BabiSequence[]): DncKernelBatch {
+  const width = model.config.inputSize;
+  const batch = sequences.length;
+  if (batch === 0) throw new EngramError('babiLoss: no stories');
+  if (model.config.outputSize !== width) throw new EngramError('babiLoss: the DNC must read and write one-hot words (input width = output width)');
+  const steps = Math.max(...sequences.map((s) => s.inputs.length));
+  const inputs = new Float32Array(steps * batch * width);
+  const targets = new Float32Array(steps * batch).fill(-1);
+  let asked = false;
+  sequences.forEach((s, b) => {
+    for (let t = 0; t < s.inputs.length; t++) {
+      const word = s.inputs[t] as number;
+      if (word <= 0 || word >= width) throw new EngramError(`babiLoss: word id ${word} is outside the model's ${width} inputs`);
+      inputs[(t * batch + b) * width + word] = 1;
+      const target = s.targets[t] as number;
+      if (target >= 0) {
+        if (target >= width) throw new EngramError(`babiLoss: answer id ${target} is outside the model's ${width} outputs`);
+        targets[t * batch + b] = target;
+        asked = true;
+      }
+    }
+  });
+  if (!asked) throw new EngramError('babiLoss: the stories ask no question');
+  return { steps, batch, inputs, targets, mask: new Float32Array(steps * batch), loss: 'words' };
+}
+
+/**
+ * A batch of stories' loss and gradients (left on the parameters, as `loss.backward()` leaves them): in one call of
+ * the backend's whole-sequence kernel where the DNC qualifies (`dncKernelSequence`), else {@link babiLoss} on the
+ * tape. The same numbers either way, up to rounding (tested).
+ * @param model - the DNC (input and output widths = the vocabulary's size)
+ * @param sequences - the stories
+ * @param divideBy - what the summed cross-entropy is divided by (default the number of stories)
+ */
+export function babiGradients(model: DncModel, sequences: readonly BabiSequence[], divideBy = sequences.length): BabiScore {
+  const data = babiKernelBatch(model, sequences);
+  const kernel = dncKernelSequence(model, data, divideBy);
+  if (kernel === null) {
+    const { loss, ...rest } = babiLoss(model, sequences, divideBy);
+    const value = loss.item();
+    if (Number.isFinite(value)) loss.backward();
+    return { loss: value, ...rest };
+  }
+  if (Number.isFinite(kernel.loss))
+    for (const p of parameterList(model.params)) {
+      const grad = kernel.gradients.get(p);
+      p.grad = grad === undefined ? null : tensor(grad, p.shape, { backend: p.backend, copy: false });
+    }
+  const verdicts = kernel.verdicts as Float32Array;
+  return { loss: kernel.loss, ...tallyQuestions(sequences, (b, t) => verdicts[t * data.batch + b] === 1) };
+}
+
+/**
+ * A batch of stories' loss and questions right, from the forward pass alone: the kernel where the DNC qualifies,
+ * else {@link babiLoss} without a tape.
+ * @param model - the DNC
+ * @param sequences - the stories
+ */
+export function babiScore(model: DncModel, sequences: readonly BabiSequence[]): BabiScore {
+  const data = babiKernelBatch(model, sequences);
+  const kernel = dncKernelSequence(model, data, sequences.length, false);
+  if (kernel === null) {
+    const { loss, ...rest } = noGrad(() => babiLoss(model, sequences));
+    return { loss: loss.item(), ...rest };
+  }
+  const verdicts = kernel.verdicts as Float32Array;
+  return { loss: kernel.loss, ...tallyQuestions(sequences, (b, t) => verdicts[t * data.batch + b] === 1) };
 }
 
 /** 1 where the row's arg max is its target. */

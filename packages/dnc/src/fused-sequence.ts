@@ -107,21 +107,58 @@ export interface DncSequenceOptions {
   kernel?: boolean;
 }
 
+/** `ENGRAM_NTM_TAPE=1` (read once at load): the kernel is not used, so the tape runs (to compare the two). */
+const TAPE_FORCED = typeof process !== 'undefined' && process.env?.ENGRAM_NTM_TAPE === '1';
+
 /** The most LSTM layers the whole-sequence kernel plans for. */
 const KERNEL_MAX_LAYERS = 16;
 
+/** A batch as the `dncSequence` kernel reads it (time-major), with how its outputs are scored. */
+export interface DncKernelBatch {
+  /** Time steps T. */
+  steps: number;
+  /** Sequences side by side B. */
+  batch: number;
+  /** `[T, B, I]`. */
+  inputs: Float32Array;
+  /** `[T, B, O]` bits, or `[T, B]` word ids (−1: not scored). */
+  targets: Float32Array;
+  /** `[T, B]`: 1 where scored (bits only). */
+  mask: Float32Array;
+  /** `bits` (binary cross-entropy) or `words` (softmax cross-entropy, bAbI). */
+  loss: 'bits' | 'words';
+}
+
+/** What one call of the `dncSequence` kernel gave back. */
+export interface DncKernelResult extends FusedSequenceResult {
+  /** With `words`: each row's verdict `[T, B]` (1 right, 0 wrong, −1 not scored). */
+  verdicts: Float32Array | null;
+}
+
 /**
  * The whole batch in one call of the backend's `dncSequence` kernel: the parameters flattened in its layout, the
- * gradients cut back out. Null where the backend has no such kernel or the model does not fit it.
+ * gradients (when asked) cut back out. Null where the model does not qualify or the backend has no such kernel.
+ * @param model - the DNC
+ * @param data - the batch, time-major
+ * @param sequences - what the summed loss is divided by
+ * @param gradients - false: the forward pass alone (no gradients)
  */
-function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequences: number, gradients = true): FusedSequenceResult | null {
+export function dncKernelSequence(model: DncModel, data: DncKernelBatch, sequences: number, gradients = true): DncKernelResult | null {
   const { config, params } = model;
   const models = params.output.weight.backend.models;
   const lstm = params.controller as unknown as LstmParameters;
-  if (models === undefined || lstm.layers.length > KERNEL_MAX_LAYERS || !params.interface.bias || !params.output.bias) return null;
+  if (
+    TAPE_FORCED ||
+    !dncSequenceSupported(model) ||
+    models === undefined ||
+    lstm.layers.length > KERNEL_MAX_LAYERS ||
+    !params.interface.bias ||
+    !params.output.bias
+  )
+    return null;
   const sizes: DncSequenceSizes = {
-    batch: batch.batch,
-    steps: batch.steps,
+    batch: data.batch,
+    steps: data.steps,
     inputSize: config.inputSize,
     outputSize: config.outputSize,
     hidden: lstm.hiddenSize,
@@ -132,6 +169,7 @@ function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequence
     clip: config.clip,
     lossScale: 1 / sequences,
     gradients,
+    loss: data.loss,
   };
   const layout: Tensor[] = [
     ...lstm.layers.flatMap((layer) => [layer.weight, layer.bias]),
@@ -148,14 +186,24 @@ function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequence
     at += t.size;
   }
   if (at !== flat.length) return null;
-  const out = models.dncSequence(flat, batch.inputs, batch.targets, batch.mask, sizes);
+  const out = models.dncSequence(flat, data.inputs, data.targets, data.mask, sizes);
   const result = new Map<Tensor, Float32Array>();
   at = 0;
   for (const t of layout) {
     if (gradients) result.set(t, out.slice(at, at + t.size));
     at += t.size;
   }
-  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients: result };
+  return {
+    loss: out[at] as number,
+    wrongBits: out[at + 1] as number,
+    gradients: result,
+    verdicts: data.loss === 'words' ? out.slice(at + 2, at + 2 + data.steps * data.batch) : null,
+  };
+}
+
+/** {@link dncKernelSequence} for a batch of an algorithmic task (bits). */
+function kernelSequenceGradients(model: DncModel, batch: SequenceBatch, sequences: number, gradients = true): FusedSequenceResult | null {
+  return dncKernelSequence(model, { ...batch, loss: 'bits' }, sequences, gradients);
 }
 
 /**

@@ -48,7 +48,15 @@ export {
   dncStep,
   initialDncState,
 } from './model.js';
-export { type DncSequenceOptions, dncSequenceEvaluation, dncSequenceGradients, dncSequenceSupported } from './fused-sequence.js';
+export {
+  type DncKernelBatch,
+  type DncKernelResult,
+  type DncSequenceOptions,
+  dncKernelSequence,
+  dncSequenceEvaluation,
+  dncSequenceGradients,
+  dncSequenceSupported,
+} from './fused-sequence.js';
 export { DNC_RECIPE, type NewDnc, type NewDncOptions, newDnc } from './recipe.js';
 export {
   DNC_FORMAT,
@@ -69,7 +77,10 @@ export {
   type BabiSymbols,
   DNC_BABI_RECIPE,
   DNC_BABI_SIZES,
+  type BabiScore,
+  babiGradients,
   babiLoss,
+  babiScore,
   babiVocabulary,
   encodeBabiEpisode,
   encodeBabiTasks,

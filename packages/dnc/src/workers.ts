@@ -7,7 +7,7 @@
 import { type SequenceWorkers, createSequenceWorkers } from '@engram/ntm/workers';
 import { EngramError, parameterList } from '@engram/tensor';
 import { type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
-import { type BabiSequence, babiLoss } from './babi.js';
+import { type BabiSequence, babiGradients } from './babi.js';
 import type { DncBabiGradients } from './babi-train.js';
 import type { DncBabiShard } from './babi-worker.js';
 import type { DncWorkerData } from './dnc-worker.js';
@@ -72,10 +72,8 @@ export async function createDncBabiWorkers(model: DncModel, threads: number, bat
       if (stories.length !== batch) throw new EngramError(`createDncBabiWorkers: started for batches of ${batch}, given ${stories.length}`);
       const shards: DncBabiShard[] = splitEvenly(batch, used).map(([from, to]) => ({ stories: stories.slice(from, to), batch }));
       const results = await workers.run(shards, (mine) => {
-        const { loss, wrong, questions } = babiLoss(model, mine.stories, mine.batch);
-        const value = loss.item();
-        if (Number.isFinite(value)) loss.backward();
-        return { loss: value, wrong, questions };
+        const { loss, wrong, questions } = babiGradients(model, mine.stories, mine.batch);
+        return { loss, wrong, questions };
       });
       return results.reduce((a, r) => ({ loss: a.loss + r.loss, wrong: a.wrong + r.wrong, questions: a.questions + r.questions }), {
         loss: 0,

@@ -237,6 +237,36 @@ function parameterOffsets(): i32 {
   store<f32>(at(p, i), <f32>(<f64>load<f32>(at(p, i)) + v));
 }
 
+/** Whether sequence b is scored at step t: its mask (bits), or an answer id ≥ 0 (words). */
+@inline function isScored(targets: usize, mask: usize, t: i32, b: i32, words: bool): bool {
+  return words ? load<f32>(at(targets, t * B + b)) >= 0 : load<f32>(at(mask, t * B + b)) != 0;
+}
+
+/** y clamped to ±clip (0: not clamped). */
+@inline function clipped(y: f64, clip: f64): f64 {
+  return clip > 0 ? Math.min(Math.max(y, -clip), clip) : y;
+}
+
+/** dy of the words' softmax cross-entropy at step t: (softmax − one-hot)·scale, 0 where y was clamped or unscored. */
+function wordGradient(output: usize, targets: usize, t: i32, clip: f64, scale: f64): void {
+  for (let b = 0; b < B; b++) {
+    const target = <i32>load<f32>(at(targets, t * B + b));
+    if (target < 0) {
+      for (let j = 0; j < O; j++) put(dy, b * O + j, 0);
+      continue;
+    }
+    let largest: f64 = -Infinity;
+    for (let j = 0; j < O; j++) largest = Math.max(largest, clipped(f(output, b * O + j), clip));
+    let total: f64 = 0;
+    for (let j = 0; j < O; j++) total += Math.exp(clipped(f(output, b * O + j), clip) - largest);
+    for (let j = 0; j < O; j++) {
+      const y = f(output, b * O + j);
+      const p = Math.exp(clipped(y, clip) - largest) / total;
+      put(dy, b * O + j, clip > 0 && (y < -clip || y > clip) ? 0 : (p - (j == target ? 1 : 0)) * scale);
+    }
+  }
+}
+
 /** softmax(β_b x[b, ·]) of each row of B × N into out. */
 function softmaxRows(x: usize, strength: usize, out: usize): void {
   for (let b = 0; b < B; b++) {
@@ -273,7 +303,9 @@ function softmaxRowsBackward(weights: usize, x: usize, strength: usize, dWeights
  * One batch of sequences forward and backward. `weights` in the layout above; `inputs` [T, B, I], `targets` [T, B, O]
  * and `mask` [T, B], time-major; `out` receives the gradients (the weights' layout) then the loss and the wrong bits.
  * `scale` divides the summed loss (1 / sequences); `clip` bounds the controller's output and y (0: none). Without
- * `gradients`, only the forward pass runs (the loss and the wrong bits; the gradients stay zero).
+ * `gradients`, only the forward pass runs (the loss and the wrong bits; the gradients stay zero). With `words`, y is
+ * scored by softmax cross-entropy against `targets` [T, B] (a word id, −1 where not scored; `mask` is not read), the
+ * wrong count is of rows whose arg max is not the target, and each row's verdict follows (bAbI).
  */
 export function dncSequence(
   weights: usize,
@@ -293,6 +325,7 @@ export function dncSequence(
   clip: f32,
   scale: f64,
   gradients: bool,
+  words: bool,
   temp: usize,
 ): void {
   setSizes(batch, steps, inputSize, outputSize, hidden, layers, slots, width, reads);
@@ -300,6 +333,8 @@ export function dncSequence(
   const count = parameterOffsets();
   plan(temp);
   memory.fill(out, 0, (<usize>(count + 2)) * F);
+  // Words: each scored row's verdict after the loss and the wrong count (1 right, 0 wrong, −1 not scored).
+  if (words) for (let i = 0; i < T * B; i++) store<f32>(at(out, count + 2 + i), -1);
   memory.fill(zeroMemory, 0, (<usize>(B * N * M)) * F);
   memory.fill(zeroLink, 0, (<usize>(B * N * N)) * F);
   memory.fill(zeroSlots, 0, (<usize>(B * N)) * F);
@@ -472,7 +507,7 @@ export function dncSequence(
 
     // y_t on scored steps: [h_t, r_t] → logits, clamped; the loss.
     let scored = false;
-    for (let b = 0; b < B; b++) if (load<f32>(at(mask, t * B + b)) != 0) scored = true;
+    for (let b = 0; b < B; b++) if (isScored(targets, mask, t, b, words)) scored = true;
     if (scored) {
       const outIn = stepAt(t, oOutIn);
       for (let b = 0; b < B; b++) {
@@ -481,6 +516,29 @@ export function dncSequence(
       }
       const output = stepAt(t, oOutput);
       affine(outIn, wOut, at(weights, pOutB), output, B, H + R * M, O);
+      if (words) {
+        // Softmax cross-entropy over the words against the answer's id; right when the first arg max is it.
+        for (let b = 0; b < B; b++) {
+          if (!isScored(targets, mask, t, b, words)) continue;
+          const target = <i32>load<f32>(at(targets, t * B + b));
+          let largest: f64 = -Infinity;
+          let best = 0;
+          for (let j = 0; j < O; j++) {
+            const x = clipped(f(output, b * O + j), clip64);
+            if (x > largest) {
+              largest = x;
+              best = j;
+            }
+          }
+          let total: f64 = 0;
+          for (let j = 0; j < O; j++) total += Math.exp(clipped(f(output, b * O + j), clip64) - largest);
+          loss += Math.log(total) + largest - clipped(f(output, b * O + target), clip64);
+          const right = best == target;
+          if (!right) wrong++;
+          store<f32>(at(out, count + 2 + t * B + b), right ? 1 : 0);
+        }
+        continue;
+      }
       for (let b = 0; b < B; b++) {
         const m = f(mask, t * B + b);
         if (m == 0) continue;
@@ -529,10 +587,11 @@ export function dncSequence(
     memory.fill(dRaw, 0, (<usize>(B * P)) * F);
     // The output layer (the clamp passes the gradient where −clip ≤ y ≤ clip).
     let scored = false;
-    for (let b = 0; b < B; b++) if (load<f32>(at(mask, t * B + b)) != 0) scored = true;
+    for (let b = 0; b < B; b++) if (isScored(targets, mask, t, b, words)) scored = true;
     if (scored) {
       const output = stepAt(t, oOutput);
-      for (let b = 0; b < B; b++) {
+      if (words) wordGradient(output, targets, t, clip64, scale);
+      else for (let b = 0; b < B; b++) {
         const m = f(mask, t * B + b);
         for (let j = 0; j < O; j++) {
           const y = f(output, b * O + j);

@@ -551,6 +551,12 @@ export interface DncSequenceSizes {
    * steps' activations kept (default true).
    */
   gradients?: boolean;
+  /**
+   * How y is scored: `bits` (default), binary cross-entropy against `targets` `[T, B, O]` where `mask` is 1; `words`
+   * (bAbI), softmax cross-entropy against `targets` `[T, B]` holding a word id (−1 where not scored; `mask` is not read).
+   * With `words` the output also holds each row's verdict (1 right, 0 wrong, −1 not scored), `[T, B]`, after the wrong count.
+   */
+  loss?: 'bits' | 'words';
 }
 
 /** Whole-model kernels a backend may offer (see {@link Backend.models}). */

@@ -340,9 +340,10 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       if (parameters.length !== count) throw new Error(`dncSequence: expected ${count} parameters, got ${parameters.length}`);
       const gradients = sizes.gradients !== false;
       const tempBytes = wasm.dncSequenceTempBytes(sizes.batch, sizes.steps, ...dncSizes(sizes), gradients);
+      const words = sizes.loss === 'words';
       return run(
         [parameters, inputs, targets, mask],
-        count + 2,
+        count + 2 + (words ? sizes.steps * sizes.batch : 0),
         ([w, x, y, m], out, temp) =>
           wasm.dncSequence(
             w as number,
@@ -356,6 +357,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
             sizes.clip,
             sizes.lossScale,
             gradients,
+            words,
             temp,
           ),
         tempBytes,
