@@ -487,8 +487,8 @@ export interface OptimizerKernels {
   rmsprop(value: Float32Array, grad: Float32Array, square: Float32Array, mean: Float32Array, delta: Float32Array, step: RmsPropStep): void;
 }
 
-/** The sizes of one {@link ModelKernels.ntmSequence} call. */
-export interface NtmSequenceSizes {
+/** The sizes both whole-sequence kernels take ({@link ModelKernels.ntmSequence}, {@link ModelKernels.dncSequence}). */
+export interface SequenceKernelSizes {
   /** Sequences side by side. */
   batch: number;
   /** Time steps. */
@@ -507,12 +507,6 @@ export interface NtmSequenceSizes {
   width: number;
   /** Read heads R. */
   readHeads: number;
-  /** Write heads (R + W at most 64). */
-  writeHeads: number;
-  /** Allowed shifts S (odd). */
-  shifts: number;
-  /** The heads' raw parameters are clipped to ±this (0: not clipped). */
-  controllerClip: number;
   /** The summed loss is multiplied by this (1 / the sequences it averages over). */
   lossScale: number;
   /**
@@ -522,35 +516,20 @@ export interface NtmSequenceSizes {
   gradients?: boolean;
 }
 
-/** The sizes of one {@link ModelKernels.dncSequence} call. */
-export interface DncSequenceSizes {
-  /** Sequences side by side. */
-  batch: number;
-  /** Time steps. */
-  steps: number;
-  /** Input width I. */
-  inputSize: number;
-  /** Output width O. */
-  outputSize: number;
-  /** LSTM units per layer H. */
-  hidden: number;
-  /** LSTM layers (1–16). */
-  layers: number;
-  /** Memory rows N. */
-  slots: number;
-  /** Memory width W. */
-  width: number;
-  /** Read heads R (the write heads are one). */
-  readHeads: number;
+/** The sizes of one {@link ModelKernels.ntmSequence} call. */
+export interface NtmSequenceSizes extends SequenceKernelSizes {
+  /** Write heads (R + W at most 64). */
+  writeHeads: number;
+  /** Allowed shifts S (odd). */
+  shifts: number;
+  /** The heads' raw parameters are clipped to ±this (0: not clipped). */
+  controllerClip: number;
+}
+
+/** The sizes of one {@link ModelKernels.dncSequence} call (one write head). */
+export interface DncSequenceSizes extends SequenceKernelSizes {
   /** The controller's output and y are clipped to ±this (0: not clipped). */
   clip: number;
-  /** The summed loss is multiplied by this (1 / the sequences it averages over). */
-  lossScale: number;
-  /**
-   * False: the forward pass only, for evaluation: the loss and the wrong bits, the gradients left zero, and only two
-   * steps' activations kept (default true).
-   */
-  gradients?: boolean;
   /**
    * How y is scored: `bits` (default), binary cross-entropy against `targets` `[T, B, O]` where `mask` is 1; `words`
    * (bAbI), softmax cross-entropy against `targets` `[T, B]` holding a word id (−1 where not scored; `mask` is not read).

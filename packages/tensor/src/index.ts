@@ -26,6 +26,7 @@ export {
   type OptimizerKernels,
   type RmsPropStep,
   type NtmSequenceSizes,
+  type SequenceKernelSizes,
   OUTPUT_LAYOUTS,
   type OutputLayout,
   type PrimitiveKernelName,

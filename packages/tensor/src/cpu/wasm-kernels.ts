@@ -5,6 +5,7 @@ import {
   type ModelKernels,
   type NtmSequenceSizes,
   OUTPUT_LAYOUTS,
+  type SequenceKernelSizes,
   type OptimizerKernels,
   layoutLength,
 } from '../backend.js';
@@ -331,65 +332,49 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     };
   }
 
-  const modelSizes = (z: NtmSequenceSizes): number[] => [z.inputSize, z.outputSize, z.hidden, z.layers, z.slots, z.width, z.readHeads, z.writeHeads, z.shifts];
+  /**
+   * One call of a whole-sequence kernel: the parameter count checked, the scratch sized, the four arrays copied in and
+   * `extra` floats of output after the gradients, the loss and the wrong count. `model` is the model's sizes as the
+   * kernel's exports take them, `scalars` the call's arguments after those, `flags` its arguments after `gradients`.
+   */
+  const sequenceCall = (
+    name: 'ntm' | 'dnc',
+    arrays: [Float32Array, Float32Array, Float32Array, Float32Array],
+    sizes: SequenceKernelSizes,
+    model: number[],
+    scalars: number[],
+    flags: boolean[] = [],
+    extra = 0,
+  ): Float32Array => {
+    const count = wasm[`${name}ParameterCount`](...model);
+    if (arrays[0].length !== count) throw new Error(`${name}Sequence: expected ${count} parameters, got ${arrays[0].length}`);
+    const gradients = sizes.gradients !== false;
+    const tempBytes = wasm[`${name}SequenceTempBytes`](sizes.batch, sizes.steps, ...model, gradients);
+    return run(
+      arrays,
+      count + 2 + extra,
+      (pointers, out, temp) =>
+        wasm[`${name}Sequence`](...pointers, out, sizes.batch, sizes.steps, ...model, ...scalars, sizes.lossScale, gradients, ...flags, temp),
+      tempBytes,
+    );
+  };
+  const ntmSizes = (z: NtmSequenceSizes): number[] => [z.inputSize, z.outputSize, z.hidden, z.layers, z.slots, z.width, z.readHeads, z.writeHeads, z.shifts];
   const dncSizes = (z: DncSequenceSizes): number[] => [z.inputSize, z.outputSize, z.hidden, z.layers, z.slots, z.width, z.readHeads];
   const models: ModelKernels = {
+    ntmParameterCount: (sizes) => wasm.ntmParameterCount(...ntmSizes(sizes)),
+    ntmSequence: (parameters, inputs, targets, mask, sizes) =>
+      sequenceCall('ntm', [parameters, inputs, targets, mask], sizes, ntmSizes(sizes), [sizes.controllerClip]),
     dncParameterCount: (sizes) => wasm.dncParameterCount(...dncSizes(sizes)),
-    dncSequence(parameters, inputs, targets, mask, sizes) {
-      const count = wasm.dncParameterCount(...dncSizes(sizes));
-      if (parameters.length !== count) throw new Error(`dncSequence: expected ${count} parameters, got ${parameters.length}`);
-      const gradients = sizes.gradients !== false;
-      const tempBytes = wasm.dncSequenceTempBytes(sizes.batch, sizes.steps, ...dncSizes(sizes), gradients);
-      const words = sizes.loss === 'words';
-      return run(
+    dncSequence: (parameters, inputs, targets, mask, sizes) =>
+      sequenceCall(
+        'dnc',
         [parameters, inputs, targets, mask],
-        count + 2 + (words ? sizes.steps * sizes.batch : 0),
-        ([w, x, y, m], out, temp) =>
-          wasm.dncSequence(
-            w as number,
-            x as number,
-            y as number,
-            m as number,
-            out,
-            sizes.batch,
-            sizes.steps,
-            ...dncSizes(sizes),
-            sizes.clip,
-            sizes.lossScale,
-            gradients,
-            words,
-            temp,
-          ),
-        tempBytes,
-      );
-    },
-    ntmParameterCount: (sizes) => wasm.ntmParameterCount(...modelSizes(sizes)),
-    ntmSequence(parameters, inputs, targets, mask, sizes) {
-      const count = wasm.ntmParameterCount(...modelSizes(sizes));
-      if (parameters.length !== count) throw new Error(`ntmSequence: expected ${count} parameters, got ${parameters.length}`);
-      const gradients = sizes.gradients !== false;
-      const tempBytes = wasm.ntmSequenceTempBytes(sizes.batch, sizes.steps, ...modelSizes(sizes), gradients);
-      return run(
-        [parameters, inputs, targets, mask],
-        count + 2,
-        ([w, x, y, m], out, temp) =>
-          wasm.ntmSequence(
-            w as number,
-            x as number,
-            y as number,
-            m as number,
-            out,
-            sizes.batch,
-            sizes.steps,
-            ...modelSizes(sizes),
-            sizes.controllerClip,
-            sizes.lossScale,
-            gradients,
-            temp,
-          ),
-        tempBytes,
-      );
-    },
+        sizes,
+        dncSizes(sizes),
+        [sizes.clip],
+        [sizes.loss === 'words'],
+        sizes.loss === 'words' ? sizes.steps * sizes.batch : 0,
+      ),
   };
 
   const optimizers: OptimizerKernels = {
