@@ -9,9 +9,9 @@
  * any number of read heads, layers and sequences, on the CPU backend; {@link dncSequenceSupported} says whether a
  * model qualifies, and the training loop uses the tape otherwise. Tested against the tape (loss, every gradient).
  */
-import type { LinearParameters, LstmParameters } from '@engram/controllers';
+import type { LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
-import type { FusedSequenceResult, SequenceEvaluation } from '@engram/ntm';
+import { type FusedSequenceResult, type SequenceEvaluation, arrayPass } from '@engram/ntm';
 import { COSINE_EPSILON, type DncSequenceSizes, EngramError, type Kernels, type Tensor } from '@engram/tensor';
 import { ALLOCATION_EPSILON } from './memory-access.js';
 import type { DncModel } from './model.js';
@@ -27,12 +27,7 @@ export function dncSequenceSupported(model: DncModel): boolean {
   return model.controller.kind === 'lstm' && model.config.writeHeads === 1 && model.params.output.weight.backend.name === 'cpu';
 }
 
-const sigmoid = (x: number): number => {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-};
-const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+const { addInto, affine, lstmBackward, lstmForward, product, readRows, sigmoid, softplus, weightGradient, weightRows } = arrayPass;
 
 /** The interface vector's parts, constrained (Methods, "Interface parameters"), `[B, …]` each. */
 interface Interface {
@@ -55,7 +50,7 @@ interface Interface {
 
 /** What a forward step keeps for the backward pass. */
 interface StepRecord {
-  layers: { input: Float32Array; z: Float32Array; cPrevious: Float32Array; cell: Float32Array }[];
+  layers: arrayPass.LstmLayerRecord[];
   /** The controller's output before and after the clamp. */
   top: Float32Array;
   hidden: Float32Array;
@@ -264,16 +259,6 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
   const oModes = oWrite + 1;
   if (oModes + 3 * R !== P) throw new EngramError(`dncSequenceGradients: the interface has ${P} values, expected ${oModes + 3 * R}`);
   const data = (t: Tensor): Float32Array => t.dataSync();
-  const product = (a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA = false, transB = false): Float32Array =>
-    K.matmul(a, b, { batch: 1, m, k, n, transA, transB, batchedA: false, batchedB: false });
-  const affine = (x: Float32Array, linear: LinearParameters, rows: number, inputs: number, outputs: number): Float32Array => {
-    const y = product(x, data(linear.weight), rows, inputs, outputs);
-    if (linear.bias) {
-      const bias = data(linear.bias);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < outputs; j++) y[r * outputs + j] = (y[r * outputs + j] as number) + (bias[j] as number);
-    }
-    return y;
-  };
   const clamped = (x: Float32Array): Float32Array => {
     if (!(clip > 0)) return x;
     const out = new Float32Array(x.length);
@@ -289,8 +274,8 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
   let readWeightings: Float32Array[] = Array.from({ length: R }, () => new Float32Array(B * N));
   let writeWeighting: Float32Array = new Float32Array(B * N);
   let reads: Float32Array[] = Array.from({ length: R }, () => new Float32Array(B * W));
-  let hs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
-  let cs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const hs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const cs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
 
   const records: StepRecord[] = [];
   let loss = 0;
@@ -298,37 +283,15 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
   for (let t = 0; t < batch.steps; t++) {
     const mask = batch.mask.subarray(t * B, (t + 1) * B);
     // The controller reads [x_t, r_{t−1}].
-    const layers: StepRecord['layers'] = [];
-    let input: Float32Array = new Float32Array(B * (I + R * W));
+    const input: Float32Array = new Float32Array(B * (I + R * W));
     for (let b = 0; b < B; b++) {
       input.set(batch.inputs.subarray((t * B + b) * I, (t * B + b + 1) * I), b * (I + R * W));
       for (let r = 0; r < R; r++) input.set((reads[r] as Float32Array).subarray(b * W, (b + 1) * W), b * (I + R * W) + I + r * W);
     }
-    let inputWidth = I + R * W;
-    const nextH: Float32Array[] = [];
-    const nextC: Float32Array[] = [];
-    for (let l = 0; l < L; l++) {
-      const layer = lstm.layers[l] as LstmParameters['layers'][number];
-      const joined = concatRows(input, inputWidth, hs[l] as Float32Array, H, B);
-      const z = affine(joined, layer, B, inputWidth + H, 4 * H);
-      const cell = K.lstmCell(z, cs[l] as Float32Array, B, H);
-      const h = new Float32Array(B * H);
-      const c = new Float32Array(B * H);
-      for (let b = 0; b < B; b++) {
-        h.set(cell.subarray(b * 2 * H, b * 2 * H + H), b * H);
-        c.set(cell.subarray(b * 2 * H + H, (b + 1) * 2 * H), b * H);
-      }
-      layers.push({ input: joined, z, cPrevious: cs[l] as Float32Array, cell });
-      nextH.push(h);
-      nextC.push(c);
-      input = h;
-      inputWidth = H;
-    }
-    hs = nextH;
-    cs = nextC;
-    const top = nextH[L - 1] as Float32Array;
+    const layers = lstmForward(K, lstm, input, I + R * W, hs, cs, B);
+    const top = hs[L - 1] as Float32Array;
     const hidden = clamped(top);
-    const raw = affine(hidden, params.interface, B, H, P);
+    const raw = affine(K, hidden, params.interface, B, H, P);
     const xi = constrain(raw, B, P, R, W, at.writeKey, oErase, oAdd, oFree, oAllocation, oWrite, oModes);
 
     // Dynamic allocation: ψ_t, u_t, the free list and a_t.
@@ -414,7 +377,7 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
       readSimilarity.push(similarity);
       readContent.push(content);
       nextReadWeightings.push(weighting);
-      nextReads.push(readMemory(nextMemory, weighting, B, N, W));
+      nextReads.push(readRows(nextMemory, weighting, B, N, W));
     }
 
     // y_t on scored steps: [h_t, r_t] → logits, clamped.
@@ -426,7 +389,7 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
         outputInput.set(hidden.subarray(b * H, (b + 1) * H), b * (H + R * W));
         for (let r = 0; r < R; r++) outputInput.set((nextReads[r] as Float32Array).subarray(b * W, (b + 1) * W), b * (H + R * W) + H + r * W);
       }
-      output = affine(outputInput, params.output, B, H + R * W, O);
+      output = affine(K, outputInput, params.output, B, H + R * W, O);
       const logits = clamped(output);
       for (let b = 0; b < B; b++) {
         const m = mask[b] as number;
@@ -489,11 +452,11 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
   let dReadWeightings: Float32Array[] = Array.from({ length: R }, () => new Float32Array(B * N));
   let dWriteWeighting: Float32Array = new Float32Array(B * N);
   let dReads: Float32Array[] = Array.from({ length: R }, () => new Float32Array(B * W));
-  let dH: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
-  let dC: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
-  const layerRows = Array.from({ length: L }, () => ({ inputs: [] as Float32Array[], grads: [] as Float32Array[] }));
-  const interfaceRows = { inputs: [] as Float32Array[], grads: [] as Float32Array[] };
-  const outputRows = { inputs: [] as Float32Array[], grads: [] as Float32Array[] };
+  const dH: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const dC: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const layerRows = Array.from({ length: L }, weightRows);
+  const interfaceRows = weightRows();
+  const outputRows = weightRows();
   const scale = 1 / sequences;
   for (let t = batch.steps - 1; t >= 0; t--) {
     const record = records[t] as StepRecord;
@@ -515,7 +478,7 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
       }
       outputRows.inputs.push(record.outputInput);
       outputRows.grads.push(dy);
-      const dIn = product(dy, data(params.output.weight), B, O, H + R * W, false, true);
+      const dIn = product(K, dy, data(params.output.weight), B, O, H + R * W, false, true);
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < H; j++) dHidden[b * H + j] = (dHidden[b * H + j] as number) + (dIn[b * (H + R * W) + j] as number);
         for (let r = 0; r < R; r++) {
@@ -695,58 +658,20 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
     // ξ_t = hidden W + b; the clamp on the controller's output; the LSTM, top layer first.
     interfaceRows.inputs.push(record.hidden);
     interfaceRows.grads.push(dRaw);
-    addInto(dHidden, product(dRaw, data(params.interface.weight), B, P, H, false, true), 0, B * H);
+    addInto(dHidden, product(K, dRaw, data(params.interface.weight), B, P, H, false, true), 0, B * H);
     if (clip > 0)
       for (let i = 0; i < dHidden.length; i++) {
         const v = record.top[i] as number;
         if (v < -clip || v > clip) dHidden[i] = 0;
       }
     addInto(dH[L - 1] as Float32Array, dHidden, 0, B * H);
-    const nextDH: Float32Array[] = new Array(L);
-    const nextDC: Float32Array[] = new Array(L);
-    let dBelow: Float32Array | null = null;
-    let dReadsBeforeStep: Float32Array[] = [];
-    for (let l = L - 1; l >= 0; l--) {
-      const layer = record.layers[l] as StepRecord['layers'][number];
-      const dh = dH[l] as Float32Array;
-      if (dBelow !== null) addInto(dh, dBelow, 0, B * H);
-      const grad = new Float32Array(B * 2 * H);
-      for (let b = 0; b < B; b++) {
-        grad.set(dh.subarray(b * H, (b + 1) * H), b * 2 * H);
-        grad.set((dC[l] as Float32Array).subarray(b * H, (b + 1) * H), b * 2 * H + H);
-      }
-      const back = K.lstmCellBackward(layer.z, layer.cPrevious, layer.cell, grad, B, H);
-      const dz = new Float32Array(B * 4 * H);
-      const dcPrevious = new Float32Array(B * H);
-      for (let b = 0; b < B; b++) {
-        dz.set(back.subarray(b * 5 * H, b * 5 * H + 4 * H), b * 4 * H);
-        dcPrevious.set(back.subarray(b * 5 * H + 4 * H, (b + 1) * 5 * H), b * H);
-      }
-      const inWidth = (layer.input.length / B) | 0;
-      (layerRows[l] as (typeof layerRows)[number]).inputs.push(layer.input);
-      (layerRows[l] as (typeof layerRows)[number]).grads.push(dz);
-      const dInput = product(dz, data((lstm.layers[l] as LstmParameters['layers'][number]).weight), B, 4 * H, inWidth, false, true);
-      const below = inWidth - H;
-      const dhPrevious = new Float32Array(B * H);
-      const dx = new Float32Array(B * below);
-      for (let b = 0; b < B; b++) {
-        dx.set(dInput.subarray(b * inWidth, b * inWidth + below), b * below);
-        dhPrevious.set(dInput.subarray(b * inWidth + below, (b + 1) * inWidth), b * H);
-      }
-      nextDH[l] = dhPrevious;
-      nextDC[l] = dcPrevious;
-      dBelow = l > 0 ? dx : null;
-      if (l === 0) {
-        // The controller's input [x_t, r_{t−1}]: the read part goes to the previous step's read vectors.
-        dReadsBeforeStep = Array.from({ length: R }, (_, r) => {
-          const d = new Float32Array(B * W);
-          for (let b = 0; b < B; b++) d.set(dx.subarray(b * below + I + r * W, b * below + I + (r + 1) * W), b * W);
-          return d;
-        });
-      }
-    }
-    dH = nextDH;
-    dC = nextDC;
+    // The controller's input [x_t, r_{t−1}]: its read part goes to the previous step's read vectors.
+    const dx = lstmBackward(K, lstm, record.layers, dH, dC, layerRows, B);
+    const dReadsBeforeStep = Array.from({ length: R }, (_, r) => {
+      const d = new Float32Array(B * W);
+      for (let b = 0; b < B; b++) d.set(dx.subarray(b * (I + R * W) + I + r * W, b * (I + R * W) + I + (r + 1) * W), b * W);
+      return d;
+    });
     dMemory = dMemoryBefore.slice();
     dUsage = dUsageBefore;
     dLink = dLinkBefore.slice();
@@ -758,22 +683,10 @@ export function dncSequenceGradients(model: DncModel, batch: SequenceBatch, sequ
 
   // Weight gradients: one product per weight over every step's rows.
   const gradients = new Map<Tensor, Float32Array>();
-  const weightGradient = (linear: LinearParameters, rows: { inputs: Float32Array[]; grads: Float32Array[] }, inputs: number, outputs: number) => {
-    const x = stack(rows.inputs);
-    const d = stack(rows.grads);
-    const count = x.length / inputs;
-    gradients.set(linear.weight, count === 0 ? new Float32Array(inputs * outputs) : product(x, d, inputs, count, outputs, true, false));
-    if (linear.bias) {
-      const db = new Float32Array(outputs);
-      for (let r = 0; r < count; r++) for (let j = 0; j < outputs; j++) db[j] = (db[j] as number) + (d[r * outputs + j] as number);
-      gradients.set(linear.bias, db);
-    }
-  };
-  weightGradient(params.output, outputRows, H + R * W, O);
-  weightGradient(params.interface, interfaceRows, H, P);
-  lstm.layers.forEach((layer, l) => {
-    weightGradient(layer, layerRows[l] as (typeof layerRows)[number], layer.weight.shape[0] as number, 4 * H);
-  });
+  weightGradient(K, gradients, params.output, outputRows, H + R * W, O);
+  weightGradient(K, gradients, params.interface, interfaceRows, H, P);
+  for (const [l, layer] of lstm.layers.entries())
+    weightGradient(K, gradients, layer, layerRows[l] as arrayPass.WeightRows, layer.weight.shape[0] as number, 4 * H);
   return { loss: loss * scale, wrongBits: wrong, gradients };
 }
 
@@ -864,42 +777,4 @@ function softmaxRowsBackward(
     dStrength[b] = db;
   }
   return { dSimilarity, dStrength };
-}
-
-/** r(b) = Σ_i w(b, i) M(b, i), `[batch, W]`. */
-function readMemory(memory: Float32Array, w: Float32Array, B: number, N: number, W: number): Float32Array {
-  const out = new Float32Array(B * W);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < N; i++) {
-      const wi = w[b * N + i] as number;
-      if (wi === 0) continue;
-      const base = (b * N + i) * W;
-      for (let j = 0; j < W; j++) out[b * W + j] = (out[b * W + j] as number) + wi * (memory[base + j] as number);
-    }
-  }
-  return out;
-}
-
-function concatRows(a: Float32Array, aWidth: number, b: Float32Array, bWidth: number, rows: number): Float32Array {
-  const out = new Float32Array(rows * (aWidth + bWidth));
-  for (let r = 0; r < rows; r++) {
-    out.set(a.subarray(r * aWidth, (r + 1) * aWidth), r * (aWidth + bWidth));
-    out.set(b.subarray(r * bWidth, (r + 1) * bWidth), r * (aWidth + bWidth) + aWidth);
-  }
-  return out;
-}
-
-/** target[i] += source[from + i] for i < count (default: target's length). */
-function addInto(target: Float32Array, source: Float32Array, from: number, count = target.length): void {
-  for (let i = 0; i < count; i++) target[i] = (target[i] as number) + (source[from + i] as number);
-}
-
-function stack(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

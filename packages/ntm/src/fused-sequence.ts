@@ -10,9 +10,23 @@
  * the composed path otherwise. Tested against the composed path (loss, every gradient).
  */
 import { SHARPEN_EPSILON } from '@engram/addressing';
-import type { LinearParameters, LstmParameters } from '@engram/controllers';
+import type { LstmParameters } from '@engram/controllers';
 import type { SequenceBatch } from '@engram/datasets';
 import { COSINE_EPSILON, EngramError, type Kernels, type NtmSequenceSizes, type Tensor } from '@engram/tensor';
+import {
+  type LstmLayerRecord,
+  type WeightRows,
+  addInto,
+  affine,
+  lstmBackward,
+  lstmForward,
+  product,
+  readRows,
+  sigmoid,
+  softplus,
+  weightGradient,
+  weightRows,
+} from './array-pass.js';
 import type { NtmModel } from './model.js';
 import type { RecurrentMemoryModel, SequenceEvaluation } from './recurrent.js';
 
@@ -51,13 +65,6 @@ export function fusedSequenceEvaluation(model: NtmModel, batch: SequenceBatch): 
   const result = kernelSequenceGradients(model, batch, batch.batch, false);
   return result === null ? null : { loss: result.loss, wrongBits: result.wrongBits };
 }
-
-const sigmoid = (x: number): number => {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-};
-const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
 /** Options for {@link fusedSequenceGradients}. */
 export interface FusedSequenceOptions {
@@ -151,7 +158,7 @@ interface HeadValues {
 /** Everything one time step keeps for the backward pass. */
 interface StepRecord {
   /** Per layer, the cell's input [x, h_{t−1}] `[batch, in + H]`, pre-activations z, the previous c, the cell's output [h, c]. */
-  layers: { input: Float32Array; z: Float32Array; cPrevious: Float32Array; cell: Float32Array }[];
+  layers: LstmLayerRecord[];
   /** The top layer's h_t, `[batch, H]`. */
   hidden: Float32Array;
   /** The heads' raw parameters (after clipping), `[batch, P]`. */
@@ -209,16 +216,6 @@ export function fusedSequenceGradients(
   const outputLinear = params.output;
   const P = headsLinear.weight.shape[1] as number;
   const data = (t: Tensor): Float32Array => t.dataSync();
-  const product = (a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA = false, transB = false): Float32Array =>
-    K.matmul(a, b, { batch: 1, m, k, n, transA, transB, batchedA: false, batchedB: false });
-  const affine = (x: Float32Array, linear: LinearParameters, rows: number, inputs: number, outputs: number): Float32Array => {
-    const y = product(x, data(linear.weight), rows, inputs, outputs);
-    if (linear.bias) {
-      const bias = data(linear.bias);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < outputs; j++) y[r * outputs + j] = (y[r * outputs + j] as number) + (bias[j] as number);
-    }
-    return y;
-  };
 
   // The initial state (initialNtmState): memory, softmax of the weighting logits, the learned reads.
   const memorySource = data((params.initialMemory ?? model.fixedMemory) as Tensor);
@@ -237,8 +234,8 @@ export function fusedSequenceGradients(
     for (let b = 0; b < B; b++) out.set(initialReads.subarray(r * M, (r + 1) * M), b * M);
     return out;
   });
-  let hs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
-  let cs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const hs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const cs: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
   const none = new Float32Array(B * M);
 
   // Forward, keeping what the backward pass needs.
@@ -248,36 +245,14 @@ export function fusedSequenceGradients(
   for (let t = 0; t < batch.steps; t++) {
     const mask = batch.mask.subarray(t * B, (t + 1) * B);
     const scored = mask.some((m) => m > 0);
-    const layers: StepRecord['layers'] = [];
-    let input: Float32Array = new Float32Array(B * (I + R * M));
+    const input: Float32Array = new Float32Array(B * (I + R * M));
     for (let b = 0; b < B; b++) {
       input.set(batch.inputs.subarray((t * B + b) * I, (t * B + b + 1) * I), b * (I + R * M));
       for (let r = 0; r < R; r++) input.set((reads[r] as Float32Array).subarray(b * M, (b + 1) * M), b * (I + R * M) + I + r * M);
     }
-    let inputWidth = I + R * M;
-    const nextH: Float32Array[] = [];
-    const nextC: Float32Array[] = [];
-    for (let l = 0; l < L; l++) {
-      const layer = lstm.layers[l] as LstmParameters['layers'][number];
-      const joined = concatRows(input, inputWidth, hs[l] as Float32Array, H, B);
-      const z = affine(joined, layer, B, inputWidth + H, 4 * H);
-      const cell = K.lstmCell(z, cs[l] as Float32Array, B, H);
-      const h = new Float32Array(B * H);
-      const c = new Float32Array(B * H);
-      for (let b = 0; b < B; b++) {
-        h.set(cell.subarray(b * 2 * H, b * 2 * H + H), b * H);
-        c.set(cell.subarray(b * 2 * H + H, (b + 1) * 2 * H), b * H);
-      }
-      layers.push({ input: joined, z, cPrevious: cs[l] as Float32Array, cell });
-      nextH.push(h);
-      nextC.push(c);
-      input = h;
-      inputWidth = H;
-    }
-    hs = nextH;
-    cs = nextC;
-    const hidden = nextH[L - 1] as Float32Array;
-    const raw = affine(hidden, headsLinear, B, H, P);
+    const layers = lstmForward(K, lstm, input, I + R * M, hs, cs, B);
+    const hidden = hs[L - 1] as Float32Array;
+    const raw = affine(K, hidden, headsLinear, B, H, P);
     const unclipped = clip > 0 ? raw.slice() : null;
     if (clip > 0) for (let i = 0; i < raw.length; i++) raw[i] = Math.min(Math.max(raw[i] as number, -clip), clip);
 
@@ -305,7 +280,7 @@ export function fusedSequenceGradients(
       head.weighting = K.locationAddress(head.content, previous[h] as Float32Array, head.gate, head.shift, head.sharpening, B, N, S, SHARPEN_EPSILON);
       heads.push(head);
     }
-    const nextReads = heads.slice(0, R).map((head) => readMemory(memory, head.weighting, B, N, M));
+    const nextReads = heads.slice(0, R).map((head) => readRows(memory, head.weighting, B, N, M));
     // The write: one fused pass with one head; with several, every erase then every add (as `write`).
     const memories: Float32Array[] = [memory];
     const writeHeads = heads.slice(R);
@@ -326,7 +301,7 @@ export function fusedSequenceGradients(
         outputInput.set(hidden.subarray(b * H, (b + 1) * H), b * (H + R * M));
         for (let r = 0; r < R; r++) outputInput.set((nextReads[r] as Float32Array).subarray(b * M, (b + 1) * M), b * (H + R * M) + H + r * M);
       }
-      logits = affine(outputInput, outputLinear, B, H + R * M, O);
+      logits = affine(K, outputInput, outputLinear, B, H + R * M, O);
       for (let b = 0; b < B; b++) {
         if ((mask[b] as number) === 0) continue;
         const m = mask[b] as number;
@@ -348,12 +323,12 @@ export function fusedSequenceGradients(
   let dMemory: Float32Array = new Float32Array(B * N * M);
   let dPrevious: Float32Array[] = Array.from({ length: R + W }, () => new Float32Array(B * N));
   let dReads: Float32Array[] = Array.from({ length: R }, () => new Float32Array(B * M));
-  let dH: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
-  let dC: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const dH: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
+  const dC: Float32Array[] = Array.from({ length: L }, () => new Float32Array(B * H));
   // Per-step rows for the weight gradients, multiplied once after the loop.
-  const layerRows = Array.from({ length: L }, () => ({ inputs: [] as Float32Array[], grads: [] as Float32Array[] }));
-  const headRows = { inputs: [] as Float32Array[], grads: [] as Float32Array[] };
-  const outputRows = { inputs: [] as Float32Array[], grads: [] as Float32Array[] };
+  const layerRows = Array.from({ length: L }, weightRows);
+  const headRows = weightRows();
+  const outputRows = weightRows();
   const scale = 1 / sequences;
   for (let t = batch.steps - 1; t >= 0; t--) {
     const record = records[t] as StepRecord;
@@ -369,7 +344,7 @@ export function fusedSequenceGradients(
       }
       outputRows.inputs.push(record.outputInput);
       outputRows.grads.push(dy);
-      const dIn = product(dy, data(outputLinear.weight), B, O, H + R * M, false, true);
+      const dIn = product(K, dy, data(outputLinear.weight), B, O, H + R * M, false, true);
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < H; j++) dHidden[b * H + j] = (dHidden[b * H + j] as number) + (dIn[b * (H + R * M) + j] as number);
         for (let r = 0; r < R; r++) {
@@ -488,75 +463,24 @@ export function fusedSequenceGradients(
       }
     headRows.inputs.push(record.hidden);
     headRows.grads.push(dRaw);
-    const dFromHeads = product(dRaw, data(headsLinear.weight), B, P, H, false, true);
+    const dFromHeads = product(K, dRaw, data(headsLinear.weight), B, P, H, false, true);
     addInto(dHidden, dFromHeads, 0, B * H);
-    // The LSTM, top layer first.
-    const nextDH: Float32Array[] = new Array(L);
-    const nextDC: Float32Array[] = new Array(L);
-    let dBelow: Float32Array | null = null;
-    for (let l = L - 1; l >= 0; l--) {
-      const layer = record.layers[l] as StepRecord['layers'][number];
-      const dh = dH[l] as Float32Array;
-      if (dBelow !== null) addInto(dh, dBelow, 0, B * H);
-      const grad = new Float32Array(B * 2 * H);
-      for (let b = 0; b < B; b++) {
-        grad.set(dh.subarray(b * H, (b + 1) * H), b * 2 * H);
-        grad.set((dC[l] as Float32Array).subarray(b * H, (b + 1) * H), b * 2 * H + H);
-      }
-      const back = K.lstmCellBackward(layer.z, layer.cPrevious, layer.cell, grad, B, H);
-      const dz = new Float32Array(B * 4 * H);
-      const dcPrevious = new Float32Array(B * H);
-      for (let b = 0; b < B; b++) {
-        dz.set(back.subarray(b * 5 * H, b * 5 * H + 4 * H), b * 4 * H);
-        dcPrevious.set(back.subarray(b * 5 * H + 4 * H, (b + 1) * 5 * H), b * H);
-      }
-      const inWidth = (layer.input.length / B) | 0;
-      (layerRows[l] as (typeof layerRows)[number]).inputs.push(layer.input);
-      (layerRows[l] as (typeof layerRows)[number]).grads.push(dz);
-      const dInput = product(dz, data((lstm.layers[l] as LstmParameters['layers'][number]).weight), B, 4 * H, inWidth, false, true);
-      const below = inWidth - H;
-      const dhPrevious = new Float32Array(B * H);
-      const dx = new Float32Array(B * below);
-      for (let b = 0; b < B; b++) {
-        dx.set(dInput.subarray(b * inWidth, b * inWidth + below), b * below);
-        dhPrevious.set(dInput.subarray(b * inWidth + below, (b + 1) * inWidth), b * H);
-      }
-      nextDH[l] = dhPrevious;
-      nextDC[l] = dcPrevious;
-      dBelow = l > 0 ? dx : null;
-      if (l === 0) {
-        // The controller's input [x_t, r_{t−1}]: the read part goes to the previous step's reads.
-        dReads = Array.from({ length: R }, (_, r) => {
-          const d = new Float32Array(B * M);
-          for (let b = 0; b < B; b++) d.set(dx.subarray(b * below + I + r * M, b * below + I + (r + 1) * M), b * M);
-          return d;
-        });
-      }
-    }
-    dH = nextDH;
-    dC = nextDC;
+    // The LSTM, top layer first; the controller's input [x_t, r_{t−1}]: its read part goes to the previous step's reads.
+    const dx = lstmBackward(K, lstm, record.layers, dH, dC, layerRows, B);
+    const below = I + R * M;
+    dReads = Array.from({ length: R }, (_, r) => {
+      const d = new Float32Array(B * M);
+      for (let b = 0; b < B; b++) d.set(dx.subarray(b * below + I + r * M, b * below + I + (r + 1) * M), b * M);
+      return d;
+    });
     dPrevious = nextPrevious;
   }
 
   // Weight gradients: one product per weight over every step's rows.
   const gradients = new Map<Tensor, Float32Array>();
-  const weightGradient = (linear: LinearParameters, rows: { inputs: Float32Array[]; grads: Float32Array[] }, inputs: number, outputs: number) => {
-    const x = stack(rows.inputs);
-    const d = stack(rows.grads);
-    const count = x.length / inputs;
-    gradients.set(linear.weight, count === 0 ? new Float32Array(inputs * outputs) : product(x, d, inputs, count, outputs, true, false));
-    if (linear.bias) {
-      const db = new Float32Array(outputs);
-      for (let r = 0; r < count; r++) for (let j = 0; j < outputs; j++) db[j] = (db[j] as number) + (d[r * outputs + j] as number);
-      gradients.set(linear.bias, db);
-    }
-  };
-  weightGradient(outputLinear, outputRows, H + R * M, O);
-  weightGradient(headsLinear, headRows, H, P);
-  lstm.layers.forEach((layer, l) => {
-    const inputs = (layer.weight.shape[0] as number) | 0;
-    weightGradient(layer, layerRows[l] as (typeof layerRows)[number], inputs, 4 * H);
-  });
+  weightGradient(K, gradients, outputLinear, outputRows, H + R * M, O);
+  weightGradient(K, gradients, headsLinear, headRows, H, P);
+  for (const [l, layer] of lstm.layers.entries()) weightGradient(K, gradients, layer, layerRows[l] as WeightRows, layer.weight.shape[0] as number, 4 * H);
   // The learned initial state: reads, weightings (through their softmax), memory.
   const dInitialReads = new Float32Array(R * M);
   for (let r = 0; r < R; r++)
@@ -619,42 +543,5 @@ function softmaxRow(x: Float32Array): Float32Array {
     total += e;
   }
   for (let i = 0; i < x.length; i++) out[i] = (out[i] as number) / total;
-  return out;
-}
-
-/** r(b) = Σ_i w(b, i) M(b, i), `[batch, M]`. */
-function readMemory(memory: Float32Array, w: Float32Array, B: number, N: number, M: number): Float32Array {
-  const out = new Float32Array(B * M);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < N; i++) {
-      const wi = w[b * N + i] as number;
-      const base = (b * N + i) * M;
-      for (let j = 0; j < M; j++) out[b * M + j] = (out[b * M + j] as number) + wi * (memory[base + j] as number);
-    }
-  }
-  return out;
-}
-
-function concatRows(a: Float32Array, aWidth: number, b: Float32Array, bWidth: number, rows: number): Float32Array {
-  const out = new Float32Array(rows * (aWidth + bWidth));
-  for (let r = 0; r < rows; r++) {
-    out.set(a.subarray(r * aWidth, (r + 1) * aWidth), r * (aWidth + bWidth));
-    out.set(b.subarray(r * bWidth, (r + 1) * bWidth), r * (aWidth + bWidth) + aWidth);
-  }
-  return out;
-}
-
-/** target[i] += source[from + i] for i < count (default: target's length). */
-function addInto(target: Float32Array, source: Float32Array, from: number, count = target.length): void {
-  for (let i = 0; i < count; i++) target[i] = (target[i] as number) + (source[from + i] as number);
-}
-
-function stack(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
