@@ -10,14 +10,20 @@ import type { Kernels, Tensor } from '@engram/tensor';
 /** The CPU backend's kernels over Float32Arrays. */
 export type ArrayKernels = Kernels<Float32Array>;
 
-/** σ(x), without overflow for large |x|. */
+/**
+ * σ(x), without overflow for large |x|.
+ * @param x - the input
+ */
 export const sigmoid = (x: number): number => {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
 };
 
-/** log(1 + eˣ), without overflow. */
+/**
+ * log(1 + eˣ), without overflow.
+ * @param x - the input
+ */
 export const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
 /**
@@ -206,7 +212,14 @@ export function lstmBackward(
   return dBelow;
 }
 
-/** [a, b] row by row: `[rows, aWidth + bWidth]`. */
+/**
+ * [a, b] row by row: `[rows, aWidth + bWidth]`.
+ * @param a - the left rows
+ * @param aWidth - their width
+ * @param b - the right rows
+ * @param bWidth - their width
+ * @param rows - how many rows
+ */
 export function concatRows(a: Float32Array, aWidth: number, b: Float32Array, bWidth: number, rows: number): Float32Array {
   const out = new Float32Array(rows * (aWidth + bWidth));
   for (let r = 0; r < rows; r++) {
@@ -216,12 +229,21 @@ export function concatRows(a: Float32Array, aWidth: number, b: Float32Array, bWi
   return out;
 }
 
-/** target[i] += source[from + i] for i < count (default: target's length). */
+/**
+ * target[i] += source[from + i] for i < count.
+ * @param target - added into
+ * @param source - added from
+ * @param from - the first element of source read
+ * @param count - how many (default: target's length)
+ */
 export function addInto(target: Float32Array, source: Float32Array, from: number, count = target.length): void {
   for (let i = 0; i < count; i++) target[i] = (target[i] as number) + (source[from + i] as number);
 }
 
-/** The arrays one after another. */
+/**
+ * The arrays one after another.
+ * @param parts - the arrays
+ */
 export function stack(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -232,7 +254,14 @@ export function stack(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** r(b) = Σ_i w(b, i) M(b, i): a read of memory `[B, N, M]` at weighting `[B, N]`, `[B, M]`. */
+/**
+ * r(b) = Σ_i w(b, i) M(b, i): a read of memory `[B, N, M]` at weighting `[B, N]`, `[B, M]`.
+ * @param memory - the memory
+ * @param w - the weighting
+ * @param B - the batch
+ * @param N - memory rows
+ * @param M - memory width
+ */
 export function readRows(memory: Float32Array, w: Float32Array, B: number, N: number, M: number): Float32Array {
   const out = new Float32Array(B * M);
   for (let b = 0; b < B; b++) {
