@@ -27,7 +27,21 @@ export function dncSequenceSupported(model: DncModel): boolean {
   return model.controller.kind === 'lstm' && model.config.writeHeads === 1 && model.params.output.weight.backend.name === 'cpu';
 }
 
-const { addInto, affine, lstmBackward, lstmForward, product, readRows, sigmoid, softplus, weightGradient, weightRows } = arrayPass;
+const {
+  addInto,
+  affine,
+  flatParameters,
+  fromKernelOutput,
+  kernelSizes,
+  lstmBackward,
+  lstmForward,
+  product,
+  readRows,
+  sigmoid,
+  softplus,
+  weightGradient,
+  weightRows,
+} = arrayPass;
 
 /** The interface vector's parts, constrained (Methods, "Interface parameters"), `[B, …]` each. */
 interface Interface {
@@ -151,21 +165,7 @@ export function dncKernelSequence(model: DncModel, data: DncKernelBatch, sequenc
     !params.output.bias
   )
     return null;
-  const sizes: DncSequenceSizes = {
-    batch: data.batch,
-    steps: data.steps,
-    inputSize: config.inputSize,
-    outputSize: config.outputSize,
-    hidden: lstm.hiddenSize,
-    layers: lstm.layers.length,
-    slots: config.memorySlots,
-    width: config.memoryWidth,
-    readHeads: config.readHeads,
-    clip: config.clip,
-    lossScale: 1 / sequences,
-    gradients,
-    loss: data.loss,
-  };
+  const sizes: DncSequenceSizes = { ...kernelSizes(config, lstm, data.steps, data.batch, sequences, gradients), clip: config.clip, loss: data.loss };
   const layout: Tensor[] = [
     ...lstm.layers.flatMap((layer) => [layer.weight, layer.bias]),
     params.interface.weight,
@@ -173,26 +173,14 @@ export function dncKernelSequence(model: DncModel, data: DncKernelBatch, sequenc
     params.output.weight,
     params.output.bias,
   ];
-  const flat = new Float32Array(models.dncParameterCount(sizes));
-  let at = 0;
-  for (const t of layout) {
-    if (at + t.size > flat.length) return null;
-    flat.set(t.dataSync(), at);
-    at += t.size;
-  }
-  if (at !== flat.length) return null;
-  const out = models.dncSequence(flat, data.inputs, data.targets, data.mask, sizes);
-  const result = new Map<Tensor, Float32Array>();
-  at = 0;
-  for (const t of layout) {
-    if (gradients) result.set(t, out.slice(at, at + t.size));
-    at += t.size;
-  }
+  const flat = flatParameters(layout, models.dncParameterCount(sizes));
+  if (flat === null) return null;
+  const out = fromKernelOutput(models.dncSequence(flat, data.inputs, data.targets, data.mask, sizes), layout, () => gradients);
   return {
-    loss: out[at] as number,
-    wrongBits: out[at + 1] as number,
-    gradients: result,
-    verdicts: data.loss === 'words' ? out.slice(at + 2, at + 2 + data.steps * data.batch) : null,
+    loss: out.loss,
+    wrongBits: out.wrong,
+    gradients: out.gradients,
+    verdicts: data.loss === 'words' ? out.rest.slice(0, data.steps * data.batch) : null,
   };
 }
 

@@ -5,7 +5,7 @@
  * over a sequence's rows, and small row helpers. Arrays are row-major, `rows` (the batch) first.
  */
 import type { LinearParameters, LstmParameters } from '@engram/controllers';
-import type { Kernels, Tensor } from '@engram/tensor';
+import type { Kernels, SequenceKernelSizes, Tensor } from '@engram/tensor';
 
 /** The CPU backend's kernels over Float32Arrays. */
 export type ArrayKernels = Kernels<Float32Array>;
@@ -273,4 +273,95 @@ export function readRows(memory: Float32Array, w: Float32Array, B: number, N: nu
     }
   }
   return out;
+}
+
+/** What a model's sizes give {@link kernelSizes}: the fields its config shares with the whole-sequence kernels. */
+export interface KernelModelSizes {
+  /** Input width I. */
+  inputSize: number;
+  /** Output width O. */
+  outputSize: number;
+  /** Memory rows N. */
+  memorySlots: number;
+  /** Memory width M. */
+  memoryWidth: number;
+  /** Read heads R. */
+  readHeads: number;
+}
+
+/**
+ * The sizes every whole-sequence kernel call takes, from the model's config, its LSTM and the batch.
+ * @param config - the model's sizes
+ * @param lstm - its controller
+ * @param steps - time steps T
+ * @param batch - sequences B
+ * @param sequences - what the summed loss is divided by
+ * @param gradients - false: the forward pass alone
+ */
+export function kernelSizes(
+  config: KernelModelSizes,
+  lstm: LstmParameters,
+  steps: number,
+  batch: number,
+  sequences: number,
+  gradients: boolean,
+): SequenceKernelSizes {
+  return {
+    batch,
+    steps,
+    inputSize: config.inputSize,
+    outputSize: config.outputSize,
+    hidden: lstm.hiddenSize,
+    layers: lstm.layers.length,
+    slots: config.memorySlots,
+    width: config.memoryWidth,
+    readHeads: config.readHeads,
+    lossScale: 1 / sequences,
+    gradients,
+  };
+}
+
+/**
+ * The parameters one after another in a kernel's flat layout, or null when they do not fill exactly `count` floats.
+ * @param layout - the parameters in the kernel's order
+ * @param count - the kernel's parameter count
+ */
+export function flatParameters(layout: readonly Tensor[], count: number): Float32Array | null {
+  const flat = new Float32Array(count);
+  let at = 0;
+  for (const t of layout) {
+    if (at + t.size > count) return null;
+    flat.set(t.dataSync(), at);
+    at += t.size;
+  }
+  return at === count ? flat : null;
+}
+
+/** A whole-sequence kernel's output, cut up by {@link fromKernelOutput}. */
+export interface KernelOutput {
+  /** Each kept parameter's gradient. */
+  gradients: Map<Tensor, Float32Array>;
+  /** The loss, as the kernel scaled it. */
+  loss: number;
+  /** Wrong bits (or wrong rows) over the batch. */
+  wrong: number;
+  /** Whatever the kernel wrote after those (the DNC's verdicts for words). */
+  rest: Float32Array;
+}
+
+/**
+ * A kernel's output cut back into each parameter's gradient (those `keep` accepts), and what follows them: the loss,
+ * the wrong count and any further floats.
+ * @param out - the kernel's output, in the parameters' layout
+ * @param layout - the parameters in the kernel's order
+ * @param keep - which parameters get a gradient (default all)
+ */
+export function fromKernelOutput(out: Float32Array, layout: readonly Tensor[], keep: (t: Tensor) => boolean = () => true): KernelOutput {
+  const gradients = new Map<Tensor, Float32Array>();
+  let at = 0;
+  for (const t of layout) {
+    if (keep(t)) gradients.set(t, out.slice(at, at + t.size));
+    at += t.size;
+  }
+  return { gradients, loss: out[at] as number, wrong: out[at + 1] as number, rest: out.subarray(at + 2) };
 }

@@ -18,6 +18,9 @@ import {
   type WeightRows,
   addInto,
   affine,
+  flatParameters,
+  fromKernelOutput,
+  kernelSizes,
   lstmBackward,
   lstmForward,
   product,
@@ -95,20 +98,10 @@ function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequence
   )
     return null;
   const sizes: NtmSequenceSizes = {
-    batch: batch.batch,
-    steps: batch.steps,
-    inputSize: config.inputSize,
-    outputSize: config.outputSize,
-    hidden: lstm.hiddenSize,
-    layers: lstm.layers.length,
-    slots: config.memorySlots,
-    width: config.memoryWidth,
-    readHeads: config.readHeads,
+    ...kernelSizes(config, lstm, batch.steps, batch.batch, sequences, gradients),
     writeHeads: config.writeHeads,
     shifts: config.shiftWidth,
     controllerClip: config.controllerClip,
-    lossScale: 1 / sequences,
-    gradients,
   };
   const memory = (params.initialMemory ?? model.fixedMemory) as Tensor;
   const layout: Tensor[] = [
@@ -121,21 +114,14 @@ function kernelSequenceGradients(model: NtmModel, batch: SequenceBatch, sequence
     params.initialWeightings,
     memory,
   ];
-  const flat = new Float32Array(models.ntmParameterCount(sizes));
-  let at = 0;
-  for (const t of layout) {
-    flat.set(t.dataSync(), at);
-    at += t.size;
-  }
-  if (at !== flat.length) return null;
-  const out = models.ntmSequence(flat, batch.inputs, batch.targets, batch.mask, sizes);
-  const result = new Map<Tensor, Float32Array>();
-  at = 0;
-  for (const t of layout) {
-    if (gradients && (t !== memory || params.initialMemory)) result.set(t, out.slice(at, at + t.size));
-    at += t.size;
-  }
-  return { loss: out[at] as number, wrongBits: out[at + 1] as number, gradients: result };
+  const flat = flatParameters(layout, models.ntmParameterCount(sizes));
+  if (flat === null) return null;
+  const out = fromKernelOutput(
+    models.ntmSequence(flat, batch.inputs, batch.targets, batch.mask, sizes),
+    layout,
+    (t) => gradients && (t !== memory || !!params.initialMemory),
+  );
+  return { loss: out.loss, wrongBits: out.wrong, gradients: out.gradients };
 }
 
 /** One head's constrained parameters for a batch, and where its raw slice starts. */
