@@ -199,7 +199,7 @@ describe('engram train dnc', () => {
     const straight = mkdtempSync(join(tmpdir(), 'engram-cli-'));
     const lines = silent();
     expect(await runTraining(dnc(straight), lines.io)).toBe('budget');
-    expect(lines.lines.join('\n')).toMatch(/DNC on 'copy'.*; 2 threads/);
+    expect(lines.lines.join('\n')).toMatch(/DNC on 'copy'.*; each batch of sequences in one WebAssembly kernel; 2 threads/);
     const curve = readFileSync(join(straight, 'curve.csv'), 'utf8').trim().split('\n');
     const split = mkdtempSync(join(tmpdir(), 'engram-cli-'));
     expect(await runTraining(dnc(split), silent(6).io)).toBe('interrupted');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendText, keepCsvRows, writeText } from './files.js';
 import { ALGORITHMIC_TASKS, type AlgorithmicTaskName } from '@engram/datasets';
-import { DNC_RECIPE, type DncModel, dncRecurrent, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
+import { DNC_RECIPE, type DncModel, dncRecurrent, dncSequenceSupported, loadDncCheckpoint, newDnc, saveDnc, saveDncCheckpoint } from '@engram/dnc';
 import { createDncWorkers } from '@engram/dnc/workers';
 import { type SequenceWorkers, createNtmWorkers } from '@engram/ntm/workers';
 import {
@@ -18,6 +18,7 @@ import {
   saveCheckpoint,
   saveNtm,
   trainNtm,
+  fusedSequenceSupported,
 } from '@engram/ntm';
 import { EngramError, type Optimizer, type OptimizerState, Random, countParameters, getDefaultBackend } from '@engram/tensor';
 import { bar, count, formatDuration } from './format.js';
@@ -110,6 +111,8 @@ interface TrainedModel {
   save(path: string, metadata: Record<string, string>): Promise<void>;
   /** Starts worker threads that share each batch (`createNtmWorkers`, `createDncWorkers`). */
   workers(threads: number, batch: number): Promise<SequenceWorkers>;
+  /** Whether it trains through the backend's whole-sequence kernel (else on the autodiff tape). */
+  wholeSequence: boolean;
 }
 
 /** One memory model `engram train` trains on the algorithmic tasks: one row per model, so neither path restates the other. */
@@ -134,6 +137,7 @@ const ntmKind = (model: NtmModel): TrainedModel => ({
   saveCheckpoint: (path, optimizer, training) => saveCheckpoint(path, model, optimizer, training),
   save: (path, metadata) => saveNtm(path, model, metadata),
   workers: (threads, batch) => createNtmWorkers(model, threads, batch),
+  wholeSequence: fusedSequenceSupported(model) && model.params.output.weight.backend.models !== undefined,
 });
 const dncKind = (model: DncModel): TrainedModel => ({
   recurrent: dncRecurrent(model),
@@ -141,6 +145,7 @@ const dncKind = (model: DncModel): TrainedModel => ({
   saveCheckpoint: (path, optimizer, training) => saveDncCheckpoint(path, model, optimizer, training),
   save: (path, metadata) => saveDnc(path, model, metadata),
   workers: (threads, batch) => createDncWorkers(model, threads, batch),
+  wholeSequence: dncSequenceSupported(model) && model.params.output.weight.backend.models !== undefined,
 });
 
 /** The memory models of `engram train ntm|dnc`. */
@@ -368,7 +373,7 @@ export async function runTraining(options: TrainOptions, io: TrainIO): Promise<T
   io.log(
     `${kind.label} on '${options.task}': ${config.controller.kind} ${config.controller.hiddenSize}, memory ${config.memorySlots} × ${config.memoryWidth}, ` +
       `${config.readHeads} read / ${config.writeHeads} write heads, ${count(countParameters(model.recurrent.params))} parameters; ` +
-      `${options.optimizer} lr ${snapshot?.optimizer.learningRate ?? options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`,
+      `${options.optimizer} lr ${snapshot?.optimizer.learningRate ?? options.learningRate}, batch ${options.batch}; backend ${getDefaultBackend().description}; ${model.wholeSequence ? 'each batch of sequences in one WebAssembly kernel' : 'the autodiff tape'}; ${threads} thread${threads > 1 ? 's' : ''}`,
   );
   io.log(
     `stops when ${options.evalSize} held-out fresh sequences score < ${options.until} error bits per sequence ${options.stable} evaluation${options.stable > 1 ? 's' : ''} in a row; Ctrl-C saves a checkpoint`,
