@@ -38,7 +38,13 @@ export {
   trainBatchWith,
 } from './train.js';
 export { type RecurrentMemoryModel, type RecurrentStep, type SequenceEvaluation, type SequenceModel, asRecurrent } from './recurrent.js';
-export { type FusedSequenceResult, fusedSequenceSupported } from './fused-sequence.js';
+export {
+  type FusedSequenceOptions,
+  type FusedSequenceResult,
+  fusedSequenceEvaluation,
+  fusedSequenceGradients,
+  fusedSequenceSupported,
+} from './fused-sequence.js';
 /** The plain-array pieces of the tape-free sequence passes (the NTM's, @engram/dnc's): see the module's page. */
 export * as arrayPass from './array-pass.js';
 export { type StepInspection, type WrongBit, inspectSequence, wrongBits } from './inspect.js';
