@@ -145,11 +145,8 @@ export interface BabiLoss {
  * @param divideBy - what the summed cross-entropy is divided by (default the number of stories)
  */
 export function babiLoss(model: DncModel, sequences: readonly BabiSequence[], divideBy = sequences.length): BabiLoss {
+  const { steps, batch, inputs, targets: answersAt } = encodeBabiBatch(model, sequences);
   const width = model.config.inputSize;
-  const batch = sequences.length;
-  if (batch === 0) throw new EngramError('babiLoss: no stories');
-  if (model.config.outputSize !== width) throw new EngramError('babiLoss: the DNC must read and write one-hot words (input width = output width)');
-  const steps = Math.max(...sequences.map((s) => s.inputs.length));
   const recurrent = dncRecurrent(model);
   let state = recurrent.initialState(batch);
   const scored: Tensor[] = [];
@@ -157,26 +154,19 @@ export function babiLoss(model: DncModel, sequences: readonly BabiSequence[], di
   // Where each story's answer word t landed among the scored rows, to mark questions right or wrong.
   const rowOf = sequences.map(() => new Map<number, number>());
   for (let t = 0; t < steps; t++) {
-    const x = new Float32Array(batch * width);
     const rows: number[] = [];
-    sequences.forEach((s, b) => {
-      if (t >= s.inputs.length) return;
-      const word = s.inputs[t] as number;
-      if (word <= 0 || word >= width) throw new EngramError(`babiLoss: word id ${word} is outside the model's ${width} inputs`);
-      x[b * width + word] = 1;
-      const target = s.targets[t] as number;
-      if (target >= 0) {
-        if (target >= width) throw new EngramError(`babiLoss: answer id ${target} is outside the model's ${width} outputs`);
-        (rowOf[b] as Map<number, number>).set(t, targets.length);
-        rows.push(b);
-        targets.push(target);
-      }
-    });
-    const step = recurrent.step(state, tensor(x, [batch, width]), { output: rows.length > 0 });
+    for (let b = 0; b < batch; b++) {
+      const target = answersAt[t * batch + b] as number;
+      if (target < 0) continue;
+      (rowOf[b] as Map<number, number>).set(t, targets.length);
+      rows.push(b);
+      targets.push(target);
+    }
+    const x = tensor(inputs.slice(t * batch * width, (t + 1) * batch * width), [batch, width]);
+    const step = recurrent.step(state, x, { output: rows.length > 0 });
     state = step.state;
     if (rows.length > 0) scored.push(rows.length === batch ? (step.output as Tensor) : gather(step.output as Tensor, Int32Array.from(rows)));
   }
-  if (scored.length === 0) throw new EngramError('babiLoss: the stories ask no question');
   const logits = scored.length === 1 ? (scored[0] as Tensor) : concat(scored, 0);
   const answers = Int32Array.from(targets);
   const loss = mul(crossEntropy(logits, answers, 'sum'), 1 / divideBy);
@@ -212,10 +202,10 @@ export interface BabiScore extends Omit<BabiLoss, 'loss'> {
 }
 
 /**
- * The stories as the `dncSequence` kernel reads them (one-hot words `[T, B, V]`, answer ids `[T, B]`, −1 elsewhere),
- * checked as {@link babiLoss} checks them.
+ * The stories side by side, time-major, as the tape ({@link babiLoss}) and the `dncSequence` kernel read them: one-hot
+ * words `[T, B, V]` (zero past a story's end), answer ids `[T, B]` (−1 elsewhere); every id checked.
  */
-function babiKernelBatch(model: DncModel, sequences: readonly BabiSequence[]): DncKernelBatch {
+function encodeBabiBatch(model: DncModel, sequences: readonly BabiSequence[]): DncKernelBatch {
   const width = model.config.inputSize;
   const batch = sequences.length;
   if (batch === 0) throw new EngramError('babiLoss: no stories');
@@ -250,7 +240,7 @@ function babiKernelBatch(model: DncModel, sequences: readonly BabiSequence[]): D
  * @param divideBy - what the summed cross-entropy is divided by (default the number of stories)
  */
 export function babiGradients(model: DncModel, sequences: readonly BabiSequence[], divideBy = sequences.length): BabiScore {
-  const data = babiKernelBatch(model, sequences);
+  const data = encodeBabiBatch(model, sequences);
   const kernel = dncKernelSequence(model, data, divideBy);
   if (kernel === null) {
     const { loss, ...rest } = babiLoss(model, sequences, divideBy);
@@ -274,7 +264,7 @@ export function babiGradients(model: DncModel, sequences: readonly BabiSequence[
  * @param sequences - the stories
  */
 export function babiScore(model: DncModel, sequences: readonly BabiSequence[]): BabiScore {
-  const data = babiKernelBatch(model, sequences);
+  const data = encodeBabiBatch(model, sequences);
   const kernel = dncKernelSequence(model, data, sequences.length, false);
   if (kernel === null) {
     const { loss, ...rest } = noGrad(() => babiLoss(model, sequences));

@@ -656,7 +656,7 @@ export function dncSequence(
       }
     }
     // f and b from L_t and w^r_{t−1}: into dL_t and the previous read weightings' gradients.
-    linkWeightingsBackward(linkNow(t), readWBefore, dLinkReads, linkBack, B, N, R);
+    linkWeightingsBackward(stepAt(t, oLink), readWBefore, dLinkReads, linkBack, B, N, R);
     addFloats(dLink, linkBack, B * N * N);
     memory.copy(dReadWNext, at(linkBack, B * N * N), (<usize>(B * R * N)) * F);
     // p_t = (1 − Σ w^w) p_{t−1} + w^w.
@@ -793,8 +793,4 @@ export function dncSequence(
   }
   store<f32>(at(out, count), <f32>(loss * scale));
   store<f32>(at(out, count + 1), <f32>wrong);
-}
-
-@inline function linkNow(t: i32): usize {
-  return stepAt(t, oLink);
 }

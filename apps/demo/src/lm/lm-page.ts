@@ -97,18 +97,21 @@ function perplexityFrom(probability: ArrayLike<number>, from: number): number {
   return Math.exp(nats / (probability.length - from));
 }
 
-/** What the chosen memory says at a position, whichever it is: the right-hand column and the word colours. */
+/** What the chosen memory says at a position: its top words, the earlier words it weighed, and (MemN2N) every hop's weights. */
+interface MemoryAt {
+  top: WordProbability[];
+  recalled: { position: number; weight: number }[];
+  hops: { positions: number[]; weights: number[] }[];
+}
+
+/** What the chosen memory says, whichever it is: the right-hand column and the word colours. */
 interface MemoryView {
   /** The column's title. */
   title: string;
   /** p(w_{t+1}) with the memory, at each position. */
   probability: ArrayLike<number>;
-  /** The text's perplexity with the memory. */
-  perplexity: number;
-  /** Its top words at position t. */
-  top(t: number): WordProbability[];
-  /** The earlier words it weighed at position t (by text position), and for the MemN2N every hop's weights. */
-  recalled(t: number): { recalled: { position: number; weight: number }[]; hops: { positions: number[]; weights: number[] }[] };
+  /** Position t looked at closely (for the MemN2N, one forward pass). */
+  at(t: number): MemoryAt;
 }
 
 function memoryView(): MemoryView | null {
@@ -118,9 +121,7 @@ function memoryView(): MemoryView | null {
     return {
       title: 'With the cache',
       probability: cache.mixedProbability,
-      perplexity: cache.mixedPerplexity,
-      top: (t) => cache.top(t, TOP).withCache,
-      recalled: (t) => ({ recalled: cache.recall(t).map((r) => ({ position: r.position, weight: r.weight })), hops: [] }),
+      at: (t) => ({ top: cache.top(t, TOP).withCache, recalled: cache.recall(t).map((r) => ({ position: r.position, weight: r.weight })), hops: [] }),
     };
   }
   const memory = memnetReading;
@@ -128,19 +129,14 @@ function memoryView(): MemoryView | null {
   return {
     title: 'MemN2N',
     probability: memory.probability,
-    perplexity: memory.perplexity,
-    top: (t) => memory.inspect(t, TOP).top,
-    recalled: (t) => {
-      const { hops } = memory.inspect(t, 1);
+    at: (t) => {
+      const { top, hops } = memory.inspect(t, TOP);
       const chosen = Number(el.hop.value);
-      const weights = (position: number) => hops.map((h) => h.weights[h.positions.indexOf(position)] as number);
+      // Every hop holds the same positions: one hop's attention at each, or the mean over the hops.
       const positions = hops[0]?.positions ?? [];
-      // One hop's attention, or the mean over the hops.
-      const pick = (position: number) => {
-        const w = weights(position);
-        return chosen >= 0 ? (w[chosen] as number) : w.reduce((a, b) => a + b, 0) / w.length;
-      };
-      return { recalled: positions.map((position) => ({ position, weight: pick(position) })), hops };
+      const weight = (i: number) =>
+        chosen >= 0 ? ((hops[chosen]?.weights[i] as number) ?? 0) : hops.reduce((a, h) => a + (h.weights[i] as number), 0) / hops.length;
+      return { top, recalled: positions.map((position, i) => ({ position, weight: weight(i) })), hops };
     },
   };
 }
@@ -261,8 +257,8 @@ function select(t: number): void {
       }),
     );
   list(el.topModel, cache.top(t, TOP).model);
-  list(el.topMemory, view.top(t));
-  const { recalled, hops } = view.recalled(t);
+  const { top, recalled, hops } = view.at(t);
+  list(el.topMemory, top);
   state.recalled = recalled;
   state.hops = hops.map((h) => h.weights);
   const strongest = Math.max(1e-12, ...recalled.map((r) => r.weight));
