@@ -157,18 +157,45 @@ export function unknownWords(example: BabiExample, vocabulary: Vocabulary): stri
  */
 export function sentenceAges(count: number, memorySize: number, noise: number, rng?: Random): Int32Array {
   const ages = new Int32Array(count);
-  if (noise > 0 && rng !== undefined) {
-    const blank = rng.int(0, Math.ceil(count * noise));
-    const positions = rng
-      .permutation(count + blank)
-      .subarray(0, count)
-      .sort();
-    // The newest sentence takes the smallest sampled position.
-    for (let i = 0; i < count; i++) ages[i] = Math.min(positions[count - 1 - i] as number, memorySize - 1);
-    return ages;
-  }
-  for (let i = 0; i < count; i++) ages[i] = Math.min(count - 1 - i, memorySize - 1);
+  agesInto(ages, count, memorySize, noise, rng);
   return ages;
+}
+
+/** Scratch for {@link agesInto}'s permutation (grown as needed): encodeBatch calls it once per example. */
+let positionScratch = new Int32Array(64);
+
+/**
+ * {@link sentenceAges} written into `ages` (at least `count` long) without allocating: the same draws from `rng`
+ * (one `int`, then `permutation(count + blank)`'s Fisher–Yates draws) and the same ages.
+ */
+function agesInto(ages: Int32Array, count: number, memorySize: number, noise: number, rng?: Random): void {
+  if (!(noise > 0 && rng !== undefined)) {
+    for (let i = 0; i < count; i++) ages[i] = Math.min(count - 1 - i, memorySize - 1);
+    return;
+  }
+  const blank = rng.int(0, Math.ceil(count * noise));
+  const n = count + blank;
+  if (positionScratch.length < n) positionScratch = new Int32Array(2 * n);
+  const order = positionScratch;
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    const t = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = t;
+  }
+  // The first `count` positions of the permutation, ascending (insertion sort: a story keeps at most memorySize).
+  for (let i = 1; i < count; i++) {
+    const v = order[i] as number;
+    let k = i - 1;
+    while (k >= 0 && (order[k] as number) > v) {
+      order[k + 1] = order[k] as number;
+      k--;
+    }
+    order[k + 1] = v;
+  }
+  // The newest sentence takes the smallest sampled position.
+  for (let i = 0; i < count; i++) ages[i] = Math.min(order[count - 1 - i] as number, memorySize - 1);
 }
 
 /**
@@ -212,25 +239,64 @@ class WeightTable {
     if (this.config.encoding === 'position-paper') return (this.starts.get(length) as number) + (j - 1);
     return UNIT_WEIGHT_ROW;
   }
+  /**
+   * Writes the rows of a sentence's `length` words into `out` from `at`: consecutive rows from word 1's (bag-of-words:
+   * the unit row for every word).
+   * @param out - the batch's row array
+   * @param at - where the sentence's first word goes
+   * @param length - the sentence's words
+   */
+  rowsInto(out: Int32Array, at: number, length: number): void {
+    if (this.config.encoding !== 'position' && this.config.encoding !== 'position-paper') {
+      out.fill(UNIT_WEIGHT_ROW, at, at + length);
+      return;
+    }
+    const start = this.row(1, length);
+    for (let j = 0; j < length; j++) out[at + j] = start + j;
+  }
 }
 
 /** Weight tables per config, and word ids per (vocabulary, sentence): epochs re-encode the same sentences. */
 const weightTables = new WeakMap<MemnetConfig, Map<string, WeightTable>>();
 const idCaches = new WeakMap<Vocabulary, WeakMap<readonly string[], Int32Array>>();
 
-function indexWords(words: readonly string[], vocabulary: Vocabulary, where: () => string): Int32Array {
+/** The word-id cache of a vocabulary (made on first use). */
+function idCache(vocabulary: Vocabulary): WeakMap<readonly string[], Int32Array> {
   let cache = idCaches.get(vocabulary);
   if (cache === undefined) {
     cache = new WeakMap();
     idCaches.set(vocabulary, cache);
   }
+  return cache;
+}
+
+/**
+ * The word ids of a sentence or question, from the cache or looked up once.
+ * @param words - the sentence's words
+ * @param vocabulary - the model's vocabulary
+ * @param cache - the vocabulary's {@link idCache}
+ * @param example - the example's index in the batch (for the error)
+ * @param sentence - the sentence's 1-based index in its story, or 0 for the question (for the error)
+ */
+function indexWords(
+  words: readonly string[],
+  vocabulary: Vocabulary,
+  cache: WeakMap<readonly string[], Int32Array>,
+  example: number,
+  sentence: number,
+): Int32Array {
   let ids = cache.get(words);
   if (ids === undefined) {
-    ids = Int32Array.from(words, (w) => {
+    ids = new Int32Array(words.length);
+    for (let j = 0; j < words.length; j++) {
+      const w = words[j] as string;
       const index = vocabulary.indexOf(w);
-      if (index === undefined) throw new EngramError(`encodeBatch: unknown word '${w}' in ${where()} (not in the model's vocabulary)`);
-      return index;
-    });
+      if (index === undefined) {
+        const where = sentence === 0 ? `example ${example}, question` : `example ${example}, sentence ${sentence}`;
+        throw new EngramError(`encodeBatch: unknown word '${w}' in ${where} (not in the model's vocabulary)`);
+      }
+      ids[j] = index;
+    }
     cache.set(words, ids);
   }
   return ids;
@@ -258,6 +324,8 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   let slots = 1;
   let longestSentence = 1;
   let queryWords = 1;
+  // `position-paper` needs a table block per distinct length; the other encodings only the longest.
+  const perLength = config.encoding === 'position-paper';
   const lengths = new Set<number>();
   for (const e of examples) {
     const first = Math.max(0, e.story.length - config.memorySize);
@@ -265,16 +333,15 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
     for (let i = first; i < e.story.length; i++) {
       const length = (e.story[i] as string[]).length;
       longestSentence = Math.max(longestSentence, length);
-      lengths.add(length);
+      if (perLength) lengths.add(length);
     }
     queryWords = Math.max(queryWords, e.question.length);
-    lengths.add(e.question.length);
+    if (perLength) lengths.add(e.question.length);
   }
   // With `attend`, every example has the full memory: its empty slots take part in the softmax.
   if (config.emptySlots === 'attend') slots = config.memorySize;
   const memoryWords = longestSentence + time;
-  // `position` needs only the longest length; `position-paper` a block per distinct length.
-  const tableLengths = config.encoding === 'position-paper' ? [...lengths].filter((l) => l > 0).sort((a, b) => a - b) : [Math.max(longestSentence, queryWords)];
+  const tableLengths = perLength ? [...lengths].filter((l) => l > 0).sort((a, b) => a - b) : [Math.max(longestSentence, queryWords)];
   const key = tableLengths.join(',');
   let table = tables.get(key);
   if (table === undefined) {
@@ -291,34 +358,37 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   const answers = new Int32Array(size);
   const firstSentence = new Int32Array(size);
   const sentences = new Int32Array(size);
-  examples.forEach((example, b) => {
-    const first = Math.max(0, example.story.length - config.memorySize);
-    const kept = first === 0 ? example.story : example.story.slice(first);
+  const ids = idCache(vocabulary);
+  const ages = new Int32Array(slots);
+  for (let b = 0; b < size; b++) {
+    const example = examples[b] as BabiExample;
+    const story = example.story;
+    const first = Math.max(0, story.length - config.memorySize);
+    const kept = story.length - first;
     firstSentence[b] = first;
-    sentences[b] = kept.length;
+    sentences[b] = kept;
     // Slots that count in the attention: all of them with `attend`, else the real sentences.
-    mask.fill(1, b * slots, b * slots + (config.emptySlots === 'attend' ? slots : kept.length));
-    const ages = sentenceAges(kept.length, config.memorySize, options.timeNoise ?? 0, options.rng);
-    kept.forEach((sentence, i) => {
-      const slot = b * slots + i;
-      const ids = indexWords(sentence, vocabulary, () => `example ${b}, sentence ${first + i + 1}`);
-      const base = slot * memoryWords;
-      memoryTokens.set(ids, base);
-      for (let j = 0; j < ids.length; j++) memoryWeightRows[base + j] = weights.row(j + 1, ids.length);
+    mask.fill(1, b * slots, b * slots + (config.emptySlots === 'attend' ? slots : kept));
+    agesInto(ages, kept, config.memorySize, options.timeNoise ?? 0, options.rng);
+    for (let i = 0; i < kept; i++) {
+      const sentence = indexWords(story[first + i] as string[], vocabulary, ids, b, first + i + 1);
+      const base = (b * slots + i) * memoryWords;
+      memoryTokens.set(sentence, base);
+      weights.rowsInto(memoryWeightRows, base, sentence.length);
       if (time === 1) {
         const timeSlot = base + memoryWords - 1;
         memoryTokens[timeSlot] = config.vocabularySize + (ages[i] as number);
         memoryWeightRows[timeSlot] = UNIT_WEIGHT_ROW;
       }
-    });
-    const q = indexWords(example.question, vocabulary, () => `example ${b}, question`);
+    }
+    const q = indexWords(example.question, vocabulary, ids, b, 0);
     queryTokens.set(q, b * queryWords);
-    for (let j = 0; j < q.length; j++) queryWeightRows[b * queryWords + j] = weights.row(j + 1, q.length);
+    weights.rowsInto(queryWeightRows, b * queryWords, q.length);
     const answer = example.answer.length === 0 ? undefined : answerToken(example);
     if (answer !== undefined && vocabulary.indexOf(answer) === undefined)
       throw new EngramError(`encodeBatch: unknown word '${answer}' in example ${b}, answer (not in the model's vocabulary)`);
     answers[b] = answer === undefined ? -1 : (vocabulary.indexOf(answer) as number);
-  });
+  }
   return {
     size,
     slots,

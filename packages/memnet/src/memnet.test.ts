@@ -101,6 +101,29 @@ describe('position and time encoding', () => {
     expect(noisy[0] as number).toBeLessThanOrEqual(29 + 3);
   });
 
+  it('noisy ages are the official randomize_time: the sorted first count places of a permutation of count + blank', () => {
+    // The reference written the plain way (a fresh permutation, sorted); the encoder's in-place version must draw the
+    // same numbers from the generator and give the same ages, and leave the generator in the same state.
+    const reference = (count: number, memorySize: number, rng: Random): number[] => {
+      const blank = rng.int(0, Math.ceil(count * 0.1));
+      const places = Array.from(rng.permutation(count + blank).subarray(0, count)).sort((a, b) => a - b);
+      return Array.from({ length: count }, (_, i) => Math.min(places[count - 1 - i] as number, memorySize - 1));
+    };
+    for (const [count, memorySize, seed] of [
+      [1, 50, 1],
+      [7, 50, 2],
+      [30, 50, 3],
+      [50, 50, 4],
+      [80, 20, 5],
+      [200, 300, 6],
+    ] as const) {
+      const a = new Random(seed);
+      const b = new Random(seed);
+      expect(Array.from(sentenceAges(count, memorySize, 0.1, a))).toEqual(reference(count, memorySize, b));
+      expect(a.next()).toBe(b.next());
+    }
+  });
+
   it('encodes the last memorySize sentences, a time token per slot, masks and answers', () => {
     const config = defaultMemnetConfig(vocabulary.size, { embeddingSize: 4, memorySize: 3, emptySlots: 'mask' });
     const batch = encodeBatch(examples, vocabulary, config);

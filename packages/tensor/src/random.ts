@@ -95,7 +95,8 @@ export class Random {
    * @param n - how many integers (0 … n − 1)
    */
   permutation(n: number): Int32Array {
-    const order = Int32Array.from({ length: n }, (_, i) => i);
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(0, i);
       const t = order[i] as number;
