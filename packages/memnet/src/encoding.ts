@@ -256,49 +256,52 @@ class WeightTable {
   }
 }
 
-/** Weight tables per config, and word ids per (vocabulary, sentence): epochs re-encode the same sentences. */
+/** Weight tables per config, and word ids per (vocabulary, example): epochs re-encode the same examples. */
 const weightTables = new WeakMap<MemnetConfig, Map<string, WeightTable>>();
-const idCaches = new WeakMap<Vocabulary, WeakMap<readonly string[], Int32Array>>();
+const idCaches = new WeakMap<Vocabulary, WeakMap<BabiExample, ExampleIds>>();
 
-/** The word-id cache of a vocabulary (made on first use). */
-function idCache(vocabulary: Vocabulary): WeakMap<readonly string[], Int32Array> {
+/** An example's word ids, looked up once per vocabulary. */
+interface ExampleIds {
+  /** Every story sentence's ids, one after another. */
+  story: Int32Array;
+  /** Where sentence i starts in `story` (one more entry than sentences: the last is the end). */
+  starts: Int32Array;
+  /** The question's ids. */
+  question: Int32Array;
+  /** The answer's id, or −1 without an answer. */
+  answer: number;
+}
+
+/** The id {@link exampleIds} records for a word the vocabulary lacks (encodeBatch names it if the batch uses it). */
+const UNKNOWN = -1;
+
+/**
+ * The word ids of an example, from the vocabulary's cache or looked up once (and then cached); a word the vocabulary
+ * lacks is {@link UNKNOWN} (a sentence older than the memory may hold one: only the sentences a batch keeps count).
+ * @param example - the example
+ * @param vocabulary - the model's vocabulary
+ */
+function exampleIds(example: BabiExample, vocabulary: Vocabulary): ExampleIds {
   let cache = idCaches.get(vocabulary);
   if (cache === undefined) {
     cache = new WeakMap();
     idCaches.set(vocabulary, cache);
   }
-  return cache;
-}
-
-/**
- * The word ids of a sentence or question, from the cache or looked up once.
- * @param words - the sentence's words
- * @param vocabulary - the model's vocabulary
- * @param cache - the vocabulary's {@link idCache}
- * @param example - the example's index in the batch (for the error)
- * @param sentence - the sentence's 1-based index in its story, or 0 for the question (for the error)
- */
-function indexWords(
-  words: readonly string[],
-  vocabulary: Vocabulary,
-  cache: WeakMap<readonly string[], Int32Array>,
-  example: number,
-  sentence: number,
-): Int32Array {
-  let ids = cache.get(words);
-  if (ids === undefined) {
-    ids = new Int32Array(words.length);
-    for (let j = 0; j < words.length; j++) {
-      const w = words[j] as string;
-      const index = vocabulary.indexOf(w);
-      if (index === undefined) {
-        const where = sentence === 0 ? `example ${example}, question` : `example ${example}, sentence ${sentence}`;
-        throw new EngramError(`encodeBatch: unknown word '${w}' in ${where} (not in the model's vocabulary)`);
-      }
-      ids[j] = index;
-    }
-    cache.set(words, ids);
-  }
+  const cached = cache.get(example);
+  if (cached !== undefined) return cached;
+  const lookUp = (w: string): number => vocabulary.indexOf(w) ?? UNKNOWN;
+  const starts = new Int32Array(example.story.length + 1);
+  for (let i = 0; i < example.story.length; i++) starts[i + 1] = (starts[i] as number) + (example.story[i] as string[]).length;
+  const story = new Int32Array(starts[example.story.length] as number);
+  example.story.forEach((sentence, i) => {
+    sentence.forEach((w, j) => {
+      story[(starts[i] as number) + j] = lookUp(w);
+    });
+  });
+  const question = Int32Array.from(example.question, lookUp);
+  const answer = example.answer.length === 0 ? UNKNOWN : lookUp(answerToken(example));
+  const ids: ExampleIds = { story, starts, question, answer };
+  cache.set(example, ids);
   return ids;
 }
 
@@ -358,36 +361,41 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   const answers = new Int32Array(size);
   const firstSentence = new Int32Array(size);
   const sentences = new Int32Array(size);
-  const ids = idCache(vocabulary);
   const ages = new Int32Array(slots);
   for (let b = 0; b < size; b++) {
     const example = examples[b] as BabiExample;
-    const story = example.story;
-    const first = Math.max(0, story.length - config.memorySize);
-    const kept = story.length - first;
+    const ids = exampleIds(example, vocabulary);
+    const unknown = (where: string, words: readonly string[], at: number): EngramError =>
+      new EngramError(`encodeBatch: unknown word '${words[at]}' in example ${b}, ${where} (not in the model's vocabulary)`);
+    const first = Math.max(0, example.story.length - config.memorySize);
+    const kept = example.story.length - first;
     firstSentence[b] = first;
     sentences[b] = kept;
     // Slots that count in the attention: all of them with `attend`, else the real sentences.
     mask.fill(1, b * slots, b * slots + (config.emptySlots === 'attend' ? slots : kept));
     agesInto(ages, kept, config.memorySize, options.timeNoise ?? 0, options.rng);
     for (let i = 0; i < kept; i++) {
-      const sentence = indexWords(story[first + i] as string[], vocabulary, ids, b, first + i + 1);
+      const from = ids.starts[first + i] as number;
+      const length = (ids.starts[first + i + 1] as number) - from;
       const base = (b * slots + i) * memoryWords;
-      memoryTokens.set(sentence, base);
-      weights.rowsInto(memoryWeightRows, base, sentence.length);
+      for (let j = 0; j < length; j++) {
+        const id = ids.story[from + j] as number;
+        if (id === UNKNOWN) throw unknown(`sentence ${first + i + 1}`, example.story[first + i] as string[], j);
+        memoryTokens[base + j] = id;
+      }
+      weights.rowsInto(memoryWeightRows, base, length);
       if (time === 1) {
         const timeSlot = base + memoryWords - 1;
         memoryTokens[timeSlot] = config.vocabularySize + (ages[i] as number);
         memoryWeightRows[timeSlot] = UNIT_WEIGHT_ROW;
       }
     }
-    const q = indexWords(example.question, vocabulary, ids, b, 0);
-    queryTokens.set(q, b * queryWords);
-    weights.rowsInto(queryWeightRows, b * queryWords, q.length);
-    const answer = example.answer.length === 0 ? undefined : answerToken(example);
-    if (answer !== undefined && vocabulary.indexOf(answer) === undefined)
-      throw new EngramError(`encodeBatch: unknown word '${answer}' in example ${b}, answer (not in the model's vocabulary)`);
-    answers[b] = answer === undefined ? -1 : (vocabulary.indexOf(answer) as number);
+    const unknownInQuestion = ids.question.indexOf(UNKNOWN);
+    if (unknownInQuestion >= 0) throw unknown('question', example.question, unknownInQuestion);
+    queryTokens.set(ids.question, b * queryWords);
+    weights.rowsInto(queryWeightRows, b * queryWords, ids.question.length);
+    if (example.answer.length > 0 && ids.answer === UNKNOWN) throw unknown('answer', [answerToken(example)], 0);
+    answers[b] = ids.answer;
   }
   return {
     size,

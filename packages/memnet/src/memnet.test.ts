@@ -143,6 +143,13 @@ describe('position and time encoding', () => {
     expect(() => encodeBatch([{ ...(examples[0] as BabiExample), question: ['where', 'is', 'bob'] }], vocabulary, config)).toThrow(
       /unknown word 'bob' in example 0, question/,
     );
+    // Only the sentences a batch keeps must be known: one older than the memory may hold any word.
+    const second = examples[1] as BabiExample;
+    const oldUnknown = { ...second, story: [['bob', 'left'], ...second.story.slice(1)] };
+    expect(Array.from(encodeBatch([oldUnknown], vocabulary, config).memoryTokens)).toEqual(Array.from(encodeBatch([second], vocabulary, config).memoryTokens));
+    const keptUnknown = { ...second, story: [...second.story.slice(0, 3), ['bob', 'left']] };
+    expect(() => encodeBatch([examples[0] as BabiExample, keptUnknown], vocabulary, config)).toThrow(/unknown word 'bob' in example 1, sentence 4/);
+    expect(() => encodeBatch([{ ...second, answer: ['bob'] }], vocabulary, config)).toThrow(/unknown word 'bob' in example 0, answer/);
   });
 });
 
