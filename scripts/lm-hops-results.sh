@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# docs/results/lm.md's hops table (Sukhbaatar et al. 2015, Table 2, the Penn Treebank rows at memory 100): the MemN2N
+# language model with 2..7 hops, memory 100, embedding 150, seed 1, the paper's recipe (engram train lm --model memnet),
+# one thread each, trained round-robin STEP epochs at a time: no run starts epoch E + 1 before every run has finished
+# epoch E, so wherever the script is stopped the six runs compare at equal training. A run's folder is
+# runs/lm-hops-H; one with a checkpoint is resumed with --epochs raised; one that stopped because η fell below 1e-5
+# (before its epoch cap) is done. Safe to stop at any time (Ctrl-C checkpoints the run in progress) and to rerun.
+# Then prints the table (validation perplexity after each STEPth epoch; test perplexity of each run's best epoch,
+# over the words with a full memory, once a run has stopped by the paper's rule).
+# Usage: scripts/lm-hops-results.sh [UP_TO_EPOCHS (default 100)] [STEP (default 2)]; ENGRAM_PTB names the folder with
+# ptb.*.txt (default ../shared/data/ptb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+up_to="${1:-100}"
+step="${2:-2}"
+data="${ENGRAM_PTB:-../shared/data/ptb}"
+hops=(2 3 4 5 6 7)
+pnpm build >/dev/null
+
+# Epochs a run has finished (0 without a run).
+epochs_done() {
+  [ -f "$1/epochs.csv" ] && echo $(($(wc -l <"$1/epochs.csv") - 1)) || echo 0
+}
+# Whether a run stopped by the paper's rule (η < 1e-5) rather than at the epoch cap it was given.
+stopped_by_rule() {
+  [ -f "$1/results.json" ] && node -e '
+    const run = JSON.parse(require("fs").readFileSync(process.argv[1] + "/run.json", "utf8"));
+    process.exit(Number(process.argv[2]) < run.recipe.maxEpochs ? 0 : 1);' "$1" "$(epochs_done "$1")"
+}
+
+for ((target = step; target <= up_to; target += step)); do
+  for h in "${hops[@]}"; do
+    out="runs/lm-hops-$h"
+    [ "$(epochs_done "$out")" -ge "$target" ] && continue
+    stopped_by_rule "$out" && continue
+    if [ -f "$out/checkpoint.safetensors" ]; then
+      node apps/cli/dist/bin.js train lm --out "$out" --resume --epochs "$target"
+    else
+      node apps/cli/dist/bin.js train lm --model memnet --hops "$h" --memory 100 --embedding 150 --threads 1 \
+        --data "$data" --epochs "$target" --out "$out"
+    fi
+  done
+done
+
+node -e '
+const fs = require("fs");
+const [step, ...hops] = process.argv.slice(1).map(Number);
+const rows = hops.map((h) => {
+  const dir = `runs/lm-hops-${h}`;
+  const epochs = fs.existsSync(`${dir}/epochs.csv`)
+    ? fs.readFileSync(`${dir}/epochs.csv`, "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[3]))
+    : [];
+  return { h, dir, epochs };
+});
+const longest = Math.max(0, ...rows.map((r) => r.epochs.length));
+const shown = [];
+for (let e = step; e <= longest; e += step) shown.push(e);
+console.log(`| hops | ${shown.map((e) => `valid. after ${e}`).join(" | ")} | test (best epoch, full memory) |`);
+console.log(`|---|${shown.map(() => "---").join("|")}|---|`);
+for (const { h, dir, epochs } of rows) {
+  const run = fs.existsSync(`${dir}/run.json`) ? JSON.parse(fs.readFileSync(`${dir}/run.json`, "utf8")) : null;
+  const results = fs.existsSync(`${dir}/results.json`) ? JSON.parse(fs.readFileSync(`${dir}/results.json`, "utf8")) : null;
+  const done = results !== null && run !== null && epochs.length < run.recipe.maxEpochs;
+  const test = done ? `${results.best.testPerplexityFullMemory.toFixed(2)} (epoch ${results.best.epoch})` : "still training";
+  console.log(`| ${h} | ${shown.map((e) => (epochs[e - 1] === undefined ? "–" : epochs[e - 1].toFixed(2))).join(" | ")} | ${test} |`);
+}
+' "$step" "${hops[@]}"
