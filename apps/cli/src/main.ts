@@ -66,12 +66,13 @@ usage:
   engram train dnc --task repeat-copy [opts]  a DNC (dynamic allocation, temporal links) on an algorithmic task
   engram train memnet --task 1 | --joint      a MemN2N on bAbI with the official recipe
   engram train lm --recipe small|medium       an LSTM language model on Penn Treebank (Zaremba et al. 2014)
+  engram train lm --model memnet              the memory network as a language model (Sukhbaatar et al. 2015 §5)
   engram eval --run DIR                       NTM, DNC: error bits by length; MemN2N: test error per task;
                                               language model: perplexity, with --cache N,N and --knn K
   engram show --run DIR [--length 20]         an NTM's or DNC's heads and memory on one sequence (terminal + SVG)
   engram ask --run DIR --story "..." --question "..."   a MemN2N's answer and each hop's attention
   engram tune --run DIR --cache N             the neural cache's θ × λ grid on validation
-  engram complete --run DIR --text "..."      the next word, with and without the cache (and --knn K)
+  engram complete --run DIR --text "..."      the next word, with and without the cache (and --knn K); MemN2N: each hop's attention
   engram download babi|ptb [--to DIR]         fetch and verify the data against pinned SHA-256 sums
   engram --version
 
@@ -115,7 +116,7 @@ function tableCommand(synopsis: string, specs: readonly OptionSpec[], argv: stri
 
 async function trainLm(argv: string[]): Promise<number> {
   const values = tableCommand(
-    'usage: engram train lm [options]   an LSTM language model on Penn Treebank, Zaremba et al. 2014 recipes',
+    'usage: engram train lm [options]   a language model on Penn Treebank: an LSTM (Zaremba et al. 2014 recipes) or the memory network (--model memnet)',
     TRAIN_LM_OPTIONS,
     argv,
   );
@@ -130,7 +131,11 @@ async function tune(argv: string[]): Promise<number> {
 }
 
 async function complete(argv: string[]): Promise<number> {
-  const values = tableCommand('usage: engram complete --run DIR --text "..."   the next word, with and without the neural cache', COMPLETE_LM_OPTIONS, argv);
+  const values = tableCommand(
+    'usage: engram complete --run DIR --text "..."   the next word: with and without the neural cache (LSTM), or with each hop\'s attention (MemN2N)',
+    COMPLETE_LM_OPTIONS,
+    argv,
+  );
   if (values === null) return 0;
   if (!values.has('run')) throw new EngramError('--run is required');
   return completeLmCommand(values, terminalIO());
