@@ -133,7 +133,10 @@ describe('engram train lm / eval / complete', () => {
     expect(completed.lines.join('\n')).not.toMatch(/note:/);
     const short = io();
     expect(await completeLmCommand(parseOptions(COMPLETE_LM_OPTIONS, ['--run', out, '--text', 'the cat']) as Map<string, string | number>, short)).toBe(0);
-    expect(short.lines.join('\n')).toMatch(/note: the text has 2 words and the model was trained with a full memory of 5;/);
+    expect(short.lines.join('\n')).toMatch(
+      /note: the text has 2 words and the model was trained with a full memory of 5; the other 3 slots are empty memories/,
+    );
+    expect(short.lines.join('\n')).toMatch(/hop 1: .*\(the empty memories: [\d.]+\)/);
   });
 
   it('names a missing data folder, a run folder that is a file, and a run.json that is not JSON', async () => {

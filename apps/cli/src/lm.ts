@@ -911,7 +911,7 @@ function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; voc
   const n = run.model.config.memorySize;
   if (ids.length < n) {
     io.log(
-      `note: the text has ${count(ids.length)} words and the model was trained with a full memory of ${count(n)}; with fewer it predicts much worse (give it more text)`,
+      `note: the text has ${count(ids.length)} words and the model was trained with a full memory of ${count(n)}; the other ${count(n - ids.length)} slots are empty memories, and it predicts worse from fewer words (give it more text)`,
     );
   }
   io.log('| rank | next word | p |\n|---|---|---|');
@@ -921,11 +921,12 @@ function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; voc
   );
   seen.hops.forEach((hop, k) => {
     const order = hop.weights.map((weight, i) => ({ weight, position: hop.positions[i] as number })).sort((a, b) => b.weight - a.weight);
+    const empty = hop.empty > 0 ? ` (the empty memories: ${hop.empty.toFixed(3)})` : '';
     io.log(
       `  hop ${k + 1}: ${order
         .slice(0, Math.min(top, 10))
         .map((o) => `'${tokens[o.position]}'@${o.position} ${o.weight.toFixed(3)}`)
-        .join(', ')}`,
+        .join(', ')}${empty}`,
     );
   });
   return 0;

@@ -52,16 +52,24 @@ function corpus(length: number, seed: number): Int32Array {
 const tinyConfig = () => memnetLmConfig(vocabulary.size, { hops: 2, memorySize: 6, embeddingSize: 8 });
 
 describe('MemN2N language model (§5)', () => {
-  it('encodes each position as the N previous words, oldest first, with their ages; fewer at the start, masked', () => {
+  it('encodes each position as the N previous words, oldest first, with their ages; fewer at the start, then empty memories', () => {
     const config = memnetLmConfig(10, { hops: 1, memorySize: 3, embeddingSize: 4 });
     const ids = Int32Array.from([5, 6, 7, 8, 9]);
     const batch = encodeTextPositions(ids, Int32Array.of(4, 1), config);
     expect([batch.size, batch.slots, batch.memoryWords]).toEqual([2, 3, 2]);
     // Position 4 predicts 9 from 6, 7, 8 (ages 2, 1, 0: time rows V + age).
     expect(Array.from(batch.memoryTokens.subarray(0, 6))).toEqual([6, 12, 7, 11, 8, 10]);
-    // Position 1 predicts 6 from 5 alone; the other slots are masked.
+    // Position 1 predicts 6 from 5 alone; the other two slots are empty memories of ages 1 and 2: the time row and no
+    // word (weight row 0, zeros), attended like the rest.
     expect(Array.from(batch.memoryTokens.subarray(6, 8))).toEqual([5, 10]);
-    expect(Array.from(batch.mask)).toEqual([1, 1, 1, 1, 0, 0]);
+    expect([batch.memoryTokens[9], batch.memoryTokens[11]]).toEqual([11, 12]);
+    expect(Array.from(batch.memoryWeightRows.subarray(6, 12))).toEqual([1, 1, 0, 1, 0, 1]);
+    expect(Array.from(batch.weights.subarray(0, 4))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(batch.mask)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect([Array.from(batch.firstSentence), Array.from(batch.sentences)]).toEqual([
+      [1, 0],
+      [3, 1],
+    ]);
     expect(Array.from(batch.answers)).toEqual([9, 6]);
     expect(() => encodeTextPositions(ids, Int32Array.of(0), config)).toThrow(/position 0 is outside 1..4/);
   });
@@ -148,6 +156,13 @@ describe('MemN2N language model (§5)', () => {
     for (const hop of seen.hops) {
       expect(hop.positions).toEqual([14, 15, 16, 17, 18, 19]);
       expect(hop.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(hop.empty).toBe(0);
+    }
+    // Two words before the position: the rest of the attention is on the four empty memories.
+    for (const hop of inspectMemnetLm(model, ids.subarray(0, 2), 3).hops) {
+      expect(hop.positions).toEqual([0, 1]);
+      expect(hop.empty).toBeGreaterThan(0);
+      expect(hop.weights.reduce((a, b) => a + b, 0) + hop.empty).toBeCloseTo(1, 5);
     }
   });
 

@@ -44,7 +44,7 @@ import {
   writeFileAtomic,
 } from '@engram/tensor';
 import { type MemnetConfig, defaultMemnetConfig, validateMemnetConfig } from './config.js';
-import { type MemnetBatch, UNIT_WEIGHT_ROW } from './encoding.js';
+import { type MemnetBatch, PADDING_WEIGHT_ROW, UNIT_WEIGHT_ROW } from './encoding.js';
 import { type MemnetModel, createMemnet, memnetForward } from './model.js';
 
 /** The sizes of a MemN2N language model; the rest of its config is fixed by §5. */
@@ -125,8 +125,12 @@ export const MEMNET_LM_RECIPE: Readonly<MemnetLmRecipe> = Object.freeze({
 
 /**
  * Encodes the positions of a text as a {@link MemnetBatch}: for position t (which predicts word t),
- * the memory holds words t − N … t − 1 (fewer at the text's start; the empty slots are masked), each
- * as its word row plus the time row of its age (0 = the previous word), and the answer is word t.
+ * the memory holds words t − N … t − 1, each as its word row plus the time row of its age (0 = the
+ * previous word), and the answer is word t. Slot i holds word t − kept + i (oldest first), kept =
+ * min(N, t). Near the text's start (kept < N) the N − kept slots after them are empty memories: the
+ * time row of ages kept … N − 1 and no word, attended like the others. The model is trained only with
+ * full memories (§5), and these are the memories it knows best; masking the empty slots out instead
+ * makes its predictions from a few words useless (docs/results/lm.md, "Short memories").
  * @param ids - the text as word ids
  * @param positions - the positions to predict (each ≥ 1)
  * @param config - the model's config
@@ -135,15 +139,14 @@ export function encodeTextPositions(ids: Int32Array, positions: Int32Array, conf
   const size = positions.length;
   if (size === 0) throw new EngramError('encodeTextPositions: no positions');
   const n = config.memorySize;
-  let slots = 1;
   for (const t of positions) {
     if (!(t >= 1 && t < ids.length)) throw new EngramError(`encodeTextPositions: position ${t} is outside 1..${ids.length - 1}`);
-    slots = Math.max(slots, Math.min(n, t));
   }
+  const slots = n;
   const words = 2;
   const memoryTokens = new Int32Array(size * slots * words);
   const memoryWeightRows = new Int32Array(size * slots * words).fill(UNIT_WEIGHT_ROW);
-  const mask = new Float32Array(size * slots);
+  const mask = new Float32Array(size * slots).fill(1);
   const answers = new Int32Array(size);
   const firstSentence = new Int32Array(size);
   const sentences = new Int32Array(size);
@@ -158,7 +161,12 @@ export function encodeTextPositions(ids: Int32Array, positions: Int32Array, conf
       memoryTokens[at] = id;
       memoryTokens[at + 1] = v + (kept - 1 - i);
     }
-    mask.fill(1, b * slots, b * slots + kept);
+    // The empty memories: slot i ≥ kept has age i and no word (the zero row of the weights).
+    for (let i = kept; i < slots; i++) {
+      const at = (b * slots + i) * words;
+      memoryWeightRows[at] = PADDING_WEIGHT_ROW;
+      memoryTokens[at + 1] = v + i;
+    }
     answers[b] = ids[t] as number;
     firstSentence[b] = t - kept;
     sentences[b] = kept;
@@ -526,8 +534,10 @@ export async function trainMemnetLm(
 export interface MemnetLmHop {
   /** The text positions of the words in memory, oldest first. */
   positions: number[];
-  /** p_i of each, summing to 1. */
+  /** p_i of each; with `empty`, they sum to 1. */
   weights: number[];
+  /** The attention on the empty memories (0 with N words before the position; see {@link encodeTextPositions}). */
+  empty: number;
 }
 
 /** What {@link inspectMemnetLm} shows for one position. */
@@ -566,8 +576,11 @@ export function inspectMemnetLm(model: MemnetModel, ids: Int32Array, top = 10): 
     position: t,
     top: topWords((id) => Math.exp((values[id] as number) - max) / sum, model.config.vocabularySize, top),
     hops: attention.map((p) => {
-      const weights = Array.from(p.dataSync().subarray(0, kept));
-      return { positions: Array.from({ length: kept }, (_, i) => first + i), weights };
+      const all = p.dataSync();
+      const weights = Array.from(all.subarray(0, kept));
+      let empty = 0;
+      for (let i = kept; i < encoded.slots; i++) empty += all[i] as number;
+      return { positions: Array.from({ length: kept }, (_, i) => first + i), weights, empty };
     }),
   };
 }
