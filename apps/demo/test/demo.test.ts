@@ -300,6 +300,9 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       expect(state.recalled.map((r) => r.weight)).toEqual(state.hops[6]);
       expect(await count(page, '#reading .word[data-recall]:not([data-recall=""])')).toBe(20);
       expect(await count(page, '#top-memory li')).toBe(5);
+      // With 20 of 200 words, the rest of each hop's attention is on the empty memories, and the list says how much.
+      for (const hop of state.hops) expect(hop.reduce((a, b) => a + b, 0)).toBeLessThan(1);
+      expect(await text(page, '#hop-words')).toMatch(/hop 1: .*\(empty memories [\d.]+%\)/);
       await page.fill('#hop', '-1');
       state = await lmState(page);
       const mean = (state.hops[0] ?? []).map((_, i) => state.hops.reduce((a, h) => a + (h[i] as number), 0) / 7);

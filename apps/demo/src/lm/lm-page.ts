@@ -101,7 +101,7 @@ function perplexityFrom(probability: ArrayLike<number>, from: number): number {
 interface MemoryAt {
   top: WordProbability[];
   recalled: { position: number; weight: number }[];
-  hops: { positions: number[]; weights: number[] }[];
+  hops: { positions: number[]; weights: number[]; empty: number }[];
 }
 
 /** What the chosen memory says, whichever it is: the right-hand column and the word colours. */
@@ -274,7 +274,7 @@ function select(t: number): void {
 }
 
 /** The MemN2N's attention at the shown position: every hop over the words in memory, and each hop's strongest words. */
-function renderHops(hops: { positions: number[]; weights: number[] }[]): void {
+function renderHops(hops: { positions: number[]; weights: number[]; empty: number }[]): void {
   el.hopsCard.hidden = hops.length === 0;
   if (hops.length === 0) return;
   const slots = hops[0]?.positions.length ?? 0;
@@ -288,7 +288,9 @@ function renderHops(hops: { positions: number[]; weights: number[] }[]): void {
         .map((position, i) => ({ position, weight: h.weights[i] as number }))
         .sort((a, b) => b.weight - a.weight)
         .slice(0, TOP_RECALLED);
-      row.textContent = `hop ${k + 1}: ${best.map((b) => `${shown(tokens[b.position] ?? '?')} ${percent(b.weight)}`).join(', ')}`;
+      // Fewer than N words before the position: the rest of the attention is on the empty memories.
+      const empty = h.empty > 0 ? ` (empty memories ${percent(h.empty)})` : '';
+      row.textContent = `hop ${k + 1}: ${best.map((b) => `${shown(tokens[b.position] ?? '?')} ${percent(b.weight)}`).join(', ')}${empty}`;
       return row;
     }),
   );
