@@ -166,7 +166,7 @@ let positionScratch = new Int32Array(64);
 
 /**
  * {@link sentenceAges} written into `ages` (at least `count` long) without allocating: the same draws from `rng`
- * (one `int`, then `permutation(count + blank)`'s Fisher–Yates draws) and the same ages.
+ * (one `int`, then a permutation of count + blank into a scratch array) and the same ages.
  */
 function agesInto(ages: Int32Array, count: number, memorySize: number, noise: number, rng?: Random): void {
   if (!(noise > 0 && rng !== undefined)) {
@@ -177,13 +177,7 @@ function agesInto(ages: Int32Array, count: number, memorySize: number, noise: nu
   const n = count + blank;
   if (positionScratch.length < n) positionScratch = new Int32Array(2 * n);
   const order = positionScratch;
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    const t = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = t;
-  }
+  rng.permutationInto(order, n);
   // The first `count` positions of the permutation, ascending (insertion sort: a story keeps at most memorySize).
   for (let i = 1; i < count; i++) {
     const v = order[i] as number;

@@ -54,4 +54,19 @@ describe('Random', () => {
     expect(mean).toBeCloseTo(3, 1);
     expect(Math.sqrt(variance)).toBeCloseTo(2, 1);
   });
+
+  it('permutation: every integer once, seeded; permutationInto draws the same into a kept array', () => {
+    const p = new Random(4).permutation(50);
+    expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(Array.from(p)).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const a = new Random(9);
+    const b = new Random(9);
+    const kept = new Int32Array(64).fill(-1);
+    for (const n of [1, 7, 50, 3]) {
+      b.permutationInto(kept, n);
+      expect(Array.from(kept.subarray(0, n))).toEqual(Array.from(a.permutation(n)));
+    }
+    expect(a.next()).toBe(b.next());
+    expect(() => b.permutationInto(new Int32Array(3), 4)).toThrow(/holds 3 places, 4 needed/);
+  });
 });

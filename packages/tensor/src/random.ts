@@ -1,3 +1,5 @@
+import { EngramError } from './errors.js';
+
 /**
  * A seeded pseudo-random generator (xoshiro128**, seeded through splitmix32). Every random
  * function in Engram takes one, so the same seed always gives the same numbers.
@@ -96,6 +98,18 @@ export class Random {
    */
   permutation(n: number): Int32Array {
     const order = new Int32Array(n);
+    this.permutationInto(order, n);
+    return order;
+  }
+
+  /**
+   * {@link Random.permutation} written into the first `n` places of `order` (the same draws and the same ordering),
+   * for callers that draw many small permutations and keep one array for them.
+   * @param order - where the permutation goes (at least `n` long)
+   * @param n - how many integers (0 … n − 1)
+   */
+  permutationInto(order: Int32Array, n: number): void {
+    if (order.length < n) throw new EngramError(`permutationInto: the array holds ${order.length} places, ${n} needed`);
     for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(0, i);
@@ -103,7 +117,6 @@ export class Random {
       order[i] = order[j] as number;
       order[j] = t;
     }
-    return order;
   }
 
   /** An independent generator derived from this one (for per-worker or per-layer streams). */
