@@ -68,5 +68,6 @@ describe('Random', () => {
     }
     expect(a.next()).toBe(b.next());
     expect(() => b.permutationInto(new Int32Array(3), 4)).toThrow(/holds 3 places, 4 needed/);
+    expect(() => b.permutationInto(kept, 2.5)).toThrow(/non-negative integer, got 2.5/);
   });
 });

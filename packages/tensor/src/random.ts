@@ -109,6 +109,7 @@ export class Random {
    * @param n - how many integers (0 … n − 1)
    */
   permutationInto(order: Int32Array, n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new EngramError(`permutationInto: n must be a non-negative integer, got ${n}`);
     if (order.length < n) throw new EngramError(`permutationInto: the array holds ${order.length} places, ${n} needed`);
     for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
