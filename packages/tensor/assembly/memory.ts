@@ -2,6 +2,7 @@
 // Same arithmetic as the TypeScript reference in src/cpu/reference-kernels.ts, four memory columns
 // per instruction. Pointers are byte offsets into linear memory; all arrays are f32, row-major.
 
+import { demoteFour, exp4, log4, promoteHigh, promoteLow } from './fastmath';
 import { F, at } from './pointers';
 
 /** out(b, i, j) = M(b, i, j)·(1 − w(b, i)·e(b, j)) + w(b, i)·a(b, j). */
@@ -94,11 +95,67 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
   return f32x4(d, s, 0, 0);
 }
 
+/** Where {@link rowsDotsAndSquares} leaves four rows' dot products (16 bytes) and squared norms (the next 16). */
+const fourRows: usize = memory.data(32, 16);
+/** rowCosineBackward's per-row factors for four rows: g/denominator, g·memoryTerm, g·keyTerm (16 bytes each). */
+const rowTerms: usize = memory.data(48, 16);
+
+/**
+ * Each lane's sum ((l0 + l1) + l2) + l3 of four vectors, as four lanes: the order {@link dotAndSquares} adds them in,
+ * so four rows at a time give the same bits as one at a time.
+ */
+@inline function laneSums(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  const c0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5);
+  const c1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+  const c2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5);
+  const c3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+  return f32x4.add(f32x4.add(f32x4.add(c0, c1), c2), c3);
+}
+
+/**
+ * {@link dotAndSquares} for rows base, base + width, base + 2·width, base + 3·width of x against y, width a multiple
+ * of 4: their dot products at fourRows and their squared norms at fourRows + 16.
+ */
+@inline function rowsDotsAndSquares(x: usize, base: i32, y: usize, yBase: i32, width: i32): void {
+  let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  for (let j = 0; j < width; j += 4) {
+    const k = v128.load(at(y, yBase + j));
+    const m0 = v128.load(at(x, base + j));
+    const m1 = v128.load(at(x, base + width + j));
+    const m2 = v128.load(at(x, base + 2 * width + j));
+    const m3 = v128.load(at(x, base + 3 * width + j));
+    d0 = f32x4.add(d0, f32x4.mul(m0, k));
+    d1 = f32x4.add(d1, f32x4.mul(m1, k));
+    d2 = f32x4.add(d2, f32x4.mul(m2, k));
+    d3 = f32x4.add(d3, f32x4.mul(m3, k));
+    s0 = f32x4.add(s0, f32x4.mul(m0, m0));
+    s1 = f32x4.add(s1, f32x4.mul(m1, m1));
+    s2 = f32x4.add(s2, f32x4.mul(m2, m2));
+    s3 = f32x4.add(s3, f32x4.mul(m3, m3));
+  }
+  v128.store(fourRows, laneSums(d0, d1, d2, d3));
+  v128.store(fourRows, laneSums(s0, s1, s2, s3), 16);
+}
+
 /** out(b, i) = M(b, i)·k(b) / (‖M(b, i)‖·‖k(b)‖ + ε). */
 export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
+  const blocked = width % 4 == 0;
   for (let b = 0; b < batch; b++) {
     const keyNorm = Mathf.sqrt(f32x4.extract_lane(dotAndSquares(key, b * width, key, b * width, width), 1));
-    for (let i = 0; i < rows; i++) {
+    let i = 0;
+    // Four rows at a time where the width allows: the same operations per row, lane by lane.
+    if (blocked)
+      for (; i + 4 <= rows; i += 4) {
+        rowsDotsAndSquares(mem, (b * rows + i) * width, key, b * width, width);
+        const denominator = f32x4.add(f32x4.mul(f32x4.sqrt(v128.load(fourRows, 16)), f32x4.splat(keyNorm)), f32x4.splat(epsilon));
+        v128.store(at(out, b * rows + i), f32x4.div(v128.load(fourRows), denominator));
+      }
+    for (; i < rows; i++) {
       const ds = dotAndSquares(mem, (b * rows + i) * width, key, b * width, width);
       store<f32>(at(out, b * rows + i), f32x4.extract_lane(ds, 0) / (Mathf.sqrt(f32x4.extract_lane(ds, 1)) * keyNorm + epsilon));
     }
@@ -107,6 +164,7 @@ export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: 
 
 /** Backward of rowCosine: out = [dM (batch·rows·width), dk (batch·width)]. */
 export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
+  const blocked = width % 4 == 0;
   const cells = batch * rows * width;
   const dk = at(out, cells);
   memory.fill(dk, 0, (<usize>(batch * width)) * F);
@@ -114,19 +172,48 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
     const kb = b * width;
     const keyNorm = Mathf.sqrt(f32x4.extract_lane(dotAndSquares(key, kb, key, kb, width), 1));
     const dkb = at(dk, kb);
+    const vKeyNorm = f32x4.splat(keyNorm);
+    const zero = f32x4.splat(0);
     for (let i = 0; i < rows; i++) {
       const base = (b * rows + i) * width;
-      const ds = dotAndSquares(mem, base, key, kb, width);
-      const dot = f32x4.extract_lane(ds, 0);
-      const norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
-      const denominator = norm * keyNorm + epsilon;
-      const g = load<f32>(at(grad, b * rows + i));
-      const s = dot / denominator;
-      const memoryTerm: f32 = norm > 0 ? (s * keyNorm) / (norm * denominator) : 0;
-      const keyTerm: f32 = keyNorm > 0 ? (s * norm) / (keyNorm * denominator) : 0;
-      const gOverD = f32x4.splat(g / denominator);
-      const gMemory = f32x4.splat(g * memoryTerm);
-      const gKey = f32x4.splat(g * keyTerm);
+      // Each row's scalars, computed four rows at a time (the same operations lane by lane) when the width allows.
+      const lane = blocked && rows - (i & ~3) >= 4 ? i & 3 : -1;
+      if (lane == 0) {
+        rowsDotsAndSquares(mem, base, key, kb, width);
+        const dot = v128.load(fourRows);
+        const norm = f32x4.sqrt(v128.load(fourRows, 16));
+        const denominator = f32x4.add(f32x4.mul(norm, vKeyNorm), f32x4.splat(epsilon));
+        const g = v128.load(at(grad, b * rows + i));
+        const s = f32x4.div(dot, denominator);
+        const memoryTerm = v128.and(f32x4.div(f32x4.mul(s, vKeyNorm), f32x4.mul(norm, denominator)), f32x4.gt(norm, zero));
+        const keyTerm = keyNorm > 0 ? f32x4.div(f32x4.mul(s, norm), f32x4.mul(vKeyNorm, denominator)) : zero;
+        v128.store(rowTerms, f32x4.div(g, denominator));
+        v128.store(rowTerms, f32x4.mul(g, memoryTerm), 16);
+        v128.store(rowTerms, f32x4.mul(g, keyTerm), 32);
+      }
+      let gOverD: v128, gMemory: v128, gKey: v128;
+      // The scalars the one-by-one tail below needs (only when the width is not a multiple of 4, so never blocked).
+      let g: f32 = 0;
+      let denominator: f32 = 1;
+      let memoryTerm: f32 = 0;
+      let keyTerm: f32 = 0;
+      if (lane >= 0) {
+        gOverD = v128.load32_splat(rowTerms + (<usize>lane) * 4);
+        gMemory = v128.load32_splat(rowTerms + 16 + (<usize>lane) * 4);
+        gKey = v128.load32_splat(rowTerms + 32 + (<usize>lane) * 4);
+      } else {
+        const ds = dotAndSquares(mem, base, key, kb, width);
+        const dot = f32x4.extract_lane(ds, 0);
+        const norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
+        denominator = norm * keyNorm + epsilon;
+        g = load<f32>(at(grad, b * rows + i));
+        const s = dot / denominator;
+        memoryTerm = norm > 0 ? (s * keyNorm) / (norm * denominator) : 0;
+        keyTerm = keyNorm > 0 ? (s * norm) / (keyNorm * denominator) : 0;
+        gOverD = f32x4.splat(g / denominator);
+        gMemory = f32x4.splat(g * memoryTerm);
+        gKey = f32x4.splat(g * keyTerm);
+      }
       let j = 0;
       for (; j + 4 <= width; j += 4) {
         const m = v128.load(at(mem, base + j));
@@ -149,37 +236,90 @@ export function locationTempBytes(slots: i32): i32 {
   return 5 * slots * 8;
 }
 
+/** index modulo slots, in 0 … slots − 1 (the indices here are a few slots outside at most). */
 @inline function wrap(index: i32, slots: i32): i32 {
-  return ((index % slots) + slots) % slots;
+  while (index < 0) index += slots;
+  while (index >= slots) index -= slots;
+  return index;
+}
+
+/**
+ * out(i) = Σ_k s(k)·x(wrap(i + sign·(k − half))) over f64 rows x and out of `slots`, s `shifts` f32 weights: the
+ * location shift (sign −1, eq. 8) and its backward (sign +1). Each sum runs over k in order from 0; the slots that
+ * need no wrap go two at a time.
+ */
+function circularShift(x: usize, s: usize, out: usize, slots: i32, shifts: i32, sign: i32): void {
+  const half = (shifts - 1) / 2;
+  // i + sign·(k − half) stays in 0 … slots − 1 for every k when half ≤ i < slots − half.
+  const first = min(half, slots);
+  const last = max(first, slots - half);
+  for (let i = 0; i < first; i++) store<f64>(out + (<usize>i) * 8, shiftedAt(x, s, i, slots, shifts, half, sign));
+  let i = first;
+  for (; i + 2 <= last; i += 2) {
+    let acc = f64x2.splat(0);
+    for (let k = 0; k < shifts; k++) {
+      const from = i + sign * (k - half);
+      acc = f64x2.add(acc, f64x2.mul(f64x2.splat(<f64>load<f32>(at(s, k))), v128.load(x + (<usize>from) * 8)));
+    }
+    v128.store(out + (<usize>i) * 8, acc);
+  }
+  for (; i < slots; i++) store<f64>(out + (<usize>i) * 8, shiftedAt(x, s, i, slots, shifts, half, sign));
+}
+
+/** One slot of {@link circularShift}, with the wrap. */
+@inline function shiftedAt(x: usize, s: usize, i: i32, slots: i32, shifts: i32, half: i32, sign: i32): f64 {
+  let acc: f64 = 0;
+  for (let k = 0; k < shifts; k++) acc += <f64>load<f32>(at(s, k)) * load<f64>(x + (<usize>wrap(i + sign * (k - half), slots)) * 8);
+  return acc;
 }
 
 /**
  * Forward quantities of location addressing for batch row b, in f64, into temp:
  * gated at temp, shifted at temp + N·8, powered at temp + 2N·8, ln(shifted + ε) at temp + 4N·8.
  * Returns Σ powered. The power is exp(γ·ln(x)): one log (kept for the backward's dγ) and one exp
- * instead of `pow`, which costs about as much as both and was most of an NTM step's time.
+ * instead of `pow`, which costs about as much as both and was most of an NTM step's time; both
+ * are the four-lane polynomials of fastmath.ts.
  */
 function locationRow(wc: usize, wp: usize, g: f64, s: usize, gamma: f64, b: i32, slots: i32, shifts: i32, epsilon: f64, temp: usize): f64 {
-  const half = (shifts - 1) / 2;
   const gated = temp;
   const shifted = temp + (<usize>slots) * 8;
   const powered = temp + (<usize>(2 * slots)) * 8;
   const logs = temp + (<usize>(4 * slots)) * 8;
-  for (let i = 0; i < slots; i++) {
-    store<f64>(gated + (<usize>i) * 8, g * <f64>load<f32>(at(wc, b * slots + i)) + (1 - g) * <f64>load<f32>(at(wp, b * slots + i)));
+  // Interpolation (eq. 7), two slots at a time: g·w^c + (1 − g)·w_{t−1}.
+  const vg = f64x2.splat(g);
+  const vRest = f64x2.splat(1 - g);
+  let n = 0;
+  for (; n + 2 <= slots; n += 2) {
+    const c = f64x2.promote_low_f32x4(v128.load64_zero(at(wc, b * slots + n)));
+    const p = f64x2.promote_low_f32x4(v128.load64_zero(at(wp, b * slots + n)));
+    v128.store(gated + (<usize>n) * 8, f64x2.add(f64x2.mul(vg, c), f64x2.mul(vRest, p)));
+  }
+  for (; n < slots; n++) store<f64>(gated + (<usize>n) * 8, g * <f64>load<f32>(at(wc, b * slots + n)) + (1 - g) * <f64>load<f32>(at(wp, b * slots + n)));
+  // Circular convolution with the shift weighting (eq. 8): w̃(i) = Σ_k s(k)·w^g(i − (k − half)). Away from the ends the
+  // indices need no wrap, two slots at a time; the same sums in the same order as at the ends.
+  circularShift(gated, at(s, b * shifts), shifted, slots, shifts, -1);
+  // ln(shifted + ε) and its power in f32 (the results are stored as f32 anyway), four slots at a time.
+  const vEpsilon = f64x2.splat(epsilon);
+  const vGamma = f64x2.splat(gamma);
+  let i = 0;
+  for (; i + 4 <= slots; i += 4) {
+    const from = shifted + (<usize>i) * 8;
+    const lg = log4(demoteFour(f64x2.add(v128.load(from), vEpsilon), f64x2.add(v128.load(from, 16), vEpsilon)));
+    const lgLow = promoteLow(lg);
+    const lgHigh = promoteHigh(lg);
+    v128.store(logs + (<usize>i) * 8, lgLow);
+    v128.store(logs + (<usize>i) * 8, lgHigh, 16);
+    const p = exp4(demoteFour(f64x2.mul(vGamma, lgLow), f64x2.mul(vGamma, lgHigh)));
+    v128.store(powered + (<usize>i) * 8, promoteLow(p));
+    v128.store(powered + (<usize>i) * 8, promoteHigh(p), 16);
+  }
+  for (; i < slots; i++) {
+    const lg = <f64>f32x4.extract_lane(log4(f32x4.splat(<f32>(load<f64>(shifted + (<usize>i) * 8) + epsilon))), 0);
+    store<f64>(logs + (<usize>i) * 8, lg);
+    store<f64>(powered + (<usize>i) * 8, <f64>f32x4.extract_lane(exp4(f32x4.splat(<f32>(gamma * lg))), 0));
   }
   let total: f64 = 0;
-  for (let i = 0; i < slots; i++) {
-    let acc: f64 = 0;
-    for (let k = 0; k < shifts; k++) acc += <f64>load<f32>(at(s, b * shifts + k)) * load<f64>(gated + (<usize>wrap(i - (k - half), slots)) * 8);
-    store<f64>(shifted + (<usize>i) * 8, acc);
-    // f32 log and exp (the results are stored as f32 anyway): about half the cost of f64's.
-    const lg = <f64>Mathf.log(<f32>(acc + epsilon));
-    store<f64>(logs + (<usize>i) * 8, lg);
-    const p = <f64>Mathf.exp(<f32>(gamma * lg));
-    store<f64>(powered + (<usize>i) * 8, p);
-    total += p;
-  }
+  for (let j = 0; j < slots; j++) total += load<f64>(powered + (<usize>j) * 8);
   return total;
 }
 
@@ -190,6 +330,13 @@ export function locationAddress(wc: usize, wp: usize, g: usize, s: usize, gamma:
     const powered = temp + (<usize>(2 * slots)) * 8;
     for (let i = 0; i < slots; i++) store<f32>(at(out, b * slots + i), <f32>(load<f64>(powered + (<usize>i) * 8) / total));
   }
+}
+
+/** Σ of `count` f64 at row, added in order. */
+@inline function sumRow(row: usize, count: i32): f64 {
+  let total: f64 = 0;
+  for (let i = 0; i < count; i++) total += load<f64>(row + (<usize>i) * 8);
+  return total;
 }
 
 /** Backward of locationAddress: out = [dwc (B·N), dwp (B·N), dg (B), ds (B·S), dγ (B)]. */
@@ -221,27 +368,65 @@ export function locationAddressBackward(
     const gb = <f64>load<f32>(at(g, b));
     const gammaB = <f64>load<f32>(at(gamma, b));
     const total = locationRow(wc, wp, gb, s, gammaB, b, slots, shifts, epsilon, temp);
-    let weighted: f64 = 0;
-    for (let i = 0; i < slots; i++) weighted += <f64>load<f32>(at(grad, b * slots + i)) * (load<f64>(powered + (<usize>i) * 8) / total);
-    let dGamma: f64 = 0;
-    for (let i = 0; i < slots; i++) {
-      const dp = (<f64>load<f32>(at(grad, b * slots + i)) - weighted) / total;
-      const base = load<f64>(shifted + (<usize>i) * 8) + epsilon;
-      const p = load<f64>(powered + (<usize>i) * 8);
-      store<f64>(dShifted + (<usize>i) * 8, (dp * gammaB * p) / base);
-      dGamma += dp * p * load<f64>(logs + (<usize>i) * 8);
+    // Each sum below adds its terms in slot order; the terms themselves are formed two slots at a time into a free row.
+    const vTotal = f64x2.splat(total);
+    const gradRow = at(grad, b * slots);
+    // weighted = Σ_i grad(i)·(powered(i) / total), terms in the dShifted row (not yet written).
+    let i = 0;
+    for (; i + 2 <= slots; i += 2) {
+      const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
+      v128.store(dShifted + (<usize>i) * 8, f64x2.mul(gr, f64x2.div(v128.load(powered + (<usize>i) * 8), vTotal)));
     }
-    store<f32>(at(out, dGammaBase + b), <f32>dGamma);
-    // Gradient of the gated weighting accumulates in out's dwc slot (as f32) via an f64 pass per j.
-    let dg: f64 = 0;
-    for (let j = 0; j < slots; j++) {
-      let d: f64 = 0;
-      for (let k = 0; k < shifts; k++) d += <f64>load<f32>(at(s, b * shifts + k)) * load<f64>(dShifted + (<usize>wrap(j + (k - half), slots)) * 8);
-      store<f32>(at(out, b * slots + j), <f32>(gb * d));
-      store<f32>(at(out, n + b * slots + j), <f32>((1 - gb) * d));
-      dg += d * (<f64>load<f32>(at(wc, b * slots + j)) - <f64>load<f32>(at(wp, b * slots + j)));
+    for (; i < slots; i++) store<f64>(dShifted + (<usize>i) * 8, <f64>load<f32>(at(gradRow, i)) * (load<f64>(powered + (<usize>i) * 8) / total));
+    const weighted = sumRow(dShifted, slots);
+    // dp = (grad − weighted) / total; dw̃ = dp·γ·powered / (shifted + ε); dγ's terms dp·powered·ln(shifted + ε) go in
+    // the shifted row (each pair is read before it is overwritten).
+    const vWeighted = f64x2.splat(weighted);
+    const vGamma = f64x2.splat(gammaB);
+    const vEpsilon = f64x2.splat(epsilon);
+    i = 0;
+    for (; i + 2 <= slots; i += 2) {
+      const at8 = (<usize>i) * 8;
+      const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
+      const dp = f64x2.div(f64x2.sub(gr, vWeighted), vTotal);
+      const base = f64x2.add(v128.load(shifted + at8), vEpsilon);
+      const p = v128.load(powered + at8);
+      v128.store(dShifted + at8, f64x2.div(f64x2.mul(f64x2.mul(dp, vGamma), p), base));
+      v128.store(shifted + at8, f64x2.mul(f64x2.mul(dp, p), v128.load(logs + at8)));
     }
-    store<f32>(at(out, dgBase + b), <f32>dg);
+    for (; i < slots; i++) {
+      const at8 = (<usize>i) * 8;
+      const dp = (<f64>load<f32>(at(gradRow, i)) - weighted) / total;
+      const base = load<f64>(shifted + at8) + epsilon;
+      const p = load<f64>(powered + at8);
+      store<f64>(dShifted + at8, (dp * gammaB * p) / base);
+      store<f64>(shifted + at8, dp * p * load<f64>(logs + at8));
+    }
+    store<f32>(at(out, dGammaBase + b), <f32>sumRow(shifted, slots));
+    // d(j) = Σ_k s(k)·dw̃(j + (k − half)): the shift's transpose, into the powered row (no longer needed); then
+    // dw^c = g·d, dw_{t−1} = (1 − g)·d, and dg's terms d·(w^c − w_{t−1}) in the logs row.
+    circularShift(dShifted, at(s, b * shifts), powered, slots, shifts, 1);
+    const vg = f64x2.splat(gb);
+    const vRest = f64x2.splat(1 - gb);
+    const dwc = at(out, b * slots);
+    const dwp = at(out, n + b * slots);
+    i = 0;
+    for (; i + 2 <= slots; i += 2) {
+      const at8 = (<usize>i) * 8;
+      const d = v128.load(powered + at8);
+      v128.store64_lane(at(dwc, i), f32x4.demote_f64x2_zero(f64x2.mul(vg, d)), 0);
+      v128.store64_lane(at(dwp, i), f32x4.demote_f64x2_zero(f64x2.mul(vRest, d)), 0);
+      const c = f64x2.promote_low_f32x4(v128.load64_zero(at(wc, b * slots + i)));
+      const p = f64x2.promote_low_f32x4(v128.load64_zero(at(wp, b * slots + i)));
+      v128.store(logs + at8, f64x2.mul(d, f64x2.sub(c, p)));
+    }
+    for (; i < slots; i++) {
+      const d = load<f64>(powered + (<usize>i) * 8);
+      store<f32>(at(dwc, i), <f32>(gb * d));
+      store<f32>(at(dwp, i), <f32>((1 - gb) * d));
+      store<f64>(logs + (<usize>i) * 8, d * (<f64>load<f32>(at(wc, b * slots + i)) - <f64>load<f32>(at(wp, b * slots + i))));
+    }
+    store<f32>(at(out, dgBase + b), <f32>sumRow(logs, slots));
     for (let k = 0; k < shifts; k++) {
       let ds: f64 = 0;
       for (let i = 0; i < slots; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>wrap(i - (k - half), slots)) * 8);

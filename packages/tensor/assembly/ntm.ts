@@ -7,6 +7,7 @@
 // the first layer, H above), the heads' W [H × P] and b [P], the output's W [(H + R·M) × O] and b [O], the initial
 // reads [R × M], the initial weighting logits [(R + W) × N], the initial memory [N × M].
 
+import { demoteFour, exp4, promoteHigh, promoteLow } from './fastmath';
 import { F, at, entry, setEntry } from './pointers';
 import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
@@ -214,16 +215,24 @@ function parameterOffsets(): i32 {
   const e = Math.exp(x);
   return e / (1 + e);
 }
+/** σ(x) for four lanes: 1 / (1 + e^{−x}) for x ≥ 0, e^x / (1 + e^x) below (no overflow either way). */
+@inline export function sigmoid4(x: v128): v128 {
+  const e = exp4(f32x4.neg(f32x4.abs(x)));
+  const one = f32x4.splat(1);
+  const inverse = f32x4.div(one, f32x4.add(one, e));
+  return v128.bitselect(inverse, f32x4.mul(e, inverse), f32x4.ge(x, f32x4.splat(0)));
+}
+/** tanh(x) for four lanes: 1 − 2 / (e^{2x} + 1), x clamped to ±20 (where tanh is ±1 in f32). */
+@inline export function tanh4(x: v128): v128 {
+  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-20)), f32x4.splat(20));
+  const e = exp4(f32x4.add(clamped, clamped));
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+}
 @inline export function sigmoid32(x: f32): f32 {
-  if (x >= 0) return 1 / (1 + Mathf.exp(-x));
-  const e = Mathf.exp(x);
-  return e / (1 + e);
+  return f32x4.extract_lane(sigmoid4(f32x4.splat(x)), 0);
 }
 @inline export function tanh32(x: f32): f32 {
-  // tanh(x) = 1 − 2 / (e^{2x} + 1), saturating cleanly for large |x|.
-  if (x > 20) return 1;
-  if (x < -20) return -1;
-  return 1 - 2 / (Mathf.exp(2 * x) + 1);
+  return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0);
 }
 @inline export function softplus(x: f64): f64 {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
@@ -430,13 +439,20 @@ function backWeightsFour(x: usize, dyp: usize, dw: usize, k: i32, rows: i32, inp
 function softmaxInto(x: usize, y: usize, count: i32, scale: f64): void {
   let largest: f64 = -Infinity;
   for (let i = 0; i < count; i++) largest = Math.max(largest, scale * <f64>load<f32>(at(x, i)));
-  let total: f64 = 0;
-  for (let i = 0; i < count; i++) {
-    const e = <f64>Mathf.exp(<f32>(scale * <f64>load<f32>(at(x, i)) - largest));
-    store<f32>(at(y, i), <f32>e);
-    total += e;
+  // e^(scale·x − largest) four at a time (the argument in f64, rounded to f32 as before), then their sum in order.
+  const vScale = f64x2.splat(scale);
+  const vLargest = f64x2.splat(largest);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const v = v128.load(at(x, i));
+    const low = f64x2.sub(f64x2.mul(vScale, promoteLow(v)), vLargest);
+    const high = f64x2.sub(f64x2.mul(vScale, promoteHigh(v)), vLargest);
+    v128.store(at(y, i), exp4(demoteFour(low, high)));
   }
-  for (let i = 0; i < count; i++) store<f32>(at(y, i), <f32>(<f64>load<f32>(at(y, i)) / total));
+  for (; i < count; i++) store<f32>(at(y, i), f32x4.extract_lane(exp4(f32x4.splat(<f32>(scale * <f64>load<f32>(at(x, i)) - largest))), 0));
+  let total: f64 = 0;
+  for (let j = 0; j < count; j++) total += <f64>load<f32>(at(y, j));
+  for (let j = 0; j < count; j++) store<f32>(at(y, j), <f32>(<f64>load<f32>(at(y, j)) / total));
 }
 
 /**
@@ -445,8 +461,26 @@ function softmaxInto(x: usize, y: usize, count: i32, scale: f64): void {
  */
 export function lstmCellForward(z: usize, cPrev: usize, hNow: usize, cNow: usize, gates: usize, B: i32, H: i32): void {
   for (let b = 0; b < B; b++) {
-    for (let j = 0; j < H; j++) {
-      const zb = b * 4 * H;
+    const zb = b * 4 * H;
+    let j = 0;
+    // Four units at a time; the rest one by one with the same four-lane functions.
+    for (; j + 4 <= H; j += 4) {
+      const ig = sigmoid4(v128.load(at(z, zb + j)));
+      const fg = sigmoid4(v128.load(at(z, zb + H + j)));
+      const gg = tanh4(v128.load(at(z, zb + 2 * H + j)));
+      const og = sigmoid4(v128.load(at(z, zb + 3 * H + j)));
+      const cNext = f32x4.add(f32x4.mul(fg, v128.load(at(cPrev, b * H + j))), f32x4.mul(ig, gg));
+      const tanhC = tanh4(cNext);
+      v128.store(at(cNow, b * H + j), cNext);
+      v128.store(at(hNow, b * H + j), f32x4.mul(og, tanhC));
+      const gb = at(gates, b * 5 * H + j);
+      v128.store(gb, ig);
+      v128.store(at(gb, H), fg);
+      v128.store(at(gb, 2 * H), gg);
+      v128.store(at(gb, 3 * H), og);
+      v128.store(at(gb, 4 * H), tanhC);
+    }
+    for (; j < H; j++) {
       const ig = sigmoid32(load<f32>(at(z, zb + j)));
       const fg = sigmoid32(load<f32>(at(z, zb + H + j)));
       const gg = tanh32(load<f32>(at(z, zb + 2 * H + j)));

@@ -2,20 +2,12 @@
 // loops of src/optim.ts, so the results are the same bits (IEEE f64 arithmetic and its rounding to f32 are exact the
 // same in both). The arrays are updated in place.
 
+import { demoteFour, promoteHigh, promoteLow } from './fastmath';
 import { at } from './pointers';
 
-/** Four f32 at p as two f64x2 (low and high halves). */
-@inline function lowHalf(v: v128): v128 {
-  return f64x2.promote_low_f32x4(v);
-}
-@inline function highHalf(v: v128): v128 {
-  return f64x2.promote_low_f32x4(v128.swizzle(v, v128(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
-}
 /** Two f64x2 rounded to f32 and stored as four floats at p. */
 @inline function storeFour(p: usize, low: v128, high: v128): void {
-  const l = f32x4.demote_f64x2_zero(low);
-  const h = f32x4.demote_f64x2_zero(high);
-  v128.store(p, v128.shuffle<u8>(l, h, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+  v128.store(p, demoteFour(low, high));
 }
 
 /** The gradient as RMSProp.updateScaled prepares it: scaled and rounded to f32, clipped to ±limit, rounded again. */
@@ -25,36 +17,25 @@ import { at } from './pointers';
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.min(high, f64x2.max(low, scaled))));
 }
 
-/** One f64x2 of the update: returns the new value; n, g and delta are written through the pointers' halves. */
-@inline function rmspropPair(
-  value: v128,
-  grad: v128,
-  square: v128,
-  mean: v128,
-  delta: v128,
-  decay: v128,
-  oneMinusDecay: v128,
-  momentum: v128,
-  rate: v128,
-  epsilon: v128,
-  centered: bool,
-  out: usize,
-): v128 {
-  // ni = decay·n + ((1 − decay)·gi)·gi; mean = decay·g + (1 − decay)·gi (centered), else 0.
-  const ni = f64x2.add(f64x2.mul(decay, square), f64x2.mul(f64x2.mul(oneMinusDecay, grad), grad));
-  const mi = centered ? f64x2.add(f64x2.mul(decay, mean), f64x2.mul(oneMinusDecay, grad)) : f64x2.splat(0);
-  // d = momentum·delta − (rate·gi) / √((ni − mi·mi) + ε).
-  const d = f64x2.sub(f64x2.mul(momentum, delta), f64x2.div(f64x2.mul(rate, grad), f64x2.sqrt(f64x2.add(f64x2.sub(ni, f64x2.mul(mi, mi)), epsilon))));
-  v128.store(out, ni);
-  v128.store(out + 16, mi);
-  v128.store(out + 32, d);
-  return f64x2.add(value, d);
+/** ni = decay·n + ((1 − decay)·gi)·gi, one f64x2. */
+@inline function squareAverage(square: v128, grad: v128, decay: v128, oneMinusDecay: v128): v128 {
+  return f64x2.add(f64x2.mul(decay, square), f64x2.mul(f64x2.mul(oneMinusDecay, grad), grad));
+}
+
+/** mean = decay·g + (1 − decay)·gi when centered, else 0, one f64x2. */
+@inline function meanAverage(mean: v128, grad: v128, decay: v128, oneMinusDecay: v128, centered: bool): v128 {
+  return centered ? f64x2.add(f64x2.mul(decay, mean), f64x2.mul(oneMinusDecay, grad)) : f64x2.splat(0);
+}
+
+/** d = momentum·delta − (rate·gi) / √((ni − mi·mi) + ε), one f64x2. */
+@inline function rmspropDelta(delta: v128, grad: v128, ni: v128, mi: v128, momentum: v128, rate: v128, epsilon: v128): v128 {
+  return f64x2.sub(f64x2.mul(momentum, delta), f64x2.div(f64x2.mul(rate, grad), f64x2.sqrt(f64x2.add(f64x2.sub(ni, f64x2.mul(mi, mi)), epsilon))));
 }
 
 /**
  * RMSProp (Graves 2013's centered form when `centered`), as src/optim.ts's RMSProp.updateScaled computes it, over
  * `count` parameters: value, square (n), mean (g) and delta updated in place. `prepare` scales the gradient by `scale`
- * and clips it to ±`limit` first. `temp` holds 96 bytes.
+ * and clips it to ±`limit` first.
  */
 export function rmspropUpdate(
   value: usize,
@@ -71,7 +52,6 @@ export function rmspropUpdate(
   rate: f64,
   centered: bool,
   epsilon: f64,
-  temp: usize,
 ): void {
   const vDecay = f64x2.splat(decay);
   const vOneMinus = f64x2.splat(1 - decay);
@@ -88,14 +68,18 @@ export function rmspropUpdate(
     const n = v128.load(at(square, i));
     const m = v128.load(at(mean, i));
     const d = v128.load(at(delta, i));
-    const gLow = prepared(lowHalf(g), vScale, vLow, vHigh, prepare);
-    const gHigh = prepared(highHalf(g), vScale, vLow, vHigh, prepare);
-    const low = rmspropPair(lowHalf(v), gLow, lowHalf(n), lowHalf(m), lowHalf(d), vDecay, vOneMinus, vMomentum, vRate, vEpsilon, centered, temp);
-    const high = rmspropPair(highHalf(v), gHigh, highHalf(n), highHalf(m), highHalf(d), vDecay, vOneMinus, vMomentum, vRate, vEpsilon, centered, temp + 48);
-    storeFour(at(value, i), low, high);
-    storeFour(at(square, i), v128.load(temp), v128.load(temp + 48));
-    storeFour(at(mean, i), v128.load(temp + 16), v128.load(temp + 64));
-    storeFour(at(delta, i), v128.load(temp + 32), v128.load(temp + 80));
+    const gLow = prepared(promoteLow(g), vScale, vLow, vHigh, prepare);
+    const gHigh = prepared(promoteHigh(g), vScale, vLow, vHigh, prepare);
+    const nLow = squareAverage(promoteLow(n), gLow, vDecay, vOneMinus);
+    const nHigh = squareAverage(promoteHigh(n), gHigh, vDecay, vOneMinus);
+    const mLow = meanAverage(promoteLow(m), gLow, vDecay, vOneMinus, centered);
+    const mHigh = meanAverage(promoteHigh(m), gHigh, vDecay, vOneMinus, centered);
+    const dLow = rmspropDelta(promoteLow(d), gLow, nLow, mLow, vMomentum, vRate, vEpsilon);
+    const dHigh = rmspropDelta(promoteHigh(d), gHigh, nHigh, mHigh, vMomentum, vRate, vEpsilon);
+    storeFour(at(value, i), f64x2.add(promoteLow(v), dLow), f64x2.add(promoteHigh(v), dHigh));
+    storeFour(at(square, i), nLow, nHigh);
+    storeFour(at(mean, i), mLow, mHigh);
+    storeFour(at(delta, i), dLow, dHigh);
   }
   for (; i < count; i++) {
     let gi = <f64>load<f32>(at(grad, i));

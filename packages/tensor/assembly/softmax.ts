@@ -2,35 +2,8 @@
 // language model's output layer: rows × a vocabulary of 10,000). Same arithmetic as
 // src/cpu/reference-kernels.ts, four classes per instruction, with a vectorised exp.
 
+import { exp4 } from './fastmath';
 import { at } from './pointers';
-
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-
-/**
- * e^x for four lanes: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-6 polynomial (Cephes'
- * expf coefficients, relative error < 2e-7), then 2^n built in the exponent bits. Inputs here are
- * x − max ≤ 0; below −87 the result is flushed to 0.
- */
-@inline function exp4(x: v128): v128 {
-  const clamped = f32x4.max(x, f32x4.splat(-87.0));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(LOG2E)));
-  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  const r2 = f32x4.mul(r, r);
-  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  const result = f32x4.mul(p, scale);
-  // Flush lanes that were clamped (x < −87) to exactly 0.
-  return v128.and(result, f32x4.ge(x, f32x4.splat(-87.0)));
-}
 
 /** max over a row of `cols` floats. */
 @inline function rowMax(row: usize, cols: i32): f32 {

@@ -188,9 +188,6 @@ export const SMALL_BATCHED_MAX_MACS = 8192;
 /** Products with fewer rows than this stream B directly instead of packing it. */
 const DIRECT_MAX_ROWS = 4;
 
-/** Scratch bytes of the RMSProp update (two lanes' n, g and delta as f64x2). */
-const RMSPROP_TEMP_BYTES = 96;
-
 /** Which matmul kernel is in use. */
 export type WasmMatmulFlavor = 'relaxed-simd' | 'simd';
 
@@ -381,7 +378,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     rmsprop(value, grad, square, mean, delta, step) {
       const count = value.length;
       const bytes = alignUp(count * FLOAT_BYTES);
-      ensureScratch(5 * bytes + RMSPROP_TEMP_BYTES);
+      ensureScratch(5 * bytes);
       const arrays = [value, grad, square, mean, delta];
       const pointers = arrays.map((a, i) => {
         const pointer = scratchBase + i * bytes;
@@ -404,7 +401,6 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
         step.learningRate,
         step.centered,
         step.epsilon,
-        scratchBase + 5 * bytes,
       );
       for (const [i, a] of arrays.entries())
         if (i !== 1) a.set(heap.subarray((pointers[i] as number) / FLOAT_BYTES, (pointers[i] as number) / FLOAT_BYTES + count));
