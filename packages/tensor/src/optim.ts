@@ -258,7 +258,7 @@ export interface RmsPropOptions {
 
 /**
  * RMSProp. With the defaults it is Graves' variant (arXiv:1308.0850 eq. 38–41) the NTM paper uses:
- * n ← ρn + (1−ρ)g², ḡ ← ρḡ + (1−ρ)g, Δ ← μΔ − η·g / √(n − ḡ² + ε), θ ← θ + Δ.
+ * n ← ρn + (1−ρ)g², ḡ ← ρḡ + (1−ρ)g, Δ ← μΔ − η·g / √(n − ḡ² + ε), θ ← θ + Δ, in float32 arithmetic.
  */
 export class RMSProp extends Optimizer {
   /** ρ */
@@ -296,16 +296,25 @@ export class RMSProp extends Optimizer {
       native.rmsprop(value, grad, n, g, delta, { scale, limit, prepare, decay, momentum, learningRate, centered, epsilon });
       return true;
     }
+    // float32 arithmetic, every operation rounded (as PyTorch's RMSprop on float32 parameters; the native update does
+    // the same operations four lanes at a time). In float64 then rounded, +, −, ×, ÷ and √ of float32 values give
+    // exactly the float32 result.
+    const f = Math.fround;
+    const decay32 = f(decay);
+    const rest32 = f(1 - decay);
+    const momentum32 = f(momentum);
+    const rate32 = f(learningRate);
+    const epsilon32 = f(epsilon);
     for (let i = 0; i < value.length; i++) {
       // The gradient as step() would prepare it (scaled, clipped, rounded to float32), in the same pass.
-      const gi = prepare ? Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale)))) : (grad[i] as number);
-      const ni = decay * (n[i] as number) + (1 - decay) * gi * gi;
-      const meanI = centered ? decay * (g[i] as number) + (1 - decay) * gi : 0;
+      const gi = prepare ? f(Math.min(limit, Math.max(-limit, f((grad[i] as number) * scale)))) : (grad[i] as number);
+      const ni = f(f(decay32 * (n[i] as number)) + f(f(rest32 * gi) * gi));
+      const meanI = centered ? f(f(decay32 * (g[i] as number)) + f(rest32 * gi)) : 0;
       n[i] = ni;
       g[i] = meanI;
-      const d = momentum * (delta[i] as number) - (learningRate * gi) / Math.sqrt(ni - meanI * meanI + epsilon);
+      const d = f(f(momentum32 * (delta[i] as number)) - f(f(rate32 * gi) / f(Math.sqrt(f(f(ni - f(meanI * meanI)) + epsilon32)))));
       delta[i] = d;
-      value[i] = (value[i] as number) + d;
+      value[i] = f((value[i] as number) + d);
     }
     return true;
   }
