@@ -360,7 +360,8 @@ export function fromKernelOutput(out: Float32Array, layout: readonly Tensor[], k
   const gradients = new Map<Tensor, Float32Array>();
   let at = 0;
   for (const t of layout) {
-    if (keep(t)) gradients.set(t, out.slice(at, at + t.size));
+    // Views, not copies: the kernel's output is a fresh array of its own, and the parts do not overlap.
+    if (keep(t)) gradients.set(t, out.subarray(at, at + t.size));
     at += t.size;
   }
   return { gradients, loss: out[at] as number, wrong: out[at + 1] as number, rest: out.subarray(at + 2) };
