@@ -299,6 +299,11 @@ function exampleIds(example: BabiExample, vocabulary: Vocabulary): ExampleIds {
   return ids;
 }
 
+/** encodeBatch's error for a word the vocabulary lacks, where the batch uses it. */
+function unknownWord(example: number, where: string, word: string): EngramError {
+  return new EngramError(`encodeBatch: unknown word '${word}' in example ${example}, ${where} (not in the model's vocabulary)`);
+}
+
 /**
  * Turns bAbI examples into a {@link MemnetBatch}: the last `memorySize` sentences of each story
  * as memory, the question, and the answer index. Unknown words are an error naming the word.
@@ -359,8 +364,6 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
   for (let b = 0; b < size; b++) {
     const example = examples[b] as BabiExample;
     const ids = exampleIds(example, vocabulary);
-    const unknown = (where: string, words: readonly string[], at: number): EngramError =>
-      new EngramError(`encodeBatch: unknown word '${words[at]}' in example ${b}, ${where} (not in the model's vocabulary)`);
     const first = Math.max(0, example.story.length - config.memorySize);
     const kept = example.story.length - first;
     firstSentence[b] = first;
@@ -374,7 +377,7 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
       const base = (b * slots + i) * memoryWords;
       for (let j = 0; j < length; j++) {
         const id = ids.story[from + j] as number;
-        if (id === UNKNOWN) throw unknown(`sentence ${first + i + 1}`, example.story[first + i] as string[], j);
+        if (id === UNKNOWN) throw unknownWord(b, `sentence ${first + i + 1}`, (example.story[first + i] as string[])[j] as string);
         memoryTokens[base + j] = id;
       }
       weights.rowsInto(memoryWeightRows, base, length);
@@ -385,10 +388,10 @@ export function encodeBatch(examples: readonly BabiExample[], vocabulary: Vocabu
       }
     }
     const unknownInQuestion = ids.question.indexOf(UNKNOWN);
-    if (unknownInQuestion >= 0) throw unknown('question', example.question, unknownInQuestion);
+    if (unknownInQuestion >= 0) throw unknownWord(b, 'question', example.question[unknownInQuestion] as string);
     queryTokens.set(ids.question, b * queryWords);
     weights.rowsInto(queryWeightRows, b * queryWords, ids.question.length);
-    if (example.answer.length > 0 && ids.answer === UNKNOWN) throw unknown('answer', [answerToken(example)], 0);
+    if (example.answer.length > 0 && ids.answer === UNKNOWN) throw unknownWord(b, 'answer', answerToken(example));
     answers[b] = ids.answer;
   }
   return {

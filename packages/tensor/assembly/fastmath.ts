@@ -1,5 +1,6 @@
 // Four-lane math for the kernels: e^x and ln x as one polynomial for four f32 lanes (softmax rows, the NTM's location
-// addressing and head softmaxes, the LSTM cell's gates), and the f32 ↔ f64 lane conversions the f64 passes use.
+// addressing and head softmaxes), σ and tanh from them (the LSTM cell's gates), and the f32 ↔ f64 lane conversions
+// the f64 passes use.
 
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375;
@@ -57,6 +58,28 @@ const SQRT_HALF: f32 = 0.707106781186547524;
   y = f32x4.add(y, f32x4.mul(e, f32x4.splat(LN2_LO)));
   y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
   return f32x4.add(f32x4.add(f, y), f32x4.mul(e, f32x4.splat(LN2_HI)));
+}
+
+/** σ(x) for four lanes: 1 / (1 + e^{−x}) for x ≥ 0, e^x / (1 + e^x) below (no overflow either way). */
+@inline export function sigmoid4(x: v128): v128 {
+  const e = exp4(f32x4.neg(f32x4.abs(x)));
+  const one = f32x4.splat(1);
+  const inverse = f32x4.div(one, f32x4.add(one, e));
+  return v128.bitselect(inverse, f32x4.mul(e, inverse), f32x4.ge(x, f32x4.splat(0)));
+}
+/** tanh(x) for four lanes: 1 − 2 / (e^{2x} + 1), x clamped to ±20 (where tanh is ±1 in f32). */
+@inline export function tanh4(x: v128): v128 {
+  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-20)), f32x4.splat(20));
+  const e = exp4(f32x4.add(clamped, clamped));
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+}
+/** σ(x) of one value, by {@link sigmoid4} (the same bits as the four-lane path). */
+@inline export function sigmoid32(x: f32): f32 {
+  return f32x4.extract_lane(sigmoid4(f32x4.splat(x)), 0);
+}
+/** tanh(x) of one value, by {@link tanh4}. */
+@inline export function tanh32(x: f32): f32 {
+  return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0);
 }
 
 /** Four f64 (two pairs) rounded to f32 in one vector: lanes low.0, low.1, high.0, high.1. */

@@ -164,7 +164,8 @@ export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: 
 
 /** Backward of rowCosine: out = [dM (batch·rows·width), dk (batch·width)]. */
 export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
-  const blocked = width % 4 == 0;
+  // Rows below this take their scalars from a four-row block (the width must be a multiple of 4 for that).
+  const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
   const cells = batch * rows * width;
   const dk = at(out, cells);
   memory.fill(dk, 0, (<usize>(batch * width)) * F);
@@ -177,8 +178,8 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
     for (let i = 0; i < rows; i++) {
       const base = (b * rows + i) * width;
       // Each row's scalars, computed four rows at a time (the same operations lane by lane) when the width allows.
-      const lane = blocked && rows - (i & ~3) >= 4 ? i & 3 : -1;
-      if (lane == 0) {
+      const blockedRow = i < blockedRows;
+      if (blockedRow && (i & 3) == 0) {
         rowsDotsAndSquares(mem, base, key, kb, width);
         const dot = v128.load(fourRows);
         const norm = f32x4.sqrt(v128.load(fourRows, 16));
@@ -192,15 +193,16 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
         v128.store(rowTerms, f32x4.mul(g, keyTerm), 32);
       }
       let gOverD: v128, gMemory: v128, gKey: v128;
-      // The scalars the one-by-one tail below needs (only when the width is not a multiple of 4, so never blocked).
+      // The scalars the one-by-one column tail below needs (only when the width is not a multiple of 4: never blocked).
       let g: f32 = 0;
       let denominator: f32 = 1;
       let memoryTerm: f32 = 0;
       let keyTerm: f32 = 0;
-      if (lane >= 0) {
-        gOverD = v128.load32_splat(rowTerms + (<usize>lane) * 4);
-        gMemory = v128.load32_splat(rowTerms + 16 + (<usize>lane) * 4);
-        gKey = v128.load32_splat(rowTerms + 32 + (<usize>lane) * 4);
+      if (blockedRow) {
+        const lane = (<usize>(i & 3)) * 4;
+        gOverD = v128.load32_splat(rowTerms + lane);
+        gMemory = v128.load32_splat(rowTerms + 16 + lane);
+        gKey = v128.load32_splat(rowTerms + 32 + lane);
       } else {
         const ds = dotAndSquares(mem, base, key, kb, width);
         const dot = f32x4.extract_lane(ds, 0);

@@ -7,7 +7,7 @@
 // the first layer, H above), the heads' W [H × P] and b [P], the output's W [(H + R·M) × O] and b [O], the initial
 // reads [R × M], the initial weighting logits [(R + W) × N], the initial memory [N × M].
 
-import { demoteFour, exp4, promoteHigh, promoteLow } from './fastmath';
+import { demoteFour, exp4, promoteHigh, promoteLow, sigmoid32, sigmoid4, tanh32, tanh4 } from './fastmath';
 import { F, at, entry, setEntry } from './pointers';
 import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
@@ -214,25 +214,6 @@ function parameterOffsets(): i32 {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
-}
-/** σ(x) for four lanes: 1 / (1 + e^{−x}) for x ≥ 0, e^x / (1 + e^x) below (no overflow either way). */
-@inline export function sigmoid4(x: v128): v128 {
-  const e = exp4(f32x4.neg(f32x4.abs(x)));
-  const one = f32x4.splat(1);
-  const inverse = f32x4.div(one, f32x4.add(one, e));
-  return v128.bitselect(inverse, f32x4.mul(e, inverse), f32x4.ge(x, f32x4.splat(0)));
-}
-/** tanh(x) for four lanes: 1 − 2 / (e^{2x} + 1), x clamped to ±20 (where tanh is ±1 in f32). */
-@inline export function tanh4(x: v128): v128 {
-  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-20)), f32x4.splat(20));
-  const e = exp4(f32x4.add(clamped, clamped));
-  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
-}
-@inline export function sigmoid32(x: f32): f32 {
-  return f32x4.extract_lane(sigmoid4(f32x4.splat(x)), 0);
-}
-@inline export function tanh32(x: f32): f32 {
-  return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0);
 }
 @inline export function softplus(x: f64): f64 {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));

@@ -6,8 +6,7 @@ import { demoteFour, promoteHigh, promoteLow } from './fastmath';
 import { at } from './pointers';
 
 /** The gradient as RMSProp.updateScaled prepares it: scaled and rounded to f32, clipped to ±limit, rounded again. */
-@inline function prepared(g: v128, scale: v128, low: v128, high: v128, prepare: bool): v128 {
-  if (!prepare) return g;
+@inline function prepared(g: v128, scale: v128, low: v128, high: v128): v128 {
   const scaled = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(g, scale)));
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.min(high, f64x2.max(low, scaled))));
 }
@@ -44,7 +43,7 @@ export function rmspropUpdate(
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     let g = v128.load(at(grad, i));
-    if (prepare) g = demoteFour(prepared(promoteLow(g), vScale, vLow, vHigh, true), prepared(promoteHigh(g), vScale, vLow, vHigh, true));
+    if (prepare) g = demoteFour(prepared(promoteLow(g), vScale, vLow, vHigh), prepared(promoteHigh(g), vScale, vLow, vHigh));
     // n ← ρn + ((1 − ρ)g)g; ḡ ← ρḡ + (1 − ρ)g (centered, else 0); Δ ← μΔ − (ηg) / √((n − ḡ²) + ε); θ ← θ + Δ.
     const n = f32x4.add(f32x4.mul(vDecay, v128.load(at(square, i))), f32x4.mul(f32x4.mul(vRest, g), g));
     const m = centered ? f32x4.add(f32x4.mul(vDecay, v128.load(at(mean, i))), f32x4.mul(vRest, g)) : f32x4.splat(0);
