@@ -322,6 +322,40 @@ function locationRow(wc: usize, wp: usize, g: f64, s: usize, gamma: f64, b: i32,
   }
   let total: f64 = 0;
   for (let j = 0; j < slots; j++) total += load<f64>(powered + (<usize>j) * 8);
+  // exp4 flushes e^x below e^−87 to 0, so a flat w̃ raised to a large γ (every w̃(i) near 1/N, γ·ln w̃(i) < −87) can
+  // leave every power 0 and the weighting 0/0. Then the powers are taken relative to the largest instead.
+  if (total < RESCALE_POWERS_BELOW) total = relativePowers(logs, powered, gamma, slots);
+  return total;
+}
+
+/**
+ * Below this Σ w̃^γ, {@link locationRow} recomputes the powers with {@link relativePowers}. Above it the largest
+ * power (at least Σ / N) is a normal f32, so the weighting keeps its precision.
+ */
+const RESCALE_POWERS_BELOW: f64 = 1e-30;
+
+/**
+ * The powers relative to the largest, (w̃(i) / max w̃)^γ = e^{γ·(ln w̃(i) − max ln w̃)}, into `powered`; returns their
+ * sum, at least 1. This scales every power by one factor, so the weighting p / Σ p is unchanged, and so is the
+ * backward, which uses only p / Σ p and the logs.
+ */
+function relativePowers(logs: usize, powered: usize, gamma: f64, slots: i32): f64 {
+  let largest = load<f64>(logs);
+  for (let j = 1; j < slots; j++) largest = max(largest, load<f64>(logs + (<usize>j) * 8));
+  const vGamma = f64x2.splat(gamma);
+  const vLargest = f64x2.splat(largest);
+  let i = 0;
+  for (; i + 4 <= slots; i += 4) {
+    const from = logs + (<usize>i) * 8;
+    const low = f64x2.mul(vGamma, f64x2.sub(v128.load(from), vLargest));
+    const high = f64x2.mul(vGamma, f64x2.sub(v128.load(from, 16), vLargest));
+    const p = exp4(demoteFour(low, high));
+    v128.store(powered + (<usize>i) * 8, promoteLow(p));
+    v128.store(powered + (<usize>i) * 8, promoteHigh(p), 16);
+  }
+  for (; i < slots; i++) store<f64>(powered + (<usize>i) * 8, <f64>f32x4.extract_lane(exp4(f32x4.splat(<f32>(gamma * (load<f64>(logs + (<usize>i) * 8) - largest)))), 0));
+  let total: f64 = 0;
+  for (let j = 0; j < slots; j++) total += load<f64>(powered + (<usize>j) * 8);
   return total;
 }
 

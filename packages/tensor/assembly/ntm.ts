@@ -227,18 +227,51 @@ function parameterOffsets(): i32 {
 export function affine(x: usize, w: usize, bias: usize, y: usize, rows: i32, inputs: i32, outputs: i32): void {
   const blocked = rows & ~3;
   for (let r = 0; r < blocked; r += 4) affineFour(x, w, bias, y, r, inputs, outputs);
-  for (let r = blocked; r < rows; r++) {
-    const yr = at(y, r * outputs);
-    memory.copy(yr, bias, (<usize>outputs) * F);
+  for (let r = blocked; r < rows; r++) affineRow(at(x, r * inputs), w, bias, at(y, r * outputs), inputs, outputs);
+}
+
+/**
+ * One row of `affine` (the rows after the blocks of four; at batch 1, every row): sixteen outputs in four registers
+ * while k runs down the weights, so each weight is loaded once and y is stored once. Each output adds its terms in
+ * the order of k, from the bias, as a row of `affine` always has (the same bits).
+ */
+function affineRow(xr: usize, w: usize, bias: usize, yr: usize, inputs: i32, outputs: i32): void {
+  const wStride = (<usize>outputs) * F;
+  let j = 0;
+  for (; j + 16 <= outputs; j += 16) {
+    const b = at(bias, j);
+    let a0 = v128.load(b), a1 = v128.load(b, 16), a2 = v128.load(b, 32), a3 = v128.load(b, 48);
+    let pw = at(w, j);
     for (let k = 0; k < inputs; k++) {
-      const xv = load<f32>(at(x, r * inputs + k));
-      if (xv == 0) continue;
-      const xs = f32x4.splat(xv);
-      const wk = at(w, k * outputs);
-      let j = 0;
-      for (; j + 4 <= outputs; j += 4) v128.store(at(yr, j), f32x4.add(v128.load(at(yr, j)), f32x4.mul(xs, v128.load(at(wk, j)))));
-      for (; j < outputs; j++) store<f32>(at(yr, j), load<f32>(at(yr, j)) + xv * load<f32>(at(wk, j)));
+      const xv = load<f32>(at(xr, k));
+      if (xv != 0) {
+        const xs = f32x4.splat(xv);
+        a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(pw)));
+        a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(pw, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(pw, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(pw, 48)));
+      }
+      pw += wStride;
     }
+    storeSixteen(at(yr, j), a0, a1, a2, a3);
+  }
+  for (; j + 4 <= outputs; j += 4) {
+    let a = v128.load(at(bias, j));
+    let pw = at(w, j);
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(xr, k));
+      if (xv != 0) a = f32x4.add(a, f32x4.mul(f32x4.splat(xv), v128.load(pw)));
+      pw += wStride;
+    }
+    v128.store(at(yr, j), a);
+  }
+  for (; j < outputs; j++) {
+    let a = load<f32>(at(bias, j));
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(xr, k));
+      if (xv != 0) a += xv * load<f32>(at(w, k * outputs + j));
+    }
+    store<f32>(at(yr, j), a);
   }
 }
 
@@ -298,10 +331,34 @@ export function affineBackInput(dyp: usize, w: usize, dx: usize, rows: i32, inpu
     for (; k + 4 <= inputs; k += 4) backInputFour(dyp, w, dx, r, k, inputs, outputs);
     for (; k < inputs; k++) for (let i = 0; i < 4; i++) store<f32>(at(dx, (r + i) * inputs + k), dot(at(dyp, (r + i) * outputs), at(w, k * outputs), outputs));
   }
-  for (let r = blocked; r < rows; r++) {
-    const dr = at(dyp, r * outputs);
-    for (let k = 0; k < inputs; k++) store<f32>(at(dx, r * inputs + k), dot(dr, at(w, k * outputs), outputs));
+  for (let r = blocked; r < rows; r++) backInputRow(at(dyp, r * outputs), w, at(dx, r * inputs), inputs, outputs);
+}
+
+/**
+ * One row of `affineBackInput`: four inputs' dot products at a time, so each load of dy serves four rows of w and
+ * four independent sums hide the addition's latency. Each sum is `dot`'s, in its order (the same bits).
+ */
+function backInputRow(dr: usize, w: usize, dxr: usize, inputs: i32, outputs: i32): void {
+  const wStride = (<usize>outputs) * F;
+  let k = 0;
+  for (; k + 4 <= inputs; k += 4) {
+    const w0 = at(w, k * outputs);
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let j = 0;
+    for (; j + 4 <= outputs; j += 4) {
+      const off = (<usize>j) * F;
+      const g = v128.load(dr + off);
+      a0 = f32x4.add(a0, f32x4.mul(g, v128.load(w0 + off)));
+      a1 = f32x4.add(a1, f32x4.mul(g, v128.load(w0 + wStride + off)));
+      a2 = f32x4.add(a2, f32x4.mul(g, v128.load(w0 + 2 * wStride + off)));
+      a3 = f32x4.add(a3, f32x4.mul(g, v128.load(w0 + 3 * wStride + off)));
+    }
+    store<f32>(at(dxr, k), lanesSum(a0) + tail(dr, w0, j, outputs));
+    store<f32>(at(dxr, k + 1), lanesSum(a1) + tail(dr, w0 + wStride, j, outputs));
+    store<f32>(at(dxr, k + 2), lanesSum(a2) + tail(dr, w0 + 2 * wStride, j, outputs));
+    store<f32>(at(dxr, k + 3), lanesSum(a3) + tail(dr, w0 + 3 * wStride, j, outputs));
   }
+  for (; k < inputs; k++) store<f32>(at(dxr, k), dot(dr, at(w, k * outputs), outputs));
 }
 
 /** dx for rows r…r+3 and inputs k…k+3: sixteen dot products over the outputs at once. */
@@ -361,16 +418,48 @@ export function affineBackWeights(x: usize, dyp: usize, dw: usize, db: usize, ro
   }
   for (let r = 0; r < rows; r++) {
     const dr = at(dyp, r * outputs);
-    for (let k = 0; k < inputs; k++) {
-      const xv = load<f32>(at(x, r * inputs + k));
-      if (xv == 0) continue;
-      const xs = f32x4.splat(xv);
-      const wk = at(dw, k * outputs);
-      let j = 0;
-      for (; j + 4 <= outputs; j += 4) v128.store(at(wk, j), f32x4.add(v128.load(at(wk, j)), f32x4.mul(xs, v128.load(at(dr, j)))));
-      for (; j < outputs; j++) store<f32>(at(wk, j), load<f32>(at(wk, j)) + xv * load<f32>(at(dr, j)));
-    }
+    backWeightsRow(at(x, r * inputs), dr, dw, inputs, outputs);
     for (let j = 0; j < outputs; j++) store<f32>(at(db, j), load<f32>(at(db, j)) + load<f32>(at(dr, j)));
+  }
+}
+
+/**
+ * dw[k, ·] += x[k] dy for one row: sixteen columns of dy held in registers while k runs down dw, so each step loads
+ * only dw. Each element gets the one addition it always got (the same bits).
+ */
+function backWeightsRow(xr: usize, dr: usize, dw: usize, inputs: i32, outputs: i32): void {
+  const wStride = (<usize>outputs) * F;
+  let j = 0;
+  for (; j + 16 <= outputs; j += 16) {
+    const g0 = v128.load(at(dr, j)), g1 = v128.load(at(dr, j), 16), g2 = v128.load(at(dr, j), 32), g3 = v128.load(at(dr, j), 48);
+    let p = at(dw, j);
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(xr, k));
+      if (xv != 0) {
+        const xs = f32x4.splat(xv);
+        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(xs, g0)));
+        v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(xs, g1)), 16);
+        v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(xs, g2)), 32);
+        v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(xs, g3)), 48);
+      }
+      p += wStride;
+    }
+  }
+  for (; j + 4 <= outputs; j += 4) {
+    const g = v128.load(at(dr, j));
+    let p = at(dw, j);
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(xr, k));
+      if (xv != 0) v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.splat(xv), g)));
+      p += wStride;
+    }
+  }
+  for (; j < outputs; j++) {
+    const g = load<f32>(at(dr, j));
+    for (let k = 0; k < inputs; k++) {
+      const xv = load<f32>(at(xr, k));
+      if (xv != 0) store<f32>(at(dw, k * outputs + j), load<f32>(at(dw, k * outputs + j)) + xv * g);
+    }
   }
 }
 

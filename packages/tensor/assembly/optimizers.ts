@@ -5,10 +5,18 @@
 import { demoteFour, promoteHigh, promoteLow } from './fastmath';
 import { at } from './pointers';
 
-/** The gradient as RMSProp.updateScaled prepares it: scaled and rounded to f32, clipped to ±limit, rounded again. */
-@inline function prepared(g: v128, scale: v128, low: v128, high: v128): v128 {
-  const scaled = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(g, scale)));
-  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.min(high, f64x2.max(low, scaled))));
+/** Four f32 gradients times `scale` in f64, rounded back to f32 (RMSProp.updateScaled's `fround(g · scale)`). */
+@inline function scaledFour(g: v128, scale: v128): v128 {
+  return demoteFour(f64x2.mul(promoteLow(g), scale), f64x2.mul(promoteHigh(g), scale));
+}
+
+/**
+ * Four f32 values clipped to [low, high], the f32 roundings of ±limit. updateScaled clips in f64 against the limit
+ * and rounds after; for an f32 value the two agree, since no f32 lies strictly between the limit and its rounding.
+ * pmin and pmax, with the value first, return a NaN unchanged, as Math.min and Math.max do.
+ */
+@inline function clippedFour(value: v128, low: v128, high: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(value, low), high);
 }
 
 /**
@@ -38,12 +46,13 @@ export function rmspropUpdate(
   const vRate = f32x4.splat(<f32>rate);
   const vEpsilon = f32x4.splat(<f32>epsilon);
   const vScale = f64x2.splat(scale);
-  const vLow = f64x2.splat(-limit);
-  const vHigh = f64x2.splat(limit);
+  const vLow = f32x4.splat(<f32>-limit);
+  const vHigh = f32x4.splat(<f32>limit);
+  const scaled = scale != 1;
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     let g = v128.load(at(grad, i));
-    if (prepare) g = demoteFour(prepared(promoteLow(g), vScale, vLow, vHigh), prepared(promoteHigh(g), vScale, vLow, vHigh));
+    if (prepare) g = clippedFour(scaled ? scaledFour(g, vScale) : g, vLow, vHigh);
     // n ← ρn + ((1 − ρ)g)g; ḡ ← ρḡ + (1 − ρ)g (centered, else 0); Δ ← μΔ − (ηg) / √((n − ḡ²) + ε); θ ← θ + Δ.
     const n = f32x4.add(f32x4.mul(vDecay, v128.load(at(square, i))), f32x4.mul(f32x4.mul(vRest, g), g));
     const m = centered ? f32x4.add(f32x4.mul(vDecay, v128.load(at(mean, i))), f32x4.mul(vRest, g)) : f32x4.splat(0);

@@ -154,7 +154,7 @@ describe('step with the clipping folded in', () => {
       }
     });
   }
-  it('RMSProp’s native update (WebAssembly, f64 lane pairs) gives the JavaScript loop’s numbers bit for bit', () => {
+  it('RMSProp’s native update (WebAssembly, four lanes) gives the JavaScript loop’s numbers bit for bit', () => {
     const wasm = createCpuBackend();
     const plain = createCpuBackend({ simd: false });
     expect(wasm.optimizers, 'the WebAssembly backend updates natively').toBeDefined();
@@ -164,6 +164,9 @@ describe('step with the clipping folded in', () => {
         [1, undefined],
         [0.37, 10],
         [1, 0.05],
+        // 0.1 is not a float32: the native loop clips against its rounding, the JavaScript one against 0.1 itself.
+        [1, 0.1],
+        [0.3, 0.1],
       ] as [number, number | undefined][]) {
         const make = (backend: typeof wasm) => {
           const rng = new Random(11);
@@ -176,6 +179,13 @@ describe('step with the clipping folded in', () => {
           for (const [i, p] of native.entries()) {
             const g = randomNormal(p.shape, new Random(100 * step + i), 0, step === 3 ? 1e3 : 1).toArray();
             if (step === 2) g[5] = -0;
+            if (step === 1) {
+              // The float32s on either side of 0.1 and of −0.1, and 0.1's own rounding.
+              const tenth = Math.fround(0.1);
+              const [below, above] = [tenth - 2 ** -27, tenth + 2 ** -27].map(Math.fround) as [number, number];
+              g.set([tenth, below, above, -tenth, -below, -above]);
+            }
+            if (step === 3) g[7] = Number.NaN;
             p.grad = tensor(g, p.shape, { backend: wasm });
             (loop[i] as Tensor).grad = tensor(g, p.shape, { backend: plain });
           }

@@ -110,6 +110,29 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
     );
   });
 
+  it('location addressing keeps a flat weighting raised to a large γ finite, as the float64 reference has it', async () => {
+    // Every w̃(i) near 1/128 and γ ≥ 21: each w̃(i)^γ is below e^−87, which the four-lane e^x flushes to 0, so the
+    // weighting was 0/0 (an NTM run on repeat copy stopped on it at sequence 229,195).
+    const { referenceKernels: ref } = await import('./reference-kernels.js');
+    const rng = new Random(5);
+    const [batch, rows, shifts] = [2, 128, 3];
+    const flat = () => Float32Array.from({ length: batch * rows }, () => (1 + rng.uniform(-0.1, 0.1)) / rows);
+    const [wc, wp] = [flat(), flat()];
+    const gate = Float32Array.from([0.3, 1]);
+    const shift = Float32Array.from([0.1, 0.9, 0, 0.2, 0.5, 0.3]);
+    const grad = randomArray(batch * rows, rng);
+    for (const gamma of [Float32Array.from([21, 19.2]), Float32Array.from([60, 100])]) {
+      const forward = kernel.locationAddress(wc, wp, gate, shift, gamma, batch, rows, shifts, 1e-12);
+      const backward = kernel.locationAddressBackward(wc, wp, gate, shift, gamma, grad, batch, rows, shifts, 1e-12);
+      expect(forward.every(Number.isFinite) && backward.every(Number.isFinite)).toBe(true);
+      expect(maxError(forward, ref.locationAddress(wc, wp, gate, shift, gamma, batch, rows, shifts, 1e-12))).toBeLessThan(1e-4);
+      const expected = ref.locationAddressBackward(wc, wp, gate, shift, gamma, grad, batch, rows, shifts, 1e-12);
+      // The gradients are large here (γ/w̃ ≈ 10⁴): relative error.
+      for (let i = 0; i < expected.length; i++)
+        expect(Math.abs((backward[i] as number) - (expected[i] as number))).toBeLessThan(1e-3 * (1 + Math.abs(expected[i] as number)));
+    }
+  });
+
   it('embedding bag and its table gradient match the reference (repeated rows, vector body and scalar tail)', async () => {
     const { referenceKernels: ref } = await import('./reference-kernels.js');
     fc.assert(
