@@ -361,11 +361,22 @@ function relativePowers(logs: usize, powered: usize, gamma: f64, slots: i32): f6
 
 /** NTM eq. 7–9 in one pass; see the TypeScript reference `locationAddress`. */
 export function locationAddress(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, out: usize, batch: i32, slots: i32, shifts: i32, epsilon: f64, temp: usize): void {
-  for (let b = 0; b < batch; b++) {
-    const total = locationRow(wc, wp, <f64>load<f32>(at(g, b)), s, <f64>load<f32>(at(gamma, b)), b, slots, shifts, epsilon, temp);
-    const powered = temp + (<usize>(2 * slots)) * 8;
-    for (let i = 0; i < slots; i++) store<f32>(at(out, b * slots + i), <f32>(load<f64>(powered + (<usize>i) * 8) / total));
-  }
+  for (let b = 0; b < batch; b++) locationForwardRow(wc, wp, g, s, gamma, out, b, slots, shifts, epsilon, temp);
+}
+
+/**
+ * {@link locationAddress} that keeps each batch row's forward quantities ({@link locationRow}'s rows, `locationTempBytes`
+ * per batch row, in turn from `kept`) for {@link locationAddressBackwardKept}, which then need not compute them again.
+ */
+export function locationAddressKept(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, out: usize, batch: i32, slots: i32, shifts: i32, epsilon: f64, kept: usize): void {
+  for (let b = 0; b < batch; b++) locationForwardRow(wc, wp, g, s, gamma, out, b, slots, shifts, epsilon, kept + (<usize>b) * <usize>locationTempBytes(slots));
+}
+
+/** Batch row b of {@link locationAddress}, its forward quantities in temp. */
+@inline function locationForwardRow(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, out: usize, b: i32, slots: i32, shifts: i32, epsilon: f64, temp: usize): void {
+  const total = locationRow(wc, wp, <f64>load<f32>(at(g, b)), s, <f64>load<f32>(at(gamma, b)), b, slots, shifts, epsilon, temp);
+  const powered = temp + (<usize>(2 * slots)) * 8;
+  for (let i = 0; i < slots; i++) store<f32>(at(out, b * slots + i), <f32>(load<f64>(powered + (<usize>i) * 8) / total));
 }
 
 /** Σ of `count` f64 at row, added in order. */
@@ -390,6 +401,55 @@ export function locationAddressBackward(
   epsilon: f64,
   temp: usize,
 ): void {
+  for (let b = 0; b < batch; b++) {
+    const total = locationRow(wc, wp, <f64>load<f32>(at(g, b)), s, <f64>load<f32>(at(gamma, b)), b, slots, shifts, epsilon, temp);
+    locationBackwardRow(wc, wp, g, s, gamma, grad, out, b, batch, slots, shifts, epsilon, temp, total);
+  }
+}
+
+/**
+ * {@link locationAddressBackward} from the forward quantities {@link locationAddressKept} kept at `kept` (which it
+ * overwrites) instead of computing them again: the same bits.
+ */
+export function locationAddressBackwardKept(
+  wc: usize,
+  wp: usize,
+  g: usize,
+  s: usize,
+  gamma: usize,
+  grad: usize,
+  out: usize,
+  batch: i32,
+  slots: i32,
+  shifts: i32,
+  epsilon: f64,
+  kept: usize,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const temp = kept + (<usize>b) * <usize>locationTempBytes(slots);
+    // locationRow's Σ powered, added in the same order.
+    const total = sumRow(temp + (<usize>(2 * slots)) * 8, slots);
+    locationBackwardRow(wc, wp, g, s, gamma, grad, out, b, batch, slots, shifts, epsilon, temp, total);
+  }
+}
+
+/** Batch row b of the location backward, from {@link locationRow}'s quantities in temp (overwritten) and their sum. */
+function locationBackwardRow(
+  wc: usize,
+  wp: usize,
+  g: usize,
+  s: usize,
+  gamma: usize,
+  grad: usize,
+  out: usize,
+  b: i32,
+  batch: i32,
+  slots: i32,
+  shifts: i32,
+  epsilon: f64,
+  temp: usize,
+  total: f64,
+): void {
   const n = batch * slots;
   const dgBase = 2 * n;
   const dsBase = dgBase + batch;
@@ -400,10 +460,9 @@ export function locationAddressBackward(
   const powered = temp + (<usize>(2 * slots)) * 8;
   const dShifted = temp + (<usize>(3 * slots)) * 8;
   const logs = temp + (<usize>(4 * slots)) * 8;
-  for (let b = 0; b < batch; b++) {
+  {
     const gb = <f64>load<f32>(at(g, b));
     const gammaB = <f64>load<f32>(at(gamma, b));
-    const total = locationRow(wc, wp, gb, s, gammaB, b, slots, shifts, epsilon, temp);
     // Each sum below adds its terms in slot order; the terms themselves are formed two slots at a time into a free row.
     const vTotal = f64x2.splat(total);
     const gradRow = at(grad, b * slots);

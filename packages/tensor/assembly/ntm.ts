@@ -11,7 +11,7 @@ import { demoteFour, exp4, promoteHigh, promoteLow, sigmoid32, sigmoid4, tanh32,
 import { F, at, entry, setEntry } from './pointers';
 import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
-import { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
+import { locationAddress, locationAddressBackwardKept, locationAddressKept, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
 
 const COSINE_EPSILON: f32 = 1e-8;
 const SHARPEN_EPSILON: f64 = 1e-12;
@@ -56,6 +56,8 @@ const oAdd: usize = memory.data(64 * 4);
 const oSim: usize = memory.data(64 * 4);
 const oContent: usize = memory.data(64 * 4);
 const oWeighting: usize = memory.data(64 * 4);
+// Each head's location-addressing quantities (locationAddressKept), kept for the backward; none without gradients.
+const oLocation: usize = memory.data(64 * 4);
 let oMemories: usize = 0; // passes × B·N·M: the memory after each write pass
 let oReads: usize = 0; // R × B·M
 let oOutIn: usize = 0, oLogits: usize = 0;
@@ -88,6 +90,7 @@ function plan(base: usize): usize {
     setEntry(oSim, h, take(B * N));
     setEntry(oContent, h, take(B * N));
     setEntry(oWeighting, h, take(B * N));
+    setEntry(oLocation, h, ring ? 0 : take((B * locationTempBytes(N)) / <i32>F));
   }
   oMemories = take(passes * B * N * M);
   oReads = take(R * B * M);
@@ -698,7 +701,8 @@ export function ntmSequence(
       rowCosine(memoryBefore, key, sim, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) softmaxInto(at(sim, b * N), at(content, b * N), N, <f64>load<f32>(at(strength, b)));
       const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, entry(oWeighting, h));
-      locationAddress(content, previous, gate, shift, sharp, stepAt(t, entry(oWeighting, h)), B, N, S, SHARPEN_EPSILON, locationTemp);
+      if (ring) locationAddress(content, previous, gate, shift, sharp, stepAt(t, entry(oWeighting, h)), B, N, S, SHARPEN_EPSILON, locationTemp);
+      else locationAddressKept(content, previous, gate, shift, sharp, stepAt(t, entry(oWeighting, h)), B, N, S, SHARPEN_EPSILON, stepAt(t, entry(oLocation, h)));
       offset += headSize(h);
     }
     // Reads (memory before the write), then the write passes.
@@ -832,7 +836,7 @@ export function ntmSequence(
       const strength = stepAt(t, entry(oStrength, h));
       const sim = stepAt(t, entry(oSim, h));
       const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, entry(oWeighting, h));
-      locationAddressBackward(content, previous, gate, shift, sharp, at(dPrevious, h * B * N), locationBack, B, N, S, SHARPEN_EPSILON, locationTemp);
+      locationAddressBackwardKept(content, previous, gate, shift, sharp, at(dPrevious, h * B * N), locationBack, B, N, S, SHARPEN_EPSILON, stepAt(t, entry(oLocation, h)));
       memory.copy(at(dPreviousNext, h * B * N), at(locationBack, B * N), (<usize>(B * N)) * F);
       const dg = at(locationBack, 2 * B * N);
       const ds = at(dg, B);
