@@ -5,28 +5,17 @@
  * the others; the gradients are summed in a fixed order, then one optimizer step runs. N threads give one
  * thread's result up to the order of floating-point sums. Imported from `@engram/ntm/workers` (Node only).
  */
-import { type SequenceBatch, sliceSequences } from '@engram/datasets';
-import { EngramError, parameterList } from '@engram/tensor';
-import { type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
-import type { NtmConfig } from './config.js';
+import { parameterList } from '@engram/tensor';
+import { startGradientWorkers, workerScript } from '@engram/tensor/workers';
 import type { NtmModel } from './model.js';
 import type { SequenceModel } from './recurrent.js';
-import { type SequenceGradients, type SequenceShardResult, shardGradients } from './train.js';
+import { type NtmWorkerData, type SequenceWorkers, sequenceWorkersOver } from './sequence-shards.js';
 
-/** What {@link createSequenceWorkers} returns: the gradients for `trainNtm`, and a way to stop the workers. */
-export interface SequenceWorkers extends SequenceGradients, WorkerThreads {}
-
-/** The shard a worker receives: some of the batch's sequences and the whole batch's size. */
-export interface SequenceShard {
-  /** The sequences (`sliceSequences`). */
-  batch: SequenceBatch;
-  /** The whole batch's size (the loss is divided by it). */
-  sequences: number;
-}
+export type { NtmWorkerData, SequenceShard, SequenceWorkers } from './sequence-shards.js';
 
 /**
  * Starts `threads − 1` worker threads running `script` (a module that calls `serveGradients` with a replica
- * built from `init` and {@link shardGradients}); a batch's sequences are split among the threads, so at most
+ * built from `init` and `shardGradients`); a batch's sequences are split among the threads, so at most
  * `batch` threads are used. Model packages wrap it: {@link createNtmWorkers}, and `createDncWorkers` in @engram/dnc.
  * @param model - the model being trained (its weights are sent to the workers before every batch)
  * @param threads - threads in all, this one included (1: no workers)
@@ -40,31 +29,7 @@ export async function createSequenceWorkers(
   worker: { script: URL; init: unknown },
 ): Promise<SequenceWorkers> {
   const workers = await startGradientWorkers({ script: worker.script, params: parameterList(model.params), init: worker.init, threads, most: batch });
-  const used = workers.threads;
-  return {
-    threads: used,
-    async compute(trained: SequenceModel, sequences: SequenceBatch) {
-      if (trained.params !== model.params) throw new EngramError('sequence workers: these workers were started for another model');
-      if (sequences.batch !== batch) throw new EngramError(`sequence workers: started for batches of ${batch}, given ${sequences.batch}`);
-      // Equal consecutive groups, this thread's first: a fixed split, so the same seed gives the same sums in the same order.
-      const shards: SequenceShard[] = splitEvenly(batch, used).map(([from, to]) => ({ batch: sliceSequences(sequences, from, to), sequences: batch }));
-      const results = await workers.run(shards, (mine): SequenceShardResult => shardGradients(model, mine.batch, mine.sequences));
-      let loss = 0;
-      let wrong = 0;
-      for (const r of results) {
-        loss += r.loss;
-        wrong += r.wrongBits;
-      }
-      return { loss, errorBits: wrong / batch };
-    },
-    close: () => workers.close(),
-  };
-}
-
-/** What the main thread hands each NTM worker at start. */
-export interface NtmWorkerData {
-  /** The model's architecture. */
-  config: NtmConfig;
+  return sequenceWorkersOver(workers, model, batch);
 }
 
 /**

@@ -9,12 +9,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, parentPort, workerData } from 'node:worker_threads';
-import { tensor } from './create.js';
 import { EngramError } from './errors.js';
 import type { Tensor } from './tensor.js';
+import { type GradientReplica, type GradientWorkers, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
 
-/** The most threads {@link startGradientWorkers} starts (a guard against a mistyped count, not a design limit). */
-export const MAX_THREADS = 64;
+export { type GradientReplica, type GradientWorkers, MAX_THREADS, type WorkerThreads, splitEvenly } from './worker-pool.js';
 
 /** What a worker thread receives at start (built by {@link startGradientWorkers}). */
 interface WorkerStart {
@@ -34,43 +33,6 @@ interface WorkerStart {
 
 /** A worker's message to the main thread. */
 type WorkerReply = { ready: true } | { result: unknown } | { error: string };
-
-/**
- * What a worker's setup function returns: the replica's parameters and how to compute one shard.
- * @typeParam Shard - what the main thread sends each step
- * @typeParam Result - what the worker sends back (structured-cloneable: numbers, typed arrays, plain objects)
- */
-export interface GradientReplica<Shard, Result> {
-  /** The replica's parameters, in the same order and shapes as the main thread's. */
-  params: readonly Tensor[];
-  /**
-   * Runs the forward and backward pass on one shard (leaving the gradients in the parameters) and returns what the main thread needs.
-   * @param shard - what the main thread sent for this step
-   */
-  compute(shard: Shard): Result;
-}
-
-/** Threads started for training: how many, and how to stop them (what every model's workers have). */
-export interface WorkerThreads {
-  /** Threads in use, this one included. */
-  readonly threads: number;
-  /** Stops the workers. */
-  close(): Promise<void>;
-}
-
-/** Workers started by {@link startGradientWorkers}. */
-export interface GradientWorkers extends WorkerThreads {
-  /**
-   * One step's gradients on every thread: writes the current weights to shared memory, hands `shards[i + 1]`
-   * to worker i (fewer shards than threads leave the last workers idle this step), runs `local(shards[0])` on this thread (which leaves its gradients in the parameters'
-   * `grad`, by calling `backward()`), waits for the workers and adds their gradients to each parameter's
-   * `grad` in worker order. Clear the gradients before (`optimizer.zeroGrad()`).
-   * @param shards - at most one per thread, this thread's first
-   * @param local - computes this thread's shard
-   * @returns the results, this thread's first
-   */
-  run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]>;
-}
 
 /** Options of {@link startGradientWorkers}. */
 export interface GradientWorkersOptions {
@@ -99,16 +61,6 @@ export function workerScript(moduleUrl: string, file: string): URL {
 }
 
 /**
- * Where `length` items split into `parts` consecutive parts of equal size (±1): the `[start, end)` of each, in order.
- * A fixed split, so the same step always sums the same pieces in the same order.
- * @param length - how many items
- * @param parts - how many parts (some are empty when parts > length)
- */
-export function splitEvenly(length: number, parts: number): [number, number][] {
-  return Array.from({ length: parts }, (_, i) => [Math.floor((i * length) / parts), Math.floor(((i + 1) * length) / parts)]);
-}
-
-/**
  * Starts `threads − 1` worker threads running `script` (fewer when `most` is smaller), each building its replica
  * of the model from `init`, and resolves once every replica is ready (a replica whose parameters differ in number
  * or size is refused).
@@ -127,12 +79,7 @@ export function splitEvenly(length: number, parts: number): [number, number][] {
  */
 export async function startGradientWorkers(options: GradientWorkersOptions): Promise<GradientWorkers> {
   const { params } = options;
-  if (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)
-    throw new EngramError(`threads must be an integer in 1..${MAX_THREADS}, got ${options.threads}`);
-  const most = options.most ?? MAX_THREADS;
-  if (!Number.isInteger(most) || most < 1)
-    throw new EngramError(`gradient workers: 'most' (the shards a step splits into) must be a positive integer, got ${most}`);
-  const threads = Math.min(options.threads, most);
+  const threads = threadsToStart(options.threads, options.most);
   const sizes = params.map((p) => p.size);
   const total = sizes.reduce((n, s) => n + s, 0);
   const sharedWeights = new SharedArrayBuffer(Math.max(1, total) * 4);
@@ -189,11 +136,7 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
       if (shards.length < 1 || shards.length > threads)
         throw new EngramError(`gradient workers: expected 1..${threads} shards (at most one per thread), got ${shards.length}`);
       if (failure) throw failure;
-      let offset = 0;
-      for (const p of params) {
-        weights.set(p.dataSync(), offset);
-        offset += p.size;
-      }
+      flatValues(params, weights);
       Atomics.add(control, 0, 1);
       // Workers past the last shard sit this step out.
       const busy = workers.slice(0, shards.length - 1);
@@ -205,21 +148,10 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
       const mine = local(shards[0] as Shard);
       const theirs = await Promise.all(replies);
       Atomics.load(control, 1);
-      offset = 0;
-      for (const p of params) {
-        // ((this thread's + worker 0's) + worker 1's) + …: the first worker's sum also makes the array.
-        const mine = p.grad === null ? null : p.grad.dataSync();
-        const sum = new Float32Array(p.size);
-        for (let w = 0; w < busy.length; w++) {
-          const base = w * total + offset;
-          const into = w === 0 ? mine : sum;
-          if (into === null) sum.set(grads.subarray(base, base + p.size));
-          else for (let i = 0; i < p.size; i++) sum[i] = (into[i] as number) + (grads[base + i] as number);
-        }
-        if (busy.length === 0 && mine !== null) sum.set(mine);
-        p.grad = tensor(sum, p.shape, { backend: p.backend, copy: false });
-        offset += p.size;
-      }
+      addWorkerGradients(
+        params,
+        busy.map((_, w) => grads.subarray(w * total, (w + 1) * total)),
+      );
       return [mine, ...theirs.map((reply) => (reply as { result: Result }).result)];
     },
     close,
@@ -249,9 +181,7 @@ export function serveGradients<Init, Shard, Result>(setup: (init: Init) => Gradi
   let replica: GradientReplica<Shard, Result>;
   try {
     replica = setup(start.init as Init);
-    const sizes = replica.params.map((p) => p.size);
-    if (sizes.length !== start.sizes.length || sizes.some((s, i) => s !== start.sizes[i]))
-      throw new EngramError(`the replica's parameters (${sizes.length}) differ from the model's (${start.sizes.length}) in number or size`);
+    checkReplica(replica.params, start.sizes);
   } catch (error) {
     reply({ error: error instanceof Error ? error.message : String(error) });
     return;

@@ -1,0 +1,116 @@
+/**
+ * What the two ways of training on every core share (Node's worker_threads in `./gradient-workers.ts`, the browser's
+ * Web Workers in `./web-gradient-workers.ts`): the interfaces, the thread-count checks, the fixed split of a step's
+ * work and the fixed order in which the workers' gradients are added. Neither Node's modules nor the browser's.
+ */
+import { tensor } from './create.js';
+import { EngramError } from './errors.js';
+import type { Tensor } from './tensor.js';
+
+/** The most threads a gradient-worker pool starts (a guard against a mistyped count, not a design limit). */
+export const MAX_THREADS = 64;
+
+/**
+ * What a worker's setup function returns: the replica's parameters and how to compute one shard.
+ * @typeParam Shard - what the main thread sends each step
+ * @typeParam Result - what the worker sends back (structured-cloneable: numbers, typed arrays, plain objects)
+ */
+export interface GradientReplica<Shard, Result> {
+  /** The replica's parameters, in the same order and shapes as the main thread's. */
+  params: readonly Tensor[];
+  /**
+   * Runs the forward and backward pass on one shard (leaving the gradients in the parameters) and returns what the main thread needs.
+   * @param shard - what the main thread sent for this step
+   */
+  compute(shard: Shard): Result;
+}
+
+/** Threads started for training: how many, and how to stop them (what every model's workers have). */
+export interface WorkerThreads {
+  /** Threads in use, this one included. */
+  readonly threads: number;
+  /** Stops the workers. */
+  close(): Promise<void>;
+}
+
+/** Workers started by `startGradientWorkers` (Node) or `startWebGradientWorkers` (browser). */
+export interface GradientWorkers extends WorkerThreads {
+  /**
+   * One step's gradients on every thread: hands the current weights and `shards[i + 1]` to worker i (fewer shards
+   * than threads leave the last workers idle this step), runs `local(shards[0])` on this thread (which leaves its
+   * gradients in the parameters' `grad`, by calling `backward()`), waits for the workers and adds their gradients
+   * to each parameter's `grad` in worker order. Clear the gradients before (`optimizer.zeroGrad()`).
+   * @param shards - at most one per thread, this thread's first
+   * @param local - computes this thread's shard
+   * @returns the results, this thread's first
+   */
+  run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]>;
+}
+
+/**
+ * The threads a pool starts, this one included: `threads`, at most `most` (the shards a step splits into).
+ * @param threads - threads asked for, this one included
+ * @param most - the most threads worth starting (default no limit)
+ */
+export function threadsToStart(threads: number, most: number = MAX_THREADS): number {
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+    throw new EngramError(`threads must be an integer in 1..${MAX_THREADS}, got ${threads}`);
+  if (!Number.isInteger(most) || most < 1)
+    throw new EngramError(`gradient workers: 'most' (the shards a step splits into) must be a positive integer, got ${most}`);
+  return Math.min(threads, most);
+}
+
+/**
+ * Where `length` items split into `parts` consecutive parts of equal size (±1): the `[start, end)` of each, in order.
+ * A fixed split, so the same step always sums the same pieces in the same order.
+ * @param length - how many items
+ * @param parts - how many parts (some are empty when parts > length)
+ */
+export function splitEvenly(length: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, i) => [Math.floor((i * length) / parts), Math.floor(((i + 1) * length) / parts)]);
+}
+
+/** The parameters' values, flat in parameter order (what every worker loads before a step). */
+export function flatValues(params: readonly Tensor[], into: Float32Array): Float32Array {
+  let offset = 0;
+  for (const p of params) {
+    into.set(p.dataSync(), offset);
+    offset += p.size;
+  }
+  return into;
+}
+
+/**
+ * Sets each parameter's `grad` to this thread's gradient plus the workers', added in worker order:
+ * ((this thread's + worker 0's) + worker 1's) + …, so the same threads give the same bits every time.
+ * @param params - the parameters, in the order the workers' gradients are laid out
+ * @param workerGradients - each busy worker's gradients, flat in parameter order
+ */
+export function addWorkerGradients(params: readonly Tensor[], workerGradients: readonly Float32Array[]): void {
+  let offset = 0;
+  for (const p of params) {
+    // The first worker's sum also makes the array.
+    const mine = p.grad === null ? null : p.grad.dataSync();
+    const sum = new Float32Array(p.size);
+    for (let w = 0; w < workerGradients.length; w++) {
+      const theirs = workerGradients[w] as Float32Array;
+      const into = w === 0 ? mine : sum;
+      if (into === null) sum.set(theirs.subarray(offset, offset + p.size));
+      else for (let i = 0; i < p.size; i++) sum[i] = (into[i] as number) + (theirs[offset + i] as number);
+    }
+    if (workerGradients.length === 0 && mine !== null) sum.set(mine);
+    p.grad = tensor(sum, p.shape, { backend: p.backend, copy: false });
+    offset += p.size;
+  }
+}
+
+/**
+ * A replica's parameters checked against the model's sizes; the message names both counts.
+ * @param replica - the parameters the worker built
+ * @param sizes - the main thread's parameter sizes, in order
+ */
+export function checkReplica(replica: readonly Tensor[], sizes: readonly number[]): void {
+  const mine = replica.map((p) => p.size);
+  if (mine.length !== sizes.length || mine.some((s, i) => s !== sizes[i]))
+    throw new EngramError(`the replica's parameters (${mine.length}) differ from the model's (${sizes.length}) in number or size`);
+}
