@@ -550,17 +550,28 @@ const rowAndColumn = (width: string): string => `const b = Math.floor((this.thre
 const gatedAt = (j: string): string => `(gb * wc[b * slots + ${j}] + (1.0 - gb) * wp[b * slots + ${j}])`;
 
 /**
- * A loop over batch row b's slots q that computes each sharpened weight p = (w̃(q) + ε)^γ, adds it
- * to `total`, and runs `body` (which may use q and p).
+ * A loop over batch row b's slots q that computes each sharpened weight p = ((w̃(q) + ε) / largest)^γ, adds it to
+ * `total`, and runs `body` (which may use q and p). The powers are taken relative to the row's largest w̃ + ε (a
+ * first loop finds it, as `largest`): the same weighting p / total, but a flat w̃ raised to a large γ no longer
+ * underflows every power to 0 (a weighting of 0/0) in float32.
  */
-const forEachSharpened = (body: string): string => `let total = 0.0;
+const forEachSharpened = (body: string): string => `let largest = 0.0;
+  for (let m = 0; m < slots; m++) {
+    let shiftedM = 0.0;
+    for (let km = 0; km < shifts; km++) {
+      ${wrapInto('jm', 'm - (km - half)')}
+      shiftedM = shiftedM + s[b * shifts + km] * ${gatedAt('jm')};
+    }
+    largest = Math.max(largest, shiftedM + epsilon);
+  }
+  let total = 0.0;
   for (let q = 0; q < slots; q++) {
     let acc = 0.0;
     for (let k = 0; k < shifts; k++) {
       ${wrapInto('j', 'q - (k - half)')}
       acc = acc + s[b * shifts + k] * ${gatedAt('j')};
     }
-    const p = Math.pow(acc + epsilon, gammaB);
+    const p = Math.pow((acc + epsilon) / largest, gammaB);
     total = total + p;
     ${body}
   }`;
@@ -599,7 +610,8 @@ export const locationBackwardStateSource = `function (wc, wp, g, s, gamma, grad,
     shifted = shifted + s[b * shifts + k] * ${gatedAt('j')};
   }
   const base = shifted + epsilon;
-  const p = Math.pow(base, gammaB);
+  // Relative to the row's largest, as the powers in total are: p / total and ln(base) are what the gradients use.
+  const p = Math.pow(base / largest, gammaB);
   const dp = (grad[b * slots + r] - weighted) / total;
   if (second > 0.5) { return dp * p * Math.log(base); }
   return (dp * gammaB * p) / base;

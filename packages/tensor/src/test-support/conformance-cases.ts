@@ -209,5 +209,20 @@ export const opCases: OpCase[] = [
     inputs: [positive([2, 6]), positive([2, 6]), { shape: [2, 1], low: 0.1, high: 0.9 }, positive([2, 3]), { shape: [2, 1], low: 1, high: 3 }],
     run: (wc, wp, g, s, gamma) => t.locationAddress(wc, wp, g, s, gamma, 1e-12),
   },
+  {
+    // Every w̃(i) near 1/128 and γ ≥ 21: each power w̃(i)^γ is below float32's range, so a kernel that does not take
+    // them relative to the largest gives 0/0. Only γ's gradient is checked: a finite-difference step of 1e-2 is larger
+    // than the weightings themselves.
+    name: 'locationAddress (fused; a flat weighting sharpened hard)',
+    inputs: [
+      { shape: [2, 128], low: 0.0075, high: 0.0082 },
+      { shape: [2, 128], low: 0.0075, high: 0.0082 },
+      { shape: [2, 1], low: 0.1, high: 0.9 },
+      { shape: [2, 3], low: 0.2, high: 0.4 },
+      { shape: [2, 1], low: 21, high: 40 },
+    ],
+    run: (wc, wp, g, s, gamma) => t.locationAddress(wc, wp, g, s, gamma, 1e-12),
+    noGrad: [0, 1, 2, 3],
+  },
   { name: 'crossEntropy', inputs: [any([4, 5])], run: (x) => t.crossEntropy(x, [0, 4, 2, 2]) },
 ];
