@@ -11,16 +11,7 @@ import { join } from 'node:path';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSERS, type BrowserName, type DemoBrowser, launch, serve } from './browser.js';
-
-interface WebWorkersResult {
-  differences: Record<number, number>;
-  dncDifference: number | null;
-  used: Record<number, number>;
-  sequencesPerSecond: Record<number, number>;
-  cores: number;
-  done: boolean;
-  error: string | null;
-}
+import type { WebWorkersResult } from './web-workers/main.js';
 
 const available = (Object.keys(BROWSERS) as BrowserName[]).filter((name) => existsSync(BROWSERS[name]));
 const NODE_BUILTIN = /^node:/;

@@ -1,27 +1,14 @@
-import { Worker } from 'node:worker_threads';
 import { trainNtm } from '@engram/ntm';
 import { parameterList } from '@engram/tensor';
-import type { WebWorkerLike } from '@engram/tensor/web-workers';
+import { webWorkerOnThread } from '@engram/tensor/workers';
 import { describe, expect, it } from 'vitest';
 import { DNC_RECIPE, dncRecurrent, newDnc } from './index.js';
 import { createDncWebWorkers } from './web-workers.js';
 import { createDncWorkers } from './workers.js';
 
-// Node has no Web Worker: a worker_threads Worker behind the same small interface, running the shipped
-// dist/dnc-web-worker.js through a stand-in for the worker's `self`.
-const shim = new URL('./test-support/web-worker-shim.mjs', import.meta.url);
-function webWorker(): WebWorkerLike {
-  const worker = new Worker(shim);
-  const like: WebWorkerLike = {
-    onmessage: null,
-    onerror: null,
-    postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
-    terminate: () => void worker.terminate(),
-  };
-  worker.on('message', (data) => like.onmessage?.({ data }));
-  worker.on('error', (error) => like.onerror?.({ message: error.message }));
-  return like;
-}
+// Node has no Web Worker: webWorkerOnThread runs the shipped dist/dnc-web-worker.js on a worker thread behind the same
+// interface. The browser itself runs it in the demo's browser test.
+const webWorker = () => webWorkerOnThread(new URL('../dist/dnc-web-worker.js', import.meta.url));
 
 describe('DNC on Web Workers', () => {
   const taskOptions = { width: 4, minLength: 1, maxLength: 3 };

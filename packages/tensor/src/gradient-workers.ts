@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { EngramError } from './errors.js';
 import type { Tensor } from './tensor.js';
-import { type GradientReplica, type GradientWorkers, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
+import type { WebWorkerLike } from './web-gradient-workers.js';
+import { type GradientReplica, type GradientWorkers, WorkerReplies, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
 
 export { type GradientReplica, type GradientWorkers, MAX_THREADS, type WorkerThreads, splitEvenly } from './worker-pool.js';
 
@@ -94,31 +95,13 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
     return new Worker(options.script, { workerData: start });
   });
   // Each worker answers one message at a time; a crash or an early exit fails whatever is waiting on it.
-  const waiting = new Map<Worker, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
-  let failure: Error | undefined;
-  const fail = (worker: Worker, error: Error) => {
-    failure ??= error;
-    waiting.get(worker)?.reject(error);
-    waiting.delete(worker);
-  };
+  const replies = new WorkerReplies<Worker, WorkerReply>();
   for (const worker of workers) {
-    worker.on('message', (reply: WorkerReply) => {
-      const pending = waiting.get(worker);
-      waiting.delete(worker);
-      if ('error' in reply) {
-        // A step that failed on one thread leaves the others' replies unmatched: the workers are done for.
-        failure ??= new EngramError(`gradient worker: ${reply.error}`);
-        pending?.reject(failure);
-      } else pending?.resolve(reply);
-    });
-    worker.on('error', (error) => fail(worker, error));
-    worker.on('exit', (code) => fail(worker, new EngramError(`gradient worker: exited (code ${code})`)));
+    worker.on('message', (reply: WorkerReply) => replies.received(worker, reply));
+    worker.on('error', (error) => replies.failed(worker, error));
+    worker.on('exit', (code) => replies.failed(worker, new EngramError(`gradient worker: exited (code ${code})`)));
   }
-  const next = (worker: Worker) =>
-    new Promise<WorkerReply>((resolve, reject) => {
-      if (failure) reject(failure);
-      else waiting.set(worker, { resolve, reject });
-    });
+  const next = (worker: Worker) => replies.next(worker);
   const close = async () => {
     for (const worker of workers) worker.removeAllListeners('exit');
     await Promise.all(workers.map((worker) => worker.terminate()));
@@ -133,20 +116,18 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
   return {
     threads,
     async run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]> {
-      if (shards.length < 1 || shards.length > threads)
-        throw new EngramError(`gradient workers: expected 1..${threads} shards (at most one per thread), got ${shards.length}`);
-      if (failure) throw failure;
+      replies.checkStep(shards.length, threads);
       flatValues(params, weights);
       Atomics.add(control, 0, 1);
       // Workers past the last shard sit this step out.
       const busy = workers.slice(0, shards.length - 1);
-      const replies = busy.map((worker, i) => {
+      const answers = busy.map((worker, i) => {
         const reply = next(worker);
         worker.postMessage({ shard: shards[i + 1] });
         return reply;
       });
       const mine = local(shards[0] as Shard);
-      const theirs = await Promise.all(replies);
+      const theirs = await Promise.all(answers);
       Atomics.load(control, 1);
       addWorkerGradients(
         params,
@@ -213,4 +194,30 @@ export function serveGradients<Init, Shard, Result>(setup: (init: Init) => Gradi
     }
   });
   reply({ ready: true });
+}
+
+/**
+ * A browser Web Worker's module run on a Node worker thread, behind the {@link WebWorkerLike} interface that
+ * `startWebGradientWorkers` takes: for testing Web Worker code (a `serveWebGradients` script, the `create` option of
+ * `createNtmWebWorkers`) in Node, which has no Web Worker. The module sees `postMessage` and `onmessage` on its global
+ * scope, as in a browser.
+ * @param script - the Web Worker's module (a built `.js` or `.mjs` file)
+ * @example
+ * ```ts
+ * const workers = await createNtmWebWorkers(model, 2, 16, {
+ *   create: () => webWorkerOnThread(new URL('../node_modules/@engram/ntm/dist/ntm-web-worker.js', import.meta.url)),
+ * });
+ * ```
+ */
+export function webWorkerOnThread(script: URL): WebWorkerLike {
+  const worker = new Worker(workerScript(import.meta.url, 'web-worker-thread.js'), { workerData: { script: script.href } });
+  const like: WebWorkerLike = {
+    onmessage: null,
+    onerror: null,
+    postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
+    terminate: () => void worker.terminate(),
+  };
+  worker.on('message', (data: unknown) => like.onmessage?.({ data }));
+  worker.on('error', (error) => like.onerror?.({ message: error.message }));
+  return like;
 }

@@ -1,24 +1,12 @@
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Random, type Tensor, matmul, mul, randomUniform, sum, tensor } from './index.js';
-import { type WebWorkerLike, splitEvenly, startWebGradientWorkers } from './web-workers.js';
-import { startGradientWorkers } from './workers.js';
+import { splitEvenly, startWebGradientWorkers } from './web-workers.js';
+import { startGradientWorkers, webWorkerOnThread } from './workers.js';
 
-// The browser's Worker is not in Node: a worker_threads Worker behind the same small interface, running a script that
-// serves through a stand-in for the worker's `self`. The browser itself runs these workers in the demo's browser test.
+// Node has no Web Worker: webWorkerOnThread runs the Web Worker script on a worker thread behind the same interface.
+// The browser itself runs these workers in the demo's browser test.
 const fixture = new URL('./test-support/web-gradient-worker-fixture.mjs', import.meta.url);
-function nodeWorkerAsWeb(script: URL = fixture): WebWorkerLike {
-  const worker = new Worker(script);
-  const like: WebWorkerLike = {
-    onmessage: null,
-    onerror: null,
-    postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
-    terminate: () => void worker.terminate(),
-  };
-  worker.on('message', (data) => like.onmessage?.({ data }));
-  worker.on('error', (error) => like.onerror?.({ message: error.message }));
-  return like;
-}
+const nodeWorkerAsWeb = (script: URL = fixture) => webWorkerOnThread(script);
 
 const shape = [5, 3];
 const model = (): Tensor => randomUniform(shape, new Random(7), -1, 1, { requiresGrad: true });

@@ -7,7 +7,7 @@
  */
 import { EngramError } from './errors.js';
 import type { Tensor } from './tensor.js';
-import { type GradientReplica, type GradientWorkers, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
+import { type GradientReplica, type GradientWorkers, WorkerReplies, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
 
 /** The part of a browser `Worker` the pool uses (a `new Worker(url, { type: 'module' })` is one). */
 export interface WebWorkerLike {
@@ -87,18 +87,8 @@ export async function startWebGradientWorkers(options: WebGradientWorkersOptions
   const total = sizes.reduce((n, s) => n + s, 0);
   const workers: WebWorkerLike[] = [];
   // Each worker answers one message at a time; a failure fails whatever waits on it, and every later step.
-  const waiting = new Map<WebWorkerLike, { resolve: (reply: WebReply) => void; reject: (error: Error) => void }>();
-  let failure: Error | undefined;
-  const fail = (worker: WebWorkerLike, error: Error) => {
-    failure ??= error;
-    waiting.get(worker)?.reject(failure);
-    waiting.delete(worker);
-  };
-  const next = (worker: WebWorkerLike) =>
-    new Promise<WebReply>((resolve, reject) => {
-      if (failure) reject(failure);
-      else waiting.set(worker, { resolve, reject });
-    });
+  const replies = new WorkerReplies<WebWorkerLike, WebReply>();
+  const next = (worker: WebWorkerLike) => replies.next(worker);
   const close = async () => {
     for (const worker of workers) {
       worker.onmessage = null;
@@ -110,16 +100,8 @@ export async function startWebGradientWorkers(options: WebGradientWorkersOptions
     for (let i = 0; i < threads - 1; i++) {
       const worker = options.create();
       workers.push(worker);
-      worker.onmessage = ({ data }) => {
-        const reply = data as WebReply;
-        const pending = waiting.get(worker);
-        waiting.delete(worker);
-        if ('error' in reply) {
-          failure ??= new EngramError(`gradient worker: ${reply.error}`);
-          pending?.reject(failure);
-        } else pending?.resolve(reply);
-      };
-      worker.onerror = (event) => fail(worker, new EngramError(`gradient worker: ${event.message || 'the worker script failed to load or run'}`));
+      worker.onmessage = ({ data }) => replies.received(worker, data as WebReply);
+      worker.onerror = (event) => replies.failed(worker, new EngramError(`gradient worker: ${event.message || 'the worker script failed to load or run'}`));
     }
     const ready = workers.map(next);
     for (const worker of workers) worker.postMessage({ start: { init: options.init, sizes } } satisfies WebRequest);
@@ -133,19 +115,17 @@ export async function startWebGradientWorkers(options: WebGradientWorkersOptions
   return {
     threads,
     async run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]> {
-      if (shards.length < 1 || shards.length > threads)
-        throw new EngramError(`gradient workers: expected 1..${threads} shards (at most one per thread), got ${shards.length}`);
-      if (failure) throw failure;
+      replies.checkStep(shards.length, threads);
       flatValues(params, weights);
       // Workers past the last shard sit this step out. Each gets its own copy of the weights (structured clone).
       const busy = workers.slice(0, shards.length - 1);
-      const replies = busy.map((worker, i) => {
+      const answers = busy.map((worker, i) => {
         const reply = next(worker);
         worker.postMessage({ shard: shards[i + 1], weights } satisfies WebRequest);
         return reply;
       });
       const mine = local(shards[0] as Shard);
-      const theirs = (await Promise.all(replies)) as { result: Result; gradients: Float32Array }[];
+      const theirs = (await Promise.all(answers)) as { result: Result; gradients: Float32Array }[];
       for (const reply of theirs)
         if (reply.gradients.length !== total) throw new EngramError(`gradient worker: sent ${reply.gradients.length} gradients, expected ${total}`);
       addWorkerGradients(

@@ -114,3 +114,63 @@ export function checkReplica(replica: readonly Tensor[], sizes: readonly number[
   if (mine.length !== sizes.length || mine.some((s, i) => s !== sizes[i]))
     throw new EngramError(`the replica's parameters (${mine.length}) differ from the model's (${sizes.length}) in number or size`);
 }
+
+/**
+ * The replies of a pool's workers, each worker answering one message at a time: `next(worker)` waits for its next
+ * reply; `received` hands one over, and an `{ error }` reply fails it and every later wait (a step that failed on one
+ * thread leaves the others' replies unmatched: the workers are done for); `failed` does the same for a crash or an
+ * exit.
+ * @typeParam W - a worker
+ * @typeParam R - a reply that is not an error
+ */
+export class WorkerReplies<W, R> {
+  private readonly waiting = new Map<W, { resolve: (reply: R) => void; reject: (error: Error) => void }>();
+  /** The first failure; every wait after it fails with it. */
+  failure: Error | undefined;
+
+  /**
+   * The worker's next reply.
+   * @param worker - the worker
+   */
+  next(worker: W): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (this.failure) reject(this.failure);
+      else this.waiting.set(worker, { resolve, reject });
+    });
+  }
+
+  /**
+   * A reply came from the worker.
+   * @param worker - the worker
+   * @param reply - what it sent: an `{ error }` fails the pool
+   */
+  received(worker: W, reply: R | { error: string }): void {
+    const pending = this.waiting.get(worker);
+    this.waiting.delete(worker);
+    if (reply !== null && typeof reply === 'object' && 'error' in reply) {
+      this.failure ??= new EngramError(`gradient worker: ${(reply as { error: string }).error}`);
+      pending?.reject(this.failure);
+    } else pending?.resolve(reply as R);
+  }
+
+  /**
+   * The worker crashed or exited.
+   * @param worker - the worker
+   * @param error - what happened
+   */
+  failed(worker: W, error: Error): void {
+    this.failure ??= error;
+    this.waiting.get(worker)?.reject(this.failure);
+    this.waiting.delete(worker);
+  }
+
+  /**
+   * Throws unless a step of `shards` shards can run on `threads` threads of a pool that has not failed.
+   * @param shards - the step's shards
+   * @param threads - the pool's threads, this one included
+   */
+  checkStep(shards: number, threads: number): void {
+    if (shards < 1 || shards > threads) throw new EngramError(`gradient workers: expected 1..${threads} shards (at most one per thread), got ${shards}`);
+    if (this.failure) throw this.failure;
+  }
+}

@@ -13,5 +13,6 @@ export {
   serveGradients,
   splitEvenly,
   startGradientWorkers,
+  webWorkerOnThread,
   workerScript,
 } from './gradient-workers.js';

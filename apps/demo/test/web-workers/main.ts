@@ -10,7 +10,8 @@ import { NTM_RECIPE, newNtm, ntmToSafetensors, trainNtm } from '@engram/ntm';
 import { createNtmWebWorkers } from '@engram/ntm/web-workers';
 import { parameterList } from '@engram/tensor';
 
-interface Result {
+/** What the page leaves in `engramWebWorkers` for the test. */
+export interface WebWorkersResult {
   /** Per thread count, the largest difference of any weight from the one-thread run's. */
   differences: Record<number, number>;
   /** The DNC on 2 threads: the largest difference of any weight from its one-thread run's. */
@@ -23,7 +24,7 @@ interface Result {
   done: boolean;
   error: string | null;
 }
-const result: Result = {
+const result: WebWorkersResult = {
   differences: {},
   dncDifference: null,
   used: {},
@@ -32,7 +33,7 @@ const result: Result = {
   done: false,
   error: null,
 };
-(globalThis as unknown as { engramWebWorkers: Result }).engramWebWorkers = result;
+(globalThis as unknown as { engramWebWorkers: WebWorkersResult }).engramWebWorkers = result;
 
 const small = {
   config: { controller: { kind: 'lstm' as const, hiddenSize: 16, layers: 1 }, memorySlots: 10, memoryWidth: 5 },

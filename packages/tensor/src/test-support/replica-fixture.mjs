@@ -1,0 +1,24 @@
+// The replica both gradient-worker fixtures serve (y = x·W, loss Σ y²), built from the package's dist/ (worker threads
+// run JavaScript, not the TypeScript sources). `init` can make it refuse, crash, or have a parameter too many.
+import { Random, matmul, mul, randomUniform, sum, tensor } from '../../dist/index.js';
+
+export function setupReplica(init) {
+  if (init.refuse) throw new Error('setup refused');
+  if (init.crash)
+    setTimeout(() => {
+      throw new Error('the worker crashed');
+    });
+  const w = randomUniform(init.shape, new Random(0), -1, 1, { requiresGrad: true });
+  const extra = init.extraParameter ? [randomUniform([1], new Random(0), -1, 1, { requiresGrad: true })] : [];
+  return {
+    params: [w, ...extra],
+    compute(shard) {
+      if (shard.fail) throw new Error(`shard ${shard.fail} failed`);
+      const x = tensor(shard.x, [shard.x.length / init.shape[0], init.shape[0]]);
+      const y = matmul(x, w);
+      const loss = sum(mul(y, y));
+      loss.backward();
+      return { loss: loss.item(), rows: shard.x.length / init.shape[0] };
+    },
+  };
+}
