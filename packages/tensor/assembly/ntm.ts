@@ -392,10 +392,10 @@ function backInputRow(dr: usize, w: usize, dxr: usize, inputs: i32, outputs: i32
       a2 = f32x4.add(a2, f32x4.mul(g, v128.load(w0 + 2 * wStride + off)));
       a3 = f32x4.add(a3, f32x4.mul(g, v128.load(w0 + 3 * wStride + off)));
     }
-    store<f32>(at(dxr, k), lanesSum(a0) + tail(dr, w0, j, outputs));
-    store<f32>(at(dxr, k + 1), lanesSum(a1) + tail(dr, w0 + wStride, j, outputs));
-    store<f32>(at(dxr, k + 2), lanesSum(a2) + tail(dr, w0 + 2 * wStride, j, outputs));
-    store<f32>(at(dxr, k + 3), lanesSum(a3) + tail(dr, w0 + 3 * wStride, j, outputs));
+    store<f32>(at(dxr, k), withTail(lanesSum(a0), dr, w0, j, outputs));
+    store<f32>(at(dxr, k + 1), withTail(lanesSum(a1), dr, w0 + wStride, j, outputs));
+    store<f32>(at(dxr, k + 2), withTail(lanesSum(a2), dr, w0 + 2 * wStride, j, outputs));
+    store<f32>(at(dxr, k + 3), withTail(lanesSum(a3), dr, w0 + 3 * wStride, j, outputs));
   }
   for (; k < inputs; k++) store<f32>(at(dxr, k), dot(dr, at(w, k * outputs), outputs));
 }
@@ -433,6 +433,12 @@ function backInputFour(dyp: usize, w: usize, dx: usize, r: i32, k: i32, inputs: 
   store<f32>(at(dx, (r + 3) * inputs + k + 1), lanesSum(a31) + tail(d0 + 3 * dStride, w0 + dStride, j, outputs));
   store<f32>(at(dx, (r + 3) * inputs + k + 2), lanesSum(a32) + tail(d0 + 3 * dStride, w0 + 2 * dStride, j, outputs));
   store<f32>(at(dx, (r + 3) * inputs + k + 3), lanesSum(a33) + tail(d0 + 3 * dStride, w0 + 3 * dStride, j, outputs));
+}
+
+/** total + a[from] b[from] + a[from + 1] b[from + 1] + …, added one at a time in that order, as `dot` adds its tail. */
+@inline function withTail(total: f32, a: usize, b: usize, from: i32, count: i32): f32 {
+  for (let j = from; j < count; j++) total += load<f32>(at(a, j)) * load<f32>(at(b, j));
+  return total;
 }
 
 /** Σ_{j ≥ from} a[j] b[j]: the scalar tail of a dot product. */
