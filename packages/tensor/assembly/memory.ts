@@ -300,63 +300,51 @@ function locationRow(wc: usize, wp: usize, g: f64, s: usize, gamma: f64, b: i32,
   // Circular convolution with the shift weighting (eq. 8): w̃(i) = Σ_k s(k)·w^g(i − (k − half)). Away from the ends the
   // indices need no wrap, two slots at a time; the same sums in the same order as at the ends.
   circularShift(gated, at(s, b * shifts), shifted, slots, shifts, -1);
-  // ln(shifted + ε) and its power in f32 (the results are stored as f32 anyway), four slots at a time.
+  // ln(shifted + ε) in f32 (the results are stored as f32 anyway), four slots at a time.
   const vEpsilon = f64x2.splat(epsilon);
-  const vGamma = f64x2.splat(gamma);
   let i = 0;
   for (; i + 4 <= slots; i += 4) {
     const from = shifted + (<usize>i) * 8;
     const lg = log4(demoteFour(f64x2.add(v128.load(from), vEpsilon), f64x2.add(v128.load(from, 16), vEpsilon)));
-    const lgLow = promoteLow(lg);
-    const lgHigh = promoteHigh(lg);
-    v128.store(logs + (<usize>i) * 8, lgLow);
-    v128.store(logs + (<usize>i) * 8, lgHigh, 16);
-    const p = exp4(demoteFour(f64x2.mul(vGamma, lgLow), f64x2.mul(vGamma, lgHigh)));
-    v128.store(powered + (<usize>i) * 8, promoteLow(p));
-    v128.store(powered + (<usize>i) * 8, promoteHigh(p), 16);
+    v128.store(logs + (<usize>i) * 8, promoteLow(lg));
+    v128.store(logs + (<usize>i) * 8, promoteHigh(lg), 16);
   }
-  for (; i < slots; i++) {
-    const lg = <f64>f32x4.extract_lane(log4(f32x4.splat(<f32>(load<f64>(shifted + (<usize>i) * 8) + epsilon))), 0);
-    store<f64>(logs + (<usize>i) * 8, lg);
-    store<f64>(powered + (<usize>i) * 8, <f64>f32x4.extract_lane(exp4(f32x4.splat(<f32>(gamma * lg))), 0));
-  }
-  let total: f64 = 0;
-  for (let j = 0; j < slots; j++) total += load<f64>(powered + (<usize>j) * 8);
+  for (; i < slots; i++) store<f64>(logs + (<usize>i) * 8, <f64>f32x4.extract_lane(log4(f32x4.splat(<f32>(load<f64>(shifted + (<usize>i) * 8) + epsilon))), 0));
+  const total = powers(logs, powered, gamma, 0, slots);
   // exp4 flushes e^x below e^−87 to 0, so a flat w̃ raised to a large γ (every w̃(i) near 1/N, γ·ln w̃(i) < −87) can
-  // leave every power 0 and the weighting 0/0. Then the powers are taken relative to the largest instead.
-  if (total < RESCALE_POWERS_BELOW) total = relativePowers(logs, powered, gamma, slots);
-  return total;
+  // leave every power 0 and the weighting 0/0. Then the powers are taken relative to the largest, (w̃(i) / max w̃)^γ,
+  // the largest 1: every power scaled by one factor, so the weighting p / Σ p is unchanged, and so is the backward,
+  // which uses only p / Σ p and the logs.
+  if (total >= RESCALE_POWERS_BELOW) return total;
+  let largest = load<f64>(logs);
+  for (let j = 1; j < slots; j++) largest = max(largest, load<f64>(logs + (<usize>j) * 8));
+  return powers(logs, powered, gamma, largest, slots);
 }
 
 /**
- * Below this Σ w̃^γ, {@link locationRow} recomputes the powers with {@link relativePowers}. Above it the largest
- * power (at least Σ / N) is a normal f32, so the weighting keeps its precision.
+ * Below this Σ w̃^γ, {@link locationRow} takes the powers relative to the largest. Above it the largest power (at least
+ * Σ / N) is a normal f32, so the weighting keeps its precision.
  */
 const RESCALE_POWERS_BELOW: f64 = 1e-30;
 
 /**
- * The powers relative to the largest, (w̃(i) / max w̃)^γ = e^{γ·(ln w̃(i) − max ln w̃)}, into `powered`; returns their
- * sum, at least 1. This scales every power by one factor, so the weighting p / Σ p is unchanged, and so is the
- * backward, which uses only p / Σ p and the logs.
+ * e^{γ·(ln w̃(i) − shift)} in f32 (the four-lane exp4) into `powered`, from the logs; returns their sum, added in slot
+ * order. `shift` 0 gives w̃(i)^γ; max ln w̃ gives the powers relative to the largest.
  */
-function relativePowers(logs: usize, powered: usize, gamma: f64, slots: i32): f64 {
-  let largest = load<f64>(logs);
-  for (let j = 1; j < slots; j++) largest = max(largest, load<f64>(logs + (<usize>j) * 8));
+function powers(logs: usize, powered: usize, gamma: f64, shift: f64, slots: i32): f64 {
   const vGamma = f64x2.splat(gamma);
-  const vLargest = f64x2.splat(largest);
+  const vShift = f64x2.splat(shift);
   let i = 0;
   for (; i + 4 <= slots; i += 4) {
     const from = logs + (<usize>i) * 8;
-    const low = f64x2.mul(vGamma, f64x2.sub(v128.load(from), vLargest));
-    const high = f64x2.mul(vGamma, f64x2.sub(v128.load(from, 16), vLargest));
+    const low = f64x2.mul(vGamma, f64x2.sub(v128.load(from), vShift));
+    const high = f64x2.mul(vGamma, f64x2.sub(v128.load(from, 16), vShift));
     const p = exp4(demoteFour(low, high));
     v128.store(powered + (<usize>i) * 8, promoteLow(p));
     v128.store(powered + (<usize>i) * 8, promoteHigh(p), 16);
   }
-  for (; i < slots; i++) store<f64>(powered + (<usize>i) * 8, <f64>f32x4.extract_lane(exp4(f32x4.splat(<f32>(gamma * (load<f64>(logs + (<usize>i) * 8) - largest)))), 0));
-  let total: f64 = 0;
-  for (let j = 0; j < slots; j++) total += load<f64>(powered + (<usize>j) * 8);
-  return total;
+  for (; i < slots; i++) store<f64>(powered + (<usize>i) * 8, <f64>f32x4.extract_lane(exp4(f32x4.splat(<f32>(gamma * (load<f64>(logs + (<usize>i) * 8) - shift)))), 0));
+  return sumRow(powered, slots);
 }
 
 /** NTM eq. 7–9 in one pass; see the TypeScript reference `locationAddress`. */
@@ -460,72 +448,70 @@ function locationBackwardRow(
   const powered = temp + (<usize>(2 * slots)) * 8;
   const dShifted = temp + (<usize>(3 * slots)) * 8;
   const logs = temp + (<usize>(4 * slots)) * 8;
-  {
-    const gb = <f64>load<f32>(at(g, b));
-    const gammaB = <f64>load<f32>(at(gamma, b));
-    // Each sum below adds its terms in slot order; the terms themselves are formed two slots at a time into a free row.
-    const vTotal = f64x2.splat(total);
-    const gradRow = at(grad, b * slots);
-    // weighted = Σ_i grad(i)·(powered(i) / total), terms in the dShifted row (not yet written).
-    let i = 0;
-    for (; i + 2 <= slots; i += 2) {
-      const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
-      v128.store(dShifted + (<usize>i) * 8, f64x2.mul(gr, f64x2.div(v128.load(powered + (<usize>i) * 8), vTotal)));
-    }
-    for (; i < slots; i++) store<f64>(dShifted + (<usize>i) * 8, <f64>load<f32>(at(gradRow, i)) * (load<f64>(powered + (<usize>i) * 8) / total));
-    const weighted = sumRow(dShifted, slots);
-    // dp = (grad − weighted) / total; dw̃ = dp·γ·powered / (shifted + ε); dγ's terms dp·powered·ln(shifted + ε) go in
-    // the shifted row (each pair is read before it is overwritten).
-    const vWeighted = f64x2.splat(weighted);
-    const vGamma = f64x2.splat(gammaB);
-    const vEpsilon = f64x2.splat(epsilon);
-    i = 0;
-    for (; i + 2 <= slots; i += 2) {
-      const at8 = (<usize>i) * 8;
-      const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
-      const dp = f64x2.div(f64x2.sub(gr, vWeighted), vTotal);
-      const base = f64x2.add(v128.load(shifted + at8), vEpsilon);
-      const p = v128.load(powered + at8);
-      v128.store(dShifted + at8, f64x2.div(f64x2.mul(f64x2.mul(dp, vGamma), p), base));
-      v128.store(shifted + at8, f64x2.mul(f64x2.mul(dp, p), v128.load(logs + at8)));
-    }
-    for (; i < slots; i++) {
-      const at8 = (<usize>i) * 8;
-      const dp = (<f64>load<f32>(at(gradRow, i)) - weighted) / total;
-      const base = load<f64>(shifted + at8) + epsilon;
-      const p = load<f64>(powered + at8);
-      store<f64>(dShifted + at8, (dp * gammaB * p) / base);
-      store<f64>(shifted + at8, dp * p * load<f64>(logs + at8));
-    }
-    store<f32>(at(out, dGammaBase + b), <f32>sumRow(shifted, slots));
-    // d(j) = Σ_k s(k)·dw̃(j + (k − half)): the shift's transpose, into the powered row (no longer needed); then
-    // dw^c = g·d, dw_{t−1} = (1 − g)·d, and dg's terms d·(w^c − w_{t−1}) in the logs row.
-    circularShift(dShifted, at(s, b * shifts), powered, slots, shifts, 1);
-    const vg = f64x2.splat(gb);
-    const vRest = f64x2.splat(1 - gb);
-    const dwc = at(out, b * slots);
-    const dwp = at(out, n + b * slots);
-    i = 0;
-    for (; i + 2 <= slots; i += 2) {
-      const at8 = (<usize>i) * 8;
-      const d = v128.load(powered + at8);
-      v128.store64_lane(at(dwc, i), f32x4.demote_f64x2_zero(f64x2.mul(vg, d)), 0);
-      v128.store64_lane(at(dwp, i), f32x4.demote_f64x2_zero(f64x2.mul(vRest, d)), 0);
-      const c = f64x2.promote_low_f32x4(v128.load64_zero(at(wc, b * slots + i)));
-      const p = f64x2.promote_low_f32x4(v128.load64_zero(at(wp, b * slots + i)));
-      v128.store(logs + at8, f64x2.mul(d, f64x2.sub(c, p)));
-    }
-    for (; i < slots; i++) {
-      const d = load<f64>(powered + (<usize>i) * 8);
-      store<f32>(at(dwc, i), <f32>(gb * d));
-      store<f32>(at(dwp, i), <f32>((1 - gb) * d));
-      store<f64>(logs + (<usize>i) * 8, d * (<f64>load<f32>(at(wc, b * slots + i)) - <f64>load<f32>(at(wp, b * slots + i))));
-    }
-    store<f32>(at(out, dgBase + b), <f32>sumRow(logs, slots));
-    for (let k = 0; k < shifts; k++) {
-      let ds: f64 = 0;
-      for (let i = 0; i < slots; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>wrap(i - (k - half), slots)) * 8);
-      store<f32>(at(out, dsBase + b * shifts + k), <f32>ds);
-    }
+  const gb = <f64>load<f32>(at(g, b));
+  const gammaB = <f64>load<f32>(at(gamma, b));
+  // Each sum below adds its terms in slot order; the terms themselves are formed two slots at a time into a free row.
+  const vTotal = f64x2.splat(total);
+  const gradRow = at(grad, b * slots);
+  // weighted = Σ_i grad(i)·(powered(i) / total), terms in the dShifted row (not yet written).
+  let i = 0;
+  for (; i + 2 <= slots; i += 2) {
+    const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
+    v128.store(dShifted + (<usize>i) * 8, f64x2.mul(gr, f64x2.div(v128.load(powered + (<usize>i) * 8), vTotal)));
+  }
+  for (; i < slots; i++) store<f64>(dShifted + (<usize>i) * 8, <f64>load<f32>(at(gradRow, i)) * (load<f64>(powered + (<usize>i) * 8) / total));
+  const weighted = sumRow(dShifted, slots);
+  // dp = (grad − weighted) / total; dw̃ = dp·γ·powered / (shifted + ε); dγ's terms dp·powered·ln(shifted + ε) go in
+  // the shifted row (each pair is read before it is overwritten).
+  const vWeighted = f64x2.splat(weighted);
+  const vGamma = f64x2.splat(gammaB);
+  const vEpsilon = f64x2.splat(epsilon);
+  i = 0;
+  for (; i + 2 <= slots; i += 2) {
+    const at8 = (<usize>i) * 8;
+    const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
+    const dp = f64x2.div(f64x2.sub(gr, vWeighted), vTotal);
+    const base = f64x2.add(v128.load(shifted + at8), vEpsilon);
+    const p = v128.load(powered + at8);
+    v128.store(dShifted + at8, f64x2.div(f64x2.mul(f64x2.mul(dp, vGamma), p), base));
+    v128.store(shifted + at8, f64x2.mul(f64x2.mul(dp, p), v128.load(logs + at8)));
+  }
+  for (; i < slots; i++) {
+    const at8 = (<usize>i) * 8;
+    const dp = (<f64>load<f32>(at(gradRow, i)) - weighted) / total;
+    const base = load<f64>(shifted + at8) + epsilon;
+    const p = load<f64>(powered + at8);
+    store<f64>(dShifted + at8, (dp * gammaB * p) / base);
+    store<f64>(shifted + at8, dp * p * load<f64>(logs + at8));
+  }
+  store<f32>(at(out, dGammaBase + b), <f32>sumRow(shifted, slots));
+  // d(j) = Σ_k s(k)·dw̃(j + (k − half)): the shift's transpose, into the powered row (no longer needed); then
+  // dw^c = g·d, dw_{t−1} = (1 − g)·d, and dg's terms d·(w^c − w_{t−1}) in the logs row.
+  circularShift(dShifted, at(s, b * shifts), powered, slots, shifts, 1);
+  const vg = f64x2.splat(gb);
+  const vRest = f64x2.splat(1 - gb);
+  const dwc = at(out, b * slots);
+  const dwp = at(out, n + b * slots);
+  i = 0;
+  for (; i + 2 <= slots; i += 2) {
+    const at8 = (<usize>i) * 8;
+    const d = v128.load(powered + at8);
+    v128.store64_lane(at(dwc, i), f32x4.demote_f64x2_zero(f64x2.mul(vg, d)), 0);
+    v128.store64_lane(at(dwp, i), f32x4.demote_f64x2_zero(f64x2.mul(vRest, d)), 0);
+    const c = f64x2.promote_low_f32x4(v128.load64_zero(at(wc, b * slots + i)));
+    const p = f64x2.promote_low_f32x4(v128.load64_zero(at(wp, b * slots + i)));
+    v128.store(logs + at8, f64x2.mul(d, f64x2.sub(c, p)));
+  }
+  for (; i < slots; i++) {
+    const d = load<f64>(powered + (<usize>i) * 8);
+    store<f32>(at(dwc, i), <f32>(gb * d));
+    store<f32>(at(dwp, i), <f32>((1 - gb) * d));
+    store<f64>(logs + (<usize>i) * 8, d * (<f64>load<f32>(at(wc, b * slots + i)) - <f64>load<f32>(at(wp, b * slots + i))));
+  }
+  store<f32>(at(out, dgBase + b), <f32>sumRow(logs, slots));
+  for (let k = 0; k < shifts; k++) {
+    let ds: f64 = 0;
+    for (let i = 0; i < slots; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>wrap(i - (k - half), slots)) * 8);
+    store<f32>(at(out, dsBase + b * shifts + k), <f32>ds);
   }
 }
