@@ -8,13 +8,15 @@
 # Then prints the table (validation perplexity after each STEPth epoch; test perplexity of each run's best epoch,
 # over the words with a full memory, once a run has stopped by the paper's rule).
 # Usage: scripts/lm-hops-results.sh [UP_TO_EPOCHS (default 100)] [STEP (default 2)]; ENGRAM_PTB names the folder with
-# ptb.*.txt (default ../shared/data/ptb).
+# ptb.*.txt (default ../shared/data/ptb); ENGRAM_HOPS the hop counts to train (default all six).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 up_to="${1:-100}"
 step="${2:-2}"
 data="${ENGRAM_PTB:-../shared/data/ptb}"
 hops=(2 3 4 5 6 7)
+# ENGRAM_HOPS="4 5 6 7" trains only those (a sweep restarted on a new machine); the table still shows all six.
+read -r -a train_hops <<<"${ENGRAM_HOPS:-${hops[*]}}"
 pnpm build >/dev/null
 
 # Epochs a run has finished (0 without a run).
@@ -29,7 +31,7 @@ stopped_by_rule() {
 }
 
 for ((target = step; target <= up_to; target += step)); do
-  for h in "${hops[@]}"; do
+  for h in "${train_hops[@]}"; do
     out="runs/lm-hops-$h"
     [ "$(epochs_done "$out")" -ge "$target" ] && continue
     stopped_by_rule "$out" && continue

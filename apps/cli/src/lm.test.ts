@@ -139,6 +139,57 @@ describe('engram train lm / eval / complete', () => {
     expect(short.lines.join('\n')).toMatch(/hop 1: .*\(the empty memories: [\d.]+\)/);
   });
 
+  it('--init starts a run from a model file: its weights, its sizes, the given η; mismatches named', async () => {
+    const data = tinyPtb();
+    const first = join(scratch(), 'first');
+    const sizes = ['--hops', '2', '--memory', '5', '--embedding', '6'];
+    expect(await trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', first, ...sizes, '--epochs', '6']), io())).toBe(0);
+    const model = join(first, 'model.safetensors');
+    const firstValid = JSON.parse(readFileSync(join(first, 'results.json'), 'utf8')).validPerplexity as number;
+
+    // The sizes come from the file; with η at the paper's floor the weights stay near the file's, and so does validation.
+    const second = join(scratch(), 'second');
+    const started = io();
+    expect(await trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', second, '--init', model, '--lr', '1e-5', '--epochs', '1']), started)).toBe(
+      0,
+    );
+    expect(started.lines.join('\n')).toMatch(
+      /weights from .*model\.safetensors \(sha256 [0-9a-f]{16}…\)\nMemN2N LM: 2 hops, memory of 5 words, embedding 6 .*η 0.00001/,
+    );
+    const [epoch] = readFileSync(join(second, 'epochs.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(Number(epoch?.split(',')[1])).toBe(1e-5);
+    expect(Number(epoch?.split(',')[3])).toBeCloseTo(firstValid, 0);
+    const info = JSON.parse(readFileSync(join(second, 'run.json'), 'utf8'));
+    expect(info.init).toEqual({ file: model, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // A run from random weights does not land there.
+    const fresh = join(scratch(), 'fresh');
+    expect(
+      await trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', fresh, ...sizes, '--seed', '2', '--lr', '1e-5', '--epochs', '1']), io()),
+    ).toBe(0);
+    const freshValid = Number(readFileSync(join(fresh, 'epochs.csv'), 'utf8').trim().split('\n')[1]?.split(',')[3]);
+    expect(Math.abs(freshValid - firstValid)).toBeGreaterThan(10);
+
+    const elsewhere = () => join(scratch(), 'r');
+    await expect(trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', elsewhere(), '--init', model, '--hops', '3']), io())).rejects.toThrow(
+      /--init: .* holds a MemN2N LM of 2 hops, memory 5, embedding 6; the run asks for 3, 5, 6/,
+    );
+    await expect(trainLmCommand(parse(['--data', data, '--out', elsewhere(), '--init', model]), io())).rejects.toThrow(
+      /not an Engram language model|engram-lm/,
+    );
+    await expect(trainLmCommand(parse(['--data', data, '--out', elsewhere(), '--init', join(first, 'nothing')]), io())).rejects.toThrow(
+      /--init: no model file at/,
+    );
+    await expect(trainLmCommand(parse(['--out', second, '--resume', '--lr', '0.1']), io())).rejects.toThrow(/--resume continues the run as it was/);
+    await expect(trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', elsewhere(), '--lr', '1e-6']), io())).rejects.toThrow(
+      /--lr 0.000001 is below 0.00001, where the memory network's training stops/,
+    );
+    const other = scratch();
+    for (const part of ['train', 'valid', 'test']) writeFileSync(join(other, `ptb.${part}.txt`), `${'one two three four five six seven '.repeat(40)}\n`);
+    await expect(trainLmCommand(parse(['--model', 'memnet', '--data', other, '--out', elsewhere(), '--init', model]), io())).rejects.toThrow(
+      /--init: the words of .* differ from those of/,
+    );
+  });
+
   it('names a missing data folder, a run folder that is a file, and a run.json that is not JSON', async () => {
     const dir = scratch();
     await expect(trainLmCommand(parse(['--data', join(dir, 'nowhere'), '--out', join(dir, 'r')]), io())).rejects.toThrow(/cannot read .*ptb.train.txt/);

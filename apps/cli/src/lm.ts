@@ -1,5 +1,6 @@
 import { createLmWorkers } from '@engram/lm/workers';
 import { createMemnetLmWorkers } from '@engram/memnet/workers';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -123,6 +124,13 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
     max: 1e9,
     help: 'checkpoint every N steps (and at every epoch end, and on Ctrl-C)',
   },
+  {
+    name: 'init',
+    type: 'string',
+    value: 'FILE',
+    help: "start from a model file's weights (a run's best.safetensors or model.safetensors, float32 or float16) instead of random ones; its model and vocabulary must be the run's",
+  },
+  { name: 'lr', type: 'number', value: 'η', min: 1e-12, max: 100, help: "the starting learning rate (default the recipe's: lstm 1, memnet 0.01)" },
   { name: 'resume', type: 'flag', help: 'continue DIR/checkpoint.safetensors exactly where it stopped' },
   { name: 'overwrite', type: 'flag', help: 'start afresh in a run folder that already holds a checkpoint' },
 ];
@@ -222,6 +230,14 @@ interface LstmRunInfo {
   started: string;
   /** Threads each step was split across (absent in runs from before there was a choice: one thread). */
   threads?: number;
+  /** The model file the weights started from (`--init`), absent for random weights. */
+  init?: InitRecord;
+}
+
+/** run.json's record of `--init`: the file and the SHA-256 of its bytes. */
+interface InitRecord {
+  file: string;
+  sha256: string;
 }
 
 /** run.json of a MemN2N language-model run. */
@@ -236,6 +252,8 @@ interface MemnetRunInfo {
   started: string;
   /** Threads each step was split across (absent in runs from before it was recorded: every core). */
   threads?: number;
+  /** The model file the weights started from (`--init`), absent for random weights. */
+  init?: InitRecord;
 }
 
 const CURVE_HEADER = 'step,epoch,tokens,seconds,loss,epoch_perplexity,learning_rate,gradient_norm\n';
@@ -276,6 +294,9 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
   else throw new EngramError(`${path}: 'model' must be 'lstm' or 'memnet'`);
   if (i.threads !== undefined && !(Number.isInteger(i.threads) && i.threads >= 1 && i.threads <= MAX_THREADS))
     throw new EngramError(`${path}: 'threads' must be an integer in 1..${MAX_THREADS}`);
+  const init = i.init as Partial<InitRecord> | undefined;
+  if (init !== undefined && (typeof init !== 'object' || init === null || typeof init.file !== 'string' || !/^[0-9a-f]{64}$/.test(String(init.sha256))))
+    throw new EngramError(`${path}: 'init' must be an object with 'file' (a string) and 'sha256' (64 hex digits)`);
   return { model: 'lstm', ...i } as LmRunInfo;
 }
 
@@ -336,9 +357,18 @@ interface PreparedRun {
 /** One row per `--model`: how to start a run, and how to continue one from its checkpoint. */
 const LM_KINDS = {
   lstm: {
-    fresh(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Trainer {
-      const model = createLm({ ...info.recipe.model, vocabularySize: corpus.vocabulary.size }, new Random(info.seed));
-      return lstmTrainer(info, model, corpus, checkpointPath, undefined);
+    async fresh(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
+      const config = { ...info.recipe.model, vocabularySize: corpus.vocabulary.size };
+      if (info.init === undefined) return lstmTrainer(info, createLm(config, new Random(info.seed)), corpus, checkpointPath, undefined);
+      const { model, vocabulary } = await loadLm(info.init.file);
+      checkInitVocabulary(info, corpus, vocabulary);
+      for (const key of ['embeddingSize', 'hiddenSize', 'layers', 'tied'] as const)
+        if (model.config[key] !== config[key])
+          throw new EngramError(
+            `--init: ${info.init.file} has ${key} ${model.config[key]} where the run has ${config[key]} (choose --recipe and --hidden to match it)`,
+          );
+      // Dropout is the run's: the file's weights, the recipe's training.
+      return lstmTrainer(info, { ...model, config: { ...model.config, dropout: config.dropout } }, corpus, checkpointPath, undefined);
     },
     async resume(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
       const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
@@ -347,8 +377,17 @@ const LM_KINDS = {
     },
   },
   memnet: {
-    fresh(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Trainer {
-      const model = createMemnet(memnetLmConfig(corpus.vocabulary.size, info.sizes), new Random(info.seed));
+    async fresh(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
+      const config = memnetLmConfig(corpus.vocabulary.size, info.sizes);
+      if (info.init === undefined) return memnetTrainer(info, createMemnet(config, new Random(info.seed)), corpus, checkpointPath, undefined);
+      const { model, vocabulary } = await loadMemnetLm(info.init.file);
+      checkInitVocabulary(info, corpus, vocabulary);
+      if ((['hops', 'memorySize', 'embeddingSize'] as const).some((key) => model.config[key] !== config[key])) {
+        const c = model.config;
+        throw new EngramError(
+          `--init: ${info.init.file} holds a MemN2N LM of ${c.hops} hops, memory ${c.memorySize}, embedding ${c.embeddingSize}; the run asks for ${config.hops}, ${config.memorySize}, ${config.embeddingSize} (give --hops, --memory and --embedding to match it)`,
+        );
+      }
       return memnetTrainer(info, model, corpus, checkpointPath, undefined);
     },
     async resume(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
@@ -358,6 +397,11 @@ const LM_KINDS = {
     },
   },
 } as const;
+
+function checkInitVocabulary(info: LmRunInfo, corpus: LmCorpus, vocabulary: LmVocabulary): void {
+  if (!sameWords(corpus.vocabulary, vocabulary))
+    throw new EngramError(`--init: the words of ${info.init?.file} differ from those of ${info.data} (start from a model trained on the same data)`);
+}
 
 function checkVocabulary(data: string, corpus: LmCorpus, vocabulary: LmVocabulary): void {
   if (!sameWords(corpus.vocabulary, vocabulary))
@@ -455,6 +499,20 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
   return { info, corpus, trainer };
 }
 
+/** run.json's `init` for `--init FILE`: the file must exist and be a regular file. */
+async function initRecord(file: string | undefined): Promise<{ init?: InitRecord }> {
+  if (file === undefined) return {};
+  if (!existsSync(file) || !lstatSync(file).isFile()) throw new EngramError(`--init: no model file at ${file}`);
+  return {
+    init: {
+      file,
+      sha256: createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+    },
+  };
+}
+
 async function newRun(out: string, values: OptionValues, defaultOut: boolean, checkpointPath: string): Promise<PreparedRun> {
   const common = {
     kind: 'lm' as const,
@@ -462,15 +520,25 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
     data: get<string>(values, 'data') ?? 'data/ptb',
     started: new Date().toISOString(),
     threads: get<number>(values, 'threads') ?? availableParallelism(),
+    ...(await initRecord(get<string>(values, 'init'))),
   };
   let info: LmRunInfo;
   if (get<string>(values, 'model') === 'memnet') {
+    // With --init the sizes default to the file's.
+    const base = common.init ? (await loadMemnetLm(common.init.file)).model.config : MEMNET_LM_SIZES;
     const sizes: MemnetLmSizes = {
-      hops: get<number>(values, 'hops') ?? MEMNET_LM_SIZES.hops,
-      memorySize: get<number>(values, 'memory') ?? MEMNET_LM_SIZES.memorySize,
-      embeddingSize: get<number>(values, 'embedding') ?? MEMNET_LM_SIZES.embeddingSize,
+      hops: get<number>(values, 'hops') ?? base.hops,
+      memorySize: get<number>(values, 'memory') ?? base.memorySize,
+      embeddingSize: get<number>(values, 'embedding') ?? base.embeddingSize,
     };
-    const recipe: MemnetLmRecipe = { ...MEMNET_LM_RECIPE, ...(values.has('epochs') ? { maxEpochs: get<number>(values, 'epochs') as number } : {}) };
+    const lr = get<number>(values, 'lr');
+    if (lr !== undefined && lr < MEMNET_LM_RECIPE.minLearningRate)
+      throw new EngramError(`--lr ${lr} is below ${MEMNET_LM_RECIPE.minLearningRate}, where the memory network's training stops (the paper's rule)`);
+    const recipe: MemnetLmRecipe = {
+      ...MEMNET_LM_RECIPE,
+      ...(values.has('epochs') ? { maxEpochs: get<number>(values, 'epochs') as number } : {}),
+      ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
+    };
     info = { ...common, model: 'memnet', recipeName: 'paper', recipe, sizes };
   } else {
     const recipeName = get<string>(values, 'recipe') ?? 'small';
@@ -485,11 +553,12 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
         ...(get<boolean>(values, 'tied') ? { tied: true } : {}),
       },
       ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
+      ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
     info = { ...common, model: 'lstm', recipeName, recipe };
   }
   const corpus = await loadPtbCorpus(info.data);
-  const trainer = info.model === 'memnet' ? LM_KINDS.memnet.fresh(info, corpus, checkpointPath) : LM_KINDS.lstm.fresh(info, corpus, checkpointPath);
+  const trainer = info.model === 'memnet' ? await LM_KINDS.memnet.fresh(info, corpus, checkpointPath) : await LM_KINDS.lstm.fresh(info, corpus, checkpointPath);
   prepareRunFolder(out, '--out', defaultOut);
   await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   await writeText(join(out, 'curve.csv'), CURVE_HEADER);
@@ -508,9 +577,9 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   const resume = get<boolean>(values, 'resume') === true;
   const checkpointPath = join(out, 'checkpoint.safetensors');
   if (existsSync(out) && !lstatSync(out).isDirectory()) throw new EngramError(`--out: ${out} exists and is not a folder`);
-  if (resume && [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data'].some((name) => given(values, name)))
+  if (resume && [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data', 'init', 'lr'].some((name) => given(values, name)))
     throw new EngramError(
-      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed and --data come from the run and cannot be given',
+      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed, --data, --init and --lr come from the run and cannot be given',
     );
   const misplaced = (kind === 'memnet' ? LSTM_ONLY : MEMNET_ONLY).filter((name) => given(values, name));
   if (!resume && misplaced.length > 0) throw new EngramError(`--${misplaced[0]} is not an option of --model ${kind}`);
@@ -533,6 +602,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     );
   }
   const threads = Math.min(info.threads ?? 1, trainer.maxThreads);
+  if (info.init) io.log(`weights from ${info.init.file} (sha256 ${info.init.sha256.slice(0, 16)}…)`);
   io.log(`${trainer.header}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`);
   io.log(`training text ${count(corpus.train.length)} words, validation ${count(corpus.valid.length)}; Ctrl-C saves a checkpoint; continue with --resume`);
 
