@@ -41,7 +41,63 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
     const ab = at(a, b * width);
     const deb = at(de, b * width);
     const dab = at(da, b * width);
-    for (let i = 0; i < rows; i++) {
+    // Four rows at a time where the width allows: e, a, de and da stay in registers across the four rows, de and da
+    // add the rows in order and each row's dw sums its columns in order, as one row at a time does.
+    const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
+    const row = (<usize>width) * F;
+    for (let i = 0; i < blockedRows; i += 4) {
+      const base = (b * rows + i) * width;
+      const pw = at(w, b * rows + i);
+      const w0 = v128.load32_splat(pw), w1 = v128.load32_splat(pw + 4), w2 = v128.load32_splat(pw + 8), w3 = v128.load32_splat(pw + 12);
+      const one = f32x4.splat(1);
+      let dw0 = f32x4.splat(0), dw1 = dw0, dw2 = dw0, dw3 = dw0;
+      for (let j = 0; j < width; j += 4) {
+        const ev = v128.load(at(eb, j));
+        const av = v128.load(at(ab, j));
+        let dev = v128.load(at(deb, j));
+        let dav = v128.load(at(dab, j));
+        const pg = at(grad, base + j);
+        const pm = at(mem, base + j);
+        const po = at(out, base + j);
+        let g = v128.load(pg), m = v128.load(pm);
+        v128.store(po, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w0, ev))));
+        dw0 = f32x4.add(dw0, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
+        let gw = f32x4.mul(g, w0);
+        dev = f32x4.sub(dev, f32x4.mul(gw, m));
+        dav = f32x4.add(dav, gw);
+        g = v128.load(pg + row);
+        m = v128.load(pm + row);
+        v128.store(po + row, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w1, ev))));
+        dw1 = f32x4.add(dw1, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
+        gw = f32x4.mul(g, w1);
+        dev = f32x4.sub(dev, f32x4.mul(gw, m));
+        dav = f32x4.add(dav, gw);
+        g = v128.load(pg + 2 * row);
+        m = v128.load(pm + 2 * row);
+        v128.store(po + 2 * row, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w2, ev))));
+        dw2 = f32x4.add(dw2, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
+        gw = f32x4.mul(g, w2);
+        dev = f32x4.sub(dev, f32x4.mul(gw, m));
+        dav = f32x4.add(dav, gw);
+        g = v128.load(pg + 3 * row);
+        m = v128.load(pm + 3 * row);
+        v128.store(po + 3 * row, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w3, ev))));
+        dw3 = f32x4.add(dw3, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
+        gw = f32x4.mul(g, w3);
+        dev = f32x4.sub(dev, f32x4.mul(gw, m));
+        dav = f32x4.add(dav, gw);
+        v128.store(at(deb, j), dev);
+        v128.store(at(dab, j), dav);
+      }
+      // The one-row sum's order, its (empty) scalar tail included: + 0 keeps a −0 sum +0 as there.
+      const tail: f32 = 0;
+      const dwb = at(dw, b * rows + i);
+      store<f32>(dwb, f32x4.extract_lane(dw0, 0) + f32x4.extract_lane(dw0, 1) + f32x4.extract_lane(dw0, 2) + f32x4.extract_lane(dw0, 3) + tail);
+      store<f32>(dwb, f32x4.extract_lane(dw1, 0) + f32x4.extract_lane(dw1, 1) + f32x4.extract_lane(dw1, 2) + f32x4.extract_lane(dw1, 3) + tail, 4);
+      store<f32>(dwb, f32x4.extract_lane(dw2, 0) + f32x4.extract_lane(dw2, 1) + f32x4.extract_lane(dw2, 2) + f32x4.extract_lane(dw2, 3) + tail, 8);
+      store<f32>(dwb, f32x4.extract_lane(dw3, 0) + f32x4.extract_lane(dw3, 1) + f32x4.extract_lane(dw3, 2) + f32x4.extract_lane(dw3, 3) + tail, 12);
+    }
+    for (let i = blockedRows; i < rows; i++) {
       const wi = load<f32>(at(w, b * rows + i));
       const ws = f32x4.splat(wi);
       const one = f32x4.splat(1);
@@ -164,7 +220,7 @@ export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: 
 
 /** Backward of rowCosine: out = [dM (batch·rows·width), dk (batch·width)]. */
 export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
-  // Rows below this take their scalars from a four-row block (the width must be a multiple of 4 for that).
+  // Rows below this go four at a time (the width must be a multiple of 4 for that); the rest one at a time.
   const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
   const cells = batch * rows * width;
   const dk = at(out, cells);
@@ -175,47 +231,51 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
     const dkb = at(dk, kb);
     const vKeyNorm = f32x4.splat(keyNorm);
     const zero = f32x4.splat(0);
-    for (let i = 0; i < rows; i++) {
+    for (let i = 0; i < blockedRows; i += 4) {
       const base = (b * rows + i) * width;
-      // Each row's scalars, computed four rows at a time (the same operations lane by lane) when the width allows.
-      const blockedRow = i < blockedRows;
-      if (blockedRow && (i & 3) == 0) {
-        rowsDotsAndSquares(mem, base, key, kb, width);
-        const dot = v128.load(fourRows);
-        const norm = f32x4.sqrt(v128.load(fourRows, 16));
-        const denominator = f32x4.add(f32x4.mul(norm, vKeyNorm), f32x4.splat(epsilon));
-        const g = v128.load(at(grad, b * rows + i));
-        const s = f32x4.div(dot, denominator);
-        const memoryTerm = v128.and(f32x4.div(f32x4.mul(s, vKeyNorm), f32x4.mul(norm, denominator)), f32x4.gt(norm, zero));
-        const keyTerm = keyNorm > 0 ? f32x4.div(f32x4.mul(s, norm), f32x4.mul(vKeyNorm, denominator)) : zero;
-        v128.store(rowTerms, f32x4.div(g, denominator));
-        v128.store(rowTerms, f32x4.mul(g, memoryTerm), 16);
-        v128.store(rowTerms, f32x4.mul(g, keyTerm), 32);
+      // The four rows' scalars, lane by lane the one-row operations below.
+      rowsDotsAndSquares(mem, base, key, kb, width);
+      const dot = v128.load(fourRows);
+      const norm = f32x4.sqrt(v128.load(fourRows, 16));
+      const denominator = f32x4.add(f32x4.mul(norm, vKeyNorm), f32x4.splat(epsilon));
+      const g = v128.load(at(grad, b * rows + i));
+      const s = f32x4.div(dot, denominator);
+      const memoryTerm = v128.and(f32x4.div(f32x4.mul(s, vKeyNorm), f32x4.mul(norm, denominator)), f32x4.gt(norm, zero));
+      const keyTerm = keyNorm > 0 ? f32x4.div(f32x4.mul(s, norm), f32x4.mul(vKeyNorm, denominator)) : zero;
+      v128.store(rowTerms, f32x4.div(g, denominator));
+      v128.store(rowTerms, f32x4.mul(g, memoryTerm), 16);
+      v128.store(rowTerms, f32x4.mul(g, keyTerm), 32);
+      // Four columns of k and dk stay in registers across the four rows; dk adds the rows in order, as one at a time.
+      const row = (<usize>width) * F;
+      for (let j = 0; j < width; j += 4) {
+        const k = v128.load(at(key, kb + j));
+        let d = v128.load(at(dkb, j));
+        let pm = at(mem, base + j);
+        let po = at(out, base + j);
+        for (let r: usize = 0; r < 16; r += 4) {
+          const m = v128.load(pm);
+          const gOverD = v128.load32_splat(rowTerms + r);
+          v128.store(po, f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(v128.load32_splat(rowTerms + 16 + r), m)));
+          d = f32x4.add(d, f32x4.sub(f32x4.mul(gOverD, m), f32x4.mul(v128.load32_splat(rowTerms + 32 + r), k)));
+          pm += row;
+          po += row;
+        }
+        v128.store(at(dkb, j), d);
       }
-      let gOverD: v128, gMemory: v128, gKey: v128;
-      // The scalars the one-by-one column tail below needs (only when the width is not a multiple of 4: never blocked).
-      let g: f32 = 0;
-      let denominator: f32 = 1;
-      let memoryTerm: f32 = 0;
-      let keyTerm: f32 = 0;
-      if (blockedRow) {
-        const lane = (<usize>(i & 3)) * 4;
-        gOverD = v128.load32_splat(rowTerms + lane);
-        gMemory = v128.load32_splat(rowTerms + 16 + lane);
-        gKey = v128.load32_splat(rowTerms + 32 + lane);
-      } else {
-        const ds = dotAndSquares(mem, base, key, kb, width);
-        const dot = f32x4.extract_lane(ds, 0);
-        const norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
-        denominator = norm * keyNorm + epsilon;
-        g = load<f32>(at(grad, b * rows + i));
-        const s = dot / denominator;
-        memoryTerm = norm > 0 ? (s * keyNorm) / (norm * denominator) : 0;
-        keyTerm = keyNorm > 0 ? (s * norm) / (keyNorm * denominator) : 0;
-        gOverD = f32x4.splat(g / denominator);
-        gMemory = f32x4.splat(g * memoryTerm);
-        gKey = f32x4.splat(g * keyTerm);
-      }
+    }
+    for (let i = blockedRows; i < rows; i++) {
+      const base = (b * rows + i) * width;
+      const ds = dotAndSquares(mem, base, key, kb, width);
+      const dot = f32x4.extract_lane(ds, 0);
+      const norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
+      const denominator = norm * keyNorm + epsilon;
+      const g = load<f32>(at(grad, b * rows + i));
+      const s = dot / denominator;
+      const memoryTerm: f32 = norm > 0 ? (s * keyNorm) / (norm * denominator) : 0;
+      const keyTerm: f32 = keyNorm > 0 ? (s * norm) / (keyNorm * denominator) : 0;
+      const gOverD = f32x4.splat(g / denominator);
+      const gMemory = f32x4.splat(g * memoryTerm);
+      const gKey = f32x4.splat(g * keyTerm);
       let j = 0;
       for (; j + 4 <= width; j += 4) {
         const m = v128.load(at(mem, base + j));
