@@ -1,7 +1,7 @@
 import { createLmWorkers } from '@engram/lm/workers';
 import { createMemnetLmWorkers } from '@engram/memnet/workers';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -502,7 +502,7 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
 /** run.json's `init` for `--init FILE`: the file must exist and be a regular file. */
 async function initRecord(file: string | undefined): Promise<{ init?: InitRecord }> {
   if (file === undefined) return {};
-  if (!existsSync(file) || !lstatSync(file).isFile()) throw new EngramError(`--init: no model file at ${file}`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new EngramError(`--init: no model file at ${file}`);
   return {
     init: {
       file,
