@@ -169,6 +169,21 @@ describe('engram train lm / eval / complete', () => {
     const freshValid = Number(readFileSync(join(fresh, 'epochs.csv'), 'utf8').trim().split('\n')[1]?.split(',')[3]);
     expect(Math.abs(freshValid - firstValid)).toBeGreaterThan(10);
 
+    // An LSTM too: its sizes must be the run's (the recipe's and --hidden), and its dropout is the run's.
+    const lstm = join(scratch(), 'lstm');
+    expect(await trainLmCommand(parse(['--data', data, '--out', lstm, '--hidden', '8', '--epochs', '1', '--threads', '1']), io())).toBe(0);
+    const lstmValid = JSON.parse(readFileSync(join(lstm, 'results.json'), 'utf8')).validPerplexity as number;
+    const again = join(scratch(), 'again');
+    const lstmModel = join(lstm, 'model.safetensors');
+    expect(await trainLmCommand(parse(['--data', data, '--out', again, '--hidden', '8', '--epochs', '1', '--init', lstmModel, '--lr', '1e-9']), io())).toBe(0);
+    expect(Number(readFileSync(join(again, 'epochs.csv'), 'utf8').trim().split('\n')[1]?.split(',')[3])).toBeCloseTo(lstmValid, 3);
+    const randomStart = join(scratch(), 'random');
+    expect(await trainLmCommand(parse(['--data', data, '--out', randomStart, '--hidden', '8', '--epochs', '1', '--seed', '2', '--lr', '1e-9']), io())).toBe(0);
+    expect(Math.abs(Number(readFileSync(join(randomStart, 'epochs.csv'), 'utf8').trim().split('\n')[1]?.split(',')[3]) - lstmValid)).toBeGreaterThan(0.5);
+    await expect(trainLmCommand(parse(['--data', data, '--out', join(scratch(), 'r'), '--hidden', '9', '--init', lstmModel]), io())).rejects.toThrow(
+      /--init: .* has embeddingSize 8 where the run has 9/,
+    );
+
     const elsewhere = () => join(scratch(), 'r');
     await expect(trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', elsewhere(), '--init', model, '--hops', '3']), io())).rejects.toThrow(
       /--init: .* holds a MemN2N LM of 2 hops, memory 5, embedding 6; the run asks for 3, 5, 6/,
