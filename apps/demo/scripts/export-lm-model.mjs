@@ -4,7 +4,8 @@
 // public/models/ptb-lstm.safetensors, a MemN2N run (`engram train lm --model memnet`) ptb-memnet.safetensors.
 // Usage: node apps/demo/scripts/export-lm-model.mjs RUN_DIR [--best] [--data DIR] [--theta X --lambda X]
 //   (after pnpm build). --best exports the run's best.safetensors (the epoch with the lowest validation
-//   perplexity) instead of its latest model.
+//   perplexity) instead of its latest model. A run started with --init from an exported model adds that model's
+//   trained epochs to its own.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,7 +73,16 @@ if (values.best) {
 } else {
   ({ model, vocabulary, epochs } = await kind.checkpoint(join(run, 'checkpoint.safetensors')));
 }
-const metadata = { trainedEpochs: epochs.toFixed(1), ...kind.extra, source: `engram train lm${memnet ? ' --model memnet' : ''}, recipe ${info.recipeName}` };
+// A run started with --init from an exported model counts the epochs behind that model too.
+let before = 0;
+let source = `engram train lm${memnet ? ' --model memnet' : ''}, recipe ${info.recipeName}`;
+if (info.init !== undefined) {
+  const start = await kind.load(info.init.file);
+  before = Number(start.metadata.trainedEpochs ?? 0);
+  source += `, continued (--init) from ${start.metadata.trainedEpochs ?? 'unknown'} epochs (sha256 ${info.init.sha256.slice(0, 16)}…)`;
+}
+epochs += before;
+const metadata = { trainedEpochs: epochs.toFixed(1), ...kind.extra, source };
 let bytes = kind.toBytes(model, vocabulary, metadata, { dtype: 'F16' });
 const valid = kind.perplexity(kind.fromBytes(bytes).model, corpus.valid);
 bytes = kind.toBytes(model, vocabulary, { ...metadata, validPerplexity: valid.toFixed(2) }, { dtype: 'F16' });
