@@ -42,60 +42,45 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
     const deb = at(de, b * width);
     const dab = at(da, b * width);
     // Four rows at a time where the width allows: e, a, de and da stay in registers across the four rows, de and da
-    // add the rows in order and each row's dw sums its columns in order, as one row at a time does.
+    // add the rows in order and each row's dw sums its columns in order (in rowSums), as one row at a time does.
     const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
     const row = (<usize>width) * F;
+    const one = f32x4.splat(1);
     for (let i = 0; i < blockedRows; i += 4) {
       const base = (b * rows + i) * width;
       const pw = at(w, b * rows + i);
-      const w0 = v128.load32_splat(pw), w1 = v128.load32_splat(pw + 4), w2 = v128.load32_splat(pw + 8), w3 = v128.load32_splat(pw + 12);
-      const one = f32x4.splat(1);
-      let dw0 = f32x4.splat(0), dw1 = dw0, dw2 = dw0, dw3 = dw0;
+      memory.fill(rowSums, 0, 64);
       for (let j = 0; j < width; j += 4) {
         const ev = v128.load(at(eb, j));
         const av = v128.load(at(ab, j));
         let dev = v128.load(at(deb, j));
         let dav = v128.load(at(dab, j));
-        const pg = at(grad, base + j);
-        const pm = at(mem, base + j);
-        const po = at(out, base + j);
-        let g = v128.load(pg), m = v128.load(pm);
-        v128.store(po, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w0, ev))));
-        dw0 = f32x4.add(dw0, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
-        let gw = f32x4.mul(g, w0);
-        dev = f32x4.sub(dev, f32x4.mul(gw, m));
-        dav = f32x4.add(dav, gw);
-        g = v128.load(pg + row);
-        m = v128.load(pm + row);
-        v128.store(po + row, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w1, ev))));
-        dw1 = f32x4.add(dw1, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
-        gw = f32x4.mul(g, w1);
-        dev = f32x4.sub(dev, f32x4.mul(gw, m));
-        dav = f32x4.add(dav, gw);
-        g = v128.load(pg + 2 * row);
-        m = v128.load(pm + 2 * row);
-        v128.store(po + 2 * row, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w2, ev))));
-        dw2 = f32x4.add(dw2, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
-        gw = f32x4.mul(g, w2);
-        dev = f32x4.sub(dev, f32x4.mul(gw, m));
-        dav = f32x4.add(dav, gw);
-        g = v128.load(pg + 3 * row);
-        m = v128.load(pm + 3 * row);
-        v128.store(po + 3 * row, f32x4.mul(g, f32x4.sub(one, f32x4.mul(w3, ev))));
-        dw3 = f32x4.add(dw3, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
-        gw = f32x4.mul(g, w3);
-        dev = f32x4.sub(dev, f32x4.mul(gw, m));
-        dav = f32x4.add(dav, gw);
+        let pg = at(grad, base + j);
+        let pm = at(mem, base + j);
+        let po = at(out, base + j);
+        for (let r: usize = 0; r < 16; r += 4) {
+          const ws = v128.load32_splat(pw + r);
+          const g = v128.load(pg);
+          const m = v128.load(pm);
+          v128.store(po, f32x4.mul(g, f32x4.sub(one, f32x4.mul(ws, ev))));
+          v128.store(rowSums + 4 * r, f32x4.add(v128.load(rowSums + 4 * r), f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev)))));
+          const gw = f32x4.mul(g, ws);
+          dev = f32x4.sub(dev, f32x4.mul(gw, m));
+          dav = f32x4.add(dav, gw);
+          pg += row;
+          pm += row;
+          po += row;
+        }
         v128.store(at(deb, j), dev);
         v128.store(at(dab, j), dav);
       }
       // The one-row sum's order, its (empty) scalar tail included: + 0 keeps a −0 sum +0 as there.
       const tail: f32 = 0;
-      const dwb = at(dw, b * rows + i);
-      store<f32>(dwb, f32x4.extract_lane(dw0, 0) + f32x4.extract_lane(dw0, 1) + f32x4.extract_lane(dw0, 2) + f32x4.extract_lane(dw0, 3) + tail);
-      store<f32>(dwb, f32x4.extract_lane(dw1, 0) + f32x4.extract_lane(dw1, 1) + f32x4.extract_lane(dw1, 2) + f32x4.extract_lane(dw1, 3) + tail, 4);
-      store<f32>(dwb, f32x4.extract_lane(dw2, 0) + f32x4.extract_lane(dw2, 1) + f32x4.extract_lane(dw2, 2) + f32x4.extract_lane(dw2, 3) + tail, 8);
-      store<f32>(dwb, f32x4.extract_lane(dw3, 0) + f32x4.extract_lane(dw3, 1) + f32x4.extract_lane(dw3, 2) + f32x4.extract_lane(dw3, 3) + tail, 12);
+      for (let r: usize = 0; r < 4; r++) {
+        const sums = v128.load(rowSums + 16 * r);
+        const total = f32x4.extract_lane(sums, 0) + f32x4.extract_lane(sums, 1) + f32x4.extract_lane(sums, 2) + f32x4.extract_lane(sums, 3) + tail;
+        store<f32>(at(dw, b * rows + i) + 4 * r, total);
+      }
     }
     for (let i = blockedRows; i < rows; i++) {
       const wi = load<f32>(at(w, b * rows + i));
@@ -154,6 +139,8 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
 /** Where {@link rowsDotsAndSquares} leaves four rows' dot products (16 bytes) and squared norms (the next 16). */
 const fourRows: usize = memory.data(32, 16);
 /** rowCosineBackward's per-row factors for four rows: g/denominator, g·memoryTerm, g·keyTerm (16 bytes each). */
+/** memoryWriteBackward's running sums of dw for four rows (16 bytes each). */
+const rowSums: usize = memory.data(64, 16);
 const rowTerms: usize = memory.data(48, 16);
 
 /**
