@@ -214,6 +214,12 @@ describe('engram train lm / eval / complete', () => {
     writeFileSync(join(dir, 'bad', 'run.json'), '{not json');
     writeFileSync(join(dir, 'bad', 'checkpoint.safetensors'), 'x');
     await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(/run.json: cannot read it as JSON/);
+    const recipe = { batch: 128, learningRate: 0.01, decay: 1.5, minLearningRate: 1e-5, maxGradNorm: 50, maxEpochs: 2 };
+    const info = { kind: 'lm', model: 'memnet', recipeName: 'paper', recipe, sizes: { hops: 2, memorySize: 5, embeddingSize: 6 }, seed: 1, data: dir };
+    for (const init of [{ file: 1, sha256: 'a'.repeat(64) }, { file: 'x', sha256: 'not hex' }, 'x']) {
+      writeFileSync(join(dir, 'bad', 'run.json'), JSON.stringify({ ...info, init }));
+      await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(/run.json: 'init' must be an object with 'file'/);
+    }
   });
 });
 
