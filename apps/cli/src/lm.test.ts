@@ -194,6 +194,7 @@ describe('engram train lm / eval / complete', () => {
     await expect(trainLmCommand(parse(['--data', data, '--out', elsewhere(), '--init', join(first, 'nothing')]), io())).rejects.toThrow(
       /--init: no model file at/,
     );
+    await expect(trainLmCommand(parse(['--data', data, '--out', elsewhere(), '--init', first]), io())).rejects.toThrow(/: not a file$/);
     await expect(trainLmCommand(parse(['--out', second, '--resume', '--lr', '0.1']), io())).rejects.toThrow(/--resume continues the run as it was/);
     await expect(trainLmCommand(parse(['--model', 'memnet', '--data', data, '--out', elsewhere(), '--lr', '1e-6']), io())).rejects.toThrow(
       /--lr 0.000001 is below 0.00001, where the memory network's training stops/,

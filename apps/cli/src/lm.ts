@@ -1,7 +1,7 @@
 import { createLmWorkers } from '@engram/lm/workers';
 import { createMemnetLmWorkers } from '@engram/memnet/workers';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, statSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +66,7 @@ import {
   saveMemnetLmCheckpoint,
   trainMemnetLm,
 } from '@engram/memnet';
-import { EngramError, Random, countParameters, getDefaultBackend, loadSafetensorsFile } from '@engram/tensor';
+import { EngramError, Random, countParameters, getDefaultBackend, loadSafetensorsFile, readSafetensorsBytes } from '@engram/tensor';
 import { MAX_THREADS } from '@engram/tensor/workers';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
@@ -499,18 +499,12 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
   return { info, corpus, trainer };
 }
 
-/** run.json's `init` for `--init FILE`: the file must exist and be a regular file. */
+/** run.json's `init` for `--init FILE`: the file must exist, be a regular file and of a size a model file can have. */
 async function initRecord(file: string | undefined): Promise<{ init?: InitRecord }> {
   if (file === undefined) return {};
-  if (!existsSync(file) || !statSync(file).isFile()) throw new EngramError(`--init: no model file at ${file}`);
-  return {
-    init: {
-      file,
-      sha256: createHash('sha256')
-        .update(await readFile(file))
-        .digest('hex'),
-    },
-  };
+  if (!existsSync(file)) throw new EngramError(`--init: no model file at ${file}`);
+  const bytes = await readSafetensorsBytes(file);
+  return { init: { file, sha256: createHash('sha256').update(bytes).digest('hex') } };
 }
 
 async function newRun(out: string, values: OptionValues, defaultOut: boolean, checkpointPath: string): Promise<PreparedRun> {

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Random, SafetensorsError, loadSafetensors, loadSafetensorsFile, randomNormal, saveSafetensors, saveSafetensorsFile, tensor } from './index.js';
+import {
+  MAX_SAFETENSORS_FILE_BYTES,
+  Random,
+  SafetensorsError,
+  loadSafetensors,
+  loadSafetensorsFile,
+  randomNormal,
+  saveSafetensors,
+  saveSafetensorsFile,
+  tensor,
+} from './index.js';
 
 function header(json: string, data = new Uint8Array(0)): Uint8Array {
   const text = new TextEncoder().encode(json);
@@ -132,6 +142,14 @@ describe('safetensors', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(broken, readFileSync(broken).subarray(0, 20));
     await expect(loadSafetensorsFile(broken)).rejects.toThrow(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+    // A folder, and a file too large to read (sparse: nothing is written), each named before anything is read.
+    await expect(loadSafetensorsFile(dir)).rejects.toThrow(/: not a file$/);
+    const huge = join(dir, 'huge.safetensors');
+    const { truncateSync } = await import('node:fs');
+    writeFileSync(huge, '');
+    truncateSync(huge, MAX_SAFETENSORS_FILE_BYTES + 1);
+    await expect(loadSafetensorsFile(huge)).rejects.toThrow(SafetensorsError);
+    await expect(loadSafetensorsFile(huge)).rejects.toThrow(/huge.safetensors: 2147483648 bytes, more than the 2147483647/);
   });
 });
 
