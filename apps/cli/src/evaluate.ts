@@ -13,7 +13,7 @@ import {
 } from '@engram/datasets';
 import { DNC_FORMAT, type DncModel, dncFromSafetensors, dncRecurrent } from '@engram/dnc';
 import { type NtmModel, type SequenceModel, evaluateBatch, ntmFromSafetensors } from '@engram/ntm';
-import { EngramError, Random, loadSafetensors, metadataJson, readSafetensorsBytes } from '@engram/tensor';
+import { EngramError, Random, loadSafetensors, metadataJson, readBinaryFile } from '@engram/tensor';
 import { existsSync } from 'node:fs';
 
 /** A run's trained model: an NTM or a DNC, with what it was trained on. */
@@ -37,7 +37,7 @@ export async function loadRun(run: string): Promise<LoadedRun> {
   const candidates = [join(run, 'model.safetensors'), join(run, 'checkpoint.safetensors'), run];
   const path = candidates.find((p) => existsSync(p) && !p.endsWith('/'));
   if (path === undefined || !path.endsWith('.safetensors')) throw new EngramError(`no model in ${run} (expected model.safetensors or checkpoint.safetensors)`);
-  const bytes = await readSafetensorsBytes(path);
+  const bytes = await readBinaryFile(path);
   const isDnc = loadSafetensors(bytes, { source: path }).metadata.format === DNC_FORMAT;
   const dnc = isDnc ? dncFromSafetensors(bytes, path) : null;
   const ntm = isDnc ? null : ntmFromSafetensors(bytes, new Random(0), path);

@@ -66,7 +66,7 @@ import {
   saveMemnetLmCheckpoint,
   trainMemnetLm,
 } from '@engram/memnet';
-import { EngramError, Random, countParameters, getDefaultBackend, loadSafetensorsFile, readSafetensorsBytes } from '@engram/tensor';
+import { EngramError, Random, countParameters, getDefaultBackend, loadSafetensorsFile, readBinaryFile } from '@engram/tensor';
 import { MAX_THREADS } from '@engram/tensor/workers';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
@@ -503,7 +503,7 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
 async function initRecord(file: string | undefined): Promise<{ init?: InitRecord }> {
   if (file === undefined) return {};
   if (!existsSync(file)) throw new EngramError(`--init: no model file at ${file}`);
-  const bytes = await readSafetensorsBytes(file);
+  const bytes = await readBinaryFile(file);
   return { init: { file, sha256: createHash('sha256').update(bytes).digest('hex') } };
 }
 

@@ -684,8 +684,8 @@ export async function saveDatastore(path: string, store: Datastore, options: { d
  * @param model - the model it must have been built from (checked by fingerprint)
  */
 export async function loadDatastore(path: string, model: LmModel): Promise<DatastoreFile> {
-  const { readFile } = await import('node:fs/promises');
-  const loaded = datastoreFromBytes(new Uint8Array(await readFile(path)), path, model.config.vocabularySize);
+  const { readBinaryFile } = await import('@engram/tensor');
+  const loaded = datastoreFromBytes(await readBinaryFile(path), path, model.config.vocabularySize);
   const { store } = loaded;
   if (store.width !== model.config.hiddenSize)
     throw new EngramError(`${path}: keys of width ${store.width} do not match the model's ${model.config.hiddenSize}`);

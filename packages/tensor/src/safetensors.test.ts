@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_SAFETENSORS_FILE_BYTES,
+  EngramError,
+  MAX_FILE_BYTES,
   Random,
   SafetensorsError,
   loadSafetensors,
@@ -147,9 +148,9 @@ describe('safetensors', () => {
     const huge = join(dir, 'huge.safetensors');
     const { truncateSync } = await import('node:fs');
     writeFileSync(huge, '');
-    truncateSync(huge, MAX_SAFETENSORS_FILE_BYTES + 1);
-    await expect(loadSafetensorsFile(huge)).rejects.toThrow(SafetensorsError);
-    await expect(loadSafetensorsFile(huge)).rejects.toThrow(/huge.safetensors: 2147483648 bytes, more than the 2147483647/);
+    truncateSync(huge, MAX_FILE_BYTES + 1);
+    await expect(loadSafetensorsFile(huge)).rejects.toThrow(EngramError);
+    await expect(loadSafetensorsFile(huge)).rejects.toThrow(/huge.safetensors: 2147483648 bytes, more than the 2147483647 one file/);
   });
 });
 

@@ -256,20 +256,19 @@ export async function saveSafetensorsFile(path: string, tensors: Record<string, 
   await writeFileAtomic(path, saveSafetensors(tensors, metadata));
 }
 
-/** The largest safetensors file {@link loadSafetensorsFile} reads (2 GiB − 1, the most Node reads into one buffer). */
-export const MAX_SAFETENSORS_FILE_BYTES = 2 ** 31 - 1;
+/** The largest file {@link readBinaryFile} (and so {@link loadSafetensorsFile}) reads: 2 GiB − 1, the most Node reads into one buffer. */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /**
- * Reads a file of at most {@link MAX_SAFETENSORS_FILE_BYTES}; a path that is not a regular file, or a larger one, is a
- * {@link SafetensorsError} naming the path, raised before anything is read. Node only.
+ * Reads a model or data file of at most {@link MAX_FILE_BYTES}; a path that is not a regular file, or a larger one, is
+ * an {@link EngramError} naming the path, raised before anything is read. Node only.
  * @param path - the file to read (links are followed)
  */
-export async function readSafetensorsBytes(path: string): Promise<Uint8Array> {
+export async function readBinaryFile(path: string): Promise<Uint8Array> {
   const { readFile, stat } = await import('node:fs/promises');
   const info = await stat(path);
-  if (!info.isFile()) throw new SafetensorsError(`${path}: not a file`);
-  if (info.size > MAX_SAFETENSORS_FILE_BYTES)
-    throw new SafetensorsError(`${path}: ${info.size} bytes, more than the ${MAX_SAFETENSORS_FILE_BYTES} a safetensors file may hold here`);
+  if (!info.isFile()) throw new EngramError(`${path}: not a file`);
+  if (info.size > MAX_FILE_BYTES) throw new EngramError(`${path}: ${info.size} bytes, more than the ${MAX_FILE_BYTES} one file may hold here`);
   return new Uint8Array(await readFile(path));
 }
 
@@ -279,5 +278,5 @@ export async function readSafetensorsBytes(path: string): Promise<Uint8Array> {
  * @param options - size limits
  */
 export async function loadSafetensorsFile(path: string, options: Omit<LoadSafetensorsOptions, 'source'> = {}): Promise<SafetensorsContents> {
-  return loadSafetensors(await readSafetensorsBytes(path), { ...options, source: path });
+  return loadSafetensors(await readBinaryFile(path), { ...options, source: path });
 }
