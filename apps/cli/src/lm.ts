@@ -11,6 +11,7 @@ import {
   type IvfIndex,
   LM_RECIPES,
   type LmCorpus,
+  type LoadedLm,
   type LmModel,
   type LmEpochRecord,
   type LmRecipe,
@@ -39,6 +40,7 @@ import {
   createLm,
   evaluateLm,
   lmRecipe,
+  lmFromSafetensors,
   loadLm,
   loadLmCheckpoint,
   loadPtbCorpus,
@@ -52,6 +54,7 @@ import {
   MEMNET_LM_FORMAT,
   MEMNET_LM_RECIPE,
   MEMNET_LM_SIZES,
+  type LoadedMemnetLm,
   type MemnetLmRecipe,
   type MemnetLmSizes,
   type MemnetLmSnapshot,
@@ -62,6 +65,7 @@ import {
   loadMemnetLm,
   loadMemnetLmCheckpoint,
   memnetLmConfig,
+  memnetLmFromSafetensors,
   saveMemnetLm,
   saveMemnetLmCheckpoint,
   trainMemnetLm,
@@ -357,55 +361,60 @@ interface PreparedRun {
 /** One row per `--model`: how to start a run, and how to continue one from its checkpoint. */
 const LM_KINDS = {
   lstm: {
-    async fresh(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
+    /** A new run: random weights, or `init`'s (the `--init` file, read once), checked against the data and sizes. */
+    fresh(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string, init: LoadedLm | undefined): Trainer {
       const config = { ...info.recipe.model, vocabularySize: corpus.vocabulary.size };
-      if (info.init === undefined) return lstmTrainer(info, createLm(config, new Random(info.seed)), corpus, checkpointPath, undefined);
-      const { model, vocabulary } = await loadLm(info.init.file);
-      checkInitVocabulary(info, corpus, vocabulary);
+      if (init === undefined) return lstmTrainer(info, createLm(config, new Random(info.seed)), corpus, checkpointPath, undefined);
+      const { model, vocabulary } = init;
+      checkWords(corpus, vocabulary, initWordsDiffer(info));
       for (const key of ['embeddingSize', 'hiddenSize', 'layers', 'tied'] as const)
         if (model.config[key] !== config[key])
           throw new EngramError(
-            `--init: ${info.init.file} has ${key} ${model.config[key]} where the run has ${config[key]} (choose --recipe and --hidden to match it)`,
+            `--init: ${info.init?.file} has ${key} ${model.config[key]} where the run has ${config[key]} (choose --recipe and --hidden to match it)`,
           );
       // Dropout is the run's: the file's weights, the recipe's training.
       return lstmTrainer(info, { ...model, config: { ...model.config, dropout: config.dropout } }, corpus, checkpointPath, undefined);
     },
     async resume(info: LstmRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
       const { model, vocabulary, snapshot } = await loadLmCheckpoint(checkpointPath, info.recipe.batch);
-      checkVocabulary(info.data, corpus, vocabulary);
+      checkWords(corpus, vocabulary, resumeWordsDiffer(info));
       return lstmTrainer(info, model, corpus, checkpointPath, snapshot);
     },
   },
   memnet: {
-    async fresh(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
+    /** A new run: random weights, or `init`'s (the `--init` file, read once), checked against the data and sizes. */
+    fresh(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string, init: LoadedMemnetLm | undefined): Trainer {
       const config = memnetLmConfig(corpus.vocabulary.size, info.sizes);
-      if (info.init === undefined) return memnetTrainer(info, createMemnet(config, new Random(info.seed)), corpus, checkpointPath, undefined);
-      const { model, vocabulary } = await loadMemnetLm(info.init.file);
-      checkInitVocabulary(info, corpus, vocabulary);
+      if (init === undefined) return memnetTrainer(info, createMemnet(config, new Random(info.seed)), corpus, checkpointPath, undefined);
+      const { model, vocabulary } = init;
+      checkWords(corpus, vocabulary, initWordsDiffer(info));
       if ((['hops', 'memorySize', 'embeddingSize'] as const).some((key) => model.config[key] !== config[key])) {
         const c = model.config;
         throw new EngramError(
-          `--init: ${info.init.file} holds a MemN2N LM of ${c.hops} hops, memory ${c.memorySize}, embedding ${c.embeddingSize}; the run asks for ${config.hops}, ${config.memorySize}, ${config.embeddingSize} (give --hops, --memory and --embedding to match it)`,
+          `--init: ${info.init?.file} holds a MemN2N LM of ${c.hops} hops, memory ${c.memorySize}, embedding ${c.embeddingSize}; the run asks for ${config.hops}, ${config.memorySize}, ${config.embeddingSize} (give --hops, --memory and --embedding to match it)`,
         );
       }
       return memnetTrainer(info, model, corpus, checkpointPath, undefined);
     },
     async resume(info: MemnetRunInfo, corpus: LmCorpus, checkpointPath: string): Promise<Trainer> {
       const { model, vocabulary, snapshot } = await loadMemnetLmCheckpoint(checkpointPath);
-      checkVocabulary(info.data, corpus, vocabulary);
+      checkWords(corpus, vocabulary, resumeWordsDiffer(info));
       return memnetTrainer(info, model, corpus, checkpointPath, snapshot);
     },
   },
 } as const;
 
-function checkInitVocabulary(info: LmRunInfo, corpus: LmCorpus, vocabulary: LmVocabulary): void {
-  if (!sameWords(corpus.vocabulary, vocabulary))
-    throw new EngramError(`--init: the words of ${info.init?.file} differ from those of ${info.data} (start from a model trained on the same data)`);
+/** Stops (with `message`) when a model's words are not the data's: its weights would belong to other words. */
+function checkWords(corpus: LmCorpus, vocabulary: LmVocabulary, message: string): void {
+  if (!sameWords(corpus.vocabulary, vocabulary)) throw new EngramError(message);
 }
 
-function checkVocabulary(data: string, corpus: LmCorpus, vocabulary: LmVocabulary): void {
-  if (!sameWords(corpus.vocabulary, vocabulary))
-    throw new EngramError(`${data}: its vocabulary differs from the checkpoint's; resume with the data the run was trained on`);
+function initWordsDiffer(info: LmRunInfo): string {
+  return `--init: the words of ${info.init?.file} differ from those of ${info.data} (start from a model trained on the same data)`;
+}
+
+function resumeWordsDiffer(info: LmRunInfo): string {
+  return `${info.data}: its vocabulary differs from the checkpoint's; resume with the data the run was trained on`;
 }
 
 function lstmTrainer(info: LstmRunInfo, model: LmModel, corpus: LmCorpus, checkpointPath: string, snapshot: LmTrainingSnapshot | undefined): Trainer {
@@ -499,27 +508,33 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
   return { info, corpus, trainer };
 }
 
-/** run.json's `init` for `--init FILE`: the file must exist, be a regular file and of a size a model file can have. */
-async function initRecord(file: string | undefined): Promise<{ init?: InitRecord }> {
-  if (file === undefined) return {};
+/**
+ * `--init FILE`, read once: run.json's record of it and the bytes the weights come from (so the SHA-256 recorded is
+ * that of the weights used). The file must exist, be a regular file and of a size a model file can have.
+ */
+async function readInit(file: string | undefined): Promise<{ record: InitRecord; bytes: Uint8Array } | undefined> {
+  if (file === undefined) return undefined;
   if (!existsSync(file)) throw new EngramError(`--init: no model file at ${file}`);
   const bytes = await readBinaryFile(file);
-  return { init: { file, sha256: createHash('sha256').update(bytes).digest('hex') } };
+  return { record: { file, sha256: createHash('sha256').update(bytes).digest('hex') }, bytes };
 }
 
 async function newRun(out: string, values: OptionValues, defaultOut: boolean, checkpointPath: string): Promise<PreparedRun> {
+  const initFile = await readInit(get<string>(values, 'init'));
   const common = {
     kind: 'lm' as const,
     seed: get<number>(values, 'seed') ?? 1,
     data: get<string>(values, 'data') ?? 'data/ptb',
     started: new Date().toISOString(),
     threads: get<number>(values, 'threads') ?? availableParallelism(),
-    ...(await initRecord(get<string>(values, 'init'))),
+    ...(initFile ? { init: initFile.record } : {}),
   };
   let info: LmRunInfo;
+  let fresh: (corpus: LmCorpus) => Trainer;
   if (get<string>(values, 'model') === 'memnet') {
+    const init = initFile && memnetLmFromSafetensors(initFile.bytes, initFile.record.file);
     // With --init the sizes default to the file's.
-    const base = common.init ? (await loadMemnetLm(common.init.file)).model.config : MEMNET_LM_SIZES;
+    const base = init ? init.model.config : MEMNET_LM_SIZES;
     const sizes: MemnetLmSizes = {
       hops: get<number>(values, 'hops') ?? base.hops,
       memorySize: get<number>(values, 'memory') ?? base.memorySize,
@@ -533,7 +548,9 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
       ...(values.has('epochs') ? { maxEpochs: get<number>(values, 'epochs') as number } : {}),
       ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
-    info = { ...common, model: 'memnet', recipeName: 'paper', recipe, sizes };
+    const memnetInfo: MemnetRunInfo = { ...common, model: 'memnet', recipeName: 'paper', recipe, sizes };
+    info = memnetInfo;
+    fresh = (corpus) => LM_KINDS.memnet.fresh(memnetInfo, corpus, checkpointPath, init);
   } else {
     const recipeName = get<string>(values, 'recipe') ?? 'small';
     const base = lmRecipe(recipeName);
@@ -549,10 +566,13 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
       ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
       ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
-    info = { ...common, model: 'lstm', recipeName, recipe };
+    const lstmInfo: LstmRunInfo = { ...common, model: 'lstm', recipeName, recipe };
+    info = lstmInfo;
+    const init = initFile && lmFromSafetensors(initFile.bytes, initFile.record.file);
+    fresh = (corpus) => LM_KINDS.lstm.fresh(lstmInfo, corpus, checkpointPath, init);
   }
   const corpus = await loadPtbCorpus(info.data);
-  const trainer = info.model === 'memnet' ? await LM_KINDS.memnet.fresh(info, corpus, checkpointPath) : await LM_KINDS.lstm.fresh(info, corpus, checkpointPath);
+  const trainer = fresh(corpus);
   prepareRunFolder(out, '--out', defaultOut);
   await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   await writeText(join(out, 'curve.csv'), CURVE_HEADER);

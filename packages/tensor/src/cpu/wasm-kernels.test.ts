@@ -104,7 +104,10 @@ describe.runIf(wasm !== null)('WebAssembly SIMD memory kernels', () => {
             ref.locationAddressBackward(wc, wp, gate, shift, gamma, grad, batch, rows, shifts, 1e-12),
           ],
         );
-        for (const [actual, expected] of pairs) expect(maxError(actual, expected)).toBeLessThan(1e-3);
+        // Relative to 1 + the largest value. At width 1 the cosine's gradient k·ε/(|m|·|k| + ε)² is the difference of
+        // two terms of size ~1/|m| that cancel, so float32 loses ~6e-8/|m| absolute while the value is ~ε/|m|²: the
+        // scaled error peaks near |m| = 1e-4 at a few 1e-4 (property runs found 67.775 against 67.777, and 2.2e-4).
+        for (const [actual, expected] of pairs) expect(maxError(actual, expected) / (1 + Math.max(...expected.map(Math.abs)))).toBeLessThan(1e-3);
       }),
       { numRuns: 200 },
     );
