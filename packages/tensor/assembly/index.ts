@@ -8,4 +8,4 @@ export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrit
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './softmax';
 export { ntmParameterCount, ntmSequence, ntmSequenceTempBytes } from './ntm';
 export { dncParameterCount, dncSequence, dncSequenceTempBytes } from './dnc';
-export { rmspropUpdate } from './optimizers';
+export { rmspropUpdate, sgdUpdate, sumOfSquares } from './optimizers';

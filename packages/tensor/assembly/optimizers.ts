@@ -77,3 +77,56 @@ export function rmspropUpdate(
     store<f32>(at(value, i), load<f32>(at(value, i)) + d);
   }
 }
+
+/**
+ * Plain SGD (src/optim.ts's SGD.update and updateScaled, μ = 0) over `count` parameters, in place: θ ← θ − η·g, where
+ * g is, when `prepare`, the gradient times `scale` rounded to f32 then clipped to ±`limit`. As there, θ − η·g is
+ * computed in f64 and rounded once, so two f64 lanes at a time.
+ */
+export function sgdUpdate(value: usize, grad: usize, count: i32, scale: f64, limit: f64, prepare: bool, rate: f64): void {
+  const vScale = f64x2.splat(scale);
+  const vRate = f64x2.splat(rate);
+  const vLow = f32x4.splat(<f32>-limit);
+  const vHigh = f32x4.splat(<f32>limit);
+  const scaled = scale != 1;
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    let g = v128.load(at(grad, i));
+    if (prepare) g = clippedFour(scaled ? scaledFour(g, vScale) : g, vLow, vHigh);
+    const v = v128.load(at(value, i));
+    const low = f64x2.sub(promoteLow(v), f64x2.mul(vRate, promoteLow(g)));
+    const high = f64x2.sub(promoteHigh(v), f64x2.mul(vRate, promoteHigh(g)));
+    v128.store(at(value, i), demoteFour(low, high));
+  }
+  for (; i < count; i++) {
+    let gi = load<f32>(at(grad, i));
+    if (prepare) gi = <f32>Math.min(limit, Math.max(-limit, <f64><f32>(<f64>gi * scale)));
+    store<f32>(at(value, i), <f32>(<f64>load<f32>(at(value, i)) - rate * <f64>gi));
+  }
+}
+
+/**
+ * Adds the squares of `count` f32 values to four running f64 sums at `sums` (element i to sum i mod 4; a tail of
+ * fewer than four to sum 0), as src/optim.ts's gradientNorm does: the same additions in the same order, so the same
+ * bits. Each square of an f32 is exact in f64.
+ */
+export function sumOfSquares(values: usize, count: i32, sums: usize): void {
+  let low = v128.load(sums);
+  let high = v128.load(sums, 16);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const x = v128.load(at(values, i));
+    const xl = promoteLow(x);
+    const xh = promoteHigh(x);
+    low = f64x2.add(low, f64x2.mul(xl, xl));
+    high = f64x2.add(high, f64x2.mul(xh, xh));
+  }
+  v128.store(sums, low);
+  v128.store(sums, high, 16);
+  let first = load<f64>(sums);
+  for (; i < count; i++) {
+    const x = <f64>load<f32>(at(values, i));
+    first += x * x;
+  }
+  store<f64>(sums, first);
+}

@@ -485,6 +485,32 @@ export interface OptimizerKernels {
    * @param step - the settings
    */
   rmsprop(value: Float32Array, grad: Float32Array, square: Float32Array, mean: Float32Array, delta: Float32Array, step: RmsPropStep): void;
+  /**
+   * Plain SGD's update of one parameter (no momentum), in place: θ ← θ − η·g, computed in float64 and rounded once.
+   * @param value - the parameter's values
+   * @param grad - its gradient
+   * @param step - the gradient's scale and clip (when `prepare`) and η
+   */
+  sgd(value: Float32Array, grad: Float32Array, step: SgdStep): void;
+  /**
+   * Adds the squares of `values` to four running float64 sums, in place: element i to `sums[i % 4]`, a tail of fewer
+   * than four to `sums[0]` (the order of `gradientNorm`'s additions, so the same bits).
+   * @param values - float32 values (a gradient)
+   * @param sums - the four running sums, updated
+   */
+  sumOfSquares(values: Float32Array, sums: Float64Array): void;
+}
+
+/** One plain SGD update's settings ({@link OptimizerKernels.sgd}). */
+export interface SgdStep {
+  /** The gradient is multiplied by this first (when `prepare`). */
+  scale: number;
+  /** …then clipped to ±this (when `prepare`). */
+  limit: number;
+  /** Scale, round to float32 and clip the gradient first. */
+  prepare: boolean;
+  /** η. */
+  learningRate: number;
 }
 
 /** The sizes both whole-sequence kernels take ({@link ModelKernels.ntmSequence}, {@link ModelKernels.dncSequence}). */

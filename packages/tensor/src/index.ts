@@ -25,6 +25,7 @@ export {
   type ModelKernels,
   type OptimizerKernels,
   type RmsPropStep,
+  type SgdStep,
   type NtmSequenceSizes,
   type SequenceKernelSizes,
   OUTPUT_LAYOUTS,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   Adam,
   type Optimizer,
@@ -154,12 +154,27 @@ describe('step with the clipping folded in', () => {
       }
     });
   }
-  it('RMSProp’s native update (WebAssembly, four lanes) gives the JavaScript loop’s numbers bit for bit', () => {
+  it('the native updates (WebAssembly, four lanes: RMSProp, plain SGD) and gradient norm give the JavaScript loops’ numbers bit for bit', () => {
     const wasm = createCpuBackend();
     const plain = createCpuBackend({ simd: false });
     expect(wasm.optimizers, 'the WebAssembly backend updates natively').toBeDefined();
     expect(plain.optimizers).toBeUndefined();
-    for (const centered of [true, false]) {
+    // Count the native calls: the comparison means nothing if the JavaScript loops ran on both sides.
+    const calls = { rmsprop: 0, sgd: 0, sumOfSquares: 0 };
+    const kernels = wasm.optimizers as NonNullable<typeof wasm.optimizers>;
+    for (const key of Object.keys(calls) as (keyof typeof calls)[]) {
+      const kernel = kernels[key] as (...args: unknown[]) => void;
+      vi.spyOn(kernels, key).mockImplementation((...args: unknown[]) => {
+        calls[key]++;
+        kernel(...args);
+      });
+    }
+    const optimizers: [string, (params: Tensor[]) => Optimizer][] = [
+      ['RMSProp, centered', (params) => new RMSProp(params, 1e-3, { centered: true })],
+      ['RMSProp', (params) => new RMSProp(params, 1e-3, { centered: false })],
+      ['SGD', (params) => new SGD(params, 0.37)],
+    ];
+    for (const [name, create] of optimizers) {
       for (const [scale, limit] of [
         [1, undefined],
         [0.37, 10],
@@ -170,11 +185,13 @@ describe('step with the clipping folded in', () => {
       ] as [number, number | undefined][]) {
         const make = (backend: typeof wasm) => {
           const rng = new Random(11);
-          // 1,031 and 4 × 257 values: past the native threshold, with a tail that is not a multiple of four.
-          return [randomNormal([1031], rng, 0, 1), randomNormal([4, 257], rng, 0, 1)].map((p) => tensor(p.toArray(), p.shape, { backend, requiresGrad: true }));
+          // 1,031 and 4 × 257 values: past the native threshold, with a tail that is not a multiple of four; 7 below it.
+          return [randomNormal([1031], rng, 0, 1), randomNormal([7], rng, 0, 1), randomNormal([4, 257], rng, 0, 1)].map((p) =>
+            tensor(p.toArray(), p.shape, { backend, requiresGrad: true }),
+          );
         };
         const [native, loop] = [make(wasm), make(plain)] as [Tensor[], Tensor[]];
-        const [a, b] = [new RMSProp(native, 1e-3, { centered }), new RMSProp(loop, 1e-3, { centered })];
+        const [a, b] = [create(native), create(loop)];
         for (let step = 0; step < 4; step++) {
           for (const [i, p] of native.entries()) {
             const g = randomNormal(p.shape, new Random(100 * step + i), 0, step === 3 ? 1e3 : 1).toArray();
@@ -189,14 +206,17 @@ describe('step with the clipping folded in', () => {
             p.grad = tensor(g, p.shape, { backend: wasm });
             (loop[i] as Tensor).grad = tensor(g, p.shape, { backend: plain });
           }
+          expect(gradientNorm(native), `${name}: gradient norm at step ${step}`).toBe(gradientNorm(loop));
           const options = { gradientScale: scale, ...(limit === undefined ? {} : { clipValue: limit }) };
           a.step(options);
           b.step(options);
         }
-        for (const [i, p] of native.entries()) expect(p.toArray()).toEqual((loop[i] as Tensor).toArray());
-        for (const slot of ['square', 'mean', 'delta']) expect(a.state().slots[slot]).toEqual(b.state().slots[slot]);
+        for (const [i, p] of native.entries()) expect(p.toArray(), `${name}, scale ${scale}, clip ${limit}`).toEqual((loop[i] as Tensor).toArray());
+        for (const [slot, arrays] of Object.entries(a.state().slots)) expect(arrays, `${name}: ${slot}`).toEqual(b.state().slots[slot]);
       }
     }
+    // Per step: two parameters of the three past the threshold (3 optimizers × 5 settings × 4 steps).
+    expect(calls).toEqual({ rmsprop: 2 * 2 * 5 * 4, sgd: 2 * 5 * 4, sumOfSquares: 2 * 3 * 5 * 4 });
   });
   it('normClipScale: maxNorm / norm above the limit, 1 otherwise (NaN included)', () => {
     expect(normClipScale(10, 5)).toBe(0.5);

@@ -216,6 +216,7 @@ export class SGD extends Optimizer {
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
     const { momentum, learningRate } = this;
     if (momentum === 0) {
+      if (this.native(value, grad, index, 1, Number.POSITIVE_INFINITY)) return;
       for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * (grad[i] as number);
       return;
     }
@@ -226,8 +227,9 @@ export class SGD extends Optimizer {
       value[i] = (value[i] as number) - learningRate * vi;
     }
   }
-  protected override updateScaled(value: Float32Array, grad: Float32Array, _index: number, scale: number, limit: number): boolean {
+  protected override updateScaled(value: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): boolean {
     if (this.momentum !== 0) return false;
+    if (this.native(value, grad, index, scale, limit)) return true;
     const { learningRate } = this;
     if (limit === Number.POSITIVE_INFINITY) {
       for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * Math.fround((grad[i] as number) * scale);
@@ -237,6 +239,13 @@ export class SGD extends Optimizer {
       const g = Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale))));
       value[i] = (value[i] as number) - learningRate * g;
     }
+    return true;
+  }
+  /** The backend's native update of plain SGD (WebAssembly: the same arithmetic, bit for bit), where copying in pays off. */
+  private native(value: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): boolean {
+    const native = value.length >= NATIVE_UPDATE_MIN ? this.params[index]?.backend.optimizers : undefined;
+    if (!native) return false;
+    native.sgd(value, grad, { scale, limit, prepare: scale !== 1 || limit !== Number.POSITIVE_INFINITY, learningRate: this.learningRate });
     return true;
   }
 }
@@ -399,6 +408,14 @@ export function gradientNorm(params: readonly Tensor[]): number {
   for (const p of params) {
     if (p.grad === null) continue;
     const g = p.grad.dataSync();
+    // The backend's native sum (WebAssembly: the same additions in the same order), where copying in pays off.
+    const native = g.length >= NATIVE_UPDATE_MIN ? p.grad.backend.optimizers : undefined;
+    if (native) {
+      const sums = Float64Array.of(s0, s1, s2, s3);
+      native.sumOfSquares(g, sums);
+      [s0, s1, s2, s3] = [sums[0] as number, sums[1] as number, sums[2] as number, sums[3] as number];
+      continue;
+    }
     const whole = g.length - (g.length % 4);
     let i = 0;
     for (; i < whole; i += 4) {

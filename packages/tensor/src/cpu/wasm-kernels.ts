@@ -174,6 +174,8 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
   dncSequenceTempBytes(...sizes: (number | boolean)[]): number;
   dncParameterCount(...sizes: number[]): number;
   rmspropUpdate(...args: (number | boolean)[]): void;
+  sgdUpdate(value: number, grad: number, count: number, scale: number, limit: number, prepare: boolean, rate: number): void;
+  sumOfSquares(values: number, count: number, sums: number): void;
 };
 
 const WASM_PAGE_BYTES = 65536;
@@ -404,6 +406,25 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       );
       for (const [i, a] of arrays.entries())
         if (i !== 1) a.set(heap.subarray((pointers[i] as number) / FLOAT_BYTES, (pointers[i] as number) / FLOAT_BYTES + count));
+    },
+    sgd(value, grad, step) {
+      const count = value.length;
+      const bytes = alignUp(count * FLOAT_BYTES);
+      ensureScratch(2 * bytes);
+      heap.set(value, scratchBase / FLOAT_BYTES);
+      heap.set(grad, (scratchBase + bytes) / FLOAT_BYTES);
+      wasm.sgdUpdate(scratchBase, scratchBase + bytes, count, step.scale, step.limit, step.prepare, step.learningRate);
+      value.set(heap.subarray(scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count));
+    },
+    sumOfSquares(values, sums) {
+      // The four running sums (32 bytes) first, then the values.
+      const count = values.length;
+      ensureScratch(32 + count * FLOAT_BYTES);
+      const wide = new Float64Array(wasm.memory.buffer, scratchBase, 4);
+      wide.set(sums);
+      heap.set(values, (scratchBase + 32) / FLOAT_BYTES);
+      wasm.sumOfSquares(scratchBase + 32, count, scratchBase);
+      sums.set(wide);
     },
   };
 

@@ -1,0 +1,60 @@
+// Two builds of Engram in one process, MemN2N language-model training steps alternating one for one (the paper's
+// model: d = 150, 7 hops, memory 200, batch 128, SGD with the gradient norm clipped to 50), so that the machine's changes
+// of speed fall on both alike: prints each build's words per second and the ratio, then whether the two models' weights
+// are the same bits after the same steps on the same positions.
+//   ENGRAM_ROOT_A=/path/to/checkout-before node packages/memnet/bench/ab-builds.mjs   # B: this checkout
+// ENGRAM_AB_STEPS: steps each (default 40); ENGRAM_PTB: the folder with ptb.*.txt (default ../shared/data/ptb). Each
+// checkout's packages must be built.
+const here = new URL('../../..', import.meta.url).pathname;
+const roots = [process.env.ENGRAM_ROOT_A, process.env.ENGRAM_ROOT_B ?? here];
+if (roots[0] === undefined) {
+  console.error('ab-builds: set ENGRAM_ROOT_A to the checkout to compare with (B is this one, or ENGRAM_ROOT_B)');
+  process.exit(2);
+}
+const steps = Number(process.env.ENGRAM_AB_STEPS ?? 40);
+if (!(Number.isInteger(steps) && steps >= 1)) {
+  console.error('ab-builds: ENGRAM_AB_STEPS must be a positive integer');
+  process.exit(2);
+}
+const data = process.env.ENGRAM_PTB ?? new URL('../../../../shared/data/ptb', import.meta.url).pathname;
+
+/** One build's training step, on its own model and optimizer, over the positions given. */
+async function trainer(root) {
+  const tensor = await import(`${root}/packages/tensor/dist/index.js`);
+  const memnet = await import(`${root}/packages/memnet/dist/index.js`);
+  const lm = await import(`${root}/packages/lm/dist/index.js`);
+  const corpus = await lm.loadPtbCorpus(data);
+  const config = memnet.memnetLmConfig(corpus.vocabulary.size);
+  const model = memnet.createMemnet(config, new tensor.Random(1));
+  const params = tensor.parameterList(model.params);
+  const optimizer = new tensor.SGD(params, memnet.MEMNET_LM_RECIPE.learningRate);
+  const step = (positions) => {
+    optimizer.zeroGrad();
+    const batch = memnet.encodeTextPositions(corpus.train, positions, config);
+    tensor.crossEntropy(memnet.memnetForward(model, batch).logits, batch.answers, 'sum').backward();
+    optimizer.step({ gradientScale: tensor.normClipScale(tensor.gradientNorm(params), memnet.MEMNET_LM_RECIPE.maxGradNorm) });
+  };
+  return { step, params, corpus, config, Random: tensor.Random };
+}
+
+const builds = [await trainer(roots[0]), await trainer(roots[1])];
+const { corpus, config, Random } = builds[1];
+const batch = 128;
+const rng = new Random(5);
+const positions = Int32Array.from({ length: (steps + 2) * batch }, () => rng.int(config.memorySize, corpus.train.length - 1));
+const spent = [0, 0];
+for (let i = 0; i < steps + 2; i++) {
+  const at = positions.subarray(i * batch, (i + 1) * batch);
+  for (const which of i % 2 ? [1, 0] : [0, 1]) {
+    const start = performance.now();
+    builds[which].step(at);
+    if (i >= 2) spent[which] += performance.now() - start;
+  }
+}
+const rate = (i) => (steps * batch) / (spent[i] / 1000);
+const bytes = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const same = builds[0].params.every((p, i) => bytes(p.dataSync()).equals(bytes(builds[1].params[i].dataSync())));
+console.log(`MemN2N LM, batch ${batch}, ${steps} steps each, alternating step by step`);
+console.log(`A ${roots[0]}: ${rate(0).toFixed(1)} words/s`);
+console.log(`B ${roots[1]}: ${rate(1).toFixed(1)} words/s`);
+console.log(`B / A: ${(rate(1) / rate(0)).toFixed(3)}; weights after ${steps + 2} steps: ${same ? 'the same bits' : 'DIFFERENT'}`);
