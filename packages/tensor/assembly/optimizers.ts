@@ -20,6 +20,21 @@ import { at } from './pointers';
 }
 
 /**
+ * Four gradients at `grad` + i as the update uses them: as stored, or (when `prepare`) scaled (when `scale` ≠ 1)
+ * and clipped to ±`limit` (f32 roundings of the limit, lanes `low` and `high`).
+ */
+@inline function preparedFour(grad: usize, i: i32, prepare: bool, scaled: bool, vScale: v128, low: v128, high: v128): v128 {
+  const g = v128.load(at(grad, i));
+  return prepare ? clippedFour(scaled ? scaledFour(g, vScale) : g, low, high) : g;
+}
+
+/** One gradient as the update uses it (the scalar tail of {@link preparedFour}): scaled, rounded, clipped in f64. */
+@inline function preparedOne(grad: usize, i: i32, prepare: bool, scale: f64, limit: f64): f32 {
+  const g = load<f32>(at(grad, i));
+  return prepare ? <f32>Math.min(limit, Math.max(-limit, <f64><f32>(<f64>g * scale))) : g;
+}
+
+/**
  * RMSProp (Graves 2013's centered form when `centered`), as src/optim.ts's RMSProp.updateScaled computes it, over
  * `count` parameters: value, square (n), mean (g) and delta updated in place. `prepare` scales the gradient by `scale`
  * and clips it to ±`limit` first.
@@ -51,8 +66,7 @@ export function rmspropUpdate(
   const scaled = scale != 1;
   let i = 0;
   for (; i + 4 <= count; i += 4) {
-    let g = v128.load(at(grad, i));
-    if (prepare) g = clippedFour(scaled ? scaledFour(g, vScale) : g, vLow, vHigh);
+    const g = preparedFour(grad, i, prepare, scaled, vScale, vLow, vHigh);
     // n ← ρn + ((1 − ρ)g)g; ḡ ← ρḡ + (1 − ρ)g (centered, else 0); Δ ← μΔ − (ηg) / √((n − ḡ²) + ε); θ ← θ + Δ.
     const n = f32x4.add(f32x4.mul(vDecay, v128.load(at(square, i))), f32x4.mul(f32x4.mul(vRest, g), g));
     const m = centered ? f32x4.add(f32x4.mul(vDecay, v128.load(at(mean, i))), f32x4.mul(vRest, g)) : f32x4.splat(0);
@@ -66,8 +80,7 @@ export function rmspropUpdate(
   const decay32 = <f32>decay;
   const rest32 = <f32>(1 - decay);
   for (; i < count; i++) {
-    let gi = load<f32>(at(grad, i));
-    if (prepare) gi = <f32>Math.min(limit, Math.max(-limit, <f64><f32>(<f64>gi * scale)));
+    const gi = preparedOne(grad, i, prepare, scale, limit);
     const ni = decay32 * load<f32>(at(square, i)) + rest32 * gi * gi;
     const mi: f32 = centered ? decay32 * load<f32>(at(mean, i)) + rest32 * gi : 0;
     const d = <f32>momentum * load<f32>(at(delta, i)) - (<f32>rate * gi) / Mathf.sqrt(ni - mi * mi + <f32>epsilon);
@@ -91,16 +104,14 @@ export function sgdUpdate(value: usize, grad: usize, count: i32, scale: f64, lim
   const scaled = scale != 1;
   let i = 0;
   for (; i + 4 <= count; i += 4) {
-    let g = v128.load(at(grad, i));
-    if (prepare) g = clippedFour(scaled ? scaledFour(g, vScale) : g, vLow, vHigh);
+    const g = preparedFour(grad, i, prepare, scaled, vScale, vLow, vHigh);
     const v = v128.load(at(value, i));
     const low = f64x2.sub(promoteLow(v), f64x2.mul(vRate, promoteLow(g)));
     const high = f64x2.sub(promoteHigh(v), f64x2.mul(vRate, promoteHigh(g)));
     v128.store(at(value, i), demoteFour(low, high));
   }
   for (; i < count; i++) {
-    let gi = load<f32>(at(grad, i));
-    if (prepare) gi = <f32>Math.min(limit, Math.max(-limit, <f64><f32>(<f64>gi * scale)));
+    const gi = preparedOne(grad, i, prepare, scale, limit);
     store<f32>(at(value, i), <f32>(<f64>load<f32>(at(value, i)) - rate * <f64>gi));
   }
 }
