@@ -476,22 +476,24 @@ export interface RmsPropStep {
 /** Optimizer updates a backend may run natively, each bit for bit as the JavaScript loop of src/optim.ts. */
 export interface OptimizerKernels {
   /**
-   * RMSProp's update of one parameter, in place: value, square (n), mean (g) and delta.
-   * @param value - the parameter's values
+   * RMSProp's update of one parameter: returns its new values as a new array (`value` is left as it is) and updates
+   * square (n), mean (g) and delta in place.
+   * @param value - the parameter's values (read only)
    * @param grad - its gradient
    * @param square - the running average of the squared gradient
    * @param mean - the running average of the gradient
    * @param delta - the last update (momentum)
    * @param step - the settings
    */
-  rmsprop(value: Float32Array, grad: Float32Array, square: Float32Array, mean: Float32Array, delta: Float32Array, step: RmsPropStep): void;
+  rmsprop(value: Float32Array, grad: Float32Array, square: Float32Array, mean: Float32Array, delta: Float32Array, step: RmsPropStep): Float32Array;
   /**
-   * Plain SGD's update of one parameter (no momentum), in place: θ ← θ − η·g, computed in float64 and rounded once.
-   * @param value - the parameter's values
+   * Plain SGD's update of one parameter (no momentum): θ ← θ − η·g, computed in float64 and rounded once, returned as
+   * a new array (`value` is left as it is).
+   * @param value - the parameter's values (read only)
    * @param grad - its gradient
    * @param step - the gradient's scale and clip (when `prepare`) and η
    */
-  sgd(value: Float32Array, grad: Float32Array, step: SgdStep): void;
+  sgd(value: Float32Array, grad: Float32Array, step: SgdStep): Float32Array;
   /**
    * Adds the squares of `values` to four running float64 sums, in place: element i to `sums[i % 4]`, a tail of fewer
    * than four to `sums[0]` (the order of `gradientNorm`'s additions, so the same bits).

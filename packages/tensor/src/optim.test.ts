@@ -163,11 +163,11 @@ describe('step with the clipping folded in', () => {
     const calls = { rmsprop: 0, sgd: 0, sumOfSquares: 0 };
     const kernels = wasm.optimizers as NonNullable<typeof wasm.optimizers>;
     for (const key of Object.keys(calls) as (keyof typeof calls)[]) {
-      const kernel = kernels[key] as (...args: unknown[]) => void;
-      vi.spyOn(kernels, key).mockImplementation((...args: unknown[]) => {
+      const kernel = kernels[key] as (...args: unknown[]) => unknown;
+      vi.spyOn(kernels, key).mockImplementation(((...args: unknown[]) => {
         calls[key]++;
-        kernel(...args);
-      });
+        return kernel(...args);
+      }) as never);
     }
     const optimizers: [string, (params: Tensor[]) => Optimizer][] = [
       ['RMSProp, centered', (params) => new RMSProp(params, 1e-3, { centered: true })],
@@ -208,8 +208,13 @@ describe('step with the clipping folded in', () => {
           }
           expect(gradientNorm(native), `${name}: gradient norm at step ${step}`).toBe(gradientNorm(loop));
           const options = { gradientScale: scale, ...(limit === undefined ? {} : { clipValue: limit }) };
+          // A native update returns new values: the parameters' old data (which the matmul cache may hold) stays.
+          const old = native.map((p) => p.dataSync());
+          const copies = old.map((o) => o.slice());
           a.step(options);
           b.step(options);
+          expect(old, `${name}: the old data unchanged`).toEqual(copies);
+          for (const [i, p] of native.entries()) expect(p.dataSync() === old[i], `${name}: parameter ${i} has new data`).toBe(false);
         }
         for (const [i, p] of native.entries()) expect(p.toArray(), `${name}, scale ${scale}, clip ${limit}`).toEqual((loop[i] as Tensor).toArray());
         for (const [slot, arrays] of Object.entries(a.state().slots)) expect(arrays, `${name}: ${slot}`).toEqual(b.state().slots[slot]);

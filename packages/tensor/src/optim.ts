@@ -6,6 +6,7 @@
 import { noGrad } from './autograd.js';
 import { tensor } from './create.js';
 import { EngramError, formatShape } from './errors.js';
+import type { OptimizerKernels } from './backend.js';
 import type { Tensor } from './tensor.js';
 
 /** Parameters this large or larger use the backend's native update where it has one (smaller ones: the copy costs more). */
@@ -116,6 +117,12 @@ export abstract class Optimizer {
       this.params.forEach((param, i) => {
         if (param.grad === null) return;
         let grad = param.grad.dataSync();
+        // A native update reads the parameter's data and returns new values: one copy fewer than toArray's.
+        const updated = this.updateNative(param.dataSync(), grad, i, scale, limit);
+        if (updated !== undefined) {
+          param.assign(updated);
+          return;
+        }
         const value = param.toArray();
         if ((scale !== 1 || limit !== Number.POSITIVE_INFINITY) && this.updateScaled(value, grad, i, scale, limit)) {
           param.assign(value);
@@ -153,6 +160,31 @@ export abstract class Optimizer {
    */
   protected updateScaled(_value: Float32Array, _grad: Float32Array, _index: number, _scale: number, _limit: number): boolean {
     return false;
+  }
+
+  /**
+   * The update on the backend's native kernel, where it has one and copying in pays off: the parameter's new values
+   * as a new array (the same numbers as {@link Optimizer.updateScaled}), the slots updated in place. `current` is the
+   * parameter's own data and must not change (the tape and the matmul operand cache may still hold it). Returns
+   * undefined (the default) where there is no native update; `step` then runs the JavaScript one.
+   * @param _current - the parameter's values (read only)
+   * @param _grad - its gradient, unscaled
+   * @param _index - the parameter's index in the optimizer's list
+   * @param _scale - the factor each gradient element is multiplied by
+   * @param _limit - then clipped to ±limit (Infinity: no clipping)
+   */
+  protected updateNative(_current: Float32Array, _grad: Float32Array, _index: number, _scale: number, _limit: number): Float32Array | undefined {
+    return undefined;
+  }
+
+  /**
+   * The backend's native optimizer kernels for parameter `index`, if it has them and the parameter is large enough
+   * for copying in to pay off.
+   * @param index - the parameter's index
+   */
+  protected nativeKernels(index: number): OptimizerKernels | undefined {
+    const param = this.params[index];
+    return param !== undefined && param.size >= NATIVE_UPDATE_MIN ? param.backend.optimizers : undefined;
   }
 
   /**
@@ -216,7 +248,6 @@ export class SGD extends Optimizer {
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
     const { momentum, learningRate } = this;
     if (momentum === 0) {
-      if (this.native(value, grad, index, 1, Number.POSITIVE_INFINITY)) return;
       for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * (grad[i] as number);
       return;
     }
@@ -227,9 +258,8 @@ export class SGD extends Optimizer {
       value[i] = (value[i] as number) - learningRate * vi;
     }
   }
-  protected override updateScaled(value: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): boolean {
+  protected override updateScaled(value: Float32Array, grad: Float32Array, _index: number, scale: number, limit: number): boolean {
     if (this.momentum !== 0) return false;
-    if (this.native(value, grad, index, scale, limit)) return true;
     const { learningRate } = this;
     if (limit === Number.POSITIVE_INFINITY) {
       for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * Math.fround((grad[i] as number) * scale);
@@ -241,12 +271,11 @@ export class SGD extends Optimizer {
     }
     return true;
   }
-  /** The backend's native update of plain SGD (WebAssembly: the same arithmetic, bit for bit), where copying in pays off. */
-  private native(value: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): boolean {
-    const native = value.length >= NATIVE_UPDATE_MIN ? this.params[index]?.backend.optimizers : undefined;
-    if (!native) return false;
-    native.sgd(value, grad, { scale, limit, prepare: scale !== 1 || limit !== Number.POSITIVE_INFINITY, learningRate: this.learningRate });
-    return true;
+  /** Plain SGD on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit). */
+  protected override updateNative(current: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): Float32Array | undefined {
+    if (this.momentum !== 0) return undefined;
+    const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
+    return this.nativeKernels(index)?.sgd(current, grad, { scale, limit, prepare, learningRate: this.learningRate });
   }
 }
 
@@ -293,18 +322,21 @@ export class RMSProp extends Optimizer {
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
     this.updateScaled(value, grad, index, 1, Number.POSITIVE_INFINITY);
   }
+  /** RMSProp on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit). */
+  protected override updateNative(current: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): Float32Array | undefined {
+    const native = this.nativeKernels(index);
+    if (native === undefined) return undefined;
+    const { decay, momentum, learningRate, centered, epsilon } = this;
+    const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
+    const step = { scale, limit, prepare, decay, momentum, learningRate, centered, epsilon };
+    return native.rmsprop(current, grad, this.slot('square', index), this.slot('mean', index), this.slot('delta', index), step);
+  }
   protected override updateScaled(value: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): boolean {
     const n = this.slot('square', index);
     const g = this.slot('mean', index);
     const delta = this.slot('delta', index);
     const { decay, momentum, learningRate, centered, epsilon } = this;
     const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
-    // The backend's native update (WebAssembly: the same arithmetic, bit for bit), where copying in pays off.
-    const native = value.length >= NATIVE_UPDATE_MIN ? this.params[index]?.backend.optimizers : undefined;
-    if (native) {
-      native.rmsprop(value, grad, n, g, delta, { scale, limit, prepare, decay, momentum, learningRate, centered, epsilon });
-      return true;
-    }
     // float32 arithmetic, every operation rounded (as PyTorch's RMSprop on float32 parameters; the native update does
     // the same operations four lanes at a time). In float64 then rounded, +, −, ×, ÷ and √ of float32 values give
     // exactly the float32 result.

@@ -404,8 +404,10 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
         step.centered,
         step.epsilon,
       );
+      // The slots back in place; the values out as a new array.
       for (const [i, a] of arrays.entries())
-        if (i !== 1) a.set(heap.subarray((pointers[i] as number) / FLOAT_BYTES, (pointers[i] as number) / FLOAT_BYTES + count));
+        if (i > 1) a.set(heap.subarray((pointers[i] as number) / FLOAT_BYTES, (pointers[i] as number) / FLOAT_BYTES + count));
+      return heap.slice(pv / FLOAT_BYTES, pv / FLOAT_BYTES + count);
     },
     sgd(value, grad, step) {
       const count = value.length;
@@ -414,7 +416,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       heap.set(value, scratchBase / FLOAT_BYTES);
       heap.set(grad, (scratchBase + bytes) / FLOAT_BYTES);
       wasm.sgdUpdate(scratchBase, scratchBase + bytes, count, step.scale, step.limit, step.prepare, step.learningRate);
-      value.set(heap.subarray(scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count));
+      return heap.slice(scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count);
     },
     sumOfSquares(values, sums) {
       // The four running sums (32 bytes) first, then the values.
