@@ -271,7 +271,14 @@ export class SGD extends Optimizer {
     }
     return true;
   }
-  /** Plain SGD on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit). */
+  /**
+   * Plain SGD on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit); none with momentum.
+   * @param current - the parameter's values (read only)
+   * @param grad - its gradient, unscaled
+   * @param index - the parameter's index in the optimizer's list
+   * @param scale - the factor each gradient element is multiplied by
+   * @param limit - then clipped to ±limit (Infinity: no clipping)
+   */
   protected override updateNative(current: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): Float32Array | undefined {
     if (this.momentum !== 0) return undefined;
     const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
@@ -322,7 +329,14 @@ export class RMSProp extends Optimizer {
   protected update(value: Float32Array, grad: Float32Array, index: number): void {
     this.updateScaled(value, grad, index, 1, Number.POSITIVE_INFINITY);
   }
-  /** RMSProp on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit). */
+  /**
+   * RMSProp on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit).
+   * @param current - the parameter's values (read only)
+   * @param grad - its gradient, unscaled
+   * @param index - the parameter's index in the optimizer's list
+   * @param scale - the factor each gradient element is multiplied by
+   * @param limit - then clipped to ±limit (Infinity: no clipping)
+   */
   protected override updateNative(current: Float32Array, grad: Float32Array, index: number, scale: number, limit: number): Float32Array | undefined {
     const native = this.nativeKernels(index);
     if (native === undefined) return undefined;
