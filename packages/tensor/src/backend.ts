@@ -477,7 +477,8 @@ export interface RmsPropStep {
 export interface OptimizerKernels {
   /**
    * RMSProp's update of one parameter: returns its new values as a new array (`value` is left as it is) and updates
-   * square (n), mean (g) and delta in place.
+   * square (n), mean (g) and delta, in place or in the kernels' own memory (then {@link OptimizerKernels.readSlots}
+   * brings the arrays up to date).
    * @param value - the parameter's values (read only)
    * @param grad - its gradient
    * @param square - the running average of the squared gradient
@@ -486,6 +487,18 @@ export interface OptimizerKernels {
    * @param step - the settings
    */
   rmsprop(value: Float32Array, grad: Float32Array, square: Float32Array, mean: Float32Array, delta: Float32Array, step: RmsPropStep): Float32Array;
+  /**
+   * Brings slot arrays up to date where {@link OptimizerKernels.rmsprop} keeps them in its own memory between updates
+   * (the WebAssembly backend does): call before reading them. Arrays it does not keep are left as they are.
+   * @param arrays - slot arrays passed to an update
+   */
+  readSlots(arrays: readonly Float32Array[]): void;
+  /**
+   * Tells the kernels that slot arrays were written from JavaScript (a loaded state), so their own copies take the
+   * new values. Arrays it does not keep are ignored.
+   * @param arrays - slot arrays passed to an update, since changed
+   */
+  writeSlots(arrays: readonly Float32Array[]): void;
   /**
    * Plain SGD's update of one parameter (no momentum): θ ← θ − η·g, computed in float64 and rounded once, returned as
    * a new array (`value` is left as it is).

@@ -223,6 +223,59 @@ describe('step with the clipping folded in', () => {
     // Per step: two parameters of the three past the threshold (3 optimizers × 5 settings × 4 steps).
     expect(calls).toEqual({ rmsprop: 2 * 2 * 5 * 4, sgd: 2 * 5 * 4, sumOfSquares: 2 * 3 * 5 * 4 });
   });
+  it('RMSProp’s slots kept in WebAssembly memory between updates: states saved and loaded mid-run agree with the JavaScript loop', () => {
+    const wasm = createCpuBackend();
+    const plain = createCpuBackend({ simd: false });
+    const make = (backend: typeof wasm) => {
+      const rng = new Random(3);
+      return [randomNormal([2051], rng, 0, 1), randomNormal([600], rng, 0, 1)].map((p) => tensor(p.toArray(), p.shape, { backend, requiresGrad: true }));
+    };
+    const [native, loop] = [make(wasm), make(plain)] as [Tensor[], Tensor[]];
+    const [a, b] = [new RMSProp(native, 1e-3), new RMSProp(loop, 1e-3)];
+    let step = 0;
+    const stepBoth = () => {
+      for (const [i, p] of native.entries()) {
+        const g = randomNormal(p.shape, new Random(7 * step + i), 0, 1).toArray();
+        p.grad = tensor(g, p.shape, { backend: wasm });
+        (loop[i] as Tensor).grad = tensor(g, p.shape, { backend: plain });
+      }
+      a.step({ clipValue: 0.5 });
+      b.step({ clipValue: 0.5 });
+      step++;
+    };
+    const expectSame = (what: string) => {
+      for (const [i, p] of native.entries()) expect(p.toArray(), `${what}: parameter ${i}`).toEqual((loop[i] as Tensor).toArray());
+      expect(a.state(), what).toEqual(b.state());
+    };
+    stepBoth();
+    stepBoth();
+    // Loaded while the kept copies are newer than the arrays (no state() since the steps): the loaded values win.
+    const halved = b.state();
+    for (const arrays of Object.values(halved.slots)) for (const array of arrays) array.set(array.map((x) => x / 2));
+    a.loadState(halved);
+    b.loadState(halved);
+    stepBoth();
+    expectSame('after a loaded state');
+    // A state read mid-run, then more steps from the kept copies.
+    stepBoth();
+    stepBoth();
+    expectSame('after two more steps');
+    // A new optimizer over the same parameters, from the saved state: it continues as the first would have.
+    const [c, d] = [new RMSProp(native, 1e-3), new RMSProp(loop, 1e-3)];
+    c.loadState(a.state());
+    d.loadState(b.state());
+    for (let k = 0; k < 2; k++) {
+      for (const [i, p] of native.entries()) {
+        const g = randomNormal(p.shape, new Random(1000 + k + i), 0, 1).toArray();
+        p.grad = tensor(g, p.shape, { backend: wasm });
+        (loop[i] as Tensor).grad = tensor(g, p.shape, { backend: plain });
+      }
+      c.step({ clipValue: 0.5 });
+      d.step({ clipValue: 0.5 });
+    }
+    for (const [i, p] of native.entries()) expect(p.toArray(), `resumed: parameter ${i}`).toEqual((loop[i] as Tensor).toArray());
+    expect(c.state()).toEqual(d.state());
+  });
   it('normClipScale: maxNorm / norm above the limit, 1 otherwise (NaN included)', () => {
     expect(normClipScale(10, 5)).toBe(0.5);
     expect(normClipScale(4, 5)).toBe(1);

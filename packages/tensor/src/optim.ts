@@ -188,7 +188,25 @@ export abstract class Optimizer {
   }
 
   /**
-   * The state array `name` of parameter `index`.
+   * Keeps the slot arrays and a native update's own copies of them in step: `read` brings the arrays up to date (before
+   * reading them), `write` hands their values to the native copies (after writing them).
+   * @param direction - which side was changed
+   */
+  private syncSlots(direction: 'read' | 'write'): void {
+    const names = Object.keys(this.slots);
+    if (names.length === 0) return;
+    this.params.forEach((param, i) => {
+      const native = param.backend.optimizers;
+      if (native === undefined) return;
+      const arrays = names.map((name) => this.slot(name, i));
+      if (direction === 'read') native.readSlots(arrays);
+      else native.writeSlots(arrays);
+    });
+  }
+
+  /**
+   * The state array `name` of parameter `index` (where a native update keeps the slots, as of the last
+   * {@link Optimizer.state} or {@link Optimizer.loadState}).
    * @param name - the slot's name (e.g. "velocity")
    * @param index - the parameter's index
    */
@@ -198,6 +216,7 @@ export abstract class Optimizer {
 
   /** A copy of the optimizer's state, to save with a checkpoint. */
   state(): OptimizerState {
+    this.syncSlots('read');
     const slots: Record<string, Float32Array[]> = {};
     for (const [name, arrays] of Object.entries(this.slots)) slots[name] = arrays.map((a) => a.slice());
     return { step: this.stepCount, slots };
@@ -221,6 +240,7 @@ export abstract class Optimizer {
         (arrays[i] as Float32Array).set(a);
       }
     }
+    this.syncSlots('write');
     this.stepCount = state.step;
   }
 }

@@ -183,6 +183,11 @@ const ALIGNMENT = 16;
 const FLOAT_BYTES = 4;
 /** Capacity of the arena that keeps reused operands (weights) inside wasm memory. */
 export const OPERAND_CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * Capacity of the region that keeps RMSProp's slots (n, ḡ, Δ) inside wasm memory between updates: 16 MiB holds
+ * them for 1.4 M parameters; the parameters beyond it are updated with their slots copied in and out each time.
+ */
+export const RESIDENT_SLOTS_BYTES = 16 * 1024 * 1024;
 /** Operands smaller than this are copied every time: the copy is cheaper than the bookkeeping. */
 const CACHE_MIN_FLOATS = 4096;
 /** Batched products with at most this many multiply-adds per entry run in one call, without packing. */
@@ -252,6 +257,59 @@ class OperandCache {
   }
 }
 
+/** One set of slot arrays kept in wasm memory: their pointers, and whether the JavaScript arrays are behind. */
+interface ResidentBlock {
+  readonly arrays: readonly Float32Array[];
+  readonly pointers: readonly number[];
+  /** The wasm copies were updated since the arrays were last written from them. */
+  stale: boolean;
+}
+
+/**
+ * A region of wasm memory where optimizer slots live between updates, keyed by the slot arrays themselves (each of
+ * a set finds the set). Blocks are never moved or freed: when the region is full, further sets are not kept (their
+ * updates copy them in and out). An optimizer dropped leaves its block unused, so a process that makes many large
+ * optimizers ends up copying; training makes one.
+ */
+class ResidentSlots {
+  private readonly blocks = new WeakMap<Float32Array, ResidentBlock>();
+  private used = 0;
+
+  constructor(
+    private readonly base: number,
+    private readonly capacity: number,
+  ) {}
+
+  /** The block holding exactly this set of arrays, if one does. */
+  find(...arrays: Float32Array[]): ResidentBlock | undefined {
+    const block = this.blocks.get(arrays[0] as Float32Array);
+    return block !== undefined && arrays.every((a, i) => block.arrays[i] === a) ? block : undefined;
+  }
+
+  /** The block that holds `array`, if any. */
+  of(array: Float32Array): ResidentBlock | undefined {
+    return this.blocks.get(array);
+  }
+
+  /**
+   * Places a new set (each array written with `write` at its pointer), or returns undefined when the region is full
+   * or an array already belongs to another set.
+   */
+  place(a: Float32Array, b: Float32Array, c: Float32Array, write: (pointer: number, array: Float32Array) => void): ResidentBlock | undefined {
+    const arrays = [a, b, c];
+    const bytes = alignUp(a.length * FLOAT_BYTES);
+    if (arrays.some((x) => x.length !== a.length || this.blocks.has(x)) || this.used + 3 * bytes > this.capacity) return undefined;
+    const pointers = arrays.map((_, i) => this.base + this.used + i * bytes);
+    this.used += 3 * bytes;
+    const block: ResidentBlock = { arrays, pointers, stale: false };
+    for (const [i, x] of arrays.entries()) {
+      write(pointers[i] as number, x);
+      this.blocks.set(x, block);
+    }
+    return block;
+  }
+}
+
 function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: {
@@ -262,8 +320,10 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   });
   const wasm = instance.exports as unknown as KernelExports;
   const cacheBase = alignUp(wasm.heapBase());
-  const scratchBase = cacheBase + OPERAND_CACHE_BYTES;
+  const residentBase = cacheBase + OPERAND_CACHE_BYTES;
+  const scratchBase = residentBase + RESIDENT_SLOTS_BYTES;
   const cache = new OperandCache(cacheBase, OPERAND_CACHE_BYTES);
+  const resident = new ResidentSlots(residentBase, RESIDENT_SLOTS_BYTES);
   let heap = new Float32Array(wasm.memory.buffer);
   let heapInts = new Int32Array(wasm.memory.buffer);
 
@@ -381,13 +441,21 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       const count = value.length;
       const bytes = alignUp(count * FLOAT_BYTES);
       ensureScratch(5 * bytes);
-      const arrays = [value, grad, square, mean, delta];
-      const pointers = arrays.map((a, i) => {
-        const pointer = scratchBase + i * bytes;
-        heap.set(a, pointer / FLOAT_BYTES);
-        return pointer;
-      });
-      const [pv, pg, pn, pm, pd] = pointers as [number, number, number, number, number];
+      // The slots stay in wasm memory from one update to the next (copied out only when read: readSlots); where the
+      // region is full they are copied in and out as the value and gradient are.
+      const kept = resident.find(square, mean, delta) ?? resident.place(square, mean, delta, (pointer, array) => heap.set(array, pointer / FLOAT_BYTES));
+      const [pv, pg] = [scratchBase, scratchBase + bytes];
+      heap.set(value, pv / FLOAT_BYTES);
+      heap.set(grad, pg / FLOAT_BYTES);
+      const slots = [square, mean, delta];
+      const slotPointers = kept
+        ? kept.pointers
+        : slots.map((a, i) => {
+            const pointer = scratchBase + (2 + i) * bytes;
+            heap.set(a, pointer / FLOAT_BYTES);
+            return pointer;
+          });
+      const [pn, pm, pd] = slotPointers as [number, number, number];
       wasm.rmspropUpdate(
         pv,
         pg,
@@ -404,10 +472,34 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
         step.centered,
         step.epsilon,
       );
-      // The slots back in place; the values out as a new array.
-      for (const [i, a] of arrays.entries())
-        if (i > 1) a.set(heap.subarray((pointers[i] as number) / FLOAT_BYTES, (pointers[i] as number) / FLOAT_BYTES + count));
+      if (kept) kept.stale = true;
+      else
+        for (const [i, a] of slots.entries())
+          a.set(heap.subarray((slotPointers[i] as number) / FLOAT_BYTES, (slotPointers[i] as number) / FLOAT_BYTES + count));
       return heap.slice(pv / FLOAT_BYTES, pv / FLOAT_BYTES + count);
+    },
+    readSlots(arrays) {
+      for (const array of arrays) {
+        const kept = resident.of(array);
+        if (kept?.stale) {
+          for (const [i, a] of kept.arrays.entries())
+            a.set(heap.subarray((kept.pointers[i] as number) / FLOAT_BYTES, (kept.pointers[i] as number) / FLOAT_BYTES + a.length));
+          kept.stale = false;
+        }
+      }
+    },
+    writeSlots(arrays) {
+      for (const array of arrays) {
+        const kept = resident.of(array);
+        if (kept === undefined) continue;
+        if (kept.stale) {
+          // The set's other arrays are behind: bring them up to date before the copies stop being the newer side.
+          for (const [i, a] of kept.arrays.entries())
+            if (!arrays.includes(a)) a.set(heap.subarray((kept.pointers[i] as number) / FLOAT_BYTES, (kept.pointers[i] as number) / FLOAT_BYTES + a.length));
+          kept.stale = false;
+        }
+        heap.set(array, (kept.pointers[kept.arrays.indexOf(array)] as number) / FLOAT_BYTES);
+      }
     },
     sgd(value, grad, step) {
       const count = value.length;
