@@ -6,7 +6,7 @@
 import { algorithmicTask, sampleBatch } from '@engram/datasets';
 import { ntmOptimizer, trainBatch } from '@engram/ntm';
 import { Random, countParameters, getDefaultBackend } from '@engram/tensor';
-import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
+import { PYTHON, median, peerBlas, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
 import { DNC_RECIPE, createDnc, defaultDncConfig, dncRecurrent } from '../dist/index.js';
 
 const SECONDS = Number(process.env.ENGRAM_BENCH_SECONDS ?? 10);
@@ -37,6 +37,7 @@ function engramRate() {
 }
 
 const torchAvailable = pytorchAvailable();
+if (torchAvailable) console.log(peerBlas().line);
 console.log(`\n# @engram/dnc training throughput — ${new Date().toISOString()}`);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${SECONDS} s each, alternating`);
 console.log(

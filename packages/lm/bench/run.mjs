@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random, SGD, getDefaultBackend, parameterList } from '@engram/tensor';
-import { PYTHON, median, pytorchAvailable, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
+import { PYTHON, median, peerBlas, pytorchAvailable, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
 import { LM_RECIPES, cacheGrid, createLm, initialLmState, loadPtbCorpus, runText, toStreams, trainWindow, trainWindowWith, windowAt } from '../dist/index.js';
 import { createLmWorkers } from '../dist/workers.js';
 
@@ -52,6 +52,7 @@ const folder = mkdtempSync(join(tmpdir(), 'engram-lm-bench-'));
 const idsFile = join(folder, 'ids.json');
 writeFileSync(idsFile, JSON.stringify(Array.from(ids)));
 const torchAvailable = pytorchAvailable();
+if (torchAvailable) console.log(peerBlas().line);
 let blasNote = '';
 if (torchAvailable) {
   try {

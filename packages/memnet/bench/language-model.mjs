@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LM_RECIPES, cacheGrid, createLm, loadPtbCorpus, runText } from '@engram/lm';
 import { Random, SGD, crossEntropy, getDefaultBackend, gradientNorm, normClipScale, parameterList } from '@engram/tensor';
-import { PYTHON, median, pytorchAvailable, runPeer, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
+import { PYTHON, median, peerBlas, pytorchAvailable, runPeer, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
 import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, evaluateMemnetLm, memnetForward, memnetLmConfig } from '../dist/index.js';
 import { createMemnetLmWorkers } from '../dist/workers.js';
 
@@ -54,6 +54,7 @@ const positionsFile = join(folder, 'positions.json');
 writeFileSync(idsFile, JSON.stringify(Array.from(corpus.train)));
 writeFileSync(positionsFile, JSON.stringify(Array.from(positions)));
 const torchAvailable = pytorchAvailable();
+if (torchAvailable) console.log(peerBlas().line);
 const cores = availableParallelism();
 console.log(`\n# @engram/memnet language-model training speed — ${new Date().toISOString()}`);
 console.log(

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vocabulary, loadBabiTask } from '@engram/datasets';
 import { Random, SGD, getDefaultBackend, parameterList } from '@engram/tensor';
-import { PYTHON, median, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
+import { PYTHON, median, peerBlas, pytorchAvailable, runPeer } from '../../../scripts/pytorch-peer.mjs';
 import { PER_TASK_SCHEDULE, createMemnet, defaultMemnetConfig, embeddingRows, encodeBatch, longestSentence, trainMemnet, trainStep } from '../dist/index.js';
 
 const EPOCHS = Number(process.env.ENGRAM_BENCH_EPOCHS ?? 40);
@@ -69,6 +69,7 @@ writeFileSync(
   }),
 );
 const torchAvailable = pytorchAvailable();
+if (torchAvailable) console.log(peerBlas().line);
 const pytorch = () => runPeer(script, [batchFile, EPOCHS]);
 
 console.log(`# @engram/memnet training speed — ${new Date().toISOString()}`);

@@ -7,7 +7,7 @@
 import { copyTask, sampleBatch } from '@engram/datasets';
 import { RMSProp, Random, getDefaultBackend, parameterList } from '@engram/tensor';
 import { availableParallelism } from 'node:os';
-import { PYTHON, median, pytorchAvailable, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
+import { PYTHON, median, peerBlas, pytorchAvailable, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
 import { createNtm, defaultNtmConfig, trainBatch, trainBatchWith } from '../dist/index.js';
 import { createNtmWorkers } from '../dist/workers.js';
 
@@ -43,6 +43,7 @@ const pytorchRate = (batch, minLength, maxLength, threads) =>
   runPeerAtBest(script, [batch, minLength, maxLength, SECONDS, threads], threads, 'sequences_per_second');
 const cores = availableParallelism();
 const torchAvailable = pytorchAvailable();
+if (torchAvailable) console.log(peerBlas().line);
 
 console.log(`# @engram/ntm training throughput — ${new Date().toISOString()}`);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${SECONDS} s each, alternating`);
