@@ -37,8 +37,8 @@ function engramRate() {
 }
 
 const torchAvailable = pytorchAvailable();
-if (torchAvailable) console.log(peerBlas().line);
 console.log(`\n# @engram/dnc training throughput — ${new Date().toISOString()}`);
+if (torchAvailable) console.log(peerBlas().line);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${SECONDS} s each, alternating`);
 console.log(
   `model: LSTM 64, memory 16 × 16, 4 read + 1 write heads, RMSProp 1e-4 (ε 1e-10), norm clip 50; repeat copy, batch ${shape.batch}, ${shape.steps} steps (${scored} scored), in ${shape.inputWidth}, out ${shape.outputWidth}\n`,

@@ -52,7 +52,6 @@ const folder = mkdtempSync(join(tmpdir(), 'engram-lm-bench-'));
 const idsFile = join(folder, 'ids.json');
 writeFileSync(idsFile, JSON.stringify(Array.from(ids)));
 const torchAvailable = pytorchAvailable();
-if (torchAvailable) console.log(peerBlas().line);
 let blasNote = '';
 if (torchAvailable) {
   try {
@@ -66,6 +65,7 @@ if (torchAvailable) {
 }
 
 console.log(`# @engram/lm training speed — ${new Date().toISOString()}`);
+if (torchAvailable) console.log(peerBlas().line);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${STEPS} windows of 20 × 20 words, alternating`);
 if (!torchAvailable) console.log(`!! PyTorch peer unavailable (${PYTHON} with torch): run scripts/setup.sh --bench; printing Engram alone\n`);
 else console.log(`pytorch: Debian's python3-torch, libblas.so.3 → ${blasNote} (OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? 'default'})\n`);

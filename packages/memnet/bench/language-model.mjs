@@ -54,9 +54,9 @@ const positionsFile = join(folder, 'positions.json');
 writeFileSync(idsFile, JSON.stringify(Array.from(corpus.train)));
 writeFileSync(positionsFile, JSON.stringify(Array.from(positions)));
 const torchAvailable = pytorchAvailable();
-if (torchAvailable) console.log(peerBlas().line);
 const cores = availableParallelism();
 console.log(`\n# @engram/memnet language-model training speed — ${new Date().toISOString()}`);
+if (torchAvailable) console.log(peerBlas().line);
 console.log(
   `MemN2N LM, PTB (${corpus.vocabulary.size} words), d = ${config.embeddingSize}, ${config.hops} hops, memory ${config.memorySize}, batch ${B}; ${ROUNDS} rounds of ${STEPS} steps, alternating`,
 );

@@ -69,10 +69,10 @@ writeFileSync(
   }),
 );
 const torchAvailable = pytorchAvailable();
-if (torchAvailable) console.log(peerBlas().line);
 const pytorch = () => runPeer(script, [batchFile, EPOCHS]);
 
 console.log(`# @engram/memnet training speed — ${new Date().toISOString()}`);
+if (torchAvailable) console.log(peerBlas().line);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${EPOCHS} epochs, alternating`);
 console.log(
   `bAbI task 1 (1k), 900 training questions = 29 batches of ≤ 32; 3 hops, d = 20, memory ${config.memorySize} slots (min(50, longest story), as the official code), SGD, gradient norm ≤ 40 per matrix\n`,

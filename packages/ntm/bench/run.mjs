@@ -43,9 +43,9 @@ const pytorchRate = (batch, minLength, maxLength, threads) =>
   runPeerAtBest(script, [batch, minLength, maxLength, SECONDS, threads], threads, 'sequences_per_second');
 const cores = availableParallelism();
 const torchAvailable = pytorchAvailable();
-if (torchAvailable) console.log(peerBlas().line);
 
 console.log(`# @engram/ntm training throughput — ${new Date().toISOString()}`);
+if (torchAvailable) console.log(peerBlas().line);
 console.log(`engram: ${getDefaultBackend().description}, node ${process.version}; ${ROUNDS} rounds of ${SECONDS} s each, alternating`);
 console.log('model: LSTM 100, memory 128 × 20, 1 read + 1 write head, RMSProp (lr 1e-4, momentum 0.9), copy task\n');
 if (!torchAvailable) console.log(`!! PyTorch peer unavailable (${PYTHON} with torch): install Debian's python3-torch; printing Engram alone\n`);
