@@ -12,6 +12,11 @@ import type { Tensor } from './tensor.js';
 /** Parameters this large or larger use the backend's native update where it has one (smaller ones: the copy costs more). */
 const NATIVE_UPDATE_MIN = 512;
 
+/** The native optimizer kernels of `t`'s backend, where it has them and `t` is large enough for copying in to pay off. */
+function nativeKernelsFor(t: Tensor): OptimizerKernels | undefined {
+  return t.size >= NATIVE_UPDATE_MIN ? t.backend.optimizers : undefined;
+}
+
 /** Guards the denominators of RMSProp and Adam (added to the root mean square). */
 export const OPTIMIZER_EPSILON = 1e-8;
 
@@ -184,7 +189,7 @@ export abstract class Optimizer {
    */
   protected nativeKernels(index: number): OptimizerKernels | undefined {
     const param = this.params[index];
-    return param !== undefined && param.size >= NATIVE_UPDATE_MIN ? param.backend.optimizers : undefined;
+    return param === undefined ? undefined : nativeKernelsFor(param);
   }
 
   /**
@@ -475,7 +480,7 @@ export function gradientNorm(params: readonly Tensor[]): number {
     if (p.grad === null) continue;
     const g = p.grad.dataSync();
     // The backend's native sum (WebAssembly: the same additions in the same order), where copying in pays off.
-    const native = g.length >= NATIVE_UPDATE_MIN ? p.grad.backend.optimizers : undefined;
+    const native = nativeKernelsFor(p.grad);
     if (native) {
       const sums = Float64Array.of(s0, s1, s2, s3);
       native.sumOfSquares(g, sums);

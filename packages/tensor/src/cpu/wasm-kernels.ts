@@ -436,6 +436,17 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       ),
   };
 
+  /** Copies `array` into wasm memory at `pointer` (bytes). */
+  const copyIn = (pointer: number, array: Float32Array): void => heap.set(array, pointer / FLOAT_BYTES);
+  /** Copies as many floats as `array` holds from wasm memory at `pointer` (bytes) into it. */
+  const copyOut = (pointer: number, array: Float32Array): void => array.set(heap.subarray(pointer / FLOAT_BYTES, pointer / FLOAT_BYTES + array.length));
+  /** Writes a kept set's wasm copies back into its arrays (all but `skip`) where they are newer. */
+  const bringUpToDate = (kept: ResidentBlock, skip: readonly Float32Array[] = []): void => {
+    if (!kept.stale) return;
+    for (const [i, a] of kept.arrays.entries()) if (!skip.includes(a)) copyOut(kept.pointers[i] as number, a);
+    kept.stale = false;
+  };
+
   const optimizers: OptimizerKernels = {
     rmsprop(value, grad, square, mean, delta, step) {
       const count = value.length;
@@ -443,16 +454,16 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       ensureScratch(5 * bytes);
       // The slots stay in wasm memory from one update to the next (copied out only when read: readSlots); where the
       // region is full they are copied in and out as the value and gradient are.
-      const kept = resident.find(square, mean, delta) ?? resident.place(square, mean, delta, (pointer, array) => heap.set(array, pointer / FLOAT_BYTES));
+      const kept = resident.find(square, mean, delta) ?? resident.place(square, mean, delta, copyIn);
       const [pv, pg] = [scratchBase, scratchBase + bytes];
-      heap.set(value, pv / FLOAT_BYTES);
-      heap.set(grad, pg / FLOAT_BYTES);
+      copyIn(pv, value);
+      copyIn(pg, grad);
       const slots = [square, mean, delta];
       const slotPointers = kept
         ? kept.pointers
         : slots.map((a, i) => {
             const pointer = scratchBase + (2 + i) * bytes;
-            heap.set(a, pointer / FLOAT_BYTES);
+            copyIn(pointer, a);
             return pointer;
           });
       const [pn, pm, pd] = slotPointers as [number, number, number];
@@ -473,40 +484,30 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
         step.epsilon,
       );
       if (kept) kept.stale = true;
-      else
-        for (const [i, a] of slots.entries())
-          a.set(heap.subarray((slotPointers[i] as number) / FLOAT_BYTES, (slotPointers[i] as number) / FLOAT_BYTES + count));
+      else for (const [i, a] of slots.entries()) copyOut(slotPointers[i] as number, a);
       return heap.slice(pv / FLOAT_BYTES, pv / FLOAT_BYTES + count);
     },
     readSlots(arrays) {
       for (const array of arrays) {
         const kept = resident.of(array);
-        if (kept?.stale) {
-          for (const [i, a] of kept.arrays.entries())
-            a.set(heap.subarray((kept.pointers[i] as number) / FLOAT_BYTES, (kept.pointers[i] as number) / FLOAT_BYTES + a.length));
-          kept.stale = false;
-        }
+        if (kept) bringUpToDate(kept);
       }
     },
     writeSlots(arrays) {
       for (const array of arrays) {
         const kept = resident.of(array);
         if (kept === undefined) continue;
-        if (kept.stale) {
-          // The set's other arrays are behind: bring them up to date before the copies stop being the newer side.
-          for (const [i, a] of kept.arrays.entries())
-            if (!arrays.includes(a)) a.set(heap.subarray((kept.pointers[i] as number) / FLOAT_BYTES, (kept.pointers[i] as number) / FLOAT_BYTES + a.length));
-          kept.stale = false;
-        }
-        heap.set(array, (kept.pointers[kept.arrays.indexOf(array)] as number) / FLOAT_BYTES);
+        // The set's other arrays may be behind: bring them up to date before the copies stop being the newer side.
+        bringUpToDate(kept, arrays);
+        copyIn(kept.pointers[kept.arrays.indexOf(array)] as number, array);
       }
     },
     sgd(value, grad, step) {
       const count = value.length;
       const bytes = alignUp(count * FLOAT_BYTES);
       ensureScratch(2 * bytes);
-      heap.set(value, scratchBase / FLOAT_BYTES);
-      heap.set(grad, (scratchBase + bytes) / FLOAT_BYTES);
+      copyIn(scratchBase, value);
+      copyIn(scratchBase + bytes, grad);
       wasm.sgdUpdate(scratchBase, scratchBase + bytes, count, step.scale, step.limit, step.prepare, step.learningRate);
       return heap.slice(scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count);
     },
@@ -516,7 +517,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       ensureScratch(32 + count * FLOAT_BYTES);
       const wide = new Float64Array(wasm.memory.buffer, scratchBase, 4);
       wide.set(sums);
-      heap.set(values, (scratchBase + 32) / FLOAT_BYTES);
+      copyIn(scratchBase + 32, values);
       wasm.sumOfSquares(scratchBase + 32, count, scratchBase);
       sums.set(wide);
     },
