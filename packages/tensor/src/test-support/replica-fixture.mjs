@@ -4,10 +4,12 @@ import { Random, matmul, mul, randomUniform, sum, tensor } from '../../dist/inde
 
 export function setupReplica(init) {
   if (init.refuse) throw new Error('setup refused');
+  // The crash comes 20 ms after setup, so that the pool has its ready reply first: Node does not order a worker's
+  // messages and its error event, and a crash at once could overtake the reply (CI saw it under load).
   if (init.crash)
     setTimeout(() => {
       throw new Error('the worker crashed');
-    });
+    }, 20);
   const w = randomUniform(init.shape, new Random(0), -1, 1, { requiresGrad: true });
   const extra = init.extraParameter ? [randomUniform([1], new Random(0), -1, 1, { requiresGrad: true })] : [];
   return {
