@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Random, type Tensor, matmul, mul, randomUniform, sum, tensor } from './index.js';
-import { splitEvenly, startGradientWorkers } from './workers.js';
+import { Random, type Tensor, add, matmul, mul, randomUniform, sum, tensor } from './index.js';
+import { PARALLEL_SUM_MIN_FLOATS, splitEvenly, startGradientWorkers } from './workers.js';
 
 const script = new URL('./test-support/gradient-worker-fixture.mjs', import.meta.url);
 const shape = [5, 3];
@@ -50,6 +50,51 @@ describe('gradient workers', () => {
         await workers.close();
       }
       w.assign(model().dataSync().slice());
+    }
+  });
+
+  it('share the sum of large gradients among the threads: the same bits as adding each shard’s gradients in worker order', async () => {
+    // 35,003 floats in three parameters, the middle one without a gradient: each thread's stretch of the sum
+    // (PARALLEL_SUM_MIN_FLOATS and up) crosses parameter boundaries.
+    const init = { shape, widths: [4000, 1, 3000], unused: 1 };
+    expect(5 * (4000 + 1 + 3000)).toBeGreaterThanOrEqual(PARALLEL_SUM_MIN_FLOATS);
+    const rng = new Random(11);
+    const ws = init.widths.map((width) => randomUniform([5, width], rng, -1, 1, { requiresGrad: true }));
+    const layered = (x: Float32Array): number => {
+      const input = tensor(x, [x.length / 5, 5]);
+      const terms = ws
+        .filter((_, i) => i !== init.unused)
+        .map((w) => {
+          const y = matmul(input, w);
+          return sum(mul(y, y));
+        });
+      const loss = terms.reduce((a, b) => add(a, b));
+      loss.backward();
+      return loss.item();
+    };
+    const x = Float32Array.from({ length: 9 * 5 }, () => rng.next() * 2 - 1);
+    for (const threads of [2, 3]) {
+      const shards = splitEvenly(9, threads).map(([a, b]) => ({ x: x.slice(a * 5, b * 5) }));
+      // Each shard's gradients on this thread alone, then added in shard order, rounding each sum to float32.
+      const expected = ws.map((w) => new Float32Array(w.size));
+      shards.forEach((shard, s) => {
+        for (const w of ws) w.grad = null;
+        layered(shard.x);
+        ws.forEach((w, i) => {
+          const g = w.grad?.dataSync() ?? new Float32Array(w.size);
+          const into = expected[i] as Float32Array;
+          for (let j = 0; j < g.length; j++) into[j] = s === 0 ? (g[j] as number) : Math.fround((into[j] as number) + (g[j] as number));
+        });
+      });
+      const workers = await startGradientWorkers({ script, params: ws, init, threads });
+      try {
+        for (const w of ws) w.grad = null;
+        await workers.run(shards, (shard) => layered(shard.x));
+        ws.forEach((w, i) => expect(w.grad?.dataSync()).toEqual(expected[i]));
+        expect(ws[init.unused]?.grad?.dataSync().every((g) => g === 0)).toBe(true);
+      } finally {
+        await workers.close();
+      }
     }
   });
 

@@ -1,10 +1,16 @@
 /**
  * Data parallelism on every core (Node's worker_threads), for any model: each step's work is split into one
  * shard per thread; this thread computes the first, each worker a replica of the model the others. The
- * weights go to the workers and their gradients come back through shared memory; the gradients are summed
- * here in worker order, so N threads give one thread's result up to the order of floating-point sums, and
- * the same N gives the same numbers every time. A model package supplies the worker script (a module that
- * calls {@link serveGradients}) and the shards; this module owns the threads, the shared memory and the sums.
+ * weights go to the workers and their gradients come back through shared memory. The gradients are summed
+ * in worker order, each thread summing one stretch of them (this thread the first), so N threads give one
+ * thread's result up to the order of floating-point sums, and the same N gives the same numbers every time.
+ * A model package supplies the worker script (a module that calls {@link serveGradients}) and the shards;
+ * this module owns the threads, the shared memory and the sums.
+ *
+ * Shared memory that becomes tensor storage (the weights a worker computes with, the summed gradients) is
+ * fresh every step and never written again once handed over, as every storage array (the matmul operand
+ * cache relies on it); the buffers written every step (each worker's gradients, this thread's copy of its
+ * own) are only ever read by the sums.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,28 +18,59 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { EngramError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import type { WebWorkerLike } from './web-gradient-workers.js';
-import { type GradientReplica, type GradientWorkers, WorkerReplies, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
+import { tensor } from './create.js';
+import {
+  type GradientReplica,
+  type GradientWorkers,
+  WorkerReplies,
+  addGradients,
+  checkReplica,
+  flatValues,
+  forEachStretch,
+  sharedFloats,
+  splitEvenly,
+  threadsToStart,
+} from './worker-pool.js';
 
 export { type GradientReplica, type GradientWorkers, MAX_THREADS, type WorkerThreads, splitEvenly } from './worker-pool.js';
+
+/**
+ * The fewest gradient floats in all whose sum the workers share: below it this thread sums them alone. A round of
+ * messages to a worker and back took ~70 µs, as long as adding ~10 Ki floats (2-core machine, Node 20).
+ */
+export const PARALLEL_SUM_MIN_FLOATS = 32768;
 
 /** What a worker thread receives at start (built by {@link startGradientWorkers}). */
 interface WorkerStart {
   /** The model package's own start data (its config, shared text…). */
   init: unknown;
-  /** The weights, flat in parameter order (the main thread writes them before each step). */
-  weights: SharedArrayBuffer;
   /** Every worker's gradients, flat in parameter order, one slice per worker. */
   grads: SharedArrayBuffer;
-  /** Where this worker's slice of `grads` starts, in floats. */
-  gradOffset: number;
+  /** The main thread's own gradients, flat in parameter order (written where workers sum them). */
+  mainGrads: SharedArrayBuffer;
+  /** This worker's index: its slice of `grads`. */
+  index: number;
   /** The size of each parameter, in order: a replica of another shape is refused at start. */
   sizes: number[];
-  /** Counters written with Atomics after shared writes and read before shared reads: [weights written, gradients written]. */
+  /** Counters written with Atomics after shared writes and read before shared reads: [main thread's writes, workers' writes]. */
   control: SharedArrayBuffer;
 }
 
+/** The main thread's message to a worker: a shard to compute with these weights, or a stretch of the gradients to sum. */
+type WorkerRequest =
+  | { shard: unknown; weights: Float32Array }
+  | {
+      /** Where the sums go (fresh this step: it becomes the parameters' gradients). */
+      sums: Float32Array;
+      /** The stretch of the flat gradients to sum, [start, end). */
+      start: number;
+      end: number;
+      /** How many workers computed a shard this step (the first ones). */
+      busy: number;
+    };
+
 /** A worker's message to the main thread. */
-type WorkerReply = { ready: true } | { result: unknown } | { error: string };
+type WorkerReply = { ready: true } | { result: unknown } | { summed: true } | { error: string };
 
 /** Options of {@link startGradientWorkers}. */
 export interface GradientWorkersOptions {
@@ -83,15 +120,15 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
   const threads = threadsToStart(options.threads, options.most);
   const sizes = params.map((p) => p.size);
   const total = sizes.reduce((n, s) => n + s, 0);
-  const sharedWeights = new SharedArrayBuffer(Math.max(1, total) * 4);
   const sharedGrads = new SharedArrayBuffer(Math.max(1, (threads - 1) * total) * 4);
+  const sharedMainGrads = new SharedArrayBuffer(Math.max(1, threads > 1 ? total : 1) * 4);
   const sharedControl = new SharedArrayBuffer(8);
-  const weights = new Float32Array(sharedWeights);
   const grads = new Float32Array(sharedGrads);
+  const mainGrads = new Float32Array(sharedMainGrads);
   const control = new Int32Array(sharedControl);
 
-  const workers = Array.from({ length: threads - 1 }, (_, i) => {
-    const start: WorkerStart = { init: options.init, weights: sharedWeights, grads: sharedGrads, gradOffset: i * total, sizes, control: sharedControl };
+  const workers = Array.from({ length: threads - 1 }, (_, index) => {
+    const start: WorkerStart = { init: options.init, grads: sharedGrads, mainGrads: sharedMainGrads, index, sizes, control: sharedControl };
     return new Worker(options.script, { workerData: start });
   });
   // Each worker answers one message at a time; a crash or an early exit fails whatever is waiting on it.
@@ -102,6 +139,46 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
     worker.on('exit', (code) => replies.failed(worker, new EngramError(`gradient worker: exited (code ${code})`)));
   }
   const next = (worker: Worker) => replies.next(worker);
+  const ask = (worker: Worker, request: WorkerRequest) => {
+    const reply = next(worker);
+    worker.postMessage(request);
+    return reply;
+  };
+  /**
+   * Sets each parameter's `grad` to the sum of this thread's gradients and the busy workers', in worker order; each
+   * thread sums one stretch of the flat gradients, this thread the first (read from its own arrays), each worker a
+   * later one (reading this thread's gradients from `mainGrads`).
+   */
+  const sumGradients = async (busy: readonly Worker[]): Promise<void> => {
+    Atomics.load(control, 1);
+    const sums = sharedFloats(total);
+    // Small gradients are summed here alone: a message to a worker costs more than the sum.
+    const helpers = total >= PARALLEL_SUM_MIN_FLOATS ? busy : [];
+    const parts = splitEvenly(total, helpers.length + 1);
+    const mineEnd = (parts[0] as [number, number])[1];
+    forEachStretch(sizes, mineEnd, total, (param, at, offset, n) => {
+      const grad = params[param]?.grad ?? null;
+      if (grad === null) mainGrads.fill(0, offset, offset + n);
+      else mainGrads.set(grad.dataSync().subarray(at, at + n), offset);
+    });
+    Atomics.add(control, 0, 1);
+    const summed = helpers.map((worker, i) => {
+      const [start, end] = parts[i + 1] as [number, number];
+      return ask(worker, { sums, start, end, busy: busy.length });
+    });
+    const theirs = busy.map((_, w) => grads.subarray(w * total, (w + 1) * total));
+    forEachStretch(sizes, 0, mineEnd, (param, at, offset, n) => {
+      const grad = params[param]?.grad ?? null;
+      addGradients(sums, offset, grad === null ? null : grad.dataSync(), at, theirs, offset, n);
+    });
+    await Promise.all(summed);
+    Atomics.load(control, 1);
+    let offset = 0;
+    for (const p of params) {
+      p.grad = tensor(sums.subarray(offset, offset + p.size), p.shape, { backend: p.backend, copy: false });
+      offset += p.size;
+    }
+  };
   const close = async () => {
     for (const worker of workers) worker.removeAllListeners('exit');
     await Promise.all(workers.map((worker) => worker.terminate()));
@@ -117,22 +194,15 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
     threads,
     async run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]> {
       replies.checkStep(shards.length, threads);
-      flatValues(params, weights);
-      Atomics.add(control, 0, 1);
       // Workers past the last shard sit this step out.
       const busy = workers.slice(0, shards.length - 1);
-      const answers = busy.map((worker, i) => {
-        const reply = next(worker);
-        worker.postMessage({ shard: shards[i + 1] });
-        return reply;
-      });
+      if (busy.length === 0) return [local(shards[0] as Shard)];
+      const weights = flatValues(params, sharedFloats(total));
+      Atomics.add(control, 0, 1);
+      const answers = busy.map((worker, i) => ask(worker, { shard: shards[i + 1], weights }));
       const mine = local(shards[0] as Shard);
       const theirs = await Promise.all(answers);
-      Atomics.load(control, 1);
-      addWorkerGradients(
-        params,
-        busy.map((_, w) => grads.subarray(w * total, (w + 1) * total)),
-      );
+      await sumGradients(busy);
       return [mine, ...theirs.map((reply) => (reply as { result: Result }).result)];
     },
     close,
@@ -167,28 +237,40 @@ export function serveGradients<Init, Shard, Result>(setup: (init: Init) => Gradi
     reply({ error: error instanceof Error ? error.message : String(error) });
     return;
   }
-  const weights = new Float32Array(start.weights);
+  const total = start.sizes.reduce((n, s) => n + s, 0);
   const grads = new Float32Array(start.grads);
+  const mainGrads = new Float32Array(start.mainGrads);
   const control = new Int32Array(start.control);
-  port.on('message', ({ shard }: { shard: Shard }) => {
+  const computeShard = (shard: Shard, weights: Float32Array): unknown => {
+    let offset = 0;
+    for (const p of replica.params) {
+      // The step's own weights, never written again: used in place (kernels may cache an operand by its array).
+      p.assign(weights.subarray(offset, offset + p.size));
+      p.grad = null;
+      offset += p.size;
+    }
+    const result = replica.compute(shard);
+    offset = start.index * total;
+    for (const p of replica.params) {
+      if (p.grad === null) grads.fill(0, offset, offset + p.size);
+      else grads.set(p.grad.dataSync(), offset);
+      offset += p.size;
+    }
+    return result;
+  };
+  port.on('message', (request: WorkerRequest) => {
     try {
       Atomics.load(control, 0);
-      let offset = 0;
-      for (const p of replica.params) {
-        // A fresh copy each step: kernels may cache an operand by its array, so changed values must come in a new array.
-        p.assign(weights.slice(offset, offset + p.size));
-        p.grad = null;
-        offset += p.size;
+      if ('shard' in request) {
+        const result = computeShard(request.shard as Shard, request.weights);
+        Atomics.add(control, 1, 1);
+        reply({ result });
+        return;
       }
-      const result = replica.compute(shard);
-      offset = start.gradOffset;
-      for (const p of replica.params) {
-        if (p.grad === null) grads.fill(0, offset, offset + p.size);
-        else grads.set(p.grad.dataSync(), offset);
-        offset += p.size;
-      }
+      const theirs = Array.from({ length: request.busy }, (_, w) => grads.subarray(w * total, (w + 1) * total));
+      addGradients(request.sums, request.start, mainGrads, request.start, theirs, request.start, request.end - request.start);
       Atomics.add(control, 1, 1);
-      reply({ result });
+      reply({ summed: true });
     } catch (error) {
       reply({ error: error instanceof Error ? error.message : String(error) });
     }

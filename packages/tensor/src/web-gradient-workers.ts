@@ -180,8 +180,8 @@ export function serveWebGradients<Init, Shard, Result>(
       if (replica === null) throw new EngramError('a shard came before the replica was built');
       let offset = 0;
       for (const p of replica.params) {
-        // A fresh array each step: kernels may cache an operand by its array, so changed values must come in a new one.
-        p.assign(request.weights.slice(offset, offset + p.size));
+        // The weights came as this message's own copy (a structured clone) and are never written: used in place.
+        p.assign(request.weights.subarray(offset, offset + p.size));
         p.grad = null;
         offset += p.size;
       }

@@ -70,6 +70,39 @@ export function splitEvenly(length: number, parts: number): [number, number][] {
   return Array.from({ length: parts }, (_, i) => [Math.floor((i * length) / parts), Math.floor(((i + 1) * length) / parts)]);
 }
 
+/**
+ * A zero-filled Float32Array of `length` floats in a new SharedArrayBuffer (at least one float: a buffer of none
+ * cannot be shared).
+ * @param length - how many floats
+ */
+export function sharedFloats(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length);
+}
+
+/**
+ * Calls `visit` for each parameter's share of the stretch [start, end) of the flat parameter layout: the parameter's
+ * index, where the share starts within the parameter, where it starts in the flat layout, and its length.
+ * @param sizes - each parameter's size, in order
+ * @param start - where the stretch starts in the flat layout
+ * @param end - where it ends (exclusive)
+ * @param visit - called once per parameter the stretch covers part of, in order
+ */
+export function forEachStretch(
+  sizes: readonly number[],
+  start: number,
+  end: number,
+  visit: (param: number, at: number, offset: number, n: number) => void,
+): void {
+  let offset = 0;
+  for (let param = 0; param < sizes.length && offset < end; param++) {
+    const size = sizes[param] as number;
+    const from = Math.max(start, offset);
+    const to = Math.min(end, offset + size);
+    if (to > from) visit(param, from - offset, from, to - from);
+    offset += size;
+  }
+}
+
 /** The parameters' values, flat in parameter order (what every worker loads before a step). */
 export function flatValues(params: readonly Tensor[], into: Float32Array): Float32Array {
   let offset = 0;
@@ -89,18 +122,46 @@ export function flatValues(params: readonly Tensor[], into: Float32Array): Float
 export function addWorkerGradients(params: readonly Tensor[], workerGradients: readonly Float32Array[]): void {
   let offset = 0;
   for (const p of params) {
-    // The first worker's sum also makes the array.
-    const mine = p.grad === null ? null : p.grad.dataSync();
-    const sum = new Float32Array(p.size);
-    for (let w = 0; w < workerGradients.length; w++) {
-      const theirs = workerGradients[w] as Float32Array;
-      const into = w === 0 ? mine : sum;
-      if (into === null) sum.set(theirs.subarray(offset, offset + p.size));
-      else for (let i = 0; i < p.size; i++) sum[i] = (into[i] as number) + (theirs[offset + i] as number);
-    }
-    if (workerGradients.length === 0 && mine !== null) sum.set(mine);
+    const n = p.size;
+    const sum = new Float32Array(n);
+    addGradients(sum, 0, p.grad === null ? null : p.grad.dataSync(), 0, workerGradients, offset, n);
     p.grad = tensor(sum, p.shape, { backend: p.backend, copy: false });
-    offset += p.size;
+    offset += n;
+  }
+}
+
+/**
+ * The sum of one stretch of the flat gradients, in the order of {@link addWorkerGradients}:
+ * `into[intoAt + i] = ((mine[mineAt + i] + workers[0][at + i]) + workers[1][at + i]) + …` for i in [0, n), a
+ * missing gradient (`mine` null) counting as zeros.
+ * @param into - where the sums go
+ * @param intoAt - where in `into` the stretch starts
+ * @param mine - this thread's gradients (null: none)
+ * @param mineAt - where in `mine` the stretch starts
+ * @param workers - each busy worker's gradients, flat in parameter order
+ * @param at - where in the workers' gradients the stretch starts
+ * @param n - its length
+ */
+export function addGradients(
+  into: Float32Array,
+  intoAt: number,
+  mine: Float32Array | null,
+  mineAt: number,
+  workers: readonly Float32Array[],
+  at: number,
+  n: number,
+): void {
+  const first = workers[0];
+  if (first === undefined) {
+    if (mine === null) into.fill(0, intoAt, intoAt + n);
+    else into.set(mine.subarray(mineAt, mineAt + n), intoAt);
+    return;
+  }
+  if (mine === null) for (let i = 0; i < n; i++) into[intoAt + i] = 0 + (first[at + i] as number);
+  else for (let i = 0; i < n; i++) into[intoAt + i] = (mine[mineAt + i] as number) + (first[at + i] as number);
+  for (let w = 1; w < workers.length; w++) {
+    const theirs = workers[w] as Float32Array;
+    for (let i = 0; i < n; i++) into[intoAt + i] = (into[intoAt + i] as number) + (theirs[at + i] as number);
   }
 }
 

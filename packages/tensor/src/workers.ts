@@ -10,6 +10,7 @@ export {
   type GradientWorkersOptions,
   type WorkerThreads,
   MAX_THREADS,
+  PARALLEL_SUM_MIN_FLOATS,
   serveGradients,
   splitEvenly,
   startGradientWorkers,

@@ -1,6 +1,6 @@
 // The replica both gradient-worker fixtures serve (y = x·W, loss Σ y²), built from the package's dist/ (worker threads
 // run JavaScript, not the TypeScript sources). `init` can make it refuse, crash, or have a parameter too many.
-import { Random, matmul, mul, randomUniform, sum, tensor } from '../../dist/index.js';
+import { Random, add, matmul, mul, randomUniform, sum, tensor } from '../../dist/index.js';
 
 export function setupReplica(init) {
   if (init.refuse) throw new Error('setup refused');
@@ -10,6 +10,7 @@ export function setupReplica(init) {
     setTimeout(() => {
       throw new Error('the worker crashed');
     }, 20);
+  if (init.widths) return layeredReplica(init);
   const w = randomUniform(init.shape, new Random(0), -1, 1, { requiresGrad: true });
   const extra = init.extraParameter ? [randomUniform([1], new Random(0), -1, 1, { requiresGrad: true })] : [];
   return {
@@ -21,6 +22,28 @@ export function setupReplica(init) {
       const loss = sum(mul(y, y));
       loss.backward();
       return { loss: loss.item(), rows: shard.x.length / init.shape[0] };
+    },
+  };
+}
+
+// Several parameters W_i of shape [rows, widths[i]], the loss Σ_i Σ (x·W_i)² leaving out W_unused (its gradient stays
+// null): gradients large enough for the threads to share their sum, with a parameter that gets none.
+function layeredReplica(init) {
+  const rows = init.shape[0];
+  const ws = init.widths.map((width, i) => randomUniform([rows, width], new Random(i), -1, 1, { requiresGrad: true }));
+  return {
+    params: ws,
+    compute(shard) {
+      const x = tensor(shard.x, [shard.x.length / rows, rows]);
+      let loss = null;
+      ws.forEach((w, i) => {
+        if (i === init.unused) return;
+        const y = matmul(x, w);
+        const term = sum(mul(y, y));
+        loss = loss === null ? term : add(loss, term);
+      });
+      loss.backward();
+      return { loss: loss.item(), rows: shard.x.length / rows };
     },
   };
 }
