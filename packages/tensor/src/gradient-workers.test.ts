@@ -90,7 +90,7 @@ describe('gradient workers', () => {
       try {
         for (const w of ws) w.grad = null;
         await workers.run(shards, (shard) => layered(shard.x));
-        ws.forEach((w, i) => expect(w.grad?.dataSync()).toEqual(expected[i]));
+        for (const [i, w] of ws.entries()) expect(w.grad?.dataSync()).toEqual(expected[i]);
         expect(ws[init.unused]?.grad?.dataSync().every((g) => g === 0)).toBe(true);
       } finally {
         await workers.close();
