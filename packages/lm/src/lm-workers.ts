@@ -59,6 +59,8 @@ export async function createLmWorkers(model: LmModel, threads: number, batch: nu
         state: { h: layers.map((l) => join((r) => r.h, l)), c: layers.map((l) => join((r) => r.c, l)) },
       };
     },
+    gradientNorm: () => workers.gradientNorm(),
+    step: (optimizer, options) => workers.step(optimizer, options),
     close: () => workers.close(),
   };
 }

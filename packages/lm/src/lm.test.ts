@@ -37,6 +37,7 @@ import {
   windowCount,
 } from './index.js';
 import { createLmWorkers } from './workers.js';
+import { PARALLEL_SUM_MIN_FLOATS } from '@engram/tensor/workers';
 
 const folders: string[] = [];
 const scratch = (): string => {
@@ -191,7 +192,12 @@ describe('the language model', () => {
     const train = patternText(1500, v, 3);
     const valid = patternText(300, v, 4);
     const recipe = tinyRecipe({ epochs: 2, batch: 5, model: { ...tinyRecipe().model, dropout: 0.3, layers: 2 } });
-    const run = async (threads: number) => {
+    // Hidden size 64: gradients wide enough for the threads to share their sum and the SGD step.
+    const wide = { ...recipe, model: { ...recipe.model, hiddenSize: 64 } };
+    expect(flatParameters(createLm({ ...wide.model, vocabularySize: v }, new Random(2))).reduce((n, w) => n + w.length, 0)).toBeGreaterThanOrEqual(
+      PARALLEL_SUM_MIN_FLOATS,
+    );
+    const run = async (threads: number, recipe: LmRecipe) => {
       const model = createLm({ ...recipe.model, vocabularySize: v }, new Random(2));
       const workers = threads > 1 ? await createLmWorkers(model, threads, recipe.batch) : undefined;
       const losses: number[] = [];
@@ -213,14 +219,16 @@ describe('the language model', () => {
       }
       return { weights: flatParameters(model).flatMap((w) => Array.from(w)), losses, valids, used: workers?.threads ?? 1 };
     };
-    const one = await run(1);
-    for (const threads of [2, 3, 8]) {
-      const many = await run(threads);
-      expect(many.used).toBe(Math.min(threads, recipe.batch));
-      expect(many.losses.length).toBe(one.losses.length);
-      for (const [i, loss] of many.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 4);
-      for (const [i, p] of many.valids.entries()) expect(p).toBeCloseTo(one.valids[i] as number, 3);
-      expect(Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))))).toBeLessThan(1e-4);
+    for (const each of [recipe, wide]) {
+      const one = await run(1, each);
+      for (const threads of [2, 3, 8]) {
+        const many = await run(threads, each);
+        expect(many.used).toBe(Math.min(threads, each.batch));
+        expect(many.losses.length).toBe(one.losses.length);
+        for (const [i, loss] of many.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 4);
+        for (const [i, p] of many.valids.entries()) expect(p).toBeCloseTo(one.valids[i] as number, 3);
+        expect(Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))))).toBeLessThan(1e-4);
+      }
     }
     const model = createLm({ ...recipe.model, vocabularySize: v }, new Random(2));
     await expect(createLmWorkers(model, 0, recipe.batch)).rejects.toThrow(/threads must be an integer/);

@@ -3,6 +3,7 @@ import {
   NonFiniteError,
   Random,
   SGD,
+  type StepOptions,
   type Tensor,
   crossEntropy,
   gradientNorm as globalNorm,
@@ -161,6 +162,15 @@ export interface LmGradients {
     batch: number,
     masks: LmDropoutMasks | undefined,
   ): Promise<LmGradientsResult>;
+  /** The global norm of the gradients the last `compute` left (default: `gradientNorm` of the parameters). */
+  gradientNorm?(): number;
+  /**
+   * One optimizer step from the gradients the last `compute` left, shared among the threads where it can be
+   * (default: `optimizer.step(options)`).
+   * @param optimizer - the training's optimizer
+   * @param options - the gradient scale and clip
+   */
+  step?(optimizer: SGD, options: StepOptions): Promise<void>;
 }
 
 /** What {@link LmGradients.compute} returns. */
@@ -317,9 +327,14 @@ export function trainWindow(
 /** The end of every training step: global-norm clipping, the NaN/Inf check, the SGD update. Returns the norm before clipping. */
 function clipAndStep(optimizer: SGD, maxGradNorm: number, step: number): number {
   const gradientNorm = globalNorm(optimizer.params);
-  if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
-  optimizer.step({ gradientScale: normClipScale(gradientNorm, maxGradNorm) });
+  optimizer.step(clipOptions(gradientNorm, maxGradNorm, step));
   return gradientNorm;
+}
+
+/** The step's global-norm clipping, once the norm is checked finite (a NaN or Inf stops training at this step). */
+function clipOptions(gradientNorm: number, maxGradNorm: number, step: number): StepOptions {
+  if (!Number.isFinite(gradientNorm)) throw new NonFiniteError(step, `the gradient norm (${gradientNorm})`);
+  return { gradientScale: normClipScale(gradientNorm, maxGradNorm) };
 }
 
 /**
@@ -347,7 +362,12 @@ export async function trainWindowWith(
   const result = await gradients.compute(model, state, inputs, targets, batch, options.dropoutMasks);
   const value = result.loss / (inputs.length / batch);
   if (!Number.isFinite(value)) throw new NonFiniteError(options.step, `the loss (${value})`);
-  return { loss: value, gradientNorm: clipAndStep(optimizer, options.maxGradNorm, options.step), state: result.state };
+  // The norm and the update from the threads where they share them (the same clipping and check as clipAndStep's).
+  const gradientNorm = gradients.gradientNorm?.() ?? globalNorm(optimizer.params);
+  const stepOptions = clipOptions(gradientNorm, options.maxGradNorm, options.step);
+  if (gradients.step) await gradients.step(optimizer, stepOptions);
+  else optimizer.step(stepOptions);
+  return { loss: value, gradientNorm, state: result.state };
 }
 
 /**

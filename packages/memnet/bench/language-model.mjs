@@ -32,12 +32,15 @@ async function engram(threads) {
     for (let i = first; i < first + count; i++) {
       const at = positions.subarray(i * B, (i + 1) * B);
       optimizer.zeroGrad();
-      if (workers) await workers.compute(model, corpus.train, at);
-      else {
+      // As training does: on several threads, the norm and the SGD step shared among them.
+      if (workers) {
+        await workers.compute(model, corpus.train, at);
+        await workers.step(optimizer, { gradientScale: normClipScale(workers.gradientNorm(), MEMNET_LM_RECIPE.maxGradNorm) });
+      } else {
         const batch = encodeTextPositions(corpus.train, at, config);
         crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum').backward();
+        optimizer.step({ gradientScale: normClipScale(gradientNorm(params), MEMNET_LM_RECIPE.maxGradNorm) });
       }
-      optimizer.step({ gradientScale: normClipScale(gradientNorm(params), MEMNET_LM_RECIPE.maxGradNorm) }); // as training does
     }
   };
   await train(0, 2);

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { LmVocabulary } from '@engram/lm';
 import { Random, type Tensor, crossEntropy, parameterList } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
+import { PARALLEL_SUM_MIN_FLOATS } from '@engram/tensor/workers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemnetLmWorkers } from './workers.js';
 import {
   MEMNET_LM_RECIPE,
+  type MemnetConfig,
   type MemnetLmSnapshot,
   type MemnetModel,
+  type TrainMemnetLmOptions,
   createMemnet,
   encodeTextPositions,
   evaluateMemnetLm,
@@ -50,6 +53,8 @@ function corpus(length: number, seed: number): Int32Array {
   return Int32Array.from(out.slice(0, length));
 }
 const tinyConfig = () => memnetLmConfig(vocabulary.size, { hops: 2, memorySize: 6, embeddingSize: 8 });
+/** Wide enough (H alone: 192² floats) for the threads to share the gradient sum and the SGD step (PARALLEL_SUM_MIN_FLOATS). */
+const wideConfig = () => memnetLmConfig(vocabulary.size, { hops: 2, memorySize: 6, embeddingSize: 192 });
 
 describe('MemN2N language model (§5)', () => {
   it('encodes each position as the N previous words, oldest first, with their ages; fewer at the start, then empty memories', () => {
@@ -215,8 +220,8 @@ describe('MemN2N language model (§5)', () => {
     const ids = corpus(600, 21);
     const data = { train: ids, valid: corpus(80, 22) };
     const recipe = { ...MEMNET_LM_RECIPE, batch: 12, maxEpochs: 1 };
-    const train = async (threads: number) => {
-      const model = createMemnet(tinyConfig(), new Random(7));
+    const train = async (threads: number, config: MemnetConfig) => {
+      const model = createMemnet(config, new Random(7));
       const workers = threads > 1 ? await createMemnetLmWorkers(model, ids, threads) : undefined;
       const losses: number[] = [];
       try {
@@ -226,13 +231,16 @@ describe('MemN2N language model (§5)', () => {
       }
       return { weights: parameterList(model.params).flatMap((p) => Array.from(p.toArray())), losses };
     };
-    const one = await train(1);
-    for (const threads of [2, 3]) {
-      const many = await train(threads);
-      expect(many.losses.length).toBe(one.losses.length);
-      for (const [i, loss] of many.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 4);
-      const drift = Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))));
-      expect(drift).toBeLessThan(1e-4);
+    expect(parameterList(createMemnet(wideConfig(), new Random(1)).params).reduce((n, p) => n + p.size, 0)).toBeGreaterThanOrEqual(PARALLEL_SUM_MIN_FLOATS);
+    for (const config of [tinyConfig(), wideConfig()]) {
+      const one = await train(1, config);
+      for (const threads of [2, 3]) {
+        const many = await train(threads, config);
+        expect(many.losses.length).toBe(one.losses.length);
+        for (const [i, loss] of many.losses.entries()) expect(loss).toBeCloseTo(one.losses[i] as number, 4);
+        const drift = Math.max(...many.weights.map((w, i) => Math.abs(w - (one.weights[i] as number))));
+        expect(drift).toBeLessThan(1e-4);
+      }
     }
     await expect(createMemnetLmWorkers(createMemnet(tinyConfig(), new Random(1)), ids, 0)).rejects.toThrow(/threads must be an integer/);
   });
@@ -263,6 +271,37 @@ describe('MemN2N language model (§5)', () => {
     expect(stopped).toEqual({ kind: 'interrupted', step: 30 });
     const { model: resumed, snapshot } = await loadMemnetLmCheckpoint(path);
     await trainMemnetLm(resumed, { train, valid }, { recipe, resume: snapshot });
+    const values = (m: MemnetModel) => parameterList(m.params).map((t) => Array.from(t.dataSync()));
+    expect(values(resumed)).toEqual(values(whole));
+  });
+
+  it('resume on two threads equals an uninterrupted two-thread run, bit for bit (the threads sharing the SGD step)', async () => {
+    const recipe = { batch: 16, learningRate: 0.3, decay: 1.5, minLearningRate: 0.2, maxGradNorm: 50, maxEpochs: 2 };
+    const train = corpus(300, 9);
+    const valid = corpus(60, 10);
+    const run = async (model: MemnetModel, options: TrainMemnetLmOptions) => {
+      const workers = await createMemnetLmWorkers(model, train, 2);
+      try {
+        return await trainMemnetLm(model, { train, valid }, { ...options, recipe, gradients: workers });
+      } finally {
+        await workers.close();
+      }
+    };
+    const whole = createMemnet(wideConfig(), new Random(11));
+    await run(whole, { seed: 3 });
+    const path = join(scratch(), 'checkpoint.safetensors');
+    const first = createMemnet(wideConfig(), new Random(11));
+    let steps = 0;
+    const stopped = await run(first, {
+      seed: 3,
+      checkpointEvery: 1000,
+      shouldStop: () => steps >= 20,
+      onStep: () => void steps++,
+      onCheckpoint: (s: MemnetLmSnapshot) => saveMemnetLmCheckpoint(path, first, vocabulary, s),
+    });
+    expect(stopped).toEqual({ kind: 'interrupted', step: 20 });
+    const { model: resumed, snapshot } = await loadMemnetLmCheckpoint(path);
+    await run(resumed, { resume: snapshot });
     const values = (m: MemnetModel) => parameterList(m.params).map((t) => Array.from(t.dataSync()));
     expect(values(resumed)).toEqual(values(whole));
   });

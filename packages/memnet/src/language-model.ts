@@ -23,8 +23,10 @@ import {
 } from '@engram/lm';
 import {
   EngramError,
+  type Optimizer,
   Random,
   SGD,
+  type StepOptions,
   type Tensor,
   type SafetensorsContents,
   checkRngState,
@@ -381,6 +383,15 @@ export interface MemnetLmGradients {
    * @param positions - the positions whose next word is predicted
    */
   compute(model: MemnetModel, text: Int32Array, positions: Int32Array): Promise<number>;
+  /** The global norm of the gradients the last `compute` left (default: `gradientNorm` of the parameters). */
+  gradientNorm?(): number;
+  /**
+   * One optimizer step from the gradients the last `compute` left, shared among the threads where it can be
+   * (default: `optimizer.step(options)`).
+   * @param optimizer - the training's optimizer
+   * @param options - the gradient scale and clip
+   */
+  step?(optimizer: Optimizer, options: StepOptions): Promise<void>;
 }
 
 /** Options of {@link trainMemnetLm}. All hooks may be async; training waits for them. */
@@ -484,10 +495,12 @@ export async function trainMemnetLm(
         if (Number.isFinite(nats)) loss.backward();
       }
       if (!Number.isFinite(nats)) return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${nats} at step ${training.step + 1}` };
-      const gradientNorm = globalNorm(params);
+      const gradientNorm = options.gradients?.gradientNorm?.() ?? globalNorm(params);
       if (!Number.isFinite(gradientNorm))
         return { kind: 'non-finite', step: training.step + 1, message: `the gradient norm is ${gradientNorm} at step ${training.step + 1}` };
-      optimizer.step({ gradientScale: normClipScale(gradientNorm, recipe.maxGradNorm) });
+      const stepOptions = { gradientScale: normClipScale(gradientNorm, recipe.maxGradNorm) };
+      if (options.gradients?.step) await options.gradients.step(optimizer, stepOptions);
+      else optimizer.step(stepOptions);
       training.step++;
       training.stepInEpoch++;
       training.tokens += recipe.batch;

@@ -52,6 +52,8 @@ export async function createMemnetLmWorkers(model: MemnetModel, text: Int32Array
       });
       return nats.reduce((a, b) => a + b, 0);
     },
+    gradientNorm: () => workers.gradientNorm(),
+    step: (optimizer, options) => workers.step(optimizer, options),
     close: () => workers.close(),
   };
 }

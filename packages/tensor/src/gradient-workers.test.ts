@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Random, type Tensor, add, matmul, mul, randomUniform, sum, tensor } from './index.js';
+import { RMSProp, Random, SGD, type Tensor, add, gradientNorm, matmul, mul, randomUniform, sum, tensor } from './index.js';
 import { PARALLEL_SUM_MIN_FLOATS, splitEvenly, startGradientWorkers } from './workers.js';
 
 const script = new URL('./test-support/gradient-worker-fixture.mjs', import.meta.url);
@@ -92,6 +92,83 @@ describe('gradient workers', () => {
         await workers.run(shards, (shard) => layered(shard.x));
         for (const [i, w] of ws.entries()) expect(w.grad?.dataSync()).toEqual(expected[i]);
         expect(ws[init.unused]?.grad?.dataSync().every((g) => g === 0)).toBe(true);
+      } finally {
+        await workers.close();
+      }
+    }
+  });
+
+  it('share plain SGD’s step among the threads: the same bits as optimizer.step, the next step computed with the new weights', async () => {
+    const init = { shape, widths: [4000, 1, 3000], unused: 1 };
+    const rng = new Random(12);
+    const ws = init.widths.map((width) => randomUniform([5, width], rng, -1, 1, { requiresGrad: true }));
+    const x = Float32Array.from({ length: 9 * 5 }, () => rng.next() * 2 - 1);
+    const layered = (params: readonly Tensor[], rows: Float32Array): number => {
+      const input = tensor(rows, [rows.length / 5, 5]);
+      const terms = params
+        .filter((_, i) => i !== init.unused)
+        .map((w) => {
+          const y = matmul(input, w);
+          return sum(mul(y, y));
+        });
+      const loss = terms.reduce((a, b) => add(a, b));
+      loss.backward();
+      return loss.item();
+    };
+    /** The same parameters' values with the same gradients: what optimizer.step on this thread alone does with them. */
+    const copies = () =>
+      ws.map((w) => {
+        const copy = tensor(w.dataSync().slice(), w.shape, { requiresGrad: true });
+        copy.grad = w.grad === null ? null : tensor(w.grad.dataSync().slice(), w.shape);
+        return copy;
+      });
+    const bits = (params: readonly Tensor[]) => params.map((p) => Array.from(p.dataSync()));
+    for (const threads of [2, 3]) {
+      const shards = splitEvenly(9, threads).map(([a, b]) => ({ x: x.slice(a * 5, b * 5) }));
+      const workers = await startGradientWorkers({ script, params: ws, init, threads });
+      try {
+        for (const [k, options] of [{ gradientScale: 0.3 }, { gradientScale: 0.9, clipValue: 0.05 }, {}].entries()) {
+          for (const w of ws) w.grad = null;
+          await workers.run(shards, (shard) => layered(ws, shard.x));
+          // Each thread summed the squares of its stretch: the norm of the summed gradients, up to the order of sums.
+          expect(workers.gradientNorm()).toBeCloseTo(gradientNorm(ws), 2);
+          expect(Math.abs(workers.gradientNorm() / gradientNorm(ws) - 1)).toBeLessThan(1e-12);
+          const reference = copies();
+          new SGD(reference, 0.1).step(options);
+          const optimizer = new SGD(ws, 0.1);
+          await workers.step(optimizer, options);
+          expect(optimizer.stepCount).toBe(1);
+          expect(bits(ws)).toEqual(bits(reference));
+          // The next step's shards run with these weights on every thread: the loss of the whole batch on this thread
+          // with them equals the threads' sum (the workers got the weights the step wrote, not older ones).
+          if (k === 0) {
+            const alone = copies();
+            const whole = layered(alone, x);
+            for (const w of ws) w.grad = null;
+            const results = await workers.run(shards, (shard) => ({ loss: layered(ws, shard.x) }));
+            expect(results.reduce((a, r) => a + r.loss, 0)).toBeCloseTo(whole, 2);
+            await workers.step(new SGD(ws, 0.1));
+          }
+        }
+        // A gradient changed after the sum, or an optimizer with slots: optimizer.step on this thread, as without workers.
+        for (const w of ws) w.grad = null;
+        await workers.run(shards, (shard) => layered(ws, shard.x));
+        const first = ws[0] as Tensor;
+        first.grad = tensor(
+          (first.grad as Tensor).dataSync().map((g) => g * 2),
+          first.shape,
+        );
+        expect(workers.gradientNorm()).toBe(gradientNorm(ws));
+        const changed = copies();
+        new SGD(changed, 0.1).step();
+        await workers.step(new SGD(ws, 0.1));
+        expect(bits(ws)).toEqual(bits(changed));
+        for (const w of ws) w.grad = null;
+        await workers.run(shards, (shard) => layered(ws, shard.x));
+        const withSlots = copies();
+        new RMSProp(withSlots, 0.01).step();
+        await workers.step(new RMSProp(ws, 0.01));
+        expect(bits(ws)).toEqual(bits(withSlots));
       } finally {
         await workers.close();
       }

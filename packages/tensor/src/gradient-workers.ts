@@ -19,6 +19,7 @@ import { EngramError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import type { WebWorkerLike } from './web-gradient-workers.js';
 import { tensor } from './create.js';
+import { type Optimizer, SGD, type StepOptions, gradientNorm, plainSgd, stepSettings } from './optim.js';
 import {
   type GradientReplica,
   type GradientWorkers,
@@ -29,6 +30,7 @@ import {
   forEachStretch,
   sharedFloats,
   splitEvenly,
+  sumOfSquares,
   threadsToStart,
 } from './worker-pool.js';
 
@@ -56,7 +58,10 @@ interface WorkerStart {
   control: SharedArrayBuffer;
 }
 
-/** The main thread's message to a worker: a shard to compute with these weights, or a stretch of the gradients to sum. */
+/**
+ * The main thread's message to a worker: a shard to compute with these weights, a stretch of the gradients to sum, or
+ * a stretch of the parameters to update by plain SGD.
+ */
 type WorkerRequest =
   | { shard: unknown; weights: Float32Array }
   | {
@@ -67,10 +72,31 @@ type WorkerRequest =
       end: number;
       /** How many workers computed a shard this step (the first ones). */
       busy: number;
+    }
+  | {
+      /** θ ← θ − η·clip(g·scale) over [start, end): from these weights and summed gradients into `next` (fresh). */
+      update: { weights: Float32Array; sums: Float32Array; next: Float32Array; learningRate: number; scale: number; limit: number };
+      start: number;
+      end: number;
     };
 
 /** A worker's message to the main thread. */
-type WorkerReply = { ready: true } | { result: unknown } | { summed: true } | { error: string };
+type WorkerReply = { ready: true } | { result: unknown } | { summed: true; squares: number } | { updated: true } | { error: string };
+
+/** What the last step's sum left: where the threads' gradients and weights are, and which tensors hold them. */
+interface SharedSum {
+  /** The step's weights, flat (what the workers computed with). */
+  weights: Float32Array;
+  /** The summed gradients, flat: the parameters' `grad` are views of it. */
+  sums: Float32Array;
+  /** Σ g² over all of them, from each thread's stretch. */
+  squares: number;
+  /** The stretches: this thread's first, then one per worker that summed. */
+  parts: [number, number][];
+  /** The parameters' storage and gradients when the sum was made (a step on the threads needs both unchanged). */
+  values: Float32Array[];
+  grads: (Tensor | null)[];
+}
 
 /** Options of {@link startGradientWorkers}. */
 export interface GradientWorkersOptions {
@@ -149,7 +175,7 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
    * thread sums one stretch of the flat gradients, this thread the first (read from its own arrays), each worker a
    * later one (reading this thread's gradients from `mainGrads`).
    */
-  const sumGradients = async (busy: readonly Worker[]): Promise<void> => {
+  const sumGradients = async (busy: readonly Worker[], weights: Float32Array, values: Float32Array[]): Promise<SharedSum> => {
     Atomics.load(control, 1);
     const sums = sharedFloats(total);
     // Small gradients are summed here alone: a message to a worker costs more than the sum.
@@ -171,13 +197,25 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
       const grad = params[param]?.grad ?? null;
       addGradients(sums, offset, grad === null ? null : grad.dataSync(), at, theirs, offset, n);
     });
-    await Promise.all(summed);
+    let squares = sumOfSquares(sums, 0, mineEnd);
+    for (const reply of await Promise.all(summed)) squares += (reply as { squares: number }).squares;
     Atomics.load(control, 1);
     let offset = 0;
     for (const p of params) {
       p.grad = tensor(sums.subarray(offset, offset + p.size), p.shape, { backend: p.backend, copy: false });
       offset += p.size;
     }
+    return { weights, sums, squares, parts, values, grads: params.map((p) => p.grad) };
+  };
+  /** The last step's sum while its weights and gradients are still the parameters'; null otherwise. */
+  let lastSum: SharedSum | null = null;
+  const currentSum = (): SharedSum | null =>
+    lastSum !== null && params.every((p, i) => p.grad === lastSum?.grads[i] && p.dataSync() === lastSum?.values[i]) ? lastSum : null;
+  /** The weights a plain-SGD step on the threads made, which the parameters hold as views while nothing replaced them. */
+  let published: { weights: Float32Array; views: Float32Array[] } | null = null;
+  const stepWeights = (): Float32Array => {
+    if (published !== null && params.every((p, i) => p.dataSync() === published?.views[i])) return published.weights;
+    return flatValues(params, sharedFloats(total));
   };
   const close = async () => {
     for (const worker of workers) worker.removeAllListeners('exit');
@@ -196,14 +234,52 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
       replies.checkStep(shards.length, threads);
       // Workers past the last shard sit this step out.
       const busy = workers.slice(0, shards.length - 1);
+      lastSum = null;
       if (busy.length === 0) return [local(shards[0] as Shard)];
-      const weights = flatValues(params, sharedFloats(total));
+      const weights = stepWeights();
+      const values = params.map((p) => p.dataSync());
       Atomics.add(control, 0, 1);
       const answers = busy.map((worker, i) => ask(worker, { shard: shards[i + 1], weights }));
       const mine = local(shards[0] as Shard);
       const theirs = await Promise.all(answers);
-      await sumGradients(busy);
+      lastSum = await sumGradients(busy, weights, values);
       return [mine, ...theirs.map((reply) => (reply as { result: Result }).result)];
+    },
+    gradientNorm(): number {
+      const sum = currentSum();
+      return sum === null ? gradientNorm(params) : Math.sqrt(sum.squares);
+    },
+    async step(optimizer: Optimizer, options: StepOptions = {}): Promise<void> {
+      const sum = currentSum();
+      const sameParams = optimizer.params.length === params.length && optimizer.params.every((p, i) => p === params[i]);
+      if (sum === null || !(optimizer instanceof SGD) || !optimizer.isPlain || !sameParams) {
+        optimizer.step(options);
+        return;
+      }
+      const { scale, limit } = stepSettings(options);
+      const { learningRate } = optimizer;
+      const { weights, sums, parts } = sum;
+      const next = sharedFloats(total);
+      Atomics.add(control, 0, 1);
+      const updated = parts
+        .slice(1)
+        .map(([start, end], i) => ask(workers[i] as Worker, { update: { weights, sums, next, learningRate, scale, limit }, start, end }));
+      const [start, end] = parts[0] as [number, number];
+      plainSgd(weights.subarray(start, end), sums.subarray(start, end), next.subarray(start, end), learningRate, scale, limit);
+      await Promise.all(updated);
+      Atomics.load(control, 1);
+      // What optimizer.step would have counted; plain SGD keeps no other state.
+      optimizer.stepCount++;
+      const views: Float32Array[] = [];
+      let offset = 0;
+      for (const p of params) {
+        const view = next.subarray(offset, offset + p.size);
+        p.assign(view);
+        views.push(view);
+        offset += p.size;
+      }
+      published = { weights: next, views };
+      lastSum = null;
     },
     close,
   };
@@ -267,10 +343,19 @@ export function serveGradients<Init, Shard, Result>(setup: (init: Init) => Gradi
         reply({ result });
         return;
       }
+      const { start: from, end } = request;
+      if ('update' in request) {
+        const { weights, sums, next, learningRate, scale, limit } = request.update;
+        plainSgd(weights.subarray(from, end), sums.subarray(from, end), next.subarray(from, end), learningRate, scale, limit);
+        Atomics.add(control, 1, 1);
+        reply({ updated: true });
+        return;
+      }
       const theirs = Array.from({ length: request.busy }, (_, w) => grads.subarray(w * total, (w + 1) * total));
-      addGradients(request.sums, request.start, mainGrads, request.start, theirs, request.start, request.end - request.start);
+      addGradients(request.sums, from, mainGrads, from, theirs, from, end - from);
+      const squares = sumOfSquares(request.sums, from, end);
       Atomics.add(control, 1, 1);
-      reply({ summed: true });
+      reply({ summed: true, squares });
     } catch (error) {
       reply({ error: error instanceof Error ? error.message : String(error) });
     }

@@ -89,6 +89,7 @@ export {
   normClipScale,
   optimizerStateFromTensors,
   optimizerStateTensors,
+  plainSgd,
   stepDecay,
 } from './optim.js';
 export type { BinaryOp, BoxParams, ConcatParams, GatherParams, GradContext, GradientRule, MatmulParams } from './primitives.js';

@@ -114,9 +114,7 @@ export abstract class Optimizer {
    * ```
    */
   step(options: StepOptions = {}): void {
-    const scale = options.gradientScale ?? 1;
-    const limit = options.clipValue ?? Number.POSITIVE_INFINITY;
-    if (!(scale >= 0) || !(limit > 0)) throw new EngramError(`optimizer.step: gradientScale must be ≥ 0 and clipValue > 0, got ${scale} and ${limit}`);
+    const { scale, limit } = stepSettings(options);
     this.stepCount++;
     noGrad(() => {
       this.params.forEach((param, i) => {
@@ -285,16 +283,16 @@ export class SGD extends Optimizer {
   }
   protected override updateScaled(value: Float32Array, grad: Float32Array, _index: number, scale: number, limit: number): boolean {
     if (this.momentum !== 0) return false;
-    const { learningRate } = this;
-    if (limit === Number.POSITIVE_INFINITY) {
-      for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) - learningRate * Math.fround((grad[i] as number) * scale);
-      return true;
-    }
-    for (let i = 0; i < value.length; i++) {
-      const g = Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale))));
-      value[i] = (value[i] as number) - learningRate * g;
-    }
+    plainSgd(value, grad, value, this.learningRate, scale, limit);
     return true;
+  }
+
+  /**
+   * Whether the update is plain SGD (no momentum): elementwise and without slots, so that any stretch of the
+   * parameters can be updated on its own ({@link plainSgd}), by any thread.
+   */
+  get isPlain(): boolean {
+    return this.momentum === 0;
   }
   /**
    * Plain SGD on the backend's native kernel (WebAssembly: the same arithmetic, bit for bit); none with momentum.
@@ -308,6 +306,28 @@ export class SGD extends Optimizer {
     if (this.momentum !== 0) return undefined;
     const prepare = scale !== 1 || limit !== Number.POSITIVE_INFINITY;
     return this.nativeKernels(index)?.sgd(current, grad, { scale, limit, prepare, learningRate: this.learningRate });
+  }
+}
+
+/**
+ * Plain SGD's update over one stretch of a parameter, θ ← θ − η·clip(g·scale), each prepared gradient rounded to
+ * float32 as {@link Optimizer.step} stores it: `out[i] = value[i] − η·g'[i]`, the same bits as `SGD.step` with these
+ * options. `out` may be `value` (in place).
+ * @param value - the parameter's values (the stretch)
+ * @param grad - its gradient, unscaled (the same stretch)
+ * @param out - where the new values go
+ * @param learningRate - η
+ * @param scale - the factor each gradient element is multiplied by (global-norm clipping: {@link normClipScale})
+ * @param limit - then clipped to ±limit (Infinity: no clipping)
+ */
+export function plainSgd(value: Float32Array, grad: Float32Array, out: Float32Array, learningRate: number, scale: number, limit: number): void {
+  if (limit === Number.POSITIVE_INFINITY) {
+    for (let i = 0; i < value.length; i++) out[i] = (value[i] as number) - learningRate * Math.fround((grad[i] as number) * scale);
+    return;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const g = Math.fround(Math.min(limit, Math.max(-limit, Math.fround((grad[i] as number) * scale))));
+    out[i] = (value[i] as number) - learningRate * g;
   }
 }
 
@@ -455,6 +475,18 @@ export interface StepOptions {
   gradientScale?: number;
   /** Then clips every element into [−clipValue, clipValue] (default: no clipping; the NTM paper's is 10). */
   clipValue?: number;
+}
+
+/**
+ * A step's gradient scale and clip, checked (what {@link Optimizer.step} applies; a step shared among worker threads
+ * too): scale 1 and an infinite limit when not given.
+ * @param options - the step's options
+ */
+export function stepSettings(options: StepOptions): { scale: number; limit: number } {
+  const scale = options.gradientScale ?? 1;
+  const limit = options.clipValue ?? Number.POSITIVE_INFINITY;
+  if (!(scale >= 0) || !(limit > 0)) throw new EngramError(`optimizer.step: gradientScale must be ≥ 0 and clipValue > 0, got ${scale} and ${limit}`);
+  return { scale, limit };
 }
 
 /** out[i] = clip(float32(g[i] · scale), ±limit), one pass; scale 1 and an infinite limit leave g's values. */

@@ -6,6 +6,7 @@
  * the order of floating-point sums, and the same N the same numbers every time.
  */
 import { EngramError } from './errors.js';
+import { type Optimizer, type StepOptions, gradientNorm } from './optim.js';
 import type { Tensor } from './tensor.js';
 import { type GradientReplica, type GradientWorkers, WorkerReplies, addWorkerGradients, checkReplica, flatValues, threadsToStart } from './worker-pool.js';
 
@@ -133,6 +134,11 @@ export async function startWebGradientWorkers(options: WebGradientWorkersOptions
         theirs.map((reply) => reply.gradients),
       );
       return [mine, ...theirs.map((reply) => reply.result)];
+    },
+    // This thread sums the gradients alone, so the norm and the step are this thread's too.
+    gradientNorm: () => gradientNorm(params),
+    async step(optimizer: Optimizer, options?: StepOptions): Promise<void> {
+      optimizer.step(options);
     },
     close,
   };

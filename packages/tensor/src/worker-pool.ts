@@ -5,6 +5,7 @@
  */
 import { tensor } from './create.js';
 import { EngramError } from './errors.js';
+import type { Optimizer, StepOptions } from './optim.js';
 import type { Tensor } from './tensor.js';
 
 /** The most threads a gradient-worker pool starts (a guard against a mistyped count, not a design limit). */
@@ -45,6 +46,21 @@ export interface GradientWorkers extends WorkerThreads {
    * @returns the results, this thread's first
    */
   run<Shard, Result>(shards: readonly Shard[], local: (shard: Shard) => Result): Promise<Result[]>;
+  /**
+   * The global L2 norm of the gradients the last {@link GradientWorkers.run} left in the parameters: where the threads
+   * summed them, from each thread's sum of the squares of its stretch (`gradientNorm(params)` up to the order of the
+   * sums); otherwise `gradientNorm(params)`. Call it after `run`.
+   */
+  gradientNorm(): number;
+  /**
+   * One optimizer step from the gradients the last {@link GradientWorkers.run} left. With plain SGD (`SGD` without
+   * momentum) over these parameters, gradients the threads summed and neither weights nor gradients changed since,
+   * every thread updates its stretch of the parameters (the same bits as `optimizer.step(options)`) and the new
+   * weights are the ones the next `run` hands the workers, without a copy; otherwise `optimizer.step(options)`.
+   * @param optimizer - the optimizer over the parameters the workers were started with
+   * @param options - the gradient scale (global-norm clipping) and clip, as `optimizer.step`'s
+   */
+  step(optimizer: Optimizer, options?: StepOptions): Promise<void>;
 }
 
 /**
@@ -101,6 +117,33 @@ export function forEachStretch(
     if (to > from) visit(param, from - offset, from, to - from);
     offset += size;
   }
+}
+
+/**
+ * Σ x² over `values[start, end)` in float64, four running sums (as `gradientNorm`'s): one thread's share of a
+ * global norm.
+ * @param values - the flat values
+ * @param start - the first index
+ * @param end - one past the last
+ */
+export function sumOfSquares(values: Float32Array, start: number, end: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const a = values[i] as number;
+    const b = values[i + 1] as number;
+    const c = values[i + 2] as number;
+    const d = values[i + 3] as number;
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += d * d;
+  }
+  for (; i < end; i++) s0 += (values[i] as number) * (values[i] as number);
+  return s0 + s1 + (s2 + s3);
 }
 
 /** The parameters' values, flat in parameter order (what every worker loads before a step). */
