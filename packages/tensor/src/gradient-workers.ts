@@ -7,10 +7,13 @@
  * A model package supplies the worker script (a module that calls {@link serveGradients}) and the shards;
  * this module owns the threads, the shared memory and the sums.
  *
- * Shared memory that becomes tensor storage (the weights a worker computes with, the summed gradients) is
- * fresh every step and never written again once handed over, as every storage array (the matmul operand
- * cache relies on it); the buffers written every step (each worker's gradients, this thread's copy of its
- * own) are only ever read by the sums.
+ * With plain SGD the threads share the update too ({@link GradientWorkers.step}): each writes its stretch of
+ * the new weights, which become the parameters and the next step's weights for the workers.
+ *
+ * Shared memory that becomes tensor storage (the weights a worker computes with, the summed gradients, the
+ * weights a shared step writes) is fresh every step and never written again once handed over, as every
+ * storage array (the matmul operand cache relies on it); the buffers written every step (each worker's
+ * gradients, this thread's copy of its own) are only ever read by the sums.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
