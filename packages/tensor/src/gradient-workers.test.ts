@@ -19,6 +19,20 @@ function lossOf(w: Tensor, x: Float32Array): number {
   return loss.item();
 }
 
+/** The layered fixture's loss (replica-fixture.mjs) on this thread: Σ_i Σ (x·W_i)² without W_unused, its gradients left in the W_i. */
+function layeredLoss(ws: readonly Tensor[], x: Float32Array, unused: number): number {
+  const input = tensor(x, [x.length / 5, 5]);
+  const terms = ws
+    .filter((_, i) => i !== unused)
+    .map((w) => {
+      const y = matmul(input, w);
+      return sum(mul(y, y));
+    });
+  const loss = terms.reduce((a, b) => add(a, b));
+  loss.backward();
+  return loss.item();
+}
+
 describe('gradient workers', () => {
   it('sum the replicas’ gradients into the model’s: N threads give one thread’s result up to the order of sums', async () => {
     const rng = new Random(3);
@@ -60,18 +74,7 @@ describe('gradient workers', () => {
     expect(5 * (4000 + 1 + 3000)).toBeGreaterThanOrEqual(PARALLEL_SUM_MIN_FLOATS);
     const rng = new Random(11);
     const ws = init.widths.map((width) => randomUniform([5, width], rng, -1, 1, { requiresGrad: true }));
-    const layered = (x: Float32Array): number => {
-      const input = tensor(x, [x.length / 5, 5]);
-      const terms = ws
-        .filter((_, i) => i !== init.unused)
-        .map((w) => {
-          const y = matmul(input, w);
-          return sum(mul(y, y));
-        });
-      const loss = terms.reduce((a, b) => add(a, b));
-      loss.backward();
-      return loss.item();
-    };
+    const layered = (x: Float32Array): number => layeredLoss(ws, x, init.unused);
     const x = Float32Array.from({ length: 9 * 5 }, () => rng.next() * 2 - 1);
     for (const threads of [2, 3]) {
       const shards = splitEvenly(9, threads).map(([a, b]) => ({ x: x.slice(a * 5, b * 5) }));
@@ -103,18 +106,7 @@ describe('gradient workers', () => {
     const rng = new Random(12);
     const ws = init.widths.map((width) => randomUniform([5, width], rng, -1, 1, { requiresGrad: true }));
     const x = Float32Array.from({ length: 9 * 5 }, () => rng.next() * 2 - 1);
-    const layered = (params: readonly Tensor[], rows: Float32Array): number => {
-      const input = tensor(rows, [rows.length / 5, 5]);
-      const terms = params
-        .filter((_, i) => i !== init.unused)
-        .map((w) => {
-          const y = matmul(input, w);
-          return sum(mul(y, y));
-        });
-      const loss = terms.reduce((a, b) => add(a, b));
-      loss.backward();
-      return loss.item();
-    };
+    const layered = (params: readonly Tensor[], rows: Float32Array): number => layeredLoss(params, rows, init.unused);
     /** The same parameters' values with the same gradients: what optimizer.step on this thread alone does with them. */
     const copies = () =>
       ws.map((w) => {

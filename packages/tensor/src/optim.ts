@@ -504,36 +504,48 @@ function prepareGradient(grad: Float32Array, out: Float32Array, scale: number, l
  */
 export function gradientNorm(params: readonly Tensor[]): number {
   // Four running sums (in float64): one chain of dependent additions would wait on each add's latency.
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
+  const sums = new Float64Array(4);
   for (const p of params) {
     if (p.grad === null) continue;
     const g = p.grad.dataSync();
     // The backend's native sum (WebAssembly: the same additions in the same order), where copying in pays off.
     const native = nativeKernelsFor(p.grad);
-    if (native) {
-      const sums = Float64Array.of(s0, s1, s2, s3);
-      native.sumOfSquares(g, sums);
-      [s0, s1, s2, s3] = [sums[0] as number, sums[1] as number, sums[2] as number, sums[3] as number];
-      continue;
-    }
-    const whole = g.length - (g.length % 4);
-    let i = 0;
-    for (; i < whole; i += 4) {
-      const a = g[i] as number;
-      const b = g[i + 1] as number;
-      const c = g[i + 2] as number;
-      const d = g[i + 3] as number;
-      s0 += a * a;
-      s1 += b * b;
-      s2 += c * c;
-      s3 += d * d;
-    }
-    for (; i < g.length; i++) s0 += (g[i] as number) * (g[i] as number);
+    if (native) native.sumOfSquares(g, sums);
+    else addSquares(g, sums);
   }
-  return Math.sqrt(s0 + s1 + s2 + s3);
+  return Math.sqrt((sums[0] as number) + (sums[1] as number) + (sums[2] as number) + (sums[3] as number));
+}
+
+/**
+ * Adds the squares of `values[start, end)` to four running float64 sums, as {@link gradientNorm} does: the k-th of
+ * each four consecutive values to `sums[k]`, a tail that is not four to `sums[0]`.
+ * @param values - the values
+ * @param sums - the four running sums, updated in place
+ * @param start - the first index (default 0)
+ * @param end - one past the last (default the length)
+ */
+export function addSquares(values: Float32Array, sums: Float64Array, start = 0, end = values.length): void {
+  let s0 = sums[0] as number;
+  let s1 = sums[1] as number;
+  let s2 = sums[2] as number;
+  let s3 = sums[3] as number;
+  const whole = end - ((end - start) % 4);
+  let i = start;
+  for (; i < whole; i += 4) {
+    const a = values[i] as number;
+    const b = values[i + 1] as number;
+    const c = values[i + 2] as number;
+    const d = values[i + 3] as number;
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += d * d;
+  }
+  for (; i < end; i++) s0 += (values[i] as number) * (values[i] as number);
+  sums[0] = s0;
+  sums[1] = s1;
+  sums[2] = s2;
+  sums[3] = s3;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { tensor } from './create.js';
 import { EngramError } from './errors.js';
-import type { Optimizer, StepOptions } from './optim.js';
+import { type Optimizer, type StepOptions, addSquares } from './optim.js';
 import type { Tensor } from './tensor.js';
 
 /** The most threads a gradient-worker pool starts (a guard against a mistyped count, not a design limit). */
@@ -120,30 +120,16 @@ export function forEachStretch(
 }
 
 /**
- * Σ x² over `values[start, end)` in float64, four running sums (as `gradientNorm`'s): one thread's share of a
- * global norm.
+ * Σ x² over `values[start, end)` in float64 (four running sums, as `gradientNorm`'s): one thread's share of a global
+ * norm.
  * @param values - the flat values
  * @param start - the first index
  * @param end - one past the last
  */
 export function sumOfSquares(values: Float32Array, start: number, end: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const a = values[i] as number;
-    const b = values[i + 1] as number;
-    const c = values[i + 2] as number;
-    const d = values[i + 3] as number;
-    s0 += a * a;
-    s1 += b * b;
-    s2 += c * c;
-    s3 += d * d;
-  }
-  for (; i < end; i++) s0 += (values[i] as number) * (values[i] as number);
-  return s0 + s1 + (s2 + s3);
+  const sums = new Float64Array(4);
+  addSquares(values, sums, start, end);
+  return (sums[0] as number) + (sums[1] as number) + (sums[2] as number) + (sums[3] as number);
 }
 
 /** The parameters' values, flat in parameter order (what every worker loads before a step). */
