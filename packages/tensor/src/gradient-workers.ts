@@ -173,23 +173,31 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
     worker.postMessage(request);
     return reply;
   };
-  /**
-   * Sets each parameter's `grad` to the sum of this thread's gradients and the busy workers', in worker order; each
-   * thread sums one stretch of the flat gradients, this thread the first (read from its own arrays), each worker a
-   * later one (reading this thread's gradients from `mainGrads`).
-   */
-  const sumGradients = async (busy: readonly Worker[], weights: Float32Array, values: Float32Array[]): Promise<SharedSum> => {
-    Atomics.load(control, 1);
-    const sums = sharedFloats(total);
+  /** How a step's sum is split: the workers that sum a stretch, and the stretches (this thread's first). */
+  const sumSplit = (busy: readonly Worker[]) => {
     // Small gradients are summed here alone: a message to a worker costs more than the sum.
     const helpers = total >= PARALLEL_SUM_MIN_FLOATS ? busy : [];
-    const parts = splitEvenly(total, helpers.length + 1);
-    const mineEnd = (parts[0] as [number, number])[1];
+    return { helpers, parts: splitEvenly(total, helpers.length + 1) };
+  };
+  /** This thread's gradients where the workers read them, for every stretch but this thread's own. */
+  const shareMine = (busy: readonly Worker[]): void => {
+    const mineEnd = (sumSplit(busy).parts[0] as [number, number])[1];
     forEachStretch(sizes, mineEnd, total, (param, at, offset, n) => {
       const grad = params[param]?.grad ?? null;
       if (grad === null) mainGrads.fill(0, offset, offset + n);
       else mainGrads.set(grad.dataSync().subarray(at, at + n), offset);
     });
+  };
+  /**
+   * Sets each parameter's `grad` to the sum of this thread's gradients and the busy workers', in worker order; each
+   * thread sums one stretch of the flat gradients, this thread the first (read from its own arrays), each worker a
+   * later one (reading this thread's gradients from `mainGrads`, put there by `shareMine`).
+   */
+  const sumGradients = async (busy: readonly Worker[], weights: Float32Array, values: Float32Array[]): Promise<SharedSum> => {
+    Atomics.load(control, 1);
+    const sums = sharedFloats(total);
+    const { helpers, parts } = sumSplit(busy);
+    const mineEnd = (parts[0] as [number, number])[1];
     Atomics.add(control, 0, 1);
     const summed = helpers.map((worker, i) => {
       const [start, end] = parts[i + 1] as [number, number];
@@ -244,6 +252,8 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
       Atomics.add(control, 0, 1);
       const answers = busy.map((worker, i) => ask(worker, { shard: shards[i + 1], weights }));
       const mine = local(shards[0] as Shard);
+      // While the workers may still be computing: they read mainGrads only when asked to sum.
+      shareMine(busy);
       const theirs = await Promise.all(answers);
       lastSum = await sumGradients(busy, weights, values);
       return [mine, ...theirs.map((reply) => (reply as { result: Result }).result)];
