@@ -12,6 +12,7 @@ import {
   parameterList,
   tensor,
 } from '@engram/tensor';
+import type { SharedStep } from '@engram/tensor/workers';
 import { type Streams, streamRows, toStreams, windowAt, windowCount } from './data.js';
 import { type LmDropoutMasks, type LmModel, type LmState, detachState, drawDropoutMasks, initialLmState, lmForward, readText } from './model.js';
 import { type LmRecipe, learningRateAt } from './recipes.js';
@@ -141,9 +142,11 @@ export interface TrainLmOptions {
 
 /**
  * Where a window's loss and gradients come from. By default the whole window runs on this thread;
- * `createLmWorkers` (from `@engram/lm/workers`, Node) splits its streams across worker threads.
+ * `createLmWorkers` (from `@engram/lm/workers`, Node) splits its streams across worker threads, and takes the norm and
+ * the SGD step from them too ({@link SharedStep}'s `gradientNorm` and `step`, both optional: by default
+ * `gradientNorm` of the parameters and `optimizer.step`).
  */
-export interface LmGradients {
+export interface LmGradients extends Partial<SharedStep> {
   /**
    * Fills the gradients of `parameterList(model.params)` for one window and returns its loss
    * (Σ_t mean_b −log p(w_{t+1}), as {@link trainWindow}) and the state after it, detached.
@@ -162,15 +165,6 @@ export interface LmGradients {
     batch: number,
     masks: LmDropoutMasks | undefined,
   ): Promise<LmGradientsResult>;
-  /** The global norm of the gradients the last `compute` left (default: `gradientNorm` of the parameters). */
-  gradientNorm?(): number;
-  /**
-   * One optimizer step from the gradients the last `compute` left, shared among the threads where it can be
-   * (default: `optimizer.step(options)`).
-   * @param optimizer - the training's optimizer
-   * @param options - the gradient scale and clip
-   */
-  step?(optimizer: SGD, options: StepOptions): Promise<void>;
 }
 
 /** What {@link LmGradients.compute} returns. */

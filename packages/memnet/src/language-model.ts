@@ -23,10 +23,8 @@ import {
 } from '@engram/lm';
 import {
   EngramError,
-  type Optimizer,
   Random,
   SGD,
-  type StepOptions,
   type Tensor,
   type SafetensorsContents,
   checkRngState,
@@ -45,6 +43,7 @@ import {
   saveSafetensors,
   writeFileAtomic,
 } from '@engram/tensor';
+import type { SharedStep } from '@engram/tensor/workers';
 import { type MemnetConfig, defaultMemnetConfig, validateMemnetConfig } from './config.js';
 import { type MemnetBatch, PADDING_WEIGHT_ROW, UNIT_WEIGHT_ROW } from './encoding.js';
 import { type MemnetModel, createMemnet, memnetForward } from './model.js';
@@ -372,9 +371,11 @@ export type MemnetLmTrainOutcome = LmFinished | LmInterrupted | LmNonFinite;
 
 /**
  * Where a step's loss and gradients come from. By default the whole batch runs on this thread;
- * `createMemnetLmWorkers` (from `@engram/memnet/workers`, Node) splits it across worker threads.
+ * `createMemnetLmWorkers` (from `@engram/memnet/workers`, Node) splits it across worker threads, and takes the norm
+ * and the SGD step from them too ({@link SharedStep}'s `gradientNorm` and `step`, both optional: by default
+ * `gradientNorm` of the parameters and `optimizer.step`).
  */
-export interface MemnetLmGradients {
+export interface MemnetLmGradients extends Partial<SharedStep> {
   /**
    * Fills the gradients of `parameterList(model.params)` for the examples at `positions` and returns
    * their summed loss in nats.
@@ -383,15 +384,6 @@ export interface MemnetLmGradients {
    * @param positions - the positions whose next word is predicted
    */
   compute(model: MemnetModel, text: Int32Array, positions: Int32Array): Promise<number>;
-  /** The global norm of the gradients the last `compute` left (default: `gradientNorm` of the parameters). */
-  gradientNorm?(): number;
-  /**
-   * One optimizer step from the gradients the last `compute` left, shared among the threads where it can be
-   * (default: `optimizer.step(options)`).
-   * @param optimizer - the training's optimizer
-   * @param options - the gradient scale and clip
-   */
-  step?(optimizer: Optimizer, options: StepOptions): Promise<void>;
 }
 
 /** Options of {@link trainMemnetLm}. All hooks may be async; training waits for them. */

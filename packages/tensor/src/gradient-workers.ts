@@ -37,7 +37,7 @@ import {
   threadsToStart,
 } from './worker-pool.js';
 
-export { type GradientReplica, type GradientWorkers, MAX_THREADS, type WorkerThreads, splitEvenly } from './worker-pool.js';
+export { type GradientReplica, type GradientWorkers, MAX_THREADS, type SharedStep, type WorkerThreads, splitEvenly } from './worker-pool.js';
 
 /**
  * The fewest gradient floats in all whose sum the workers share: below it this thread sums them alone. A round of
@@ -85,6 +85,18 @@ type WorkerRequest =
 
 /** A worker's message to the main thread. */
 type WorkerReply = { ready: true } | { result: unknown } | { summed: true; squares: number } | { updated: true } | { error: string };
+
+/** How a step's sum is split among the threads. */
+interface SumSplit {
+  /** The workers that computed a shard this step. */
+  busy: readonly Worker[];
+  /** Those of them that sum a stretch (none where the gradients are small). */
+  helpers: readonly Worker[];
+  /** The stretches of the flat gradients, [start, end): this thread's first, then one per helper. */
+  parts: [number, number][];
+  /** Where this thread's stretch ends (the others' gradients start there). */
+  mineEnd: number;
+}
 
 /** What the last step's sum left: where the threads' gradients and weights are, and which tensors hold them. */
 interface SharedSum {
@@ -173,15 +185,15 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
     worker.postMessage(request);
     return reply;
   };
-  /** How a step's sum is split: the workers that sum a stretch, and the stretches (this thread's first). */
-  const sumSplit = (busy: readonly Worker[]) => {
+  /** How a step's sum is split: once a step, before this thread shares its gradients and the threads sum them. */
+  const sumSplit = (busy: readonly Worker[]): SumSplit => {
     // Small gradients are summed here alone: a message to a worker costs more than the sum.
     const helpers = total >= PARALLEL_SUM_MIN_FLOATS ? busy : [];
-    return { helpers, parts: splitEvenly(total, helpers.length + 1) };
+    const parts = splitEvenly(total, helpers.length + 1);
+    return { busy, helpers, parts, mineEnd: (parts[0] as [number, number])[1] };
   };
   /** This thread's gradients where the workers read them, for every stretch but this thread's own. */
-  const shareMine = (busy: readonly Worker[]): void => {
-    const mineEnd = (sumSplit(busy).parts[0] as [number, number])[1];
+  const shareMine = ({ mineEnd }: SumSplit): void => {
     forEachStretch(sizes, mineEnd, total, (param, at, offset, n) => {
       const grad = params[param]?.grad ?? null;
       if (grad === null) mainGrads.fill(0, offset, offset + n);
@@ -193,11 +205,9 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
    * thread sums one stretch of the flat gradients, this thread the first (read from its own arrays), each worker a
    * later one (reading this thread's gradients from `mainGrads`, put there by `shareMine`).
    */
-  const sumGradients = async (busy: readonly Worker[], weights: Float32Array, values: Float32Array[]): Promise<SharedSum> => {
+  const sumGradients = async ({ busy, helpers, parts, mineEnd }: SumSplit, weights: Float32Array, values: Float32Array[]): Promise<SharedSum> => {
     Atomics.load(control, 1);
     const sums = sharedFloats(total);
-    const { helpers, parts } = sumSplit(busy);
-    const mineEnd = (parts[0] as [number, number])[1];
     Atomics.add(control, 0, 1);
     const summed = helpers.map((worker, i) => {
       const [start, end] = parts[i + 1] as [number, number];
@@ -253,9 +263,10 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
       const answers = busy.map((worker, i) => ask(worker, { shard: shards[i + 1], weights }));
       const mine = local(shards[0] as Shard);
       // While the workers may still be computing: they read mainGrads only when asked to sum.
-      shareMine(busy);
+      const split = sumSplit(busy);
+      shareMine(split);
       const theirs = await Promise.all(answers);
-      lastSum = await sumGradients(busy, weights, values);
+      lastSum = await sumGradients(split, weights, values);
       return [mine, ...theirs.map((reply) => (reply as { result: Result }).result)];
     },
     gradientNorm(): number {

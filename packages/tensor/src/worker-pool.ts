@@ -64,6 +64,12 @@ export interface GradientWorkers extends WorkerThreads {
 }
 
 /**
+ * The norm and the step a model's gradient source may take from its workers (both optional in the model packages'
+ * `…Gradients` interfaces, which default to `gradientNorm(params)` and `optimizer.step(options)`).
+ */
+export type SharedStep = Pick<GradientWorkers, 'gradientNorm' | 'step'>;
+
+/**
  * The threads a pool starts, this one included: `threads`, at most `most` (the shards a step splits into).
  * @param threads - threads asked for, this one included
  * @param most - the most threads worth starting (default no limit)

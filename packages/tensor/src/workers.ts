@@ -11,6 +11,7 @@ export {
   type WorkerThreads,
   MAX_THREADS,
   PARALLEL_SUM_MIN_FLOATS,
+  type SharedStep,
   serveGradients,
   splitEvenly,
   startGradientWorkers,
