@@ -10,7 +10,7 @@
 
 import { F, at, entry, setEntry } from './pointers';
 import { cumulativeProduct, cumulativeProductBackward, linkWeightings, linkWeightingsBackward, temporalLink, temporalLinkBackward, temporalLinkTempBytes } from './scan';
-import { memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
+import { memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackwardAdding } from './memory';
 import { addFloats, affine, affineBackInput, affineBackWeights, lstmCellBackward, lstmCellForward, sigmoid, softplus } from './ntm';
 
 const COSINE_EPSILON: f32 = 1e-8;
@@ -53,7 +53,7 @@ let dMemory: usize = 0, dUsage: usize = 0, dLink: usize = 0, dPrecedence: usize 
 let dUsageNext: usize = 0, dPrecedenceNext: usize = 0, dReadWNext: usize = 0, dWriteWNext: usize = 0, dReadsNext: usize = 0;
 let dH: usize = 0, dC: usize = 0, dHNext: usize = 0, dCNext: usize = 0;
 let dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0, dHidden: usize = 0, dLinkReads: usize = 0, linkBack: usize = 0, temporalBack: usize = 0;
-let writeBack: usize = 0, cosineBack: usize = 0, dContent: usize = 0, dSim: usize = 0, dStrength: usize = 0, dAllocation: usize = 0;
+let cosineBack: usize = 0, dContent: usize = 0, dSim: usize = 0, dStrength: usize = 0, dAllocation: usize = 0;
 let dWriteContent: usize = 0, dSortedAllocation: usize = 0, dProducts: usize = 0, dSortedProducts: usize = 0, cellBack: usize = 0, dJoined: usize = 0;
 let linkTemp: usize = 0;
 
@@ -107,7 +107,8 @@ function plan(base: usize): usize {
   zeroReadW = take(B * R * N);
   zeroReads = take(R * B * M);
   zeroState = take(B * H);
-  dMemory = take(B * N * M);
+  // dM, then the write backward's dw, de and da after it (memoryWriteBackward writes dM in place).
+  dMemory = take(B * N * M + B * N + 2 * B * M);
   dUsage = take(B * N);
   dLink = take(B * N * N);
   dPrecedence = take(B * N);
@@ -130,8 +131,7 @@ function plan(base: usize): usize {
   dLinkReads = take(B * 2 * R * N);
   linkBack = take(B * N * N + B * R * N);
   temporalBack = take(B * N * N + 2 * B * N);
-  writeBack = take(B * N * M + B * N + 2 * B * M);
-  cosineBack = take(B * N * M + B * M);
+  cosineBack = take(B * M);
   dContent = take(B * N);
   dSim = take(B * N);
   dStrength = take(B);
@@ -648,10 +648,9 @@ export function dncSequence(
       }
       const readKey = at(stepAt(t, oReadKeys), r * B * M);
       softmaxRowsBackward(content, stepAt(t, oReadSim + (<usize>(r * B * N)) * F), at(stepAt(t, oReadStrengths), r * B), dContent);
-      rowCosineBackward(memoryNow, readKey, dSim, cosineBack, B, N, M, COSINE_EPSILON);
-      addFloats(dMemory, cosineBack, B * N * M);
+      rowCosineBackwardAdding(memoryNow, readKey, dSim, dMemory, cosineBack, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) {
-        memory.copy(at(dRaw, b * P + xRead + r * M), at(cosineBack, B * N * M + b * M), (<usize>M) * F);
+        memory.copy(at(dRaw, b * P + xRead + r * M), at(cosineBack, b * M), (<usize>M) * F);
         put(dRaw, b * P + xReadStrength + r, f(dStrength, b) * sigmoid(f(raw, b * P + xReadStrength + r)));
       }
     }
@@ -678,14 +677,13 @@ export function dncSequence(
     addFloats(dWriteW, at(temporalBack, B * N * N + B * N), B * N);
     // M_t = M_{t−1} ∘ (1 − w eᵀ) + w vᵀ (dMemory becomes dM_{t−1}).
     const erase = stepAt(t, oErase);
-    memoryWriteBackward(memoryBefore, writeW, erase, stepAt(t, oAdd), dMemory, writeBack, B, N, M);
-    memory.copy(dMemory, writeBack, (<usize>(B * N * M)) * F);
-    addFloats(dWriteW, at(writeBack, B * N * M), B * N);
+    memoryWriteBackward(memoryBefore, writeW, erase, stepAt(t, oAdd), dMemory, dMemory, B, N, M);
+    addFloats(dWriteW, at(dMemory, B * N * M), B * N);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < M; j++) {
         const e = f(erase, b * M + j);
-        put(dRaw, b * P + xErase + j, f(writeBack, B * N * M + B * N + b * M + j) * e * (1 - e));
-        put(dRaw, b * P + xAdd + j, f(writeBack, B * N * M + B * N + B * M + b * M + j));
+        put(dRaw, b * P + xErase + j, f(dMemory, B * N * M + B * N + b * M + j) * e * (1 - e));
+        put(dRaw, b * P + xAdd + j, f(dMemory, B * N * M + B * N + B * M + b * M + j));
       }
     }
     // w^w_t = g^w (g^a a + (1 − g^a) c^w).
@@ -712,10 +710,9 @@ export function dncSequence(
     // c^w = softmax(β^w cos(M_{t−1}, k^w)).
     const writeKey = stepAt(t, oWriteKey);
     softmaxRowsBackward(writeContent, stepAt(t, oWriteSim), stepAt(t, oWriteStrength), dWriteContent);
-    rowCosineBackward(memoryBefore, writeKey, dSim, cosineBack, B, N, M, COSINE_EPSILON);
-    addFloats(dMemory, cosineBack, B * N * M);
+    rowCosineBackwardAdding(memoryBefore, writeKey, dSim, dMemory, cosineBack, B, N, M, COSINE_EPSILON);
     for (let b = 0; b < B; b++) {
-      memory.copy(at(dRaw, b * P + xWriteKey), at(cosineBack, B * N * M + b * M), (<usize>M) * F);
+      memory.copy(at(dRaw, b * P + xWriteKey), at(cosineBack, b * M), (<usize>M) * F);
       put(dRaw, b * P + xWriteStrength, f(dStrength, b) * sigmoid(f(raw, b * P + xWriteStrength)));
     }
     // a_t[φ_j] = (1 − s_j) Π_{i<j} s_i over the sorted lifted usage s (the order a constant), into du_t.

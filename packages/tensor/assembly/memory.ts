@@ -29,7 +29,11 @@ export function memoryWrite(mem: usize, w: usize, e: usize, a: usize, out: usize
   }
 }
 
-/** Backward of memoryWrite: out = [dM (batch·rows·width), dw (batch·rows), de (batch·width), da (batch·width)]. */
+/**
+ * Backward of memoryWrite: out = [dM (batch·rows·width), dw (batch·rows), de (batch·width), da (batch·width)]. `out`
+ * may be `grad` (the whole-sequence kernels pass their dM, with room after it, for both): each element of dM is
+ * written only after its gradient was read.
+ */
 export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, grad: usize, out: usize, batch: i32, rows: i32, width: i32): void {
   const cells = batch * rows * width;
   const dw = at(out, cells);
@@ -207,10 +211,22 @@ export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: 
 
 /** Backward of rowCosine: out = [dM (batch·rows·width), dk (batch·width)]. */
 export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
+  cosineBackward(mem, key, grad, out, at(out, batch * rows * width), batch, rows, width, epsilon, false);
+}
+
+/**
+ * Backward of rowCosine for the whole-sequence kernels: dM added into `dMemory` (batch·rows·width; each element gets
+ * the one addition `addFloats` would give it, so the same bits as writing dM apart and adding it), dk written to `dKey`
+ * (batch·width). Saves a pass over the memory's gradient per head and step.
+ */
+export function rowCosineBackwardAdding(mem: usize, key: usize, grad: usize, dMemory: usize, dKey: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
+  cosineBackward(mem, key, grad, dMemory, dKey, batch, rows, width, epsilon, true);
+}
+
+/** dM stored at `out`, or added to it (`adding`), and dk at `dk`: rowCosineBackward and rowCosineBackwardAdding. */
+@inline function cosineBackward(mem: usize, key: usize, grad: usize, out: usize, dk: usize, batch: i32, rows: i32, width: i32, epsilon: f32, adding: bool): void {
   // Rows below this go four at a time (the width must be a multiple of 4 for that); the rest one at a time.
   const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
-  const cells = batch * rows * width;
-  const dk = at(out, cells);
   memory.fill(dk, 0, (<usize>(batch * width)) * F);
   for (let b = 0; b < batch; b++) {
     const kb = b * width;
@@ -242,7 +258,8 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
         for (let r: usize = 0; r < 16; r += 4) {
           const m = v128.load(pm);
           const gOverD = v128.load32_splat(rowTerms + r);
-          v128.store(po, f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(v128.load32_splat(rowTerms + 16 + r), m)));
+          const dm = f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(v128.load32_splat(rowTerms + 16 + r), m));
+          v128.store(po, adding ? f32x4.add(v128.load(po), dm) : dm);
           d = f32x4.add(d, f32x4.sub(f32x4.mul(gOverD, m), f32x4.mul(v128.load32_splat(rowTerms + 32 + r), k)));
           pm += row;
           po += row;
@@ -267,13 +284,15 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
       for (; j + 4 <= width; j += 4) {
         const m = v128.load(at(mem, base + j));
         const k = v128.load(at(key, kb + j));
-        v128.store(at(out, base + j), f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(gMemory, m)));
+        const dm = f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(gMemory, m));
+        v128.store(at(out, base + j), adding ? f32x4.add(v128.load(at(out, base + j)), dm) : dm);
         v128.store(at(dkb, j), f32x4.add(v128.load(at(dkb, j)), f32x4.sub(f32x4.mul(gOverD, m), f32x4.mul(gKey, k))));
       }
       for (; j < width; j++) {
         const m = load<f32>(at(mem, base + j));
         const k = load<f32>(at(key, kb + j));
-        store<f32>(at(out, base + j), g * (k / denominator - memoryTerm * m));
+        const dm: f32 = g * (k / denominator - memoryTerm * m);
+        store<f32>(at(out, base + j), adding ? load<f32>(at(out, base + j)) + dm : dm);
         store<f32>(at(dkb, j), load<f32>(at(dkb, j)) + g * (m / denominator - keyTerm * k));
       }
     }

@@ -11,7 +11,7 @@ import { demoteFour, exp4, promoteHigh, promoteLow, sigmoid32, sigmoid4, tanh32,
 import { F, at, entry, setEntry } from './pointers';
 import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
-import { locationAddress, locationAddressBackwardKept, locationAddressKept, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
+import { locationAddress, locationAddressBackwardKept, locationAddressKept, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackwardAdding } from './memory';
 
 const COSINE_EPSILON: f32 = 1e-8;
 const SHARPEN_EPSILON: f64 = 1e-12;
@@ -66,7 +66,7 @@ let initialMemory: usize = 0, initialWeightings: usize = 0, initialReads: usize 
 let dMemory: usize = 0, dPrevious: usize = 0, dPreviousNext: usize = 0, dReads: usize = 0, dReadsNext: usize = 0;
 let dH: usize = 0, dC: usize = 0, dHNext: usize = 0, dCNext: usize = 0, dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0;
 let dSim: usize = 0, dStrength: usize = 0, dErase: usize = 0, dAdd: usize = 0, locationBack: usize = 0, cosineBack: usize = 0;
-let writeBack: usize = 0, cellBack: usize = 0, dJoined: usize = 0, locationTemp: usize = 0;
+let cellBack: usize = 0, dJoined: usize = 0, locationTemp: usize = 0;
 
 function plan(base: usize): usize {
   cursor = 0;
@@ -104,7 +104,8 @@ function plan(base: usize): usize {
   initialReads = take(R * B * M);
   zeroState = take(B * H);
   none = take(B * M);
-  dMemory = take(B * N * M);
+  // dM, then the write backward's dw, de and da after it (memoryWriteBackward writes dM in place).
+  dMemory = take(B * N * M + B * N + 2 * B * M);
   dPrevious = take((R + W) * B * N);
   dPreviousNext = take((R + W) * B * N);
   dReads = take(R * B * M);
@@ -121,8 +122,7 @@ function plan(base: usize): usize {
   dErase = take(W * B * M);
   dAdd = take(W * B * M);
   locationBack = take(2 * B * N + 2 * B + B * S);
-  cosineBack = take(B * N * M + B * M);
-  writeBack = take(B * N * M + B * N + 2 * B * M);
+  cosineBack = take(B * M);
   cellBack = take(B * 5 * H);
   dJoined = take(B * (I + R * M + 2 * H));
   locationTemp = cursor;
@@ -881,11 +881,10 @@ export function ntmSequence(
       const erase = isErase ? stepAt(t, entry(oErase, h)) : none;
       const add = isAdd ? stepAt(t, entry(oAdd, h)) : none;
       const input = p == 0 ? memoryBefore : stepAt(t, oMemories + (<usize>((p - 1) * B * N * M)) * F);
-      memoryWriteBackward(input, stepAt(t, entry(oWeighting, h)), erase, add, dMemory, writeBack, B, N, M);
-      memory.copy(dMemory, writeBack, (<usize>(B * N * M)) * F);
-      addFloats(at(dPrevious, h * B * N), at(writeBack, B * N * M), B * N);
-      if (isErase) addFloats(at(dErase, w * B * M), at(writeBack, B * N * M + B * N), B * M);
-      if (isAdd) addFloats(at(dAdd, w * B * M), at(writeBack, B * N * M + B * N + B * M), B * M);
+      memoryWriteBackward(input, stepAt(t, entry(oWeighting, h)), erase, add, dMemory, dMemory, B, N, M);
+      addFloats(at(dPrevious, h * B * N), at(dMemory, B * N * M), B * N);
+      if (isErase) addFloats(at(dErase, w * B * M), at(dMemory, B * N * M + B * N), B * M);
+      if (isAdd) addFloats(at(dAdd, w * B * M), at(dMemory, B * N * M + B * N + B * M), B * M);
     }
     // The reads, against the memory before the write: dw(i) += dr·M(i) and dM(i) += w(i)·dr.
     for (let r = 0; r < R; r++) {
@@ -922,11 +921,10 @@ export function ntmSequence(
         }
         store<f32>(at(dStrength, b), <f32>db);
       }
-      rowCosineBackward(memoryBefore, stepAt(t, entry(oKey, h)), dSim, cosineBack, B, N, M, COSINE_EPSILON);
-      addFloats(dMemory, cosineBack, B * N * M);
+      rowCosineBackwardAdding(memoryBefore, stepAt(t, entry(oKey, h)), dSim, dMemory, cosineBack, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) {
         const row = b * P + offset;
-        memory.copy(at(dRaw, row), at(cosineBack, B * N * M + b * M), (<usize>M) * F);
+        memory.copy(at(dRaw, row), at(cosineBack, b * M), (<usize>M) * F);
         store<f32>(at(dRaw, row + M), <f32>(<f64>load<f32>(at(dStrength, b)) * sigmoid(<f64>load<f32>(at(raw, row + M)))));
         const g = <f64>load<f32>(at(gate, b));
         store<f32>(at(dRaw, row + M + 1), <f32>(<f64>load<f32>(at(dg, b)) * g * (1 - g)));
