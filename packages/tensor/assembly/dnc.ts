@@ -56,6 +56,16 @@ let dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0, dHidden: usize = 0, dLink
 let cosineBack: usize = 0, dContent: usize = 0, dSim: usize = 0, dStrength: usize = 0, dAllocation: usize = 0;
 let dWriteContent: usize = 0, dSortedAllocation: usize = 0, dProducts: usize = 0, dSortedProducts: usize = 0, cellBack: usize = 0, dJoined: usize = 0;
 let linkTemp: usize = 0;
+// Below a batch of 4 the weights' gradients of the controller and of ξ wait for the end of the backward pass, as in
+// ntm.ts: each step's rows (a layer's input and its gates' gradient; the controller's output and dξ) go into these,
+// the last step first, and one product per matrix over all of them reads and writes the gradient once.
+let dRawStep: usize = 0;
+const xRows: usize = memory.data(16 * 4);
+const dzRows: usize = memory.data(16 * 4);
+let hiddenRows: usize = 0, dRawRows: usize = 0;
+@inline function deferred(): bool {
+  return B < 4;
+}
 
 function plan(base: usize): usize {
   cursor = 0;
@@ -124,7 +134,7 @@ function plan(base: usize): usize {
   dC = take(L * B * H);
   dHNext = take(L * B * H);
   dCNext = take(L * B * H);
-  dRaw = take(B * P);
+  dRawStep = take(B * P);
   dy = take(B * O);
   dOutIn = take(B * (H + R * M));
   dHidden = take(B * H);
@@ -141,6 +151,13 @@ function plan(base: usize): usize {
   dProducts = take(B * N);
   dSortedProducts = take(B * N);
   cellBack = take(B * 4 * H);
+  const rows = !ring && deferred() ? T * B : 0;
+  for (let l = 0; l < L; l++) {
+    setEntry(xRows, l, take(rows * (inputWidth(l) + H)));
+    setEntry(dzRows, l, take(rows * 4 * H));
+  }
+  hiddenRows = take(rows * H);
+  dRawRows = take(rows * P);
   dJoined = take(B * (I + R * M + 2 * H));
   linkTemp = cursor;
   cursor += <usize>temporalLinkTempBytes(N);
@@ -584,6 +601,8 @@ export function dncSequence(
     const readW = stepAt(t, oReadW);
     const writeW = stepAt(t, oWriteW);
     memory.fill(dHidden, 0, (<usize>(B * H)) * F);
+    const row = (T - 1 - t) * B; // this step's first row in the deferred products
+    dRaw = deferred() ? at(dRawRows, row * P) : dRawStep;
     memory.fill(dRaw, 0, (<usize>(B * P)) * F);
     // The output layer (the clamp passes the gradient where −clip ≤ y ≤ clip).
     let scored = false;
@@ -758,7 +777,8 @@ export function dncSequence(
     }
     // ξ_t = hidden W + b; the clamp on the controller's output; the LSTM, top layer first.
     const hiddenNow = stepAt(t, oHidden);
-    affineBackWeights(hiddenNow, dRaw, at(out, pXiW), at(out, pXiB), B, H, P);
+    if (deferred()) memory.copy(at(hiddenRows, row * H), hiddenNow, (<usize>(B * H)) * F);
+    else affineBackWeights(hiddenNow, dRaw, at(out, pXiW), at(out, pXiB), B, H, P);
     affineBackInput(dRaw, wXi, dOutIn, B, H, P);
     addFloats(dHidden, dOutIn, B * H);
     const top = stepAt(t, entry(oH, L - 1));
@@ -770,9 +790,12 @@ export function dncSequence(
     }
     for (let l = L - 1; l >= 0; l--) {
       const inW = inputWidth(l);
-      lstmCellBackward(stepAt(t, entry(oGates, l)), before(t, entry(oC, l), zeroState), at(dH, l * B * H), at(dC, l * B * H), cellBack, at(dCNext, l * B * H), B, H);
-      affineBackWeights(stepAt(t, entry(oJoined, l)), cellBack, at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), B, inW + H, 4 * H);
-      affineBackInput(cellBack, at(weights, <i32>entry(pLayerW, l)), dJoined, B, inW + H, 4 * H);
+      const dz = deferred() ? at(entry(dzRows, l), row * 4 * H) : cellBack;
+      lstmCellBackward(stepAt(t, entry(oGates, l)), before(t, entry(oC, l), zeroState), at(dH, l * B * H), at(dC, l * B * H), dz, at(dCNext, l * B * H), B, H);
+      const joined = stepAt(t, entry(oJoined, l));
+      if (deferred()) memory.copy(at(entry(xRows, l), row * (inW + H)), joined, (<usize>(B * (inW + H))) * F);
+      else affineBackWeights(joined, dz, at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), B, inW + H, 4 * H);
+      affineBackInput(dz, at(weights, <i32>entry(pLayerW, l)), dJoined, B, inW + H, 4 * H);
       for (let b = 0; b < B; b++) {
         memory.copy(at(dHNext, l * B * H + b * H), at(dJoined, b * (inW + H) + inW), (<usize>H) * F);
         if (l > 0) addFloats(at(dH, (l - 1) * B * H + b * H), at(dJoined, b * (inW + H)), H);
@@ -787,6 +810,11 @@ export function dncSequence(
     memory.copy(dReadW, dReadWNext, (<usize>(B * R * N)) * F);
     memory.copy(dWriteW, dWriteWNext, (<usize>(B * N)) * F);
     memory.copy(dReads, dReadsNext, (<usize>(R * B * M)) * F);
+  }
+  if (deferred()) {
+    for (let l = 0; l < L; l++)
+      affineBackWeights(entry(xRows, l), entry(dzRows, l), at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), T * B, inputWidth(l) + H, 4 * H);
+    affineBackWeights(hiddenRows, dRawRows, at(out, pXiW), at(out, pXiB), T * B, H, P);
   }
   store<f32>(at(out, count), <f32>(loss * scale));
   store<f32>(at(out, count + 1), <f32>wrong);

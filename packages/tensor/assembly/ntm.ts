@@ -67,6 +67,16 @@ let dMemory: usize = 0, dPrevious: usize = 0, dPreviousNext: usize = 0, dReads: 
 let dH: usize = 0, dC: usize = 0, dHNext: usize = 0, dCNext: usize = 0, dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0;
 let dSim: usize = 0, dStrength: usize = 0, dErase: usize = 0, dAdd: usize = 0, locationBack: usize = 0, cosineBack: usize = 0;
 let cellBack: usize = 0, dJoined: usize = 0, locationTemp: usize = 0;
+// Below a batch of 4 the weights' gradients of the controller and the heads wait for the end of the backward pass: each
+// step's rows (the layer's input and its gates' gradient; the top layer's h and the heads' dRaw) go into these, the
+// last step first, and one product per matrix over all of them reads and writes the gradient once, where one row a
+// step was a pass over all of it (the same terms in the same order). A batch of 4 or more keeps a product a step.
+const xRows: usize = memory.data(16 * 4);
+const dzRows: usize = memory.data(16 * 4);
+let topRows: usize = 0, dRawRows: usize = 0;
+@inline function deferred(): bool {
+  return B < 4;
+}
 
 function plan(base: usize): usize {
   cursor = 0;
@@ -124,6 +134,13 @@ function plan(base: usize): usize {
   locationBack = take(2 * B * N + 2 * B + B * S);
   cosineBack = take(B * M);
   cellBack = take(B * 5 * H);
+  const rows = !ring && deferred() ? T * B : 0;
+  for (let l = 0; l < L; l++) {
+    setEntry(xRows, l, take(rows * (inputWidth(l) + H)));
+    setEntry(dzRows, l, take(rows * 4 * H));
+  }
+  topRows = take(rows * H);
+  dRawRows = take(rows * P);
   dJoined = take(B * (I + R * M + 2 * H));
   locationTemp = cursor;
   cursor += <usize>locationTempBytes(N);
@@ -852,6 +869,8 @@ export function ntmSequence(
     const memoryBefore = t == 0 ? initialMemory : stepAt(t - 1, oMemories + (<usize>((passes - 1) * B * N * M)) * F);
     const top = stepAt(t, entry(oH, L - 1));
     const dTop = at(dH, (L - 1) * B * H);
+    const row = (T - 1 - t) * B; // this step's first row in the deferred products
+    const dRawNow = deferred() ? at(dRawRows, row * P) : dRaw;
     let scored = false;
     for (let b = 0; b < B; b++) if (load<f32>(at(mask, t * B + b)) != 0) scored = true;
     if (scored) {
@@ -924,22 +943,22 @@ export function ntmSequence(
       rowCosineBackwardAdding(memoryBefore, stepAt(t, entry(oKey, h)), dSim, dMemory, cosineBack, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) {
         const row = b * P + offset;
-        memory.copy(at(dRaw, row), at(cosineBack, b * M), (<usize>M) * F);
-        store<f32>(at(dRaw, row + M), <f32>(<f64>load<f32>(at(dStrength, b)) * sigmoid(<f64>load<f32>(at(raw, row + M)))));
+        memory.copy(at(dRawNow, row), at(cosineBack, b * M), (<usize>M) * F);
+        store<f32>(at(dRawNow, row + M), <f32>(<f64>load<f32>(at(dStrength, b)) * sigmoid(<f64>load<f32>(at(raw, row + M)))));
         const g = <f64>load<f32>(at(gate, b));
-        store<f32>(at(dRaw, row + M + 1), <f32>(<f64>load<f32>(at(dg, b)) * g * (1 - g)));
+        store<f32>(at(dRawNow, row + M + 1), <f32>(<f64>load<f32>(at(dg, b)) * g * (1 - g)));
         let sdot: f64 = 0;
         for (let k = 0; k < S; k++) sdot += <f64>load<f32>(at(ds, b * S + k)) * <f64>load<f32>(at(shift, b * S + k));
         for (let k = 0; k < S; k++)
-          store<f32>(at(dRaw, row + M + 2 + k), <f32>(<f64>load<f32>(at(shift, b * S + k)) * (<f64>load<f32>(at(ds, b * S + k)) - sdot)));
-        store<f32>(at(dRaw, row + M + 2 + S), <f32>(<f64>load<f32>(at(dGamma, b)) * sigmoid(<f64>load<f32>(at(raw, row + M + 2 + S)))));
+          store<f32>(at(dRawNow, row + M + 2 + k), <f32>(<f64>load<f32>(at(shift, b * S + k)) * (<f64>load<f32>(at(ds, b * S + k)) - sdot)));
+        store<f32>(at(dRawNow, row + M + 2 + S), <f32>(<f64>load<f32>(at(dGamma, b)) * sigmoid(<f64>load<f32>(at(raw, row + M + 2 + S)))));
         if (h >= R) {
           const erase = stepAt(t, entry(oErase, h));
           const w = h - R;
           for (let j = 0; j < M; j++) {
             const ej = <f64>load<f32>(at(erase, b * M + j));
-            store<f32>(at(dRaw, row + M + 3 + S + j), <f32>(<f64>load<f32>(at(dErase, (w * B + b) * M + j)) * ej * (1 - ej)));
-            store<f32>(at(dRaw, row + 2 * M + 3 + S + j), load<f32>(at(dAdd, (w * B + b) * M + j)));
+            store<f32>(at(dRawNow, row + M + 3 + S + j), <f32>(<f64>load<f32>(at(dErase, (w * B + b) * M + j)) * ej * (1 - ej)));
+            store<f32>(at(dRawNow, row + 2 * M + 3 + S + j), load<f32>(at(dAdd, (w * B + b) * M + j)));
           }
         }
       }
@@ -949,11 +968,12 @@ export function ntmSequence(
       const unclipped = stepAt(t, oUnclipped);
       for (let i = 0; i < B * P; i++) {
         const v = load<f32>(at(unclipped, i));
-        if (v < -clip || v > clip) store<f32>(at(dRaw, i), 0);
+        if (v < -clip || v > clip) store<f32>(at(dRawNow, i), 0);
       }
     }
-    affineBackWeights(top, dRaw, at(out, pHeadW), at(out, pHeadB), B, H, P);
-    affineBackInput(dRaw, wHead, dOutIn, B, H, P);
+    if (deferred()) memory.copy(at(topRows, row * H), top, (<usize>(B * H)) * F);
+    else affineBackWeights(top, dRawNow, at(out, pHeadW), at(out, pHeadB), B, H, P);
+    affineBackInput(dRawNow, wHead, dOutIn, B, H, P);
     addFloats(dTop, dOutIn, B * H);
     // The LSTM, top layer first; dH[l] and dC[l] hold the gradients of h_t and c_t.
     for (let l = L - 1; l >= 0; l--) {
@@ -962,9 +982,11 @@ export function ntmSequence(
       const gates = stepAt(t, entry(oGates, l));
       const dh = at(dH, l * B * H);
       const dc = at(dC, l * B * H);
-      const dz = cellBack;
+      const dz = deferred() ? at(entry(dzRows, l), row * 4 * H) : cellBack;
       lstmCellBackward(gates, cPrev, dh, dc, dz, at(dCNext, l * B * H), B, H);
-      affineBackWeights(stepAt(t, entry(oJoined, l)), dz, at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), B, inW + H, 4 * H);
+      const joined = stepAt(t, entry(oJoined, l));
+      if (deferred()) memory.copy(at(entry(xRows, l), row * (inW + H)), joined, (<usize>(B * (inW + H))) * F);
+      else affineBackWeights(joined, dz, at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), B, inW + H, 4 * H);
       affineBackInput(dz, at(weights, <i32>entry(pLayerW, l)), dJoined, B, inW + H, 4 * H);
       for (let b = 0; b < B; b++) {
         memory.copy(at(dHNext, l * B * H + b * H), at(dJoined, b * (inW + H) + inW), (<usize>H) * F);
@@ -977,6 +999,12 @@ export function ntmSequence(
     memory.copy(dC, dCNext, (<usize>(L * B * H)) * F);
     memory.copy(dPrevious, dPreviousNext, (<usize>((R + W) * B * N)) * F);
     memory.copy(dReads, dReadsNext, (<usize>(R * B * M)) * F);
+  }
+
+  if (deferred()) {
+    for (let l = 0; l < L; l++)
+      affineBackWeights(entry(xRows, l), entry(dzRows, l), at(out, <i32>entry(pLayerW, l)), at(out, <i32>entry(pLayerB, l)), T * B, inputWidth(l) + H, 4 * H);
+    affineBackWeights(topRows, dRawRows, at(out, pHeadW), at(out, pHeadB), T * B, H, P);
   }
 
   // The learned initial state: reads, weightings through their softmax, memory.
