@@ -52,7 +52,7 @@ let zeroMemory: usize = 0, zeroLink: usize = 0, zeroSlots: usize = 0, zeroReadW:
 let dMemory: usize = 0, dUsage: usize = 0, dLink: usize = 0, dPrecedence: usize = 0, dReadW: usize = 0, dWriteW: usize = 0, dReads: usize = 0;
 let dUsageNext: usize = 0, dPrecedenceNext: usize = 0, dReadWNext: usize = 0, dWriteWNext: usize = 0, dReadsNext: usize = 0;
 let dH: usize = 0, dC: usize = 0, dHNext: usize = 0, dCNext: usize = 0;
-let dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0, dHidden: usize = 0, dLinkReads: usize = 0, linkBack: usize = 0, temporalBack: usize = 0;
+let dRaw: usize = 0, dy: usize = 0, dOutIn: usize = 0, dHidden: usize = 0, dLinkReads: usize = 0, linkBack: usize = 0;
 let cosineBack: usize = 0, dContent: usize = 0, dSim: usize = 0, dStrength: usize = 0, dAllocation: usize = 0;
 let dWriteContent: usize = 0, dSortedAllocation: usize = 0, dProducts: usize = 0, dSortedProducts: usize = 0, cellBack: usize = 0, dJoined: usize = 0;
 let linkTemp: usize = 0;
@@ -120,7 +120,8 @@ function plan(base: usize): usize {
   // dM, then the write backward's dw, de and da after it (memoryWriteBackward writes dM in place).
   dMemory = take(B * N * M + B * N + 2 * B * M);
   dUsage = take(B * N);
-  dLink = take(B * N * N);
+  // dL, then the link backward's dp and dw after it (temporalLinkBackward writes dL in place).
+  dLink = take(B * N * N + 2 * B * N);
   dPrecedence = take(B * N);
   dReadW = take(B * R * N);
   dWriteW = take(B * N);
@@ -140,7 +141,6 @@ function plan(base: usize): usize {
   dHidden = take(B * H);
   dLinkReads = take(B * 2 * R * N);
   linkBack = take(B * N * N + B * R * N);
-  temporalBack = take(B * N * N + 2 * B * N);
   cosineBack = take(B * M);
   dContent = take(B * N);
   dSim = take(B * N);
@@ -690,10 +690,9 @@ export function dncSequence(
       }
     }
     // L_t from L_{t−1}, p_{t−1} and w^w_t (dLink becomes dL_{t−1}).
-    temporalLinkBackward(linkBefore, precedenceBefore, writeW, dLink, temporalBack, B, N, linkTemp);
-    memory.copy(dLink, temporalBack, (<usize>(B * N * N)) * F);
-    addFloats(dPrecedenceNext, at(temporalBack, B * N * N), B * N);
-    addFloats(dWriteW, at(temporalBack, B * N * N + B * N), B * N);
+    temporalLinkBackward(linkBefore, precedenceBefore, writeW, dLink, dLink, B, N, linkTemp);
+    addFloats(dPrecedenceNext, at(dLink, B * N * N), B * N);
+    addFloats(dWriteW, at(dLink, B * N * N + B * N), B * N);
     // M_t = M_{t−1} ∘ (1 − w eᵀ) + w vᵀ (dMemory becomes dM_{t−1}).
     const erase = stepAt(t, oErase);
     memoryWriteBackward(memoryBefore, writeW, erase, stepAt(t, oAdd), dMemory, dMemory, B, N, M);

@@ -2,6 +2,7 @@
 // allocation weighting). Same arithmetic as src/cpu/reference-kernels.ts; f64 running products, as there.
 
 import { axpy, dot } from './attention';
+import { demoteFour, promoteHigh, promoteLow } from './fastmath';
 import { F, at } from './pointers';
 
 /** out[r, i] = Π_{j<i} x[r, j] (exclusive) or Π_{j≤i} x[r, j]. */
@@ -36,54 +37,89 @@ export function cumulativeProductBackward(x: usize, grad: usize, out: usize, row
   }
 }
 
-/** The DNC's link update: out[b, i, j] = (1 − w_i − w_j)·L[b, i, j] + w_i·p_j, 0 on the diagonal. */
+/**
+ * The DNC's link update: out[b, i, j] = (1 − w_i − w_j)·L[b, i, j] + w_i·p_j, 0 on the diagonal. In f64, four
+ * columns at a time as two f64x2 (the same operations per element as one at a time, so the same bits).
+ */
 export function temporalLink(link: usize, precedence: usize, write: usize, out: usize, batch: i32, slots: i32): void {
+  const one = f64x2.splat(1);
   for (let b = 0; b < batch; b++) {
     const row0 = b * slots;
+    const wb = at(write, row0);
+    const pb = at(precedence, row0);
     for (let i = 0; i < slots; i++) {
-      const wi = load<f32>(at(write, row0 + i));
+      const wi = <f64>load<f32>(at(write, row0 + i));
+      const vwi = f64x2.splat(wi);
+      const oneLessWi = f64x2.sub(one, vwi);
       const base = (row0 + i) * slots;
-      for (let j = 0; j < slots; j++) {
-        if (i == j) {
-          store<f32>(at(out, base + j), 0);
-          continue;
-        }
-        const l = <f64>load<f32>(at(link, base + j));
-        const keep = <f64>1 - <f64>wi - <f64>load<f32>(at(write, row0 + j));
-        store<f32>(at(out, base + j), <f32>(keep * l + <f64>wi * <f64>load<f32>(at(precedence, row0 + j))));
+      let j = 0;
+      for (; j + 4 <= slots; j += 4) {
+        const l = v128.load(at(link, base + j));
+        const w = v128.load(at(wb, j));
+        const p = v128.load(at(pb, j));
+        const low = f64x2.add(f64x2.mul(f64x2.sub(oneLessWi, promoteLow(w)), promoteLow(l)), f64x2.mul(vwi, promoteLow(p)));
+        const high = f64x2.add(f64x2.mul(f64x2.sub(oneLessWi, promoteHigh(w)), promoteHigh(l)), f64x2.mul(vwi, promoteHigh(p)));
+        v128.store(at(out, base + j), demoteFour(low, high));
       }
+      for (; j < slots; j++) {
+        const keep = <f64>1 - wi - <f64>load<f32>(at(wb, j));
+        store<f32>(at(out, base + j), <f32>(keep * <f64>load<f32>(at(link, base + j)) + wi * <f64>load<f32>(at(pb, j))));
+      }
+      store<f32>(at(out, base + i), 0);
     }
   }
 }
 
-/** Backward of temporalLink: out = [dL (batch·N·N), dp (batch·N), dw (batch·N)]; temp holds 2·N f64 column sums. */
+/**
+ * Backward of temporalLink: out = [dL (batch·N·N), dp (batch·N), dw (batch·N)]; temp holds 2·N f64 column sums. `out`
+ * may be `grad` (the DNC's kernel passes its dL, with room after it, for both): each dL element is written after its
+ * gradient was read. Four columns at a time in f64x2 pairs, the block holding the diagonal one at a time; each
+ * element's operations, and the order in which dw_i adds its row's terms, are those of one column at a time.
+ */
 export function temporalLinkBackward(link: usize, precedence: usize, write: usize, grad: usize, out: usize, batch: i32, slots: i32, temp: usize): void {
   const cells = batch * slots * slots;
   const dpAt = cells;
   const dwAt = cells + batch * slots;
   const dp = temp;
   const dwColumn = temp + (<usize>slots) * 8;
+  const one = f64x2.splat(1);
   for (let b = 0; b < batch; b++) {
     memory.fill(temp, 0, (<usize>slots) * 16);
     const row0 = b * slots;
+    const wb = at(write, row0);
+    const pb = at(precedence, row0);
     for (let i = 0; i < slots; i++) {
       const wi = <f64>load<f32>(at(write, row0 + i));
+      const vwi = f64x2.splat(wi);
+      const oneLessWi = f64x2.sub(one, vwi);
       let dwi: f64 = 0;
       const base = (row0 + i) * slots;
-      for (let j = 0; j < slots; j++) {
-        if (i == j) {
-          store<f32>(at(out, base + j), 0);
+      let j = 0;
+      for (; j + 4 <= slots; j += 4) {
+        if (i >= j && i < j + 4) {
+          for (let q = j; q < j + 4; q++) dwi = linkBackwardOne(link, pb, wb, grad, out, dp, dwColumn, base, i, q, wi, dwi);
           continue;
         }
-        const g = <f64>load<f32>(at(grad, base + j));
-        const l = <f64>load<f32>(at(link, base + j));
-        store<f32>(at(out, base + j), <f32>(g * (<f64>1 - wi - <f64>load<f32>(at(write, row0 + j)))));
-        const dpj = dp + (<usize>j) * 8;
-        store<f64>(dpj, load<f64>(dpj) + g * wi);
-        dwi += g * (<f64>load<f32>(at(precedence, row0 + j)) - l);
-        const dwj = dwColumn + (<usize>j) * 8;
-        store<f64>(dwj, load<f64>(dwj) - g * l);
+        const g4 = v128.load(at(grad, base + j));
+        const l4 = v128.load(at(link, base + j));
+        const w4 = v128.load(at(wb, j));
+        const p4 = v128.load(at(pb, j));
+        const pdp = dp + (<usize>j) * 8;
+        const pdw = dwColumn + (<usize>j) * 8;
+        const gLow = promoteLow(g4), gHigh = promoteHigh(g4), lLow = promoteLow(l4), lHigh = promoteHigh(l4);
+        v128.store(at(out, base + j), demoteFour(f64x2.mul(gLow, f64x2.sub(oneLessWi, promoteLow(w4))), f64x2.mul(gHigh, f64x2.sub(oneLessWi, promoteHigh(w4)))));
+        v128.store(pdp, f64x2.add(v128.load(pdp), f64x2.mul(gLow, vwi)));
+        v128.store(pdp, f64x2.add(v128.load(pdp, 16), f64x2.mul(gHigh, vwi)), 16);
+        const tLow = f64x2.mul(gLow, f64x2.sub(promoteLow(p4), lLow));
+        const tHigh = f64x2.mul(gHigh, f64x2.sub(promoteHigh(p4), lHigh));
+        dwi += f64x2.extract_lane(tLow, 0);
+        dwi += f64x2.extract_lane(tLow, 1);
+        dwi += f64x2.extract_lane(tHigh, 0);
+        dwi += f64x2.extract_lane(tHigh, 1);
+        v128.store(pdw, f64x2.sub(v128.load(pdw), f64x2.mul(gLow, lLow)));
+        v128.store(pdw, f64x2.sub(v128.load(pdw, 16), f64x2.mul(gHigh, lHigh)), 16);
       }
+      for (; j < slots; j++) dwi = linkBackwardOne(link, pb, wb, grad, out, dp, dwColumn, base, i, j, wi, dwi);
       store<f32>(at(out, dwAt + row0 + i), <f32>dwi);
     }
     for (let j = 0; j < slots; j++) {
@@ -92,6 +128,22 @@ export function temporalLinkBackward(link: usize, precedence: usize, write: usiz
       store<f32>(w, <f32>(<f64>load<f32>(w) + load<f64>(dwColumn + (<usize>j) * 8)));
     }
   }
+}
+
+/** One element (i, j) of temporalLinkBackward (0 on the diagonal): its dL, dp_j and dw column terms; returns dw_i with its term. */
+@inline function linkBackwardOne(link: usize, pb: usize, wb: usize, grad: usize, out: usize, dp: usize, dwColumn: usize, base: i32, i: i32, j: i32, wi: f64, dwi: f64): f64 {
+  if (i == j) {
+    store<f32>(at(out, base + j), 0);
+    return dwi;
+  }
+  const g = <f64>load<f32>(at(grad, base + j));
+  const l = <f64>load<f32>(at(link, base + j));
+  store<f32>(at(out, base + j), <f32>(g * (<f64>1 - wi - <f64>load<f32>(at(wb, j)))));
+  const dpj = dp + (<usize>j) * 8;
+  store<f64>(dpj, load<f64>(dpj) + g * wi);
+  const dwj = dwColumn + (<usize>j) * 8;
+  store<f64>(dwj, load<f64>(dwj) - g * l);
+  return dwi + g * (<f64>load<f32>(at(pb, j)) - l);
 }
 
 /** Bytes of scratch temporalLinkBackward needs. */
