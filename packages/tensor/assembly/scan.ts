@@ -1,7 +1,7 @@
 // WebAssembly version of @engram/tensor's cumulative product along rows and its backward (the DNC's
 // allocation weighting). Same arithmetic as src/cpu/reference-kernels.ts; f64 running products, as there.
 
-import { axpy, dot } from './attention';
+import { lanesSum } from './attention';
 import { demoteFour, promoteHigh, promoteLow } from './fastmath';
 import { F, at } from './pointers';
 
@@ -162,9 +162,24 @@ export function linkWeightings(link: usize, reads: usize, out: usize, batch: i32
       const row = at(link, (b * slots + i) * slots);
       for (let r = 0; r < heads; r++) {
         const w = at(reads, (b * heads + r) * slots);
-        store<f32>(at(out, (b * 2 * heads + r) * slots + i), dot(row, w, slots));
         const wi = load<f32>(at(w, i));
-        if (wi != 0) axpy(at(out, (b * 2 * heads + heads + r) * slots), wi, row, slots);
+        // f_r(i) = L_i · w_r beside b_r += w_r(i) L_i in one pass (the dot's and the axpy's operations, in their order).
+        const back = at(out, (b * 2 * heads + heads + r) * slots);
+        const vwi = f32x4.splat(wi);
+        let sums = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= slots; j += 4) {
+          const l = v128.load(at(row, j));
+          sums = f32x4.add(sums, f32x4.mul(l, v128.load(at(w, j))));
+          if (wi != 0) v128.store(at(back, j), f32x4.add(v128.load(at(back, j)), f32x4.mul(vwi, l)));
+        }
+        let total = lanesSum(sums);
+        for (let k = j; k < slots; k++) {
+          const l = load<f32>(at(row, k));
+          total += l * load<f32>(at(w, k));
+          if (wi != 0) store<f32>(at(back, k), load<f32>(at(back, k)) + wi * l);
+        }
+        store<f32>(at(out, (b * 2 * heads + r) * slots + i), total);
       }
     }
   }
@@ -187,10 +202,32 @@ export function linkWeightingsBackward(link: usize, reads: usize, grad: usize, o
         const gb = at(grad, (b * 2 * heads + heads + r) * slots);
         const dw = at(out, cells + (b * heads + r) * slots);
         const gfi = load<f32>(at(gf, i));
-        axpy(dRow, gfi, w, slots);
-        axpy(dRow, load<f32>(at(w, i)), gb, slots);
-        if (gfi != 0) axpy(dw, gfi, row, slots);
-        store<f32>(at(dw, i), load<f32>(at(dw, i)) + dot(row, gb, slots));
+        const wi = load<f32>(at(w, i));
+        // dRow += gfi·w, then += w_i·gb, element by element (two axpy passes in one); dw += gfi·row beside L_i · gb
+        // (an axpy and a dot in one pass). The same operations in the same order as the four passes.
+        const vgf = f32x4.splat(gfi);
+        const vwi = f32x4.splat(wi);
+        let sums = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= slots; j += 4) {
+          const g = v128.load(at(gb, j));
+          const l = v128.load(at(row, j));
+          const pr = at(dRow, j);
+          v128.store(pr, f32x4.add(f32x4.add(v128.load(pr), f32x4.mul(vgf, v128.load(at(w, j)))), f32x4.mul(vwi, g)));
+          if (gfi != 0) {
+            const pd = at(dw, j);
+            v128.store(pd, f32x4.add(v128.load(pd), f32x4.mul(vgf, l)));
+          }
+          sums = f32x4.add(sums, f32x4.mul(l, g));
+        }
+        let total = lanesSum(sums);
+        for (let k = j; k < slots; k++) {
+          const pr = at(dRow, k);
+          store<f32>(pr, load<f32>(pr) + gfi * load<f32>(at(w, k)) + wi * load<f32>(at(gb, k)));
+          if (gfi != 0) store<f32>(at(dw, k), load<f32>(at(dw, k)) + gfi * load<f32>(at(row, k)));
+          total += load<f32>(at(row, k)) * load<f32>(at(gb, k));
+        }
+        store<f32>(at(dw, i), load<f32>(at(dw, i)) + total);
       }
     }
   }
