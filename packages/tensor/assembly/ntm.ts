@@ -341,7 +341,7 @@ function affineRow(xr: usize, w: usize, bias: usize, yr: usize, inputs: i32, out
   v128.store(p, d, 48);
 }
 
-/** Rows r…r+3 of `affine`: eight columns of four rows in registers while k runs down the weights, then four. */
+/** Rows r…r+3 of `affine`: the bias into the four rows, then Σ_k x[r + i, k] w[k, ·] added eight columns, then four, at a time. */
 function affineFour(x: usize, w: usize, bias: usize, y: usize, r: i32, inputs: i32, outputs: i32): void {
   const x0 = at(x, r * inputs);
   const xStride = (<usize>inputs) * F;
@@ -350,38 +350,16 @@ function affineFour(x: usize, w: usize, bias: usize, y: usize, r: i32, inputs: i
   let j = 0;
   for (; j + 8 <= outputs; j += 8) {
     const b = at(bias, j);
-    let a00 = v128.load(b), a01 = v128.load(b, 16);
-    let a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
-    let pw = at(w, j);
-    let px = x0;
-    for (let k = 0; k < inputs; k++) {
-      const w0 = v128.load(pw), w1 = v128.load(pw, 16);
-      const s0 = v128.load32_splat(px), s1 = v128.load32_splat(px + xStride), s2 = v128.load32_splat(px + 2 * xStride), s3 = v128.load32_splat(px + 3 * xStride);
-      a00 = multiplyAdd(s0, w0, a00); a01 = multiplyAdd(s0, w1, a01);
-      a10 = multiplyAdd(s1, w0, a10); a11 = multiplyAdd(s1, w1, a11);
-      a20 = multiplyAdd(s2, w0, a20); a21 = multiplyAdd(s2, w1, a21);
-      a30 = multiplyAdd(s3, w0, a30); a31 = multiplyAdd(s3, w1, a31);
-      pw += wStride;
-      px += F;
-    }
+    const lo = v128.load(b), hi = v128.load(b, 16);
     const yj = at(y0, j);
-    storeFourRowsEight(yj, wStride, a00, a01, a10, a11, a20, a21, a30, a31);
+    storeFourRowsEight(yj, wStride, lo, hi, lo, hi, lo, hi, lo, hi);
+    addOuterFourByEight(yj, wStride, x0, xStride, F, at(w, j), wStride, inputs);
   }
   for (; j + 4 <= outputs; j += 4) {
     const b = v128.load(at(bias, j));
-    let a0 = b, a1 = b, a2 = b, a3 = b;
-    let pw = at(w, j);
-    let px = x0;
-    for (let k = 0; k < inputs; k++) {
-      const w0 = v128.load(pw);
-      a0 = multiplyAdd(v128.load32_splat(px), w0, a0);
-      a1 = multiplyAdd(v128.load32_splat(px + xStride), w0, a1);
-      a2 = multiplyAdd(v128.load32_splat(px + 2 * xStride), w0, a2);
-      a3 = multiplyAdd(v128.load32_splat(px + 3 * xStride), w0, a3);
-      pw += wStride;
-      px += F;
-    }
-    storeFourRows(at(y0, j), wStride, a0, a1, a2, a3);
+    const yj = at(y0, j);
+    storeFourRows(yj, wStride, b, b, b, b);
+    addOuterFourByFour(yj, wStride, x0, xStride, F, at(w, j), wStride, inputs);
   }
   for (; j < outputs; j++) {
     for (let i = 0; i < 4; i++) {
@@ -390,6 +368,49 @@ function affineFour(x: usize, w: usize, bias: usize, y: usize, r: i32, inputs: i
       store<f32>(at(y, (r + i) * outputs + j), acc);
     }
   }
+}
+
+/**
+ * The register-blocked core of `affineFour` and `backWeightsFour`: four rows of eight floats at dst (rows `dstStride`
+ * bytes apart) += Σ_{n < count} s_i(n) v(n), where s_i(n) is the float at s + i·sRow + n·sStep and v(n) the eight at
+ * v + n·vStep. Eight accumulators and the six loads feeding them fit x64's 16 vector registers; each element adds
+ * its terms in the order of n, fused where the engine has relaxed SIMD.
+ */
+@inline function addOuterFourByEight(dst: usize, dstStride: usize, s: usize, sRow: usize, sStep: usize, v: usize, vStep: usize, count: i32): void {
+  let a00 = v128.load(dst), a01 = v128.load(dst, 16);
+  let a10 = v128.load(dst + dstStride), a11 = v128.load(dst + dstStride, 16);
+  let a20 = v128.load(dst + 2 * dstStride), a21 = v128.load(dst + 2 * dstStride, 16);
+  let a30 = v128.load(dst + 3 * dstStride), a31 = v128.load(dst + 3 * dstStride, 16);
+  let ps = s;
+  let pv = v;
+  for (let n = 0; n < count; n++) {
+    const v0 = v128.load(pv), v1 = v128.load(pv, 16);
+    const s0 = v128.load32_splat(ps), s1 = v128.load32_splat(ps + sRow), s2 = v128.load32_splat(ps + 2 * sRow), s3 = v128.load32_splat(ps + 3 * sRow);
+    a00 = multiplyAdd(s0, v0, a00); a01 = multiplyAdd(s0, v1, a01);
+    a10 = multiplyAdd(s1, v0, a10); a11 = multiplyAdd(s1, v1, a11);
+    a20 = multiplyAdd(s2, v0, a20); a21 = multiplyAdd(s2, v1, a21);
+    a30 = multiplyAdd(s3, v0, a30); a31 = multiplyAdd(s3, v1, a31);
+    ps += sStep;
+    pv += vStep;
+  }
+  storeFourRowsEight(dst, dstStride, a00, a01, a10, a11, a20, a21, a30, a31);
+}
+
+/** `addOuterFourByEight` for four floats a row (the columns past a multiple of 8). */
+@inline function addOuterFourByFour(dst: usize, dstStride: usize, s: usize, sRow: usize, sStep: usize, v: usize, vStep: usize, count: i32): void {
+  let a0 = v128.load(dst), a1 = v128.load(dst + dstStride), a2 = v128.load(dst + 2 * dstStride), a3 = v128.load(dst + 3 * dstStride);
+  let ps = s;
+  let pv = v;
+  for (let n = 0; n < count; n++) {
+    const v0 = v128.load(pv);
+    a0 = multiplyAdd(v128.load32_splat(ps), v0, a0);
+    a1 = multiplyAdd(v128.load32_splat(ps + sRow), v0, a1);
+    a2 = multiplyAdd(v128.load32_splat(ps + 2 * sRow), v0, a2);
+    a3 = multiplyAdd(v128.load32_splat(ps + 3 * sRow), v0, a3);
+    ps += sStep;
+    pv += vStep;
+  }
+  storeFourRows(dst, dstStride, a0, a1, a2, a3);
 }
 
 /** Four vectors stored a row apart (`stride` bytes) from p on. */
@@ -555,43 +576,10 @@ function backWeightsFour(x: usize, dyp: usize, dw: usize, k: i32, rows: i32, inp
   const wStride = (<usize>outputs) * F;
   const xStride = (<usize>inputs) * F;
   const dwk = at(dw, k * outputs);
+  const xk = at(x, k);
   let j = 0;
-  for (; j + 8 <= outputs; j += 8) {
-    const p0 = at(dwk, j);
-    let a00 = v128.load(p0), a01 = v128.load(p0, 16);
-    let a10 = v128.load(p0 + wStride), a11 = v128.load(p0 + wStride, 16);
-    let a20 = v128.load(p0 + 2 * wStride), a21 = v128.load(p0 + 2 * wStride, 16);
-    let a30 = v128.load(p0 + 3 * wStride), a31 = v128.load(p0 + 3 * wStride, 16);
-    let pd = at(dyp, j);
-    let px = at(x, k);
-    for (let r = 0; r < rows; r++) {
-      const g0 = v128.load(pd), g1 = v128.load(pd, 16);
-      const s0 = v128.load32_splat(px), s1 = v128.load32_splat(px + F), s2 = v128.load32_splat(px + 2 * F), s3 = v128.load32_splat(px + 3 * F);
-      a00 = multiplyAdd(s0, g0, a00); a01 = multiplyAdd(s0, g1, a01);
-      a10 = multiplyAdd(s1, g0, a10); a11 = multiplyAdd(s1, g1, a11);
-      a20 = multiplyAdd(s2, g0, a20); a21 = multiplyAdd(s2, g1, a21);
-      a30 = multiplyAdd(s3, g0, a30); a31 = multiplyAdd(s3, g1, a31);
-      pd += wStride;
-      px += xStride;
-    }
-    storeFourRowsEight(p0, wStride, a00, a01, a10, a11, a20, a21, a30, a31);
-  }
-  for (; j + 4 <= outputs; j += 4) {
-    const p0 = at(dwk, j);
-    let a0 = v128.load(p0), a1 = v128.load(p0 + wStride), a2 = v128.load(p0 + 2 * wStride), a3 = v128.load(p0 + 3 * wStride);
-    let pd = at(dyp, j);
-    let px = at(x, k);
-    for (let r = 0; r < rows; r++) {
-      const g = v128.load(pd);
-      a0 = multiplyAdd(v128.load32_splat(px), g, a0);
-      a1 = multiplyAdd(v128.load32_splat(px + F), g, a1);
-      a2 = multiplyAdd(v128.load32_splat(px + 2 * F), g, a2);
-      a3 = multiplyAdd(v128.load32_splat(px + 3 * F), g, a3);
-      pd += wStride;
-      px += xStride;
-    }
-    storeFourRows(p0, wStride, a0, a1, a2, a3);
-  }
+  for (; j + 8 <= outputs; j += 8) addOuterFourByEight(at(dwk, j), wStride, xk, F, xStride, at(dyp, j), wStride, rows);
+  for (; j + 4 <= outputs; j += 4) addOuterFourByFour(at(dwk, j), wStride, xk, F, xStride, at(dyp, j), wStride, rows);
   for (; j < outputs; j++)
     for (let i = 0; i < 4; i++) {
       let acc = load<f32>(at(dw, (k + i) * outputs + j));
