@@ -278,7 +278,7 @@ function parameterOffsets(): i32 {
 // The products at a batch of 4 or more run register-blocked: 4 rows × 8 columns (or 4 rows × 2 inputs' dot products)
 // of accumulators, so each weight is read once per 4 rows instead of once per row, and columns past a multiple of 8 go
 // 4 at a time. Eight accumulators, with the loads that feed them, fit the 16 vector registers of an x64 core; the
-// 4 × 16 blocks used before needed 21 and spilled to the stack (copy at batch 32: 1.15–1.22× faster with 4 × 8). A
+// 4 × 16 blocks used before needed 21 and spilled to the stack (copy at batch 32: 1.18–1.23× faster with 4 × 8). A
 // batch of 1–3 (and the rows left over past a multiple of 4) take the row-at-a-time loops, which skip zero inputs.
 
 /** y[r, j] = bias[j] + Σ_k x[r, k] w[k, j] (rows × inputs · inputs × outputs). */
