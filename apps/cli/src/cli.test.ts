@@ -106,6 +106,12 @@ describe('engram train --resume reads run.json', () => {
     expect(resumed.learningRateGiven).toBe(false);
   });
 
+  it("refuses a model field that is not a model's name, an object that cannot become a string included", () => {
+    // fast-check's counterexample: String() of {toString: 0} threw a TypeError instead of naming the field.
+    for (const model of [{ toString: 0 }, 7, 'lstm', ['ntm']])
+      expect(() => resumedTrainOptions(tiny('runs/x'), { ...started, model }, none, 'run.json')).toThrow(/run\.json: field 'model' must be one of ntm, dnc/);
+  });
+
   it('fuzzed run.json (any JSON value, any field replaced): valid options or one EngramError naming the file, nothing else', () => {
     const fields = [...Object.keys(started), '__proto__', 'constructor'];
     fc.assert(

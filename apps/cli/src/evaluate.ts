@@ -50,7 +50,7 @@ export async function loadRun(run: string): Promise<LoadedRun> {
     taskOptions = extra?.taskOptions ?? {};
   }
   if (task === undefined) throw new EngramError(`${path}: does not say which task it was trained on`);
-  if (!Object.hasOwn(ALGORITHMIC_TASKS, task)) throw new EngramError(`${path}: unknown task '${String(task)}'`);
+  if (typeof task !== 'string' || !Object.hasOwn(ALGORITHMIC_TASKS, task)) throw new EngramError(`${path}: unknown task ${JSON.stringify(task)}`);
   const model: SequenceModel = dnc ? dncRecurrent(dnc.model) : (ntm as { model: NtmModel }).model;
   return { model, ntm: ntm?.model ?? null, dnc: dnc?.model ?? null, task, taskOptions: checkTaskOptions(taskOptions, `${path}: taskOptions`), path };
 }

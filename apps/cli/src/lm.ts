@@ -299,7 +299,10 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
   if (i.threads !== undefined && !(Number.isInteger(i.threads) && i.threads >= 1 && i.threads <= MAX_THREADS))
     throw new EngramError(`${path}: 'threads' must be an integer in 1..${MAX_THREADS}`);
   const init = i.init as Partial<InitRecord> | undefined;
-  if (init !== undefined && (typeof init !== 'object' || init === null || typeof init.file !== 'string' || !/^[0-9a-f]{64}$/.test(String(init.sha256))))
+  if (
+    init !== undefined &&
+    (typeof init !== 'object' || init === null || typeof init.file !== 'string' || typeof init.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(init.sha256))
+  )
     throw new EngramError(`${path}: 'init' must be an object with 'file' (a string) and 'sha256' (64 hex digits)`);
   return { model: 'lstm', ...i } as LmRunInfo;
 }

@@ -255,8 +255,10 @@ export function resumedTrainOptions(options: TrainOptions, saved: unknown, given
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new EngramError(`${where}: expected an object of the run's settings`);
   const run = saved as Record<string, unknown>;
   const model = options.model ?? 'ntm';
-  if ((run.model ?? 'ntm') !== model)
-    throw new EngramError(`${where}: the run is a ${String(run.model)} run, not ${model}: resume it with engram train ${String(run.model)}`);
+  const savedModel = run.model ?? 'ntm';
+  if (typeof savedModel !== 'string' || !Object.hasOwn(SEQUENCE_KINDS, savedModel))
+    throw new EngramError(`${where}: field 'model' must be one of ${Object.keys(SEQUENCE_KINDS).join(', ')}, got ${JSON.stringify(savedModel)}`);
+  if (savedModel !== model) throw new EngramError(`${where}: the run is a ${savedModel} run, not ${model}: resume it with engram train ${savedModel}`);
   const result: Record<string, unknown> = { ...options };
   for (const [field, , kind, choices] of RUN_FIXED) {
     const value = run[field];
