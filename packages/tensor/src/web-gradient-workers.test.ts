@@ -79,7 +79,7 @@ describe('web gradient workers', () => {
     }
     const crashing = await start({ crash: true });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       await expect(crashing.run([{ x }, { x }], (s) => lossOf(w, s.x))).rejects.toThrow(/the worker crashed/);
     } finally {
       await crashing.close();

@@ -4,12 +4,13 @@ import { Random, add, matmul, mul, randomUniform, sum, tensor } from '../../dist
 
 export function setupReplica(init) {
   if (init.refuse) throw new Error('setup refused');
-  // The crash comes 20 ms after setup, so that the pool has its ready reply first: Node does not order a worker's
-  // messages and its error event, and a crash at once could overtake the reply (CI saw it under load).
+  // The crash comes 200 ms after setup, so that the pool has its ready reply first: Node does not order a worker's
+  // messages and its error event, and a crash at once could overtake the reply (CI saw it under load, at 0 ms and
+  // again at 20 ms with three training runs on the two cores). The tests wait 1 s before they run a step.
   if (init.crash)
     setTimeout(() => {
       throw new Error('the worker crashed');
-    }, 20);
+    }, 200);
   if (init.widths) return layeredReplica(init);
   const w = randomUniform(init.shape, new Random(0), -1, 1, { requiresGrad: true });
   const extra = init.extraParameter ? [randomUniform([1], new Random(0), -1, 1, { requiresGrad: true })] : [];
