@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { kernelProjects } from '../../vitest.projects';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
     testTimeout: 60_000,
+    projects: kernelProjects(['src/controllers.test.ts']),
   },
 });

@@ -8,6 +8,7 @@
 // interface vector ξ holds, in order: read keys (R·M), read strengths (R), the write key (M), its strength, erase (M),
 // write vector (M), free gates (R), the allocation gate, the write gate, read modes (3R: backward, forward, content).
 
+import { multiplyAdd } from './matmul';
 import { F, at, entry, setEntry } from './pointers';
 import { cumulativeProduct, cumulativeProductBackward, linkWeightings, linkWeightingsBackward, temporalLink, temporalLinkBackward, temporalLinkTempBytes } from './scan';
 import { memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackwardAdding } from './memory';
@@ -516,7 +517,7 @@ export function dncSequence(
           const rowM = at(memoryNow, (b * N + i) * M);
           const wv = f32x4.splat(ws);
           let j = 0;
-          for (; j + 4 <= M; j += 4) v128.store(at(read, j), f32x4.add(v128.load(at(read, j)), f32x4.mul(wv, v128.load(at(rowM, j)))));
+          for (; j + 4 <= M; j += 4) v128.store(at(read, j), multiplyAdd(wv, v128.load(at(rowM, j)), v128.load(at(read, j))));
           for (; j < M; j++) store<f32>(at(read, j), load<f32>(at(read, j)) + ws * load<f32>(at(rowM, j)));
         }
       }

@@ -3,7 +3,23 @@
 // per instruction. Pointers are byte offsets into linear memory; all arrays are f32, row-major.
 
 import { demoteFour, exp4, log4, promoteHigh, promoteLow } from './fastmath';
+import { multiplyAdd } from './matmul';
 import { F, at } from './pointers';
+
+/**
+ * a·b − c·d, four lanes: with relaxed SIMD c·d is subtracted by a fused multiply-add; plain SIMD rounds each product,
+ * as the scalar loops do.
+ */
+@inline function productDifference(a: v128, b: v128, c: v128, d: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_nmadd(c, d, f32x4.mul(a, b));
+  return f32x4.sub(f32x4.mul(a, b), f32x4.mul(c, d));
+}
+
+/** c − a·b, four lanes (fused with relaxed SIMD). */
+@inline function multiplySubtract(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_nmadd(a, b, c);
+  return f32x4.sub(c, f32x4.mul(a, b));
+}
 
 /** out(b, i, j) = M(b, i, j)·(1 − w(b, i)·e(b, j)) + w(b, i)·a(b, j). */
 export function memoryWrite(mem: usize, w: usize, e: usize, a: usize, out: usize, batch: i32, rows: i32, width: i32): void {
@@ -20,7 +36,7 @@ export function memoryWrite(mem: usize, w: usize, e: usize, a: usize, out: usize
         const m = v128.load(at(mem, base + j));
         const ev = v128.load(at(eb, j));
         const av = v128.load(at(ab, j));
-        v128.store(at(out, base + j), f32x4.add(f32x4.mul(m, f32x4.sub(one, f32x4.mul(ws, ev))), f32x4.mul(ws, av)));
+        v128.store(at(out, base + j), multiplyAdd(m, multiplySubtract(ws, ev, one), f32x4.mul(ws, av)));
       }
       for (; j < width; j++) {
         store<f32>(at(out, base + j), load<f32>(at(mem, base + j)) * (1 - wi * load<f32>(at(eb, j))) + wi * load<f32>(at(ab, j)));
@@ -66,10 +82,10 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
           const ws = v128.load32_splat(pw + r);
           const g = v128.load(pg);
           const m = v128.load(pm);
-          v128.store(po, f32x4.mul(g, f32x4.sub(one, f32x4.mul(ws, ev))));
-          v128.store(rowSums + 4 * r, f32x4.add(v128.load(rowSums + 4 * r), f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev)))));
+          v128.store(po, f32x4.mul(g, multiplySubtract(ws, ev, one)));
+          v128.store(rowSums + 4 * r, multiplyAdd(g, multiplySubtract(m, ev, av), v128.load(rowSums + 4 * r)));
           const gw = f32x4.mul(g, ws);
-          dev = f32x4.sub(dev, f32x4.mul(gw, m));
+          dev = multiplySubtract(gw, m, dev);
           dav = f32x4.add(dav, gw);
           pg += row;
           pm += row;
@@ -99,10 +115,10 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
         const m = v128.load(at(mem, base + j));
         const ev = v128.load(at(eb, j));
         const av = v128.load(at(ab, j));
-        v128.store(at(out, base + j), f32x4.mul(g, f32x4.sub(one, f32x4.mul(ws, ev))));
-        dwv = f32x4.add(dwv, f32x4.mul(g, f32x4.sub(av, f32x4.mul(m, ev))));
+        v128.store(at(out, base + j), f32x4.mul(g, multiplySubtract(ws, ev, one)));
+        dwv = multiplyAdd(g, multiplySubtract(m, ev, av), dwv);
         const gw = f32x4.mul(g, ws);
-        v128.store(at(deb, j), f32x4.sub(v128.load(at(deb, j)), f32x4.mul(gw, m)));
+        v128.store(at(deb, j), multiplySubtract(gw, m, v128.load(at(deb, j))));
         v128.store(at(dab, j), f32x4.add(v128.load(at(dab, j)), gw));
       }
       for (; j < width; j++) {
@@ -127,8 +143,8 @@ export function memoryWriteBackward(mem: usize, w: usize, e: usize, a: usize, gr
   let j = 0;
   for (; j + 4 <= width; j += 4) {
     const m = v128.load(at(x, base + j));
-    dot = f32x4.add(dot, f32x4.mul(m, v128.load(at(y, yBase + j))));
-    squares = f32x4.add(squares, f32x4.mul(m, m));
+    dot = multiplyAdd(m, v128.load(at(y, yBase + j)), dot);
+    squares = multiplyAdd(m, m, squares);
   }
   let d: f32 = f32x4.extract_lane(dot, 0) + f32x4.extract_lane(dot, 1) + f32x4.extract_lane(dot, 2) + f32x4.extract_lane(dot, 3);
   let s: f32 = f32x4.extract_lane(squares, 0) + f32x4.extract_lane(squares, 1) + f32x4.extract_lane(squares, 2) + f32x4.extract_lane(squares, 3);
@@ -176,14 +192,14 @@ const rowTerms: usize = memory.data(48, 16);
     const m1 = v128.load(at(x, base + width + j));
     const m2 = v128.load(at(x, base + 2 * width + j));
     const m3 = v128.load(at(x, base + 3 * width + j));
-    d0 = f32x4.add(d0, f32x4.mul(m0, k));
-    d1 = f32x4.add(d1, f32x4.mul(m1, k));
-    d2 = f32x4.add(d2, f32x4.mul(m2, k));
-    d3 = f32x4.add(d3, f32x4.mul(m3, k));
-    s0 = f32x4.add(s0, f32x4.mul(m0, m0));
-    s1 = f32x4.add(s1, f32x4.mul(m1, m1));
-    s2 = f32x4.add(s2, f32x4.mul(m2, m2));
-    s3 = f32x4.add(s3, f32x4.mul(m3, m3));
+    d0 = multiplyAdd(m0, k, d0);
+    d1 = multiplyAdd(m1, k, d1);
+    d2 = multiplyAdd(m2, k, d2);
+    d3 = multiplyAdd(m3, k, d3);
+    s0 = multiplyAdd(m0, m0, s0);
+    s1 = multiplyAdd(m1, m1, s1);
+    s2 = multiplyAdd(m2, m2, s2);
+    s3 = multiplyAdd(m3, m3, s3);
   }
   v128.store(fourRows, laneSums(d0, d1, d2, d3));
   v128.store(fourRows, laneSums(s0, s1, s2, s3), 16);
@@ -258,9 +274,9 @@ export function rowCosineBackwardAdding(mem: usize, key: usize, grad: usize, dMe
         for (let r: usize = 0; r < 16; r += 4) {
           const m = v128.load(pm);
           const gOverD = v128.load32_splat(rowTerms + r);
-          const dm = f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(v128.load32_splat(rowTerms + 16 + r), m));
+          const dm = productDifference(gOverD, k, v128.load32_splat(rowTerms + 16 + r), m);
           v128.store(po, adding ? f32x4.add(v128.load(po), dm) : dm);
-          d = f32x4.add(d, f32x4.sub(f32x4.mul(gOverD, m), f32x4.mul(v128.load32_splat(rowTerms + 32 + r), k)));
+          d = f32x4.add(d, productDifference(gOverD, m, v128.load32_splat(rowTerms + 32 + r), k));
           pm += row;
           po += row;
         }
@@ -284,9 +300,9 @@ export function rowCosineBackwardAdding(mem: usize, key: usize, grad: usize, dMe
       for (; j + 4 <= width; j += 4) {
         const m = v128.load(at(mem, base + j));
         const k = v128.load(at(key, kb + j));
-        const dm = f32x4.sub(f32x4.mul(gOverD, k), f32x4.mul(gMemory, m));
+        const dm = productDifference(gOverD, k, gMemory, m);
         v128.store(at(out, base + j), adding ? f32x4.add(v128.load(at(out, base + j)), dm) : dm);
-        v128.store(at(dkb, j), f32x4.add(v128.load(at(dkb, j)), f32x4.sub(f32x4.mul(gOverD, m), f32x4.mul(gKey, k))));
+        v128.store(at(dkb, j), f32x4.add(v128.load(at(dkb, j)), productDifference(gOverD, m, gKey, k)));
       }
       for (; j < width; j++) {
         const m = load<f32>(at(mem, base + j));

@@ -198,7 +198,7 @@ function readBackward(memoryRows: usize, w: usize, dr: usize, dMemory: usize, dw
       m = v128.load32_lane(base + rowBytes + off, m, 1);
       m = v128.load32_lane(base + 2 * rowBytes + off, m, 2);
       m = v128.load32_lane(base + 3 * rowBytes + off, m, 3);
-      sums = f32x4.add(sums, f32x4.mul(v128.load32_splat(at(dr, j)), m));
+      sums = multiplyAdd(v128.load32_splat(at(dr, j)), m, sums);
     }
     v128.store(at(dw, i), f32x4.add(v128.load(at(dw, i)), sums));
   }
@@ -212,7 +212,7 @@ function readBackward(memoryRows: usize, w: usize, dr: usize, dMemory: usize, dw
     const vw = f32x4.splat(wi);
     const target = at(dMemory, row * M);
     let j = 0;
-    for (; j + 4 <= M; j += 4) v128.store(at(target, j), f32x4.add(v128.load(at(target, j)), f32x4.mul(vw, v128.load(at(dr, j)))));
+    for (; j + 4 <= M; j += 4) v128.store(at(target, j), multiplyAdd(vw, v128.load(at(dr, j)), v128.load(at(target, j))));
     for (; j < M; j++) store<f32>(at(target, j), load<f32>(at(target, j)) + wi * load<f32>(at(dr, j)));
   }
 }
@@ -304,10 +304,10 @@ function affineRow(xr: usize, w: usize, bias: usize, yr: usize, inputs: i32, out
       const xv = load<f32>(at(xr, k));
       if (xv != 0) {
         const xs = f32x4.splat(xv);
-        a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(pw)));
-        a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(pw, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(pw, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(pw, 48)));
+        a0 = multiplyAdd(xs, v128.load(pw), a0);
+        a1 = multiplyAdd(xs, v128.load(pw, 16), a1);
+        a2 = multiplyAdd(xs, v128.load(pw, 32), a2);
+        a3 = multiplyAdd(xs, v128.load(pw, 48), a3);
       }
       pw += wStride;
     }
@@ -318,7 +318,7 @@ function affineRow(xr: usize, w: usize, bias: usize, yr: usize, inputs: i32, out
     let pw = at(w, j);
     for (let k = 0; k < inputs; k++) {
       const xv = load<f32>(at(xr, k));
-      if (xv != 0) a = f32x4.add(a, f32x4.mul(f32x4.splat(xv), v128.load(pw)));
+      if (xv != 0) a = multiplyAdd(f32x4.splat(xv), v128.load(pw), a);
       pw += wStride;
     }
     v128.store(at(yr, j), a);
@@ -456,10 +456,10 @@ function backInputRow(dr: usize, w: usize, dxr: usize, inputs: i32, outputs: i32
     for (; j + 4 <= outputs; j += 4) {
       const off = (<usize>j) * F;
       const g = v128.load(dr + off);
-      a0 = f32x4.add(a0, f32x4.mul(g, v128.load(w0 + off)));
-      a1 = f32x4.add(a1, f32x4.mul(g, v128.load(w0 + wStride + off)));
-      a2 = f32x4.add(a2, f32x4.mul(g, v128.load(w0 + 2 * wStride + off)));
-      a3 = f32x4.add(a3, f32x4.mul(g, v128.load(w0 + 3 * wStride + off)));
+      a0 = multiplyAdd(g, v128.load(w0 + off), a0);
+      a1 = multiplyAdd(g, v128.load(w0 + wStride + off), a1);
+      a2 = multiplyAdd(g, v128.load(w0 + 2 * wStride + off), a2);
+      a3 = multiplyAdd(g, v128.load(w0 + 3 * wStride + off), a3);
     }
     store<f32>(at(dxr, k), withTail(lanesSum(a0), dr, w0, j, outputs));
     store<f32>(at(dxr, k + 1), withTail(lanesSum(a1), dr, w0 + wStride, j, outputs));
@@ -545,10 +545,10 @@ function backWeightsRow(xr: usize, dr: usize, dw: usize, inputs: i32, outputs: i
       const xv = load<f32>(at(xr, k));
       if (xv != 0) {
         const xs = f32x4.splat(xv);
-        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(xs, g0)));
-        v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(xs, g1)), 16);
-        v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(xs, g2)), 32);
-        v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(xs, g3)), 48);
+        v128.store(p, multiplyAdd(xs, g0, v128.load(p)));
+        v128.store(p, multiplyAdd(xs, g1, v128.load(p, 16)), 16);
+        v128.store(p, multiplyAdd(xs, g2, v128.load(p, 32)), 32);
+        v128.store(p, multiplyAdd(xs, g3, v128.load(p, 48)), 48);
       }
       p += wStride;
     }
@@ -558,7 +558,7 @@ function backWeightsRow(xr: usize, dr: usize, dw: usize, inputs: i32, outputs: i
     let p = at(dw, j);
     for (let k = 0; k < inputs; k++) {
       const xv = load<f32>(at(xr, k));
-      if (xv != 0) v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.splat(xv), g)));
+      if (xv != 0) v128.store(p, multiplyAdd(f32x4.splat(xv), g, v128.load(p)));
       p += wStride;
     }
   }
@@ -802,7 +802,7 @@ export function ntmSequence(
           const rowM = at(memoryBefore, (b * N + i) * M);
           const dst = at(read, b * M);
           let j = 0;
-          for (; j + 4 <= M; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(dst, j)), f32x4.mul(wi, v128.load(at(rowM, j)))));
+          for (; j + 4 <= M; j += 4) v128.store(at(dst, j), multiplyAdd(wi, v128.load(at(rowM, j)), v128.load(at(dst, j))));
           const ws = load<f32>(at(w, b * N + i));
           for (; j < M; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + ws * load<f32>(at(rowM, j)));
         }

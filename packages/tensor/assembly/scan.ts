@@ -3,6 +3,7 @@
 
 import { lanesSum } from './attention';
 import { demoteFour, promoteHigh, promoteLow } from './fastmath';
+import { multiplyAdd } from './matmul';
 import { F, at } from './pointers';
 
 /** out[r, i] = Π_{j<i} x[r, j] (exclusive) or Π_{j≤i} x[r, j]. */
@@ -170,8 +171,8 @@ export function linkWeightings(link: usize, reads: usize, out: usize, batch: i32
         let j = 0;
         for (; j + 4 <= slots; j += 4) {
           const l = v128.load(at(row, j));
-          sums = f32x4.add(sums, f32x4.mul(l, v128.load(at(w, j))));
-          if (wi != 0) v128.store(at(back, j), f32x4.add(v128.load(at(back, j)), f32x4.mul(vwi, l)));
+          sums = multiplyAdd(l, v128.load(at(w, j)), sums);
+          if (wi != 0) v128.store(at(back, j), multiplyAdd(vwi, l, v128.load(at(back, j))));
         }
         let total = lanesSum(sums);
         for (let k = j; k < slots; k++) {
@@ -213,12 +214,12 @@ export function linkWeightingsBackward(link: usize, reads: usize, grad: usize, o
           const g = v128.load(at(gb, j));
           const l = v128.load(at(row, j));
           const pr = at(dRow, j);
-          v128.store(pr, f32x4.add(f32x4.add(v128.load(pr), f32x4.mul(vgf, v128.load(at(w, j)))), f32x4.mul(vwi, g)));
+          v128.store(pr, multiplyAdd(vwi, g, multiplyAdd(vgf, v128.load(at(w, j)), v128.load(pr))));
           if (gfi != 0) {
             const pd = at(dw, j);
-            v128.store(pd, f32x4.add(v128.load(pd), f32x4.mul(vgf, l)));
+            v128.store(pd, multiplyAdd(vgf, l, v128.load(pd)));
           }
-          sums = f32x4.add(sums, f32x4.mul(l, g));
+          sums = multiplyAdd(l, g, sums);
         }
         let total = lanesSum(sums);
         for (let k = j; k < slots; k++) {

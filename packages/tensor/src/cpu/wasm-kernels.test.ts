@@ -20,6 +20,13 @@ function maxError(a: Float32Array, b: Float32Array): number {
 describe.runIf(wasm !== null)('WebAssembly SIMD matmul', () => {
   const kernel = wasm as NonNullable<typeof wasm>;
 
+  it('loads the relaxed-SIMD module where the engine allows it (the relaxed-simd test project), else plain SIMD', () => {
+    // Node 20 validates relaxed SIMD only behind --experimental-wasm-relaxed-simd; the second test project passes it,
+    // so the kernels of both modules run the same tests.
+    const relaxedFlag = process.execArgv.includes('--experimental-wasm-relaxed-simd');
+    expect(kernel.flavor).toBe(relaxedFlag || process.versions.node.split('.')[0] !== '20' ? 'relaxed-simd' : 'simd');
+  });
+
   it('matches the TypeScript reference for any shape, transposition and batching', () => {
     fc.assert(
       fc.property(
