@@ -11,7 +11,7 @@
 import { multiplyAdd } from './matmul';
 import { F, at, entry, setEntry } from './pointers';
 import { cumulativeProduct, cumulativeProductBackward, linkWeightings, linkWeightingsBackward, temporalLink, temporalLinkBackward, temporalLinkTempBytes } from './scan';
-import { memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackwardAdding } from './memory';
+import { memoryWrite, memoryWriteBackward, rowCosineBackwardKept, rowCosineKeeping } from './memory';
 import { addFloats, affine, affineBackInput, affineBackWeights, lstmCellBackward, lstmCellForward, sigmoid, softplus } from './ntm';
 
 const COSINE_EPSILON: f32 = 1e-8;
@@ -48,6 +48,7 @@ let oReadKeys: usize = 0, oReadStrengths: usize = 0, oWriteKey: usize = 0, oWrit
 let oFree: usize = 0, oAllocationGate: usize = 0, oWriteGate: usize = 0, oModes: usize = 0;
 let oRetention: usize = 0, oWritten: usize = 0, oUsage: usize = 0, oOrder: usize = 0, oSorted: usize = 0, oProducts: usize = 0, oAllocation: usize = 0;
 let oWriteSim: usize = 0, oWriteContent: usize = 0, oWriteW: usize = 0, oMemory: usize = 0, oLink: usize = 0, oPrecedence: usize = 0;
+let oWriteNorms: usize = 0, oReadNorms: usize = 0;
 let oLinkReads: usize = 0, oReadSim: usize = 0, oReadContent: usize = 0, oReadW: usize = 0, oReads: usize = 0, oOutIn: usize = 0, oOutput: usize = 0;
 let zeroMemory: usize = 0, zeroLink: usize = 0, zeroSlots: usize = 0, zeroReadW: usize = 0, zeroReads: usize = 0, zeroState: usize = 0;
 let dMemory: usize = 0, dUsage: usize = 0, dLink: usize = 0, dPrecedence: usize = 0, dReadW: usize = 0, dWriteW: usize = 0, dReads: usize = 0;
@@ -97,6 +98,7 @@ function plan(base: usize): usize {
   oProducts = take(B * N);
   oAllocation = take(B * N);
   oWriteSim = take(B * N);
+  oWriteNorms = take(B * N);
   oWriteContent = take(B * N);
   oWriteW = take(B * N);
   oMemory = take(B * N * M);
@@ -104,6 +106,7 @@ function plan(base: usize): usize {
   oPrecedence = take(B * N);
   oLinkReads = take(B * 2 * R * N);
   oReadSim = take(R * B * N);
+  oReadNorms = take(R * B * N);
   oReadContent = take(R * B * N);
   oReadW = take(B * R * N);
   oReads = take(R * B * M);
@@ -468,7 +471,7 @@ export function dncSequence(
     // The write: w^w_t from allocation and content (against M_{t−1}), then erase and add.
     const writeSim = stepAt(t, oWriteSim);
     const writeContent = stepAt(t, oWriteContent);
-    rowCosine(memoryBefore, writeKey, writeSim, B, N, M, COSINE_EPSILON);
+    rowCosineKeeping(memoryBefore, writeKey, writeSim, stepAt(t, oWriteNorms), B, N, M, COSINE_EPSILON);
     softmaxRows(writeSim, writeStrength, writeContent);
     const writeW = stepAt(t, oWriteW);
     for (let b = 0; b < B; b++) {
@@ -498,7 +501,7 @@ export function dncSequence(
     for (let r = 0; r < R; r++) {
       const sim = stepAt(t, oReadSim + (<usize>(r * B * N)) * F);
       const content = stepAt(t, oReadContent + (<usize>(r * B * N)) * F);
-      rowCosine(memoryNow, at(readKeys, r * B * M), sim, B, N, M, COSINE_EPSILON);
+      rowCosineKeeping(memoryNow, at(readKeys, r * B * M), sim, stepAt(t, oReadNorms + (<usize>(r * B * N)) * F), B, N, M, COSINE_EPSILON);
       softmaxRows(sim, at(readStrengths, r * B), content);
       for (let b = 0; b < B; b++) {
         const pi = (b * R + r) * 3;
@@ -668,7 +671,8 @@ export function dncSequence(
       }
       const readKey = at(stepAt(t, oReadKeys), r * B * M);
       softmaxRowsBackward(content, stepAt(t, oReadSim + (<usize>(r * B * N)) * F), at(stepAt(t, oReadStrengths), r * B), dContent);
-      rowCosineBackwardAdding(memoryNow, readKey, dSim, dMemory, cosineBack, B, N, M, COSINE_EPSILON);
+      const readSim = stepAt(t, oReadSim + (<usize>(r * B * N)) * F);
+      rowCosineBackwardKept(memoryNow, readKey, dSim, readSim, stepAt(t, oReadNorms + (<usize>(r * B * N)) * F), dMemory, cosineBack, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) {
         memory.copy(at(dRaw, b * P + xRead + r * M), at(cosineBack, b * M), (<usize>M) * F);
         put(dRaw, b * P + xReadStrength + r, f(dStrength, b) * sigmoid(f(raw, b * P + xReadStrength + r)));
@@ -729,7 +733,7 @@ export function dncSequence(
     // c^w = softmax(β^w cos(M_{t−1}, k^w)).
     const writeKey = stepAt(t, oWriteKey);
     softmaxRowsBackward(writeContent, stepAt(t, oWriteSim), stepAt(t, oWriteStrength), dWriteContent);
-    rowCosineBackwardAdding(memoryBefore, writeKey, dSim, dMemory, cosineBack, B, N, M, COSINE_EPSILON);
+    rowCosineBackwardKept(memoryBefore, writeKey, dSim, stepAt(t, oWriteSim), stepAt(t, oWriteNorms), dMemory, cosineBack, B, N, M, COSINE_EPSILON);
     for (let b = 0; b < B; b++) {
       memory.copy(at(dRaw, b * P + xWriteKey), at(cosineBack, b * M), (<usize>M) * F);
       put(dRaw, b * P + xWriteStrength, f(dStrength, b) * sigmoid(f(raw, b * P + xWriteStrength)));

@@ -207,6 +207,18 @@ const rowTerms: usize = memory.data(48, 16);
 
 /** out(b, i) = M(b, i)·k(b) / (‖M(b, i)‖·‖k(b)‖ + ε). */
 export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
+  cosineForward(mem, key, out, 0, batch, rows, width, epsilon, false);
+}
+
+/**
+ * {@link rowCosine} that also keeps each row's norm ‖M(b, i)‖ at `norms` (batch·rows), for
+ * {@link rowCosineBackwardKept}, which then need not read the memory for them again.
+ */
+export function rowCosineKeeping(mem: usize, key: usize, out: usize, norms: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
+  cosineForward(mem, key, out, norms, batch, rows, width, epsilon, true);
+}
+
+@inline function cosineForward(mem: usize, key: usize, out: usize, norms: usize, batch: i32, rows: i32, width: i32, epsilon: f32, keep: bool): void {
   const blocked = width % 4 == 0;
   for (let b = 0; b < batch; b++) {
     const keyNorm = Mathf.sqrt(f32x4.extract_lane(dotAndSquares(key, b * width, key, b * width, width), 1));
@@ -215,12 +227,16 @@ export function rowCosine(mem: usize, key: usize, out: usize, batch: i32, rows: 
     if (blocked)
       for (; i + 4 <= rows; i += 4) {
         rowsDotsAndSquares(mem, (b * rows + i) * width, key, b * width, width);
-        const denominator = f32x4.add(f32x4.mul(f32x4.sqrt(v128.load(fourRows, 16)), f32x4.splat(keyNorm)), f32x4.splat(epsilon));
+        const norm = f32x4.sqrt(v128.load(fourRows, 16));
+        if (keep) v128.store(at(norms, b * rows + i), norm);
+        const denominator = f32x4.add(f32x4.mul(norm, f32x4.splat(keyNorm)), f32x4.splat(epsilon));
         v128.store(at(out, b * rows + i), f32x4.div(v128.load(fourRows), denominator));
       }
     for (; i < rows; i++) {
       const ds = dotAndSquares(mem, (b * rows + i) * width, key, b * width, width);
-      store<f32>(at(out, b * rows + i), f32x4.extract_lane(ds, 0) / (Mathf.sqrt(f32x4.extract_lane(ds, 1)) * keyNorm + epsilon));
+      const norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
+      if (keep) store<f32>(at(norms, b * rows + i), norm);
+      store<f32>(at(out, b * rows + i), f32x4.extract_lane(ds, 0) / (norm * keyNorm + epsilon));
     }
   }
 }
@@ -231,16 +247,46 @@ export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usiz
 }
 
 /**
- * Backward of rowCosine for the whole-sequence kernels: dM added into `dMemory` (batch·rows·width; each element gets
- * the one addition `addFloats` would give it, so the same bits as writing dM apart and adding it), dk written to `dKey`
- * (batch·width). Saves a pass over the memory's gradient per head and step.
+ * Backward of rowCosine for the whole-sequence kernels, from the forward's cosines (`cosines`, rowCosineKeeping's
+ * `out`) and row norms (`norms`) instead of computing them again from the memory (one pass over the memory instead of
+ * two; the same bits). dM is added into `dMemory` (batch·rows·width; each element gets the one addition `addFloats`
+ * would give it, so the same bits as writing dM apart and adding it), dk written to `dKey` (batch·width).
  */
-export function rowCosineBackwardAdding(mem: usize, key: usize, grad: usize, dMemory: usize, dKey: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
-  cosineBackward(mem, key, grad, dMemory, dKey, batch, rows, width, epsilon, true);
+export function rowCosineBackwardKept(
+  mem: usize,
+  key: usize,
+  grad: usize,
+  cosines: usize,
+  norms: usize,
+  dMemory: usize,
+  dKey: usize,
+  batch: i32,
+  rows: i32,
+  width: i32,
+  epsilon: f32,
+): void {
+  cosineBackward(mem, key, grad, dMemory, dKey, batch, rows, width, epsilon, true, cosines, norms);
 }
 
-/** dM stored at `out`, or added to it (`adding`), and dk at `dk`: rowCosineBackward and rowCosineBackwardAdding. */
-@inline function cosineBackward(mem: usize, key: usize, grad: usize, out: usize, dk: usize, batch: i32, rows: i32, width: i32, epsilon: f32, adding: bool): void {
+/**
+ * dM stored at `out`, or added to it (`adding`), and dk at `dk`: rowCosineBackward, and (adding, with the forward's
+ * cosines and norms, `cosines` ≠ 0) rowCosineBackwardKept.
+ */
+@inline function cosineBackward(
+  mem: usize,
+  key: usize,
+  grad: usize,
+  out: usize,
+  dk: usize,
+  batch: i32,
+  rows: i32,
+  width: i32,
+  epsilon: f32,
+  adding: bool,
+  cosines: usize = 0,
+  norms: usize = 0,
+): void {
+  const kept = cosines != 0;
   // Rows below this go four at a time (the width must be a multiple of 4 for that); the rest one at a time.
   const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
   memory.fill(dk, 0, (<usize>(batch * width)) * F);
@@ -252,13 +298,12 @@ export function rowCosineBackwardAdding(mem: usize, key: usize, grad: usize, dMe
     const zero = f32x4.splat(0);
     for (let i = 0; i < blockedRows; i += 4) {
       const base = (b * rows + i) * width;
-      // The four rows' scalars, lane by lane the one-row operations below.
-      rowsDotsAndSquares(mem, base, key, kb, width);
-      const dot = v128.load(fourRows);
-      const norm = f32x4.sqrt(v128.load(fourRows, 16));
+      // The four rows' scalars, lane by lane the one-row operations below (the cosines and norms the forward's).
+      if (!kept) rowsDotsAndSquares(mem, base, key, kb, width);
+      const norm = kept ? v128.load(at(norms, b * rows + i)) : f32x4.sqrt(v128.load(fourRows, 16));
       const denominator = f32x4.add(f32x4.mul(norm, vKeyNorm), f32x4.splat(epsilon));
       const g = v128.load(at(grad, b * rows + i));
-      const s = f32x4.div(dot, denominator);
+      const s = kept ? v128.load(at(cosines, b * rows + i)) : f32x4.div(v128.load(fourRows), denominator);
       const memoryTerm = v128.and(f32x4.div(f32x4.mul(s, vKeyNorm), f32x4.mul(norm, denominator)), f32x4.gt(norm, zero));
       const keyTerm = keyNorm > 0 ? f32x4.div(f32x4.mul(s, norm), f32x4.mul(vKeyNorm, denominator)) : zero;
       v128.store(rowTerms, f32x4.div(g, denominator));
@@ -285,12 +330,18 @@ export function rowCosineBackwardAdding(mem: usize, key: usize, grad: usize, dMe
     }
     for (let i = blockedRows; i < rows; i++) {
       const base = (b * rows + i) * width;
-      const ds = dotAndSquares(mem, base, key, kb, width);
-      const dot = f32x4.extract_lane(ds, 0);
-      const norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
-      const denominator = norm * keyNorm + epsilon;
+      let norm: f32, s: f32, denominator: f32;
+      if (kept) {
+        norm = load<f32>(at(norms, b * rows + i));
+        denominator = norm * keyNorm + epsilon;
+        s = load<f32>(at(cosines, b * rows + i));
+      } else {
+        const ds = dotAndSquares(mem, base, key, kb, width);
+        norm = Mathf.sqrt(f32x4.extract_lane(ds, 1));
+        denominator = norm * keyNorm + epsilon;
+        s = f32x4.extract_lane(ds, 0) / denominator;
+      }
       const g = load<f32>(at(grad, b * rows + i));
-      const s = dot / denominator;
       const memoryTerm: f32 = norm > 0 ? (s * keyNorm) / (norm * denominator) : 0;
       const keyTerm: f32 = keyNorm > 0 ? (s * norm) / (keyNorm * denominator) : 0;
       const gOverD = f32x4.splat(g / denominator);
