@@ -642,9 +642,44 @@ function locationBackwardRow(
     store<f64>(logs + (<usize>i) * 8, d * (<f64>load<f32>(at(wc, b * slots + i)) - <f64>load<f32>(at(wp, b * slots + i))));
   }
   store<f32>(at(out, dgBase + b), <f32>sumRow(logs, slots));
-  for (let k = 0; k < shifts; k++) {
+  // ds(k) = Σ_i dw̃(i)·w^g(i − (k − half)), each sum in slot order. Two shifts at a time, one per f64 lane: lane 0 sums
+  // shift k + 1's terms and lane 1 shift k's, whose w^g is the next slot, so both come from one load where no index
+  // wraps.
+  let k = 0;
+  for (; k + 2 <= shifts; k += 2) {
+    const lag = k + 1 - half; // lane 0 reads w^g(i − lag), lane 1 w^g(i − lag + 1)
+    const first = min(max(lag, 0), slots);
+    const last = max(first, min(slots - 1 + lag, slots));
+    let sum0: f64 = 0;
+    let sum1: f64 = 0;
+    i = 0;
+    for (; i < first; i++) {
+      const d = load<f64>(dShifted + (<usize>i) * 8);
+      sum0 += d * load<f64>(gated + (<usize>wrap(i - lag, slots)) * 8);
+      sum1 += d * load<f64>(gated + (<usize>wrap(i - lag + 1, slots)) * 8);
+    }
+    let sums = f64x2.replace_lane(f64x2.splat(sum0), 1, sum1);
+    for (; i < last; i++) sums = f64x2.add(sums, f64x2.mul(v128.load64_splat(dShifted + (<usize>i) * 8), v128.load(gated + (<usize>(i - lag)) * 8)));
+    sum0 = f64x2.extract_lane(sums, 0);
+    sum1 = f64x2.extract_lane(sums, 1);
+    for (; i < slots; i++) {
+      const d = load<f64>(dShifted + (<usize>i) * 8);
+      sum0 += d * load<f64>(gated + (<usize>wrap(i - lag, slots)) * 8);
+      sum1 += d * load<f64>(gated + (<usize>wrap(i - lag + 1, slots)) * 8);
+    }
+    store<f32>(at(out, dsBase + b * shifts + k), <f32>sum1);
+    store<f32>(at(out, dsBase + b * shifts + k + 1), <f32>sum0);
+  }
+  for (; k < shifts; k++) {
+    // One shift: no wrap between its first and last unwrapped slot.
+    const lag = k - half;
+    const first = min(max(lag, 0), slots);
+    const last = max(first, min(slots + lag, slots));
     let ds: f64 = 0;
-    for (let i = 0; i < slots; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>wrap(i - (k - half), slots)) * 8);
+    i = 0;
+    for (; i < first; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>wrap(i - lag, slots)) * 8);
+    for (; i < last; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>(i - lag)) * 8);
+    for (; i < slots; i++) ds += load<f64>(dShifted + (<usize>i) * 8) * load<f64>(gated + (<usize>wrap(i - lag, slots)) * 8);
     store<f32>(at(out, dsBase + b * shifts + k), <f32>ds);
   }
 }
