@@ -366,9 +366,12 @@ export function rowCosineBackwardKept(
   }
 }
 
-/** Bytes of temporary space locationAddress and its backward need for `slots` memory rows. */
+/**
+ * Bytes of temporary space locationAddress and its backward need for `slots` memory rows: locationRow's five rows of
+ * f64 and their Σ powered.
+ */
 export function locationTempBytes(slots: i32): i32 {
-  return 5 * slots * 8;
+  return 5 * slots * 8 + 8;
 }
 
 /** index modulo slots, in 0 … slots − 1 (the indices here are a few slots outside at most). */
@@ -496,6 +499,7 @@ export function locationAddressKept(wc: usize, wp: usize, g: usize, s: usize, ga
 /** Batch row b of {@link locationAddress}, its forward quantities in temp. */
 @inline function locationForwardRow(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, out: usize, b: i32, slots: i32, shifts: i32, epsilon: f64, temp: usize): void {
   const total = locationRow(wc, wp, <f64>load<f32>(at(g, b)), s, <f64>load<f32>(at(gamma, b)), b, slots, shifts, epsilon, temp);
+  store<f64>(temp + (<usize>(5 * slots)) * 8, total);
   const powered = temp + (<usize>(2 * slots)) * 8;
   for (let i = 0; i < slots; i++) store<f32>(at(out, b * slots + i), <f32>(load<f64>(powered + (<usize>i) * 8) / total));
 }
@@ -548,8 +552,8 @@ export function locationAddressBackwardKept(
 ): void {
   for (let b = 0; b < batch; b++) {
     const temp = kept + (<usize>b) * <usize>locationTempBytes(slots);
-    // locationRow's Σ powered, added in the same order.
-    const total = sumRow(temp + (<usize>(2 * slots)) * 8, slots);
+    // locationRow's Σ powered, kept by the forward.
+    const total = load<f64>(temp + (<usize>(5 * slots)) * 8);
     locationBackwardRow(wc, wp, g, s, gamma, grad, out, b, batch, slots, shifts, epsilon, temp, total);
   }
 }
@@ -586,19 +590,22 @@ function locationBackwardRow(
   // Each sum below adds its terms in slot order; the terms themselves are formed two slots at a time into a free row.
   const vTotal = f64x2.splat(total);
   const gradRow = at(grad, b * slots);
-  // weighted = Σ_i grad(i)·(powered(i) / total), terms in the dShifted row (not yet written).
+  // weighted = Σ_i grad(i)·(powered(i) / total), its terms formed two at a time and added in slot order as they come.
+  let weighted: f64 = 0;
   let i = 0;
   for (; i + 2 <= slots; i += 2) {
     const gr = f64x2.promote_low_f32x4(v128.load64_zero(at(gradRow, i)));
-    v128.store(dShifted + (<usize>i) * 8, f64x2.mul(gr, f64x2.div(v128.load(powered + (<usize>i) * 8), vTotal)));
+    const terms = f64x2.mul(gr, f64x2.div(v128.load(powered + (<usize>i) * 8), vTotal));
+    weighted += f64x2.extract_lane(terms, 0);
+    weighted += f64x2.extract_lane(terms, 1);
   }
-  for (; i < slots; i++) store<f64>(dShifted + (<usize>i) * 8, <f64>load<f32>(at(gradRow, i)) * (load<f64>(powered + (<usize>i) * 8) / total));
-  const weighted = sumRow(dShifted, slots);
-  // dp = (grad − weighted) / total; dw̃ = dp·γ·powered / (shifted + ε); dγ's terms dp·powered·ln(shifted + ε) go in
-  // the shifted row (each pair is read before it is overwritten).
+  for (; i < slots; i++) weighted += <f64>load<f32>(at(gradRow, i)) * (load<f64>(powered + (<usize>i) * 8) / total);
+  // dp = (grad − weighted) / total; dw̃ = dp·γ·powered / (shifted + ε); dγ = Σ dp·powered·ln(shifted + ε), its terms
+  // added in slot order as they come.
   const vWeighted = f64x2.splat(weighted);
   const vGamma = f64x2.splat(gammaB);
   const vEpsilon = f64x2.splat(epsilon);
+  let dGamma: f64 = 0;
   i = 0;
   for (; i + 2 <= slots; i += 2) {
     const at8 = (<usize>i) * 8;
@@ -607,7 +614,9 @@ function locationBackwardRow(
     const base = f64x2.add(v128.load(shifted + at8), vEpsilon);
     const p = v128.load(powered + at8);
     v128.store(dShifted + at8, f64x2.div(f64x2.mul(f64x2.mul(dp, vGamma), p), base));
-    v128.store(shifted + at8, f64x2.mul(f64x2.mul(dp, p), v128.load(logs + at8)));
+    const terms = f64x2.mul(f64x2.mul(dp, p), v128.load(logs + at8));
+    dGamma += f64x2.extract_lane(terms, 0);
+    dGamma += f64x2.extract_lane(terms, 1);
   }
   for (; i < slots; i++) {
     const at8 = (<usize>i) * 8;
@@ -615,16 +624,17 @@ function locationBackwardRow(
     const base = load<f64>(shifted + at8) + epsilon;
     const p = load<f64>(powered + at8);
     store<f64>(dShifted + at8, (dp * gammaB * p) / base);
-    store<f64>(shifted + at8, dp * p * load<f64>(logs + at8));
+    dGamma += dp * p * load<f64>(logs + at8);
   }
-  store<f32>(at(out, dGammaBase + b), <f32>sumRow(shifted, slots));
+  store<f32>(at(out, dGammaBase + b), <f32>dGamma);
   // d(j) = Σ_k s(k)·dw̃(j + (k − half)): the shift's transpose, into the powered row (no longer needed); then
-  // dw^c = g·d, dw_{t−1} = (1 − g)·d, and dg's terms d·(w^c − w_{t−1}) in the logs row.
+  // dw^c = g·d, dw_{t−1} = (1 − g)·d, and dg = Σ d·(w^c − w_{t−1}), added in slot order.
   circularShift(dShifted, at(s, b * shifts), powered, slots, shifts, 1);
   const vg = f64x2.splat(gb);
   const vRest = f64x2.splat(1 - gb);
   const dwc = at(out, b * slots);
   const dwp = at(out, n + b * slots);
+  let dg: f64 = 0;
   i = 0;
   for (; i + 2 <= slots; i += 2) {
     const at8 = (<usize>i) * 8;
@@ -633,15 +643,17 @@ function locationBackwardRow(
     v128.store64_lane(at(dwp, i), f32x4.demote_f64x2_zero(f64x2.mul(vRest, d)), 0);
     const c = f64x2.promote_low_f32x4(v128.load64_zero(at(wc, b * slots + i)));
     const p = f64x2.promote_low_f32x4(v128.load64_zero(at(wp, b * slots + i)));
-    v128.store(logs + at8, f64x2.mul(d, f64x2.sub(c, p)));
+    const terms = f64x2.mul(d, f64x2.sub(c, p));
+    dg += f64x2.extract_lane(terms, 0);
+    dg += f64x2.extract_lane(terms, 1);
   }
   for (; i < slots; i++) {
     const d = load<f64>(powered + (<usize>i) * 8);
     store<f32>(at(dwc, i), <f32>(gb * d));
     store<f32>(at(dwp, i), <f32>((1 - gb) * d));
-    store<f64>(logs + (<usize>i) * 8, d * (<f64>load<f32>(at(wc, b * slots + i)) - <f64>load<f32>(at(wp, b * slots + i))));
+    dg += d * (<f64>load<f32>(at(wc, b * slots + i)) - <f64>load<f32>(at(wp, b * slots + i)));
   }
-  store<f32>(at(out, dgBase + b), <f32>sumRow(logs, slots));
+  store<f32>(at(out, dgBase + b), <f32>dg);
   // ds(k) = Σ_i dw̃(i)·w^g(i − (k − half)), each sum in slot order. Two shifts at a time, one per f64 lane: lane 0 sums
   // shift k + 1's terms and lane 1 shift k's, whose w^g is the next slot, so both come from one load where no index
   // wraps.
