@@ -393,6 +393,19 @@ function circularShift(x: usize, s: usize, out: usize, slots: i32, shifts: i32, 
   const last = max(first, slots - half);
   for (let i = 0; i < first; i++) store<f64>(out + (<usize>i) * 8, shiftedAt(x, s, i, slots, shifts, half, sign));
   let i = first;
+  if (shifts == 3) {
+    // The usual three shifts with their weights in registers; the same sums as the loop below.
+    const s0 = f64x2.splat(<f64>load<f32>(s));
+    const s1 = f64x2.splat(<f64>load<f32>(at(s, 1)));
+    const s2 = f64x2.splat(<f64>load<f32>(at(s, 2)));
+    for (; i + 2 <= last; i += 2) {
+      const from = x + (<usize>(i - sign)) * 8; // k = 0: i + sign·(0 − 1)
+      let acc = f64x2.add(f64x2.splat(0), f64x2.mul(s0, v128.load(from)));
+      acc = f64x2.add(acc, f64x2.mul(s1, v128.load(from + (<usize>sign) * 8)));
+      acc = f64x2.add(acc, f64x2.mul(s2, v128.load(from + (<usize>(2 * sign)) * 8)));
+      v128.store(out + (<usize>i) * 8, acc);
+    }
+  }
   for (; i + 2 <= last; i += 2) {
     let acc = f64x2.splat(0);
     for (let k = 0; k < shifts; k++) {

@@ -599,22 +599,44 @@ function backWeightsFour(x: usize, dyp: usize, dw: usize, k: i32, rows: i32, inp
 
 /** Softmax of `count` floats at x into y (y may be x). */
 function softmaxInto(x: usize, y: usize, count: i32, scale: f64): void {
-  let largest: f64 = -Infinity;
-  for (let i = 0; i < count; i++) largest = Math.max(largest, scale * <f64>load<f32>(at(x, i)));
-  // e^(scale·x − largest) four at a time (the argument in f64, rounded to f32 as before), then their sum in order.
   const vScale = f64x2.splat(scale);
-  const vLargest = f64x2.splat(largest);
+  // The largest scale·x, four at a time (a maximum does not depend on the order it is taken in).
+  let vLargest = f64x2.splat(-Infinity);
   let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const v = v128.load(at(x, i));
+    vLargest = f64x2.max(vLargest, f64x2.max(f64x2.mul(vScale, promoteLow(v)), f64x2.mul(vScale, promoteHigh(v))));
+  }
+  let largest = Math.max(f64x2.extract_lane(vLargest, 0), f64x2.extract_lane(vLargest, 1));
+  for (; i < count; i++) largest = Math.max(largest, scale * <f64>load<f32>(at(x, i)));
+  // e^(scale·x − largest) four at a time (the argument in f64, rounded to f32), their sum in order as they come.
+  vLargest = f64x2.splat(largest);
+  let total: f64 = 0;
+  i = 0;
   for (; i + 4 <= count; i += 4) {
     const v = v128.load(at(x, i));
     const low = f64x2.sub(f64x2.mul(vScale, promoteLow(v)), vLargest);
     const high = f64x2.sub(f64x2.mul(vScale, promoteHigh(v)), vLargest);
-    v128.store(at(y, i), exp4(demoteFour(low, high)));
+    const e = exp4(demoteFour(low, high));
+    v128.store(at(y, i), e);
+    total += <f64>f32x4.extract_lane(e, 0);
+    total += <f64>f32x4.extract_lane(e, 1);
+    total += <f64>f32x4.extract_lane(e, 2);
+    total += <f64>f32x4.extract_lane(e, 3);
   }
-  for (; i < count; i++) store<f32>(at(y, i), f32x4.extract_lane(exp4(f32x4.splat(<f32>(scale * <f64>load<f32>(at(x, i)) - largest))), 0));
-  let total: f64 = 0;
-  for (let j = 0; j < count; j++) total += <f64>load<f32>(at(y, j));
-  for (let j = 0; j < count; j++) store<f32>(at(y, j), <f32>(<f64>load<f32>(at(y, j)) / total));
+  for (; i < count; i++) {
+    const e = f32x4.extract_lane(exp4(f32x4.splat(<f32>(scale * <f64>load<f32>(at(x, i)) - largest))), 0);
+    store<f32>(at(y, i), e);
+    total += <f64>e;
+  }
+  // Each e / Σ in f64, four at a time.
+  const vTotal = f64x2.splat(total);
+  i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const v = v128.load(at(y, i));
+    v128.store(at(y, i), demoteFour(f64x2.div(promoteLow(v), vTotal), f64x2.div(promoteHigh(v), vTotal)));
+  }
+  for (; i < count; i++) store<f32>(at(y, i), <f32>(<f64>load<f32>(at(y, i)) / total));
 }
 
 /**
