@@ -670,8 +670,8 @@ export function dncSequence(
         put(dRaw, b * P + xModes + r * 3 + 2, f(modes, pi + 2) * (dByContent - dot));
       }
       const readKey = at(stepAt(t, oReadKeys), r * B * M);
-      softmaxRowsBackward(content, stepAt(t, oReadSim + (<usize>(r * B * N)) * F), at(stepAt(t, oReadStrengths), r * B), dContent);
       const readSim = stepAt(t, oReadSim + (<usize>(r * B * N)) * F);
+      softmaxRowsBackward(content, readSim, at(stepAt(t, oReadStrengths), r * B), dContent);
       rowCosineBackwardKept(memoryNow, readKey, dSim, readSim, stepAt(t, oReadNorms + (<usize>(r * B * N)) * F), dMemory, cosineBack, B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) {
         memory.copy(at(dRaw, b * P + xRead + r * M), at(cosineBack, b * M), (<usize>M) * F);

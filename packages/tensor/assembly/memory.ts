@@ -243,7 +243,7 @@ export function rowCosineKeeping(mem: usize, key: usize, out: usize, norms: usiz
 
 /** Backward of rowCosine: out = [dM (batch·rows·width), dk (batch·width)]. */
 export function rowCosineBackward(mem: usize, key: usize, grad: usize, out: usize, batch: i32, rows: i32, width: i32, epsilon: f32): void {
-  cosineBackward(mem, key, grad, out, at(out, batch * rows * width), batch, rows, width, epsilon, false);
+  cosineBackward(mem, key, grad, out, at(out, batch * rows * width), 0, 0, batch, rows, width, epsilon, false);
 }
 
 /**
@@ -265,12 +265,12 @@ export function rowCosineBackwardKept(
   width: i32,
   epsilon: f32,
 ): void {
-  cosineBackward(mem, key, grad, dMemory, dKey, batch, rows, width, epsilon, true, cosines, norms);
+  cosineBackward(mem, key, grad, dMemory, dKey, cosines, norms, batch, rows, width, epsilon, true);
 }
 
 /**
- * dM stored at `out`, or added to it (`adding`), and dk at `dk`: rowCosineBackward, and (adding, with the forward's
- * cosines and norms, `cosines` ≠ 0) rowCosineBackwardKept.
+ * dk at `dk`, and dM stored at `out` from the memory alone (rowCosineBackward), or, `kept`, added to it from the
+ * forward's `cosines` and `norms` (rowCosineBackwardKept).
  */
 @inline function cosineBackward(
   mem: usize,
@@ -278,15 +278,14 @@ export function rowCosineBackwardKept(
   grad: usize,
   out: usize,
   dk: usize,
+  cosines: usize,
+  norms: usize,
   batch: i32,
   rows: i32,
   width: i32,
   epsilon: f32,
-  adding: bool,
-  cosines: usize = 0,
-  norms: usize = 0,
+  kept: bool,
 ): void {
-  const kept = cosines != 0;
   // Rows below this go four at a time (the width must be a multiple of 4 for that); the rest one at a time.
   const blockedRows = width % 4 == 0 ? rows & ~3 : 0;
   memory.fill(dk, 0, (<usize>(batch * width)) * F);
@@ -320,7 +319,7 @@ export function rowCosineBackwardKept(
           const m = v128.load(pm);
           const gOverD = v128.load32_splat(rowTerms + r);
           const dm = productDifference(gOverD, k, v128.load32_splat(rowTerms + 16 + r), m);
-          v128.store(po, adding ? f32x4.add(v128.load(po), dm) : dm);
+          v128.store(po, kept ? f32x4.add(v128.load(po), dm) : dm);
           d = f32x4.add(d, productDifference(gOverD, m, v128.load32_splat(rowTerms + 32 + r), k));
           pm += row;
           po += row;
@@ -352,14 +351,14 @@ export function rowCosineBackwardKept(
         const m = v128.load(at(mem, base + j));
         const k = v128.load(at(key, kb + j));
         const dm = productDifference(gOverD, k, gMemory, m);
-        v128.store(at(out, base + j), adding ? f32x4.add(v128.load(at(out, base + j)), dm) : dm);
+        v128.store(at(out, base + j), kept ? f32x4.add(v128.load(at(out, base + j)), dm) : dm);
         v128.store(at(dkb, j), f32x4.add(v128.load(at(dkb, j)), productDifference(gOverD, m, gKey, k)));
       }
       for (; j < width; j++) {
         const m = load<f32>(at(mem, base + j));
         const k = load<f32>(at(key, kb + j));
         const dm: f32 = g * (k / denominator - memoryTerm * m);
-        store<f32>(at(out, base + j), adding ? load<f32>(at(out, base + j)) + dm : dm);
+        store<f32>(at(out, base + j), kept ? load<f32>(at(out, base + j)) + dm : dm);
         store<f32>(at(dkb, j), load<f32>(at(dkb, j)) + g * (m / denominator - keyTerm * k));
       }
     }

@@ -11,7 +11,7 @@ import { demoteFour, exp4, promoteHigh, promoteLow, sigmoid32, sigmoid4, tanh32,
 import { F, at, entry, setEntry } from './pointers';
 import { dot, lanesSum } from './attention';
 import { multiplyAdd } from './matmul';
-import { locationAddress, locationAddressBackwardKept, locationAddressKept, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackwardKept, rowCosineKeeping } from './memory';
+import { locationAddress, locationAddressBackwardKept, locationAddressKept, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosineBackwardKept, rowCosineKeeping } from './memory';
 
 const COSINE_EPSILON: f32 = 1e-8;
 const SHARPEN_EPSILON: f64 = 1e-12;
@@ -54,7 +54,7 @@ const oSharp: usize = memory.data(64 * 4);
 const oErase: usize = memory.data(64 * 4);
 const oAdd: usize = memory.data(64 * 4);
 const oSim: usize = memory.data(64 * 4);
-// Each head's memory row norms from content addressing (rowCosineKeeping), kept for the backward; none without gradients.
+// Each head's memory row norms from content addressing (rowCosineKeeping), kept for the backward.
 const oNorms: usize = memory.data(64 * 4);
 const oContent: usize = memory.data(64 * 4);
 const oWeighting: usize = memory.data(64 * 4);
@@ -100,7 +100,7 @@ function plan(base: usize): usize {
     setEntry(oErase, h, take(h >= R ? B * M : 0));
     setEntry(oAdd, h, take(h >= R ? B * M : 0));
     setEntry(oSim, h, take(B * N));
-    setEntry(oNorms, h, ring ? 0 : take(B * N));
+    setEntry(oNorms, h, take(B * N));
     setEntry(oContent, h, take(B * N));
     setEntry(oWeighting, h, take(B * N));
     setEntry(oLocation, h, ring ? 0 : take((B * locationTempBytes(N)) / <i32>F));
@@ -809,8 +809,7 @@ export function ntmSequence(
       }
       const sim = stepAt(t, entry(oSim, h));
       const content = stepAt(t, entry(oContent, h));
-      if (ring) rowCosine(memoryBefore, key, sim, B, N, M, COSINE_EPSILON);
-      else rowCosineKeeping(memoryBefore, key, sim, stepAt(t, entry(oNorms, h)), B, N, M, COSINE_EPSILON);
+      rowCosineKeeping(memoryBefore, key, sim, stepAt(t, entry(oNorms, h)), B, N, M, COSINE_EPSILON);
       for (let b = 0; b < B; b++) softmaxInto(at(sim, b * N), at(content, b * N), N, <f64>load<f32>(at(strength, b)));
       const previous = t == 0 ? at(initialWeightings, h * B * N) : stepAt(t - 1, entry(oWeighting, h));
       if (ring) locationAddress(content, previous, gate, shift, sharp, stepAt(t, entry(oWeighting, h)), B, N, S, SHARPEN_EPSILON, locationTemp);
