@@ -36,7 +36,14 @@ async function trainer(root) {
   const optimizer = new tensor.SGD(params, memnet.MEMNET_LM_RECIPE.learningRate);
   const workers = threads > 1 ? await (await import(`${root}/packages/memnet/dist/workers.js`)).createMemnetLmWorkers(model, corpus.train, threads) : null;
   const scale = (norm) => ({ gradientScale: tensor.normClipScale(norm, memnet.MEMNET_LM_RECIPE.maxGradNorm) });
+  // One thread: the build's own training step where it has one (createMemnetLmStep, the whole-step kernel where the
+  // backend has it), else the composed ops.
+  const local = workers === null && memnet.createMemnetLmStep ? memnet.createMemnetLmStep(model, optimizer) : null;
   const step = async (positions) => {
+    if (local !== null) {
+      local(corpus.train, positions);
+      return;
+    }
     optimizer.zeroGrad();
     if (workers === null) {
       const batch = memnet.encodeTextPositions(corpus.train, positions, config);

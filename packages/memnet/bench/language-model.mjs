@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LM_RECIPES, cacheGrid, createLm, loadPtbCorpus, runText } from '@engram/lm';
-import { Random, SGD, crossEntropy, getDefaultBackend, gradientNorm, normClipScale, parameterList } from '@engram/tensor';
+import { Random, SGD, getDefaultBackend, normClipScale, parameterList } from '@engram/tensor';
 import { PYTHON, median, peerBlas, pytorchAvailable, runPeer, runPeerAtBest } from '../../../scripts/pytorch-peer.mjs';
-import { MEMNET_LM_RECIPE, createMemnet, encodeTextPositions, evaluateMemnetLm, memnetForward, memnetLmConfig } from '../dist/index.js';
+import { MEMNET_LM_RECIPE, createMemnet, createMemnetLmStep, evaluateMemnetLm, memnetLmConfig } from '../dist/index.js';
 import { createMemnetLmWorkers } from '../dist/workers.js';
 
 const STEPS = Number(process.env.ENGRAM_BENCH_STEPS ?? 10);
@@ -28,18 +28,17 @@ async function engram(threads) {
   const params = parameterList(model.params);
   const optimizer = new SGD(params, MEMNET_LM_RECIPE.learningRate);
   const workers = threads > 1 ? await createMemnetLmWorkers(model, corpus.train, threads) : null;
+  // As training does: on one thread its step (the whole-step kernel where the backend has it); on several, the
+  // workers, with the norm and the SGD step shared among them.
+  const local = workers ? null : createMemnetLmStep(model, optimizer);
   const train = async (first, count) => {
     for (let i = first; i < first + count; i++) {
       const at = positions.subarray(i * B, (i + 1) * B);
-      optimizer.zeroGrad();
-      // As training does: on several threads, the norm and the SGD step shared among them.
-      if (workers) {
+      if (local) local(corpus.train, at);
+      else {
+        optimizer.zeroGrad();
         await workers.compute(model, corpus.train, at);
         await workers.step(optimizer, { gradientScale: normClipScale(workers.gradientNorm(), MEMNET_LM_RECIPE.maxGradNorm) });
-      } else {
-        const batch = encodeTextPositions(corpus.train, at, config);
-        crossEntropy(memnetForward(model, batch).logits, batch.answers, 'sum').backward();
-        optimizer.step({ gradientScale: normClipScale(gradientNorm(params), MEMNET_LM_RECIPE.maxGradNorm) });
       }
     }
   };

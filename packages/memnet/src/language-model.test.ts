@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LmVocabulary } from '@engram/lm';
-import { Random, type Tensor, crossEntropy, parameterList } from '@engram/tensor';
+import { Random, SGD, type Tensor, crossEntropy, getDefaultBackend, parameterList } from '@engram/tensor';
 import { gradientCheck } from '@engram/tensor/testing';
 import { PARALLEL_SUM_MIN_FLOATS } from '@engram/tensor/workers';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   type MemnetModel,
   type TrainMemnetLmOptions,
   createMemnet,
+  createMemnetLmStep,
   encodeTextPositions,
   evaluateMemnetLm,
   inspectMemnetLm,
@@ -243,6 +244,68 @@ describe('MemN2N language model (§5)', () => {
       }
     }
     await expect(createMemnetLmWorkers(createMemnet(tinyConfig(), new Random(1)), ids, 0)).rejects.toThrow(/threads must be an integer/);
+  });
+
+  it("one training step as the whole-step kernel gives the composed ops' bits (losses, norms, clipping, weights)", () => {
+    const hasKernel = getDefaultBackend().models?.memnetLmStep !== undefined;
+    const ids = corpus(600, 21);
+    for (const [config, maxGradNorm] of [
+      [tinyConfig(), 50],
+      [memnetLmConfig(vocabulary.size, { hops: 3, memorySize: 30, embeddingSize: 20 }), 0.1],
+    ] as const) {
+      const run = (fused: boolean) => {
+        const model = createMemnet(config, new Random(4));
+        const step = createMemnetLmStep(model, new SGD(parameterList(model.params), 0.3), { maxGradNorm, fused });
+        const rng = new Random(8);
+        const outcomes = Array.from({ length: 6 }, () =>
+          step(
+            ids,
+            Int32Array.from({ length: 12 }, () => rng.int(config.memorySize, ids.length - 1)),
+          ),
+        );
+        return { fused: step.fused, outcomes, weights: parameterList(model.params).map((t) => Array.from(t.dataSync())) };
+      };
+      const whole = run(true);
+      const composed = run(false);
+      expect(whole.fused).toBe(hasKernel);
+      expect(composed.fused).toBe(false);
+      expect(whole.outcomes).toEqual(composed.outcomes);
+      // The clipped configuration really clips (every norm is above 0.1), and training moves the loss.
+      if (maxGradNorm < 1) expect(Math.min(...whole.outcomes.map((o) => o.gradientNorm))).toBeGreaterThan(maxGradNorm);
+      expect(whole.outcomes[5]?.nats).not.toBe(whole.outcomes[0]?.nats);
+      expect(whole.weights).toEqual(composed.weights);
+    }
+  });
+
+  it('after a whole-step update, every op reads the new weights (no stale copy in WebAssembly memory)', () => {
+    // Wide enough (tables of 39 × 192 floats, H 192²) for the kernels to keep copies of the weights between calls.
+    const config = memnetLmConfig(vocabulary.size, { hops: 2, memorySize: 30, embeddingSize: 192 });
+    const ids = corpus(300, 23);
+    const model = createMemnet(config, new Random(4));
+    const step = createMemnetLmStep(model, new SGD(parameterList(model.params), 0.3));
+    const score = (m: MemnetModel) => evaluateMemnetLm(m, ids, { batch: 32 }).nats;
+    for (let i = 0; i < 3; i++) {
+      score(model);
+      score(model);
+      step(ids, Int32Array.of(40, 80, 120, 160));
+      const copy = createMemnet(config, new Random(5));
+      const trained = parameterList(model.params);
+      for (const [j, t] of parameterList(copy.params).entries()) t.dataSync().set((trained[j] as Tensor).dataSync());
+      expect(score(model)).toBe(score(copy));
+    }
+  });
+
+  it('a step with a non-finite loss updates nothing, on either path', () => {
+    const ids = corpus(200, 22);
+    for (const fused of [true, false]) {
+      const model = createMemnet(tinyConfig(), new Random(4));
+      (model.params.answer as Tensor).dataSync()[3] = Number.NaN;
+      const before = parameterList(model.params).map((t) => Array.from(t.dataSync()));
+      const outcome = createMemnetLmStep(model, new SGD(parameterList(model.params), 0.3), { fused })(ids, Int32Array.of(10, 20, 30));
+      expect(outcome.nats).toBeNaN();
+      expect(outcome.gradientNorm).toBeNaN();
+      expect(parameterList(model.params).map((t) => Array.from(t.dataSync()))).toEqual(before);
+    }
   });
 
   it('resume equals an uninterrupted run, bit for bit', async () => {

@@ -408,6 +408,114 @@ export interface TrainMemnetLmOptions {
   shouldStop?: () => boolean;
   /** Computes each step's gradients (default: on this thread; see `createMemnetLmWorkers` for all cores). */
   gradients?: MemnetLmGradients;
+  /**
+   * On one thread, run each step as one call of the backend's whole-step kernel where it has one (the CPU backend's
+   * WebAssembly `memnetLmStep`: the same bits as the composed step, without copying weights, logits and gradients in
+   * and out between the ops) (default true); false always runs the composed ops.
+   */
+  fused?: boolean;
+}
+
+/** What one training step did: the batch's summed loss and the gradient norm (the update applied only when both are finite). */
+export interface MemnetLmStepOutcome {
+  /** The batch's summed cross-entropy in nats. */
+  nats: number;
+  /** The global L2 norm of the gradients before clipping (NaN when the loss was not finite). */
+  gradientNorm: number;
+}
+
+/** One training step on this thread ({@link createMemnetLmStep}). */
+export interface MemnetLmStep {
+  /**
+   * Predicts the word at each of `positions` from the N words before it, and updates the weights: global-norm
+   * clipping, then plain SGD at the optimizer's η (nothing is updated when the loss or the norm is not finite).
+   * @param text - the training text's word ids
+   * @param positions - the positions whose word is predicted
+   */
+  (text: Int32Array, positions: Int32Array): MemnetLmStepOutcome;
+  /** Whether the step runs as the backend's whole-step kernel (`ModelKernels.memnetLmStep`) rather than as composed ops. */
+  readonly fused: boolean;
+}
+
+/**
+ * The training step {@link trainMemnetLm} takes on one thread (§5: the summed cross-entropy of the batch, its gradient
+ * norm clipped to `maxGradNorm`, plain SGD). Where the model's backend has the whole-step kernel (the CPU backend's
+ * WebAssembly `memnetLmStep`) and the model and optimizer are the ones it runs (layer-wise tying with a constant
+ * query, SGD without momentum), the step is one call of it: the same kernels in the same order as the composed ops,
+ * so the same bits, without copying the weights, the logits and the gradients in and out between the ops; otherwise
+ * (or with `fused: false`) the composed ops: `memnetLmLoss`, `backward`, `gradientNorm`, `SGD.step`.
+ * @param model - the MemN2N language model
+ * @param optimizer - the SGD over `parameterList(model.params)` (its η is read at every step)
+ * @param options - `maxGradNorm` (default the recipe's 50); `fused` (default true)
+ * @example
+ * ```ts
+ * const model = createMemnet(memnetLmConfig(corpus.vocabulary.size), new Random(1));
+ * const step = createMemnetLmStep(model, new SGD(parameterList(model.params), 0.01));
+ * const { nats } = step(corpus.train, Int32Array.of(200, 5000, 90000));
+ * ```
+ */
+export function createMemnetLmStep(model: MemnetModel, optimizer: SGD, options: { maxGradNorm?: number; fused?: boolean } = {}): MemnetLmStep {
+  const maxGradNorm = options.maxGradNorm ?? MEMNET_LM_RECIPE.maxGradNorm;
+  const whole = (options.fused ?? true) ? wholeStep(model, optimizer, maxGradNorm) : null;
+  if (whole !== null) return Object.assign(whole, { fused: true });
+  const params = parameterList(model.params);
+  const composed = (text: Int32Array, positions: Int32Array): MemnetLmStepOutcome => {
+    optimizer.zeroGrad();
+    const loss = memnetLmLoss(model, text, positions);
+    const nats = loss.item();
+    if (!Number.isFinite(nats)) return { nats, gradientNorm: Number.NaN };
+    loss.backward();
+    const gradientNorm = globalNorm(params);
+    if (Number.isFinite(gradientNorm)) optimizer.step({ gradientScale: normClipScale(gradientNorm, maxGradNorm) });
+    return { nats, gradientNorm };
+  };
+  return Object.assign(composed, { fused: false });
+}
+
+/**
+ * The whole step as one call of the backend's `memnetLmStep`, or null where the backend has no such kernel or the model
+ * or optimizer is not the one it runs.
+ */
+function wholeStep(model: MemnetModel, optimizer: SGD, maxGradNorm: number): ((text: Int32Array, positions: Int32Array) => MemnetLmStepOutcome) | null {
+  const { config, params } = model;
+  const [input, output] = params.embeddings;
+  const { answer, hop } = params;
+  if (input === undefined || output === undefined || answer === undefined || hop === undefined || params.embeddings.length !== 2) return null;
+  const models = input.backend.models;
+  if (models?.memnetLmStep === undefined || !optimizer.isPlain || config.query === undefined) return null;
+  if (![input, output, answer, hop].every((w) => w.backend === input.backend && w.storage instanceof Float32Array)) return null;
+  const storage = (w: Tensor): Float32Array => w.storage as Float32Array;
+  const d = config.embeddingSize;
+  const query = config.query;
+  return (text, positions) => {
+    const batch = encodeTextPositions(text, positions, config);
+    const result = models.memnetLmStep(
+      {
+        input: storage(input),
+        output: storage(output),
+        answer: storage(answer),
+        hop: storage(hop),
+        indices: batch.memoryTokens,
+        weights: batch.weights,
+        weightIndices: batch.memoryWeightRows,
+        query: new Float32Array(batch.size * d).fill(query),
+        mask: batch.mask,
+        labels: batch.answers,
+      },
+      {
+        rows: input.shape[0] as number,
+        batch: batch.size,
+        slots: batch.slots,
+        words: batch.memoryWords,
+        width: d,
+        hops: config.hops,
+        linearUnits: config.linearUnits ?? d,
+        vocabulary: config.vocabularySize,
+      },
+      (_nats, norm) => (Number.isFinite(norm) ? { scale: normClipScale(norm, maxGradNorm), learningRate: optimizer.learningRate } : null),
+    );
+    return { nats: result.nats, gradientNorm: result.gradientNorm };
+  };
 }
 
 /**
@@ -456,6 +564,20 @@ export async function trainMemnetLm(
   const training = options.resume ? structuredClone(options.resume.training) : freshMemnetLmTraining(options.seed ?? 1, recipe);
   const optimizer = options.resume?.optimizer ?? new SGD(parameterList(model.params), training.learningRate);
   const params = parameterList(model.params);
+  const local =
+    options.gradients === undefined ? createMemnetLmStep(model, optimizer, { maxGradNorm: recipe.maxGradNorm, fused: options.fused ?? true }) : null;
+  /** The step through `options.gradients` (worker threads): loss, norm and update, each only after a finite one. */
+  const sharedStep = async (gradients: MemnetLmGradients, positions: Int32Array): Promise<MemnetLmStepOutcome> => {
+    optimizer.zeroGrad();
+    const nats = await gradients.compute(model, data.train, positions);
+    if (!Number.isFinite(nats)) return { nats, gradientNorm: Number.NaN };
+    const gradientNorm = gradients.gradientNorm?.() ?? globalNorm(params);
+    if (!Number.isFinite(gradientNorm)) return { nats, gradientNorm };
+    const stepOptions = { gradientScale: normClipScale(gradientNorm, recipe.maxGradNorm) };
+    if (gradients.step) await gradients.step(optimizer, stepOptions);
+    else optimizer.step(stepOptions);
+    return { nats, gradientNorm };
+  };
   const rng = Random.fromState(training.rngState);
   const steps = Math.ceil(data.train.length / recipe.batch);
   const checkpointEvery = options.checkpointEvery ?? 500;
@@ -478,21 +600,10 @@ export async function trainMemnetLm(
       }
       // Positions with a full memory: t ∈ [N, len − 1].
       const positions = Int32Array.from({ length: recipe.batch }, () => rng.int(n, data.train.length - 1));
-      optimizer.zeroGrad();
-      let nats: number;
-      if (options.gradients) nats = await options.gradients.compute(model, data.train, positions);
-      else {
-        const loss = memnetLmLoss(model, data.train, positions);
-        nats = loss.item();
-        if (Number.isFinite(nats)) loss.backward();
-      }
+      const { nats, gradientNorm } = local !== null ? local(data.train, positions) : await sharedStep(options.gradients as MemnetLmGradients, positions);
       if (!Number.isFinite(nats)) return { kind: 'non-finite', step: training.step + 1, message: `the loss is ${nats} at step ${training.step + 1}` };
-      const gradientNorm = options.gradients?.gradientNorm?.() ?? globalNorm(params);
       if (!Number.isFinite(gradientNorm))
         return { kind: 'non-finite', step: training.step + 1, message: `the gradient norm is ${gradientNorm} at step ${training.step + 1}` };
-      const stepOptions = { gradientScale: normClipScale(gradientNorm, recipe.maxGradNorm) };
-      if (options.gradients?.step) await options.gradients.step(optimizer, stepOptions);
-      else optimizer.step(stepOptions);
       training.step++;
       training.stepInEpoch++;
       training.tokens += recipe.batch;

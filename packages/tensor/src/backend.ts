@@ -579,6 +579,71 @@ export interface DncSequenceSizes extends SequenceKernelSizes {
   loss?: 'bits' | 'words';
 }
 
+/**
+ * The arrays of one {@link ModelKernels.memnetLmStep}: a MemN2N language model with layer-wise tying (§2.2, §5) and
+ * one batch as `encodeTextPositions` encodes it. The four weights are updated in place.
+ */
+export interface MemnetLmStepArrays {
+  /** A, the memory's input table, `[rows, width]` (word rows, then the time rows T_A). */
+  input: Float32Array;
+  /** C, the memory's output table, `[rows, width]`. */
+  output: Float32Array;
+  /** W, the answer matrix, `[width, vocabulary]`. */
+  answer: Float32Array;
+  /** H, the map between hops, `[width, width]`. */
+  hop: Float32Array;
+  /** Table row of each slot's items, `[batch·slots·words]`. */
+  indices: Int32Array;
+  /** The items' weight rows (constants), `[weightRows, width]`. */
+  weights: Float32Array;
+  /** Weight row of each item, `[batch·slots·words]`. */
+  weightIndices: Int32Array;
+  /** u¹, the constant query, `[batch, width]`. */
+  query: Float32Array;
+  /** 1 for a real slot, `[batch, slots]`. */
+  mask: Float32Array;
+  /** The next word of each position, `[batch]`. */
+  labels: Int32Array;
+}
+
+/** The sizes of one {@link ModelKernels.memnetLmStep}. */
+export interface MemnetLmStepSizes {
+  /** Rows of A and C. */
+  rows: number;
+  /** Positions predicted. */
+  batch: number;
+  /** Memory slots N. */
+  slots: number;
+  /** Items per slot. */
+  words: number;
+  /** Embedding width d. */
+  width: number;
+  /** Hops K. */
+  hops: number;
+  /** Units 0…linearUnits − 1 of each hop stay linear, the rest go through a ReLU. */
+  linearUnits: number;
+  /** Columns of W (the vocabulary). */
+  vocabulary: number;
+}
+
+/** What one {@link ModelKernels.memnetLmStep} did. */
+export interface MemnetLmStepResult {
+  /** The batch's summed cross-entropy in nats. */
+  nats: number;
+  /** The global L2 norm of the four gradients (NaN when the loss was not finite: no backward pass then). */
+  gradientNorm: number;
+  /** Whether the weights were updated. */
+  updated: boolean;
+}
+
+/** The SGD update {@link ModelKernels.memnetLmStep} applies: θ ← θ − η·(g·scale), as `SGD.step` with `gradientScale`. */
+export interface MemnetLmUpdate {
+  /** The factor each gradient element is multiplied by (norm clipping). */
+  scale: number;
+  /** η. */
+  learningRate: number;
+}
+
 /** Whole-model kernels a backend may offer (see {@link Backend.models}). */
 export interface ModelKernels {
   /**
@@ -617,4 +682,16 @@ export interface ModelKernels {
    * @param sizes - the model's sizes (batch, steps, clip and scale are ignored)
    */
   dncParameterCount(sizes: DncSequenceSizes): number;
+  /**
+   * One whole training step of a MemN2N language model with layer-wise tying (@engram/memnet's `trainMemnetLm` on
+   * one thread) in one call: the fused hops, the answer product, the summed softmax cross-entropy, their backward,
+   * the global gradient norm, then plain SGD on A, C, W and H in place — the same kernels in the same order as the
+   * composed step (`memnetLmLoss`, `backward`, `gradientNorm`, `SGD.step`), so the same bits, without copying the
+   * weights, the logits and the gradients in and out of WebAssembly memory between them.
+   * @param arrays - the weights (updated in place) and the batch
+   * @param sizes - the model's and the batch's sizes
+   * @param decide - given the loss and the gradient norm, the update to apply, or null for none (a non-finite
+   *   loss skips the backward pass and asks with a NaN norm)
+   */
+  memnetLmStep(arrays: MemnetLmStepArrays, sizes: MemnetLmStepSizes, decide: (nats: number, gradientNorm: number) => MemnetLmUpdate | null): MemnetLmStepResult;
 }

@@ -373,3 +373,39 @@ describe.runIf(wasm !== null)('the WebAssembly kernel table', () => {
     }
   });
 });
+
+describe.runIf(wasm !== null)('the MemN2N language-model step kernel', () => {
+  it('refuses an array of the wrong length, naming it, before touching any weight', () => {
+    const models = (wasm as NonNullable<typeof wasm>).models;
+    const sizes = { rows: 7, batch: 2, slots: 3, words: 2, width: 4, hops: 2, linearUnits: 2, vocabulary: 5 };
+    const arrays = {
+      input: new Float32Array(28).fill(0.5),
+      output: new Float32Array(28).fill(0.5),
+      answer: new Float32Array(20),
+      hop: new Float32Array(16),
+      indices: new Int32Array(12),
+      weights: new Float32Array(8).fill(1),
+      weightIndices: new Int32Array(12),
+      query: new Float32Array(8),
+      mask: new Float32Array(6).fill(1),
+      labels: new Int32Array(2),
+    };
+    const never = () => {
+      throw new Error('asked to update');
+    };
+    expect(() => models.memnetLmStep({ ...arrays, hop: new Float32Array(15) }, sizes, never)).toThrow(/hop has 15 values, expected 16/);
+    expect(() => models.memnetLmStep({ ...arrays, labels: new Int32Array(3) }, sizes, never)).toThrow(/labels has 3 values, expected 2/);
+    expect(arrays.input.every((x) => x === 0.5)).toBe(true);
+    // The right lengths run, ask once with a finite loss and norm, and leave the weights as they were when told not to update.
+    let asked = 0;
+    const result = models.memnetLmStep(arrays, sizes, (nats, norm) => {
+      asked++;
+      expect(Number.isFinite(nats) && Number.isFinite(norm)).toBe(true);
+      return null;
+    });
+    expect(asked).toBe(1);
+    expect(result.updated).toBe(false);
+    expect(result.nats).toBeCloseTo(2 * Math.log(5), 5);
+    expect(arrays.input.every((x) => x === 0.5)).toBe(true);
+  });
+});

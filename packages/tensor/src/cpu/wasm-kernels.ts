@@ -2,6 +2,10 @@ import {
   type DncSequenceSizes,
   type Kernels,
   type MatmulArgs,
+  type MemnetLmStepArrays,
+  type MemnetLmStepResult,
+  type MemnetLmStepSizes,
+  type MemnetLmUpdate,
   type ModelKernels,
   type NtmSequenceSizes,
   OUTPUT_LAYOUTS,
@@ -233,6 +237,11 @@ class OperandCache {
     private readonly capacity: number,
   ) {}
 
+  /** Drops every cached form of `array` (its values were changed in place). */
+  forget(array: Float32Array): void {
+    this.entries.delete(array);
+  }
+
   /** The cached pointer for (array, form), placing it with `write` on its second sighting. */
   lookup(array: Float32Array, form: string, bytes: number, write: (pointer: number) => void): number | null {
     if (array.length < CACHE_MIN_FLOATS || bytes > this.capacity / 4) return null;
@@ -424,6 +433,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     ntmSequence: (parameters, inputs, targets, mask, sizes) =>
       sequenceCall('ntm', [parameters, inputs, targets, mask], sizes, ntmSizes(sizes), [sizes.controllerClip]),
     dncParameterCount: (sizes) => wasm.dncParameterCount(...dncSizes(sizes)),
+    memnetLmStep: (arrays, sizes, decide) => memnetLmStep(arrays, sizes, decide),
     dncSequence: (parameters, inputs, targets, mask, sizes) =>
       sequenceCall(
         'dnc',
@@ -522,6 +532,119 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       sums.set(wide);
     },
   };
+
+  /**
+   * {@link ModelKernels.memnetLmStep}: every array copied into scratch once, then the kernels the composed step runs, in
+   * its order and with its arguments (the products packed as `matmul` packs them), on pointers; the new weights copied
+   * back into their arrays, whose cached copies are dropped.
+   */
+  function memnetLmStep(
+    arrays: MemnetLmStepArrays,
+    sizes: MemnetLmStepSizes,
+    decide: (nats: number, gradientNorm: number) => MemnetLmUpdate | null,
+  ): MemnetLmStepResult {
+    const { rows, batch, slots, words, width, hops, linearUnits, vocabulary } = sizes;
+    const { input, output, answer, hop } = arrays;
+    const table = rows * width;
+    const items = batch * slots * words;
+    const expect = (name: string, array: { length: number }, length: number): void => {
+      if (array.length !== length) throw new Error(`memnetLmStep: ${name} has ${array.length} values, expected ${length}`);
+    };
+    expect('input', input, table);
+    expect('output', output, table);
+    expect('answer', answer, width * vocabulary);
+    expect('hop', hop, width * width);
+    expect('indices', arrays.indices, items);
+    expect('weightIndices', arrays.weightIndices, items);
+    expect('query', arrays.query, batch * width);
+    expect('mask', arrays.mask, batch * slots);
+    expect('labels', arrays.labels, batch);
+    const forwardLength = layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops));
+    const backwardLength = layoutLength(OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width, hops, false));
+    const floats = (count: number): number => alignUp(count * FLOAT_BYTES);
+    // Scratch: the inputs, the hops' output and the gradient of it, the logits and their gradient, one packing
+    // buffer for the three products, dW, the hops' backward output, the two kernels' temps, the norm's four sums.
+    const regions = {
+      input: floats(table),
+      output: floats(table),
+      answer: floats(width * vocabulary),
+      hop: floats(width * width),
+      indices: floats(items),
+      weights: floats(arrays.weights.length),
+      weightIndices: floats(items),
+      query: floats(batch * width),
+      mask: floats(batch * slots),
+      labels: floats(batch),
+      forward: floats(forwardLength),
+      forwardTemp: alignUp(wasm.bagMemoryHopsTempBytes(slots, width, hops, 0)),
+      packed: alignUp(Math.max(wasm.packBytes(width, vocabulary), wasm.packBytes(vocabulary, width), wasm.packBytes(batch, vocabulary))),
+      logits: floats(batch * vocabulary),
+      rowLoss: floats(batch),
+      ones: floats(batch),
+      logitGrad: floats(batch * vocabulary),
+      forwardGrad: floats(forwardLength),
+      backward: floats(backwardLength),
+      backwardTemp: alignUp(wasm.bagMemoryHopsBackwardTempBytes(batch, slots, width, hops, 0)),
+      answerGrad: floats(width * vocabulary),
+      sums: 32,
+    };
+    ensureScratch(Object.values(regions).reduce((a, b) => a + b, 0));
+    const at = {} as Record<keyof typeof regions, number>;
+    let next = scratchBase;
+    for (const [name, bytes] of Object.entries(regions)) {
+      at[name as keyof typeof regions] = next;
+      next += bytes;
+    }
+    copyIn(at.input, input);
+    copyIn(at.output, output);
+    copyIn(at.answer, answer);
+    copyIn(at.hop, hop);
+    heapInts.set(arrays.indices, at.indices / FLOAT_BYTES);
+    copyIn(at.weights, arrays.weights);
+    heapInts.set(arrays.weightIndices, at.weightIndices / FLOAT_BYTES);
+    copyIn(at.query, arrays.query);
+    copyIn(at.mask, arrays.mask);
+    heapInts.set(arrays.labels, at.labels / FLOAT_BYTES);
+    const bags = [at.input, at.output, at.indices, at.weights, at.weightIndices, at.query, at.mask, at.hop] as const;
+    const scalars = [rows, batch, slots, words, width, hops, linearUnits, true, false] as const;
+    // Forward: the hops, then â = u^{K+1} W (matmul(u, W)) and ℓ = Σ_r cross-entropy (sum, in float32, in row order).
+    wasm.bagMemoryHops(...bags, at.forward, ...scalars, at.forwardTemp);
+    const last = at.forward + hops * batch * width * FLOAT_BYTES;
+    wasm.pack(at.answer, at.packed, width, vocabulary, vocabulary, 1);
+    wasm.multiplyPacked(last, at.packed, at.logits, batch, width, vocabulary, width, 1);
+    wasm.softmaxCrossEntropy(at.logits, at.labels, at.rowLoss, batch, vocabulary);
+    let nats = 0;
+    for (let r = 0; r < batch; r++) nats = Math.fround(nats + (heap[at.rowLoss / FLOAT_BYTES + r] as number));
+    if (!Number.isFinite(nats)) return { nats, gradientNorm: Number.NaN, updated: false };
+    // Backward: dâ = softmax − onehot; du^{K+1} = dâ Wᵀ into the hops' output gradient (zero elsewhere); dW = uᵀ dâ.
+    heap.fill(1, at.ones / FLOAT_BYTES, at.ones / FLOAT_BYTES + batch);
+    wasm.softmaxCrossEntropyBackward(at.logits, at.labels, at.ones, at.logitGrad, batch, vocabulary);
+    heap.fill(0, at.forwardGrad / FLOAT_BYTES, at.forwardGrad / FLOAT_BYTES + forwardLength);
+    wasm.pack(at.answer, at.packed, vocabulary, width, 1, vocabulary);
+    wasm.multiplyPacked(at.logitGrad, at.packed, at.forwardGrad + hops * batch * width * FLOAT_BYTES, batch, vocabulary, width, vocabulary, 1);
+    wasm.bagMemoryHopsBackward(...bags, at.forward, at.forwardGrad, at.backward, ...scalars, at.backwardTemp);
+    wasm.pack(at.logitGrad, at.packed, batch, vocabulary, vocabulary, 1);
+    wasm.multiplyPacked(last, at.packed, at.answerGrad, width, batch, vocabulary, 1, width);
+    // The weights and their gradients, in the model's parameter order [A, C, W, H].
+    const params: [Float32Array, number, number][] = [
+      [input, at.input, at.backward],
+      [output, at.output, at.backward + table * FLOAT_BYTES],
+      [answer, at.answer, at.answerGrad],
+      [hop, at.hop, at.backward + (2 * table + batch * width) * FLOAT_BYTES],
+    ];
+    const sums = new Float64Array(wasm.memory.buffer, at.sums, 4);
+    sums.fill(0);
+    for (const [value, , grad] of params) wasm.sumOfSquares(grad, value.length, at.sums);
+    const gradientNorm = Math.sqrt((sums[0] as number) + (sums[1] as number) + (sums[2] as number) + (sums[3] as number));
+    const update = decide(nats, gradientNorm);
+    if (update === null) return { nats, gradientNorm, updated: false };
+    for (const [value, pointer, grad] of params) {
+      wasm.sgdUpdate(pointer, grad, value.length, update.scale, Number.POSITIVE_INFINITY, update.scale !== 1, update.learningRate);
+      copyOut(pointer, value);
+      cache.forget(value);
+    }
+    return { nats, gradientNorm, updated: true };
+  }
 
   return {
     flavor,
