@@ -5,7 +5,7 @@ export { cumulativeProduct, cumulativeProductBackward, linkWeightings, linkWeigh
 export { embeddingBag, embeddingBagBackward } from './embedding';
 export { heapBase, multiplyDirect, multiplyPacked, multiplySmallBatched, pack, packBytes } from './matmul';
 export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrite, memoryWriteBackward, rowCosine, rowCosineBackward } from './memory';
-export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './softmax';
+export { softmaxCrossEntropy, softmaxCrossEntropyBackward, softmaxCrossEntropyWithGradient } from './softmax';
 export { ntmParameterCount, ntmSequence, ntmSequenceTempBytes } from './ntm';
 export { dncParameterCount, dncSequence, dncSequenceTempBytes } from './dnc';
 export { rmspropUpdate, sgdUpdate, sumOfSquares } from './optimizers';

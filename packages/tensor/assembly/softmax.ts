@@ -60,3 +60,26 @@ export function softmaxCrossEntropyBackward(x: usize, labels: usize, grad: usize
     store<f32>(label, load<f32>(label) - g);
   }
 }
+
+/**
+ * softmaxCrossEntropy and softmaxCrossEntropyBackward with grad(r) = 1 (a summed loss) in one pass over each row:
+ * loss(r) the cross-entropy, dx(r, j) = softmax(x_r)_j − [j = label_r]. The same operations as the two kernels, so
+ * the same bits, with the row's maximum and exponentials computed once.
+ */
+export function softmaxCrossEntropyWithGradient(x: usize, labels: usize, loss: usize, dx: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = at(x, r * cols);
+    const o = at(dx, r * cols);
+    const top = rowMax(row, cols);
+    const total = rowExpSum(row, cols, top, o);
+    const label = load<i32>(at(labels, r));
+    store<f32>(at(loss, r), <f32>Math.log(<f64>total) + top - load<f32>(at(row, label)));
+    const g: f32 = 1;
+    const s = f32x4.splat(g / total);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(at(o, j), f32x4.mul(v128.load(at(o, j)), s));
+    for (; j < cols; j++) store<f32>(at(o, j), load<f32>(at(o, j)) * (g / total));
+    const picked = at(o, label);
+    store<f32>(picked, load<f32>(picked) - g);
+  }
+}

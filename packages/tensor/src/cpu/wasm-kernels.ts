@@ -180,6 +180,7 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
   rmspropUpdate(...args: (number | boolean)[]): void;
   sgdUpdate(value: number, grad: number, count: number, scale: number, limit: number, prepare: boolean, rate: number): void;
   sumOfSquares(values: number, count: number, sums: number): void;
+  softmaxCrossEntropyWithGradient(x: number, labels: number, loss: number, dx: number, rows: number, cols: number): void;
 };
 
 const WASM_PAGE_BYTES = 65536;
@@ -580,7 +581,6 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       packed: alignUp(Math.max(wasm.packBytes(width, vocabulary), wasm.packBytes(vocabulary, width), wasm.packBytes(batch, vocabulary))),
       logits: floats(batch * vocabulary),
       rowLoss: floats(batch),
-      ones: floats(batch),
       logitGrad: floats(batch * vocabulary),
       forwardGrad: floats(forwardLength),
       backward: floats(backwardLength),
@@ -612,13 +612,12 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     const last = at.forward + hops * batch * width * FLOAT_BYTES;
     wasm.pack(at.answer, at.packed, width, vocabulary, vocabulary, 1);
     wasm.multiplyPacked(last, at.packed, at.logits, batch, width, vocabulary, width, 1);
-    wasm.softmaxCrossEntropy(at.logits, at.labels, at.rowLoss, batch, vocabulary);
+    // The loss and dâ = softmax − onehot (the backward of the sum: a gradient of 1 per row) in one pass.
+    wasm.softmaxCrossEntropyWithGradient(at.logits, at.labels, at.rowLoss, at.logitGrad, batch, vocabulary);
     let nats = 0;
     for (let r = 0; r < batch; r++) nats = Math.fround(nats + (heap[at.rowLoss / FLOAT_BYTES + r] as number));
     if (!Number.isFinite(nats)) return { nats, gradientNorm: Number.NaN, updated: false };
-    // Backward: dâ = softmax − onehot; du^{K+1} = dâ Wᵀ into the hops' output gradient (zero elsewhere); dW = uᵀ dâ.
-    heap.fill(1, at.ones / FLOAT_BYTES, at.ones / FLOAT_BYTES + batch);
-    wasm.softmaxCrossEntropyBackward(at.logits, at.labels, at.ones, at.logitGrad, batch, vocabulary);
+    // Backward: du^{K+1} = dâ Wᵀ into the hops' output gradient (zero elsewhere); dW = uᵀ dâ.
     heap.fill(0, at.forwardGrad / FLOAT_BYTES, at.forwardGrad / FLOAT_BYTES + forwardLength);
     wasm.pack(at.answer, at.packed, vocabulary, width, 1, vocabulary);
     wasm.multiplyPacked(at.logitGrad, at.packed, at.forwardGrad + hops * batch * width * FLOAT_BYTES, batch, vocabulary, width, vocabulary, 1);
