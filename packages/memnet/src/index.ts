@@ -107,6 +107,7 @@ export {
   type MemnetLmStepOutcome,
   createMemnetLmStep,
   memnetLmLoss,
+  memnetLmLossAndGradients,
   encodeTextPositions,
   evaluateMemnetLm,
   freshMemnetLmTraining,

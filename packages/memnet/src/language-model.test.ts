@@ -24,6 +24,7 @@ import {
   memnetLmConfig,
   memnetLmFromSafetensors,
   memnetLmLoss,
+  memnetLmLossAndGradients,
   memnetLmToSafetensors,
   readMemnetLm,
   saveMemnetLm,
@@ -275,6 +276,21 @@ describe('MemN2N language model (§5)', () => {
       expect(whole.outcomes[5]?.nats).not.toBe(whole.outcomes[0]?.nats);
       expect(whole.weights).toEqual(composed.weights);
     }
+  });
+
+  it("a shard's loss and gradients from the whole-step kernel are the composed backward's bits", () => {
+    const ids = corpus(600, 24);
+    const config = memnetLmConfig(vocabulary.size, { hops: 3, memorySize: 30, embeddingSize: 20 });
+    const positions = Int32Array.of(30, 77, 150, 301, 599);
+    const viaKernel = createMemnet(config, new Random(6));
+    const nats = memnetLmLossAndGradients(viaKernel, ids, positions);
+    const composed = createMemnet(config, new Random(6));
+    const loss = memnetLmLoss(composed, ids, positions);
+    loss.backward();
+    expect(nats).toBe(loss.item());
+    const grads = (m: MemnetModel) => parameterList(m.params).map((t) => Array.from(t.grad?.dataSync() ?? []));
+    expect(grads(viaKernel)).toEqual(grads(composed));
+    expect(grads(viaKernel).every((g) => g.length > 0 && g.some((x) => x !== 0))).toBe(true);
   });
 
   it('after a whole-step update, every op reads the new weights (no stale copy in WebAssembly memory)', () => {

@@ -23,6 +23,9 @@ import {
 } from '@engram/lm';
 import {
   EngramError,
+  type MemnetLmStepArrays,
+  type MemnetLmStepSizes,
+  type ModelKernels,
   Random,
   SGD,
   type Tensor,
@@ -41,6 +44,7 @@ import {
   parameterList,
   restoreParameters,
   saveSafetensors,
+  tensor,
   writeFileAtomic,
 } from '@engram/tensor';
 import type { SharedStep } from '@engram/tensor/workers';
@@ -472,50 +476,88 @@ export function createMemnetLmStep(model: MemnetModel, optimizer: SGD, options: 
   return Object.assign(composed, { fused: false });
 }
 
-/**
- * The whole step as one call of the backend's `memnetLmStep`, or null where the backend has no such kernel or the model
- * or optimizer is not the one it runs.
- */
-function wholeStep(model: MemnetModel, optimizer: SGD, maxGradNorm: number): ((text: Int32Array, positions: Int32Array) => MemnetLmStepOutcome) | null {
+/** The weights and the backend's whole-model kernels of a model `memnetLmStep` runs, or null for any other. */
+function wholeStepModel(model: MemnetModel): { weights: [Tensor, Tensor, Tensor, Tensor]; models: ModelKernels } | null {
   const { config, params } = model;
   const [input, output] = params.embeddings;
   const { answer, hop } = params;
   if (input === undefined || output === undefined || answer === undefined || hop === undefined || params.embeddings.length !== 2) return null;
   const models = input.backend.models;
-  if (models?.memnetLmStep === undefined || !optimizer.isPlain || config.query === undefined) return null;
-  if (![input, output, answer, hop].every((w) => w.backend === input.backend && w.storage instanceof Float32Array)) return null;
-  const storage = (w: Tensor): Float32Array => w.storage as Float32Array;
+  if (models?.memnetLmStep === undefined || config.query === undefined) return null;
+  const weights: [Tensor, Tensor, Tensor, Tensor] = [input, output, answer, hop];
+  if (!weights.every((w) => w.backend === input.backend && w.storage instanceof Float32Array)) return null;
+  return { weights, models };
+}
+
+/** The whole-step kernels' arrays and sizes for `positions` of `text`. */
+function wholeStepCall(model: MemnetModel, weights: readonly Tensor[], text: Int32Array, positions: Int32Array): [MemnetLmStepArrays, MemnetLmStepSizes] {
+  const { config } = model;
+  const batch = encodeTextPositions(text, positions, config);
   const d = config.embeddingSize;
-  const query = config.query;
+  const [input, output, answer, hop] = weights.map((w) => w.storage as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  return [
+    {
+      input,
+      output,
+      answer,
+      hop,
+      indices: batch.memoryTokens,
+      weights: batch.weights,
+      weightIndices: batch.memoryWeightRows,
+      query: new Float32Array(batch.size * d).fill(config.query as number),
+      mask: batch.mask,
+      labels: batch.answers,
+    },
+    {
+      rows: (weights[0] as Tensor).shape[0] as number,
+      batch: batch.size,
+      slots: batch.slots,
+      words: batch.memoryWords,
+      width: d,
+      hops: config.hops,
+      linearUnits: config.linearUnits ?? d,
+      vocabulary: config.vocabularySize,
+    },
+  ];
+}
+
+/**
+ * The whole step as one call of the backend's `memnetLmStep`, or null where the backend has no such kernel or the model
+ * or optimizer is not the one it runs.
+ */
+function wholeStep(model: MemnetModel, optimizer: SGD, maxGradNorm: number): ((text: Int32Array, positions: Int32Array) => MemnetLmStepOutcome) | null {
+  const found = wholeStepModel(model);
+  if (found === null || !optimizer.isPlain) return null;
+  const { weights, models } = found;
   return (text, positions) => {
-    const batch = encodeTextPositions(text, positions, config);
-    const result = models.memnetLmStep(
-      {
-        input: storage(input),
-        output: storage(output),
-        answer: storage(answer),
-        hop: storage(hop),
-        indices: batch.memoryTokens,
-        weights: batch.weights,
-        weightIndices: batch.memoryWeightRows,
-        query: new Float32Array(batch.size * d).fill(query),
-        mask: batch.mask,
-        labels: batch.answers,
-      },
-      {
-        rows: input.shape[0] as number,
-        batch: batch.size,
-        slots: batch.slots,
-        words: batch.memoryWords,
-        width: d,
-        hops: config.hops,
-        linearUnits: config.linearUnits ?? d,
-        vocabulary: config.vocabularySize,
-      },
-      (_nats, norm) => (Number.isFinite(norm) ? { scale: normClipScale(norm, maxGradNorm), learningRate: optimizer.learningRate } : null),
+    const result = models.memnetLmStep(...wholeStepCall(model, weights, text, positions), (_nats, norm) =>
+      Number.isFinite(norm) ? { scale: normClipScale(norm, maxGradNorm), learningRate: optimizer.learningRate } : null,
     );
     return { nats: result.nats, gradientNorm: result.gradientNorm };
   };
+}
+
+/**
+ * The summed loss of `positions` and its gradients, set as each weight's `grad` (a worker thread's share of a step,
+ * `createMemnetLmWorkers`): one call of the backend's `memnetLmGradients` where it has one, the same bits as
+ * `memnetLmLoss(…).backward()`, which runs otherwise. The weights' gradients must be unset (null) before.
+ * @param model - the MemN2N language model
+ * @param text - the text as word ids
+ * @param positions - the positions whose word is predicted
+ */
+export function memnetLmLossAndGradients(model: MemnetModel, text: Int32Array, positions: Int32Array): number {
+  const found = wholeStepModel(model);
+  if (found === null) {
+    const loss = memnetLmLoss(model, text, positions);
+    const nats = loss.item();
+    loss.backward();
+    return nats;
+  }
+  const { weights, models } = found;
+  const gradients = weights.map((w) => new Float32Array(w.size));
+  const nats = models.memnetLmGradients(...wholeStepCall(model, weights, text, positions), gradients);
+  for (const [i, w] of weights.entries()) w.grad = tensor(gradients[i] as Float32Array, w.shape, { backend: w.backend, copy: false });
+  return nats;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { Random, parameterList } from '@engram/tensor';
 import { serveGradients } from '@engram/tensor/workers';
 import type { MemnetConfig } from './config.js';
-import { memnetLmLoss } from './language-model.js';
+import { memnetLmLossAndGradients } from './language-model.js';
 import { createMemnet } from './model.js';
 
 /** What the main thread hands each worker at start. */
@@ -23,10 +23,7 @@ serveGradients((init: MemnetLmWorkerData) => {
   return {
     params: parameterList(model.params),
     compute(positions: Int32Array): number {
-      const loss = memnetLmLoss(model, text, positions);
-      const nats = loss.item();
-      loss.backward();
-      return nats;
+      return memnetLmLossAndGradients(model, text, positions);
     },
   };
 });

@@ -7,7 +7,7 @@
  */
 import { EngramError, parameterList } from '@engram/tensor';
 import { MAX_THREADS, type WorkerThreads, splitEvenly, startGradientWorkers, workerScript } from '@engram/tensor/workers';
-import { type MemnetLmGradients, memnetLmLoss } from './language-model.js';
+import { type MemnetLmGradients, memnetLmLossAndGradients } from './language-model.js';
 import type { MemnetLmWorkerData } from './lm-worker.js';
 import type { MemnetModel } from './model.js';
 
@@ -44,12 +44,7 @@ export async function createMemnetLmWorkers(model: MemnetModel, text: Int32Array
       if (trained !== model || ids.length !== text.length) throw new EngramError('createMemnetLmWorkers: these workers were started for another model or text');
       // Equal consecutive parts, this thread's first: a fixed split, so the same seed gives the same sums in the same order.
       const shards = splitEvenly(positions.length, threads).map(([a, b]) => positions.slice(a, b));
-      const nats = await workers.run(shards, (mine) => {
-        const loss = memnetLmLoss(model, ids, mine);
-        const value = loss.item();
-        loss.backward();
-        return value;
-      });
+      const nats = await workers.run(shards, (mine) => memnetLmLossAndGradients(model, ids, mine));
       return nats.reduce((a, b) => a + b, 0);
     },
     gradientNorm: () => workers.gradientNorm(),

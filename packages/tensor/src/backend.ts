@@ -581,7 +581,7 @@ export interface DncSequenceSizes extends SequenceKernelSizes {
 
 /**
  * The arrays of one {@link ModelKernels.memnetLmStep}: a MemN2N language model with layer-wise tying (§2.2, §5) and
- * one batch as `encodeTextPositions` encodes it. The four weights are updated in place.
+ * one batch as `encodeTextPositions` encodes it. `memnetLmStep` updates the four weights in place; `memnetLmGradients` only reads them.
  */
 export interface MemnetLmStepArrays {
   /** A, the memory's input table, `[rows, width]` (word rows, then the time rows T_A). */
@@ -694,4 +694,13 @@ export interface ModelKernels {
    *   loss skips the backward pass and asks with a NaN norm)
    */
   memnetLmStep(arrays: MemnetLmStepArrays, sizes: MemnetLmStepSizes, decide: (nats: number, gradientNorm: number) => MemnetLmUpdate | null): MemnetLmStepResult;
+  /**
+   * The forward and backward passes of {@link ModelKernels.memnetLmStep} without the update (a worker thread's share
+   * of a step): the gradients of A, C, W and H written into `gradients` (the same bits as the composed backward), the
+   * summed loss returned. A non-finite loss skips the backward pass and leaves `gradients` as they were.
+   * @param arrays - the weights (read only) and the batch
+   * @param sizes - the model's and the batch's sizes
+   * @param gradients - four arrays the lengths of A, C, W and H
+   */
+  memnetLmGradients(arrays: MemnetLmStepArrays, sizes: MemnetLmStepSizes, gradients: readonly Float32Array[]): number;
 }

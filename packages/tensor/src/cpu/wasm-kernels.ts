@@ -435,6 +435,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       sequenceCall('ntm', [parameters, inputs, targets, mask], sizes, ntmSizes(sizes), [sizes.controllerClip]),
     dncParameterCount: (sizes) => wasm.dncParameterCount(...dncSizes(sizes)),
     memnetLmStep: (arrays, sizes, decide) => memnetLmStep(arrays, sizes, decide),
+    memnetLmGradients: (arrays, sizes, gradients) => memnetLmGradients(arrays, sizes, gradients),
     dncSequence: (parameters, inputs, targets, mask, sizes) =>
       sequenceCall(
         'dnc',
@@ -535,15 +536,13 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   };
 
   /**
-   * {@link ModelKernels.memnetLmStep}: every array copied into scratch once, then the kernels the composed step runs, in
-   * its order and with its arguments (the products packed as `matmul` packs them), on pointers; the new weights copied
-   * back into their arrays, whose cached copies are dropped.
+   * The forward and backward passes of one MemN2N language-model batch in scratch ({@link ModelKernels.memnetLmStep}
+   * and {@link ModelKernels.memnetLmGradients}): every array copied in once, then the kernels the composed step runs,
+   * in its order and with its arguments (the products packed as `matmul` packs them), on pointers. Returns the summed
+   * loss and, when it is finite, each weight with its pointer and its gradient's pointer in the parameter order
+   * [A, C, W, H].
    */
-  function memnetLmStep(
-    arrays: MemnetLmStepArrays,
-    sizes: MemnetLmStepSizes,
-    decide: (nats: number, gradientNorm: number) => MemnetLmUpdate | null,
-  ): MemnetLmStepResult {
+  function memnetLmPasses(arrays: MemnetLmStepArrays, sizes: MemnetLmStepSizes): { nats: number; params: [Float32Array, number, number][]; sums: number } {
     const { rows, batch, slots, words, width, hops, linearUnits, vocabulary } = sizes;
     const { input, output, answer, hop } = arrays;
     const table = rows * width;
@@ -616,7 +615,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     wasm.softmaxCrossEntropyWithGradient(at.logits, at.labels, at.rowLoss, at.logitGrad, batch, vocabulary);
     let nats = 0;
     for (let r = 0; r < batch; r++) nats = Math.fround(nats + (heap[at.rowLoss / FLOAT_BYTES + r] as number));
-    if (!Number.isFinite(nats)) return { nats, gradientNorm: Number.NaN, updated: false };
+    if (!Number.isFinite(nats)) return { nats, params: [], sums: at.sums };
     // Backward: du^{K+1} = dâ Wᵀ into the hops' output gradient (zero elsewhere); dW = uᵀ dâ.
     heap.fill(0, at.forwardGrad / FLOAT_BYTES, at.forwardGrad / FLOAT_BYTES + forwardLength);
     wasm.pack(at.answer, at.packed, vocabulary, width, 1, vocabulary);
@@ -631,9 +630,20 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       [answer, at.answer, at.answerGrad],
       [hop, at.hop, at.backward + (2 * table + batch * width) * FLOAT_BYTES],
     ];
-    const sums = new Float64Array(wasm.memory.buffer, at.sums, 4);
+    return { nats, params, sums: at.sums };
+  }
+
+  /** {@link ModelKernels.memnetLmStep}: the passes, the norm, then SGD in scratch and the new weights copied back (their cached copies dropped). */
+  function memnetLmStep(
+    arrays: MemnetLmStepArrays,
+    sizes: MemnetLmStepSizes,
+    decide: (nats: number, gradientNorm: number) => MemnetLmUpdate | null,
+  ): MemnetLmStepResult {
+    const { nats, params, sums: sumsAt } = memnetLmPasses(arrays, sizes);
+    if (params.length === 0) return { nats, gradientNorm: Number.NaN, updated: false };
+    const sums = new Float64Array(wasm.memory.buffer, sumsAt, 4);
     sums.fill(0);
-    for (const [value, , grad] of params) wasm.sumOfSquares(grad, value.length, at.sums);
+    for (const [value, , grad] of params) wasm.sumOfSquares(grad, value.length, sumsAt);
     const gradientNorm = Math.sqrt((sums[0] as number) + (sums[1] as number) + (sums[2] as number) + (sums[3] as number));
     const update = decide(nats, gradientNorm);
     if (update === null) return { nats, gradientNorm, updated: false };
@@ -643,6 +653,18 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
       cache.forget(value);
     }
     return { nats, gradientNorm, updated: true };
+  }
+
+  /** {@link ModelKernels.memnetLmGradients}: the passes, then the four gradients copied out. */
+  function memnetLmGradients(arrays: MemnetLmStepArrays, sizes: MemnetLmStepSizes, gradients: readonly Float32Array[]): number {
+    if (gradients.length !== 4) throw new Error(`memnetLmGradients: expected 4 gradient arrays (A, C, W, H), got ${gradients.length}`);
+    const { nats, params } = memnetLmPasses(arrays, sizes);
+    params.forEach(([value, , grad], i) => {
+      const out = gradients[i] as Float32Array;
+      if (out.length !== value.length) throw new Error(`memnetLmGradients: gradient ${i} has ${out.length} values, expected ${value.length}`);
+      copyOut(grad, out);
+    });
+    return nats;
   }
 
   return {
