@@ -253,6 +253,8 @@ describe('MemN2N language model (§5)', () => {
     for (const [config, maxGradNorm] of [
       [tinyConfig(), 50],
       [memnetLmConfig(vocabulary.size, { hops: 3, memorySize: 30, embeddingSize: 20 }), 0.1],
+      // Rows of 18 floats: the rows the batch reads start off the groups of four the norm's sums follow.
+      [memnetLmConfig(vocabulary.size, { hops: 2, memorySize: 12, embeddingSize: 18 }), 50],
     ] as const) {
       const run = (fused: boolean) => {
         const model = createMemnet(config, new Random(4));

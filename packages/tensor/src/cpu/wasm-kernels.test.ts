@@ -375,7 +375,7 @@ describe.runIf(wasm !== null)('the WebAssembly kernel table', () => {
 });
 
 describe.runIf(wasm !== null)('the MemN2N language-model step kernel', () => {
-  it('refuses an array of the wrong length, naming it, before touching any weight', () => {
+  it('refuses an array of the wrong length or an index out of range, naming it, before touching any weight', () => {
     const models = (wasm as NonNullable<typeof wasm>).models;
     const sizes = { rows: 7, batch: 2, slots: 3, words: 2, width: 4, hops: 2, linearUnits: 2, vocabulary: 5 };
     const arrays = {
@@ -395,6 +395,11 @@ describe.runIf(wasm !== null)('the MemN2N language-model step kernel', () => {
     };
     expect(() => models.memnetLmStep({ ...arrays, hop: new Float32Array(15) }, sizes, never)).toThrow(/hop has 15 values, expected 16/);
     expect(() => models.memnetLmStep({ ...arrays, labels: new Int32Array(3) }, sizes, never)).toThrow(/labels has 3 values, expected 2/);
+    // Rows and classes out of range would read outside the tables.
+    expect(() => models.memnetLmStep({ ...arrays, indices: new Int32Array(12).fill(7) }, sizes, never)).toThrow(/indices holds 7, outside \[0, 7\)/);
+    expect(() => models.memnetLmStep({ ...arrays, weightIndices: new Int32Array(12).fill(-1) }, sizes, never)).toThrow(/weightIndices holds -1/);
+    expect(() => models.memnetLmGradients({ ...arrays, labels: Int32Array.of(0, 5) }, sizes, [])).toThrow(/4 gradient arrays/);
+    expect(() => models.memnetLmStep({ ...arrays, labels: Int32Array.of(0, 5) }, sizes, never)).toThrow(/labels holds 5, outside \[0, 5\)/);
     expect(arrays.input.every((x) => x === 0.5)).toBe(true);
     // The right lengths run, ask once with a finite loss and norm, and leave the weights as they were when told not to update.
     let asked = 0;

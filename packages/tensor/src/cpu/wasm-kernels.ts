@@ -559,6 +559,13 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     expect('query', arrays.query, batch * width);
     expect('mask', arrays.mask, batch * slots);
     expect('labels', arrays.labels, batch);
+    if (arrays.weights.length % width !== 0) throw new Error(`memnetLmStep: weights has ${arrays.weights.length} values, not rows of ${width}`);
+    const within = (name: string, values: Int32Array, limit: number): void => {
+      for (const v of values) if (!(v >= 0 && v < limit)) throw new Error(`memnetLmStep: ${name} holds ${v}, outside [0, ${limit})`);
+    };
+    within('indices', arrays.indices, rows);
+    within('weightIndices', arrays.weightIndices, arrays.weights.length / width);
+    within('labels', arrays.labels, vocabulary);
     const forwardLength = layoutLength(OUTPUT_LAYOUTS.memoryHops(batch, slots, width, hops));
     const backwardLength = layoutLength(OUTPUT_LAYOUTS.bagMemoryHopsBackward(rows, batch, width, hops, false));
     const floats = (count: number): number => alignUp(count * FLOAT_BYTES);
