@@ -34,6 +34,16 @@ import { at } from './pointers';
   return total;
 }
 
+/** A row's gradient from its terms e^(x_j − top) at `o` and their sum: o_j ← g·(o_j / total) − g·[j = label], in place. */
+@inline function gradientFromTerms(o: usize, cols: i32, total: f32, label: i32, g: f32): void {
+  const s = f32x4.splat(g / total);
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) v128.store(at(o, j), f32x4.mul(v128.load(at(o, j)), s));
+  for (; j < cols; j++) store<f32>(at(o, j), load<f32>(at(o, j)) * (g / total));
+  const picked = at(o, label);
+  store<f32>(picked, load<f32>(picked) - g);
+}
+
 /** out(r) = log Σ_j e^{x(r,j)} − x(r, label_r): the cross-entropy of each row's softmax. */
 export function softmaxCrossEntropy(x: usize, labels: usize, out: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
@@ -51,13 +61,7 @@ export function softmaxCrossEntropyBackward(x: usize, labels: usize, grad: usize
     const o = at(out, r * cols);
     const top = rowMax(row, cols);
     const total = rowExpSum(row, cols, top, o);
-    const g = load<f32>(at(grad, r));
-    const s = f32x4.splat(g / total);
-    let j = 0;
-    for (; j + 4 <= cols; j += 4) v128.store(at(o, j), f32x4.mul(v128.load(at(o, j)), s));
-    for (; j < cols; j++) store<f32>(at(o, j), load<f32>(at(o, j)) * (g / total));
-    const label = at(o, load<i32>(at(labels, r)));
-    store<f32>(label, load<f32>(label) - g);
+    gradientFromTerms(o, cols, total, load<i32>(at(labels, r)), load<f32>(at(grad, r)));
   }
 }
 
@@ -74,12 +78,6 @@ export function softmaxCrossEntropyWithGradient(x: usize, labels: usize, loss: u
     const total = rowExpSum(row, cols, top, o);
     const label = load<i32>(at(labels, r));
     store<f32>(at(loss, r), <f32>Math.log(<f64>total) + top - load<f32>(at(row, label)));
-    const g: f32 = 1;
-    const s = f32x4.splat(g / total);
-    let j = 0;
-    for (; j + 4 <= cols; j += 4) v128.store(at(o, j), f32x4.mul(v128.load(at(o, j)), s));
-    for (; j < cols; j++) store<f32>(at(o, j), load<f32>(at(o, j)) * (g / total));
-    const picked = at(o, label);
-    store<f32>(picked, load<f32>(picked) - g);
+    gradientFromTerms(o, cols, total, label, 1);
   }
 }
