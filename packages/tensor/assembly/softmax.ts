@@ -54,15 +54,23 @@ export function softmaxCrossEntropy(x: usize, labels: usize, out: usize, rows: i
   }
 }
 
+/**
+ * Row r of the cross-entropy with its gradient: the row's terms e^(x_j − top) into `o`, then o_j ← g·softmax_j −
+ * g·[j = label]; returns the row's cross-entropy.
+ */
+@inline function rowWithGradient(x: usize, labels: usize, r: i32, cols: i32, o: usize, g: f32): f32 {
+  const row = at(x, r * cols);
+  const top = rowMax(row, cols);
+  const total = rowExpSum(row, cols, top, o);
+  const label = load<i32>(at(labels, r));
+  const loss = <f32>Math.log(<f64>total) + top - load<f32>(at(row, label));
+  gradientFromTerms(o, cols, total, label, g);
+  return loss;
+}
+
 /** out(r, j) = grad(r)·(softmax(x_r)_j − [j = label_r]). */
 export function softmaxCrossEntropyBackward(x: usize, labels: usize, grad: usize, out: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const row = at(x, r * cols);
-    const o = at(out, r * cols);
-    const top = rowMax(row, cols);
-    const total = rowExpSum(row, cols, top, o);
-    gradientFromTerms(o, cols, total, load<i32>(at(labels, r)), load<f32>(at(grad, r)));
-  }
+  for (let r = 0; r < rows; r++) rowWithGradient(x, labels, r, cols, at(out, r * cols), load<f32>(at(grad, r)));
 }
 
 /**
@@ -71,13 +79,5 @@ export function softmaxCrossEntropyBackward(x: usize, labels: usize, grad: usize
  * the same bits, with the row's maximum and exponentials computed once.
  */
 export function softmaxCrossEntropyWithGradient(x: usize, labels: usize, loss: usize, dx: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const row = at(x, r * cols);
-    const o = at(dx, r * cols);
-    const top = rowMax(row, cols);
-    const total = rowExpSum(row, cols, top, o);
-    const label = load<i32>(at(labels, r));
-    store<f32>(at(loss, r), <f32>Math.log(<f64>total) + top - load<f32>(at(row, label)));
-    gradientFromTerms(o, cols, total, label, 1);
-  }
+  for (let r = 0; r < rows; r++) store<f32>(at(loss, r), rowWithGradient(x, labels, r, cols, at(dx, r * cols), 1));
 }
