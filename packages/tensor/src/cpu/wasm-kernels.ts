@@ -320,6 +320,11 @@ class ResidentSlots {
   }
 }
 
+/** The strides the products read op(A) `[m, k]` and op(B) `[k, n]` with from row-major A and B (transposed when asked). */
+function productStrides(m: number, k: number, n: number, transA: boolean, transB: boolean): { sAi: number; sAk: number; sBk: number; sBj: number } {
+  return { sAi: transA ? 1 : k, sAk: transA ? m : 1, sBk: transB ? 1 : n, sBj: transB ? k : 1 };
+}
+
 function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: {
@@ -611,13 +616,18 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     copyIn(at.query, arrays.query);
     copyIn(at.mask, arrays.mask);
     heapInts.set(arrays.labels, at.labels / FLOAT_BYTES);
+    /** C = op(A)·op(B) on pointers, B packed into the step's packing buffer: what `matmul` does with the same operands. */
+    const product = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void => {
+      const { sAi, sAk, sBk, sBj } = productStrides(m, k, n, transA, transB);
+      wasm.pack(b, at.packed, k, n, sBk, sBj);
+      wasm.multiplyPacked(a, at.packed, c, m, k, n, sAi, sAk);
+    };
     const bags = [at.input, at.output, at.indices, at.weights, at.weightIndices, at.query, at.mask, at.hop] as const;
     const scalars = [rows, batch, slots, words, width, hops, linearUnits, true, false] as const;
     // Forward: the hops, then â = u^{K+1} W (matmul(u, W)) and ℓ = Σ_r cross-entropy (sum, in float32, in row order).
     wasm.bagMemoryHops(...bags, at.forward, ...scalars, at.forwardTemp);
     const last = at.forward + hops * batch * width * FLOAT_BYTES;
-    wasm.pack(at.answer, at.packed, width, vocabulary, vocabulary, 1);
-    wasm.multiplyPacked(last, at.packed, at.logits, batch, width, vocabulary, width, 1);
+    product(last, at.answer, at.logits, batch, width, vocabulary, false, false);
     // The loss and dâ = softmax − onehot (the backward of the sum: a gradient of 1 per row) in one pass.
     wasm.softmaxCrossEntropyWithGradient(at.logits, at.labels, at.rowLoss, at.logitGrad, batch, vocabulary);
     let nats = 0;
@@ -625,11 +635,9 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     if (!Number.isFinite(nats)) return { nats, params: [], sums: at.sums };
     // Backward: du^{K+1} = dâ Wᵀ into the hops' output gradient (zero elsewhere); dW = uᵀ dâ.
     heap.fill(0, at.forwardGrad / FLOAT_BYTES, at.forwardGrad / FLOAT_BYTES + forwardLength);
-    wasm.pack(at.answer, at.packed, vocabulary, width, 1, vocabulary);
-    wasm.multiplyPacked(at.logitGrad, at.packed, at.forwardGrad + hops * batch * width * FLOAT_BYTES, batch, vocabulary, width, vocabulary, 1);
+    product(at.logitGrad, at.answer, at.forwardGrad + hops * batch * width * FLOAT_BYTES, batch, vocabulary, width, false, true);
     wasm.bagMemoryHopsBackward(...bags, at.forward, at.forwardGrad, at.backward, ...scalars, at.backwardTemp);
-    wasm.pack(at.logitGrad, at.packed, batch, vocabulary, vocabulary, 1);
-    wasm.multiplyPacked(last, at.packed, at.answerGrad, width, batch, vocabulary, 1, width);
+    product(last, at.logitGrad, at.answerGrad, width, batch, vocabulary, true, false);
     // The weights and their gradients, in the model's parameter order [A, C, W, H].
     const params: [Float32Array, number, number][] = [
       [input, at.input, at.backward],
@@ -682,8 +690,7 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
     matmul(a, b, args) {
       const { batch, m, k, n, transA, transB, batchedA, batchedB } = args;
       if (m === 0 || n === 0 || k === 0) return allocateFloats(batch * m * n);
-      const [sAi, sAk] = transA ? [1, m] : [k, 1];
-      const [sBk, sBj] = transB ? [1, k] : [n, 1];
+      const { sAi, sAk, sBk, sBj } = productStrides(m, k, n, transA, transB);
       if (batch > 1 && m * k * n <= SMALL_BATCHED_MAX_MACS) {
         const outLength = batch * m * n;
         return run([a, b], outLength, ([pa, pb], out) =>
