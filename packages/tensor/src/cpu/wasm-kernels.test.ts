@@ -52,6 +52,53 @@ describe.runIf(wasm !== null)('WebAssembly SIMD matmul', () => {
     );
   });
 
+  it('sums every element as one multiply-add chain over k in order, whatever the row and column blocks (bit for bit)', () => {
+    // The packed path takes A in blocks of 64 rows, four rows at a time, and B in panels of 8 columns; the direct
+    // path (fewer than four rows) streams B's rows. No blocking may change an element's bits (a training run resumed
+    // on a newer build relies on it): a change that splits the chain over k, blocks of A's columns summed apart,
+    // fails here. The chain in float64 is exact for the product and rounds once to float32 for the plain module's
+    // separate add, and once to float64 then float32 for the relaxed module's fused one (which could differ from one
+    // rounding only at a float32 midpoint: fixed seeds, so the check is deterministic).
+    const fused = kernel.flavor === 'relaxed-simd';
+    const chain = (a: Float32Array, b: Float32Array, { m, k, n, transA, transB }: MatmulArgs): Float32Array => {
+      const c = new Float32Array(m * n);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let p = 0; p < k; p++) {
+            const x = (transA ? a[p * m + i] : a[i * k + p]) as number;
+            const y = (transB ? b[j * k + p] : b[p * n + j]) as number;
+            acc = fused ? Math.fround(x * y + acc) : Math.fround(acc + Math.fround(x * y));
+          }
+          c[i * n + j] = acc;
+        }
+      }
+      return c;
+    };
+    const shapes: [number, number, number][] = [
+      [70, 1100, 13],
+      [5, 513, 17],
+      [131, 40, 9],
+      [67, 600, 8],
+      // Fewer than four rows: the direct path. Its last n mod 4 columns are scalar sums, unfused in either module.
+      [3, 300, 20],
+    ];
+    for (const [index, [m, k, n]] of shapes.entries()) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        const rng = new Random(100 + index);
+        const args: MatmulArgs = { batch: 1, m, k, n, transA, transB, batchedA: false, batchedB: false };
+        const a = randomArray(m * k, rng);
+        const b = randomArray(k * n, rng);
+        expect(kernel.matmul(a, b, args)).toEqual(chain(a, b, args));
+      }
+    }
+  });
+
   it('keeps reused operands correct in its cache, across an arena reset', () => {
     const rng = new Random(4);
     const args: MatmulArgs = { batch: 1, m: 5, k: 129, n: 400, transA: false, transB: false, batchedA: false, batchedB: false };
