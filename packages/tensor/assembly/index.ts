@@ -8,4 +8,4 @@ export { locationAddress, locationAddressBackward, locationTempBytes, memoryWrit
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward, softmaxCrossEntropyWithGradient } from './softmax';
 export { ntmParameterCount, ntmSequence, ntmSequenceTempBytes } from './ntm';
 export { dncParameterCount, dncSequence, dncSequenceTempBytes } from './dnc';
-export { rmspropUpdate, sgdUpdate, sumOfSquares } from './optimizers';
+export { addInPlace, rmspropUpdate, sgdUpdate, sumOfSquares } from './optimizers';

@@ -141,3 +141,14 @@ export function sumOfSquares(values: usize, count: i32, sums: usize): void {
   }
   store<f64>(sums, first);
 }
+
+/**
+ * acc ← acc + x over `count` f32 values, in place: each sum rounded to f32, as `acc[i] + x[i]` stored in a
+ * Float32Array is in JavaScript (an f32 sum computed in f64 and rounded once is the f32 sum), so the same bits as
+ * src/worker-pool.ts's addGradients, one array at a time.
+ */
+export function addInPlace(acc: usize, x: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(acc, i), f32x4.add(v128.load(at(acc, i)), v128.load(at(x, i))));
+  for (; i < count; i++) store<f32>(at(acc, i), load<f32>(at(acc, i)) + load<f32>(at(x, i)));
+}

@@ -505,8 +505,17 @@ export interface OptimizerKernels {
    * @param value - the parameter's values (read only)
    * @param grad - its gradient
    * @param step - the gradient's scale and clip (when `prepare`) and η
+   * @param out - where the new values go (as long as `value`, which it may be); default a new array
    */
-  sgd(value: Float32Array, grad: Float32Array, step: SgdStep): Float32Array;
+  sgd(value: Float32Array, grad: Float32Array, step: SgdStep, out?: Float32Array): Float32Array;
+  /**
+   * Sums float32 arrays element by element in the order given, `out[i] = ((a₀[i] + a₁[i]) + a₂[i]) + …`, each sum
+   * rounded to float32 as JavaScript's `a + b` stored in a Float32Array is (the same bits); a null first array counts as
+   * zeros. What the gradient workers' sums run on.
+   * @param out - where the sums go; its length is the count
+   * @param parts - the arrays, each exactly as long as `out`, at least one; the first may be null
+   */
+  sumArrays(out: Float32Array, parts: readonly (Float32Array | null)[]): void;
   /**
    * Adds the squares of `values` to four running float64 sums, in place: element i to `sums[i % 4]`, a tail of fewer
    * than four to `sums[0]` (the order of `gradientNorm`'s additions, so the same bits).

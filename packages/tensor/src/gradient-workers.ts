@@ -22,7 +22,7 @@ import { EngramError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import type { WebWorkerLike } from './web-gradient-workers.js';
 import { tensor } from './create.js';
-import { type Optimizer, SGD, type StepOptions, gradientNorm, plainSgd, stepSettings } from './optim.js';
+import { type Optimizer, SGD, type StepOptions, gradientNorm, stepSettings } from './optim.js';
 import {
   type GradientReplica,
   type GradientWorkers,
@@ -31,6 +31,7 @@ import {
   checkReplica,
   flatValues,
   forEachStretch,
+  sgdStretch,
   sharedFloats,
   splitEvenly,
   sumOfSquares,
@@ -167,6 +168,8 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
   const grads = new Float32Array(sharedGrads);
   const mainGrads = new Float32Array(sharedMainGrads);
   const control = new Int32Array(sharedControl);
+  // The sums, norms and updates of long stretches run on the backend's native kernels where it has them.
+  const native = params[0]?.backend.optimizers;
 
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
     const start: WorkerStart = { init: options.init, grads: sharedGrads, mainGrads: sharedMainGrads, index, sizes, control: sharedControl };
@@ -216,9 +219,9 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
     const theirs = busy.map((_, w) => grads.subarray(w * total, (w + 1) * total));
     forEachStretch(sizes, 0, mineEnd, (param, at, offset, n) => {
       const grad = params[param]?.grad ?? null;
-      addGradients(sums, offset, grad === null ? null : grad.dataSync(), at, theirs, offset, n);
+      addGradients(sums, offset, grad === null ? null : grad.dataSync(), at, theirs, offset, n, native);
     });
-    let squares = sumOfSquares(sums, 0, mineEnd);
+    let squares = sumOfSquares(sums, 0, mineEnd, native);
     for (const reply of await Promise.all(summed)) squares += (reply as { squares: number }).squares;
     Atomics.load(control, 1);
     let offset = 0;
@@ -289,7 +292,7 @@ export async function startGradientWorkers(options: GradientWorkersOptions): Pro
         .slice(1)
         .map(([start, end], i) => ask(workers[i] as Worker, { update: { weights, sums, next, learningRate, scale, limit }, start, end }));
       const [start, end] = parts[0] as [number, number];
-      plainSgd(weights.subarray(start, end), sums.subarray(start, end), next.subarray(start, end), learningRate, scale, limit);
+      sgdStretch(weights.subarray(start, end), sums.subarray(start, end), next.subarray(start, end), learningRate, scale, limit, native);
       await Promise.all(updated);
       Atomics.load(control, 1);
       // What optimizer.step would have counted; plain SGD keeps no other state.
@@ -338,6 +341,7 @@ export function serveGradients<Init, Shard, Result>(setup: (init: Init) => Gradi
     return;
   }
   const total = start.sizes.reduce((n, s) => n + s, 0);
+  const native = replica.params[0]?.backend.optimizers;
   const grads = new Float32Array(start.grads);
   const mainGrads = new Float32Array(start.mainGrads);
   const control = new Int32Array(start.control);
@@ -370,14 +374,14 @@ export function serveGradients<Init, Shard, Result>(setup: (init: Init) => Gradi
       const { start: from, end } = request;
       if ('update' in request) {
         const { weights, sums, next, learningRate, scale, limit } = request.update;
-        plainSgd(weights.subarray(from, end), sums.subarray(from, end), next.subarray(from, end), learningRate, scale, limit);
+        sgdStretch(weights.subarray(from, end), sums.subarray(from, end), next.subarray(from, end), learningRate, scale, limit, native);
         Atomics.add(control, 1, 1);
         reply({ updated: true });
         return;
       }
       const theirs = Array.from({ length: request.busy }, (_, w) => grads.subarray(w * total, (w + 1) * total));
-      addGradients(request.sums, from, mainGrads, from, theirs, from, end - from);
-      const squares = sumOfSquares(request.sums, from, end);
+      addGradients(request.sums, from, mainGrads, from, theirs, from, end - from, native);
+      const squares = sumOfSquares(request.sums, from, end, native);
       Atomics.add(control, 1, 1);
       reply({ summed: true, squares });
     } catch (error) {

@@ -5,8 +5,15 @@
  */
 import { tensor } from './create.js';
 import { EngramError } from './errors.js';
-import { type Optimizer, type StepOptions, addSquares } from './optim.js';
+import type { OptimizerKernels } from './backend.js';
+import { type Optimizer, type StepOptions, addSquares, plainSgd } from './optim.js';
 import type { Tensor } from './tensor.js';
+
+/**
+ * The fewest floats in a stretch that the sums, norms and updates below hand to the backend's native kernels (where it
+ * has them: the CPU backend's WebAssembly module), which copy them in and out: below it the JavaScript loops are as fast.
+ */
+export const NATIVE_STRETCH_MIN_FLOATS = 4096;
 
 /** The most threads a gradient-worker pool starts (a guard against a mistyped count, not a design limit). */
 export const MAX_THREADS = 64;
@@ -131,10 +138,13 @@ export function forEachStretch(
  * @param values - the flat values
  * @param start - the first index
  * @param end - one past the last
+ * @param native - the backend's native kernels, used for a long stretch (the same bits)
  */
-export function sumOfSquares(values: Float32Array, start: number, end: number): number {
+export function sumOfSquares(values: Float32Array, start: number, end: number, native?: OptimizerKernels): number {
   const sums = new Float64Array(4);
-  addSquares(values, sums, start, end);
+  // The native sum adds element start + i to sums[i % 4] and a tail to sums[0], as addSquares does: the same bits.
+  if (native !== undefined && end - start >= NATIVE_STRETCH_MIN_FLOATS) native.sumOfSquares(values.subarray(start, end), sums);
+  else addSquares(values, sums, start, end);
   return (sums[0] as number) + (sums[1] as number) + (sums[2] as number) + (sums[3] as number);
 }
 
@@ -159,7 +169,7 @@ export function addWorkerGradients(params: readonly Tensor[], workerGradients: r
   for (const p of params) {
     const n = p.size;
     const sum = new Float32Array(n);
-    addGradients(sum, 0, p.grad === null ? null : p.grad.dataSync(), 0, workerGradients, offset, n);
+    addGradients(sum, 0, p.grad === null ? null : p.grad.dataSync(), 0, workerGradients, offset, n, p.backend.optimizers);
     p.grad = tensor(sum, p.shape, { backend: p.backend, copy: false });
     offset += n;
   }
@@ -176,6 +186,7 @@ export function addWorkerGradients(params: readonly Tensor[], workerGradients: r
  * @param workers - each busy worker's gradients, flat in parameter order
  * @param at - where in the workers' gradients the stretch starts
  * @param n - its length
+ * @param native - the backend's native kernels, used for a long stretch (the same bits)
  */
 export function addGradients(
   into: Float32Array,
@@ -185,11 +196,17 @@ export function addGradients(
   workers: readonly Float32Array[],
   at: number,
   n: number,
+  native?: OptimizerKernels,
 ): void {
   const first = workers[0];
   if (first === undefined) {
     if (mine === null) into.fill(0, intoAt, intoAt + n);
     else into.set(mine.subarray(mineAt, mineAt + n), intoAt);
+    return;
+  }
+  if (native !== undefined && n >= NATIVE_STRETCH_MIN_FLOATS) {
+    const parts = [mine === null ? null : mine.subarray(mineAt, mineAt + n), ...workers.map((theirs) => theirs.subarray(at, at + n))];
+    native.sumArrays(into.subarray(intoAt, intoAt + n), parts);
     return;
   }
   if (mine === null) for (let i = 0; i < n; i++) into[intoAt + i] = 0 + (first[at + i] as number);
@@ -269,4 +286,28 @@ export class WorkerReplies<W, R> {
     if (shards < 1 || shards > threads) throw new EngramError(`gradient workers: expected 1..${threads} shards (at most one per thread), got ${shards}`);
     if (this.failure) throw this.failure;
   }
+}
+
+/**
+ * Plain SGD over one stretch, {@link plainSgd}'s `out[i] = value[i] − η·clip(g[i]·scale)`: through the backend's
+ * native update for a long stretch (the same bits), else in JavaScript.
+ * @param value - the stretch's weights
+ * @param grad - its summed gradients
+ * @param out - where the new weights go
+ * @param learningRate - η
+ * @param scale - the gradients' scale (norm clipping)
+ * @param limit - each scaled gradient's bound (Infinity: none)
+ * @param native - the backend's native kernels
+ */
+export function sgdStretch(
+  value: Float32Array,
+  grad: Float32Array,
+  out: Float32Array,
+  learningRate: number,
+  scale: number,
+  limit: number,
+  native?: OptimizerKernels,
+): void {
+  if (native !== undefined && value.length >= NATIVE_STRETCH_MIN_FLOATS) native.sgd(value, grad, { scale, limit, prepare: true, learningRate }, out);
+  else plainSgd(value, grad, out, learningRate, scale, limit);
 }

@@ -180,6 +180,7 @@ type KernelExports = { [K in WasmKernelName]: (...args: (number | boolean)[]) =>
   rmspropUpdate(...args: (number | boolean)[]): void;
   sgdUpdate(value: number, grad: number, count: number, scale: number, limit: number, prepare: boolean, rate: number): void;
   sumOfSquares(values: number, count: number, sums: number): void;
+  addInPlace(acc: number, x: number, count: number): void;
   softmaxCrossEntropyWithGradient(x: number, labels: number, loss: number, dx: number, rows: number, cols: number): void;
 };
 
@@ -519,14 +520,33 @@ function instantiate(bytes: Uint8Array, flavor: WasmMatmulFlavor): WasmKernels {
         copyIn(kept.pointers[kept.arrays.indexOf(array)] as number, array);
       }
     },
-    sgd(value, grad, step) {
+    sgd(value, grad, step, out) {
       const count = value.length;
+      if (grad.length !== count || (out !== undefined && out.length !== count))
+        throw new Error(`sgd: ${count} values, ${grad.length} gradients, ${out?.length} outputs`);
       const bytes = alignUp(count * FLOAT_BYTES);
       ensureScratch(2 * bytes);
       copyIn(scratchBase, value);
       copyIn(scratchBase + bytes, grad);
       wasm.sgdUpdate(scratchBase, scratchBase + bytes, count, step.scale, step.limit, step.prepare, step.learningRate);
-      return heap.slice(scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count);
+      if (out === undefined) return heap.slice(scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count);
+      copyOut(scratchBase, out);
+      return out;
+    },
+    sumArrays(out, parts) {
+      const count = out.length;
+      if (parts.length === 0 || parts.some((part) => part !== null && part.length !== count) || parts.slice(1).includes(null))
+        throw new Error(`sumArrays: expected arrays of ${count} values (only the first may be null)`);
+      const bytes = alignUp(count * FLOAT_BYTES);
+      ensureScratch(2 * bytes);
+      const [first, ...rest] = parts;
+      if (first === null || first === undefined) heap.fill(0, scratchBase / FLOAT_BYTES, scratchBase / FLOAT_BYTES + count);
+      else copyIn(scratchBase, first);
+      for (const part of rest) {
+        copyIn(scratchBase + bytes, part as Float32Array);
+        wasm.addInPlace(scratchBase, scratchBase + bytes, count);
+      }
+      copyOut(scratchBase, out);
     },
     sumOfSquares(values, sums) {
       // The four running sums (32 bytes) first, then the values.
