@@ -350,7 +350,12 @@ async function evaluate(argv: string[]): Promise<number> {
     const values = tableCommand('usage: engram eval --run DIR [--stories N]   a DNC-on-bAbI run: test error per task', EVAL_DNC_BABI_OPTIONS, argv);
     return values === null ? 0 : evalDncBabiCommand(values, terminalIO());
   }
-  const parsed = tableCommand("usage: engram eval --run DIR [options]   an NTM's error bits by length, or a MemN2N's test error per task", EVAL_OPTIONS, argv);
+  const parsed = tableCommand(
+    "usage: engram eval --run DIR [options]   an NTM's error bits by length, or a MemN2N's test error per task\n" +
+      '(a language-model run, with --cache and --knn, and a DNC-on-bAbI run have options of their own: engram eval --run DIR --help)',
+    EVAL_OPTIONS,
+    argv,
+  );
   if (parsed === null) return 0;
   const values = { run: get<string>(parsed, 'run'), data: get<string>(parsed, 'data'), lengths: get<string>(parsed, 'lengths') };
   if (await isMemnetRun(values.run ?? 'runs/copy')) return evaluateMemnetRun(values.run ?? 'runs/copy', values.data ?? 'data/babi');
