@@ -20,6 +20,25 @@ const SCRATCH: usize = memory.data(16 * 4 * 2);
 }
 
 
+/**
+ * Four floats from each of four columns (column c's at src + c·column bytes, contiguous) written as four rows of a
+ * panel: row r (32 bytes apart from the next) gets the four columns' r-th floats, at `out` + 32·r.
+ */
+@inline function transposeFour(src: usize, column: usize, out: usize): void {
+  const r0 = v128.load(src);
+  const r1 = v128.load(src + column);
+  const r2 = v128.load(src + 2 * column);
+  const r3 = v128.load(src + 3 * column);
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 32);
+  v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 64);
+  v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 96);
+}
+
 /** Copies B (element (p, j) at b[p*sBk + j*sBj]) into zero-padded panels of PANEL_WIDTH columns. */
 function packB(b: usize, pack: usize, k: i32, n: i32, sBk: i32, sBj: i32): void {
   const panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
@@ -32,6 +51,22 @@ function packB(b: usize, pack: usize, k: i32, n: i32, sBk: i32, sBj: i32): void 
         const src = at(b, p * sBk + j0);
         v128.store(out, v128.load(src));
         v128.store(out, v128.load(src, 16), 16);
+        out += 32;
+      }
+    } else if (width == PANEL_WIDTH && sBk == 1) {
+      // B transposed (each of the panel's columns contiguous in p): four p at a time from each of the eight columns,
+      // transposed in registers, two 4 × 4 blocks per four rows of the panel.
+      const column = (<usize>sBj) * FLOAT_BYTES;
+      const c0 = at(b, j0 * sBj);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const src = c0 + (<usize>p) * FLOAT_BYTES;
+        transposeFour(src, column, out);
+        transposeFour(src + 4 * column, column, out + 16);
+        out += 128;
+      }
+      for (; p < k; p++) {
+        for (let c = 0; c < PANEL_WIDTH; c++) store<f32>(out + (<usize>c) * FLOAT_BYTES, load<f32>(at(b, p + (j0 + c) * sBj)));
         out += 32;
       }
     } else {
