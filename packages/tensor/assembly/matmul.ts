@@ -20,6 +20,29 @@ const SCRATCH: usize = memory.data(16 * 4 * 2);
 }
 
 
+// The two steps of a 4 × 4 transpose of vectors r0..r3 (transposeFour below; laneSums in memory.ts): interleave rows
+// (0, 1) and (2, 3) with interleaveLow and interleaveHigh, then join those with lowHalves and highHalves.
+
+/** Lanes 0 and 1 of a and b interleaved: (a0, b0, a1, b1). */
+@inline export function interleaveLow(a: v128, b: v128): v128 {
+  return i32x4.shuffle(a, b, 0, 4, 1, 5);
+}
+
+/** Lanes 2 and 3 of a and b interleaved: (a2, b2, a3, b3). */
+@inline export function interleaveHigh(a: v128, b: v128): v128 {
+  return i32x4.shuffle(a, b, 2, 6, 3, 7);
+}
+
+/** The low halves of a and b joined: (a0, a1, b0, b1). */
+@inline export function lowHalves(a: v128, b: v128): v128 {
+  return i32x4.shuffle(a, b, 0, 1, 4, 5);
+}
+
+/** The high halves of a and b joined: (a2, a3, b2, b3). */
+@inline export function highHalves(a: v128, b: v128): v128 {
+  return i32x4.shuffle(a, b, 2, 3, 6, 7);
+}
+
 /**
  * Four floats from each of four columns (column c's at src + c·column bytes, contiguous) written as four rows of a
  * panel: row r (32 bytes apart from the next) gets the four columns' r-th floats, at `out` + 32·r.
@@ -29,14 +52,14 @@ const SCRATCH: usize = memory.data(16 * 4 * 2);
   const r1 = v128.load(src + column);
   const r2 = v128.load(src + 2 * column);
   const r3 = v128.load(src + 3 * column);
-  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
-  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
-  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-  v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
-  v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 32);
-  v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 64);
-  v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 96);
+  const t0 = interleaveLow(r0, r1);
+  const t1 = interleaveLow(r2, r3);
+  const t2 = interleaveHigh(r0, r1);
+  const t3 = interleaveHigh(r2, r3);
+  v128.store(out, lowHalves(t0, t1));
+  v128.store(out, highHalves(t0, t1), 32);
+  v128.store(out, lowHalves(t2, t3), 64);
+  v128.store(out, highHalves(t2, t3), 96);
 }
 
 /** Copies B (element (p, j) at b[p*sBk + j*sBj]) into zero-padded panels of PANEL_WIDTH columns. */

@@ -3,7 +3,7 @@
 // per instruction. Pointers are byte offsets into linear memory; all arrays are f32, row-major.
 
 import { demoteFour, exp4, log4, promoteHigh, promoteLow } from './fastmath';
-import { multiplyAdd } from './matmul';
+import { highHalves, interleaveHigh, interleaveLow, lowHalves, multiplyAdd } from './matmul';
 import { F, at } from './pointers';
 
 /**
@@ -168,15 +168,12 @@ const rowTerms: usize = memory.data(48, 16);
  * so four rows at a time give the same bits as one at a time.
  */
 @inline function laneSums(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
-  const t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
-  const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-  const c0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5);
-  const c1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
-  const c2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5);
-  const c3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
-  return f32x4.add(f32x4.add(f32x4.add(c0, c1), c2), c3);
+  // The 4 × 4 transpose of transposeFour (matmul.ts), its rows added in order.
+  const t0 = interleaveLow(a0, a1);
+  const t1 = interleaveLow(a2, a3);
+  const t2 = interleaveHigh(a0, a1);
+  const t3 = interleaveHigh(a2, a3);
+  return f32x4.add(f32x4.add(f32x4.add(lowHalves(t0, t1), highHalves(t0, t1)), lowHalves(t2, t3)), highHalves(t2, t3));
 }
 
 /**
