@@ -206,9 +206,42 @@ describe('engram train lm / eval / complete', () => {
     );
   });
 
+  it('trains on a folder of your own text (train.txt names) with --vocabulary, resumes with it, and evaluates other text with <unk>', async () => {
+    const data = scratch();
+    const line = (i: number) => Array.from({ length: 8 }, (_, j) => `w${(i * 3 + j * 5) % 17}`).join(' ');
+    writeFileSync(join(data, 'train.txt'), `${Array.from({ length: 300 }, (_, i) => line(i)).join('\r\n')}\r\n`);
+    writeFileSync(join(data, 'valid.txt'), `${line(1)}\n${line(2)}\n`);
+    writeFileSync(join(data, 'test.txt'), `${line(3)} never-seen\n`);
+    const out = join(scratch(), 'own');
+    const base = ['--model', 'memnet', '--data', data, '--out', out, '--hops', '1', '--memory', '4', '--embedding', '4', '--epochs', '1'];
+    const first = io();
+    expect(await trainLmCommand(parse([...base, '--vocabulary', '10', '--max-steps', '2']), first)).toBe(0);
+    const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(info.vocabularySize).toBe(10);
+    await expect(trainLmCommand(parse(['--out', out, '--resume', '--vocabulary', '12']), io())).rejects.toThrow(
+      /--resume continues the run as it was: .*--vocabulary/,
+    );
+    expect(await trainLmCommand(parse(['--out', out, '--resume']), io())).toBe(0);
+    const evaluated = io();
+    expect(await evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out]) as Map<string, string>, evaluated)).toBe(0);
+    const report = evaluated.lines.join('\n');
+    // Ten words kept of 18 (17 + <eos>): the rest of the validation and test words, and never-seen, are <unk>.
+    expect(report).toMatch(/of the test text's 10 words are not the model's and count as <unk>/);
+    expect(report).toMatch(/\| MemN2N LM, 1 hops, memory 4 \| every word after the first \| [\d.]+ \| [\d.]+ \|/);
+    for (const [field, value] of [
+      ['vocabularySize', 1],
+      ['vocabularySize', 'x'],
+    ] as const) {
+      writeFileSync(join(out, 'run.json'), JSON.stringify({ ...info, [field]: value }));
+      await expect(trainLmCommand(parse(['--out', out, '--resume']), io())).rejects.toThrow(/run.json: 'vocabularySize' must be an integer in 2..1000000/);
+    }
+  });
+
   it('names a missing data folder, a run folder that is a file, and a run.json that is not JSON', async () => {
     const dir = scratch();
-    await expect(trainLmCommand(parse(['--data', join(dir, 'nowhere'), '--out', join(dir, 'r')]), io())).rejects.toThrow(/cannot read .*ptb.train.txt/);
+    await expect(trainLmCommand(parse(['--data', join(dir, 'nowhere'), '--out', join(dir, 'r')]), io())).rejects.toThrow(
+      /nowhere: no training text \(looked for ptb.train.txt, train.txt, wiki.train.tokens\)/,
+    );
     writeFileSync(join(dir, 'file'), 'x');
     await expect(trainLmCommand(parse(['--out', join(dir, 'file')]), io())).rejects.toThrow(/is not a folder/);
     mkdirSync(join(dir, 'bad'));

@@ -10,6 +10,7 @@ import {
   type DatastoreFile,
   type IvfIndex,
   LM_RECIPES,
+  MAX_TEXT_VOCABULARY,
   type LmCorpus,
   type LoadedLm,
   type LmModel,
@@ -43,7 +44,7 @@ import {
   lmFromSafetensors,
   loadLm,
   loadLmCheckpoint,
-  loadPtbCorpus,
+  loadTextCorpus,
   runText,
   saveLm,
   saveLmCheckpoint,
@@ -93,7 +94,21 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
     default: 'small',
     help: 'Zaremba et al. 2014: small (2 × 200, 13 epochs) or medium (2 × 650, dropout 0.5, 39 epochs)',
   },
-  { name: 'data', type: 'string', value: 'DIR', default: 'data/ptb', help: 'folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt (engram download ptb)' },
+  {
+    name: 'data',
+    type: 'string',
+    value: 'DIR',
+    default: 'data/ptb',
+    help: "folder with the texts: ptb.{train,valid,test}.txt (engram download ptb), {train,valid,test}.txt or WikiText's wiki.{train,valid,test}.tokens; one sentence per line, words separated by spaces",
+  },
+  {
+    name: 'vocabulary',
+    type: 'integer',
+    value: 'N',
+    min: 2,
+    max: 1_000_000,
+    help: `keep the training text's N most frequent words, the rest becoming <unk> (default: every word, at most ${MAX_TEXT_VOCABULARY.toLocaleString('en-US')})`,
+  },
   { name: 'out', type: 'string', value: 'DIR', help: 'run folder (default runs/lm-<recipe>)' },
   { name: 'seed', type: 'integer', value: 'N', default: 1, min: 0, max: 2 ** 31 - 1, help: 'weights and dropout follow it' },
   {
@@ -142,7 +157,7 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
 /** The options of `engram eval` for a language-model run. */
 export const EVAL_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
-  { name: 'data', type: 'string', value: 'DIR', help: "PTB folder (default: the run's)" },
+  { name: 'data', type: 'string', value: 'DIR', help: "the texts' folder (default: the run's); words outside the model's vocabulary count as <unk>" },
   { name: 'cache', type: 'string', value: 'N,N', help: 'neural cache sizes to report (θ and λ chosen on validation), e.g. 100,500,2000' },
   {
     name: 'knn',
@@ -195,7 +210,7 @@ function datastorePath(run: string): string {
 /** The options of `engram tune`. */
 export const TUNE_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
-  { name: 'data', type: 'string', value: 'DIR', help: "PTB folder (default: the run's)" },
+  { name: 'data', type: 'string', value: 'DIR', help: "the texts' folder (default: the run's); words outside the model's vocabulary count as <unk>" },
   { name: 'cache', type: 'integer', value: 'N', default: 2000, min: 1, max: 100_000, help: 'cache size whose θ × λ grid to print (on validation)' },
 ];
 
@@ -217,7 +232,7 @@ export const COMPLETE_LM_OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'knn-lambda', type: 'number', value: 'X', default: 0.25, min: 0, max: 1, help: 'λ of the kNN memory' },
   { name: 'probes', type: 'integer', value: 'N', default: 32, min: 1, max: 100_000, help: 'IVF cells searched (when the datastore has an index)' },
-  { name: 'data', type: 'string', value: 'DIR', help: "PTB folder, to print the training contexts (default: the run's)" },
+  { name: 'data', type: 'string', value: 'DIR', help: "the texts' folder, to print the training contexts (default: the run's)" },
 ];
 
 /** What run.json records for a language-model run. */
@@ -236,6 +251,8 @@ interface LstmRunInfo {
   threads?: number;
   /** The model file the weights started from (`--init`), absent for random weights. */
   init?: InitRecord;
+  /** `--vocabulary`: the training text's most frequent words kept (absent: every word). */
+  vocabularySize?: number;
 }
 
 /** run.json's record of `--init`: the file and the SHA-256 of its bytes. */
@@ -258,6 +275,8 @@ interface MemnetRunInfo {
   threads?: number;
   /** The model file the weights started from (`--init`), absent for random weights. */
   init?: InitRecord;
+  /** `--vocabulary`: the training text's most frequent words kept (absent: every word). */
+  vocabularySize?: number;
 }
 
 const CURVE_HEADER = 'step,epoch,tokens,seconds,loss,epoch_perplexity,learning_rate,gradient_norm\n';
@@ -304,6 +323,8 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
     (typeof init !== 'object' || init === null || typeof init.file !== 'string' || typeof init.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(init.sha256))
   )
     throw new EngramError(`${path}: 'init' must be an object with 'file' (a string) and 'sha256' (64 hex digits)`);
+  if (i.vocabularySize !== undefined && !(Number.isInteger(i.vocabularySize) && i.vocabularySize >= 2 && i.vocabularySize <= 1_000_000))
+    throw new EngramError(`${path}: 'vocabularySize' must be an integer in 2..1000000`);
   return { model: 'lstm', ...i } as LmRunInfo;
 }
 
@@ -505,7 +526,7 @@ async function resumeRun(out: string, checkpointPath: string, values: OptionValu
     info = { ...info, threads };
     await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   }
-  const corpus = await loadPtbCorpus(info.data);
+  const corpus = await loadRunCorpus(info);
   const trainer =
     info.model === 'memnet' ? await LM_KINDS.memnet.resume(info, corpus, checkpointPath) : await LM_KINDS.lstm.resume(info, corpus, checkpointPath);
   return { info, corpus, trainer };
@@ -531,6 +552,7 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
     started: new Date().toISOString(),
     threads: get<number>(values, 'threads') ?? availableParallelism(),
     ...(initFile ? { init: initFile.record } : {}),
+    ...(values.has('vocabulary') ? { vocabularySize: get<number>(values, 'vocabulary') as number } : {}),
   };
   let info: LmRunInfo;
   let fresh: (corpus: LmCorpus) => Trainer;
@@ -574,13 +596,18 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
     const init = initFile && lmFromSafetensors(initFile.bytes, initFile.record.file);
     fresh = (corpus) => LM_KINDS.lstm.fresh(lstmInfo, corpus, checkpointPath, init);
   }
-  const corpus = await loadPtbCorpus(info.data);
+  const corpus = await loadRunCorpus(info);
   const trainer = fresh(corpus);
   prepareRunFolder(out, '--out', defaultOut);
   await writeText(join(out, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
   await writeText(join(out, 'curve.csv'), CURVE_HEADER);
   await writeText(join(out, 'epochs.csv'), EPOCHS_HEADER);
   return { info, corpus, trainer };
+}
+
+/** A run's texts, with the vocabulary it was trained with (every word of its training text, or its most frequent). */
+function loadRunCorpus(info: LmRunInfo): Promise<LmCorpus> {
+  return loadTextCorpus(info.data, info.vocabularySize === undefined ? {} : { vocabularySize: info.vocabularySize });
 }
 
 /** The options that only one kind of language model takes. */
@@ -594,9 +621,12 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   const resume = get<boolean>(values, 'resume') === true;
   const checkpointPath = join(out, 'checkpoint.safetensors');
   if (existsSync(out) && !lstatSync(out).isDirectory()) throw new EngramError(`--out: ${out} exists and is not a folder`);
-  if (resume && [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data', 'init', 'lr'].some((name) => given(values, name)))
+  if (
+    resume &&
+    [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data', 'vocabulary', 'init', 'lr'].some((name) => given(values, name))
+  )
     throw new EngramError(
-      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed, --data, --init and --lr come from the run and cannot be given',
+      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed, --data, --vocabulary, --init and --lr come from the run and cannot be given',
     );
   const misplaced = (kind === 'memnet' ? LSTM_ONLY : MEMNET_ONLY).filter((name) => given(values, name));
   if (!resume && misplaced.length > 0) throw new EngramError(`--${misplaced[0]} is not an option of --model ${kind}`);
@@ -778,10 +808,17 @@ async function loadLmRun(path: string, what: string): Promise<{ model: LmModel; 
   return run;
 }
 
-async function corpusFor(run: { vocabulary: LmVocabulary; data: string | undefined }, data: string | undefined): Promise<LmCorpus> {
+async function corpusFor(run: { vocabulary: LmVocabulary; data: string | undefined }, data: string | undefined, io: Pick<LmIO, 'log'>): Promise<LmCorpus> {
   const folder = data ?? run.data ?? 'data/ptb';
-  const corpus = await loadPtbCorpus(folder);
-  if (!sameWords(corpus.vocabulary, run.vocabulary)) throw new EngramError(`${folder}: its vocabulary is not the model's`);
+  // The texts are read with the model's words: a word it does not have counts as <unk>, and the count is reported.
+  const corpus = await loadTextCorpus(folder, { vocabulary: run.vocabulary });
+  for (const split of ['valid', 'test'] as const) {
+    const unknown = corpus.unknown[split];
+    if (unknown > 0)
+      io.log(
+        `${folder}: ${count(unknown)} of the ${split === 'valid' ? 'validation' : 'test'} text's ${count(corpus[split].length)} words are not the model's and count as <unk>`,
+      );
+  }
   return corpus;
 }
 
@@ -801,7 +838,7 @@ export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
   const any = await loadAnyLmRun(runPath);
   if (any.kind === 'memnet') {
     if (values.has('cache') || values.has('knn')) throw new EngramError("--cache and --knn read an LSTM's hidden states; this run is a MemN2N language model");
-    const corpus = await corpusFor(any, get<string>(values, 'data'));
+    const corpus = await corpusFor(any, get<string>(values, 'data'), io);
     const t0 = performance.now();
     const valid = evaluateMemnetLm(any.model, corpus.valid, { onProgress: progress('validation text') });
     const test = evaluateMemnetLm(any.model, corpus.test, { onProgress: progress('test text') });
@@ -820,7 +857,7 @@ export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
     return 0;
   }
   const run = any;
-  const corpus = await corpusFor(run, get<string>(values, 'data'));
+  const corpus = await corpusFor(run, get<string>(values, 'data'), io);
   const sizes = parseSizes(get<string>(values, 'cache'));
   const t0 = performance.now();
   const valid = runText(run.model, corpus.valid, { onProgress: progress('validation text') });
@@ -941,7 +978,7 @@ async function knnRows(
 /** `engram tune`: the θ × λ grid of validation perplexity for one cache size. */
 export async function tuneLmCommand(values: OptionValues, io: Pick<LmIO, 'log' | 'status'>): Promise<number> {
   const run = await loadLmRun(get<string>(values, 'run') ?? '', 'engram tune');
-  const corpus = await corpusFor(run, get<string>(values, 'data'));
+  const corpus = await corpusFor(run, get<string>(values, 'data'), io);
   const size = get<number>(values, 'cache') ?? 2000;
   const valid = runText(run.model, corpus.valid, { onProgress: (d, t) => io.status(`validation text: ${((d / t) * 100).toFixed(0)}%`) });
   const grid = cacheGrid(valid, { sizes: [size] });
@@ -1043,7 +1080,7 @@ async function completeWithKnn(
   // The training text, to show each context (when the folder is there).
   let train: Int32Array | null = null;
   const folder = get<string>(values, 'data') ?? run.data;
-  if (folder !== undefined && existsSync(folder)) train = (await loadPtbCorpus(folder)).train;
+  if (folder !== undefined && existsSync(folder)) train = (await loadTextCorpus(folder, { vocabulary: run.vocabulary })).train;
   io.log('\nthe training contexts it drew on (nearest first: … context → the word that followed, weight):');
   for (const r of recalled.slice(0, top)) {
     const before =

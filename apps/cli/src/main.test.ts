@@ -122,7 +122,7 @@ describe.runIf(existsSync(MAIN))('the engram command', () => {
       [['ask', '--run', MEMNET_MODEL, '--story', 'Mary went home.', '--question', '?!'], /--question: the question has no words/],
       [['ask', '--run', MEMNET_MODEL, '--story', '...', '--question', 'Where is Mary?'], /--story: the story has no words/],
       [['eval', '--run', MEMNET_MODEL, '--sequences', '0'], /--sequences: 0 is out of range/],
-      [['train', 'lm', '--data', '/nonexistent/ptb', '--out', '/nonexistent/out'], /cannot read \/nonexistent\/ptb/],
+      [['train', 'lm', '--data', '/nonexistent/ptb', '--out', '/nonexistent/out'], /\/nonexistent\/ptb: no training text \(looked for ptb.train.txt/],
       [['train', 'ntm', '--out', '/proc/engram-run', '--max-sequences', '1'], /--out: cannot create \/proc\/engram-run/],
       [['train', 'ntm', '--out', '/nonexistent/parent/run', '--max-sequences', '1'], /--out: the parent folder \/nonexistent\/parent does not exist/],
       [['train', 'ntm', '--out', MAIN, '--max-sequences', '1'], /exists and is not a folder/],

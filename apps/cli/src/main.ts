@@ -116,7 +116,7 @@ function tableCommand(synopsis: string, specs: readonly OptionSpec[], argv: stri
 
 async function trainLm(argv: string[]): Promise<number> {
   const values = tableCommand(
-    'usage: engram train lm [options]   a language model on Penn Treebank: an LSTM (Zaremba et al. 2014 recipes) or the memory network (--model memnet)',
+    'usage: engram train lm [options]   a language model on Penn Treebank or your own text: an LSTM (Zaremba et al. 2014 recipes) or the memory network (--model memnet)',
     TRAIN_LM_OPTIONS,
     argv,
   );

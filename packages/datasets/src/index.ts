@@ -2,7 +2,8 @@
  * @engram/datasets: seeded data for memory-augmented networks: the NTM's algorithmic tasks (Graves
  * et al. 2014, §4: copy, repeat copy, associative recall, priority sort) with the paper's defaults,
  * batched with masks and an optional curriculum; the bAbI question-answering tasks (a checked
- * reader, tokenisation, vocabularies); the Penn Treebank LM text; and download helpers that verify
+ * reader, tokenisation, vocabularies); the Penn Treebank LM text and other texts laid out like it (plain
+ * `train.txt` names, WikiText's); and download helpers that verify
  * every file against pinned checksums (`downloadBabi`, `downloadPtb`, Node only).
  *
  * ```ts
@@ -73,3 +74,12 @@ export {
   verifyFile,
 } from './download.js';
 export { END_OF_SENTENCE, type TextCorpus, loadPtb, parsePtb, toIds, vocabularyOf } from './ptb.js';
+export { MAX_DATA_FILE_BYTES } from './files.js';
+export {
+  TEXT_CORPUS_NAMINGS,
+  type TextCorpusFiles,
+  type TextCorpusNaming,
+  type TextSplit,
+  readTextCorpus,
+  textCorpusNaming,
+} from './text-corpus.js';

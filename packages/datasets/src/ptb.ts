@@ -7,8 +7,9 @@ export const END_OF_SENTENCE = '<eos>';
 
 /**
  * Tokenises Penn Treebank LM text (one sentence per line, tokens separated by spaces): the tokens
- * of each line, then {@link END_OF_SENTENCE}. Lines with a tab or a control character are an
- * error naming `source` and the line, since the preprocessed files contain neither.
+ * of each line, then {@link END_OF_SENTENCE}. A line may end in `\r\n` (a Windows text); a tab or
+ * another control character is an error naming `source` and the line, since the preprocessed files
+ * contain neither.
  * @param text - the file's contents
  * @param source - named in errors
  */
@@ -16,7 +17,8 @@ export function parsePtb(text: string, source = 'PTB text'): string[] {
   const tokens: string[] = [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((line, i) => {
+  lines.forEach((ended, i) => {
+    const line = ended.endsWith('\r') ? ended.slice(0, -1) : ended;
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
     if (/[\t\u0000-\u0008\u000b-\u001f]/.test(line)) throw new EngramError(`${source}:${i + 1}: unexpected tab or control character`);
     for (const word of line.split(' ')) if (word.length > 0) tokens.push(word);

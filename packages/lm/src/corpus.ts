@@ -1,22 +1,117 @@
-import { loadPtb } from '@engram/datasets';
-import { LmVocabulary } from './vocabulary.js';
+import { type TextCorpusNaming, type TextSplit, readTextCorpus } from '@engram/datasets';
+import { EngramError } from '@engram/tensor';
+import { LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
 
-/** Penn Treebank as a language model reads it: the vocabulary and each split's word ids (0 … V − 1). */
+/** A text as a language model reads it: the vocabulary and each split's word ids (0 … V − 1). */
 export interface LmCorpus {
-  /** The 10,000 words of Mikolov's PTB (`<eos>` and `<unk>` included), in order of first appearance in the training text. */
+  /**
+   * The words (`<eos>` included; on Penn Treebank the 10,000 of Mikolov's split, `<unk>` among them), in order of first
+   * appearance in the training text.
+   */
   vocabulary: LmVocabulary;
-  /** The training text's ids (929k words plus one `<eos>` per sentence). */
+  /** The training text's ids (on Penn Treebank 929k words, one `<eos>` per sentence included). */
   train: Int32Array;
   /** The validation text's ids. */
   valid: Int32Array;
   /** The test text's ids. */
   test: Int32Array;
+  /** How many words of each split were outside the vocabulary and became `<unk>` (0 everywhere on Penn Treebank). */
+  unknown: Record<TextSplit, number>;
+  /** How the folder names its files (absent for a corpus not read from a folder). */
+  naming?: TextCorpusNaming;
+}
+
+/** The most distinct words a vocabulary built without a size limit may have: above it, choose a size. */
+export const MAX_TEXT_VOCABULARY = 100_000;
+
+/** Options of {@link loadTextCorpus}. */
+export interface LoadTextCorpusOptions {
+  /**
+   * Keep the training text's N most frequent words (ties to the word seen first) and make every other word `<unk>`,
+   * which is one of the N; without it, every word of the training text (at most {@link MAX_TEXT_VOCABULARY}).
+   */
+  vocabularySize?: number;
+  /**
+   * Read every split with this vocabulary (a trained model's) instead of building one from the training text; words
+   * outside it become `<unk>` if it has that word, and are an error naming the file otherwise.
+   */
+  vocabulary?: LmVocabulary;
 }
 
 /**
- * Reads Mikolov's Penn Treebank split from a folder holding `ptb.{train,valid,test}.txt` (as
- * `engram download ptb` writes it). Node only.
- *
+ * The vocabulary of a training text: its words in order of first appearance, all of them or, with `size`, the `size`
+ * most frequent (ties to the word seen first), `<unk>` among them standing for the rest.
+ * @param tokens - the training text's words
+ * @param size - how many words to keep (at least 2), or undefined for every word
+ * @param source - named in errors
+ */
+export function vocabularyOfText(tokens: readonly string[], size?: number, source = 'training text'): LmVocabulary {
+  if (size !== undefined && !(Number.isInteger(size) && size >= 2)) throw new EngramError(`vocabulary size must be an integer of at least 2, got ${size}`);
+  // First appearance order and counts, in a Map (a word such as __proto__ is only a key).
+  const counts = new Map<string, number>();
+  for (const word of tokens) counts.set(word, (counts.get(word) ?? 0) + 1);
+  if (size === undefined) {
+    if (counts.size > MAX_TEXT_VOCABULARY)
+      throw new EngramError(
+        `${source}: ${counts.size} distinct words, more than ${MAX_TEXT_VOCABULARY}: choose a vocabulary size (vocabularySize; --vocabulary on the command line)`,
+      );
+    return new LmVocabulary([...counts.keys()], source);
+  }
+  if (counts.size <= size) return new LmVocabulary([...counts.keys()], source);
+  // The size − 1 most frequent words other than <unk> stay (a stable sort keeps first appearance among equals).
+  const order = [...counts.keys()];
+  const kept = new Set(
+    order
+      .filter((word) => word !== UNKNOWN_WORD)
+      .sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number))
+      .slice(0, size - 1),
+  );
+  // <unk> takes the place where the text first has a word it stands for (or its own first place).
+  const unknownAt = order.find((word) => !kept.has(word)) as string;
+  const words = order.filter((word) => kept.has(word) || word === unknownAt).map((word) => (kept.has(word) ? word : UNKNOWN_WORD));
+  return new LmVocabulary(words, source);
+}
+
+/**
+ * Reads a language-modelling text from a folder: Mikolov's Penn Treebank (`ptb.train.txt`, as `engram download ptb`
+ * writes it), `train.txt` / `valid.txt` / `test.txt`, or WikiText's `wiki.train.tokens` (the first naming the folder
+ * has; one sentence or paragraph per line, tokens separated by spaces, `<eos>` added at each line end). The vocabulary
+ * comes from the training text (or is given), and a validation or test word outside it becomes `<unk>`, counted in
+ * `unknown`. Node only.
+ * @param folder - the folder holding the three texts
+ * @param options - a vocabulary size, or the vocabulary to read with
+ * @example
+ * ```ts
+ * const corpus = await loadTextCorpus('data/wikitext-2');
+ * console.log(corpus.vocabulary.size, corpus.train.length, corpus.unknown.test);
+ * ```
+ */
+export async function loadTextCorpus(folder: string, options: LoadTextCorpusOptions = {}): Promise<LmCorpus> {
+  const files = await readTextCorpus(folder);
+  const vocabulary = options.vocabulary ?? vocabularyOfText(files.tokens.train, options.vocabularySize, files.paths.train);
+  const encode = (split: TextSplit) => {
+    try {
+      return vocabulary.encode(files.tokens[split]);
+    } catch (error) {
+      throw new EngramError(`${files.paths[split]}: ${(error as Error).message}`);
+    }
+  };
+  const train = encode('train');
+  const valid = encode('valid');
+  const test = encode('test');
+  return {
+    vocabulary,
+    train: train.ids,
+    valid: valid.ids,
+    test: test.ids,
+    unknown: { train: train.unknown, valid: valid.unknown, test: test.unknown },
+    naming: files.naming,
+  };
+}
+
+/**
+ * Reads Mikolov's Penn Treebank split from a folder holding `ptb.{train,valid,test}.txt` (as `engram download ptb`
+ * writes it): {@link loadTextCorpus} with the training text's whole vocabulary (its 10,000 words). Node only.
  * @param folder - the folder holding ptb.train.txt, ptb.valid.txt and ptb.test.txt
  * @example
  * ```ts
@@ -24,14 +119,5 @@ export interface LmCorpus {
  * ```
  */
 export async function loadPtbCorpus(folder: string): Promise<LmCorpus> {
-  const [train, valid, test] = await Promise.all((['train', 'valid', 'test'] as const).map((split) => loadPtb(folder, split)));
-  // @engram/datasets keeps id 0 for padding; a language model has none, so every id moves down one.
-  const shift = (ids: Int32Array) => ids.map((id) => id - 1);
-  const words = (train?.vocabulary.words ?? []).slice(1);
-  return {
-    vocabulary: new LmVocabulary(words, 'PTB vocabulary'),
-    train: shift(train?.ids ?? new Int32Array()),
-    valid: shift(valid?.ids ?? new Int32Array()),
-    test: shift(test?.ids ?? new Int32Array()),
-  };
+  return loadTextCorpus(folder);
 }
