@@ -22,18 +22,25 @@ export interface DataFile {
  * @param name - the file's name in it
  */
 export async function readDataFile(op: string, folder: string, name: string): Promise<DataFile> {
-  const { open, stat } = await import('node:fs/promises');
+  const { constants, open } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const path = join(folder, name);
   let file: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    // A folder, a device or a FIFO (which would block the open) is refused before opening; the size is that of the
-    // file opened.
-    if (!(await stat(path)).isFile()) throw new EngramError(`${op}: ${path} is not a regular file`);
-    file = await open(path, 'r');
-    const { size } = await file.stat();
-    if (size > MAX_DATA_FILE_BYTES) throw new EngramError(`${op}: ${path} is ${size} bytes; at most ${MAX_DATA_FILE_BYTES} (512 MiB) are read`);
-    return { path, text: await file.readFile('utf8') };
+    // Opened without blocking (a FIFO would otherwise wait for a writer), then checked through the descriptor: a
+    // regular file of a bounded size, of which exactly that many bytes are read.
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = await file.stat();
+    if (!stats.isFile()) throw new EngramError(`${op}: ${path} is not a regular file`);
+    if (stats.size > MAX_DATA_FILE_BYTES) throw new EngramError(`${op}: ${path} is ${stats.size} bytes; at most ${MAX_DATA_FILE_BYTES} (512 MiB) are read`);
+    const bytes = new Uint8Array(stats.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await file.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return { path, text: new TextDecoder().decode(bytes.subarray(0, filled)) };
   } catch (error) {
     if (error instanceof EngramError) throw error;
     throw new EngramError(`${op}: cannot read ${path} (${(error as Error).message})`);
