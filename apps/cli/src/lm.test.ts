@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngramError } from '@engram/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ptbTokens } from '@engram/lm';
+import { loadTextCorpus, ptbTokens } from '@engram/lm';
 import { COMPLETE_LM_OPTIONS, EVAL_LM_OPTIONS, TRAIN_LM_OPTIONS, completeLmCommand, evalLmCommand, isLmRun, trainLmCommand } from './lm.js';
 import { parseOptions, usageText } from './option-table.js';
 
@@ -228,6 +228,16 @@ describe('engram train lm / eval / complete', () => {
     // Ten words kept of 18 (17 + <eos>): the rest of the validation and test words, and never-seen, are <unk>.
     expect(report).toMatch(/of the test text's 10 words are not the model's and count as <unk>/);
     expect(report).toMatch(/\| MemN2N LM, 1 hops, memory 4 \| every word after the first \| [\d.]+ \| [\d.]+ \|/);
+    // --tokenize spaces reads the words as written; ptb lower-cases them first (Penn Treebank's form).
+    const word = (await loadTextCorpus(data, { vocabularySize: 10 })).vocabulary.words.find((w) => w.startsWith('w')) as string;
+    const complete = async (how: string) => {
+      const lines = io();
+      const argv = ['--run', out, '--text', `${word} ${word.toUpperCase()}`, '--tokenize', how, '--top', '2'];
+      expect(await completeLmCommand(parseOptions(COMPLETE_LM_OPTIONS, argv) as Map<string, string | number>, lines)).toBe(0);
+      return lines.lines.join('\n');
+    };
+    expect(await complete('spaces')).toMatch(/^1 word outside the vocabulary read as <unk>$/m);
+    expect(await complete('ptb')).not.toMatch(/outside the vocabulary/);
     for (const [field, value] of [
       ['vocabularySize', 1],
       ['vocabularySize', 'x'],

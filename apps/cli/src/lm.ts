@@ -218,6 +218,13 @@ export const TUNE_LM_OPTIONS: readonly OptionSpec[] = [
 export const COMPLETE_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'run', type: 'string', value: 'DIR', help: 'the run folder (or a model .safetensors file)' },
   { name: 'text', type: 'string', value: 'TEXT', help: 'the text to continue (words outside the vocabulary become <unk>)' },
+  {
+    name: 'tokenize',
+    type: 'choice',
+    choices: ['ptb', 'spaces'],
+    default: 'ptb',
+    help: "ptb: as Penn Treebank is written (lower case, numbers as N, punctuation dropped, a sentence's end as <eos>); spaces: the words as given, split at spaces (a model trained on other text)",
+  },
   { name: 'cache', type: 'integer', value: 'N', default: 2000, min: 1, max: 100_000, help: 'neural cache size over the text' },
   { name: 'theta', type: 'number', value: 'X', default: 0.3, min: 0, max: 100, help: 'θ, the flatness of the cache distribution' },
   { name: 'lambda', type: 'number', value: 'X', default: 0.1, min: 0, max: 1, help: 'λ, the weight of the cache' },
@@ -997,7 +1004,7 @@ export async function tuneLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
 export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'log'>): Promise<number> {
   const text = get<string>(values, 'text');
   if (text === undefined) throw new EngramError('--text is required');
-  const tokens = ptbTokens(text);
+  const tokens = get<string>(values, 'tokenize') === 'spaces' ? text.split(/\s+/).filter((w) => w.length > 0) : ptbTokens(text);
   if (tokens.length === 0) throw new EngramError('--text: the text has no words');
   const any = await loadAnyLmRun(get<string>(values, 'run') ?? '');
   if (any.kind === 'memnet') return completeWithMemnet(values, any, tokens, io);
