@@ -5,7 +5,7 @@ import { EngramError } from '@engram/tensor';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_TEXT_VOCABULARY, loadPtbCorpus, loadTextCorpus, vocabularyOfText } from './corpus.js';
-import { LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
+import { LmVocabulary, MAX_WORD_LENGTH, UNKNOWN_WORD } from './vocabulary.js';
 
 const folders: string[] = [];
 const scratch = () => {
@@ -52,6 +52,12 @@ describe('the vocabulary of a training text', () => {
       ),
     );
     expect(vocabularyOfText(many, 10).size).toBe(10);
+    // A word too long to keep is named by its place in the text, unless the size limit drops it anyway.
+    const long = 'x'.repeat(MAX_WORD_LENGTH + 1);
+    expect(() => vocabularyOfText(['a', 'b', long, 'a'], undefined, 'own.txt')).toThrow(
+      new EngramError(`own.txt: token 3 is ${MAX_WORD_LENGTH + 1} characters long; a word may have at most ${MAX_WORD_LENGTH}`),
+    );
+    expect(vocabularyOfText(['a', 'b', long, 'c', 'a', 'b'], 3).words).toEqual(['a', 'b', UNKNOWN_WORD]);
   });
 
   it('keeps words at least as frequent as any it drops, and encodes the text with <unk> for the rest (fast-check, hostile words)', () => {

@@ -1,6 +1,6 @@
 import { type TextCorpusNaming, type TextSplit, readTextCorpus } from '@engram/datasets';
 import { EngramError } from '@engram/tensor';
-import { LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
+import { LmVocabulary, MAX_WORD_LENGTH, UNKNOWN_WORD } from './vocabulary.js';
 
 /** A text as a language model reads it: the vocabulary and each split's word ids (0 … V − 1). */
 export interface LmCorpus {
@@ -50,25 +50,30 @@ export function vocabularyOfText(tokens: readonly string[], size?: number, sourc
   // First appearance order and counts, in a Map (a word such as __proto__ is only a key).
   const counts = new Map<string, number>();
   for (const word of tokens) counts.set(word, (counts.get(word) ?? 0) + 1);
+  let words: string[];
   if (size === undefined) {
     if (counts.size > MAX_TEXT_VOCABULARY)
       throw new EngramError(
         `${source}: ${counts.size} distinct words, more than ${MAX_TEXT_VOCABULARY}: choose a vocabulary size (vocabularySize; --vocabulary on the command line)`,
       );
-    return new LmVocabulary([...counts.keys()], source);
+    words = [...counts.keys()];
+  } else if (counts.size <= size) words = [...counts.keys()];
+  else {
+    // The size − 1 most frequent words other than <unk> stay (a stable sort keeps first appearance among equals).
+    const order = [...counts.keys()];
+    const kept = new Set(
+      order
+        .filter((word) => word !== UNKNOWN_WORD)
+        .sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number))
+        .slice(0, size - 1),
+    );
+    // <unk> takes the place where the text first has a word it stands for (or its own first place).
+    const unknownAt = order.find((word) => !kept.has(word)) as string;
+    words = order.filter((word) => kept.has(word) || word === unknownAt).map((word) => (kept.has(word) ? word : UNKNOWN_WORD));
   }
-  if (counts.size <= size) return new LmVocabulary([...counts.keys()], source);
-  // The size − 1 most frequent words other than <unk> stay (a stable sort keeps first appearance among equals).
-  const order = [...counts.keys()];
-  const kept = new Set(
-    order
-      .filter((word) => word !== UNKNOWN_WORD)
-      .sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number))
-      .slice(0, size - 1),
-  );
-  // <unk> takes the place where the text first has a word it stands for (or its own first place).
-  const unknownAt = order.find((word) => !kept.has(word)) as string;
-  const words = order.filter((word) => kept.has(word) || word === unknownAt).map((word) => (kept.has(word) ? word : UNKNOWN_WORD));
+  const long = words.find((word) => word.length > MAX_WORD_LENGTH);
+  if (long !== undefined)
+    throw new EngramError(`${source}: token ${tokens.indexOf(long) + 1} is ${long.length} characters long; a word may have at most ${MAX_WORD_LENGTH}`);
   return new LmVocabulary(words, source);
 }
 

@@ -107,7 +107,7 @@ export {
   trainWindow,
   trainWindowWith,
 } from './train.js';
-export { type EncodedText, LmVocabulary, UNKNOWN_WORD } from './vocabulary.js';
+export { type EncodedText, LmVocabulary, MAX_WORD_LENGTH, UNKNOWN_WORD } from './vocabulary.js';
 export {
   type BuildDatastoreOptions,
   type Datastore,

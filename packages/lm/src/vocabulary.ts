@@ -2,8 +2,8 @@ import { EngramError } from '@engram/tensor';
 
 /** The unknown-word token of Mikolov's Penn Treebank, which text outside the vocabulary maps to. */
 export const UNKNOWN_WORD = '<unk>';
-/** The longest word a saved vocabulary may hold (bounds what a hostile file makes us keep). */
-const MAX_WORD_LENGTH = 200;
+/** The longest word a vocabulary may hold (bounds what a hostile file makes us keep). */
+export const MAX_WORD_LENGTH = 200;
 
 /** Word ids of a text, and how many of its words were unknown. */
 export interface EncodedText {
