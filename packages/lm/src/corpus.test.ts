@@ -110,7 +110,11 @@ describe('loadTextCorpus', () => {
     const dir = plainFolder('a b\n', 'a q\n', 'b\n');
     const withUnknown = new LmVocabulary(['a', 'b', '<eos>', UNKNOWN_WORD]);
     expect((await loadTextCorpus(dir, { vocabulary: withUnknown })).unknown).toEqual({ train: 0, valid: 1, test: 0 });
-    await expect(loadTextCorpus(dir)).rejects.toThrow(new RegExp(`${join(dir, 'valid.txt')}: 'q' is not in the vocabulary \\(which has no <unk>\\)`));
+    await expect(loadTextCorpus(dir)).rejects.toThrow(
+      new RegExp(`${join(dir, 'valid.txt')}: 'q' is not in the vocabulary \\(which has no <unk>\\); choose a vocabulary size .*--vocabulary`),
+    );
+    await expect(loadTextCorpus(dir, { vocabulary: new LmVocabulary(['a', 'b', '<eos>']) })).rejects.toThrow(/\(which has no <unk>\)$/);
+    expect((await loadTextCorpus(dir, { vocabularySize: 2 })).unknown.valid).toBe(2); // q and <eos>: only a is kept
   });
 
   const ptb = join(import.meta.dirname, '../../../../shared/data/ptb');

@@ -98,7 +98,12 @@ export async function loadTextCorpus(folder: string, options: LoadTextCorpusOpti
     try {
       return vocabulary.encode(files.tokens[split]);
     } catch (error) {
-      throw new EngramError(`${files.paths[split]}: ${(error as Error).message}`);
+      // Built from the text without a size, the vocabulary has <unk> only if the text does: a size gives it one.
+      const hint =
+        options.vocabulary === undefined
+          ? '; choose a vocabulary size (vocabularySize; --vocabulary on the command line) and <unk> stands for the words left out'
+          : '';
+      throw new EngramError(`${files.paths[split]}: ${(error as Error).message}${hint}`);
     }
   };
   const train = encode('train');
