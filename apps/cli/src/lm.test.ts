@@ -211,7 +211,7 @@ describe('engram train lm / eval / complete', () => {
     const line = (i: number) => Array.from({ length: 8 }, (_, j) => `w${(i * 3 + j * 5) % 17}`).join(' ');
     writeFileSync(join(data, 'train.txt'), `${Array.from({ length: 300 }, (_, i) => line(i)).join('\r\n')}\r\n`);
     writeFileSync(join(data, 'valid.txt'), `${line(1)}\n${line(2)}\n`);
-    writeFileSync(join(data, 'test.txt'), `${line(3)} never-seen\n`);
+    writeFileSync(join(data, 'test.txt'), 'w3 never-seen\n'); // shorter than the memory: no word has 4 before it
     const out = join(scratch(), 'own');
     const base = ['--model', 'memnet', '--data', data, '--out', out, '--hops', '1', '--memory', '4', '--embedding', '4', '--epochs', '1'];
     const first = io();
@@ -221,13 +221,17 @@ describe('engram train lm / eval / complete', () => {
     await expect(trainLmCommand(parse(['--out', out, '--resume', '--vocabulary', '12']), io())).rejects.toThrow(
       /--resume continues the run as it was: .*--vocabulary/,
     );
-    expect(await trainLmCommand(parse(['--out', out, '--resume']), io())).toBe(0);
+    const resumed = io();
+    expect(await trainLmCommand(parse(['--out', out, '--resume']), resumed)).toBe(0);
+    expect(resumed.lines.join('\n')).toMatch(/finished: test perplexity [\d.]+, no word with a full memory \(the text is shorter than the memory\)/);
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).testPerplexityFullMemory).toBeUndefined();
     const evaluated = io();
     expect(await evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out]) as Map<string, string>, evaluated)).toBe(0);
     const report = evaluated.lines.join('\n');
-    // Ten words kept of 18 (17 + <eos>): the rest of the validation and test words, and never-seen, are <unk>.
-    expect(report).toMatch(/of the test text's 10 words are not the model's and count as <unk>/);
+    // Ten words kept of 18 (17 + <eos>): the others, never-seen among them, count as <unk>.
+    expect(report).toMatch(/[1-3] of the test text's 3 words are not the model's and count as <unk>/);
     expect(report).toMatch(/\| MemN2N LM, 1 hops, memory 4 \| every word after the first \| [\d.]+ \| [\d.]+ \|/);
+    expect(report).toMatch(/\| those with 4 words before them \(the paper's test\) \| [\d.]+ \| none \(the text is shorter than the memory\) \|/);
     // --tokenize spaces reads the words as written; ptb lower-cases them first (Penn Treebank's form).
     const word = (await loadTextCorpus(data, { vocabularySize: 10 })).vocabulary.words.find((w) => w.startsWith('w')) as string;
     const complete = async (how: string) => {

@@ -379,7 +379,7 @@ interface Trainer {
    * Perplexity of the model now, or of the model in a saved file, on a text; for a MemN2N also over the words with a
    * full memory (the paper's reference test).
    */
-  evaluate(ids: Int32Array, file?: string): Promise<{ perplexity: number; tokens: number; fullMemory?: { perplexity: number } }>;
+  evaluate(ids: Int32Array, file?: string): Promise<{ perplexity: number; tokens: number; fullMemory?: { perplexity: number; tokens: number } }>;
 }
 
 /** What a run starts or continues from. */
@@ -733,12 +733,12 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
         validPerplexity: lastValid,
         testPerplexity: test.perplexity,
         testWords: test.tokens,
-        ...(test.fullMemory ? { testPerplexityFullMemory: test.fullMemory.perplexity } : {}),
+        ...(test.fullMemory && test.fullMemory.tokens > 0 ? { testPerplexityFullMemory: test.fullMemory.perplexity } : {}),
         best: {
           epoch: best.epoch + 1,
           validPerplexity: best.validPerplexity,
           testPerplexity: bestTest.perplexity,
-          ...(bestTest.fullMemory ? { testPerplexityFullMemory: bestTest.fullMemory.perplexity } : {}),
+          ...(bestTest.fullMemory && bestTest.fullMemory.tokens > 0 ? { testPerplexityFullMemory: bestTest.fullMemory.perplexity } : {}),
         },
       },
       null,
@@ -752,9 +752,17 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   );
   return 0;
 }
-/** ", X over the words with a full memory" for a MemN2N's evaluation; nothing for an LSTM's. */
-const fullMemoryNote = (e: { fullMemory?: { perplexity: number } }): string =>
-  e.fullMemory ? `, ${e.fullMemory.perplexity.toFixed(2)} over the words with a full memory` : '';
+/** ", X over the words with a full memory" for a MemN2N's evaluation (none in a text shorter than the memory); nothing for an LSTM's. */
+const fullMemoryNote = (e: { fullMemory?: { perplexity: number; tokens: number } }): string => {
+  if (!e.fullMemory) return '';
+  return e.fullMemory.tokens > 0
+    ? `, ${e.fullMemory.perplexity.toFixed(2)} over the words with a full memory`
+    : ', no word with a full memory (the text is shorter than the memory)';
+};
+
+/** A table cell for the perplexity over the words with a full memory: "none" in a text shorter than the memory. */
+const fullMemoryCell = (score: { perplexity: number; tokens: number }): string =>
+  score.tokens > 0 ? score.perplexity.toFixed(2) : 'none (the text is shorter than the memory)';
 
 /** Draws perplexity against training words: the training perplexity (per 50 steps) and validation after each epoch. */
 export async function plotLmCurve(out: string, title: string): Promise<void> {
@@ -859,7 +867,7 @@ export async function evalLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
       `| MemN2N LM, ${c.hops} hops, memory ${count(c.memorySize)} | every word after the first | ${valid.perplexity.toFixed(2)} | ${test.perplexity.toFixed(2)} |`,
     );
     io.log(
-      `| MemN2N LM, ${c.hops} hops, memory ${count(c.memorySize)} | those with ${count(c.memorySize)} words before them (the paper's test) | ${valid.fullMemory.perplexity.toFixed(2)} | ${test.fullMemory.perplexity.toFixed(2)} |`,
+      `| MemN2N LM, ${c.hops} hops, memory ${count(c.memorySize)} | those with ${count(c.memorySize)} words before them (the paper's test) | ${fullMemoryCell(valid.fullMemory)} | ${fullMemoryCell(test.fullMemory)} |`,
     );
     return 0;
   }
