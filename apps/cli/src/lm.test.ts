@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { EngramError } from '@engram/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTextCorpus, ptbTokens } from '@engram/lm';
-import { COMPLETE_LM_OPTIONS, EVAL_LM_OPTIONS, TRAIN_LM_OPTIONS, completeLmCommand, evalLmCommand, isLmRun, trainLmCommand } from './lm.js';
+import {
+  COMPLETE_LM_OPTIONS,
+  EVAL_LM_OPTIONS,
+  SHOW_LM_OPTIONS,
+  TRAIN_LM_OPTIONS,
+  completeLmCommand,
+  evalLmCommand,
+  isLmRun,
+  showLmCommand,
+  trainLmCommand,
+} from './lm.js';
 import { parseOptions, usageText } from './option-table.js';
 
 const folders: string[] = [];
@@ -75,6 +85,9 @@ describe('engram train lm / eval / complete', () => {
     expect(await isLmRun(out)).toBe(true);
     expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
 
+    await expect(showLmCommand(parseOptions(SHOW_LM_OPTIONS, ['--run', out, '--text', 'the cat']) as Map<string, string>, io())).rejects.toThrow(
+      /engram show draws a memory network's attention; .* is an LSTM language model: engram complete/,
+    );
     const evaluated = io();
     expect(await evalLmCommand(parseOptions(EVAL_LM_OPTIONS, ['--run', out, '--cache', '5,50']) as Map<string, string>, evaluated)).toBe(0);
     expect(evaluated.lines.join('\n')).toMatch(/\| none \| [\d.]+ \| [\d.]+ \| \| \|[\s\S]*neural cache, 5 [\s\S]*neural cache, 50 /);
@@ -137,6 +150,20 @@ describe('engram train lm / eval / complete', () => {
       /note: the text has 2 words and the model was trained with a full memory of 5; the other 3 slots are empty memories/,
     );
     expect(short.lines.join('\n')).toMatch(/hop 1: .*\(the empty memories: [\d.]+\)/);
+
+    // engram show: the same reading, drawn: a row per earlier word (then the empty memories), a column per hop.
+    const shown = io();
+    const drawn = await showLmCommand(parseOptions(SHOW_LM_OPTIONS, ['--run', out, '--text', 'the cat']) as Map<string, string | number>, shown);
+    expect(drawn.out).toBe(join(out, 'show.svg'));
+    expect(shown.lines.join('\n')).toMatch(/hop 2:/);
+    expect(drawn.svg).toMatch(
+      /^<svg [^>]*role="img"><title>MemN2N LM, 2 hops, memory 5: attention before the next word \(most likely next: '[^']+'\)<\/title>/,
+    );
+    expect(drawn.svg).toContain('>the @0</text>');
+    expect(drawn.svg).toContain('>cat @1</text>');
+    expect(drawn.svg).toContain('>(empty memories)</text>');
+    // Each hop's heaviest cell is drawn darkest: one cell of rgb(8,48,107) per hop.
+    expect(drawn.svg.match(/fill="rgb\(8,48,107\)"/g)).toHaveLength(2);
   });
 
   it('--init starts a run from a model file: its weights, its sizes, the given η; mismatches named', async () => {

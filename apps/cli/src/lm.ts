@@ -58,6 +58,7 @@ import {
   type LoadedMemnetLm,
   type MemnetLmRecipe,
   type MemnetLmSizes,
+  type MemnetLmInspection,
   type MemnetLmSnapshot,
   type MemnetModel,
   createMemnet,
@@ -76,7 +77,7 @@ import { MAX_THREADS } from '@engram/tensor/workers';
 import { bar, count, formatDuration } from './format.js';
 import { type OptionSpec, type OptionValues, get, given } from './option-table.js';
 import { prepareRunFolder } from './run-folder.js';
-import { lineChart } from './svg.js';
+import { document as svgDocument, escapeXml, heatmap, lineChart } from './svg.js';
 
 /** The options of `engram train lm`: the parser and `--help` both read this table. */
 export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
@@ -240,6 +241,12 @@ export const COMPLETE_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'knn-lambda', type: 'number', value: 'X', default: 0.25, min: 0, max: 1, help: 'λ of the kNN memory' },
   { name: 'probes', type: 'integer', value: 'N', default: 32, min: 1, max: 100_000, help: 'IVF cells searched (when the datastore has an index)' },
   { name: 'data', type: 'string', value: 'DIR', help: "the texts' folder, to print the training contexts (default: the run's)" },
+];
+
+/** The options of `engram show` for a memory-network language model: `complete`'s own, and where the figure goes. */
+export const SHOW_LM_OPTIONS: readonly OptionSpec[] = [
+  ...COMPLETE_LM_OPTIONS.filter((o) => ['run', 'text', 'tokenize', 'top'].includes(o.name)),
+  { name: 'out', type: 'string', value: 'FILE.svg', help: 'the figure (default DIR/show.svg, or beside a model file)' },
 ];
 
 /** What run.json records for a language-model run. */
@@ -1008,12 +1015,18 @@ export async function tuneLmCommand(values: OptionValues, io: Pick<LmIO, 'log' |
   return 0;
 }
 
-/** `engram complete`: the next-word distribution after a text, with and without the cache, and what the cache recalled. */
-export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'log'>): Promise<number> {
+/** `--text` as words: Penn Treebank's form, or split at spaces (`--tokenize spaces`). */
+function textTokens(values: OptionValues): string[] {
   const text = get<string>(values, 'text');
   if (text === undefined) throw new EngramError('--text is required');
   const tokens = get<string>(values, 'tokenize') === 'spaces' ? text.split(/\s+/).filter((w) => w.length > 0) : ptbTokens(text);
   if (tokens.length === 0) throw new EngramError('--text: the text has no words');
+  return tokens;
+}
+
+/** `engram complete`: the next-word distribution after a text, with and without the cache, and what the cache recalled. */
+export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'log'>): Promise<number> {
+  const tokens = textTokens(values);
   const any = await loadAnyLmRun(get<string>(values, 'run') ?? '');
   if (any.kind === 'memnet') return completeWithMemnet(values, any, tokens, io);
   const run = any;
@@ -1042,6 +1055,17 @@ export async function completeLmCommand(values: OptionValues, io: Pick<LmIO, 'lo
 /** `engram complete` for a MemN2N language model: the next words and each hop's attention over the previous words. */
 function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; vocabulary: LmVocabulary }, tokens: string[], io: Pick<LmIO, 'log'>): number {
   if (values.has('knn')) throw new EngramError("--knn reads an LSTM's hidden states; this run is a MemN2N language model");
+  printMemnetInspection(values, run, tokens, io);
+  return 0;
+}
+
+/** Prints the next words after `tokens` and each hop's heaviest attention; returns the inspection. */
+function printMemnetInspection(
+  values: OptionValues,
+  run: { model: MemnetModel; vocabulary: LmVocabulary },
+  tokens: string[],
+  io: Pick<LmIO, 'log'>,
+): MemnetLmInspection {
   const { ids, unknown } = run.vocabulary.encode(tokens);
   const top = get<number>(values, 'top') ?? 10;
   const seen = inspectMemnetLm(run.model, ids, top);
@@ -1068,7 +1092,65 @@ function completeWithMemnet(values: OptionValues, run: { model: MemnetModel; voc
         .join(', ')}${empty}`,
     );
   });
-  return 0;
+  return seen;
+}
+
+/**
+ * Each hop's attention over the previous words as an SVG figure: one row per word (the oldest at the top, the last
+ * before the predicted word at the bottom, then the empty memories when the text is shorter than the memory), one
+ * column per hop, each shaded by its own heaviest weight (darkest), so that a hop that spreads its attention thin still
+ * shows where it looks.
+ * @param seen - the inspection of the position after `tokens`
+ * @param tokens - the text's words
+ * @param title - the figure's title
+ */
+export function renderMemnetAttentionSvg(seen: MemnetLmInspection, tokens: readonly string[], title: string): string {
+  const cell = 14;
+  const labelWidth = 150;
+  const top = 44;
+  const positions = seen.hops[0]?.positions ?? [];
+  const empty = seen.hops.some((hop) => hop.empty > 0);
+  // The heatmap draws each hop as a column of the picture: its weights by position, then the empty memories.
+  const columns = seen.hops.map((hop) => {
+    const column = [...hop.weights, ...(empty ? [hop.empty] : [])];
+    const max = Math.max(1e-12, ...column);
+    return column.map((v) => v / max);
+  });
+  const drawn = heatmap('', columns, labelWidth, top, cell);
+  const label = (text: string, row: number) =>
+    `<text x="${labelWidth - 4}" y="${top + row * cell + cell - 2}" font-size="10" font-family="sans-serif" text-anchor="end">${escapeXml(text)}</text>`;
+  const labels = positions.map((p, row) => label(`${tokens[p] ?? ''} @${p}`, row));
+  if (empty) labels.push(label('(empty memories)', positions.length));
+  const hopNames = seen.hops.map(
+    (_, k) => `<text x="${labelWidth + k * cell + cell / 2}" y="${top - 4}" font-size="9" font-family="sans-serif" text-anchor="middle">${k + 1}</text>`,
+  );
+  const header =
+    `<text x="8" y="16" font-size="13" font-family="sans-serif">${escapeXml(title)}</text>` +
+    `<text x="${labelWidth}" y="${top - 16}" font-size="10" font-family="sans-serif">hop (each shaded by its heaviest weight)</text>`;
+  const width = Math.max(labelWidth + seen.hops.length * cell + 20, 8 + title.length * 7);
+  return svgDocument(width, top + drawn.height + 12, header + hopNames.join('') + labels.join('') + drawn.svg, title);
+}
+
+/**
+ * `engram show` for a language-model run: a memory network's next words after `--text` and each hop's attention over
+ * the words before, printed and drawn (SVG). An LSTM has no attention to draw: `engram complete` shows its cache.
+ * Returns the figure's path and contents for the caller to write.
+ */
+export async function showLmCommand(values: OptionValues, io: Pick<LmIO, 'log'>): Promise<{ out: string; svg: string }> {
+  const tokens = textTokens(values);
+  const runPath = get<string>(values, 'run') ?? '';
+  const any = await loadAnyLmRun(runPath);
+  if (any.kind !== 'memnet')
+    throw new EngramError(
+      `engram show draws a memory network's attention; ${runPath} is an LSTM language model: engram complete --run ${runPath} --text ... shows what its cache recalls`,
+    );
+  const seen = printMemnetInspection(values, any, tokens, io);
+  const next = seen.top[0] === undefined ? '' : ` (most likely next: '${any.vocabulary.word(seen.top[0].id)}')`;
+  const c = any.model.config;
+  const title = `MemN2N LM, ${c.hops} hops, memory ${count(c.memorySize)}: attention before the next word${next}`;
+  const out =
+    get<string>(values, 'out') ?? (runPath.endsWith('.safetensors') ? `${runPath.slice(0, -'.safetensors'.length)}.show.svg` : join(runPath, 'show.svg'));
+  return { out, svg: renderMemnetAttentionSvg(seen, tokens, title) };
 }
 
 /** The kNN part of `engram complete`: the next words with the kNN memory and the training contexts it drew on. */

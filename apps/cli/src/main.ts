@@ -44,11 +44,13 @@ import {
 import {
   COMPLETE_LM_OPTIONS,
   EVAL_LM_OPTIONS,
+  SHOW_LM_OPTIONS,
   TRAIN_LM_OPTIONS,
   TUNE_LM_OPTIONS,
   completeLmCommand,
   evalLmCommand,
   isLmRun,
+  showLmCommand,
   trainLmCommand,
   tuneLmCommand,
 } from './lm.js';
@@ -69,7 +71,8 @@ usage:
   engram train lm --model memnet              the memory network as a language model (Sukhbaatar et al. 2015 §5)
   engram eval --run DIR                       NTM, DNC: error bits by length; MemN2N: test error per task;
                                               language model: perplexity, with --cache N,N and --knn K
-  engram show --run DIR [--length 20]         an NTM's or DNC's heads and memory on one sequence (terminal + SVG)
+  engram show --run DIR [--length 20]         an NTM's or DNC's heads and memory on one sequence (terminal + SVG);
+                                              a MemN2N language model (--text "..."): each hop's attention
   engram ask --run DIR --story "..." --question "..."   a MemN2N's answer and each hop's attention
   engram tune --run DIR --cache N             the neural cache's θ × λ grid on validation
   engram complete --run DIR --text "..."      the next word, with and without the cache (and --knn K); MemN2N: each hop's attention
@@ -386,6 +389,18 @@ async function evaluate(argv: string[]): Promise<number> {
 
 async function show(argv: string[]): Promise<number> {
   const runArg = runArgument(argv);
+  if (runArg !== undefined && (await isLmRun(runArg))) {
+    const values = tableCommand(
+      'usage: engram show --run DIR --text "..." [--out FILE.svg]   a memory-network language model: each hop\'s attention over the words before the next (terminal + SVG)',
+      SHOW_LM_OPTIONS,
+      argv,
+    );
+    if (values === null) return 0;
+    const shown = await showLmCommand(values, terminalIO());
+    await writeText(shown.out, shown.svg);
+    console.log(`figure: ${shown.out}`);
+    return 0;
+  }
   if (runArg !== undefined && (await isDncBabiRun(runArg))) {
     const values = tableCommand(
       'usage: engram show --run DIR [--task N] [--example K]   a DNC-on-bAbI run on one test story, word by word',

@@ -1,6 +1,7 @@
 /** Minimal SVG building: heatmaps for weightings and bit patterns, and line charts for learning curves. */
 
-const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Text made safe inside SVG markup. */
+export const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Shades below this fraction of the maximum are indistinguishable from the white background. */
 const INVISIBLE = 0.004;
