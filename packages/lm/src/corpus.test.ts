@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EngramError } from '@engram/tensor';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_TEXT_VOCABULARY, loadPtbCorpus, loadTextCorpus, vocabularyOfText } from './corpus.js';
+import { type LmCorpus, MAX_TEXT_VOCABULARY, corpusFromTexts, loadPtbCorpus, loadTextCorpus, vocabularyOfText } from './corpus.js';
 import { LmVocabulary, MAX_WORD_LENGTH, UNKNOWN_WORD } from './vocabulary.js';
 
 const folders: string[] = [];
@@ -97,6 +97,31 @@ describe('loadTextCorpus', () => {
     expect(Array.from(corpus.valid)).toEqual([0, 2, 3, 1, 3]);
     expect(Array.from(corpus.test)).toEqual([4, 2, 2, 3]);
     expect(corpus.unknown).toEqual({ train: 0, valid: 1, test: 2 });
+  });
+
+  it('reads three texts in memory as it reads them from a folder (fast-check), naming the text in errors', async () => {
+    const line = fc.array(fc.constantFrom('a', 'b', 'c', '__proto__', '<unk>'), { maxLength: 6 }).map((ws) => ws.join(' '));
+    const text = fc.array(line, { minLength: 1, maxLength: 5 }).map((ls) => `${ls.join('\n')}\n`);
+    await fc.assert(
+      fc.asyncProperty(text, text, text, fc.integer({ min: 2, max: 6 }), async (train, valid, test, size) => {
+        // The same corpus, or the same error (the folder's names the file, the other the text).
+        const outcome = async (read: () => Promise<LmCorpus>) => {
+          try {
+            const c = await read();
+            return { words: c.vocabulary.words, train: Array.from(c.train), valid: Array.from(c.valid), test: Array.from(c.test), unknown: c.unknown };
+          } catch (error) {
+            const names: Record<string, string> = { train: 'training text', valid: 'validation text', test: 'test text' };
+            return { error: (error as Error).message.replace(/^\S*\/(train|valid|test)\.txt/, (_, split: string) => names[split] as string) };
+          }
+        };
+        const dir = plainFolder(train, valid, test);
+        const fromFolder = await outcome(() => loadTextCorpus(dir, { vocabularySize: size }));
+        expect(await outcome(async () => corpusFromTexts({ train, valid, test }, { vocabularySize: size }))).toEqual(fromFolder);
+      }),
+      { numRuns: 40 },
+    );
+    expect(() => corpusFromTexts({ train: 'a\n', valid: 'a\tb\n', test: 'a\n' })).toThrow(/validation text:1: unexpected tab/);
+    expect(() => corpusFromTexts({ train: 'a\n', valid: 'a\n', test: 'z\n' })).toThrow(/^test text: 'z' is not in the vocabulary/);
   });
 
   it('with a vocabulary size, makes the rarer training words <unk> too', async () => {

@@ -1,4 +1,4 @@
-import { type TextCorpusNaming, type TextSplit, readTextCorpus } from '@engram/datasets';
+import { type TextCorpusNaming, type TextSplit, parsePtb, readTextCorpus } from '@engram/datasets';
 import { EngramError } from '@engram/tensor';
 import { LmVocabulary, MAX_WORD_LENGTH, UNKNOWN_WORD } from './vocabulary.js';
 
@@ -93,17 +93,39 @@ export function vocabularyOfText(tokens: readonly string[], size?: number, sourc
  */
 export async function loadTextCorpus(folder: string, options: LoadTextCorpusOptions = {}): Promise<LmCorpus> {
   const files = await readTextCorpus(folder);
-  const vocabulary = options.vocabulary ?? vocabularyOfText(files.tokens.train, options.vocabularySize, files.paths.train);
+  return { ...encodeCorpus(files.tokens, files.paths, options), naming: files.naming };
+}
+
+/**
+ * A corpus from three texts held in memory (in a browser, say), each read as {@link loadTextCorpus} reads a file: one
+ * sentence or paragraph per line, words separated by spaces, `<eos>` at each line end; the vocabulary from the training
+ * text (or given), and validation or test words outside it as counted `<unk>`.
+ * @param texts - the training, validation and test texts
+ * @param options - a vocabulary size, or the vocabulary to read with
+ * @example
+ * ```ts
+ * const corpus = corpusFromTexts({ train: 'the cat sat\nthe dog sat\n', valid: 'the cat\n', test: 'a dog\n' }, { vocabularySize: 4 });
+ * ```
+ */
+export function corpusFromTexts(texts: Readonly<Record<TextSplit, string>>, options: LoadTextCorpusOptions = {}): LmCorpus {
+  const names = { train: 'training text', valid: 'validation text', test: 'test text' };
+  const tokens = { train: parsePtb(texts.train, names.train), valid: parsePtb(texts.valid, names.valid), test: parsePtb(texts.test, names.test) };
+  return encodeCorpus(tokens, names, options);
+}
+
+/** The ids of three tokenised texts over the vocabulary of the first (or the one given); `sources` name them in errors. */
+function encodeCorpus(tokens: Record<TextSplit, string[]>, sources: Record<TextSplit, string>, options: LoadTextCorpusOptions): LmCorpus {
+  const vocabulary = options.vocabulary ?? vocabularyOfText(tokens.train, options.vocabularySize, sources.train);
   const encode = (split: TextSplit) => {
     try {
-      return vocabulary.encode(files.tokens[split]);
+      return vocabulary.encode(tokens[split]);
     } catch (error) {
       // Built from the text without a size, the vocabulary has <unk> only if the text does: a size gives it one.
       const hint =
         options.vocabulary === undefined
           ? '; choose a vocabulary size (vocabularySize; --vocabulary on the command line) and <unk> stands for the words left out'
           : '';
-      throw new EngramError(`${files.paths[split]}: ${(error as Error).message}${hint}`);
+      throw new EngramError(`${sources[split]}: ${(error as Error).message}${hint}`);
     }
   };
   const train = encode('train');
@@ -115,7 +137,6 @@ export async function loadTextCorpus(folder: string, options: LoadTextCorpusOpti
     valid: valid.ids,
     test: test.ids,
     unknown: { train: train.unknown, valid: valid.unknown, test: test.unknown },
-    naming: files.naming,
   };
 }
 

@@ -40,7 +40,7 @@ export {
   topWords,
 } from './cache.js';
 export { LM_LIMITS, type LmConfig, type LmLimits, validateLmConfig } from './config.js';
-export { type LmCorpus, type LoadTextCorpusOptions, MAX_TEXT_VOCABULARY, loadPtbCorpus, loadTextCorpus, vocabularyOfText } from './corpus.js';
+export { type LmCorpus, type LoadTextCorpusOptions, MAX_TEXT_VOCABULARY, corpusFromTexts, loadPtbCorpus, loadTextCorpus, vocabularyOfText } from './corpus.js';
 export { type Streams, type Window, streamRows, toStreams, windowAt, windowCount } from './data.js';
 export {
   type LmDropoutMasks,
