@@ -79,6 +79,9 @@ import { type OptionSpec, type OptionValues, get, given } from './option-table.j
 import { prepareRunFolder } from './run-folder.js';
 import { document as svgDocument, escapeXml, heatmap, lineChart } from './svg.js';
 
+/** The largest `--vocabulary` (the option's range and run.json's check). */
+const MAX_VOCABULARY = 1_000_000;
+
 /** The options of `engram train lm`: the parser and `--help` both read this table. */
 export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
   {
@@ -107,7 +110,7 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
     type: 'integer',
     value: 'N',
     min: 2,
-    max: 1_000_000,
+    max: MAX_VOCABULARY,
     help: `keep the training text's N most frequent words, the rest becoming <unk> (default: every word, at most ${MAX_TEXT_VOCABULARY.toLocaleString('en-US')})`,
   },
   { name: 'out', type: 'string', value: 'DIR', help: 'run folder (default runs/lm-<recipe>)' },
@@ -337,8 +340,8 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
     (typeof init !== 'object' || init === null || typeof init.file !== 'string' || typeof init.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(init.sha256))
   )
     throw new EngramError(`${path}: 'init' must be an object with 'file' (a string) and 'sha256' (64 hex digits)`);
-  if (i.vocabularySize !== undefined && !(Number.isInteger(i.vocabularySize) && i.vocabularySize >= 2 && i.vocabularySize <= 1_000_000))
-    throw new EngramError(`${path}: 'vocabularySize' must be an integer in 2..1000000`);
+  if (i.vocabularySize !== undefined && !(Number.isInteger(i.vocabularySize) && i.vocabularySize >= 2 && i.vocabularySize <= MAX_VOCABULARY))
+    throw new EngramError(`${path}: 'vocabularySize' must be an integer in 2..${MAX_VOCABULARY}`);
   return { model: 'lstm', ...i } as LmRunInfo;
 }
 
