@@ -243,6 +243,7 @@ describe('engram train lm / eval / complete', () => {
     const base = ['--model', 'memnet', '--data', data, '--out', out, '--hops', '1', '--memory', '4', '--embedding', '4', '--epochs', '1'];
     const first = io();
     expect(await trainLmCommand(parse([...base, '--vocabulary', '10', '--max-steps', '2']), first)).toBe(0);
+    expect(first.lines.join('\n')).toMatch(/training text 2,700 words \([\d,]+ as <unk>\), validation 18 \(\d+ as <unk>\)/);
     const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(info.vocabularySize).toBe(10);
     await expect(trainLmCommand(parse(['--out', out, '--resume', '--vocabulary', '12']), io())).rejects.toThrow(

@@ -668,7 +668,11 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   const threads = Math.min(info.threads ?? 1, trainer.maxThreads);
   if (info.init) io.log(`weights from ${info.init.file} (sha256 ${info.init.sha256.slice(0, 16)}…)`);
   io.log(`${trainer.header}; backend ${getDefaultBackend().description}; ${threads} thread${threads > 1 ? 's' : ''}`);
-  io.log(`training text ${count(corpus.train.length)} words, validation ${count(corpus.valid.length)}; Ctrl-C saves a checkpoint; continue with --resume`);
+  // Words the vocabulary does not have (a --vocabulary size, or validation words not in the training text) are named.
+  const unknown = (split: 'train' | 'valid') => (corpus.unknown[split] > 0 ? ` (${count(corpus.unknown[split])} as <unk>)` : '');
+  io.log(
+    `training text ${count(corpus.train.length)} words${unknown('train')}, validation ${count(corpus.valid.length)}${unknown('valid')}; Ctrl-C saves a checkpoint; continue with --resume`,
+  );
 
   const maxSteps = get<number>(values, 'max-steps');
   const startTokens = at?.tokens ?? 0;
