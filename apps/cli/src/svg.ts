@@ -63,8 +63,18 @@ export interface Series {
   points: readonly [number, number][];
 }
 
-/** A line chart with a log-scaled y axis (for error bits, which span orders of magnitude). */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], options: { logY?: boolean } = {}): string {
+/**
+ * A line chart, its y axis log-scaled by default (for error bits, which span orders of magnitude); a linear axis starts
+ * at 0 unless `yMin` says where (perplexities that never come near 0). The legend sits at the bottom left, where a
+ * falling error curve leaves room, or at the top right (curves that level off low).
+ */
+export function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: readonly Series[],
+  options: { logY?: boolean; yMin?: number; legend?: 'bottom-left' | 'top-right' } = {},
+): string {
   const width = 720;
   const height = 420;
   const margin = { left: 70, right: 20, top: 40, bottom: 50 };
@@ -77,7 +87,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const xMin = Math.min(0, ...xs);
   const xMax = Math.max(1, ...xs);
   // A log axis starts at the decade below the smallest value (error bits reach the floor, perplexities do not).
-  const yMin = logY ? Math.floor(Math.min(...ys, Math.log10(floor) + 10)) : Math.min(0, ...ys);
+  const yMin = logY ? Math.floor(Math.min(...ys, Math.log10(floor) + 10)) : Math.min(options.yMin ?? 0, ...ys);
   const yMax = Math.max(yMin + 1, ...ys);
   const px = (v: number) => margin.left + ((v - xMin) / (xMax - xMin)) * (width - margin.left - margin.right);
   const py = (v: number) => height - margin.bottom - ((yValue(v) - yMin) / (yMax - yMin)) * (height - margin.top - margin.bottom);
@@ -107,10 +117,11 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
     }
-    // Legend at the bottom left, where a falling error curve leaves room.
-    const legendY = height - margin.bottom - 12 - (series.length - 1 - i) * 18;
-    parts.push(`<rect x="${margin.left + 12}" y="${legendY - 4}" width="12" height="3" fill="${s.color}"/>`);
-    parts.push(`<text x="${margin.left + 30}" y="${legendY}" font-size="11" font-family="sans-serif">${escapeXml(s.label)}</text>`);
+    const topRight = options.legend === 'top-right';
+    const legendY = topRight ? margin.top + 14 + i * 18 : height - margin.bottom - 12 - (series.length - 1 - i) * 18;
+    const legendX = topRight ? width - margin.right - 12 - 30 - 6.2 * Math.max(...series.map((t) => t.label.length)) : margin.left + 12;
+    parts.push(`<rect x="${legendX}" y="${legendY - 4}" width="12" height="3" fill="${s.color}"/>`);
+    parts.push(`<text x="${legendX + 18}" y="${legendY}" font-size="11" font-family="sans-serif">${escapeXml(s.label)}</text>`);
   });
   return document(width, height, parts.join(''), title);
 }
