@@ -1,5 +1,6 @@
 // The learning curves of docs/results/lm.md: validation perplexity after each epoch, for the memory network (seeds 1
-// and 2) and the LSTM `small` (seeds 1 and 2), drawn with the CLI's chart (run `pnpm build` first).
+// and 2), the LSTM `small` (seeds 1 and 2) and the hops sweep at memory 100 (scripts/lm-hops-results.sh's runs, where
+// they are), drawn with the CLI's chart (run `pnpm build` first).
 // Usage: node scripts/lm-figures.mjs [RUNS (default runs)]
 // Reads RUNS/lm-memnet-from-18/epochs.csv (seed 1 continued from epoch 18's weights; its epochs counted on from 18) and
 // RUNS/lm-memnet-seed2/epochs.csv where they exist. The runs whose folders were lost with a machine change (seed 1's
@@ -62,4 +63,23 @@ const lstm = lineChart(
   { logY: false, yMin: 100, legend: 'top-right' },
 );
 writeFileSync(join(figures, 'lstm-small-validation.svg'), lstm);
-console.log(`figures: ${join(figures, 'memnet-lm-validation.svg')}, ${join(figures, 'lstm-small-validation.svg')}`);
+const written = [join(figures, 'memnet-lm-validation.svg'), join(figures, 'lstm-small-validation.svg')];
+
+// The hops sweep (memory 100, seed 1): each hop count's validation so far, the colours running from few hops to many;
+// drawn once every run of the sweep has at least four epochs (fewer say nothing a table does not).
+const HOP_COLOURS = { 2: '#9ecae1', 3: '#6baed6', 4: '#4292c6', 5: '#2171b5', 6: '#08519c', 7: '#08306b' };
+const sweep = Object.entries(HOP_COLOURS)
+  .map(([hops, color]) => ({ hops, color, values: validation(`lm-hops-${hops}`) }))
+  .filter((run) => run.values.length > 0);
+if (sweep.length === Object.keys(HOP_COLOURS).length && Math.min(...sweep.map((run) => run.values.length)) >= 4) {
+  const hops = lineChart(
+    'MemN2N LM, memory 100: validation perplexity by epoch for 2–7 hops (so far)',
+    'epoch',
+    'validation perplexity',
+    sweep.map((run) => ({ label: `${run.hops} hops (epochs 1–${run.values.length})`, color: run.color, points: points(run.values) })),
+    { logY: false, yMin: 100, legend: 'top-right' },
+  );
+  writeFileSync(join(figures, 'memnet-lm-hops-validation.svg'), hops);
+  written.push(join(figures, 'memnet-lm-hops-validation.svg'));
+}
+console.log(`figures: ${written.join(', ')}`);
