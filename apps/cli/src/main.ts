@@ -387,32 +387,37 @@ async function evaluate(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Parses a figure command's options, runs it and writes its SVG (`engram show` on a language-model or DNC-on-bAbI run). */
+async function figureCommand(
+  synopsis: string,
+  specs: readonly OptionSpec[],
+  argv: string[],
+  draw: (values: OptionValues) => Promise<{ out: string; svg: string; code?: number }>,
+): Promise<number> {
+  const values = tableCommand(synopsis, specs, argv);
+  if (values === null) return 0;
+  const shown = await draw(values);
+  await writeText(shown.out, shown.svg);
+  console.log(`figure: ${shown.out}`);
+  return shown.code ?? 0;
+}
+
 async function show(argv: string[]): Promise<number> {
   const runArg = runArgument(argv);
-  if (runArg !== undefined && (await isLmRun(runArg))) {
-    const values = tableCommand(
+  if (runArg !== undefined && (await isLmRun(runArg)))
+    return figureCommand(
       'usage: engram show --run DIR --text "..." [--out FILE.svg]   a memory-network language model: each hop\'s attention over the words before the next (terminal + SVG)',
       SHOW_LM_OPTIONS,
       argv,
+      (values) => showLmCommand(values, terminalIO()),
     );
-    if (values === null) return 0;
-    const shown = await showLmCommand(values, terminalIO());
-    await writeText(shown.out, shown.svg);
-    console.log(`figure: ${shown.out}`);
-    return 0;
-  }
-  if (runArg !== undefined && (await isDncBabiRun(runArg))) {
-    const values = tableCommand(
+  if (runArg !== undefined && (await isDncBabiRun(runArg)))
+    return figureCommand(
       'usage: engram show --run DIR [--task N] [--example K]   a DNC-on-bAbI run on one test story, word by word',
       SHOW_DNC_BABI_OPTIONS,
       argv,
+      (values) => showDncBabiCommand(values, terminalIO()),
     );
-    if (values === null) return 0;
-    const shown = await showDncBabiCommand(values, terminalIO());
-    await writeText(shown.out, shown.svg);
-    console.log(`figure: ${shown.out}`);
-    return shown.code;
-  }
   const parsed = tableCommand(
     "usage: engram show --run DIR [--length N] [--seed N] [--out FILE.svg]   an NTM's or a DNC's heads and memory on one sequence",
     SHOW_OPTIONS,
