@@ -23,11 +23,16 @@ pnpm build >/dev/null
 epochs_done() {
   [ -f "$1/epochs.csv" ] && echo $(($(wc -l <"$1/epochs.csv") - 1)) || echo 0
 }
-# Whether a run stopped by the paper's rule (η < 1e-5) rather than at the epoch cap it was given.
+# Whether a run stopped by the paper's rule (η < 1e-5) rather than at the epoch cap it was given: its results.json
+# (written when a run ends, with the epochs it trained) counts every epoch in epochs.csv, and that is fewer than the
+# cap. A results.json left at a lower cap does not count: the run was resumed past it (and may have been stopped).
 stopped_by_rule() {
   [ -f "$1/results.json" ] && node -e '
-    const run = JSON.parse(require("fs").readFileSync(process.argv[1] + "/run.json", "utf8"));
-    process.exit(Number(process.argv[2]) < run.recipe.maxEpochs ? 0 : 1);' "$1" "$(epochs_done "$1")"
+    const fs = require("fs");
+    const run = JSON.parse(fs.readFileSync(process.argv[1] + "/run.json", "utf8"));
+    const results = JSON.parse(fs.readFileSync(process.argv[1] + "/results.json", "utf8"));
+    const done = Number(process.argv[2]);
+    process.exit(results.epochs === done && done < run.recipe.maxEpochs ? 0 : 1);' "$1" "$(epochs_done "$1")"
 }
 
 for ((target = step; target <= up_to; target += step)); do

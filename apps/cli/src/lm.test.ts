@@ -81,6 +81,7 @@ describe('engram train lm / eval / complete', () => {
       .map((l) => Number(l.split(',')[3]));
     expect(results.best.validPerplexity).toBeCloseTo(Math.min(...epochs), 2);
     expect(results.best.epoch).toBe(epochs.indexOf(Math.min(...epochs)) + 1);
+    expect(results.epochs).toBe(epochs.length);
     expect(readFileSync(join(out, 'best.safetensors'))).toEqual(readFileSync(join(whole, 'best.safetensors')));
     expect(await isLmRun(out)).toBe(true);
     expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
@@ -126,6 +127,8 @@ describe('engram train lm / eval / complete', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.testPerplexity).toBeGreaterThan(1);
     expect(results.testPerplexityFullMemory).toBeGreaterThan(1);
+    // The epochs trained, counted across the resume (scripts/lm-hops-results.sh reads them).
+    expect(results.epochs).toBe(2);
     expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
 
     const evaluated = io();

@@ -680,6 +680,8 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   let lastLog = 0;
   let step = at?.step ?? 0;
   let lastValid = Number.NaN;
+  // Epochs finished, recorded in results.json: fewer than the cap means the run stopped by its recipe's rule (η < its minimum).
+  let epochsDone = at?.history.length ?? 0;
   // The model with the best validation perplexity so far is kept beside the checkpoint (best.safetensors).
   const bestPath = join(out, 'best.safetensors');
   let best = (at?.history ?? []).reduce((b, e) => (e.validPerplexity < b.validPerplexity ? e : b), {
@@ -713,6 +715,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
       },
       onEpoch: async (e) => {
         lastValid = e.validPerplexity;
+        epochsDone = e.epoch + 1;
         if (e.validPerplexity < best.validPerplexity) {
           best = e;
           await trainer.save(bestPath);
@@ -744,6 +747,7 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     join(out, 'results.json'),
     `${JSON.stringify(
       {
+        epochs: epochsDone,
         validPerplexity: lastValid,
         testPerplexity: test.perplexity,
         testWords: test.tokens,
