@@ -9,6 +9,7 @@ const NAVIGATION = [
   ['dnc.html', 'DNC'],
   ['memnet.html', 'Memory network'],
   ['lm.html', 'Long text'],
+  ['train-lm.html', 'Train on your text'],
 ] as const;
 const FOOTER = 'Everything runs in this tab: no server, no network beyond this site’s own files.';
 
@@ -67,6 +68,7 @@ export default defineConfig({
         dnc: resolve(import.meta.dirname, 'dnc.html'),
         memnet: resolve(import.meta.dirname, 'memnet.html'),
         lm: resolve(import.meta.dirname, 'lm.html'),
+        'train-lm': resolve(import.meta.dirname, 'train-lm.html'),
       },
     },
   },

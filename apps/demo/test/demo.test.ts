@@ -11,6 +11,8 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LmPageState } from '../src/lm/page-state.js';
+import type { TrainPageState } from '../src/lm-train/page-state.js';
+import { splitText, storyText } from '../src/lm-train/training-text.js';
 import { BROWSERS, type BrowserName, DIST, type DemoBrowser, type DemoPage, type PageProblems, launch, serve } from './browser.js';
 
 /** Sequences trained before the loss is compared (5–15 s here on the CPU backend). */
@@ -52,6 +54,8 @@ interface DncState {
 
 const dncState = (page: DemoPage): Promise<DncState> => page.evaluate(() => (globalThis as unknown as { engramDnc: DncState }).engramDnc);
 const lmState = (page: DemoPage): Promise<LmPageState> => page.evaluate(() => (globalThis as unknown as { engramLm: LmPageState }).engramLm);
+const trainLmState = (page: DemoPage): Promise<TrainPageState> =>
+  page.evaluate(() => (globalThis as unknown as { engramTrainLm: TrainPageState }).engramTrainLm);
 const ntmState = (page: DemoPage): Promise<NtmState> => page.evaluate(() => (globalThis as unknown as { engramNtm: NtmState }).engramNtm);
 const memnetState = (page: DemoPage): Promise<MemnetState> => page.evaluate(() => (globalThis as unknown as { engramMemnet: MemnetState }).engramMemnet);
 const text = (page: DemoPage, selector: string): Promise<string | null> => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
@@ -103,7 +107,7 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   it('opens the front page', async () => {
     const page = await browser.newPage();
     await page.goto('index.html');
-    expect(await count(page, 'a.tile')).toBe(4);
+    expect(await count(page, 'a.tile')).toBe(5);
     await page.screenshot('index');
     expectClean(page.problems);
     await page.close();
@@ -329,6 +333,61 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
   );
 
   it(
+    'trains a MemN2N language model on the generated stories in the worker until it beats the bigram, and shows each hop’s attention',
+    async () => {
+      const page = await browser.newPage();
+      await page.goto('train-lm.html');
+      await page.waitUntil(() => document.body.dataset.ready === 'true');
+      await page.click('#train');
+      // An epoch of the 18,000 training words takes about a second: wait for the held-out perplexity to beat the bigram's.
+      await page.waitUntil(() => {
+        const s = (globalThis as unknown as { engramTrainLm: TrainPageState }).engramTrainLm;
+        const last = s.epochs[s.epochs.length - 1];
+        return s.errors.length > 0 || (s.started !== null && last !== undefined && last.validPerplexity < s.started.bigram * 0.8);
+      });
+      let state = await trainLmState(page);
+      expect(state.errors).toEqual([]);
+      // Every training word, and <unk> for held-out words outside them (none here).
+      const stories = splitText(storyText(1, 20_000));
+      expect(state.started?.vocabulary).toBe(new Set(stories.train).size + 1);
+      expect(state.started?.trainWords).toBe(stories.train.length);
+      expect(state.started?.unknownValid).toBe(0);
+      // The stories name their person again and again: a bigram cannot know who, the memory can.
+      expect(state.started?.bigram).toBeGreaterThan(4);
+      expect(state.epochs.length).toBeLessThanOrEqual(12);
+      expect(state.progress?.wordsPerSecond).toBeGreaterThan(0);
+      // The held-out words, coloured; a click shows 2 hops over the 30 words in memory.
+      await page.click('#train');
+      await page.waitUntil(() => document.querySelector('#train')?.textContent === 'Continue');
+      expect(await count(page, '#reading .word')).toBe(state.words);
+      await page.click('#reading .word[data-index="50"]');
+      state = await trainLmState(page);
+      expect(state.selected).toBe(49);
+      expect(state.hops).toHaveLength(2);
+      for (const hop of state.hops) {
+        expect(hop).toHaveLength(30);
+        expect(hop.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      }
+      expect(state.top).toHaveLength(5);
+      expect(await count(page, '#hop-words li')).toBe(2);
+      await page.screenshot('train-lm');
+      // The model downloads as an Engram MemN2N language-model file.
+      await page.click('#download');
+      state = await trainLmState(page);
+      expect(state.exported?.name).toMatch(/^engram-memnet-lm-epoch\d+\.safetensors$/);
+      expect(state.exported?.bytes).toBeGreaterThan(10_000);
+      // Your own text: one too short for a memory of 30 is refused, with the reason.
+      await page.fill('#text', 'The cat sat on the mat. The dog sat on the log.');
+      await page.click('#train');
+      await page.waitUntil(() => (globalThis as unknown as { engramTrainLm: TrainPageState }).engramTrainLm.errors.length > 0);
+      expect((await trainLmState(page)).errors[0]).toMatch(/a memory of 30 needs more than 31/);
+      expectClean(page.problems);
+      await page.close();
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
     'runs the pretrained DNC on a repeat-copy sequence and draws its allocation, usage, read modes and links',
     async () => {
       const page = await browser.newPage();
@@ -372,6 +431,10 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       await page.waitUntil(() => document.body.dataset.ready === 'true');
       expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
       await page.screenshot('phone-lm');
+      await page.goto('train-lm.html');
+      await page.waitUntil(() => document.body.dataset.ready === 'true');
+      expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+      await page.screenshot('phone-train-lm');
       await page.goto('dnc.html');
       await page.waitUntil(() => (globalThis as unknown as { engramDnc: DncState }).engramDnc.trace !== null);
       expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
