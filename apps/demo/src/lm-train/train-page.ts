@@ -18,8 +18,9 @@ import { type SplitText, splitText, storyText } from './training-text.js';
 const STORIES = { seed: 1, words: 20_000 } as const;
 /** The model's seed (its initial weights and the positions sampled). */
 const MODEL_SEED = 1;
-/** The most words read from the visitor's text. */
+/** The most words read from the visitor's text, and the most characters looked at to find them. */
 const MAX_WORDS = 300_000;
+const MAX_CHARACTERS = 4_000_000;
 /** Held-out words shown as chips. */
 const SHOWN_WORDS = 400;
 /** Predictions listed, and words per hop listed under the map. */
@@ -94,13 +95,14 @@ function sizes(): TrainerSizes {
 
 /** A fresh run on the text and sizes as they are now: the worker makes the corpus and the model. */
 function startRun(): boolean {
-  const split = splitText(el.text.value);
+  const text = el.text.value.slice(0, MAX_CHARACTERS);
+  const split = splitText(text);
   if (split.train.length + split.valid.length === 0) {
     showError('Paste a text first, or press “Generated stories”.');
     return false;
   }
   const words = split.train.length + split.valid.length;
-  const capped = words > MAX_WORDS ? splitText(el.text.value.split(/\s+/).slice(0, MAX_WORDS).join(' ')) : split;
+  const capped = words > MAX_WORDS ? splitText(text.split(/\s+/).slice(0, MAX_WORDS).join(' ')) : split;
   current = { split: capped, sizes: sizes() };
   state.started = null;
   state.epochs = [];
@@ -110,7 +112,9 @@ function startRun(): boolean {
   el.download.disabled = true;
   el.status.classList.remove('error');
   el.status.textContent = 'reading the text…';
-  el.textNote.textContent = words > MAX_WORDS ? `The text has ${count(words)} words; the first ${count(MAX_WORDS)} or so are read.` : '';
+  state.selected = null;
+  const long = words > MAX_WORDS || text.length < el.text.value.length;
+  el.textNote.textContent = long ? `The text is long: about the first ${count(Math.min(words, MAX_WORDS))} words are read.` : '';
   for (const stat of [el.epoch, el.speed, el.trainPerplexity, el.valid, el.bigram]) stat.textContent = '–';
   el.reading.replaceChildren();
   el.hopsCard.hidden = true;
