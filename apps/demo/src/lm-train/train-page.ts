@@ -9,7 +9,8 @@ import type { LmVocabulary } from '@engram/lm';
 import { type MemnetLmReading, memnetLmFromSafetensors, readMemnetLm } from '@engram/memnet';
 import { drawCurve } from '../shared/curve.js';
 import { byId, count } from '../shared/dom.js';
-import { colour, drawHeatmap } from '../shared/heatmap.js';
+import { colour } from '../shared/heatmap.js';
+import { drawHopAttention, outlineRecalled, percent, rgb, shownWord as shown, wordChip } from '../shared/reading.js';
 import type { TrainPageState } from './page-state.js';
 import { TRAINER_RECIPE, type TrainerReply, type TrainerRequest, type TrainerSizes } from './protocol.js';
 import { type SplitText, splitText, storyText } from './training-text.js';
@@ -78,10 +79,6 @@ const send = (request: TrainerRequest): void => worker.postMessage(request);
 let current: { split: SplitText; sizes: TrainerSizes } | null = null;
 /** The held-out words read with the last epoch's model, and the model file. */
 let reading: { words: string[]; result: MemnetLmReading; vocabulary: LmVocabulary; bytes: Uint8Array; epoch: number } | null = null;
-
-const percent = (p: number): string => `${(100 * p).toFixed(p < 0.01 ? 2 : 1)}%`;
-const shown = (w: string): string => (w === '<eos>' ? '¶' : w);
-const rgb = ([r, g, b]: [number, number, number]): string => `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
 
 function showError(message: string): void {
   state.errors.push(message);
@@ -196,11 +193,7 @@ function readHeldOut(bytes: Uint8Array, epoch: number): void {
   el.download.disabled = false;
   state.words = words.length;
   const chips = words.map((w, i) => {
-    const chip = document.createElement('button');
-    chip.type = 'button';
-    chip.className = w === '<eos>' ? 'word eos' : 'word';
-    chip.textContent = shown(w);
-    chip.dataset.index = String(i);
+    const chip = wordChip(w, i);
     if (i > 0 && reading) {
       const p = reading.result.probability[i - 1] as number;
       chip.style.background = rgb(colour(p));
@@ -239,30 +232,10 @@ function select(t: number): void {
       return li;
     }),
   );
-  const slots = hops[0]?.positions.length ?? 0;
-  const columns = Array.from({ length: slots }, (_, i) => hops.map((h) => h.weights[i] as number));
-  drawHeatmap(el.hopMap, columns, { cellWidth: HOP_CELL.width, cellHeight: HOP_CELL.height, max: Math.max(1e-12, ...hops.flatMap((h) => h.weights)) });
-  el.hopWords.replaceChildren(
-    ...hops.map((h, k) => {
-      const row = document.createElement('li');
-      const best = h.positions
-        .map((position, i) => ({ position, weight: h.weights[i] as number }))
-        .sort((a, b) => b.weight - a.weight)
-        .slice(0, TOP_RECALLED);
-      const empty = h.empty > 0 ? ` (empty memories ${percent(h.empty)})` : '';
-      row.textContent = `hop ${k + 1}: ${best.map((b) => `${shown(words[b.position] ?? '?')} ${percent(b.weight)}`).join(', ')}${empty}`;
-      return row;
-    }),
-  );
+  drawHopAttention(el.hopMap, el.hopWords, hops, words, { cellWidth: HOP_CELL.width, cellHeight: HOP_CELL.height, top: TOP_RECALLED });
+  // The last hop's weights outline the words in memory.
   const last = hops[hops.length - 1];
-  const weightAt = new Map(last?.positions.map((position, i) => [position, last.weights[i] as number]) ?? []);
-  const strongest = Math.max(1e-12, ...(last?.weights ?? []));
-  for (const chip of el.reading.querySelectorAll<HTMLButtonElement>('.word')) {
-    const i = Number(chip.dataset.index);
-    chip.classList.toggle('selected', i === t + 1);
-    const weight = weightAt.get(i);
-    chip.style.outline = weight === undefined ? '' : `2px solid ${rgb(colour(weight / strongest))}`;
-  }
+  outlineRecalled(el.reading, t + 1, last?.positions.map((position, i) => ({ position, weight: last.weights[i] as number })) ?? []);
 }
 
 function download(): void {

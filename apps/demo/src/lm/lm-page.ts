@@ -18,7 +18,8 @@ import {
 } from '@engram/lm';
 import { type MemnetLmReading, type MemnetModel, memnetLmFromSafetensors, readMemnetLm } from '@engram/memnet';
 import { byId, fetchBytes, parameter } from '../shared/dom.js';
-import { colour, divergingColour, drawHeatmap } from '../shared/heatmap.js';
+import { divergingColour } from '../shared/heatmap.js';
+import { type HopAttention, drawHopAttention, outlineRecalled, percent, rgb, shownWord as shown, wordChip } from '../shared/reading.js';
 import { EXAMPLE_TEXT } from './example-text.js';
 import type { LmPageState } from './page-state.js';
 
@@ -86,10 +87,7 @@ let memnetReading: MemnetLmReading | null = null;
 /** The first position the MemN2N predicts with a full memory (0 for the cache: every position counts). */
 let fullMemoryFrom = 0;
 
-const rgb = ([r, g, b]: [number, number, number]): string => `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
-const percent = (p: number): string => `${(100 * p).toFixed(p < 0.01 ? 2 : 1)}%`;
 const word = (id: number): string => lstm?.vocabulary.word(id) ?? '?';
-const shown = (w: string): string => (w === '<eos>' ? '¶' : w);
 /** exp of the mean −log p over positions `from` … end. */
 function perplexityFrom(probability: ArrayLike<number>, from: number): number {
   let nats = 0;
@@ -215,11 +213,7 @@ function renderWords(): void {
   const cache = cacheReading;
   if (view === null || cache === null) return;
   const chips = tokens.map((w, i) => {
-    const chip = document.createElement('button');
-    chip.type = 'button';
-    chip.className = w === '<eos>' ? 'word eos' : 'word';
-    chip.textContent = shown(w);
-    chip.dataset.index = String(i);
+    const chip = wordChip(w, i);
     if (i > 0) {
       // log₂ of how much the memory multiplied this word's probability against the LSTM alone, mapped to the diverging map.
       const alone = cache.modelProbability[i - 1] as number;
@@ -261,39 +255,15 @@ function select(t: number): void {
   list(el.topMemory, top);
   state.recalled = recalled;
   state.hops = hops.map((h) => h.weights);
-  const strongest = Math.max(1e-12, ...recalled.map((r) => r.weight));
-  const weightAt = new Map(recalled.map((r) => [r.position, r.weight]));
-  for (const chip of el.reading.querySelectorAll<HTMLButtonElement>('.word')) {
-    const i = Number(chip.dataset.index);
-    chip.classList.toggle('selected', i === t + 1);
-    const weight = weightAt.get(i);
-    chip.style.outline = weight === undefined ? '' : `2px solid ${rgb(colour(weight / strongest))}`;
-    chip.dataset.recall = weight === undefined ? '' : weight.toFixed(4);
-  }
+  outlineRecalled(el.reading, t + 1, recalled);
   renderHops(hops);
 }
 
 /** The MemN2N's attention at the shown position: every hop over the words in memory, and each hop's strongest words. */
-function renderHops(hops: { positions: number[]; weights: number[]; empty: number }[]): void {
+function renderHops(hops: readonly HopAttention[]): void {
   el.hopsCard.hidden = hops.length === 0;
   if (hops.length === 0) return;
-  const slots = hops[0]?.positions.length ?? 0;
-  const columns = Array.from({ length: slots }, (_, i) => hops.map((h) => h.weights[i] as number));
-  const strongest = Math.max(1e-12, ...hops.flatMap((h) => h.weights));
-  drawHeatmap(el.hopMap, columns, { cellWidth: HOP_CELL.width, cellHeight: HOP_CELL.height, max: strongest });
-  el.hopWords.replaceChildren(
-    ...hops.map((h, k) => {
-      const row = document.createElement('li');
-      const best = h.positions
-        .map((position, i) => ({ position, weight: h.weights[i] as number }))
-        .sort((a, b) => b.weight - a.weight)
-        .slice(0, TOP_RECALLED);
-      // Fewer than N words before the position: the rest of the attention is on the empty memories.
-      const empty = h.empty > 0 ? ` (empty memories ${percent(h.empty)})` : '';
-      row.textContent = `hop ${k + 1}: ${best.map((b) => `${shown(tokens[b.position] ?? '?')} ${percent(b.weight)}`).join(', ')}${empty}`;
-      return row;
-    }),
-  );
+  drawHopAttention(el.hopMap, el.hopWords, hops, tokens, { cellWidth: HOP_CELL.width, cellHeight: HOP_CELL.height, top: TOP_RECALLED });
 }
 
 /** Fetches the MemN2N model once (9 MiB), the first time the visitor chooses it. */
