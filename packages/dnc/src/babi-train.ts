@@ -1,5 +1,5 @@
 import { type NtmRecipe, type NtmTrainingSnapshot, type TrainingState, freshNtmTraining, ntmOptimizer } from '@engram/ntm';
-import { EngramError, Random, gradientNorm as globalNorm, noGrad, normClipScale, parameterList } from '@engram/tensor';
+import { EngramError, Random, gradientNorm as globalNorm, noGrad, normClipScale, parameterList, eventYielder, YIELD_EVERY_MS } from '@engram/tensor';
 import { type BabiSequence, DNC_BABI_RECIPE, babiGradients, babiScore } from './babi.js';
 import type { DncModel } from './model.js';
 import { dncRecurrent } from './model.js';
@@ -124,8 +124,6 @@ export interface TrainDncBabiOptions {
   gradients?: DncBabiGradients;
 }
 
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
  * The progress kept in a checkpoint's `training.extra.babi`, checked field by field (a hostile file names the field).
  * @param training - a training state read from a checkpoint
@@ -247,6 +245,8 @@ export async function trainDncBabi(model: DncModel, train: readonly BabiSequence
   const secondsBefore = training.seconds;
   const elapsed = () => secondsBefore + (performance.now() - started) / 1000;
   let lastCheckpoint = training.step;
+  // Other events (a Ctrl-C, a page's pause) are let through between steps, at most every YIELD_EVERY_MS.
+  const maybeYield = eventYielder(YIELD_EVERY_MS);
   const checkpoint = async () => {
     Object.assign(training, { seconds: elapsed(), rngState: epochStart, extra: { ...training.extra, babi: { ...progress } } });
     lastCheckpoint = training.step;
@@ -300,7 +300,7 @@ export async function trainDncBabi(model: DncModel, train: readonly BabiSequence
       });
       if (training.step % evalEvery === 0) await evaluate();
       if (training.step - lastCheckpoint >= checkpointEvery) await checkpoint();
-      await yieldToEvents();
+      await maybeYield();
     }
     progress.epoch++;
     progress.position = 0;

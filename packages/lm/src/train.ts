@@ -11,6 +11,8 @@ import {
   normClipScale,
   parameterList,
   tensor,
+  YIELD_EVERY_MS,
+  eventYielder,
 } from '@engram/tensor';
 import type { SharedStep } from '@engram/tensor/workers';
 import { type Streams, streamRows, toStreams, windowAt, windowCount } from './data.js';
@@ -265,7 +267,6 @@ export function shardGradients(model: LmModel, shard: LmShard): LmShardResult {
 }
 
 /** Lets pending events (a Ctrl-C, a message to a worker) through between steps. */
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * The state at the start of training.
@@ -401,6 +402,8 @@ export async function trainLm(model: LmModel, data: { train: Int32Array; valid: 
   const secondsBefore = training.seconds;
   const elapsed = () => secondsBefore + (performance.now() - started) / 1000;
   let lastCheckpoint = training.step;
+  // Other events (a Ctrl-C, a page's pause) are let through between steps, at most every YIELD_EVERY_MS.
+  const maybeYield = eventYielder(YIELD_EVERY_MS);
   const checkpoint = async () => {
     training.seconds = elapsed();
     training.rngState = rng.state();
@@ -446,7 +449,7 @@ export async function trainLm(model: LmModel, data: { train: Int32Array; valid: 
         seconds: elapsed(),
       });
       if (training.step - lastCheckpoint >= checkpointEvery) await checkpoint();
-      await yieldToEvents();
+      await maybeYield();
     }
     const valid = evaluateLm(model, data.valid, {
       unroll: options.evalUnroll ?? 100,

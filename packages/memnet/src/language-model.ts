@@ -46,6 +46,8 @@ import {
   saveSafetensors,
   tensor,
   writeFileAtomic,
+  YIELD_EVERY_MS,
+  eventYielder,
 } from '@engram/tensor';
 import type { SharedStep } from '@engram/tensor/workers';
 import { type MemnetConfig, defaultMemnetConfig, validateMemnetConfig } from './config.js';
@@ -581,8 +583,6 @@ export function freshMemnetLmTraining(seed: number, recipe: MemnetLmRecipe = MEM
   };
 }
 
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
  * Trains a MemN2N language model as §5 does: each step predicts `batch` positions sampled uniformly
  * from the training text (each with a full memory of N previous words, as the official code),
@@ -627,6 +627,8 @@ export async function trainMemnetLm(
   const startSeconds = training.seconds;
   const elapsed = () => startSeconds + (performance.now() - started) / 1000;
   let lastCheckpoint = training.step;
+  // Other events (a Ctrl-C, a page's pause) are let through between steps, at most every YIELD_EVERY_MS.
+  const maybeYield = eventYielder(YIELD_EVERY_MS);
   const checkpoint = async () => {
     training.rngState = rng.state();
     training.seconds = elapsed();
@@ -664,7 +666,7 @@ export async function trainMemnetLm(
         seconds: elapsed(),
       });
       if (training.step - lastCheckpoint >= checkpointEvery) await checkpoint();
-      await yieldToEvents();
+      await maybeYield();
     }
     const valid = evaluateMemnetLm(model, data.valid, options.onEvaluateProgress ? { onProgress: options.onEvaluateProgress } : {});
     const record: LmEpochRecord = {

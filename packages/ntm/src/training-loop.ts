@@ -10,7 +10,7 @@ import {
   type SequenceTask,
   sampleBatch,
 } from '@engram/datasets';
-import { Adam, NonFiniteError, type Optimizer, RMSProp, Random, parameterList } from '@engram/tensor';
+import { Adam, NonFiniteError, type Optimizer, RMSProp, Random, parameterList, eventYielder } from '@engram/tensor';
 import type { TrainingState } from './persistence.js';
 import { type NtmModel, createNtm } from './model.js';
 import type { RecurrentMemoryModel, SequenceModel } from './recurrent.js';
@@ -202,8 +202,6 @@ const CURRICULUM_MIN_BATCHES = 10;
 /** Held-out sequences are scored this many at a time. */
 const EVAL_CHUNK = 100;
 
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
  * The held-out sequences: `size` drawn one after another from `rng` (the same sequences whatever the grouping), then
  * grouped by length into chunks of {@link EVAL_CHUNK}, so that a chunk's short sequences are not padded to a long
@@ -262,9 +260,8 @@ export async function trainNtm(model: SequenceModel, task: AlgorithmicTaskName, 
   const maxSequences = options.maxSequences ?? Number.POSITIVE_INFINITY;
   const timeLimit = options.timeLimit ?? Number.POSITIVE_INFINITY;
   const checkpointEvery = options.checkpointEvery ?? 1000;
-  const yieldEveryMs = options.yieldEveryMs ?? 50;
+  const maybeYield = eventYielder(options.yieldEveryMs ?? 50);
   let lastCheckpoint = training.step;
-  let lastYield = performance.now();
   const checkpoint = async () => {
     Object.assign(training, { seconds: elapsed(), rngState: rng.state(), curriculumLevel: useCurriculum ? level : null, recentBits: [...recent], passes });
     lastCheckpoint = training.step;
@@ -323,10 +320,7 @@ export async function trainNtm(model: SequenceModel, task: AlgorithmicTaskName, 
         return { kind: 'solved', step: training.step, heldOutBits };
       }
     }
-    if (performance.now() - lastYield >= yieldEveryMs) {
-      await yieldToEvents();
-      lastYield = performance.now();
-    }
+    await maybeYield();
   }
 }
 

@@ -201,3 +201,4 @@ export {
   tensorsWithPrefix,
 } from './model-file.js';
 export { type ParameterTree, countParameters, flattenParameters, loadParameters, parameterList } from './parameters.js';
+export { YIELD_EVERY_MS, eventYielder, yieldToEvents } from './yield.js';

@@ -8,8 +8,8 @@ export interface TrainPageState {
   training: boolean;
   /** The last progress report. */
   progress: TrainerProgress | null;
-  /** Each finished epoch's held-out perplexity. */
-  epochs: { epoch: number; validPerplexity: number }[];
+  /** Each finished epoch's held-out perplexity, and the seconds spent training (in the worker's loop) up to its end. */
+  epochs: { epoch: number; validPerplexity: number; seconds: number }[];
   /** Why training ended (η below its floor, the last epoch, a non-finite value); null while it can go on. */
   ended: string | null;
   /** Held-out words shown as chips. */

@@ -62,8 +62,8 @@ export interface TrainerProgress {
 export type TrainerReply =
   | { type: 'started'; started: TrainerStarted }
   | { type: 'progress'; progress: TrainerProgress }
-  /** An epoch ended: its validation perplexity, and the model as an Engram MemN2N language-model file. */
-  | { type: 'epoch'; epoch: number; validPerplexity: number; learningRate: number; bytes: ArrayBuffer }
+  /** An epoch ended: its validation perplexity, the training seconds so far, and the model as an Engram MemN2N language-model file. */
+  | { type: 'epoch'; epoch: number; validPerplexity: number; learningRate: number; seconds: number; bytes: ArrayBuffer }
   /** Training ended: η fell below its floor or the last epoch ran (`finished`), or a non-finite value (`failed`). */
   | { type: 'ended'; outcome: 'finished' | 'failed'; message: string }
   | { type: 'paused' }

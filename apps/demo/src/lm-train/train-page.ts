@@ -157,7 +157,7 @@ function onReply(reply: TrainerReply): void {
       return;
     }
     case 'epoch': {
-      state.epochs.push({ epoch: reply.epoch, validPerplexity: reply.validPerplexity });
+      state.epochs.push({ epoch: reply.epoch, validPerplexity: reply.validPerplexity, seconds: reply.seconds });
       el.valid.textContent = reply.validPerplexity.toFixed(2);
       drawEpochs();
       readHeldOut(new Uint8Array(reply.bytes), reply.epoch);

@@ -5,11 +5,11 @@
  * and, after each epoch, the validation perplexity and the model as a file. A pause keeps the loop's snapshot, so
  * training continues exactly where it stopped.
  */
-import { UNKNOWN_WORD, type LmVocabulary, vocabularyOfText } from '@engram/lm';
+import type { LmVocabulary } from '@engram/lm';
 import { type MemnetLmSnapshot, type MemnetModel, createMemnet, memnetLmConfig, memnetLmToSafetensors, trainMemnetLm } from '@engram/memnet';
 import { Random, countParameters, createCpuBackend, setDefaultBackend } from '@engram/tensor';
 import { PROGRESS_MS, TRAINER_RECIPE, type TrainerReply, type TrainerRequest, type TrainerSizes } from './protocol.js';
-import { bigramPerplexity } from './training-text.js';
+import { bigramPerplexity, trainerCorpus } from './training-text.js';
 
 const scope = self as unknown as {
   postMessage(message: TrainerReply, transfer?: Transferable[]): void;
@@ -38,25 +38,23 @@ let running = false;
 let looping: Run | null = null;
 
 function start(train: string[], valid: string[], sizes: TrainerSizes, seed: number): Run {
-  // Every training word, and <unk> for the validation words that are not among them.
-  const vocabulary = vocabularyOfText(train.includes(UNKNOWN_WORD) ? train : [...train, UNKNOWN_WORD], undefined, 'your text');
-  const trainIds = vocabulary.encode(train).ids;
-  const validEncoded = vocabulary.encode(valid);
-  if (trainIds.length <= sizes.memorySize + 1)
-    throw new Error(`the text's training part has ${trainIds.length} words: a memory of ${sizes.memorySize} needs more than ${sizes.memorySize + 1}`);
-  if (validEncoded.ids.length < 2) throw new Error('the text is too short to hold out validation words: paste a longer one');
+  const corpus = trainerCorpus({ train, valid });
+  const { vocabulary } = corpus;
+  if (corpus.train.length <= sizes.memorySize + 1)
+    throw new Error(`the text's training part has ${corpus.train.length} words: a memory of ${sizes.memorySize} needs more than ${sizes.memorySize + 1}`);
+  if (corpus.valid.length < 2) throw new Error('the text is too short to hold out validation words: paste a longer one');
   const model = createMemnet(memnetLmConfig(vocabulary.size, sizes), new Random(seed));
-  const created: Run = { model, vocabulary, train: trainIds, valid: validEncoded.ids, seed, ended: false };
+  const created: Run = { model, vocabulary, train: corpus.train, valid: corpus.valid, seed, ended: false };
   post({
     type: 'started',
     started: {
       vocabulary: vocabulary.size,
       parameters: countParameters(model.params),
-      trainWords: trainIds.length,
-      validWords: validEncoded.ids.length,
-      unknownValid: validEncoded.unknown,
-      bigram: bigramPerplexity(trainIds, validEncoded.ids, vocabulary.size),
-      stepsPerEpoch: Math.ceil(trainIds.length / TRAINER_RECIPE.batch),
+      trainWords: corpus.train.length,
+      validWords: corpus.valid.length,
+      unknownValid: corpus.unknownValid,
+      bigram: bigramPerplexity(corpus.train, corpus.valid, vocabulary.size),
+      stepsPerEpoch: Math.ceil(corpus.train.length / TRAINER_RECIPE.batch),
     },
   });
   return created;
@@ -105,7 +103,7 @@ async function loop(current: Run): Promise<void> {
           source: 'engram demo',
         });
         const bytes = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
-        post({ type: 'epoch', epoch: e.epoch, validPerplexity: e.validPerplexity, learningRate: e.learningRate, bytes }, [bytes]);
+        post({ type: 'epoch', epoch: e.epoch, validPerplexity: e.validPerplexity, learningRate: e.learningRate, seconds: e.seconds, bytes }, [bytes]);
       },
     },
   );

@@ -5,7 +5,7 @@
  * sees one word back and no further.
  */
 import { END_OF_SENTENCE } from '@engram/datasets';
-import { ptbTokens } from '@engram/lm';
+import { type LmVocabulary, UNKNOWN_WORD, ptbTokens, vocabularyOfText } from '@engram/lm';
 import { Random } from '@engram/tensor';
 
 /** Who, where and what the stories are about: one of each per story. */
@@ -77,6 +77,27 @@ export function splitText(text: string): SplitText {
   const end = words.indexOf(END_OF_SENTENCE, Math.max(0, cut - 1));
   if (end !== -1 && end + 1 < words.length && end + 1 - cut < words.length * VALID_FRACTION * 0.5) cut = end + 1;
   return { train: words.slice(0, cut), valid: words.slice(cut) };
+}
+
+/** A split text as the worker trains on it: word ids over the training words' vocabulary. */
+export interface TrainerCorpus {
+  /** Every training word, and `<unk>`. */
+  vocabulary: LmVocabulary;
+  train: Int32Array;
+  valid: Int32Array;
+  /** Held-out words outside the training words (read as `<unk>`). */
+  unknownValid: number;
+}
+
+/**
+ * The ids the worker trains on: the vocabulary is every training word plus `<unk>`, which stands for held-out words
+ * the training words do not have.
+ * @param text - the split text
+ */
+export function trainerCorpus(text: SplitText): TrainerCorpus {
+  const vocabulary = vocabularyOfText(text.train.includes(UNKNOWN_WORD) ? text.train : [...text.train, UNKNOWN_WORD], undefined, 'your text');
+  const valid = vocabulary.encode(text.valid);
+  return { vocabulary, train: vocabulary.encode(text.train).ids, valid: valid.ids, unknownValid: valid.unknown };
 }
 
 /** The interpolation weights of the bigram's estimate tried (the best on validation is reported: a generous baseline). */
