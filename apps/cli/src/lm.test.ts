@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngramError } from '@engram/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadTextCorpus, ptbTokens } from '@engram/lm';
+import { LM_RECIPES, loadTextCorpus, ptbTokens } from '@engram/lm';
 import {
   COMPLETE_LM_OPTIONS,
   EVAL_LM_OPTIONS,
@@ -245,10 +245,13 @@ describe('engram train lm / eval / complete', () => {
     const out = join(scratch(), 'own');
     const base = ['--model', 'memnet', '--data', data, '--out', out, '--hops', '1', '--memory', '4', '--embedding', '4', '--epochs', '1'];
     const first = io();
-    expect(await trainLmCommand(parse([...base, '--vocabulary', '10', '--max-steps', '2']), first)).toBe(0);
+    expect(await trainLmCommand(parse([...base, '--vocabulary', '10', '--batch', '16', '--max-steps', '2']), first)).toBe(0);
     expect(first.lines.join('\n')).toMatch(/training text 2,700 words \([\d,]+ as <unk>\), validation 18 \(\d+ as <unk>\)/);
+    expect(first.lines.join('\n')).toMatch(/; batch 16, SGD/);
     const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(info.vocabularySize).toBe(10);
+    expect(info.recipe.batch).toBe(16);
+    await expect(trainLmCommand(parse(['--out', out, '--resume', '--batch', '8']), io())).rejects.toThrow(/--resume continues the run as it was: .*--batch/);
     await expect(trainLmCommand(parse(['--out', out, '--resume', '--vocabulary', '12']), io())).rejects.toThrow(
       /--resume continues the run as it was: .*--vocabulary/,
     );
@@ -299,6 +302,25 @@ describe('engram train lm / eval / complete', () => {
       writeFileSync(join(dir, 'bad', 'run.json'), JSON.stringify({ ...info, init }));
       await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(/run.json: 'init' must be an object with 'file'/);
     }
+    // Numbers that would size an allocation or leave a fraction in the step count are bounded as the options bound them.
+    const hostile: [string, Record<string, unknown>, RegExp][] = [
+      ['recipe', { batch: 1e9 }, /recipe 'batch' must be an integer in 1..4096/],
+      ['recipe', { batch: 1.5 }, /recipe 'batch' must be an integer in 1..4096/],
+      ['recipe', { maxEpochs: 1e12 }, /recipe 'maxEpochs' must be an integer in 1..1000/],
+      ['recipe', { learningRate: 1e300 }, /recipe 'learningRate' must be a number in 1e-12..100/],
+      ['recipe', { decay: 0.5 }, /recipe 'decay' must be a number in 1..1000/],
+      ['recipe', { maxGradNorm: Number.POSITIVE_INFINITY }, /recipe 'maxGradNorm' must be a positive number/],
+      ['sizes', { hops: 1e9 }, /sizes 'hops' must be an integer in 1..64/],
+      ['sizes', { memorySize: 2.5 }, /sizes 'memorySize' must be an integer in 1..100000/],
+      ['sizes', { embeddingSize: 1e7 }, /sizes 'embeddingSize' must be an integer in 2..4096/],
+    ];
+    for (const [part, change, message] of hostile) {
+      writeFileSync(join(dir, 'bad', 'run.json'), JSON.stringify({ ...info, [part]: { ...info[part as 'recipe' | 'sizes'], ...change } }));
+      await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(message);
+    }
+    const lstm = { kind: 'lm', model: 'lstm', recipeName: 'small', recipe: { ...LM_RECIPES.small, unroll: 1e8 }, seed: 1, data: dir };
+    writeFileSync(join(dir, 'bad', 'run.json'), JSON.stringify(lstm));
+    await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(/recipe 'unroll' must be an integer in 1..1000/);
   });
 });
 

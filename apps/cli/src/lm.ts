@@ -129,6 +129,14 @@ export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
   { name: 'hops', type: 'integer', value: 'K', min: 1, max: 64, help: `memnet: hops (default ${MEMNET_LM_SIZES.hops})` },
   { name: 'memory', type: 'integer', value: 'N', min: 1, max: 100_000, help: `memnet: previous words in memory (default ${MEMNET_LM_SIZES.memorySize})` },
   { name: 'embedding', type: 'integer', value: 'D', min: 2, max: 4096, help: `memnet: embedding width (default ${MEMNET_LM_SIZES.embeddingSize})` },
+  {
+    name: 'batch',
+    type: 'integer',
+    value: 'N',
+    min: 1,
+    max: 4096,
+    help: "words predicted per step (memnet) or parallel streams (lstm) (default the recipe's: memnet 128, lstm 20)",
+  },
   { name: 'max-steps', type: 'integer', value: 'N', min: 1, max: 1e9, help: 'stop (with a checkpoint) after N steps in all' },
   {
     name: 'threads',
@@ -309,13 +317,48 @@ export interface LmIO {
   interrupted(): boolean;
 }
 
-/** Checks that `value` has every numeric field of `base`, each a positive finite number. */
-function checkPositiveFields(path: string, what: string, value: unknown, base: object): void {
+/** The bounds of a run.json number: an integer or not, and its range (inclusive). */
+interface FieldLimit {
+  integer: boolean;
+  min: number;
+  max: number;
+}
+
+/** A number's bounds as `engram train lm` takes it on the command line (the option table is the one place they are written). */
+function optionLimit(name: string): FieldLimit {
+  const spec = TRAIN_LM_OPTIONS.find((o) => o.name === name);
+  if (spec?.min === undefined || spec.max === undefined) throw new Error(`TRAIN_LM_OPTIONS has no bounds for --${name}`);
+  return { integer: spec.type === 'integer', min: spec.min, max: spec.max };
+}
+
+/**
+ * The numbers of run.json's recipe and sizes, bounded as a fresh run's options bound them (a hostile run.json must not
+ * size an allocation, nor leave a fraction in the step count): those an option sets take its bounds; the others
+ * theirs. A field not listed must be a positive finite number.
+ */
+const RUN_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
+  batch: optionLimit('batch'),
+  epochs: optionLimit('epochs'),
+  maxEpochs: optionLimit('epochs'),
+  learningRate: optionLimit('lr'),
+  hops: optionLimit('hops'),
+  memorySize: optionLimit('memory'),
+  embeddingSize: optionLimit('embedding'),
+  unroll: { integer: true, min: 1, max: 1000 },
+  decayAfter: { integer: true, min: 1, max: 1000 },
+  decay: { integer: false, min: 1, max: 1000 },
+};
+
+/** Checks that `value` has every numeric field of `base`, each a finite number within its {@link RUN_FIELD_LIMITS} (or positive). */
+function checkRunFields(path: string, what: string, value: unknown, base: object): void {
   const record = value as Record<string, unknown> | undefined;
   for (const key of Object.keys(base)) {
     if (key === 'model') continue;
-    if (typeof record?.[key] !== 'number' || !Number.isFinite(record[key]) || (record[key] as number) <= 0)
-      throw new EngramError(`${path}: ${what} '${key}' must be a positive number`);
+    const field = record?.[key];
+    const limit = RUN_FIELD_LIMITS[key];
+    if (typeof field !== 'number' || !Number.isFinite(field) || field <= 0) throw new EngramError(`${path}: ${what} '${key}' must be a positive number`);
+    if (limit && ((limit.integer && !Number.isInteger(field)) || field < limit.min || field > limit.max))
+      throw new EngramError(`${path}: ${what} '${key}' must be ${limit.integer ? 'an integer' : 'a number'} in ${limit.min}..${limit.max}`);
   }
 }
 
@@ -328,9 +371,9 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
     throw new EngramError(`${path}: 'recipeName', 'data' and 'seed' must be present`);
   // The recipe's numbers are checked against the named recipe's fields and types.
   if (i.model === 'memnet') {
-    checkPositiveFields(path, 'recipe', i.recipe, MEMNET_LM_RECIPE);
-    checkPositiveFields(path, 'sizes', (i as Partial<MemnetRunInfo>).sizes, MEMNET_LM_SIZES);
-  } else if (i.model === 'lstm' || i.model === undefined) checkPositiveFields(path, 'recipe', i.recipe, lmRecipe(i.recipeName));
+    checkRunFields(path, 'recipe', i.recipe, MEMNET_LM_RECIPE);
+    checkRunFields(path, 'sizes', (i as Partial<MemnetRunInfo>).sizes, MEMNET_LM_SIZES);
+  } else if (i.model === 'lstm' || i.model === undefined) checkRunFields(path, 'recipe', i.recipe, lmRecipe(i.recipeName));
   else throw new EngramError(`${path}: 'model' must be 'lstm' or 'memnet'`);
   if (i.threads !== undefined && !(Number.isInteger(i.threads) && i.threads >= 1 && i.threads <= MAX_THREADS))
     throw new EngramError(`${path}: 'threads' must be an integer in 1..${MAX_THREADS}`);
@@ -587,6 +630,7 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
       throw new EngramError(`--lr ${lr} is below ${MEMNET_LM_RECIPE.minLearningRate}, where the memory network's training stops (the paper's rule)`);
     const recipe: MemnetLmRecipe = {
       ...MEMNET_LM_RECIPE,
+      ...(values.has('batch') ? { batch: get<number>(values, 'batch') as number } : {}),
       ...(values.has('epochs') ? { maxEpochs: get<number>(values, 'epochs') as number } : {}),
       ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
@@ -605,6 +649,7 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
         ...(values.has('dropout') ? { dropout: get<number>(values, 'dropout') as number } : {}),
         ...(get<boolean>(values, 'tied') ? { tied: true } : {}),
       },
+      ...(values.has('batch') ? { batch: get<number>(values, 'batch') as number } : {}),
       ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
       ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
@@ -640,10 +685,12 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
   if (existsSync(out) && !lstatSync(out).isDirectory()) throw new EngramError(`--out: ${out} exists and is not a folder`);
   if (
     resume &&
-    [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data', 'vocabulary', 'init', 'lr'].some((name) => given(values, name))
+    [...LSTM_ONLY.filter((n) => n !== 'recipe'), ...MEMNET_ONLY, 'model', 'seed', 'data', 'vocabulary', 'init', 'lr', 'batch'].some((name) =>
+      given(values, name),
+    )
   )
     throw new EngramError(
-      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed, --data, --vocabulary, --init and --lr come from the run and cannot be given',
+      '--resume continues the run as it was: --model, --hidden, --dropout, --tied, --hops, --memory, --embedding, --seed, --data, --vocabulary, --init, --lr and --batch come from the run and cannot be given',
     );
   const misplaced = (kind === 'memnet' ? LSTM_ONLY : MEMNET_ONLY).filter((name) => given(values, name));
   if (!resume && misplaced.length > 0) throw new EngramError(`--${misplaced[0]} is not an option of --model ${kind}`);
