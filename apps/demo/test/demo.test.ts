@@ -343,7 +343,7 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       await page.waitUntil(() => {
         const s = (globalThis as unknown as { engramTrainLm: TrainPageState }).engramTrainLm;
         const last = s.epochs[s.epochs.length - 1];
-        return s.errors.length > 0 || (s.started !== null && last !== undefined && last.validPerplexity < s.started.bigram * 0.8);
+        return s.errors.length > 0 || (s.started !== null && s.progress !== null && last !== undefined && last.validPerplexity < s.started.bigram * 0.8);
       });
       let state = await trainLmState(page);
       expect(state.errors).toEqual([]);
