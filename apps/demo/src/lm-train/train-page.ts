@@ -5,7 +5,7 @@
  * epoch's model (sent back as a file's bytes), colours them by the probability the model gave them, and shows, for a
  * clicked word, each hop's attention over the words before it. The model can be downloaded for `engram show`.
  */
-import type { LmVocabulary } from '@engram/lm';
+import { type LmVocabulary, MAX_WORD_LENGTH } from '@engram/lm';
 import { type MemnetLmReading, memnetLmFromSafetensors, readMemnetLm } from '@engram/memnet';
 import { drawCurve } from '../shared/curve.js';
 import { byId, count } from '../shared/dom.js';
@@ -110,8 +110,12 @@ function startRun(): boolean {
   el.status.classList.remove('error');
   el.status.textContent = 'reading the text…';
   state.selected = null;
-  const long = words > MAX_WORDS || text.length < el.text.value.length;
-  el.textNote.textContent = long ? `The text is long: about the first ${count(Math.min(words, MAX_WORDS))} words are read.` : '';
+  const cut = words > MAX_WORDS || text.length < el.text.value.length;
+  const notes = [
+    cut ? `The text is long: about the first ${count(Math.min(words, MAX_WORDS))} words are read.` : '',
+    capped.long > 0 ? `${count(capped.long)} word${capped.long > 1 ? 's' : ''} longer than ${MAX_WORD_LENGTH} characters read as <unk>.` : '',
+  ];
+  el.textNote.textContent = notes.filter((n) => n !== '').join(' ');
   for (const stat of [el.epoch, el.speed, el.trainPerplexity, el.valid, el.bigram]) stat.textContent = '–';
   el.reading.replaceChildren();
   el.hopsCard.hidden = true;

@@ -1,7 +1,7 @@
 import { ptbTokens } from '@engram/lm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BIGRAM_WEIGHTS, STORY_CAST, VALID_FRACTION, bigramPerplexity, splitText, storyText } from './training-text.js';
+import { BIGRAM_WEIGHTS, STORY_CAST, VALID_FRACTION, bigramPerplexity, splitText, storyText, trainerCorpus } from './training-text.js';
 
 describe('storyText', () => {
   it('is seeded, as long as asked, and each story is about one person, place and thing', () => {
@@ -35,13 +35,22 @@ describe('splitText', () => {
     expect(valid.length / (train.length + valid.length)).toBeLessThanOrEqual(VALID_FRACTION + 0.001);
   });
 
+  it('reads a word too long for a vocabulary as <unk>, and counts it', () => {
+    const url = `https://example.com/${'x'.repeat(300)}`;
+    const { train, valid, long } = splitText(`see ${url} now. ${'the cat sat. '.repeat(20)}`);
+    expect(long).toBe(1);
+    expect([...train, ...valid].slice(0, 3)).toEqual(['see', '<unk>', 'now']);
+    expect(() => trainerCorpus({ train, valid })).not.toThrow();
+  });
+
   it('keeps every word of any text, in order, and never throws (fuzzed, hostile words included)', () => {
     const word = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', '<unk>', '<eos>', '.', '3.5', "can't"));
     fc.assert(
       fc.property(fc.array(word, { maxLength: 300 }), fc.constantFrom(' ', '\n', '. ', '\r\n'), (words, separator) => {
         const text = words.join(separator);
-        const { train, valid } = splitText(text);
+        const { train, valid, long } = splitText(text);
         expect([...train, ...valid]).toEqual(ptbTokens(text));
+        expect(long).toBe(0);
         expect(valid.length).toBeLessThanOrEqual(Math.ceil((train.length + valid.length) * VALID_FRACTION));
       }),
       { numRuns: 300 },

@@ -5,7 +5,7 @@
  * sees one word back and no further.
  */
 import { END_OF_SENTENCE } from '@engram/datasets';
-import { type LmVocabulary, UNKNOWN_WORD, ptbTokens, vocabularyOfText } from '@engram/lm';
+import { type LmVocabulary, MAX_WORD_LENGTH, UNKNOWN_WORD, ptbTokens, vocabularyOfText } from '@engram/lm';
 import { Random } from '@engram/tensor';
 
 /** Who, where and what the stories are about: one of each per story. */
@@ -59,6 +59,8 @@ export interface SplitText {
   train: string[];
   /** Words held out to measure perplexity on. */
   valid: string[];
+  /** Words longer than `MAX_WORD_LENGTH` characters (a URL, a run of symbols), read as `<unk>`. */
+  long: number;
 }
 
 /** The share of the text's words held out for validation. */
@@ -66,17 +68,22 @@ export const VALID_FRACTION = 0.1;
 
 /**
  * Reads a text the way the page trains on it and splits it: Penn Treebank's tokenisation (lower case, punctuation
- * off the words, numbers as `N`, `<eos>` at each sentence end), then the last {@link VALID_FRACTION} of the words,
- * from a sentence's start, are held out.
+ * off the words, numbers as `N`, `<eos>` at each sentence end; a word longer than `MAX_WORD_LENGTH` characters becomes
+ * `<unk>`, counted), then the last {@link VALID_FRACTION} of the words, from a sentence's start, are held out.
  * @param text - the visitor's text (or {@link storyText}'s)
  */
 export function splitText(text: string): SplitText {
-  const words = ptbTokens(text);
+  let long = 0;
+  const words = ptbTokens(text).map((word) => {
+    if (word.length <= MAX_WORD_LENGTH) return word;
+    long++;
+    return UNKNOWN_WORD;
+  });
   let cut = Math.floor(words.length * (1 - VALID_FRACTION));
   // Move the cut to just after a sentence end, if one comes soon enough, so validation starts with a sentence.
   const end = words.indexOf(END_OF_SENTENCE, Math.max(0, cut - 1));
   if (end !== -1 && end + 1 < words.length && end + 1 - cut < words.length * VALID_FRACTION * 0.5) cut = end + 1;
-  return { train: words.slice(0, cut), valid: words.slice(cut) };
+  return { train: words.slice(0, cut), valid: words.slice(cut), long };
 }
 
 /** A split text as the worker trains on it: word ids over the training words' vocabulary. */
@@ -94,7 +101,7 @@ export interface TrainerCorpus {
  * the training words do not have.
  * @param text - the split text
  */
-export function trainerCorpus(text: SplitText): TrainerCorpus {
+export function trainerCorpus(text: Pick<SplitText, 'train' | 'valid'>): TrainerCorpus {
   const vocabulary = vocabularyOfText(text.train.includes(UNKNOWN_WORD) ? text.train : [...text.train, UNKNOWN_WORD], undefined, 'your text');
   const valid = vocabulary.encode(text.valid);
   return { vocabulary, train: vocabulary.encode(text.train).ids, valid: valid.ids, unknownValid: valid.unknown };
