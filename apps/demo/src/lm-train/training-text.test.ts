@@ -51,6 +51,14 @@ describe('splitText', () => {
         const { train, valid, long } = splitText(text);
         expect([...train, ...valid]).toEqual(ptbTokens(text));
         expect(long).toBe(0);
+        // The worker's ids: every word has one, <unk> for held-out words outside the training words.
+        if (train.length > 0) {
+          const corpus = trainerCorpus({ train, valid });
+          expect(corpus.train).toHaveLength(train.length);
+          expect(corpus.valid).toHaveLength(valid.length);
+          for (const id of [...corpus.train, ...corpus.valid]) expect(id).toBeLessThan(corpus.vocabulary.size);
+          expect(corpus.unknownValid).toBe(valid.filter((w) => w !== '<unk>' && !train.includes(w)).length);
+        }
         expect(valid.length).toBeLessThanOrEqual(Math.ceil((train.length + valid.length) * VALID_FRACTION));
       }),
       { numRuns: 300 },
