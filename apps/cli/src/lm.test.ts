@@ -313,11 +313,20 @@ describe('engram train lm / eval / complete', () => {
       ['sizes', { hops: 1e9 }, /sizes 'hops' must be an integer in 1..64/],
       ['sizes', { memorySize: 2.5 }, /sizes 'memorySize' must be an integer in 1..100000/],
       ['sizes', { embeddingSize: 1e7 }, /sizes 'embeddingSize' must be an integer in 2..4096/],
+      // Each within its bounds, together too large a step.
+      ['sizes', { memorySize: 100_000, embeddingSize: 4096 }, /recipe 'batch' × sizes 'memorySize' × 'embeddingSize' is 52,428,800,000 numbers a step/],
     ];
     for (const [part, change, message] of hostile) {
       writeFileSync(join(dir, 'bad', 'run.json'), JSON.stringify({ ...info, [part]: { ...info[part as 'recipe' | 'sizes'], ...change } }));
       await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(message);
     }
+    // The same on the command line, for either kind.
+    await expect(
+      trainLmCommand(parse(['--model', 'memnet', '--data', dir, '--out', join(dir, 'big'), '--memory', '100000', '--batch', '4096']), io()),
+    ).rejects.toThrow(/--batch × --memory × --embedding is 61,440,000,000 numbers a step, more than 134,217,728: make one of them smaller/);
+    await expect(trainLmCommand(parse(['--data', dir, '--out', join(dir, 'big'), '--batch', '4096', '--hidden', '4096']), io())).rejects.toThrow(
+      /--batch × unroll × --hidden × layers is 671,088,640 numbers a step/,
+    );
     const lstm = { kind: 'lm', model: 'lstm', recipeName: 'small', recipe: { ...LM_RECIPES.small, unroll: 1e8 }, seed: 1, data: dir };
     writeFileSync(join(dir, 'bad', 'run.json'), JSON.stringify(lstm));
     await expect(trainLmCommand(parse(['--out', join(dir, 'bad'), '--resume']), io())).rejects.toThrow(/recipe 'unroll' must be an integer in 1..1000/);

@@ -81,6 +81,13 @@ import { document as svgDocument, escapeXml, heatmap, lineChart } from './svg.js
 
 /** The largest `--vocabulary` (the option's range and run.json's check). */
 const MAX_VOCABULARY = 1_000_000;
+/**
+ * The most numbers one training step may hold per layer of activations (2²⁷, 512 MiB of float32): a memory network's
+ * batch × memory × embedding (the memories each hop reads), an LSTM's batch × unroll × hidden units × layers. The
+ * paper's MemN2N takes 3.8 million, the `medium` LSTM 0.9 million; each option is bounded alone, and this bounds
+ * them together, so that a large combination is refused before it is allocated.
+ */
+const MAX_STEP_CELLS = 2 ** 27;
 
 /** The options of `engram train lm`: the parser and `--help` both read this table. */
 export const TRAIN_LM_OPTIONS: readonly OptionSpec[] = [
@@ -349,6 +356,18 @@ const RUN_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   decay: { integer: false, min: 1, max: 1000 },
 };
 
+/**
+ * Refuses a step too large to allocate ({@link MAX_STEP_CELLS}), naming the options that make it.
+ * @param cells - the numbers a step holds per layer of activations
+ * @param what - the options multiplied, as the user gives them
+ */
+function checkStepCells(cells: number, what: string): void {
+  if (cells > MAX_STEP_CELLS)
+    throw new EngramError(
+      `${what} is ${cells.toLocaleString('en-US')} numbers a step, more than ${MAX_STEP_CELLS.toLocaleString('en-US')}: make one of them smaller`,
+    );
+}
+
 /** Checks that `value` has every numeric field of `base`, each a finite number within its {@link RUN_FIELD_LIMITS} (or positive). */
 function checkRunFields(path: string, what: string, value: unknown, base: object): void {
   const record = value as Record<string, unknown> | undefined;
@@ -373,6 +392,8 @@ async function readRunInfo(dir: string): Promise<LmRunInfo> {
   if (i.model === 'memnet') {
     checkRunFields(path, 'recipe', i.recipe, MEMNET_LM_RECIPE);
     checkRunFields(path, 'sizes', (i as Partial<MemnetRunInfo>).sizes, MEMNET_LM_SIZES);
+    const { recipe, sizes } = i as MemnetRunInfo;
+    checkStepCells(recipe.batch * sizes.memorySize * sizes.embeddingSize, `${path}: recipe 'batch' × sizes 'memorySize' × 'embeddingSize'`);
   } else if (i.model === 'lstm' || i.model === undefined) checkRunFields(path, 'recipe', i.recipe, lmRecipe(i.recipeName));
   else throw new EngramError(`${path}: 'model' must be 'lstm' or 'memnet'`);
   if (i.threads !== undefined && !(Number.isInteger(i.threads) && i.threads >= 1 && i.threads <= MAX_THREADS))
@@ -634,6 +655,7 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
       ...(values.has('epochs') ? { maxEpochs: get<number>(values, 'epochs') as number } : {}),
       ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
+    checkStepCells(recipe.batch * sizes.memorySize * sizes.embeddingSize, '--batch × --memory × --embedding');
     const memnetInfo: MemnetRunInfo = { ...common, model: 'memnet', recipeName: 'paper', recipe, sizes };
     info = memnetInfo;
     fresh = (corpus) => LM_KINDS.memnet.fresh(memnetInfo, corpus, checkpointPath, init);
@@ -653,6 +675,7 @@ async function newRun(out: string, values: OptionValues, defaultOut: boolean, ch
       ...(values.has('epochs') ? { epochs: get<number>(values, 'epochs') as number } : {}),
       ...(values.has('lr') ? { learningRate: get<number>(values, 'lr') as number } : {}),
     };
+    checkStepCells(recipe.batch * recipe.unroll * recipe.model.hiddenSize * recipe.model.layers, '--batch × unroll × --hidden × layers');
     const lstmInfo: LstmRunInfo = { ...common, model: 'lstm', recipeName, recipe };
     info = lstmInfo;
     const init = initFile && lmFromSafetensors(initFile.bytes, initFile.record.file);
