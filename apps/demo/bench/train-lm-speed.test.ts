@@ -14,12 +14,11 @@ import { Random } from '@engram/tensor';
 import { expect, it } from 'vitest';
 import type { TrainPageState } from '../src/lm-train/page-state.js';
 import { TRAINER_RECIPE } from '../src/lm-train/protocol.js';
-import { splitText, storyText, trainerCorpus } from '../src/lm-train/training-text.js';
+import { PAGE_STORIES, splitText, storyText, trainerCorpus } from '../src/lm-train/training-text.js';
 import { BROWSERS, type BrowserName, DIST, launch, serve } from '../test/browser.js';
 
 const EPOCHS = Number(process.env.EPOCHS ?? 5);
-/** The page's defaults: its stories, and the sizes its menus start at. */
-const STORIES = { seed: 1, words: 20_000 };
+/** The sizes the page's menus start at (its stories: PAGE_STORIES). */
 const SIZES = { hops: 2, memorySize: 30, embeddingSize: 32 };
 const SEED = 1;
 
@@ -30,7 +29,7 @@ interface Timed {
 }
 
 async function nodeRun(): Promise<Timed & { trainWords: number }> {
-  const corpus = trainerCorpus(splitText(storyText(STORIES.seed, STORIES.words)));
+  const corpus = trainerCorpus(splitText(storyText(PAGE_STORIES.seed, PAGE_STORIES.words)));
   const model = createMemnet(memnetLmConfig(corpus.vocabulary.size, SIZES), new Random(SEED));
   const epochs: { seconds: number; valid: number }[] = [];
   await trainMemnetLm(model, corpus, {

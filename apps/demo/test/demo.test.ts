@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LmPageState } from '../src/lm/page-state.js';
 import type { TrainPageState } from '../src/lm-train/page-state.js';
-import { splitText, storyText } from '../src/lm-train/training-text.js';
+import { PAGE_STORIES, splitText, storyText } from '../src/lm-train/training-text.js';
 import { BROWSERS, type BrowserName, DIST, type DemoBrowser, type DemoPage, type PageProblems, launch, serve } from './browser.js';
 
 /** Sequences trained before the loss is compared (5–15 s here on the CPU backend). */
@@ -348,7 +348,7 @@ describe.runIf(built).each(available)('the demo in %s', (name) => {
       let state = await trainLmState(page);
       expect(state.errors).toEqual([]);
       // Every training word, and <unk> for held-out words outside them (none here).
-      const stories = splitText(storyText(1, 20_000));
+      const stories = splitText(storyText(PAGE_STORIES.seed, PAGE_STORIES.words));
       expect(state.started?.vocabulary).toBe(new Set(stories.train).size + 1);
       expect(state.started?.trainWords).toBe(stories.train.length);
       expect(state.started?.unknownValid).toBe(0);

@@ -13,10 +13,8 @@ import { colour } from '../shared/heatmap.js';
 import { drawHopAttention, outlineRecalled, percent, rgb, shownWord as shown, wordChip } from '../shared/reading.js';
 import type { TrainPageState } from './page-state.js';
 import { TRAINER_RECIPE, type TrainerReply, type TrainerRequest, type TrainerSizes } from './protocol.js';
-import { type SplitText, splitText, storyText } from './training-text.js';
+import { PAGE_STORIES, type SplitText, splitText, storyText } from './training-text.js';
 
-/** The generated stories: their seed and length (words). */
-const STORIES = { seed: 1, words: 20_000 } as const;
 /** The model's seed (its initial weights and the positions sampled). */
 const MODEL_SEED = 1;
 /** The most words read from the visitor's text, and the most characters looked at to find them. */
@@ -278,14 +276,14 @@ el.restart.addEventListener('click', () => {
   if (startRun()) setTraining(true);
 });
 el.stories.addEventListener('click', () => {
-  el.text.value = storyText(STORIES.seed, STORIES.words);
+  el.text.value = storyText(PAGE_STORIES.seed, PAGE_STORIES.words);
   invalidate();
 });
 el.download.addEventListener('click', download);
 el.text.addEventListener('input', invalidate);
 for (const select of [el.hops, el.memory, el.embedding]) select.addEventListener('change', invalidate);
 
-el.text.value = storyText(STORIES.seed, STORIES.words);
+el.text.value = storyText(PAGE_STORIES.seed, PAGE_STORIES.words);
 el.status.textContent = 'Ready: press Train (the generated stories are in the box; paste your own text instead if you like).';
 drawEpochs();
 document.body.dataset.ready = 'true';

@@ -27,6 +27,9 @@ const TEMPLATES = [
   'N kept the T .',
 ] as const;
 
+/** The stories the training page starts with (and its benchmark and browser test read): their seed and length. */
+export const PAGE_STORIES = Object.freeze({ seed: 1, words: 20_000 });
+
 /** Sentences per story: at least this many, and up to two more. */
 const STORY_SENTENCES = 4;
 
