@@ -12,6 +12,7 @@ import {
   completeLmCommand,
   evalLmCommand,
   isLmRun,
+  progressLine,
   showLmCommand,
   trainLmCommand,
 } from './lm.js';
@@ -390,5 +391,20 @@ describe('learning-curve axes', () => {
     expect(roundTicks(0, 2464)).toEqual([0, 500, 1000, 1500, 2000]);
     expect(roundTicks(0.5, 3.7)).toEqual([1, 2, 3]);
     expect(roundTicks(0, 12_084_657)).toEqual([0, 5_000_000, 10_000_000]);
+  });
+});
+
+describe('the progress line of engram train lm', () => {
+  const report = { epoch: 2, window: 99, windows: 400, step: 900, epochPerplexity: 150, loss: Math.log(140), learningRate: 0.01, seconds: 600 };
+  it('shows a fixed run (the LSTM) as its place in all its epochs and the time left', () => {
+    // 100 words a step at 100 words/s: 300 windows left in epoch 3, then 10 epochs of 400.
+    const line = progressLine(report, { epochs: 13, epochsAtMost: false, wordsPerStep: 100 }, 100);
+    expect(line).toMatch(
+      /^\[#{4}\.+\] epoch 3\/13 25\.0% \| step 900 \| 100 words\/s \| perplexity 150\.0 \(this step 140\.0\) \| η 0\.01 \| 10m00s \| ETA 1h11m$/,
+    );
+  });
+  it('shows a capped run (the MemN2N LM) as its place in the epoch, the epoch ETA and the run ETA as an upper bound', () => {
+    const line = progressLine(report, { epochs: 100, epochsAtMost: true, wordsPerStep: 100 }, 100);
+    expect(line).toMatch(/^\[#{6}\.+\] epoch 3 \(at most 100\) 25\.0% .* \| epoch ends in 5m00s, the run in ≤ 10h51m$/);
   });
 });

@@ -16,6 +16,7 @@ import {
   type LmModel,
   type LmEpochRecord,
   type LmRecipe,
+  type LmStepReport,
   type LmTrainOutcome,
   type LmTrainingSnapshot,
   type TrainLmOptions,
@@ -437,8 +438,10 @@ type TrainHooks = Pick<TrainLmOptions, 'checkpointEvery' | 'shouldStop' | 'onSte
 interface Trainer {
   /** The header line: the architecture and the recipe. */
   header: string;
-  /** Epochs in all (the MemN2N LM: at most; it stops once η is small). */
+  /** Epochs in all, or at most (see `epochsAtMost`). */
   epochs: number;
+  /** Whether `epochs` is only a cap: the MemN2N LM stops once η falls below its minimum, often well before. */
+  epochsAtMost: boolean;
   /** Training words per step (for the ETA). */
   wordsPerStep: number;
   /** The most threads a step can be split across. */
@@ -454,6 +457,34 @@ interface Trainer {
    * full memory (the paper's reference test).
    */
   evaluate(ids: Int32Array, file?: string): Promise<{ perplexity: number; tokens: number; fullMemory?: { perplexity: number; tokens: number } }>;
+}
+
+/**
+ * The progress line of `engram train lm` after a step. A run of a fixed number of epochs shows its place in the whole
+ * run and the time left; a run whose epochs are only a cap (the MemN2N LM, which stops once η is small, often at half
+ * the cap) shows its place in the epoch, the time left in it, and the time left at most.
+ * @param r - the step's report
+ * @param trainer - the run's epochs, whether they are a cap, and its words per step
+ * @param wordsPerSecond - the training speed measured since the process started
+ */
+export function progressLine(
+  r: Pick<LmStepReport, 'epoch' | 'window' | 'windows' | 'step' | 'epochPerplexity' | 'loss' | 'learningRate' | 'seconds'>,
+  trainer: Pick<Trainer, 'epochs' | 'epochsAtMost' | 'wordsPerStep'>,
+  wordsPerSecond: number,
+): string {
+  const { epochs, epochsAtMost, wordsPerStep } = trainer;
+  const inEpoch = (r.window + 1) / r.windows;
+  const secondsFor = (windows: number) => formatDuration((windows * wordsPerStep) / Math.max(wordsPerSecond, 1e-9));
+  const place = epochsAtMost
+    ? `${bar(inEpoch)} epoch ${r.epoch + 1} (at most ${epochs})`
+    : `${bar((r.epoch + inEpoch) / epochs)} epoch ${r.epoch + 1}/${epochs}`;
+  const left = epochsAtMost
+    ? `epoch ends in ${secondsFor((1 - inEpoch) * r.windows)}, the run in ≤ ${secondsFor((epochs - r.epoch - inEpoch) * r.windows)}`
+    : `ETA ${secondsFor((epochs - r.epoch - inEpoch) * r.windows)}`;
+  return (
+    `${place} ${(inEpoch * 100).toFixed(1)}% | step ${count(r.step)} | ${count(wordsPerSecond)} words/s | ` +
+    `perplexity ${r.epochPerplexity.toFixed(1)} (this step ${Math.exp(r.loss).toFixed(1)}) | η ${Number(r.learningRate.toPrecision(4))} | ${formatDuration(r.seconds)} | ${left}`
+  );
 }
 
 /** What a run starts or continues from. */
@@ -530,6 +561,7 @@ function lstmTrainer(info: LstmRunInfo, model: LmModel, corpus: LmCorpus, checkp
       `LSTM LM '${info.recipeName}': ${c.layers} × ${c.hiddenSize}, embedding ${c.embeddingSize}${c.tied ? ' (tied)' : ''}, dropout ${c.dropout}, vocabulary ${count(c.vocabularySize)}, ${count(countParameters(model.params))} parameters; ` +
       `batch ${recipe.batch}, unroll ${recipe.unroll}, ${recipe.epochs} epochs, SGD η ${recipe.learningRate} ÷ ${recipe.decay} after epoch ${recipe.decayAfter}, gradient norm ≤ ${recipe.maxGradNorm}`,
     epochs: recipe.epochs,
+    epochsAtMost: false,
     wordsPerStep: recipe.batch * recipe.unroll,
     maxThreads: recipe.batch,
     resumedAt: snapshot && { ...snapshot.training },
@@ -561,6 +593,7 @@ function memnetTrainer(info: MemnetRunInfo, model: MemnetModel, corpus: LmCorpus
       `MemN2N LM: ${c.hops} hops, memory of ${count(c.memorySize)} words, embedding ${c.embeddingSize} (ReLU on ${c.embeddingSize - (c.linearUnits ?? c.embeddingSize)}), vocabulary ${count(c.vocabularySize)}, ${count(countParameters(model.params))} parameters; ` +
       `batch ${recipe.batch}, SGD η ${recipe.learningRate} ÷ ${recipe.decay} when validation does not improve, until η < ${recipe.minLearningRate} (at most ${recipe.maxEpochs} epochs), gradient norm ≤ ${recipe.maxGradNorm}`,
     epochs: recipe.maxEpochs,
+    epochsAtMost: true,
     wordsPerStep: recipe.batch,
     maxThreads: recipe.batch,
     resumedAt: snapshot && { ...snapshot.training },
@@ -758,7 +791,6 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     epoch: -1,
     validPerplexity: Number.POSITIVE_INFINITY,
   });
-  const epochs = trainer.epochs;
   const outcome = await trainer.train(
     {
       checkpointEvery: get<number>(values, 'checkpoint-every') ?? 200,
@@ -769,13 +801,8 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
           curvePath,
           `${r.step},${r.epoch},${r.tokens},${r.seconds.toFixed(2)},${r.loss.toFixed(5)},${r.epochPerplexity.toFixed(3)},${r.learningRate},${r.gradientNorm.toFixed(4)}\n`,
         );
-        const rate = (r.tokens - startTokens) / Math.max(1e-9, (performance.now() - started) / 1000);
-        const fraction = (r.epoch + (r.window + 1) / r.windows) / epochs;
-        const remainingWords = (epochs - r.epoch - (r.window + 1) / r.windows) * r.windows * trainer.wordsPerStep;
-        io.status(
-          `${bar(fraction)} epoch ${r.epoch + 1}/${epochs} ${(((r.window + 1) / r.windows) * 100).toFixed(1)}% | step ${count(r.step)} | ${count(rate)} words/s | ` +
-            `perplexity ${r.epochPerplexity.toFixed(1)} (this step ${Math.exp(r.loss).toFixed(1)}) | η ${Number(r.learningRate.toPrecision(4))} | ${formatDuration(r.seconds)} | ETA ${formatDuration(remainingWords / Math.max(rate, 1e-9))}`,
-        );
+        const wordsPerSecond = (r.tokens - startTokens) / Math.max(1e-9, (performance.now() - started) / 1000);
+        io.status(progressLine(r, trainer, wordsPerSecond));
       },
       onEvaluateProgress: (done, total) => {
         if (performance.now() - lastLog > 1000) {
