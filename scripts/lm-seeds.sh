@@ -4,7 +4,7 @@
 # the paper's recipe, one thread each, PARALLEL at a time (default: one per core), each in RUNS/lm-memnet-seed<S>, then
 # picks the run with the best validation perplexity and tests it (scripts/lm-best-of-n.mjs --test).
 # A run costs about 11 hours of one core on this project's machines (45–50 epochs of 929,589 words at about 1,150–1,200
-# words/s, 13.5 minutes an epoch alone). A run with a checkpoint is resumed; one with results.json has finished (the
+# words/s, 12–14 minutes an epoch alone). A run with a checkpoint is resumed; one with results.json has finished (the
 # paper's rule: η < 1e-5) and is skipped. Safe to stop at any time and to rerun: Ctrl-C (or SIGINT or SIGTERM to the
 # script, or SIGINT to a run) checkpoints the runs, and no further seed starts once a run stops without finishing.
 # Usage: scripts/lm-seeds.sh LAST [FIRST (default 1)] [PARALLEL (default: the number of cores)]
