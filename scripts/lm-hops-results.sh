@@ -7,12 +7,18 @@
 # (before its epoch cap) is done. Safe to stop at any time (Ctrl-C checkpoints the run in progress) and to rerun.
 # Then prints the table (validation perplexity after each STEPth epoch; test perplexity of each run's best epoch,
 # over the words with a full memory, once a run has stopped by the paper's rule).
-# Usage: scripts/lm-hops-results.sh [UP_TO_EPOCHS (default 100)] [STEP (default 2)]; ENGRAM_PTB names the folder with
-# ptb.*.txt (default ../shared/data/ptb); ENGRAM_HOPS the hop counts to train (default all six).
+# Usage: scripts/lm-hops-results.sh [UP_TO_EPOCHS (default 100)] [STEP (default 2)] [PARALLEL (default 1)]; PARALLEL
+# runs of a round train at once, one thread each (6 on a machine with six free cores: the whole sweep in the time of
+# its slowest run). ENGRAM_PTB names the folder with ptb.*.txt (default ../shared/data/ptb); ENGRAM_HOPS the hop counts
+# to train (default all six).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 up_to="${1:-100}"
 step="${2:-2}"
+parallel="${3:-1}"
+for n in "$up_to" "$step" "$parallel"; do
+  [[ "$n" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "lm-hops-results: '$n' is not a whole number from 1 to 9999" >&2; exit 2; }
+done
 data="${ENGRAM_PTB:-../shared/data/ptb}"
 hops=(2 3 4 5 6 7)
 # ENGRAM_HOPS="4 5 6 7" trains only those (a sweep restarted on a new machine); the table still shows all six.
@@ -24,29 +30,36 @@ epochs_done() {
   [ -f "$1/epochs.csv" ] && echo $(($(wc -l <"$1/epochs.csv") - 1)) || echo 0
 }
 # Whether a run stopped by the paper's rule (η < 1e-5) rather than at the epoch cap it was given: its results.json
-# (written when a run ends, with the epochs it trained) counts every epoch in epochs.csv, and that is fewer than the
-# cap. A results.json left at a lower cap does not count: the run was resumed past it (and may have been stopped).
+# (written when a run ends, with the epochs it trained and the cap it ran under) counts every epoch in epochs.csv, and
+# that is fewer than the cap. A results.json left at a lower cap does not count: the run was resumed past it, and may
+# have been stopped since, even within its first epoch after the resume. (A results.json written before the cap was
+# recorded is read against run.json's cap, which a resume raises.)
 stopped_by_rule() {
   [ -f "$1/results.json" ] && node -e '
     const fs = require("fs");
     const run = JSON.parse(fs.readFileSync(process.argv[1] + "/run.json", "utf8"));
     const results = JSON.parse(fs.readFileSync(process.argv[1] + "/results.json", "utf8"));
     const done = Number(process.argv[2]);
-    process.exit(results.epochs === done && done < run.recipe.maxEpochs ? 0 : 1);' "$1" "$(epochs_done "$1")"
+    process.exit(results.epochs === done && done < (results.epochLimit ?? run.recipe.maxEpochs) ? 0 : 1);' "$1" "$(epochs_done "$1")"
 }
 
+# One run's share of a round: up to TARGET epochs, unless it has them or stopped by the paper's rule.
+train_to() {
+  local h="$1" target="$2" out="runs/lm-hops-$1"
+  [ "$(epochs_done "$out")" -ge "$target" ] && return 0
+  stopped_by_rule "$out" && return 0
+  if [ -f "$out/checkpoint.safetensors" ]; then
+    node apps/cli/dist/bin.js train lm --out "$out" --resume --epochs "$target"
+  else
+    node apps/cli/dist/bin.js train lm --model memnet --hops "$h" --memory 100 --embedding 150 --threads 1 \
+      --data "$data" --epochs "$target" --out "$out"
+  fi
+}
+export -f train_to epochs_done stopped_by_rule
+export data
+
 for ((target = step; target <= up_to; target += step)); do
-  for h in "${train_hops[@]}"; do
-    out="runs/lm-hops-$h"
-    [ "$(epochs_done "$out")" -ge "$target" ] && continue
-    stopped_by_rule "$out" && continue
-    if [ -f "$out/checkpoint.safetensors" ]; then
-      node apps/cli/dist/bin.js train lm --out "$out" --resume --epochs "$target"
-    else
-      node apps/cli/dist/bin.js train lm --model memnet --hops "$h" --memory 100 --embedding 150 --threads 1 \
-        --data "$data" --epochs "$target" --out "$out"
-    fi
-  done
+  printf '%s\n' "${train_hops[@]}" | xargs -P "$parallel" -I{} bash -c "train_to {} $target"
 done
 
 node -e '
@@ -67,7 +80,7 @@ console.log(`|---|${shown.map(() => "---").join("|")}|---|`);
 for (const { h, dir, epochs } of rows) {
   const run = fs.existsSync(`${dir}/run.json`) ? JSON.parse(fs.readFileSync(`${dir}/run.json`, "utf8")) : null;
   const results = fs.existsSync(`${dir}/results.json`) ? JSON.parse(fs.readFileSync(`${dir}/results.json`, "utf8")) : null;
-  const done = results !== null && run !== null && epochs.length < run.recipe.maxEpochs;
+  const done = results !== null && run !== null && results.epochs === epochs.length && epochs.length < (results.epochLimit ?? run.recipe.maxEpochs);
   const test = done ? `${results.best.testPerplexityFullMemory.toFixed(2)} (epoch ${results.best.epoch})` : "still training";
   console.log(`| ${h} | ${shown.map((e) => (epochs[e - 1] === undefined ? "–" : epochs[e - 1].toFixed(2))).join(" | ")} | ${test} |`);
 }

@@ -128,8 +128,9 @@ describe('engram train lm / eval / complete', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.testPerplexity).toBeGreaterThan(1);
     expect(results.testPerplexityFullMemory).toBeGreaterThan(1);
-    // The epochs trained, counted across the resume (scripts/lm-hops-results.sh reads them).
+    // The epochs trained, counted across the resume, and the cap they ran under (scripts/lm-hops-results.sh reads both).
     expect(results.epochs).toBe(2);
+    expect(results.epochLimit).toBe(2);
     expect(await isLmRun(join(out, 'model.safetensors'))).toBe(true);
 
     const evaluated = io();

@@ -845,6 +845,8 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     `${JSON.stringify(
       {
         epochs: epochsDone,
+        // The cap the run ended under: fewer epochs than this means the recipe's rule stopped it (the MemN2N LM: η small).
+        epochLimit: trainer.epochs,
         validPerplexity: lastValid,
         testPerplexity: test.perplexity,
         testWords: test.tokens,

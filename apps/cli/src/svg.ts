@@ -65,7 +65,8 @@ export interface Series {
 
 /**
  * A line chart, its y axis log-scaled by default (for error bits, which span orders of magnitude); a linear axis starts
- * at 0 unless `yMin` says where (perplexities that never come near 0). The legend sits at the bottom left, where a
+ * at 0 unless `yMin` says where (perplexities that never come near 0), and the x axis at 0 unless `xMin` says where (a
+ * curve drawn from a later epoch). The legend sits at the bottom left, where a
  * falling error curve leaves room, or at the top right (curves that level off low).
  */
 export function lineChart(
@@ -73,7 +74,7 @@ export function lineChart(
   xLabel: string,
   yLabel: string,
   series: readonly Series[],
-  options: { logY?: boolean; yMin?: number; legend?: 'bottom-left' | 'top-right' } = {},
+  options: { logY?: boolean; yMin?: number; xMin?: number; legend?: 'bottom-left' | 'top-right' } = {},
 ): string {
   const width = 720;
   const height = 420;
@@ -84,7 +85,7 @@ export function lineChart(
   const yValue = (v: number) => (logY ? Math.log10(Math.max(floor, v)) : v);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => yValue(p[1]));
-  const xMin = Math.min(0, ...xs);
+  const xMin = Math.min(options.xMin ?? 0, ...xs);
   const xMax = Math.max(1, ...xs);
   // A log axis starts at the decade below the smallest value (error bits reach the floor, perplexities do not).
   const yMin = logY ? Math.floor(Math.min(...ys, Math.log10(floor) + 10)) : Math.min(options.yMin ?? 0, ...ys);
