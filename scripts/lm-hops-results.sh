@@ -29,18 +29,13 @@ pnpm build >/dev/null
 epochs_done() {
   [ -f "$1/epochs.csv" ] && echo $(($(wc -l <"$1/epochs.csv") - 1)) || echo 0
 }
-# Whether a run stopped by the paper's rule (η < 1e-5) rather than at the epoch cap it was given: its results.json
-# (written when a run ends, with the epochs it trained and the cap it ran under) counts every epoch in epochs.csv, and
-# that is fewer than the cap. A results.json left at a lower cap does not count: the run was resumed past it, and may
-# have been stopped since, even within its first epoch after the resume. (A results.json written before the cap was
-# recorded is read against run.json's cap, which a resume raises.)
+# Whether a run stopped by the paper's rule (η < 1e-5) rather than at the epoch cap it was given: `engram train lm`
+# says so in results.json (`stoppedByRule`) when a run ends. A results.json left by a lower cap says false, so a run
+# resumed past it, and perhaps stopped since, is resumed again.
 stopped_by_rule() {
   [ -f "$1/results.json" ] && node -e '
-    const fs = require("fs");
-    const run = JSON.parse(fs.readFileSync(process.argv[1] + "/run.json", "utf8"));
-    const results = JSON.parse(fs.readFileSync(process.argv[1] + "/results.json", "utf8"));
-    const done = Number(process.argv[2]);
-    process.exit(results.epochs === done && done < (results.epochLimit ?? run.recipe.maxEpochs) ? 0 : 1);' "$1" "$(epochs_done "$1")"
+    const results = JSON.parse(require("fs").readFileSync(process.argv[1] + "/results.json", "utf8"));
+    process.exit(results.stoppedByRule === true ? 0 : 1);' "$1"
 }
 
 # One run's share of a round: up to TARGET epochs, unless it has them or stopped by the paper's rule.
@@ -78,9 +73,8 @@ for (let e = step; e <= longest; e += step) shown.push(e);
 console.log(`| hops | ${shown.map((e) => `valid. after ${e}`).join(" | ")} | test (best epoch, full memory) |`);
 console.log(`|---|${shown.map(() => "---").join("|")}|---|`);
 for (const { h, dir, epochs } of rows) {
-  const run = fs.existsSync(`${dir}/run.json`) ? JSON.parse(fs.readFileSync(`${dir}/run.json`, "utf8")) : null;
   const results = fs.existsSync(`${dir}/results.json`) ? JSON.parse(fs.readFileSync(`${dir}/results.json`, "utf8")) : null;
-  const done = results !== null && run !== null && results.epochs === epochs.length && epochs.length < (results.epochLimit ?? run.recipe.maxEpochs);
+  const done = results?.stoppedByRule === true;
   const test = done ? `${results.best.testPerplexityFullMemory.toFixed(2)} (epoch ${results.best.epoch})` : "still training";
   console.log(`| ${h} | ${shown.map((e) => (epochs[e - 1] === undefined ? "–" : epochs[e - 1].toFixed(2))).join(" | ")} | ${test} |`);
 }

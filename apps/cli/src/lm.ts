@@ -845,8 +845,8 @@ export async function trainLmCommand(values: OptionValues, io: LmIO): Promise<nu
     `${JSON.stringify(
       {
         epochs: epochsDone,
-        // The cap the run ended under: fewer epochs than this means the recipe's rule stopped it (the MemN2N LM: η small).
-        epochLimit: trainer.epochs,
+        // Whether the recipe's rule ended the run (the MemN2N LM: η below its minimum) before its epoch cap.
+        stoppedByRule: trainer.epochsAtMost && epochsDone < trainer.epochs,
         validPerplexity: lastValid,
         testPerplexity: test.perplexity,
         testWords: test.tokens,
